@@ -1,0 +1,40 @@
+//! Compiles every `.proto` under `proto/` into Rust with tonic-prost, using the vendored `protoc`.
+
+use std::path::{Path, PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let mut protos = Vec::new();
+    collect(&root, &mut protos)?;
+    protos.sort();
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    let include = protoc_bin_vendored::include_path()?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .protoc_arg("--experimental_allow_proto3_optional")
+        .file_descriptor_set_path(out.join("suiji_descriptor.bin"))
+        .compile_with_config(
+            {
+                let mut config = tonic_prost_build::Config::new();
+                config.protoc_executable(protoc);
+                config.enable_type_names();
+                config
+            },
+            &protos,
+            &[root.clone(), include],
+        )?;
+    println!("cargo:rerun-if-changed={}", root.display());
+    Ok(())
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

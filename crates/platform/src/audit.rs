@@ -1,0 +1,209 @@
+//! The audit trail (全程留痕): append-only, hash-chained entries in each service's database, written in the
+//! same transaction as the change they record.
+//!
+//! Entry n's hash is `SHA-256(prev_hash ‖ 0x1F ‖ seq ‖ 0x1F ‖ at_ms ‖ 0x1F ‖ actor ‖ … ‖ detail)` over the
+//! decimal or UTF-8 text of each field, separated by the unit separator byte, with the previous entry's hash
+//! (64 zeros for the first). Changing, removing or reordering any entry breaks every later link.
+
+use futures::TryStreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::auth::Identity;
+use crate::db::{Db, Tx, now_ms};
+
+/// Hash that precedes the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct AuditEvent<'a> {
+    /// What was done, e.g. `item.publish`.
+    pub action: &'a str,
+    /// Kind of thing changed, e.g. `item`.
+    pub entity: &'a str,
+    /// Its id.
+    pub entity_id: &'a str,
+    /// SHA-256 of the state before (empty when created).
+    pub before_digest: String,
+    /// SHA-256 of the state after (empty when deleted).
+    pub after_digest: String,
+    /// Free text: a reason, a version number.
+    pub detail: String,
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When, in epoch milliseconds.
+    pub at_ms: i64,
+    /// Who (token subject, or `system:<service>`).
+    pub actor: String,
+    /// Department of the actor.
+    pub department: String,
+    /// What was done.
+    pub action: String,
+    /// Kind of thing changed.
+    pub entity: String,
+    /// Its id.
+    pub entity_id: String,
+    /// Digest of the state before.
+    pub before_digest: String,
+    /// Digest of the state after.
+    pub after_digest: String,
+    /// Free text.
+    pub detail: String,
+    /// Hash of the previous entry.
+    pub prev_hash: String,
+    /// Hash of this entry.
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// Recomputes this entry's hash from its fields and `prev_hash`.
+    pub fn compute_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            self.prev_hash.as_str(),
+            &self.seq.to_string(),
+            &self.at_ms.to_string(),
+            &self.actor,
+            &self.department,
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+            &self.before_digest,
+            &self.after_digest,
+            &self.detail,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// SHA-256 of a value's JSON form, for `before_digest`/`after_digest`.
+pub fn digest_of<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    hex::encode(Sha256::digest(json))
+}
+
+/// Appends an entry inside the caller's transaction. The head row is locked by the update, so concurrent
+/// transactions append one after the other.
+#[tracing::instrument(skip_all, fields(action = event.action, entity_id = event.entity_id))]
+pub async fn append(tx: &mut Tx, who: &Identity, event: AuditEvent<'_>) -> Result<AuditEntry, sqlx::Error> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut entry = AuditEntry {
+        seq: row.try_get("seq")?,
+        at_ms: now_ms(),
+        actor: who.subject.clone(),
+        department: who.department.clone(),
+        action: event.action.to_string(),
+        entity: event.entity.to_string(),
+        entity_id: event.entity_id.to_string(),
+        before_digest: event.before_digest,
+        after_digest: event.after_digest,
+        detail: event.detail,
+        prev_hash: row.try_get("hash")?,
+        hash: String::new(),
+    };
+    entry.hash = entry.compute_hash();
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at_ms, actor, department, action, entity, entity_id, before_digest, \
+         after_digest, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(entry.seq)
+    .bind(entry.at_ms)
+    .bind(&entry.actor)
+    .bind(&entry.department)
+    .bind(&entry.action)
+    .bind(&entry.entity)
+    .bind(&entry.entity_id)
+    .bind(&entry.before_digest)
+    .bind(&entry.after_digest)
+    .bind(&entry.detail)
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&entry.hash).execute(&mut **tx).await?;
+    Ok(entry)
+}
+
+/// What `suiji audit verify` finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every link holds.
+    Intact {
+        /// Entries checked.
+        entries: i64,
+        /// Hash of the last entry.
+        head: String,
+    },
+    /// The first entry whose link does not hold.
+    Broken {
+        /// Its position.
+        seq: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Walks the whole chain in order, streaming, and reports the first broken link.
+pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
+    let mut rows = sqlx::query(
+        "SELECT seq, at_ms, actor, department, action, entity, entity_id, before_digest, after_digest, detail, \
+         prev_hash, hash FROM audit_log ORDER BY seq",
+    )
+    .fetch(db.pool());
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    while let Some(row) = rows.try_next().await? {
+        let entry = AuditEntry {
+            seq: row.try_get("seq")?,
+            at_ms: row.try_get("at_ms")?,
+            actor: row.try_get("actor")?,
+            department: row.try_get("department")?,
+            action: row.try_get("action")?,
+            entity: row.try_get("entity")?,
+            entity_id: row.try_get("entity_id")?,
+            before_digest: row.try_get("before_digest")?,
+            after_digest: row.try_get("after_digest")?,
+            detail: row.try_get("detail")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        };
+        if entry.seq != expected_seq {
+            return Ok(Verification::Broken {
+                seq: expected_seq,
+                reason: format!("entry {expected_seq} is missing (next present is {})", entry.seq),
+            });
+        }
+        if entry.prev_hash != expected_prev {
+            return Ok(Verification::Broken {
+                seq: entry.seq,
+                reason: "prev_hash does not match the previous entry's hash".into(),
+            });
+        }
+        if entry.compute_hash() != entry.hash {
+            return Ok(Verification::Broken { seq: entry.seq, reason: "content does not match its hash".into() });
+        }
+        expected_prev = entry.hash;
+        expected_seq += 1;
+    }
+    drop(rows);
+    let head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1").fetch_one(db.pool()).await?;
+    if head != expected_prev {
+        return Ok(Verification::Broken {
+            seq: expected_seq,
+            reason: "the chain's head does not match its last entry (entries removed from the end)".into(),
+        });
+    }
+    Ok(Verification::Intact { entries: expected_seq - 1, head })
+}

@@ -1,0 +1,387 @@
+//! The RabbitMQ bus, through `lapin`.
+//!
+//! Topology, under a namespace `ns` (default `suiji`):
+//! - `ns.events`: the topic exchange every service publishes to. Its alternate exchange `ns.unrouted`
+//!   (fanout, with a quorum queue of the same name) keeps messages no queue was bound for, so nothing is
+//!   silently dropped.
+//! - `ns.<service>`: one durable quorum queue per consuming service, with `x-delivery-limit` and at-least-once
+//!   dead-lettering through `ns.dlx` into `ns.<service>.dead`.
+//!
+//! Connections are managed here rather than by lapin's auto-recovery: after any failure the connection and
+//! its channels are dropped and rebuilt with back-off, so prefetch (`basic.qos`), confirm mode and the
+//! topology are always applied afresh. A publish that fails or is returned unroutable is reported as an error
+//! so the outbox keeps the row and publishes it again (inboxes absorb the duplicates).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::embedded::backoff;
+use super::{Bus, BusError, Handler, IncomingMessage, OutgoingMessage, Outcome, Subscription};
+use crate::config::BusSettings;
+
+/// Names of the exchanges and queues under one namespace.
+#[derive(Debug, Clone)]
+pub struct Names {
+    ns: String,
+}
+
+impl Names {
+    /// Names under `namespace`.
+    pub fn new(namespace: &str) -> Self {
+        Self { ns: namespace.to_string() }
+    }
+    /// The topic exchange.
+    pub fn events(&self) -> String {
+        format!("{}.events", self.ns)
+    }
+    /// The alternate exchange and queue for unroutable messages.
+    pub fn unrouted(&self) -> String {
+        format!("{}.unrouted", self.ns)
+    }
+    /// The dead-letter exchange.
+    pub fn dlx(&self) -> String {
+        format!("{}.dlx", self.ns)
+    }
+    /// A service's queue.
+    pub fn queue(&self, service: &str) -> String {
+        format!("{}.{service}", self.ns)
+    }
+    /// A service's dead-letter queue.
+    pub fn dead(&self, service: &str) -> String {
+        format!("{}.{service}.dead", self.ns)
+    }
+}
+
+/// The RabbitMQ bus.
+pub struct AmqpBus {
+    settings: BusSettings,
+    names: Names,
+    publisher: Mutex<Option<(Connection, Channel)>>,
+}
+
+impl AmqpBus {
+    /// Connects and declares the exchanges; fails when the broker cannot be reached.
+    pub async fn connect(settings: BusSettings) -> Result<Self, BusError> {
+        let bus = Self { names: Names::new(&settings.namespace), settings, publisher: Mutex::new(None) };
+        let channel = bus.publisher_channel().await?;
+        drop(channel);
+        Ok(bus)
+    }
+
+    /// The names this bus uses.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    async fn open(&self, name: &str) -> Result<Connection, BusError> {
+        Connection::connect(self.settings.url.expose(), ConnectionProperties::default().with_connection_name(name.into()))
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))
+    }
+
+    async fn declare_exchanges(&self, channel: &Channel) -> Result<(), BusError> {
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        let topology = |e: lapin::Error| BusError::Topology(e.to_string());
+        channel
+            .exchange_declare(self.names.unrouted().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+            .await
+            .map_err(topology)?;
+        channel
+            .queue_declare(self.names.unrouted().into(), queue_durable(), quorum_args())
+            .await
+            .map_err(topology)?;
+        channel
+            .queue_bind(
+                self.names.unrouted().into(),
+                self.names.unrouted().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(topology)?;
+        let mut args = FieldTable::default();
+        args.insert("alternate-exchange".into(), AMQPValue::LongString(self.names.unrouted().into()));
+        channel
+            .exchange_declare(self.names.events().into(), ExchangeKind::Topic, durable, args)
+            .await
+            .map_err(topology)?;
+        channel
+            .exchange_declare(self.names.dlx().into(), ExchangeKind::Direct, durable, FieldTable::default())
+            .await
+            .map_err(topology)?;
+        Ok(())
+    }
+
+    async fn publisher_channel(&self) -> Result<Channel, BusError> {
+        let mut guard = self.publisher.lock().await;
+        if let Some((connection, channel)) = guard.as_ref()
+            && connection.status().connected()
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
+        }
+        *guard = None;
+        let connection = self.open("suiji-publisher").await?;
+        let channel = connection.create_channel().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        self.declare_exchanges(&channel).await?;
+        *guard = Some((connection, channel.clone()));
+        Ok(channel)
+    }
+
+    async fn forget_publisher(&self) {
+        if let Some((connection, _)) = self.publisher.lock().await.take() {
+            let _ = connection.close(320, "reconnecting".into()).await;
+        }
+    }
+
+    /// Declares a service's queue, its dead-letter queue and its bindings.
+    async fn declare_queue(&self, channel: &Channel, subscription: &Subscription) -> Result<(), BusError> {
+        let topology = |e: lapin::Error| BusError::Topology(e.to_string());
+        self.declare_exchanges(channel).await?;
+        let queue = self.names.queue(&subscription.service);
+        let dead = self.names.dead(&subscription.service);
+        channel.queue_declare(dead.clone().into(), queue_durable(), quorum_args()).await.map_err(topology)?;
+        channel
+            .queue_bind(dead.into(), self.names.dlx().into(), queue.clone().into(), QueueBindOptions::default(), FieldTable::default())
+            .await
+            .map_err(topology)?;
+        let mut args = quorum_args();
+        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.settings.delivery_limit as i32));
+        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(self.names.dlx().into()));
+        args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.clone().into()));
+        args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
+        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+        channel.queue_declare(queue.clone().into(), queue_durable(), args).await.map_err(topology)?;
+        for binding in &subscription.bindings {
+            channel
+                .queue_bind(
+                    queue.clone().into(),
+                    self.names.events().into(),
+                    binding.clone().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(topology)?;
+        }
+        Ok(())
+    }
+
+    /// One consuming session: connect, apply prefetch, declare, consume until the connection fails or
+    /// `shutdown` fires.
+    async fn consume_session(
+        self: &Arc<Self>,
+        subscription: &Subscription,
+        handler: &Arc<dyn Handler>,
+        shutdown: &CancellationToken,
+        ready: &mut Option<tokio::sync::oneshot::Sender<Result<(), BusError>>>,
+    ) -> Result<(), BusError> {
+        let setup = async {
+            let connection = self.open(&format!("suiji-consumer-{}", subscription.service)).await?;
+            let channel = connection.create_channel().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+            // A fresh channel on every session, so the prefetch is applied after every reconnect.
+            channel
+                .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+                .await
+                .map_err(|e| BusError::Unavailable(e.to_string()))?;
+            self.declare_queue(&channel, subscription).await?;
+            let consumer = channel
+                .basic_consume(
+                    self.names.queue(&subscription.service).into(),
+                    format!("suiji-{}-{}", subscription.service, uuid::Uuid::new_v4()).into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| BusError::Unavailable(e.to_string()))?;
+            Ok::<_, BusError>((connection, channel, consumer))
+        };
+        let (connection, _channel, consumer) = match setup.await {
+            Ok(parts) => parts,
+            Err(error) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(BusError::Unavailable(error.to_string())));
+                }
+                return Err(error);
+            }
+        };
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(Ok(()));
+        }
+        tracing::info!(queue = %self.names.queue(&subscription.service), "consuming");
+        let work = consumer.take_until(shutdown.cancelled()).for_each_concurrent(
+            usize::from(self.settings.prefetch),
+            |delivery| {
+                let handler = handler.clone();
+                async move {
+                    let delivery = match delivery {
+                        Ok(d) => d,
+                        Err(error) => {
+                            tracing::warn!(%error, "consumer stream failed");
+                            return;
+                        }
+                    };
+                    let message = incoming(&delivery);
+                    let outcome = handler.handle(message.clone()).await;
+                    let result = match outcome {
+                        Outcome::Ack => delivery.ack(BasicAckOptions::default()).await,
+                        Outcome::Retry(reason) => {
+                            let delay = backoff(message.previous_deliveries + 1);
+                            tracing::warn!(id = %message.id, %reason, ?delay, "handler failed; requeueing");
+                            tokio::time::sleep(delay).await;
+                            delivery.nack(BasicNackOptions { requeue: true, multiple: false }).await
+                        }
+                        Outcome::Reject(reason) => {
+                            tracing::error!(id = %message.id, %reason, "message rejected to the dead-letter queue");
+                            delivery.reject(BasicRejectOptions { requeue: false }).await
+                        }
+                    };
+                    if let Err(error) = result {
+                        // The broker redelivers an unacknowledged message; the inbox drops the duplicate.
+                        tracing::warn!(%error, id = %message.id, "acknowledgement lost");
+                    }
+                }
+            },
+        );
+        work.await;
+        let _ = connection.close(200, "bye".into()).await;
+        if shutdown.is_cancelled() { Ok(()) } else { Err(BusError::Unavailable("consumer stream ended".into())) }
+    }
+}
+
+fn queue_durable() -> QueueDeclareOptions {
+    QueueDeclareOptions { durable: true, ..Default::default() }
+}
+
+fn quorum_args() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args
+}
+
+fn incoming(delivery: &lapin::message::Delivery) -> IncomingMessage {
+    let mut headers = HashMap::new();
+    let mut previous_deliveries = 0;
+    if let Some(table) = delivery.properties.headers() {
+        for (key, value) in table.inner() {
+            match value {
+                AMQPValue::LongString(s) => {
+                    headers.insert(key.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned());
+                }
+                AMQPValue::ShortString(s) => {
+                    headers.insert(key.to_string(), s.to_string());
+                }
+                AMQPValue::LongLongInt(n) if key.as_str() == "x-delivery-count" => previous_deliveries = *n as u32,
+                AMQPValue::LongInt(n) if key.as_str() == "x-delivery-count" => previous_deliveries = *n as u32,
+                _ => {}
+            }
+        }
+    }
+    if previous_deliveries == 0 && delivery.redelivered {
+        previous_deliveries = 1;
+    }
+    IncomingMessage {
+        id: delivery.properties.message_id().as_ref().map(ShortString::to_string).unwrap_or_default(),
+        routing_key: delivery.routing_key.to_string(),
+        body: delivery.data.clone(),
+        headers,
+        previous_deliveries,
+    }
+}
+
+#[async_trait]
+impl Bus for AmqpBus {
+    async fn publish(&self, message: &OutgoingMessage) -> Result<(), BusError> {
+        let channel = self.publisher_channel().await?;
+        let mut headers = FieldTable::default();
+        for (key, value) in &message.headers {
+            headers.insert(key.clone().into(), AMQPValue::LongString(LongString::from(value.clone())));
+        }
+        let properties = BasicProperties::default()
+            .with_message_id(message.id.clone().into())
+            .with_content_type("application/protobuf".into())
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        let options = BasicPublishOptions { mandatory: true, ..Default::default() };
+        let confirm = match channel
+            .basic_publish(self.names.events().into(), message.routing_key.clone().into(), options, &message.body, properties)
+            .await
+        {
+            Ok(confirm) => confirm.await,
+            Err(error) => Err(error),
+        };
+        match confirm {
+            Ok(Confirmation::Ack(None)) => Ok(()),
+            Ok(Confirmation::Ack(Some(returned))) => Err(BusError::NotAccepted(format!(
+                "returned unroutable: {} {}",
+                returned.reply_code, returned.reply_text
+            ))),
+            Ok(Confirmation::Nack(_)) => Err(BusError::NotAccepted("negative confirm".into())),
+            Ok(Confirmation::NotRequested) => Err(BusError::NotAccepted("confirms not enabled".into())),
+            Err(error) => {
+                self.forget_publisher().await;
+                Err(BusError::Unavailable(error.to_string()))
+            }
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: Subscription,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, BusError> {
+        let session = Arc::new(Self {
+            settings: self.settings.clone(),
+            names: self.names.clone(),
+            publisher: Mutex::new(None),
+        });
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            let mut attempt = 0u32;
+            loop {
+                match session.consume_session(&subscription, &handler, &shutdown, &mut ready).await {
+                    Ok(()) => break,
+                    Err(error) => {
+                        if ready.is_none() && shutdown.is_cancelled() {
+                            break;
+                        }
+                        attempt = attempt.saturating_add(1);
+                        let delay = Duration::from_millis(200u64 << attempt.min(5)).min(Duration::from_secs(5));
+                        tracing::warn!(%error, ?delay, service = %subscription.service, "consumer disconnected; reconnecting");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                    }
+                }
+            }
+        });
+        match ready_rx.await {
+            Ok(Ok(())) => Ok(task),
+            Ok(Err(error)) => {
+                task.abort();
+                Err(error)
+            }
+            Err(_) => Err(BusError::Unavailable("consumer task ended before it was ready".into())),
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then `SUIJI_…` environment variables
+//! (`SUIJI_DATABASE__URL` sets `database.url`). A bad value stops start-up with a message naming the key.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// The built-in defaults: the embedded platform under `./data`.
+pub const DEFAULTS: &str = include_str!("../data/defaults.toml");
+
+/// Every setting of a suiji process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Logging.
+    pub log: LogSettings,
+    /// Traces exported by OTLP.
+    pub telemetry: TelemetrySettings,
+    /// Where each service keeps its data.
+    pub database: DatabaseSettings,
+    /// The message bus.
+    pub bus: BusSettings,
+    /// The gRPC listeners.
+    pub grpc: GrpcSettings,
+    /// Bearer-token identity.
+    pub auth: AuthSettings,
+    /// The jurisdiction's rules that differ between provinces and cities.
+    pub jurisdiction: JurisdictionSettings,
+    /// The working-day calendar.
+    pub calendar: CalendarSettings,
+    /// Reference data files.
+    pub reference: ReferenceSettings,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors in production.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Line format.
+    pub format: LogFormat,
+    /// Default filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
+    pub filter: String,
+}
+
+/// OpenTelemetry settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP/gRPC endpoint, e.g. `http://otel-collector:4317`; empty disables trace export.
+    pub otlp_endpoint: String,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite:<directory>` keeps one SQLite file per service in that directory (the embedded default);
+    /// `postgres://…` keeps one schema per service in that database, with `search_path` set on every
+    /// connection.
+    pub url: Secret,
+    /// Largest number of pooled connections per service.
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection before failing a request.
+    pub acquire_timeout_secs: u64,
+}
+
+/// Which bus implementation to use.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    /// In-process delivery, for `suiji dev` and single-process deployments.
+    Embedded,
+    /// RabbitMQ over AMQP 0-9-1.
+    Amqp,
+}
+
+/// Bus settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSettings {
+    /// Embedded or AMQP.
+    pub kind: BusKind,
+    /// AMQP URL, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub url: Secret,
+    /// Prefix of every exchange and queue name (`suiji` gives `suiji.events`, `suiji.catalog`); tests use
+    /// their own so they never share state.
+    pub namespace: String,
+    /// Unacknowledged deliveries per consumer (`basic.qos` prefetch).
+    pub prefetch: u16,
+    /// Deliveries of one message before it is dead-lettered (`x-delivery-limit`).
+    pub delivery_limit: u32,
+    /// Outbox rows the relay publishes per round.
+    pub relay_batch: u32,
+    /// Milliseconds between relay sweeps when nothing wakes it earlier.
+    pub relay_poll_ms: u64,
+    /// Days an inbox keeps handled message ids; must outlive any redelivery.
+    pub inbox_retention_days: u32,
+}
+
+/// gRPC listener settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Address to bind.
+    pub host: String,
+    /// Port of `suiji serve <service>`; `suiji dev` gives service n the port `port + n`.
+    pub port: u16,
+}
+
+/// Identity settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret that signs and checks bearer tokens (HS256). Keep it out of files in production.
+    pub jwt_secret: Secret,
+    /// Expected `iss` claim.
+    pub issuer: String,
+    /// Whether `suiji dev` may mint development tokens.
+    pub dev_tokens: bool,
+}
+
+/// Rules that vary by jurisdiction.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionSettings {
+    /// Region code of the jurisdiction (GB/T 2260), e.g. `610000` for Shaanxi.
+    pub code: String,
+    /// Its name, e.g. 陕西省.
+    pub name: String,
+    /// Ratio cap of general catalog items, in basis points (200 = 2% in Shaanxi, 500 = 5% in Guangyuan).
+    pub general_ratio_cap_basis_points: u32,
+}
+
+/// Calendar settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// An operator's file of further years, in the format of the shipped `calendar.toml`; empty for none.
+    pub extra_file: String,
+}
+
+/// Reference data settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSettings {
+    /// Departments seed file (TOML); empty uses the shipped demo departments.
+    pub departments_file: String,
+}
+
+/// A string that is never printed: `Debug` shows `[redacted]`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Loads defaults, then `file` when given, then the process environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        Self::load_with(file, None, &[])
+    }
+
+    /// Loads with an explicit environment (`None` reads the process's) and `key = value` overrides applied
+    /// last; tests and `suiji dev` use the overrides.
+    pub fn load_with(
+        file: Option<&std::path::Path>,
+        env: Option<HashMap<String, String>>,
+        overrides: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            builder = builder.add_source(File::from(PathBuf::from(path)).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("SUIJI")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        );
+        for (key, value) in overrides {
+            builder = builder
+                .set_override(*key, value.clone())
+                .map_err(|e| ConfigError(format!("{key}: {e}")))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError(
+                "database.url: must start with sqlite: (a directory) or postgres://".into(),
+            ));
+        }
+        if self.bus.kind == BusKind::Amqp && !self.bus.url.expose().starts_with("amqp") {
+            return Err(ConfigError("bus.url: must be an amqp:// or amqps:// URL when bus.kind = amqp".into()));
+        }
+        if self.bus.namespace.is_empty() || !self.bus.namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(ConfigError("bus.namespace: must be non-empty ASCII letters, digits, '-' or '_'".into()));
+        }
+        if self.bus.prefetch == 0 {
+            return Err(ConfigError("bus.prefetch: must be at least 1".into()));
+        }
+        if self.bus.relay_batch == 0 {
+            return Err(ConfigError("bus.relay_batch: must be at least 1".into()));
+        }
+        let cap = self.jurisdiction.general_ratio_cap_basis_points;
+        if cap == 0 || cap > 10_000 {
+            return Err(ConfigError(format!(
+                "jurisdiction.general_ratio_cap_basis_points: {cap} is outside 1..=10000 (basis points of the directory)"
+            )));
+        }
+        if self.auth.jwt_secret.expose().len() < 16 {
+            return Err(ConfigError("auth.jwt_secret: must be at least 16 bytes".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_platform() {
+        let s = Settings::load_with(None, env(&[]), &[]).unwrap();
+        assert_eq!(s.database.url.expose(), "sqlite:./data");
+        assert_eq!(s.bus.kind, BusKind::Embedded);
+        assert_eq!(s.jurisdiction.general_ratio_cap_basis_points, 200);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let s = Settings::load_with(
+            None,
+            env(&[("SUIJI_BUS__KIND", "amqp"), ("SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS", "500")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.bus.kind, BusKind::Amqp);
+        assert_eq!(s.jurisdiction.general_ratio_cap_basis_points, 500);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Settings::load_with(None, env(&[("SUIJI_GRPC__PORT", "seventy")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("grpc.port"), "{err}");
+        let err = Settings::load_with(None, env(&[("SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS", "20000")]), &[])
+            .unwrap_err();
+        assert!(err.to_string().contains("jurisdiction.general_ratio_cap_basis_points"), "{err}");
+        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__URL", "mysql://x")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__ULR", "sqlite:x")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("ulr"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let s = Settings::load_with(None, env(&[]), &[]).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains(s.auth.jwt_secret.expose()));
+        assert!(printed.contains("[redacted]"));
+    }
+}

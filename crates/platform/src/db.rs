@@ -1,0 +1,163 @@
+//! One database code path for SQLite (the embedded default) and PostgreSQL, chosen by URL.
+//!
+//! Decisions kept here and nowhere else:
+//! - Queries go through sqlx's `Any` driver with `$1` placeholders, so stores are written once.
+//! - `Any` knows few types, so columns hold only integers, text and blobs: flags are 0/1 integers, times are
+//!   epoch milliseconds (`i64`), structured values are JSON text.
+//! - SQLite keeps one file per service (`<dir>/<service>.db`), in WAL mode, and write transactions start with
+//!   `BEGIN IMMEDIATE` so two writers queue instead of failing to upgrade their locks.
+//! - PostgreSQL keeps one schema per service in one database, with `search_path` set on every connection,
+//!   because sqlx keeps one migration table per search path.
+//! - Each service's migrator runs the platform's own tables (outbox, inbox, audit) first, then its own.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor};
+
+use crate::config::DatabaseSettings;
+
+/// A transaction on a service's database.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// The platform's own tables, present in every service's database, migration versions 1–999.
+static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("../../migrations/platform/postgres");
+static PLATFORM_SQLITE: Migrator = sqlx::migrate!("../../migrations/platform/sqlite");
+
+/// Which SQL dialect a database speaks, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A service's migrations for both dialects, versions 1000 and up.
+pub struct Migrations {
+    /// Migrations for PostgreSQL.
+    pub postgres: &'static Migrator,
+    /// Migrations for SQLite.
+    pub sqlite: &'static Migrator,
+}
+
+/// A service's connection pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+    service: String,
+}
+
+impl Db {
+    /// Opens (creating when needed) the database of `service`.
+    #[tracing::instrument(skip(settings), fields(service))]
+    pub async fn connect(settings: &DatabaseSettings, service: &str) -> Result<Self, sqlx::Error> {
+        install_default_drivers();
+        let url = settings.url.expose();
+        let options = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
+        if let Some(dir) = url.strip_prefix("sqlite:") {
+            let dir = dir.trim_start_matches("//");
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            let file = std::path::Path::new(dir).join(format!("{service}.db"));
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            let pool = options
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?;
+            Ok(Self { pool, dialect: Dialect::Sqlite, service: service.to_string() })
+        } else {
+            let schema = quote_ident(service);
+            // The schema name is the service's own constant name, quoted.
+            // Create the schema before the pool's connections start pointing their search_path at it.
+            let bootstrap = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+            bootstrap.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).await?;
+            bootstrap.close().await;
+            let set_path = format!("SET search_path TO {schema}");
+            let pool = options
+                .after_connect(move |conn, _| {
+                    let set_path = set_path.clone();
+                    Box::pin(async move {
+                        conn.execute(AssertSqlSafe(set_path)).await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?;
+            Ok(Self { pool, dialect: Dialect::Postgres, service: service.to_string() })
+        }
+    }
+
+    /// Applies the platform's migrations and then the service's, each once.
+    #[tracing::instrument(skip_all, fields(service = %self.service))]
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        let (platform, service) = match self.dialect {
+            Dialect::Sqlite => (&PLATFORM_SQLITE, migrations.sqlite),
+            Dialect::Postgres => (&PLATFORM_POSTGRES, migrations.postgres),
+        };
+        let all: Vec<Migration> = platform.iter().chain(service.iter()).cloned().collect();
+        let mut migrator = Migrator::with_migrations(all);
+        migrator.set_locking(self.dialect == Dialect::Postgres);
+        migrator.run(&self.pool).await
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// The pool, for reads outside a transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The service whose database this is.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Quotes an SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Now, in epoch milliseconds, as every time column stores it.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Whether an error is a unique-key violation.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+/// A bool as the 0/1 integer a flag column stores.
+pub fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

@@ -1,0 +1,147 @@
+//! The gRPC server every service runs: health (`grpc.health.v1`), reflection, bearer-token identity,
+//! request spans joined to the caller's trace, and graceful shutdown; plus the client side used by the CLI,
+//! other services and tests.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::{Interceptor, InterceptorLayer, Routes, RoutesBuilder};
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic::{Code, Request, Status};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::auth::{Identity, Tokens};
+use crate::validation::Violations;
+
+/// Routes with health and reflection already added; a service adds its own and then calls [`serve`].
+pub struct ServerParts {
+    /// Routes to add the service to.
+    pub routes: RoutesBuilder,
+    /// Sets the health of each service name.
+    pub health: HealthReporter,
+}
+
+/// Health and reflection routes.
+pub fn base_routes() -> ServerParts {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(suiji_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the descriptor sets are valid");
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(health_service).add_service(reflection);
+    ServerParts { routes, health }
+}
+
+/// Marks `service_name` (e.g. `suiji.catalog.v1.CatalogService`) and the whole server SERVING.
+pub async fn set_serving(health: &HealthReporter, service_name: &str) {
+    health.set_service_status(service_name, ServingStatus::Serving).await;
+    health.set_service_status("", ServingStatus::Serving).await;
+}
+
+/// Serves `routes` on `listener` until `shutdown`, then lets in-flight calls finish.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    tokens: Tokens,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    Server::builder()
+        .trace_fn(|request| {
+            let span = tracing::info_span!("grpc", method = %request.uri().path());
+            crate::telemetry::set_parent_from_http(&span, request.headers());
+            span
+        })
+        .layer(InterceptorLayer::new(Authenticate { tokens }))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await
+}
+
+/// Checks a bearer token when one is presented and puts its [`Identity`] in the request. A call without a
+/// token passes on without identity: public calls need none, the others refuse it with [`require`].
+#[derive(Clone)]
+struct Authenticate {
+    tokens: Tokens,
+}
+
+impl Interceptor for Authenticate {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let Some(value) = request.metadata().get("authorization") else { return Ok(request) };
+        let value = value.to_str().map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| Status::unauthenticated("authorization header must be `Bearer <token>`"))?;
+        let identity = self.tokens.verify(token).map_err(|e| Status::unauthenticated(e.to_string()))?;
+        request.extensions_mut().insert(identity);
+        Ok(request)
+    }
+}
+
+/// The caller's identity, or `Unauthenticated`.
+pub fn require<T>(request: &Request<T>) -> Result<Identity, Status> {
+    request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token (suiji dev prints how to get one)"))
+}
+
+/// `InvalidArgument` with one `BadRequest` field violation per problem.
+pub fn invalid_argument(violations: &Violations) -> Status {
+    let details: Vec<FieldViolation> = violations.iter().map(|v| FieldViolation::new(&v.field, &v.reason)).collect();
+    Status::with_error_details(Code::InvalidArgument, violations.to_string(), ErrorDetails::with_bad_request(details))
+}
+
+/// `PermissionDenied` naming the field that decided it, with the same `BadRequest` detail.
+pub fn permission_denied(field: &str, reason: &str) -> Status {
+    Status::with_error_details(
+        Code::PermissionDenied,
+        format!("{field}: {reason}"),
+        ErrorDetails::with_bad_request(vec![FieldViolation::new(field, reason)]),
+    )
+}
+
+/// The field violations carried by a status, as `(field, reason)` pairs.
+pub fn violations_of(status: &Status) -> Vec<(String, String)> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
+        .unwrap_or_default()
+}
+
+/// Adds a bearer token and the current trace context to outgoing calls.
+#[derive(Clone, Default)]
+pub struct Bearer {
+    header: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl Bearer {
+    /// Sends `token`; `None` sends no credentials.
+    pub fn new(token: Option<&str>) -> Self {
+        Self { header: token.and_then(|t| format!("Bearer {t}").parse().ok()) }
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(header) = &self.header {
+            request.metadata_mut().insert("authorization", header.clone());
+        }
+        crate::telemetry::inject_into_metadata(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// A lazily connecting channel to `address` (`http://host:port`).
+pub fn channel(address: &str) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(address.to_string())?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}

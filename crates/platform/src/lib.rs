@@ -1,0 +1,16 @@
+//! The platform kit every suiji service stands on. Each module is small and tested on its own:
+//! configuration, telemetry, database, bus, outbox and inbox, gRPC server, identity, audit trail and the
+//! working-day calendar.
+
+pub mod audit;
+pub mod auth;
+pub mod bus;
+pub mod calendar;
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod inbox;
+pub mod outbox;
+pub mod runtime;
+pub mod telemetry;
+pub mod validation;

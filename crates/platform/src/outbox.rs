@@ -1,0 +1,270 @@
+//! The transactional outbox and its relay.
+//!
+//! A service writes each event with [`enqueue`] in the same transaction as the change it describes. The
+//! [`Relay`] publishes unsent rows in order with confirms and marks them sent; it runs when woken by a commit
+//! and on a timer, so rows left behind by a crash (published but not marked, or never published) are swept
+//! up at the next round. Publishing twice is harmless: consumers' inboxes drop duplicates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use prost::{Message, Name};
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use suiji_api::events::v1::Envelope;
+
+use crate::bus::{Bus, OutgoingMessage};
+use crate::db::{Db, Dialect, Tx, now_ms};
+
+/// An event to emit: the payload and where it belongs.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Routing key `<service>.<entity>.<verb>`.
+    pub routing_key: String,
+    /// Correlation id: the task for saga traffic, else the entity.
+    pub correlation_id: String,
+    /// The message that caused this one, if any.
+    pub causation_id: String,
+    /// Encoded payload as `google.protobuf.Any`.
+    pub payload: prost_types::Any,
+}
+
+impl Event {
+    /// An event with `payload` under `routing_key`.
+    pub fn new<M: Message + Name>(routing_key: &str, correlation_id: &str, payload: &M) -> Self {
+        Self {
+            routing_key: routing_key.to_string(),
+            correlation_id: correlation_id.to_string(),
+            causation_id: String::new(),
+            payload: prost_types::Any::from_msg(payload).expect("encoding a message into Any cannot fail"),
+        }
+    }
+
+    /// The same event, caused by message `causation_id`.
+    pub fn caused_by(mut self, causation_id: &str) -> Self {
+        self.causation_id = causation_id.to_string();
+        self
+    }
+}
+
+/// Writes `event` into the outbox inside the caller's transaction and returns the envelope id.
+#[tracing::instrument(skip_all, fields(routing_key = %event.routing_key))]
+pub async fn enqueue(tx: &mut Tx, source: &str, event: Event) -> Result<String, sqlx::Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let headers = crate::telemetry::current_trace_headers();
+    let now = now_ms();
+    let envelope = Envelope {
+        id: id.clone(),
+        r#type: event.routing_key.clone(),
+        source: source.to_string(),
+        time: Some(prost_types::Timestamp { seconds: now.div_euclid(1000), nanos: (now.rem_euclid(1000) * 1_000_000) as i32 }),
+        correlation_id: event.correlation_id,
+        causation_id: event.causation_id,
+        traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
+        tracestate: headers.get("tracestate").cloned().unwrap_or_default(),
+        payload: Some(event.payload),
+    };
+    sqlx::query("INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(&event.routing_key)
+        .bind(envelope.encode_to_vec())
+        .bind(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// One unsent row.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Row sequence.
+    pub seq: i64,
+    /// The message.
+    pub message: OutgoingMessage,
+}
+
+/// Counts from one relay round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundStats {
+    /// Rows published and marked sent.
+    pub sent: usize,
+    /// Rows that failed and stay unsent.
+    pub failed: usize,
+}
+
+/// Publishes a service's outbox.
+#[derive(Clone)]
+pub struct Relay {
+    db: Db,
+    bus: Arc<dyn Bus>,
+    wake: Arc<Notify>,
+    batch: i64,
+    poll: Duration,
+    inbox_retention: Duration,
+}
+
+impl Relay {
+    /// A relay for `db`'s outbox.
+    pub fn new(db: Db, bus: Arc<dyn Bus>, batch: u32, poll: Duration, inbox_retention: Duration) -> Self {
+        Self { db, bus, wake: Arc::new(Notify::new()), batch: i64::from(batch), poll, inbox_retention }
+    }
+
+    /// Wakes the relay now; call after committing a transaction that enqueued events.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A handle that wakes this relay.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown`, then makes one last round.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut last_purge = std::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            loop {
+                match self.relay_once().await {
+                    Ok(stats) if stats.sent as i64 == self.batch && stats.failed == 0 => continue,
+                    Ok(stats) if stats.failed > 0 => {
+                        // The bus is struggling; wait before hammering it again.
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        }
+                        break;
+                    }
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, service = self.db.service(), "outbox relay round failed");
+                        break;
+                    }
+                }
+            }
+            if last_purge.elapsed() > Duration::from_secs(600) {
+                last_purge = std::time::Instant::now();
+                if let Err(error) = self.purge().await {
+                    tracing::warn!(%error, "outbox/inbox purge failed");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+        if let Err(error) = self.relay_once().await {
+            tracing::warn!(%error, "last outbox round failed");
+        }
+    }
+
+    /// One round: fetch, publish, mark. On PostgreSQL the rows are locked (`FOR UPDATE SKIP LOCKED`) while
+    /// they are published, so several replicas of a service share the work without publishing a row twice.
+    pub async fn relay_once(&self) -> Result<RoundStats, sqlx::Error> {
+        match self.db.dialect() {
+            Dialect::Postgres => {
+                let mut tx = self.db.begin().await?;
+                let pending = fetch(&mut *tx, self.batch, true).await?;
+                let (sent, failed) = self.publish(&pending).await;
+                mark_sent(&mut *tx, &sent).await?;
+                tx.commit().await?;
+                Ok(RoundStats { sent: sent.len(), failed })
+            }
+            Dialect::Sqlite => {
+                // SQLite has one writer; holding its lock while waiting on the bus would stall the service.
+                let pending = self.fetch_unsent().await?;
+                let (sent, failed) = self.publish(&pending).await;
+                self.mark(&sent).await?;
+                Ok(RoundStats { sent: sent.len(), failed })
+            }
+        }
+    }
+
+    /// The oldest unsent rows, without locking them. With [`Relay::publish`] and [`Relay::mark`], the three
+    /// steps of a round, so tests can stop a relay between publishing and marking.
+    pub async fn fetch_unsent(&self) -> Result<Vec<Pending>, sqlx::Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        fetch(&mut *conn, self.batch, false).await
+    }
+
+    /// Publishes rows concurrently; returns the seqs confirmed and the number that failed.
+    pub async fn publish(&self, pending: &[Pending]) -> (Vec<i64>, usize) {
+        let results = join_all(pending.iter().map(|p| self.bus.publish(&p.message))).await;
+        let mut sent = Vec::with_capacity(pending.len());
+        let mut failed = 0;
+        for (p, result) in pending.iter().zip(results) {
+            match result {
+                Ok(()) => sent.push(p.seq),
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(%error, id = %p.message.id, "publish failed; will retry");
+                }
+            }
+        }
+        (sent, failed)
+    }
+
+    /// Marks rows sent.
+    pub async fn mark(&self, seqs: &[i64]) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        mark_sent(&mut *tx, seqs).await?;
+        tx.commit().await
+    }
+
+    /// Deletes sent outbox rows and inbox ids older than the retention.
+    pub async fn purge(&self) -> Result<(), sqlx::Error> {
+        let cutoff = now_ms() - self.inbox_retention.as_millis() as i64;
+        sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1").bind(cutoff).execute(self.db.pool()).await?;
+        sqlx::query("DELETE FROM inbox WHERE handled_at < $1").bind(cutoff).execute(self.db.pool()).await?;
+        Ok(())
+    }
+}
+
+async fn fetch(conn: &mut sqlx::AnyConnection, batch: i64, lock: bool) -> Result<Vec<Pending>, sqlx::Error> {
+    let query = if lock {
+        sqlx::query(
+            "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 \
+             FOR UPDATE SKIP LOCKED",
+        )
+    } else {
+        sqlx::query("SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1")
+    };
+    let rows = query.bind(batch).fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|row| {
+            let headers: String = row.try_get("headers")?;
+            Ok(Pending {
+                seq: row.try_get("seq")?,
+                message: OutgoingMessage {
+                    id: row.try_get("id")?,
+                    routing_key: row.try_get("routing_key")?,
+                    body: row.try_get("body")?,
+                    headers: serde_json::from_str::<HashMap<String, String>>(&headers).unwrap_or_default(),
+                },
+            })
+        })
+        .collect()
+}
+
+async fn mark_sent(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    // The seqs are integers read from the table itself, so listing them inline is safe; `Any` has no arrays.
+    let list = seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    sqlx::query(AssertSqlSafe(format!("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({list})")))
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Rows not yet sent, for health reports and tests.
+pub async fn unsent_count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_one(db.pool()).await
+}

@@ -1,0 +1,127 @@
+//! What a running service is made of — its database, the bus, its outbox relay, token checking and the
+//! calendar — and the two steps every service goes through: start (migrate, subscribe) and serve.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+
+use crate::auth::Tokens;
+use crate::bus::{Bus, BusError, Subscription};
+use crate::calendar::{Calendar, CalendarError};
+use crate::config::Settings;
+use crate::db::{Db, Migrations};
+use crate::inbox::{Inbox, TxHandler};
+use crate::outbox::Relay;
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The bus could not be reached.
+    #[error("bus: {0}")]
+    Bus(#[from] BusError),
+    /// The calendar files are unusable.
+    #[error("calendar: {0}")]
+    Calendar(#[from] CalendarError),
+    /// A file could not be read.
+    #[error("{0}")]
+    Io(String),
+    /// The gRPC server failed.
+    #[error("grpc: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// Everything a service needs from the platform.
+#[derive(Clone)]
+pub struct Context {
+    /// The settings.
+    pub settings: Arc<Settings>,
+    /// The service's name, e.g. `catalog`.
+    pub service: &'static str,
+    /// Its database, migrated.
+    pub db: Db,
+    /// The bus.
+    pub bus: Arc<dyn Bus>,
+    /// Its outbox relay; call `relay.notify()` after committing events.
+    pub relay: Relay,
+    /// Token checking.
+    pub tokens: Tokens,
+    /// The working-day calendar.
+    pub calendar: Arc<Calendar>,
+    /// Fires when the process shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl Context {
+    /// Opens and migrates the service's database and prepares its relay.
+    pub async fn open(
+        settings: Arc<Settings>,
+        service: &'static str,
+        migrations: &Migrations,
+        bus: Arc<dyn Bus>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartError> {
+        let db = Db::connect(&settings.database, service).await?;
+        db.migrate(migrations).await?;
+        let extra = if settings.calendar.extra_file.is_empty() {
+            None
+        } else {
+            Some(
+                std::fs::read_to_string(&settings.calendar.extra_file)
+                    .map_err(|e| StartError::Io(format!("calendar.extra_file {}: {e}", settings.calendar.extra_file)))?,
+            )
+        };
+        let calendar = Arc::new(Calendar::with_extra(extra.as_deref())?);
+        let relay = Relay::new(
+            db.clone(),
+            bus.clone(),
+            settings.bus.relay_batch,
+            Duration::from_millis(settings.bus.relay_poll_ms),
+            Duration::from_secs(u64::from(settings.bus.inbox_retention_days) * 86_400),
+        );
+        Ok(Self { tokens: Tokens::new(&settings.auth), settings, service, db, bus, relay, calendar, shutdown })
+    }
+
+    /// Subscribes the service's queue to `bindings`, handling each message through its inbox.
+    pub async fn subscribe<H: TxHandler>(&self, bindings: &[&str], handler: H) -> Result<JoinHandle<()>, StartError> {
+        let inbox = Inbox::new(self.db.clone(), handler).waking(self.relay.waker());
+        let subscription =
+            Subscription { service: self.service.to_string(), bindings: bindings.iter().map(|b| b.to_string()).collect() };
+        Ok(self.bus.subscribe(subscription, Arc::new(inbox), self.shutdown.clone()).await?)
+    }
+
+    /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
+    pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
+        let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
+        crate::grpc::set_serving(&started.health, started.grpc_name).await;
+        let result = crate::grpc::serve(listener, started.routes, self.tokens.clone(), self.shutdown.clone()).await;
+        self.shutdown.cancel();
+        let _ = relay.await;
+        for task in started.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+        Ok(result?)
+    }
+}
+
+/// A started service, ready to serve.
+pub struct Started {
+    /// Its gRPC routes, health and reflection included.
+    pub routes: Routes,
+    /// Its health reporter.
+    pub health: tonic_health::server::HealthReporter,
+    /// The full name of its gRPC service, e.g. `suiji.catalog.v1.CatalogService`.
+    pub grpc_name: &'static str,
+    /// Consumers and other background tasks, which end at shutdown.
+    pub tasks: Vec<JoinHandle<()>>,
+}
