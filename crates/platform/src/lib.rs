@@ -11,6 +11,8 @@ pub mod db;
 pub mod grpc;
 pub mod inbox;
 pub mod outbox;
+pub mod paging;
+pub mod reference;
 pub mod runtime;
 pub mod telemetry;
 pub mod validation;

@@ -1,1 +1,268 @@
-fn main() {}
+//! `suiji`: serve any service, run the whole platform locally, migrate, verify audit trails, mint development
+//! tokens, and talk to the services as a person.
+
+mod catalog_cmd;
+mod demo;
+mod services;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::bus;
+use suiji_platform::config::{BusKind, Settings};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "suiji", version, about = "双随机、一公开: joint random inspections for government departments")]
+struct Cli {
+    /// Configuration file (TOML), applied over the built-in defaults; SUIJI_… variables apply over it.
+    #[arg(long, global = true, env = "SUIJI_CONFIG_FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve one service (one Kubernetes Deployment each).
+    Serve {
+        /// The service: one of `suiji services`.
+        service: String,
+        /// Port to listen on (default: grpc.port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Run every service in one process on the embedded default (SQLite under --data, in-process bus).
+    Dev {
+        /// Load demo data (idempotent).
+        #[arg(long)]
+        demo: bool,
+        /// Directory of the SQLite files.
+        #[arg(long, default_value = "./data")]
+        data: String,
+        /// Port of the first service; the others follow.
+        #[arg(long, default_value_t = 50051)]
+        base_port: u16,
+    },
+    /// Apply the migrations of the given services (all when none is given), then exit.
+    Migrate {
+        /// Services to migrate.
+        services: Vec<String>,
+    },
+    /// List the services this binary can run.
+    Services,
+    /// Issue a development token (only when auth.dev_tokens is on).
+    Token {
+        /// Department the token acts for.
+        #[arg(long)]
+        department: String,
+        /// Roles; repeat or separate with commas.
+        #[arg(long, value_delimiter = ',', default_value = "catalog.editor,catalog.publisher")]
+        role: Vec<String>,
+        /// Subject (person or system id).
+        #[arg(long, default_value = "dev")]
+        subject: String,
+        /// Hours the token stays valid.
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
+    /// Check a service's health (grpc.health.v1); exits non-zero unless SERVING.
+    Health {
+        /// Address, e.g. http://127.0.0.1:50051.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
+    /// Audit trails.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The catalog of inspection items.
+    Catalog(catalog_cmd::CatalogArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk a service's hash chain and report the first broken link.
+    Verify {
+        /// The service.
+        service: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { service, port } => {
+            let settings = load(cli.config.as_deref(), &[])?;
+            let _guard = telemetry(&settings, &format!("suiji-{service}"))?;
+            let spec = services::find(&service)?;
+            let port = port.unwrap_or(settings.grpc.port);
+            let shutdown = shutdown_signal();
+            let settings = Arc::new(settings);
+            let bus = bus::connect(&settings.bus).await?;
+            let ctx = suiji_platform::runtime::Context::open(settings.clone(), spec.name, &(spec.migrations)(), bus, shutdown)
+                .await
+                .with_context(|| format!("starting {}", spec.name))?;
+            let started = (spec.start)(ctx.clone()).await?;
+            let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
+            println!("{:<12} grpc://{}", spec.name, listener.local_addr()?);
+            ctx.serve(started, listener).await?;
+            Ok(())
+        }
+        Command::Dev { demo, data, base_port } => {
+            let settings = load(
+                cli.config.as_deref(),
+                &[("database.url", format!("sqlite:{data}")), ("bus.kind", "embedded".into())],
+            )?;
+            let _guard = telemetry(&settings, "suiji-dev")?;
+            dev(Arc::new(settings), demo, base_port).await
+        }
+        Command::Migrate { services: names } => {
+            let settings = Arc::new(load(cli.config.as_deref(), &[])?);
+            let specs = if names.is_empty() { services::ALL.to_vec() } else { names.iter().map(|n| services::find(n)).collect::<Result<_, _>>()? };
+            for spec in specs {
+                let db = suiji_platform::db::Db::connect(&settings.database, spec.name).await?;
+                db.migrate(&(spec.migrations)()).await.with_context(|| format!("migrating {}", spec.name))?;
+                println!("{:<12} migrated", spec.name);
+                db.close().await;
+            }
+            Ok(())
+        }
+        Command::Services => {
+            for spec in services::ALL {
+                println!("{:<12} {}", spec.name, spec.grpc_name);
+            }
+            Ok(())
+        }
+        Command::Token { department, role, subject, hours } => {
+            let settings = load(cli.config.as_deref(), &[])?;
+            if !settings.auth.dev_tokens {
+                bail!("auth.dev_tokens is off: tokens come from your identity provider");
+            }
+            let identity = Identity { subject, department, roles: role };
+            println!("{}", Tokens::new(&settings.auth).issue(&identity, Duration::from_secs(hours * 3600)));
+            Ok(())
+        }
+        Command::Health { addr } => {
+            let channel = suiji_platform::grpc::channel(&addr)?;
+            let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+            let status = client
+                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                .await
+                .with_context(|| format!("health check of {addr}"))?
+                .into_inner()
+                .status();
+            println!("{addr} {}", status.as_str_name());
+            if status != tonic_health::pb::health_check_response::ServingStatus::Serving {
+                bail!("not serving");
+            }
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify { service } } => {
+            let settings = load(cli.config.as_deref(), &[])?;
+            let spec = services::find(&service)?;
+            let db = suiji_platform::db::Db::connect(&settings.database, spec.name).await?;
+            match suiji_platform::audit::verify(&db).await? {
+                suiji_platform::audit::Verification::Intact { entries, head } => {
+                    println!("{service}: intact, {entries} entries, head {head}");
+                    Ok(())
+                }
+                suiji_platform::audit::Verification::Broken { seq, reason } => {
+                    println!("{service}: BROKEN at entry {seq}: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Catalog(args) => catalog_cmd::run(args).await,
+    }
+}
+
+fn load(file: Option<&std::path::Path>, overrides: &[(&str, String)]) -> anyhow::Result<Settings> {
+    Ok(Settings::load_with(file, None, overrides)?)
+}
+
+fn telemetry(settings: &Settings, name: &str) -> anyhow::Result<suiji_platform::telemetry::TelemetryGuard> {
+    suiji_platform::telemetry::init(settings, name).map_err(|e| anyhow::anyhow!("telemetry: {e}"))
+}
+
+/// Fires on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        fire.cancel();
+    });
+    token
+}
+
+async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    let embedded = bus::embedded::EmbeddedBus::held(settings.bus.delivery_limit);
+    let shared: Arc<dyn bus::Bus> = Arc::new(embedded.clone());
+    debug_assert_eq!(settings.bus.kind, BusKind::Embedded);
+    let mut running = Vec::new();
+    for (index, spec) in services::ALL.iter().enumerate() {
+        let ctx = suiji_platform::runtime::Context::open(settings.clone(), spec.name, &(spec.migrations)(), shared.clone(), shutdown.clone())
+            .await
+            .with_context(|| format!("starting {}", spec.name))?;
+        let started = (spec.start)(ctx.clone()).await?;
+        let port = base_port + index as u16;
+        let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port))
+            .await
+            .with_context(|| format!("binding {}:{port} for {}", settings.grpc.host, spec.name))?;
+        running.push((spec, ctx, started, listener));
+    }
+    // Every service has subscribed: relays may deliver now.
+    embedded.release();
+    println!("suiji dev: the whole platform on the embedded default (data in {})", settings.database.url.expose().trim_start_matches("sqlite:"));
+    let mut addresses = Vec::new();
+    let mut tasks = Vec::new();
+    for (spec, ctx, started, listener) in running {
+        let addr = format!("http://{}", listener.local_addr()?);
+        println!("{:<12} grpc://{}", spec.name, listener.local_addr()?);
+        addresses.push((spec.name, addr));
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = ctx.serve(started, listener).await {
+                tracing::error!(%error, "service stopped");
+            }
+        }));
+    }
+    let tokens = Tokens::new(&settings.auth);
+    let admin = Identity {
+        subject: "dev-admin".into(),
+        department: "610400-SCJG".into(),
+        roles: vec!["catalog.editor".into(), "catalog.publisher".into(), "admin".into()],
+    };
+    let token = tokens.issue(&admin, Duration::from_secs(12 * 3600));
+    if demo {
+        let catalog = addresses.iter().find(|(n, _)| *n == "catalog").map(|(_, a)| a.clone()).expect("catalog runs");
+        let loaded = demo::load(&catalog, &tokens).await?;
+        println!("demo data: {loaded}");
+    }
+    println!("token for 610400-SCJG (editor, publisher): export SUIJI_TOKEN={token}");
+    println!("other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher");
+    println!("try: suiji catalog list    (Ctrl-C stops everything)");
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Demo data for `suiji dev --demo`: a small catalog of Xianyang's departments, created through the public
+//! API exactly as a person would. Loading twice changes nothing.
+
+use std::time::Duration;
+
+use suiji_api::catalog::v1 as pb;
+use suiji_platform::auth::{Identity, Tokens};
+
+struct DemoItem {
+    code: &'static str,
+    department: &'static str,
+    name: &'static str,
+    basis: &'static str,
+    category: pb::ItemCategory,
+    ratio_bp: u32,
+    qualification: &'static str,
+    checks: &'static [(&'static str, &'static str)],
+}
+
+const ITEMS: &[DemoItem] = &[
+    DemoItem {
+        code: "SX-SCJG-001",
+        department: "610400-SCJG",
+        name: "企业公示信息情况检查",
+        basis: "《企业信息公示暂行条例》第十四条",
+        category: pb::ItemCategory::General,
+        ratio_bp: 0,
+        qualification: "market-regulation",
+        checks: &[("1", "年度报告公示信息是否真实"), ("2", "即时信息是否按时公示")],
+    },
+    DemoItem {
+        code: "SX-SCJG-014",
+        department: "610400-SCJG",
+        name: "食品生产企业监督检查",
+        basis: "《中华人民共和国食品安全法》第一百一十条",
+        category: pb::ItemCategory::Key,
+        ratio_bp: 1000,
+        qualification: "food-safety",
+        checks: &[("1", "生产许可证是否在有效期内"), ("2", "进货查验记录是否完整"), ("3", "出厂检验记录是否完整")],
+    },
+    DemoItem {
+        code: "SX-STHJ-003",
+        department: "610400-STHJ",
+        name: "排污单位排污许可执行情况检查",
+        basis: "《排污许可管理条例》第二十八条",
+        category: pb::ItemCategory::General,
+        ratio_bp: 200,
+        qualification: "environment",
+        checks: &[("1", "是否按证排污"), ("2", "自行监测数据是否真实")],
+    },
+    DemoItem {
+        code: "SX-YJGL-002",
+        department: "610400-YJGL",
+        name: "危险化学品经营单位安全生产检查",
+        basis: "《危险化学品安全管理条例》第六条",
+        category: pb::ItemCategory::Key,
+        ratio_bp: 3000,
+        qualification: "work-safety",
+        checks: &[("1", "经营许可证是否有效"), ("2", "储存场所是否符合安全要求")],
+    },
+];
+
+/// Creates and publishes the demo items that are missing; returns a summary.
+pub async fn load(catalog_addr: &str, tokens: &Tokens) -> anyhow::Result<String> {
+    let mut created = 0;
+    for item in ITEMS {
+        let who = Identity {
+            subject: "demo".into(),
+            department: item.department.into(),
+            roles: vec!["catalog.editor".into(), "catalog.publisher".into()],
+        };
+        let token = tokens.issue(&who, Duration::from_secs(600));
+        let mut client = crate::catalog_cmd::client(catalog_addr, Some(&token))?;
+        let content = pb::ItemContent {
+            name: item.name.into(),
+            legal_basis: vec![item.basis.into()],
+            department_code: item.department.into(),
+            target_kinds: vec![pb::TargetKind::Enterprise as i32, pb::TargetKind::IndividualBusiness as i32],
+            category: item.category as i32,
+            ratio_cap_basis_points: item.ratio_bp,
+            frequency_per_year: 1,
+            methods: vec![pb::InspectionMethod::OnSite as i32, pb::InspectionMethod::Written as i32],
+            inspector_qualifications: vec![item.qualification.into()],
+            checklist: item
+                .checks
+                .iter()
+                .map(|(code, d)| pb::CheckPoint { code: (*code).into(), description: (*d).into(), basis: String::new() })
+                .collect(),
+            ..Default::default()
+        };
+        match client.create_item(pb::CreateItemRequest { code: item.code.into(), content: Some(content) }).await {
+            Ok(_) => {
+                client.publish_item(pb::PublishItemRequest { code: item.code.into(), expected_revision: 0 }).await?;
+                created += 1;
+            }
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => return Err(status.into()),
+        }
+    }
+    Ok(format!("{created} catalog items created and published ({} already there)", ITEMS.len() - created))
+}

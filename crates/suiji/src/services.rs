@@ -1,0 +1,38 @@
+//! The services this binary runs, in start order.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use suiji_platform::db::Migrations;
+use suiji_platform::runtime::{Context, StartError, Started};
+
+type StartFn = fn(Context) -> Pin<Box<dyn Future<Output = Result<Started, StartError>> + Send>>;
+
+/// A service the binary can run.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// Its name.
+    pub name: &'static str,
+    /// Full name of its gRPC service.
+    pub grpc_name: &'static str,
+    /// Its migrations.
+    pub migrations: fn() -> Migrations,
+    /// Starts it.
+    pub start: StartFn,
+}
+
+/// Every service, in start order.
+pub const ALL: &[Spec] = &[Spec {
+    name: suiji_catalog::NAME,
+    grpc_name: suiji_catalog::GRPC_NAME,
+    migrations: suiji_catalog::migrations,
+    start: |ctx| Box::pin(async move { suiji_catalog::start(&ctx).await }),
+}];
+
+/// The service called `name`.
+pub fn find(name: &str) -> anyhow::Result<Spec> {
+    ALL.iter().copied().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        anyhow::anyhow!("unknown service {name:?}; this binary runs: {}", names.join(", "))
+    })
+}

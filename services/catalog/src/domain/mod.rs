@@ -1,0 +1,461 @@
+//! The catalog's rules, in plain Rust with no I/O: what an inspection item is, what makes one valid, who may
+//! change it, and how it moves from draft to published to retired.
+
+use serde::{Deserialize, Serialize};
+use suiji_platform::auth::{Identity, ROLE_CATALOG_EDITOR, ROLE_CATALOG_PUBLISHER};
+use suiji_platform::validation::Violations;
+
+/// Largest ratio a cap may name: the whole directory, in basis points.
+pub const FULL_RATIO: u32 = 10_000;
+
+/// Kind of inspection target (检查对象) an item applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// 企业.
+    Enterprise,
+    /// 个体工商户.
+    IndividualBusiness,
+    /// 农民专业合作社.
+    FarmersCooperative,
+    /// 事业单位.
+    PublicInstitution,
+    /// 社会组织.
+    SocialOrganisation,
+    /// 自然人.
+    NaturalPerson,
+    /// 项目.
+    Project,
+    /// 设施设备.
+    Facility,
+    /// 场所.
+    Premises,
+}
+
+impl TargetKind {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enterprise => "enterprise",
+            Self::IndividualBusiness => "individual_business",
+            Self::FarmersCooperative => "farmers_cooperative",
+            Self::PublicInstitution => "public_institution",
+            Self::SocialOrganisation => "social_organisation",
+            Self::NaturalPerson => "natural_person",
+            Self::Project => "project",
+            Self::Facility => "facility",
+            Self::Premises => "premises",
+        }
+    }
+}
+
+/// Key item (重点检查事项) or general item (一般检查事项).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Safety, quality, public interest: no fixed cap, but an explicit one.
+    Key,
+    /// General supervision: capped by the jurisdiction.
+    General,
+}
+
+impl Category {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key => "key",
+            Self::General => "general",
+        }
+    }
+}
+
+/// Inspection method (检查方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// 实地核查.
+    OnSite,
+    /// 书面检查.
+    Written,
+    /// 网络监测.
+    OnlineMonitoring,
+    /// 委托第三方.
+    ThirdParty,
+}
+
+/// A named part of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubItem {
+    /// Code, unique within the item.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A line of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckPoint {
+    /// Code, unique within the item.
+    pub code: String,
+    /// What is checked.
+    pub description: String,
+    /// Its legal provision, when it differs from the item's.
+    pub basis: String,
+}
+
+/// Everything about an item that its department edits; one version holds one content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemContent {
+    /// 抽查事项名称.
+    pub name: String,
+    /// Sub-items.
+    pub sub_items: Vec<SubItem>,
+    /// 抽查依据: one provision per entry.
+    pub legal_basis: Vec<String>,
+    /// 抽查主体: the responsible department.
+    pub department_code: String,
+    /// Kinds of target it applies to.
+    pub target_kinds: Vec<TargetKind>,
+    /// Key or general.
+    pub category: Category,
+    /// 抽查比例 cap in basis points of the directory.
+    pub ratio_cap_basis_points: u32,
+    /// 抽查频次: times per year at most on one target.
+    pub frequency_per_year: u32,
+    /// 检查方式.
+    pub methods: Vec<Method>,
+    /// Qualification tags an inspector must hold.
+    pub inspector_qualifications: Vec<String>,
+    /// Whether the team needs an expert.
+    pub requires_expert: bool,
+    /// 检查内容.
+    pub checklist: Vec<CheckPoint>,
+    /// Remarks.
+    pub remarks: String,
+}
+
+/// Lifecycle state of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Never published.
+    Draft,
+    /// In force.
+    Published,
+    /// Withdrawn.
+    Retired,
+}
+
+impl ItemState {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Retired => "retired",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "draft" => Self::Draft,
+            "published" => Self::Published,
+            "retired" => Self::Retired,
+            _ => return None,
+        })
+    }
+}
+
+/// State of one version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionState {
+    /// Being edited.
+    Draft,
+    /// In force.
+    Published,
+    /// Replaced by a later publication.
+    Superseded,
+    /// In force when the item was retired.
+    Retired,
+}
+
+impl VersionState {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Superseded => "superseded",
+            Self::Retired => "retired",
+        }
+    }
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "draft" => Self::Draft,
+            "published" => Self::Published,
+            "superseded" => Self::Superseded,
+            "retired" => Self::Retired,
+            _ => return None,
+        })
+    }
+}
+
+/// An item's header: who owns it, where it stands, which versions matter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// Code.
+    pub code: String,
+    /// Owning department.
+    pub department_code: String,
+    /// Lifecycle state.
+    pub state: ItemState,
+    /// Highest version number.
+    pub latest_version: u32,
+    /// Version in force (or last in force); 0 when never published.
+    pub published_version: u32,
+    /// Row revision for optimistic concurrency.
+    pub revision: i64,
+    /// Why it was retired.
+    pub retire_reason: String,
+}
+
+impl Item {
+    /// Whether the latest version is an unpublished draft.
+    pub fn has_draft(&self) -> bool {
+        self.latest_version > self.published_version
+    }
+}
+
+/// One version of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Version {
+    /// Number, from 1.
+    pub version: u32,
+    /// State.
+    pub state: VersionState,
+    /// Content.
+    pub content: ItemContent,
+    /// When drafted (epoch ms).
+    pub created_at_ms: i64,
+    /// When published (epoch ms).
+    pub published_at_ms: Option<i64>,
+    /// Who published it.
+    pub published_by: String,
+}
+
+/// The jurisdiction's rules for the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Ratio cap of general items, in basis points.
+    pub general_cap_basis_points: u32,
+}
+
+/// Why a caller may not do something, naming the deciding field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The field (or `authorization` for roles) that decided.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Why a lifecycle step is not possible now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotNow(pub String);
+
+/// Checks an item code.
+pub fn validate_code(code: &str, v: &mut Violations) {
+    if code.trim().is_empty() {
+        v.add("code", "must not be empty");
+    } else if code.len() > 64 {
+        v.add("code", "must be at most 64 characters");
+    } else if !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        v.add("code", "may hold only ASCII letters, digits, '-', '_' and '.'");
+    }
+}
+
+fn percent(bp: u32) -> String {
+    format!("{}.{:02}%", bp / 100, bp % 100)
+}
+
+/// Checks content and fills what the policy decides (a general item's default cap). `known_department`
+/// answers whether a department code exists. Field paths are prefixed with `content.`.
+pub fn validate_content(
+    mut content: ItemContent,
+    policy: Policy,
+    known_department: impl Fn(&str) -> bool,
+) -> Result<ItemContent, Violations> {
+    let mut v = Violations::new();
+    content.name = content.name.trim().to_string();
+    v.check(content.name.is_empty(), "content.name", "must not be empty");
+    v.check(content.name.chars().count() > 200, "content.name", "must be at most 200 characters");
+    content.legal_basis.retain(|b| !b.trim().is_empty());
+    v.check(content.legal_basis.is_empty(), "content.legal_basis", "at least one legal provision is required (no inspection without a legal basis)");
+    if content.department_code.trim().is_empty() {
+        v.add("content.department_code", "must not be empty");
+    } else if !known_department(&content.department_code) {
+        v.add("content.department_code", format!("unknown department {:?}", content.department_code));
+    }
+    v.check(content.target_kinds.is_empty(), "content.target_kinds", "at least one kind of target is required");
+    let mut kinds = content.target_kinds.clone();
+    kinds.sort();
+    kinds.dedup();
+    v.check(kinds.len() != content.target_kinds.len(), "content.target_kinds", "lists a kind twice");
+    match content.category {
+        Category::General => {
+            if content.ratio_cap_basis_points == 0 {
+                content.ratio_cap_basis_points = policy.general_cap_basis_points;
+            } else if content.ratio_cap_basis_points > policy.general_cap_basis_points {
+                v.add(
+                    "content.ratio_cap_basis_points",
+                    format!(
+                        "{} ({}) exceeds the jurisdiction's cap of {} ({}) for general items",
+                        content.ratio_cap_basis_points,
+                        percent(content.ratio_cap_basis_points),
+                        policy.general_cap_basis_points,
+                        percent(policy.general_cap_basis_points)
+                    ),
+                );
+            }
+        }
+        Category::Key => {
+            if content.ratio_cap_basis_points == 0 {
+                v.add("content.ratio_cap_basis_points", "a key item has no fixed cap, but an explicit one must be set");
+            } else if content.ratio_cap_basis_points > FULL_RATIO {
+                v.add("content.ratio_cap_basis_points", "must be at most 10000 (100% of the directory)");
+            }
+        }
+    }
+    v.check(content.frequency_per_year == 0, "content.frequency_per_year", "must be at least 1");
+    v.check(content.frequency_per_year > 12, "content.frequency_per_year", "must be at most 12 a year");
+    v.check(content.methods.is_empty(), "content.methods", "at least one inspection method is required");
+    for (i, q) in content.inspector_qualifications.iter_mut().enumerate() {
+        *q = q.trim().to_string();
+        v.check(q.is_empty(), format!("content.inspector_qualifications[{i}]"), "must not be empty");
+    }
+    check_unique_codes(content.sub_items.iter().map(|s| (&s.code, &s.name)), "content.sub_items", "name", &mut v);
+    v.check(content.checklist.is_empty(), "content.checklist", "at least one check point is required");
+    check_unique_codes(
+        content.checklist.iter().map(|c| (&c.code, &c.description)),
+        "content.checklist",
+        "description",
+        &mut v,
+    );
+    v.into_result()?;
+    Ok(content)
+}
+
+fn check_unique_codes<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a String)>,
+    path: &str,
+    text_field: &str,
+    v: &mut Violations,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, (code, text)) in entries.enumerate() {
+        if code.trim().is_empty() {
+            v.add(format!("{path}[{i}].code"), "must not be empty");
+        } else if !seen.insert(code.clone()) {
+            v.add(format!("{path}[{i}].code"), format!("{code:?} appears twice"));
+        }
+        v.check(text.trim().is_empty(), format!("{path}[{i}].{text_field}"), "must not be empty");
+    }
+}
+
+/// Who may draft or edit an item of `department`.
+pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Denied> {
+    owns(who, department, field)?;
+    if !who.has_role(ROLE_CATALOG_EDITOR) {
+        return Err(Denied { field: "authorization".into(), reason: format!("the {ROLE_CATALOG_EDITOR} role is required") });
+    }
+    Ok(())
+}
+
+/// Who may publish or retire an item of `department`.
+pub fn may_publish(who: &Identity, department: &str) -> Result<(), Denied> {
+    owns(who, department, "code")?;
+    if !who.has_role(ROLE_CATALOG_PUBLISHER) {
+        return Err(Denied {
+            field: "authorization".into(),
+            reason: format!("the {ROLE_CATALOG_PUBLISHER} role is required"),
+        });
+    }
+    Ok(())
+}
+
+fn owns(who: &Identity, department: &str, field: &str) -> Result<(), Denied> {
+    if who.department != department {
+        return Err(Denied {
+            field: field.into(),
+            reason: format!(
+                "belongs to department {department}; a token of department {} may not change it (only the owning department edits its items)",
+                who.department
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// What an edit does to an item's versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    /// Replace the content of the open draft, version n.
+    ReplaceDraft(u32),
+    /// Open version n as a new draft; the published version stays in force.
+    NewDraft(u32),
+}
+
+/// Plans an edit of `item` whose new content names `department_code`.
+pub fn plan_edit(item: &Item, department_code: &str) -> Result<Edit, Result<NotNow, Violations>> {
+    if department_code != item.department_code {
+        return Err(Err(Violations::one(
+            "content.department_code",
+            format!("the owning department is {} and cannot change", item.department_code),
+        )));
+    }
+    match item.state {
+        ItemState::Retired => Err(Ok(NotNow("the item is retired; a retired item is never edited".into()))),
+        _ if item.has_draft() => Ok(Edit::ReplaceDraft(item.latest_version)),
+        _ => Ok(Edit::NewDraft(item.latest_version + 1)),
+    }
+}
+
+/// Plans publishing: the version that comes into force.
+pub fn plan_publish(item: &Item) -> Result<u32, NotNow> {
+    match item.state {
+        ItemState::Retired => Err(NotNow("the item is retired".into())),
+        _ if !item.has_draft() => Err(NotNow(format!(
+            "there is no draft to publish; version {} is already in force",
+            item.published_version
+        ))),
+        _ => Ok(item.latest_version),
+    }
+}
+
+/// Plans retiring.
+pub fn plan_retire(item: &Item, reason: &str) -> Result<(), Result<NotNow, Violations>> {
+    if reason.trim().is_empty() {
+        return Err(Err(Violations::one("reason", "a reason is required to retire an item")));
+    }
+    match item.state {
+        ItemState::Published => Ok(()),
+        ItemState::Draft => Err(Ok(NotNow("the item was never published; only a published item is retired".into()))),
+        ItemState::Retired => Err(Ok(NotNow("the item is already retired".into()))),
+    }
+}
+
+/// Checks that the caller's view is current.
+pub fn check_revision(item: &Item, expected: i64) -> Result<(), NotNow> {
+    if expected != 0 && expected != item.revision {
+        return Err(NotNow(format!(
+            "the item changed since it was read (revision {} now, {expected} expected); read it again",
+            item.revision
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,255 @@
+//! The catalog's use cases: each one reads, asks the domain, writes, records the audit entry and the event in
+//! one transaction, then wakes the outbox relay.
+
+use suiji_api::catalog::v1 as pb;
+use suiji_platform::audit::{self, AuditEvent, digest_of};
+use suiji_platform::auth::Identity;
+use suiji_platform::db::{Db, Tx};
+use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::paging::{self, Page};
+use suiji_platform::validation::Violations;
+
+use crate::convert::item_pb;
+use crate::domain::{self, Edit, Item, ItemContent, ItemState, Policy, Version, VersionState};
+use crate::error::Error;
+use crate::store::{self, ListFilter};
+
+/// Routing key of a publication.
+pub const ITEM_PUBLISHED: &str = "catalog.item.published";
+/// Routing key of a retirement.
+pub const ITEM_RETIRED: &str = "catalog.item.retired";
+
+/// The catalog's use cases.
+#[derive(Clone)]
+pub struct Catalog {
+    db: Db,
+    relay: Relay,
+    policy: Policy,
+}
+
+/// An item with the version a call is about.
+pub type ItemView = (Item, Version);
+
+impl Catalog {
+    /// The use cases over `db`.
+    pub fn new(db: Db, relay: Relay, policy: Policy) -> Self {
+        Self { db, relay, policy }
+    }
+
+    async fn checked_content(&self, tx: &mut Tx, content: ItemContent) -> Result<ItemContent, Error> {
+        let known = store::department_exists(tx, &content.department_code).await?;
+        Ok(domain::validate_content(content, self.policy, |_| known)?)
+    }
+
+    async fn load(tx: &mut Tx, code: &str) -> Result<Item, Error> {
+        store::get_item(tx, code).await?.ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))
+    }
+
+    async fn version(tx: &mut sqlx::AnyConnection, code: &str, version: u32) -> Result<Version, Error> {
+        store::get_version(tx, code, version)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("item {code:?} has no version {version}")))
+    }
+
+    async fn finish(&self, tx: Tx) -> Result<(), Error> {
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(())
+    }
+
+    /// Drafts a new item.
+    #[tracing::instrument(skip(self, who, content), fields(who = %who.subject))]
+    pub async fn create(&self, who: &Identity, code: &str, content: ItemContent) -> Result<ItemView, Error> {
+        let mut v = Violations::new();
+        domain::validate_code(code, &mut v);
+        v.into_result()?;
+        let mut tx = self.db.begin().await?;
+        let content = self.checked_content(&mut tx, content).await?;
+        domain::may_edit(who, &content.department_code, "content.department_code")?;
+        if store::get_item(&mut tx, code).await?.is_some() {
+            return Err(Error::AlreadyExists(format!("an item with code {code:?} already exists")));
+        }
+        store::insert_item(&mut tx, code, &content, &who.subject).await?;
+        audit::append(
+            &mut tx,
+            who,
+            AuditEvent {
+                action: "item.create",
+                entity: "item",
+                entity_id: code,
+                before_digest: String::new(),
+                after_digest: digest_of(&content),
+                detail: "version 1".into(),
+            },
+        )
+        .await?;
+        let view = (Self::load(&mut tx, code).await?, Self::version(&mut tx, code, 1).await?);
+        self.finish(tx).await?;
+        Ok(view)
+    }
+
+    /// Edits the draft, opening a new version when the item is published.
+    #[tracing::instrument(skip(self, who, content), fields(who = %who.subject))]
+    pub async fn update(&self, who: &Identity, code: &str, content: ItemContent, expected_revision: i64) -> Result<ItemView, Error> {
+        let mut tx = self.db.begin().await?;
+        let mut item = Self::load(&mut tx, code).await?;
+        domain::may_edit(who, &item.department_code, "code")?;
+        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
+        let content = self.checked_content(&mut tx, content).await?;
+        let edit = domain::plan_edit(&item, &content.department_code)?;
+        let before = Self::version(&mut tx, code, item.latest_version).await?;
+        let number = match edit {
+            Edit::ReplaceDraft(n) => {
+                store::replace_draft(&mut tx, code, n, &content).await?;
+                n
+            }
+            Edit::NewDraft(n) => {
+                store::insert_version(&mut tx, code, n, &content, &who.subject).await?;
+                item.latest_version = n;
+                n
+            }
+        };
+        item.revision += 1;
+        store::update_item(&mut tx, &item, &content).await?;
+        audit::append(
+            &mut tx,
+            who,
+            AuditEvent {
+                action: "item.update",
+                entity: "item",
+                entity_id: code,
+                before_digest: digest_of(&before.content),
+                after_digest: digest_of(&content),
+                detail: format!("version {number}"),
+            },
+        )
+        .await?;
+        let view = (item, Self::version(&mut tx, code, number).await?);
+        self.finish(tx).await?;
+        Ok(view)
+    }
+
+    /// Publishes the draft.
+    #[tracing::instrument(skip(self, who), fields(who = %who.subject))]
+    pub async fn publish(&self, who: &Identity, code: &str, expected_revision: i64) -> Result<ItemView, Error> {
+        let mut tx = self.db.begin().await?;
+        let mut item = Self::load(&mut tx, code).await?;
+        domain::may_publish(who, &item.department_code)?;
+        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
+        let number = domain::plan_publish(&item)?;
+        let previous = item.published_version;
+        if previous > 0 {
+            store::set_version_state(&mut tx, code, previous, VersionState::Superseded, None).await?;
+        }
+        store::set_version_state(&mut tx, code, number, VersionState::Published, Some(&who.subject)).await?;
+        item.state = ItemState::Published;
+        item.published_version = number;
+        item.revision += 1;
+        let version = Self::version(&mut tx, code, number).await?;
+        store::update_item(&mut tx, &item, &version.content).await?;
+        outbox::enqueue(
+            &mut tx,
+            "catalog",
+            Event::new(ITEM_PUBLISHED, code, &pb::ItemPublishedEvent { item: Some(item_pb(&item, &version)) }),
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            who,
+            AuditEvent {
+                action: "item.publish",
+                entity: "item",
+                entity_id: code,
+                before_digest: String::new(),
+                after_digest: digest_of(&version.content),
+                detail: if previous > 0 {
+                    format!("version {number} in force, superseding version {previous}")
+                } else {
+                    format!("version {number} in force")
+                },
+            },
+        )
+        .await?;
+        self.finish(tx).await?;
+        Ok((item, version))
+    }
+
+    /// Retires a published item.
+    #[tracing::instrument(skip(self, who), fields(who = %who.subject))]
+    pub async fn retire(&self, who: &Identity, code: &str, reason: &str, expected_revision: i64) -> Result<ItemView, Error> {
+        let mut tx = self.db.begin().await?;
+        let mut item = Self::load(&mut tx, code).await?;
+        domain::may_publish(who, &item.department_code)?;
+        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
+        domain::plan_retire(&item, reason)?;
+        store::set_version_state(&mut tx, code, item.published_version, VersionState::Retired, None).await?;
+        item.state = ItemState::Retired;
+        item.retire_reason = reason.trim().to_string();
+        item.revision += 1;
+        let version = Self::version(&mut tx, code, item.published_version).await?;
+        let latest = Self::version(&mut tx, code, item.latest_version).await?;
+        store::update_item(&mut tx, &item, &latest.content).await?;
+        outbox::enqueue(
+            &mut tx,
+            "catalog",
+            Event::new(ITEM_RETIRED, code, &pb::ItemRetiredEvent { item: Some(item_pb(&item, &version)) }),
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            who,
+            AuditEvent {
+                action: "item.retire",
+                entity: "item",
+                entity_id: code,
+                before_digest: digest_of(&version.content),
+                after_digest: String::new(),
+                detail: item.retire_reason.clone(),
+            },
+        )
+        .await?;
+        self.finish(tx).await?;
+        Ok((item, version))
+    }
+
+    /// One item with its latest version, or the version asked for (`0` = latest).
+    pub async fn get(&self, code: &str, version: u32) -> Result<ItemView, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let item = store::get_item(&mut conn, code).await?.ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))?;
+        let number = if version == 0 { item.latest_version } else { version };
+        let version = Self::version(&mut conn, code, number).await?;
+        Ok((item, version))
+    }
+
+    /// Every version of an item.
+    pub async fn versions(&self, code: &str) -> Result<Vec<Version>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let versions = store::list_versions(&mut conn, code).await?;
+        if versions.is_empty() {
+            return Err(Error::NotFound(format!("no item with code {code:?}")));
+        }
+        Ok(versions)
+    }
+
+    /// A page of items.
+    pub async fn list(&self, filter: &ListFilter, page: &Page) -> Result<(Vec<ItemView>, String), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let items = store::list_items(&mut conn, filter, page).await?;
+        Ok(with_token(items, page))
+    }
+
+    /// A page of the public catalog.
+    pub async fn list_public(&self, department: &str, page: &Page) -> Result<(Vec<ItemView>, String), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let items = store::list_public(&mut conn, department, page).await?;
+        Ok(with_token(items, page))
+    }
+}
+
+fn with_token(items: Vec<ItemView>, page: &Page) -> (Vec<ItemView>, String) {
+    let token = match items.last() {
+        Some((item, _)) if items.len() as i64 == page.size => paging::token_after(&item.code),
+        _ => String::new(),
+    };
+    (items, token)
+}
