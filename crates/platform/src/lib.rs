@@ -16,3 +16,5 @@ pub mod reference;
 pub mod runtime;
 pub mod telemetry;
 pub mod validation;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,244 @@
+//! Test support (feature `testing`): a fresh database and bus namespace per test, real servers started on
+//! port 0, development tokens. Tests that need PostgreSQL or RabbitMQ call [`require_postgres`] or
+//! [`require_rabbitmq`]: outside CI an unreachable server skips the test with a message; in CI (`CI=true`) it
+//! fails the test.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Executor;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{Identity, Tokens};
+use crate::bus::{self, Bus};
+use crate::config::Settings;
+use crate::db::Migrations;
+use crate::runtime::{Context, StartError, Started};
+
+/// Which servers a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files in a temporary directory and the in-process bus.
+    Embedded,
+    /// A fresh PostgreSQL database and a fresh RabbitMQ namespace.
+    Servers,
+}
+
+/// PostgreSQL server for tests: `TEST_DATABASE_URL`, default the local server.
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// RabbitMQ for tests: `TEST_AMQP_URL`, default the local broker.
+pub fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+async fn reachable(host_port: &str) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host_port)).await,
+        Ok(Ok(_))
+    )
+}
+
+fn host_port(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let rest = rest.rsplit('@').next().unwrap_or(rest);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+async fn require_server(what: &str, url: &str) -> bool {
+    if reachable(&host_port(url)).await {
+        return true;
+    }
+    if in_ci() {
+        panic!("{what} at {} is required in CI (CI=true) but unreachable", host_port(url));
+    }
+    eprintln!("SKIPPED: {what} at {} is unreachable (set CI=true to make this a failure)", host_port(url));
+    false
+}
+
+/// Whether PostgreSQL is there; see the module doc.
+pub async fn require_postgres() -> bool {
+    require_server("PostgreSQL", &postgres_url()).await
+}
+
+/// Whether RabbitMQ is there; see the module doc.
+pub async fn require_rabbitmq() -> bool {
+    require_server("RabbitMQ", &amqp_url()).await
+}
+
+/// Whether the servers a backend needs are there.
+pub async fn require(backend: Backend) -> bool {
+    match backend {
+        Backend::Embedded => true,
+        Backend::Servers => require_postgres().await && require_rabbitmq().await,
+    }
+}
+
+/// Settings isolated for one test, and what to clean up afterwards.
+pub struct Isolated {
+    /// The settings.
+    pub settings: Arc<Settings>,
+    /// The backend.
+    pub backend: Backend,
+    dir: Option<std::path::PathBuf>,
+    database: Option<String>,
+}
+
+/// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
+pub async fn isolated(backend: Backend) -> Isolated {
+    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let mut overrides: Vec<(&str, String)> = vec![
+        ("bus.relay_poll_ms", "100".into()),
+        ("bus.namespace", format!("t{id}")),
+        ("auth.jwt_secret", "test-secret-0123456789".into()),
+    ];
+    let (dir, database) = match backend {
+        Backend::Embedded => {
+            let dir = std::env::temp_dir().join(format!("suiji-test-{id}"));
+            overrides.push(("database.url", format!("sqlite:{}", dir.display())));
+            overrides.push(("bus.kind", "embedded".into()));
+            (Some(dir), None)
+        }
+        Backend::Servers => {
+            let name = format!("suiji_t_{id}");
+            let admin = sqlx::any::AnyPoolOptions::new().max_connections(1);
+            sqlx::any::install_default_drivers();
+            let pool = admin.connect(&postgres_url()).await.expect("connect to PostgreSQL");
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+            pool.close().await;
+            let base = postgres_url();
+            let url = format!("{}/{name}", base.rsplit_once('/').map(|(a, _)| a).unwrap_or(&base));
+            overrides.push(("database.url", url));
+            overrides.push(("bus.kind", "amqp".into()));
+            overrides.push(("bus.url", amqp_url()));
+            (None, Some(name))
+        }
+    };
+    let settings = Settings::load_with(None, Some(HashMap::new()), &overrides).expect("test settings");
+    Isolated { settings: Arc::new(settings), backend, dir, database }
+}
+
+impl Isolated {
+    /// A bus for these settings; the embedded bus is shared by everything a test starts.
+    pub async fn bus(&self) -> Arc<dyn Bus> {
+        bus::connect(&self.settings.bus).await.expect("bus")
+    }
+
+    /// Token issuing with the test secret.
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(&self.settings.auth)
+    }
+
+    /// A token for `department` with `roles`.
+    pub fn token(&self, department: &str, roles: &[&str]) -> String {
+        let who = Identity {
+            subject: format!("tester@{department}"),
+            department: department.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        self.tokens().issue(&who, Duration::from_secs(3600))
+    }
+
+    /// Removes the test's database or directory and its bus namespace.
+    pub async fn cleanup(self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = &self.database
+            && let Ok(pool) = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&postgres_url()).await
+        {
+            let _ = pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+            pool.close().await;
+        }
+        if self.backend == Backend::Servers {
+            delete_namespace(&self.settings.bus.namespace).await;
+        }
+    }
+}
+
+/// Deletes a test namespace's exchanges and queues from RabbitMQ.
+pub async fn delete_namespace(namespace: &str) {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let Ok(conn) = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await else { return };
+    let names = bus::amqp::Names::new(namespace);
+    for service in ["catalog", "directories", "planning", "draw", "inspection", "publication", "probe", "test"] {
+        for queue in [names.queue(service), names.dead(service)] {
+            if let Ok(ch) = conn.create_channel().await {
+                let _ = ch.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
+            }
+        }
+    }
+    if let Ok(ch) = conn.create_channel().await {
+        let _ = ch.queue_delete(names.unrouted().into(), QueueDeleteOptions::default()).await;
+        for exchange in [names.events(), names.unrouted(), names.dlx()] {
+            let _ = ch.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
+        }
+    }
+    let _ = conn.close(200, "bye".into()).await;
+}
+
+/// A service running for a test.
+pub struct Running {
+    /// `http://127.0.0.1:port`.
+    pub addr: String,
+    /// The service's context (database, relay).
+    pub ctx: Context,
+    task: JoinHandle<Result<(), StartError>>,
+}
+
+impl Running {
+    /// Stops the service and waits for it.
+    pub async fn stop(self) {
+        self.ctx.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts a service on port 0 with `bus`.
+pub async fn start<F, Fut>(
+    isolated: &Isolated,
+    bus: Arc<dyn Bus>,
+    name: &'static str,
+    migrations: &Migrations,
+    start: F,
+) -> Running
+where
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Result<Started, StartError>>,
+{
+    let ctx = Context::open(isolated.settings.clone(), name, migrations, bus, CancellationToken::new())
+        .await
+        .expect("open service");
+    let started = start(ctx.clone()).await.expect("start service");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(ctx.clone().serve(started, listener));
+    Running { addr, ctx, task }
+}
+
+/// Polls `check` every 50 ms until it returns true or `timeout` passes; returns its last answer.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
