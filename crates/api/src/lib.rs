@@ -1,10 +1,15 @@
 //! Generated protobuf messages and gRPC clients/servers for every suiji API, and the descriptor set that
 //! the servers expose through gRPC reflection.
 
-#![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation, missing_docs)]
+#![allow(
+    clippy::large_enum_variant,
+    clippy::doc_lazy_continuation,
+    missing_docs
+)]
 
 /// The encoded `FileDescriptorSet` of every suiji proto, for `tonic-reflection`.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/suiji_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/suiji_descriptor.bin"));
 
 /// `suiji.events.v1`: the envelope every bus message travels in.
 pub mod events {

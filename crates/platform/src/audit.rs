@@ -95,7 +95,11 @@ pub fn digest_of<T: Serialize>(value: &T) -> String {
 /// Appends an entry inside the caller's transaction. The head row is locked by the update, so concurrent
 /// transactions append one after the other.
 #[tracing::instrument(skip_all, fields(action = event.action, entity_id = event.entity_id))]
-pub async fn append(tx: &mut Tx, who: &Identity, event: AuditEvent<'_>) -> Result<AuditEntry, sqlx::Error> {
+pub async fn append(
+    tx: &mut Tx,
+    who: &Identity,
+    event: AuditEvent<'_>,
+) -> Result<AuditEntry, sqlx::Error> {
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
@@ -132,7 +136,10 @@ pub async fn append(tx: &mut Tx, who: &Identity, event: AuditEvent<'_>) -> Resul
     .bind(&entry.hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&entry.hash).execute(&mut **tx).await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&entry.hash)
+        .execute(&mut **tx)
+        .await?;
     Ok(entry)
 }
 
@@ -182,7 +189,10 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
         if entry.seq != expected_seq {
             return Ok(Verification::Broken {
                 seq: expected_seq,
-                reason: format!("entry {expected_seq} is missing (next present is {})", entry.seq),
+                reason: format!(
+                    "entry {expected_seq} is missing (next present is {})",
+                    entry.seq
+                ),
             });
         }
         if entry.prev_hash != expected_prev {
@@ -192,18 +202,27 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
             });
         }
         if entry.compute_hash() != entry.hash {
-            return Ok(Verification::Broken { seq: entry.seq, reason: "content does not match its hash".into() });
+            return Ok(Verification::Broken {
+                seq: entry.seq,
+                reason: "content does not match its hash".into(),
+            });
         }
         expected_prev = entry.hash;
         expected_seq += 1;
     }
     drop(rows);
-    let head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1").fetch_one(db.pool()).await?;
+    let head: String = sqlx::query_scalar("SELECT hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
     if head != expected_prev {
         return Ok(Verification::Broken {
             seq: expected_seq,
-            reason: "the chain's head does not match its last entry (entries removed from the end)".into(),
+            reason: "the chain's head does not match its last entry (entries removed from the end)"
+                .into(),
         });
     }
-    Ok(Verification::Intact { entries: expected_seq - 1, head })
+    Ok(Verification::Intact {
+        entries: expected_seq - 1,
+        head,
+    })
 }

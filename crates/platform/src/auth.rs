@@ -34,7 +34,11 @@ impl Identity {
 
     /// The identity of a service acting on its own (consumers, timers).
     pub fn system(service: &str) -> Self {
-        Self { subject: format!("system:{service}"), department: String::new(), roles: vec![ROLE_ADMIN.into()] }
+        Self {
+            subject: format!("system:{service}"),
+            department: String::new(),
+            roles: vec![ROLE_ADMIN.into()],
+        }
     }
 }
 
@@ -67,7 +71,9 @@ pub struct Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("Tokens")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,14 +99,23 @@ impl Tokens {
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let c = data.claims;
         if c.dept.is_empty() {
-            return Err(TokenError::Invalid("the token names no department (dept)".into()));
+            return Err(TokenError::Invalid(
+                "the token names no department (dept)".into(),
+            ));
         }
-        Ok(Identity { subject: c.sub, department: c.dept, roles: c.roles })
+        Ok(Identity {
+            subject: c.sub,
+            department: c.dept,
+            roles: c.roles,
+        })
     }
 
     /// Issues a token for `identity`, valid for `ttl`. Used by `suiji dev` and by tests.
     pub fn issue(&self, identity: &Identity, ttl: Duration) -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let claims = Claims {
             sub: identity.subject.clone(),
             dept: identity.department.clone(),
@@ -120,11 +135,19 @@ mod tests {
     use crate::config::Secret;
 
     fn settings(secret: &str) -> AuthSettings {
-        AuthSettings { jwt_secret: Secret::new(secret), issuer: "suiji".into(), dev_tokens: true }
+        AuthSettings {
+            jwt_secret: Secret::new(secret),
+            issuer: "suiji".into(),
+            dev_tokens: true,
+        }
     }
 
     fn alice() -> Identity {
-        Identity { subject: "alice".into(), department: "610000-SCJG".into(), roles: vec![ROLE_CATALOG_EDITOR.into()] }
+        Identity {
+            subject: "alice".into(),
+            department: "610000-SCJG".into(),
+            roles: vec![ROLE_CATALOG_EDITOR.into()],
+        }
     }
 
     #[test]
@@ -136,17 +159,32 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
-        let token = Tokens::new(&settings("another-secret-0123456")).issue(&alice(), Duration::from_secs(60));
-        assert!(Tokens::new(&settings("0123456789abcdef0123")).verify(&token).is_err());
+        let token = Tokens::new(&settings("another-secret-0123456"))
+            .issue(&alice(), Duration::from_secs(60));
+        assert!(
+            Tokens::new(&settings("0123456789abcdef0123"))
+                .verify(&token)
+                .is_err()
+        );
     }
 
     #[test]
     fn an_expired_token_is_refused() {
         let tokens = Tokens::new(&settings("0123456789abcdef0123"));
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let claims =
-            Claims { sub: "a".into(), dept: "d".into(), roles: vec![], iss: "suiji".into(), iat: now - 600, exp: now - 300 };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = Claims {
+            sub: "a".into(),
+            dept: "d".into(),
+            roles: vec![],
+            iss: "suiji".into(),
+            iat: now - 600,
+            exp: now - 300,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
+            .unwrap();
         let err = tokens.verify(&token).unwrap_err();
         assert!(err.to_string().contains("Expired"), "{err}");
     }

@@ -15,7 +15,9 @@ pub const SHIPPED: &str = include_str!("../data/calendar.toml");
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     /// The year's holiday notice is not in the table.
-    #[error("the working-day calendar has no entry for {0}: add that year's State Council notice to calendar.extra_file")]
+    #[error(
+        "the working-day calendar has no entry for {0}: add that year's State Council notice to calendar.extra_file"
+    )]
     YearNotCovered(i32),
     /// A data file is malformed.
     #[error("calendar file: {0}")]
@@ -70,18 +72,27 @@ impl Calendar {
     pub fn from_sources(sources: &[&str]) -> Result<Self, CalendarError> {
         let mut years = BTreeMap::new();
         for text in sources {
-            let file: File = toml::from_str(text).map_err(|e| CalendarError::Invalid(e.to_string()))?;
+            let file: File =
+                toml::from_str(text).map_err(|e| CalendarError::Invalid(e.to_string()))?;
             for entry in file.year {
                 for day in entry.holidays.iter().chain(&entry.workdays) {
                     if day.year() != entry.year {
-                        return Err(CalendarError::Invalid(format!("{day} is listed under year {}", entry.year)));
+                        return Err(CalendarError::Invalid(format!(
+                            "{day} is listed under year {}",
+                            entry.year
+                        )));
                     }
                 }
                 if let Some(day) = entry.workdays.iter().find(|d| entry.holidays.contains(d)) {
-                    return Err(CalendarError::Invalid(format!("{day} is both a holiday and a working day")));
+                    return Err(CalendarError::Invalid(format!(
+                        "{day} is both a holiday and a working day"
+                    )));
                 }
                 if entry.notice.trim().is_empty() {
-                    return Err(CalendarError::Invalid(format!("year {} names no notice", entry.year)));
+                    return Err(CalendarError::Invalid(format!(
+                        "year {} names no notice",
+                        entry.year
+                    )));
                 }
                 years.insert(
                     entry.year,
@@ -103,7 +114,10 @@ impl Calendar {
 
     /// Whether `day` is a working day.
     pub fn is_working_day(&self, day: NaiveDate) -> Result<bool, CalendarError> {
-        let year = self.years.get(&day.year()).ok_or(CalendarError::YearNotCovered(day.year()))?;
+        let year = self
+            .years
+            .get(&day.year())
+            .ok_or(CalendarError::YearNotCovered(day.year()))?;
         if year.workdays.contains(&day) {
             return Ok(true);
         }
@@ -129,8 +143,16 @@ impl Calendar {
 
     /// Working days in `(from, to]`: how many working days have passed from `from` to `to`; negative when `to`
     /// is before `from`.
-    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
-        let (lo, hi, sign) = if from <= to { (from, to, 1) } else { (to, from, -1) };
+    pub fn working_days_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<i64, CalendarError> {
+        let (lo, hi, sign) = if from <= to {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
         let mut count = 0;
         let mut day = lo;
         while day < hi {
@@ -162,19 +184,40 @@ mod tests {
     #[test]
     fn national_day_and_adjusted_working_days() {
         let cal = Calendar::shipped();
-        assert!(!cal.is_working_day(d("2025-10-03")).unwrap(), "National Day holiday");
-        assert!(cal.is_working_day(d("2025-09-28")).unwrap(), "Sunday made a working day (调休)");
-        assert!(cal.is_working_day(d("2025-10-11")).unwrap(), "Saturday made a working day (调休)");
-        assert!(!cal.is_working_day(d("2025-10-12")).unwrap(), "an ordinary Sunday");
-        assert!(cal.is_working_day(d("2025-10-09")).unwrap(), "an ordinary Thursday");
+        assert!(
+            !cal.is_working_day(d("2025-10-03")).unwrap(),
+            "National Day holiday"
+        );
+        assert!(
+            cal.is_working_day(d("2025-09-28")).unwrap(),
+            "Sunday made a working day (调休)"
+        );
+        assert!(
+            cal.is_working_day(d("2025-10-11")).unwrap(),
+            "Saturday made a working day (调休)"
+        );
+        assert!(
+            !cal.is_working_day(d("2025-10-12")).unwrap(),
+            "an ordinary Sunday"
+        );
+        assert!(
+            cal.is_working_day(d("2025-10-09")).unwrap(),
+            "an ordinary Thursday"
+        );
     }
 
     #[test]
     fn twenty_working_days_cross_the_spring_festival() {
         let cal = Calendar::shipped();
         // 2026-02-13 is a Friday; 2026-02-14 (Sat) is worked; 02-15..23 are off; 02-28 (Sat) is worked.
-        assert_eq!(cal.add_working_days(d("2026-02-13"), 1).unwrap(), d("2026-02-14"));
-        assert_eq!(cal.add_working_days(d("2026-02-13"), 2).unwrap(), d("2026-02-24"));
+        assert_eq!(
+            cal.add_working_days(d("2026-02-13"), 1).unwrap(),
+            d("2026-02-14")
+        );
+        assert_eq!(
+            cal.add_working_days(d("2026-02-13"), 2).unwrap(),
+            d("2026-02-24")
+        );
         let due = cal.add_working_days(d("2026-02-13"), 20).unwrap();
         assert_eq!(cal.working_days_between(d("2026-02-13"), due).unwrap(), 20);
         assert_eq!(cal.working_days_between(due, d("2026-02-13")).unwrap(), -20);
@@ -184,8 +227,14 @@ mod tests {
     #[test]
     fn a_year_not_in_the_table_is_an_error() {
         let cal = Calendar::shipped();
-        assert_eq!(cal.is_working_day(d("2027-03-01")), Err(CalendarError::YearNotCovered(2027)));
-        assert_eq!(cal.add_working_days(d("2026-12-30"), 5), Err(CalendarError::YearNotCovered(2027)));
+        assert_eq!(
+            cal.is_working_day(d("2027-03-01")),
+            Err(CalendarError::YearNotCovered(2027))
+        );
+        assert_eq!(
+            cal.add_working_days(d("2026-12-30"), 5),
+            Err(CalendarError::YearNotCovered(2027))
+        );
     }
 
     #[test]
@@ -204,7 +253,11 @@ workdays = []
 
     #[test]
     fn a_malformed_extra_file_is_refused() {
-        let bad = "[[year]]\nyear = 2027\nnotice = \"x\"\nholidays = [\"2028-01-01\"]\nworkdays = []\n";
-        assert!(matches!(Calendar::with_extra(Some(bad)), Err(CalendarError::Invalid(_))));
+        let bad =
+            "[[year]]\nyear = 2027\nnotice = \"x\"\nholidays = [\"2028-01-01\"]\nworkdays = []\n";
+        assert!(matches!(
+            Calendar::with_extra(Some(bad)),
+            Err(CalendarError::Invalid(_))
+        ));
     }
 }

@@ -203,7 +203,10 @@ impl Settings {
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             builder = builder.add_source(File::from(PathBuf::from(path)).format(FileFormat::Toml));
         }
@@ -230,16 +233,29 @@ impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database.url.expose();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(ConfigError(
                 "database.url: must start with sqlite: (a directory) or postgres://".into(),
             ));
         }
         if self.bus.kind == BusKind::Amqp && !self.bus.url.expose().starts_with("amqp") {
-            return Err(ConfigError("bus.url: must be an amqp:// or amqps:// URL when bus.kind = amqp".into()));
+            return Err(ConfigError(
+                "bus.url: must be an amqp:// or amqps:// URL when bus.kind = amqp".into(),
+            ));
         }
-        if self.bus.namespace.is_empty() || !self.bus.namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(ConfigError("bus.namespace: must be non-empty ASCII letters, digits, '-' or '_'".into()));
+        if self.bus.namespace.is_empty()
+            || !self
+                .bus
+                .namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError(
+                "bus.namespace: must be non-empty ASCII letters, digits, '-' or '_'".into(),
+            ));
         }
         if self.bus.prefetch == 0 {
             return Err(ConfigError("bus.prefetch: must be at least 1".into()));
@@ -254,7 +270,9 @@ impl Settings {
             )));
         }
         if self.auth.jwt_secret.expose().len() < 16 {
-            return Err(ConfigError("auth.jwt_secret: must be at least 16 bytes".into()));
+            return Err(ConfigError(
+                "auth.jwt_secret: must be at least 16 bytes".into(),
+            ));
         }
         Ok(())
     }
@@ -265,7 +283,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -280,7 +303,10 @@ mod tests {
     fn environment_overrides_nested_keys() {
         let s = Settings::load_with(
             None,
-            env(&[("SUIJI_BUS__KIND", "amqp"), ("SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS", "500")]),
+            env(&[
+                ("SUIJI_BUS__KIND", "amqp"),
+                ("SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS", "500"),
+            ]),
             &[],
         )
         .unwrap();
@@ -290,18 +316,32 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let err = Settings::load_with(None, env(&[("SUIJI_GRPC__PORT", "seventy")]), &[]).unwrap_err();
+        let err =
+            Settings::load_with(None, env(&[("SUIJI_GRPC__PORT", "seventy")]), &[]).unwrap_err();
         assert!(err.to_string().contains("grpc.port"), "{err}");
-        let err = Settings::load_with(None, env(&[("SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS", "20000")]), &[])
+        let err = Settings::load_with(
+            None,
+            env(&[(
+                "SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS",
+                "20000",
+            )]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("jurisdiction.general_ratio_cap_basis_points"),
+            "{err}"
+        );
+        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__URL", "mysql://x")]), &[])
             .unwrap_err();
-        assert!(err.to_string().contains("jurisdiction.general_ratio_cap_basis_points"), "{err}");
-        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__URL", "mysql://x")]), &[]).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
     }
 
     #[test]
     fn an_unknown_key_is_refused() {
-        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__ULR", "sqlite:x")]), &[]).unwrap_err();
+        let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__ULR", "sqlite:x")]), &[])
+            .unwrap_err();
         assert!(err.to_string().contains("ulr"), "{err}");
     }
 

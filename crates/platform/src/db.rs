@@ -77,13 +77,24 @@ impl Db {
                 })
                 .connect(&url)
                 .await?;
-            Ok(Self { pool, dialect: Dialect::Sqlite, service: service.to_string() })
+            Ok(Self {
+                pool,
+                dialect: Dialect::Sqlite,
+                service: service.to_string(),
+            })
         } else {
             let schema = quote_ident(service);
             // The schema name is the service's own constant name, quoted.
             // Create the schema before the pool's connections start pointing their search_path at it.
-            let bootstrap = AnyPoolOptions::new().max_connections(1).connect(url).await?;
-            bootstrap.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).await?;
+            let bootstrap = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await?;
+            bootstrap
+                .execute(AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS {schema}"
+                )))
+                .await?;
             bootstrap.close().await;
             let set_path = format!("SET search_path TO {schema}");
             let pool = options
@@ -96,13 +107,20 @@ impl Db {
                 })
                 .connect(url)
                 .await?;
-            Ok(Self { pool, dialect: Dialect::Postgres, service: service.to_string() })
+            Ok(Self {
+                pool,
+                dialect: Dialect::Postgres,
+                service: service.to_string(),
+            })
         }
     }
 
     /// Applies the platform's migrations and then the service's, each once.
     #[tracing::instrument(skip_all, fields(service = %self.service))]
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(
+        &self,
+        migrations: &Migrations,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
         let (platform, service) = match self.dialect {
             Dialect::Sqlite => (&PLATFORM_SQLITE, migrations.sqlite),
             Dialect::Postgres => (&PLATFORM_POSTGRES, migrations.postgres),
@@ -154,7 +172,9 @@ pub fn now_ms() -> i64 {
 
 /// Whether an error is a unique-key violation.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error.as_database_error().is_some_and(|e| e.is_unique_violation())
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
 }
 
 /// A bool as the 0/1 integer a flag column stores.

@@ -40,7 +40,9 @@ pub fn base_routes() -> ServerParts {
 
 /// Marks `service_name` (e.g. `suiji.catalog.v1.CatalogService`) and the whole server SERVING.
 pub async fn set_serving(health: &HealthReporter, service_name: &str) {
-    health.set_service_status(service_name, ServingStatus::Serving).await;
+    health
+        .set_service_status(service_name, ServingStatus::Serving)
+        .await;
     health.set_service_status("", ServingStatus::Serving).await;
 }
 
@@ -72,12 +74,19 @@ struct Authenticate {
 
 impl Interceptor for Authenticate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let Some(value) = request.metadata().get("authorization") else { return Ok(request) };
-        let value = value.to_str().map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| Status::unauthenticated("authorization header must be `Bearer <token>`"))?;
-        let identity = self.tokens.verify(token).map_err(|e| Status::unauthenticated(e.to_string()))?;
+        let Some(value) = request.metadata().get("authorization") else {
+            return Ok(request);
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?;
+        let token = value.strip_prefix("Bearer ").ok_or_else(|| {
+            Status::unauthenticated("authorization header must be `Bearer <token>`")
+        })?;
+        let identity = self
+            .tokens
+            .verify(token)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }
@@ -89,13 +98,24 @@ pub fn require<T>(request: &Request<T>) -> Result<Identity, Status> {
         .extensions()
         .get::<Identity>()
         .cloned()
-        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token (suiji dev prints how to get one)"))
+        .ok_or_else(|| {
+            Status::unauthenticated(
+                "this call needs a bearer token (suiji dev prints how to get one)",
+            )
+        })
 }
 
 /// `InvalidArgument` with one `BadRequest` field violation per problem.
 pub fn invalid_argument(violations: &Violations) -> Status {
-    let details: Vec<FieldViolation> = violations.iter().map(|v| FieldViolation::new(&v.field, &v.reason)).collect();
-    Status::with_error_details(Code::InvalidArgument, violations.to_string(), ErrorDetails::with_bad_request(details))
+    let details: Vec<FieldViolation> = violations
+        .iter()
+        .map(|v| FieldViolation::new(&v.field, &v.reason))
+        .collect();
+    Status::with_error_details(
+        Code::InvalidArgument,
+        violations.to_string(),
+        ErrorDetails::with_bad_request(details),
+    )
 }
 
 /// `PermissionDenied` naming the field that decided it, with the same `BadRequest` detail.
@@ -111,7 +131,12 @@ pub fn permission_denied(field: &str, reason: &str) -> Status {
 pub fn violations_of(status: &Status) -> Vec<(String, String)> {
     status
         .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.description))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -124,14 +149,18 @@ pub struct Bearer {
 impl Bearer {
     /// Sends `token`; `None` sends no credentials.
     pub fn new(token: Option<&str>) -> Self {
-        Self { header: token.and_then(|t| format!("Bearer {t}").parse().ok()) }
+        Self {
+            header: token.and_then(|t| format!("Bearer {t}").parse().ok()),
+        }
     }
 }
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(header) = &self.header {
-            request.metadata_mut().insert("authorization", header.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
         }
         crate::telemetry::inject_into_metadata(request.metadata_mut());
         Ok(request)

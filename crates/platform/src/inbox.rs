@@ -46,7 +46,11 @@ pub struct Inbox<H> {
 impl<H: TxHandler> Inbox<H> {
     /// An inbox in `db` around `handler`.
     pub fn new(db: Db, handler: H) -> Self {
-        Self { db, handler, after_commit: None }
+        Self {
+            db,
+            handler,
+            after_commit: None,
+        }
     }
 
     /// Wakes `notify` after each commit (the service's outbox relay, when handlers emit events).
@@ -55,7 +59,11 @@ impl<H: TxHandler> Inbox<H> {
         self
     }
 
-    async fn process(&self, message: &IncomingMessage, envelope: &Envelope) -> Result<bool, HandleError> {
+    async fn process(
+        &self,
+        message: &IncomingMessage,
+        envelope: &Envelope,
+    ) -> Result<bool, HandleError> {
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO inbox (message_id, routing_key, handled_at) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
@@ -83,7 +91,8 @@ impl<H: TxHandler> Handler for Inbox<H> {
             Ok(_) => return Outcome::Reject("envelope without id".into()),
             Err(error) => return Outcome::Reject(format!("undecodable envelope: {error}")),
         };
-        let span = tracing::info_span!("consume", routing_key = %message.routing_key, id = %envelope.id);
+        let span =
+            tracing::info_span!("consume", routing_key = %message.routing_key, id = %envelope.id);
         crate::telemetry::set_parent_from(&span, &message.headers);
         match self.process(&message, &envelope).instrument(span).await {
             Ok(true) => {

@@ -15,6 +15,6 @@ pub mod paging;
 pub mod reference;
 pub mod runtime;
 pub mod telemetry;
-pub mod validation;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod validation;

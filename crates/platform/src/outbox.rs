@@ -40,7 +40,8 @@ impl Event {
             routing_key: routing_key.to_string(),
             correlation_id: correlation_id.to_string(),
             causation_id: String::new(),
-            payload: prost_types::Any::from_msg(payload).expect("encoding a message into Any cannot fail"),
+            payload: prost_types::Any::from_msg(payload)
+                .expect("encoding a message into Any cannot fail"),
         }
     }
 
@@ -61,7 +62,10 @@ pub async fn enqueue(tx: &mut Tx, source: &str, event: Event) -> Result<String, 
         id: id.clone(),
         r#type: event.routing_key.clone(),
         source: source.to_string(),
-        time: Some(prost_types::Timestamp { seconds: now.div_euclid(1000), nanos: (now.rem_euclid(1000) * 1_000_000) as i32 }),
+        time: Some(prost_types::Timestamp {
+            seconds: now.div_euclid(1000),
+            nanos: (now.rem_euclid(1000) * 1_000_000) as i32,
+        }),
         correlation_id: event.correlation_id,
         causation_id: event.causation_id,
         traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
@@ -110,8 +114,21 @@ pub struct Relay {
 
 impl Relay {
     /// A relay for `db`'s outbox.
-    pub fn new(db: Db, bus: Arc<dyn Bus>, batch: u32, poll: Duration, inbox_retention: Duration) -> Self {
-        Self { db, bus, wake: Arc::new(Notify::new()), batch: i64::from(batch), poll, inbox_retention }
+    pub fn new(
+        db: Db,
+        bus: Arc<dyn Bus>,
+        batch: u32,
+        poll: Duration,
+        inbox_retention: Duration,
+    ) -> Self {
+        Self {
+            db,
+            bus,
+            wake: Arc::new(Notify::new()),
+            batch: i64::from(batch),
+            poll,
+            inbox_retention,
+        }
     }
 
     /// Wakes the relay now; call after committing a transaction that enqueued events.
@@ -169,18 +186,24 @@ impl Relay {
         match self.db.dialect() {
             Dialect::Postgres => {
                 let mut tx = self.db.begin().await?;
-                let pending = fetch(&mut *tx, self.batch, true).await?;
+                let pending = fetch(&mut tx, self.batch, true).await?;
                 let (sent, failed) = self.publish(&pending).await;
-                mark_sent(&mut *tx, &sent).await?;
+                mark_sent(&mut tx, &sent).await?;
                 tx.commit().await?;
-                Ok(RoundStats { sent: sent.len(), failed })
+                Ok(RoundStats {
+                    sent: sent.len(),
+                    failed,
+                })
             }
             Dialect::Sqlite => {
                 // SQLite has one writer; holding its lock while waiting on the bus would stall the service.
                 let pending = self.fetch_unsent().await?;
                 let (sent, failed) = self.publish(&pending).await;
                 self.mark(&sent).await?;
-                Ok(RoundStats { sent: sent.len(), failed })
+                Ok(RoundStats {
+                    sent: sent.len(),
+                    failed,
+                })
             }
         }
     }
@@ -189,7 +212,7 @@ impl Relay {
     /// steps of a round, so tests can stop a relay between publishing and marking.
     pub async fn fetch_unsent(&self) -> Result<Vec<Pending>, sqlx::Error> {
         let mut conn = self.db.pool().acquire().await?;
-        fetch(&mut *conn, self.batch, false).await
+        fetch(&mut conn, self.batch, false).await
     }
 
     /// Publishes rows concurrently; returns the seqs confirmed and the number that failed.
@@ -197,14 +220,18 @@ impl Relay {
         let results = join_all(pending.iter().map(|p| self.bus.publish(&p.message))).await;
         let mut sent = Vec::with_capacity(pending.len());
         let mut failed = 0;
+        let mut first_error = None;
         for (p, result) in pending.iter().zip(results) {
             match result {
                 Ok(()) => sent.push(p.seq),
                 Err(error) => {
                     failed += 1;
-                    tracing::warn!(%error, id = %p.message.id, "publish failed; will retry");
+                    first_error.get_or_insert_with(|| (p.message.id.clone(), error));
                 }
             }
+        }
+        if let Some((id, error)) = first_error {
+            tracing::warn!(%error, first_id = %id, failed, "publishes failed; the rows stay unsent and will be retried");
         }
         (sent, failed)
     }
@@ -212,27 +239,39 @@ impl Relay {
     /// Marks rows sent.
     pub async fn mark(&self, seqs: &[i64]) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        mark_sent(&mut *tx, seqs).await?;
+        mark_sent(&mut tx, seqs).await?;
         tx.commit().await
     }
 
     /// Deletes sent outbox rows and inbox ids older than the retention.
     pub async fn purge(&self) -> Result<(), sqlx::Error> {
         let cutoff = now_ms() - self.inbox_retention.as_millis() as i64;
-        sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1").bind(cutoff).execute(self.db.pool()).await?;
-        sqlx::query("DELETE FROM inbox WHERE handled_at < $1").bind(cutoff).execute(self.db.pool()).await?;
+        sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+            .bind(cutoff)
+            .execute(self.db.pool())
+            .await?;
+        sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
+            .bind(cutoff)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 }
 
-async fn fetch(conn: &mut sqlx::AnyConnection, batch: i64, lock: bool) -> Result<Vec<Pending>, sqlx::Error> {
+async fn fetch(
+    conn: &mut sqlx::AnyConnection,
+    batch: i64,
+    lock: bool,
+) -> Result<Vec<Pending>, sqlx::Error> {
     let query = if lock {
         sqlx::query(
             "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 \
              FOR UPDATE SKIP LOCKED",
         )
     } else {
-        sqlx::query("SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1")
+        sqlx::query(
+            "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+        )
     };
     let rows = query.bind(batch).fetch_all(&mut *conn).await?;
     rows.into_iter()
@@ -244,7 +283,8 @@ async fn fetch(conn: &mut sqlx::AnyConnection, batch: i64, lock: bool) -> Result
                     id: row.try_get("id")?,
                     routing_key: row.try_get("routing_key")?,
                     body: row.try_get("body")?,
-                    headers: serde_json::from_str::<HashMap<String, String>>(&headers).unwrap_or_default(),
+                    headers: serde_json::from_str::<HashMap<String, String>>(&headers)
+                        .unwrap_or_default(),
                 },
             })
         })
@@ -256,15 +296,23 @@ async fn mark_sent(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), s
         return Ok(());
     }
     // The seqs are integers read from the table itself, so listing them inline is safe; `Any` has no arrays.
-    let list = seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    sqlx::query(AssertSqlSafe(format!("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({list})")))
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await?;
+    let list = seqs
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({list})"
+    )))
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Rows not yet sent, for health reports and tests.
 pub async fn unsent_count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_one(db.pool()).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+        .fetch_one(db.pool())
+        .await
 }

@@ -24,7 +24,10 @@ pub fn page(page_size: i32, page_token: &str) -> Result<Page, Violations> {
     let after = if page_token.is_empty() {
         String::new()
     } else {
-        match hex::decode(page_token).ok().and_then(|b| String::from_utf8(b).ok()) {
+        match hex::decode(page_token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             Some(key) if key.starts_with("k:") => key[2..].to_string(),
             _ => {
                 v.add("page_token", "is not a token this service issued");
@@ -33,7 +36,11 @@ pub fn page(page_size: i32, page_token: &str) -> Result<Page, Violations> {
         }
     };
     v.into_result()?;
-    let size = if page_size == 0 { DEFAULT_PAGE_SIZE } else { i64::from(page_size).min(MAX_PAGE_SIZE) };
+    let size = if page_size == 0 {
+        DEFAULT_PAGE_SIZE
+    } else {
+        i64::from(page_size).min(MAX_PAGE_SIZE)
+    };
     Ok(Page { size, after })
 }
 
@@ -49,9 +56,21 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_sizes_are_clamped() {
         let p = page(0, "").unwrap();
-        assert_eq!(p, Page { size: DEFAULT_PAGE_SIZE, after: String::new() });
+        assert_eq!(
+            p,
+            Page {
+                size: DEFAULT_PAGE_SIZE,
+                after: String::new()
+            }
+        );
         let p = page(10_000, &token_after("SX-001")).unwrap();
-        assert_eq!(p, Page { size: MAX_PAGE_SIZE, after: "SX-001".into() });
+        assert_eq!(
+            p,
+            Page {
+                size: MAX_PAGE_SIZE,
+                after: "SX-001".into()
+            }
+        );
     }
 
     #[test]

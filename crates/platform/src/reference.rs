@@ -30,12 +30,16 @@ pub fn departments(path: &str) -> Result<Vec<DepartmentSeed>, String> {
     let text = if path.is_empty() {
         DEPARTMENTS.to_string()
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("reference.departments_file {path}: {e}"))?
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("reference.departments_file {path}: {e}"))?
     };
     let file: File = toml::from_str(&text).map_err(|e| format!("departments file: {e}"))?;
     for d in &file.department {
         if !matches!(d.level.as_str(), "province" | "city" | "county") {
-            return Err(format!("department {}: level must be province, city or county", d.code));
+            return Err(format!(
+                "department {}: level must be province, city or county",
+                d.code
+            ));
         }
     }
     Ok(file.department)

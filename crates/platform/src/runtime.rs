@@ -76,8 +76,12 @@ impl Context {
             None
         } else {
             Some(
-                std::fs::read_to_string(&settings.calendar.extra_file)
-                    .map_err(|e| StartError::Io(format!("calendar.extra_file {}: {e}", settings.calendar.extra_file)))?,
+                std::fs::read_to_string(&settings.calendar.extra_file).map_err(|e| {
+                    StartError::Io(format!(
+                        "calendar.extra_file {}: {e}",
+                        settings.calendar.extra_file
+                    ))
+                })?,
             )
         };
         let calendar = Arc::new(Calendar::with_extra(extra.as_deref())?);
@@ -88,22 +92,46 @@ impl Context {
             Duration::from_millis(settings.bus.relay_poll_ms),
             Duration::from_secs(u64::from(settings.bus.inbox_retention_days) * 86_400),
         );
-        Ok(Self { tokens: Tokens::new(&settings.auth), settings, service, db, bus, relay, calendar, shutdown })
+        Ok(Self {
+            tokens: Tokens::new(&settings.auth),
+            settings,
+            service,
+            db,
+            bus,
+            relay,
+            calendar,
+            shutdown,
+        })
     }
 
     /// Subscribes the service's queue to `bindings`, handling each message through its inbox.
-    pub async fn subscribe<H: TxHandler>(&self, bindings: &[&str], handler: H) -> Result<JoinHandle<()>, StartError> {
+    pub async fn subscribe<H: TxHandler>(
+        &self,
+        bindings: &[&str],
+        handler: H,
+    ) -> Result<JoinHandle<()>, StartError> {
         let inbox = Inbox::new(self.db.clone(), handler).waking(self.relay.waker());
-        let subscription =
-            Subscription { service: self.service.to_string(), bindings: bindings.iter().map(|b| b.to_string()).collect() };
-        Ok(self.bus.subscribe(subscription, Arc::new(inbox), self.shutdown.clone()).await?)
+        let subscription = Subscription {
+            service: self.service.to_string(),
+            bindings: bindings.iter().map(|b| b.to_string()).collect(),
+        };
+        Ok(self
+            .bus
+            .subscribe(subscription, Arc::new(inbox), self.shutdown.clone())
+            .await?)
     }
 
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
-        let result = crate::grpc::serve(listener, started.routes, self.tokens.clone(), self.shutdown.clone()).await;
+        let result = crate::grpc::serve(
+            listener,
+            started.routes,
+            self.tokens.clone(),
+            self.shutdown.clone(),
+        )
+        .await;
         self.shutdown.cancel();
         let _ = relay.await;
         for task in started.tasks {

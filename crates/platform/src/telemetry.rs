@@ -31,12 +31,23 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber. `RUST_LOG` wins over `log.filter`. Call once, from `main`.
-pub fn init(settings: &Settings, service_name: &str) -> Result<TelemetryGuard, Box<dyn std::error::Error + Send + Sync>> {
+pub fn init(
+    settings: &Settings,
+    service_name: &str,
+) -> Result<TelemetryGuard, Box<dyn std::error::Error + Send + Sync>> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log.filter))?;
+    let filter =
+        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log.filter))?;
     let fmt_layer = match settings.log.format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).compact().boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .compact()
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed(),
     };
     let mut provider = None;
     let otel_layer = if settings.telemetry.otlp_endpoint.is_empty() {
@@ -48,21 +59,31 @@ pub fn init(settings: &Settings, service_name: &str) -> Result<TelemetryGuard, B
             .build()?;
         let sdk = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_string()).build())
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name(service_name.to_string())
+                    .build(),
+            )
             .build();
         let tracer = sdk.tracer("suiji");
         opentelemetry::global::set_tracer_provider(sdk.clone());
         provider = Some(sdk);
         Some(tracing_opentelemetry::layer().with_tracer(tracer))
     };
-    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()?;
     Ok(TelemetryGuard { provider })
 }
 
 /// Installs a plain subscriber for tests; harmless when one is already installed.
 pub fn init_for_tests() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_test_writer()
         .try_init();
 }
@@ -142,6 +163,6 @@ mod tests {
 
     #[test]
     fn no_span_means_no_headers() {
-        assert!(current_trace_headers().get("traceparent").is_none());
+        assert!(!current_trace_headers().contains_key("traceparent"));
     }
 }

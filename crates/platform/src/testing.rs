@@ -29,12 +29,14 @@ pub enum Backend {
 
 /// PostgreSQL server for tests: `TEST_DATABASE_URL`, default the local server.
 pub fn postgres_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// RabbitMQ for tests: `TEST_AMQP_URL`, default the local broker.
 pub fn amqp_url() -> String {
-    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
 fn in_ci() -> bool {
@@ -43,7 +45,11 @@ fn in_ci() -> bool {
 
 async fn reachable(host_port: &str) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host_port)).await,
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(host_port)
+        )
+        .await,
         Ok(Ok(_))
     )
 }
@@ -59,9 +65,15 @@ async fn require_server(what: &str, url: &str) -> bool {
         return true;
     }
     if in_ci() {
-        panic!("{what} at {} is required in CI (CI=true) but unreachable", host_port(url));
+        panic!(
+            "{what} at {} is required in CI (CI=true) but unreachable",
+            host_port(url)
+        );
     }
-    eprintln!("SKIPPED: {what} at {} is unreachable (set CI=true to make this a failure)", host_port(url));
+    eprintln!(
+        "SKIPPED: {what} at {} is unreachable (set CI=true to make this a failure)",
+        host_port(url)
+    );
     false
 }
 
@@ -112,19 +124,33 @@ pub async fn isolated(backend: Backend) -> Isolated {
             let name = format!("suiji_t_{id}");
             let admin = sqlx::any::AnyPoolOptions::new().max_connections(1);
             sqlx::any::install_default_drivers();
-            let pool = admin.connect(&postgres_url()).await.expect("connect to PostgreSQL");
-            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+            let pool = admin
+                .connect(&postgres_url())
+                .await
+                .expect("connect to PostgreSQL");
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create test database");
             pool.close().await;
             let base = postgres_url();
-            let url = format!("{}/{name}", base.rsplit_once('/').map(|(a, _)| a).unwrap_or(&base));
+            let url = format!(
+                "{}/{name}",
+                base.rsplit_once('/').map(|(a, _)| a).unwrap_or(&base)
+            );
             overrides.push(("database.url", url));
             overrides.push(("bus.kind", "amqp".into()));
             overrides.push(("bus.url", amqp_url()));
             (None, Some(name))
         }
     };
-    let settings = Settings::load_with(None, Some(HashMap::new()), &overrides).expect("test settings");
-    Isolated { settings: Arc::new(settings), backend, dir, database }
+    let settings =
+        Settings::load_with(None, Some(HashMap::new()), &overrides).expect("test settings");
+    Isolated {
+        settings: Arc::new(settings),
+        backend,
+        dir,
+        database,
+    }
 }
 
 impl Isolated {
@@ -154,9 +180,16 @@ impl Isolated {
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(name) = &self.database
-            && let Ok(pool) = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&postgres_url()).await
+            && let Ok(pool) = sqlx::any::AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&postgres_url())
+                .await
         {
-            let _ = pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+            let _ = pool
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .await;
             pool.close().await;
         }
         if self.backend == Backend::Servers {
@@ -168,19 +201,38 @@ impl Isolated {
 /// Deletes a test namespace's exchanges and queues from RabbitMQ.
 pub async fn delete_namespace(namespace: &str) {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-    let Ok(conn) = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await else { return };
+    let Ok(conn) =
+        lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await
+    else {
+        return;
+    };
     let names = bus::amqp::Names::new(namespace);
-    for service in ["catalog", "directories", "planning", "draw", "inspection", "publication", "probe", "test"] {
+    for service in [
+        "catalog",
+        "directories",
+        "planning",
+        "draw",
+        "inspection",
+        "publication",
+        "probe",
+        "test",
+    ] {
         for queue in [names.queue(service), names.dead(service)] {
             if let Ok(ch) = conn.create_channel().await {
-                let _ = ch.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
+                let _ = ch
+                    .queue_delete(queue.into(), QueueDeleteOptions::default())
+                    .await;
             }
         }
     }
     if let Ok(ch) = conn.create_channel().await {
-        let _ = ch.queue_delete(names.unrouted().into(), QueueDeleteOptions::default()).await;
+        let _ = ch
+            .queue_delete(names.unrouted().into(), QueueDeleteOptions::default())
+            .await;
         for exchange in [names.events(), names.unrouted(), names.dlx()] {
-            let _ = ch.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
+            let _ = ch
+                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .await;
         }
     }
     let _ = conn.close(200, "bye".into()).await;
@@ -215,11 +267,19 @@ where
     F: FnOnce(Context) -> Fut,
     Fut: Future<Output = Result<Started, StartError>>,
 {
-    let ctx = Context::open(isolated.settings.clone(), name, migrations, bus, CancellationToken::new())
-        .await
-        .expect("open service");
+    let ctx = Context::open(
+        isolated.settings.clone(),
+        name,
+        migrations,
+        bus,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("open service");
     let started = start(ctx.clone()).await.expect("start service");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
     let task = tokio::spawn(ctx.clone().serve(started, listener));
     Running { addr, ctx, task }

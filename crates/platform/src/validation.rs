@@ -31,7 +31,10 @@ impl Violations {
 
     /// Records a violation.
     pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
-        self.0.push(Violation { field: field.into(), reason: reason.into() });
+        self.0.push(Violation {
+            field: field.into(),
+            reason: reason.into(),
+        });
     }
 
     /// Records a violation when `bad` holds.
@@ -59,7 +62,11 @@ impl Violations {
 
 impl fmt::Display for Violations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|v| format!("{}: {}", v.field, v.reason)).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.reason))
+            .collect();
         f.write_str(&parts.join("; "))
     }
 }

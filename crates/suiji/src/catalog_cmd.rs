@@ -12,7 +12,11 @@ use tonic::transport::Channel;
 #[derive(Args)]
 pub struct CatalogArgs {
     /// Address of the catalog service.
-    #[arg(long, env = "SUIJI_CATALOG_ADDR", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "SUIJI_CATALOG_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
     addr: String,
     /// Bearer token (`suiji token …`, or the one `suiji dev` prints).
     #[arg(long, env = "SUIJI_TOKEN", hide_env_values = true)]
@@ -178,7 +182,12 @@ impl ContentArgs {
     fn into_pb(self) -> pb::ItemContent {
         pb::ItemContent {
             name: self.name,
-            sub_items: self.subs.iter().map(|s| split(s)).map(|(code, name)| pb::SubItem { code, name }).collect(),
+            sub_items: self
+                .subs
+                .iter()
+                .map(|s| split(s))
+                .map(|(code, name)| pb::SubItem { code, name })
+                .collect(),
             legal_basis: self.basis,
             department_code: self.department,
             target_kinds: self
@@ -222,7 +231,11 @@ impl ContentArgs {
                 .checks
                 .iter()
                 .map(|c| split(c))
-                .map(|(code, description)| pb::CheckPoint { code, description, basis: String::new() })
+                .map(|(code, description)| pb::CheckPoint {
+                    code,
+                    description,
+                    basis: String::new(),
+                })
                 .collect(),
             remarks: self.remarks,
         }
@@ -233,7 +246,10 @@ type Client = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// A catalog client sending `token`.
 pub fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
-    Ok(CatalogServiceClient::with_interceptor(channel(addr)?, Bearer::new(token)))
+    Ok(CatalogServiceClient::with_interceptor(
+        channel(addr)?,
+        Bearer::new(token),
+    ))
 }
 
 fn show_status(status: tonic::Status) -> anyhow::Error {
@@ -250,12 +266,22 @@ fn print_item(item: &pb::Item) {
     println!(
         "{:<16} {:<10} v{} (in force: v{}) rev {}  {}  [{}] cap {:.2}%  {}",
         item.code,
-        pb::ItemState::try_from(item.state).map(|s| s.as_str_name().trim_start_matches("ITEM_STATE_").to_lowercase()).unwrap_or_default(),
+        pb::ItemState::try_from(item.state)
+            .map(|s| s
+                .as_str_name()
+                .trim_start_matches("ITEM_STATE_")
+                .to_lowercase())
+            .unwrap_or_default(),
         v.version,
         item.published_version,
         item.revision,
         c.department_code,
-        pb::ItemCategory::try_from(c.category).map(|s| s.as_str_name().trim_start_matches("ITEM_CATEGORY_").to_lowercase()).unwrap_or_default(),
+        pb::ItemCategory::try_from(c.category)
+            .map(|s| s
+                .as_str_name()
+                .trim_start_matches("ITEM_CATEGORY_")
+                .to_lowercase())
+            .unwrap_or_default(),
         f64::from(c.ratio_cap_basis_points) / 100.0,
         c.name
     );
@@ -310,8 +336,15 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             }
         }
         CatalogCommand::Get { code, version } => {
-            let item = c.get_item(pb::GetItemRequest { code, version }).await.map_err(show_status)?.into_inner().item;
-            let Some(item) = item else { bail!("empty response") };
+            let item = c
+                .get_item(pb::GetItemRequest { code, version })
+                .await
+                .map_err(show_status)?
+                .into_inner()
+                .item;
+            let Some(item) = item else {
+                bail!("empty response")
+            };
             print_item(&item);
             let content = item.version.and_then(|v| v.content).unwrap_or_default();
             for basis in &content.legal_basis {
@@ -322,37 +355,68 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             }
         }
         CatalogCommand::Versions { code } => {
-            let versions = c.list_item_versions(pb::ListItemVersionsRequest { code }).await.map_err(show_status)?.into_inner();
+            let versions = c
+                .list_item_versions(pb::ListItemVersionsRequest { code })
+                .await
+                .map_err(show_status)?
+                .into_inner();
             for v in versions.versions {
                 println!(
                     "v{:<3} {:<22} {}",
                     v.version,
-                    pb::VersionState::try_from(v.state).map(|s| s.as_str_name()).unwrap_or("?"),
+                    pb::VersionState::try_from(v.state)
+                        .map(|s| s.as_str_name())
+                        .unwrap_or("?"),
                     v.content.map(|c| c.name).unwrap_or_default()
                 );
             }
         }
         CatalogCommand::Create { code, content } => {
             let r = c
-                .create_item(pb::CreateItemRequest { code, content: Some(content.into_pb()) })
+                .create_item(pb::CreateItemRequest {
+                    code,
+                    content: Some(content.into_pb()),
+                })
                 .await
                 .map_err(show_status)?;
             r.into_inner().item.iter().for_each(print_item);
         }
-        CatalogCommand::Update { code, content, revision } => {
+        CatalogCommand::Update {
+            code,
+            content,
+            revision,
+        } => {
             let r = c
-                .update_item(pb::UpdateItemRequest { code, content: Some(content.into_pb()), expected_revision: revision })
+                .update_item(pb::UpdateItemRequest {
+                    code,
+                    content: Some(content.into_pb()),
+                    expected_revision: revision,
+                })
                 .await
                 .map_err(show_status)?;
             r.into_inner().item.iter().for_each(print_item);
         }
         CatalogCommand::Publish { code, revision } => {
-            let r = c.publish_item(pb::PublishItemRequest { code, expected_revision: revision }).await.map_err(show_status)?;
+            let r = c
+                .publish_item(pb::PublishItemRequest {
+                    code,
+                    expected_revision: revision,
+                })
+                .await
+                .map_err(show_status)?;
             r.into_inner().item.iter().for_each(print_item);
         }
-        CatalogCommand::Retire { code, reason, revision } => {
+        CatalogCommand::Retire {
+            code,
+            reason,
+            revision,
+        } => {
             let r = c
-                .retire_item(pb::RetireItemRequest { code, reason, expected_revision: revision })
+                .retire_item(pb::RetireItemRequest {
+                    code,
+                    reason,
+                    expected_revision: revision,
+                })
                 .await
                 .map_err(show_status)?;
             r.into_inner().item.iter().for_each(print_item);

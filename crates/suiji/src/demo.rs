@@ -26,7 +26,10 @@ const ITEMS: &[DemoItem] = &[
         category: pb::ItemCategory::General,
         ratio_bp: 0,
         qualification: "market-regulation",
-        checks: &[("1", "年度报告公示信息是否真实"), ("2", "即时信息是否按时公示")],
+        checks: &[
+            ("1", "年度报告公示信息是否真实"),
+            ("2", "即时信息是否按时公示"),
+        ],
     },
     DemoItem {
         code: "SX-SCJG-014",
@@ -36,7 +39,11 @@ const ITEMS: &[DemoItem] = &[
         category: pb::ItemCategory::Key,
         ratio_bp: 1000,
         qualification: "food-safety",
-        checks: &[("1", "生产许可证是否在有效期内"), ("2", "进货查验记录是否完整"), ("3", "出厂检验记录是否完整")],
+        checks: &[
+            ("1", "生产许可证是否在有效期内"),
+            ("2", "进货查验记录是否完整"),
+            ("3", "出厂检验记录是否完整"),
+        ],
     },
     DemoItem {
         code: "SX-STHJ-003",
@@ -56,7 +63,10 @@ const ITEMS: &[DemoItem] = &[
         category: pb::ItemCategory::Key,
         ratio_bp: 3000,
         qualification: "work-safety",
-        checks: &[("1", "经营许可证是否有效"), ("2", "储存场所是否符合安全要求")],
+        checks: &[
+            ("1", "经营许可证是否有效"),
+            ("2", "储存场所是否符合安全要求"),
+        ],
     },
 ];
 
@@ -75,27 +85,51 @@ pub async fn load(catalog_addr: &str, tokens: &Tokens) -> anyhow::Result<String>
             name: item.name.into(),
             legal_basis: vec![item.basis.into()],
             department_code: item.department.into(),
-            target_kinds: vec![pb::TargetKind::Enterprise as i32, pb::TargetKind::IndividualBusiness as i32],
+            target_kinds: vec![
+                pb::TargetKind::Enterprise as i32,
+                pb::TargetKind::IndividualBusiness as i32,
+            ],
             category: item.category as i32,
             ratio_cap_basis_points: item.ratio_bp,
             frequency_per_year: 1,
-            methods: vec![pb::InspectionMethod::OnSite as i32, pb::InspectionMethod::Written as i32],
+            methods: vec![
+                pb::InspectionMethod::OnSite as i32,
+                pb::InspectionMethod::Written as i32,
+            ],
             inspector_qualifications: vec![item.qualification.into()],
             checklist: item
                 .checks
                 .iter()
-                .map(|(code, d)| pb::CheckPoint { code: (*code).into(), description: (*d).into(), basis: String::new() })
+                .map(|(code, d)| pb::CheckPoint {
+                    code: (*code).into(),
+                    description: (*d).into(),
+                    basis: String::new(),
+                })
                 .collect(),
             ..Default::default()
         };
-        match client.create_item(pb::CreateItemRequest { code: item.code.into(), content: Some(content) }).await {
+        match client
+            .create_item(pb::CreateItemRequest {
+                code: item.code.into(),
+                content: Some(content),
+            })
+            .await
+        {
             Ok(_) => {
-                client.publish_item(pb::PublishItemRequest { code: item.code.into(), expected_revision: 0 }).await?;
+                client
+                    .publish_item(pb::PublishItemRequest {
+                        code: item.code.into(),
+                        expected_revision: 0,
+                    })
+                    .await?;
                 created += 1;
             }
             Err(status) if status.code() == tonic::Code::AlreadyExists => {}
             Err(status) => return Err(status.into()),
         }
     }
-    Ok(format!("{created} catalog items created and published ({} already there)", ITEMS.len() - created))
+    Ok(format!(
+        "{created} catalog items created and published ({} already there)",
+        ITEMS.len() - created
+    ))
 }

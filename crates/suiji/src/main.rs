@@ -17,7 +17,11 @@ use suiji_platform::config::{BusKind, Settings};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "suiji", version, about = "双随机、一公开: joint random inspections for government departments")]
+#[command(
+    name = "suiji",
+    version,
+    about = "双随机、一公开: joint random inspections for government departments"
+)]
 struct Cli {
     /// Configuration file (TOML), applied over the built-in defaults; SUIJI_… variables apply over it.
     #[arg(long, global = true, env = "SUIJI_CONFIG_FILE")]
@@ -61,7 +65,11 @@ enum Command {
         #[arg(long)]
         department: String,
         /// Roles; repeat or separate with commas.
-        #[arg(long, value_delimiter = ',', default_value = "catalog.editor,catalog.publisher")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "catalog.editor,catalog.publisher"
+        )]
         role: Vec<String>,
         /// Subject (person or system id).
         #[arg(long, default_value = "dev")]
@@ -82,7 +90,7 @@ enum Command {
         command: AuditCommand,
     },
     /// The catalog of inspection items.
-    Catalog(catalog_cmd::CatalogArgs),
+    Catalog(Box<catalog_cmd::CatalogArgs>),
 }
 
 #[derive(Subcommand)]
@@ -96,7 +104,9 @@ enum AuditCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
@@ -110,29 +120,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = shutdown_signal();
             let settings = Arc::new(settings);
             let bus = bus::connect(&settings.bus).await?;
-            let ctx = suiji_platform::runtime::Context::open(settings.clone(), spec.name, &(spec.migrations)(), bus, shutdown)
-                .await
-                .with_context(|| format!("starting {}", spec.name))?;
+            let ctx = suiji_platform::runtime::Context::open(
+                settings.clone(),
+                spec.name,
+                &(spec.migrations)(),
+                bus,
+                shutdown,
+            )
+            .await
+            .with_context(|| format!("starting {}", spec.name))?;
             let started = (spec.start)(ctx.clone()).await?;
-            let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
+            let listener =
+                tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
             println!("{:<12} grpc://{}", spec.name, listener.local_addr()?);
             ctx.serve(started, listener).await?;
             Ok(())
         }
-        Command::Dev { demo, data, base_port } => {
+        Command::Dev {
+            demo,
+            data,
+            base_port,
+        } => {
             let settings = load(
                 cli.config.as_deref(),
-                &[("database.url", format!("sqlite:{data}")), ("bus.kind", "embedded".into())],
+                &[
+                    ("database.url", format!("sqlite:{data}")),
+                    ("bus.kind", "embedded".into()),
+                ],
             )?;
             let _guard = telemetry(&settings, "suiji-dev")?;
             dev(Arc::new(settings), demo, base_port).await
         }
         Command::Migrate { services: names } => {
             let settings = Arc::new(load(cli.config.as_deref(), &[])?);
-            let specs = if names.is_empty() { services::ALL.to_vec() } else { names.iter().map(|n| services::find(n)).collect::<Result<_, _>>()? };
+            let specs = if names.is_empty() {
+                services::ALL.to_vec()
+            } else {
+                names
+                    .iter()
+                    .map(|n| services::find(n))
+                    .collect::<Result<_, _>>()?
+            };
             for spec in specs {
                 let db = suiji_platform::db::Db::connect(&settings.database, spec.name).await?;
-                db.migrate(&(spec.migrations)()).await.with_context(|| format!("migrating {}", spec.name))?;
+                db.migrate(&(spec.migrations)())
+                    .await
+                    .with_context(|| format!("migrating {}", spec.name))?;
                 println!("{:<12} migrated", spec.name);
                 db.close().await;
             }
@@ -144,20 +177,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { department, role, subject, hours } => {
+        Command::Token {
+            department,
+            role,
+            subject,
+            hours,
+        } => {
             let settings = load(cli.config.as_deref(), &[])?;
             if !settings.auth.dev_tokens {
                 bail!("auth.dev_tokens is off: tokens come from your identity provider");
             }
-            let identity = Identity { subject, department, roles: role };
-            println!("{}", Tokens::new(&settings.auth).issue(&identity, Duration::from_secs(hours * 3600)));
+            let identity = Identity {
+                subject,
+                department,
+                roles: role,
+            };
+            println!(
+                "{}",
+                Tokens::new(&settings.auth).issue(&identity, Duration::from_secs(hours * 3600))
+            );
             Ok(())
         }
         Command::Health { addr } => {
             let channel = suiji_platform::grpc::channel(&addr)?;
             let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
             let status = client
-                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
                 .await
                 .with_context(|| format!("health check of {addr}"))?
                 .into_inner()
@@ -168,7 +215,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { service } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { service },
+        } => {
             let settings = load(cli.config.as_deref(), &[])?;
             let spec = services::find(&service)?;
             let db = suiji_platform::db::Db::connect(&settings.database, spec.name).await?;
@@ -183,7 +232,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Catalog(args) => catalog_cmd::run(args).await,
+        Command::Catalog(args) => catalog_cmd::run(*args).await,
     }
 }
 
@@ -191,7 +240,10 @@ fn load(file: Option<&std::path::Path>, overrides: &[(&str, String)]) -> anyhow:
     Ok(Settings::load_with(file, None, overrides)?)
 }
 
-fn telemetry(settings: &Settings, name: &str) -> anyhow::Result<suiji_platform::telemetry::TelemetryGuard> {
+fn telemetry(
+    settings: &Settings,
+    name: &str,
+) -> anyhow::Result<suiji_platform::telemetry::TelemetryGuard> {
     suiji_platform::telemetry::init(settings, name).map_err(|e| anyhow::anyhow!("telemetry: {e}"))
 }
 
@@ -203,7 +255,9 @@ fn shutdown_signal() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -221,9 +275,15 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     debug_assert_eq!(settings.bus.kind, BusKind::Embedded);
     let mut running = Vec::new();
     for (index, spec) in services::ALL.iter().enumerate() {
-        let ctx = suiji_platform::runtime::Context::open(settings.clone(), spec.name, &(spec.migrations)(), shared.clone(), shutdown.clone())
-            .await
-            .with_context(|| format!("starting {}", spec.name))?;
+        let ctx = suiji_platform::runtime::Context::open(
+            settings.clone(),
+            spec.name,
+            &(spec.migrations)(),
+            shared.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .with_context(|| format!("starting {}", spec.name))?;
         let started = (spec.start)(ctx.clone()).await?;
         let port = base_port + index as u16;
         let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port))
@@ -233,7 +293,10 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     }
     // Every service has subscribed: relays may deliver now.
     embedded.release();
-    println!("suiji dev: the whole platform on the embedded default (data in {})", settings.database.url.expose().trim_start_matches("sqlite:"));
+    println!(
+        "suiji dev: the whole platform on the embedded default (data in {})",
+        settings.database.url.expose().trim_start_matches("sqlite:")
+    );
     let mut addresses = Vec::new();
     let mut tasks = Vec::new();
     for (spec, ctx, started, listener) in running {
@@ -250,16 +313,26 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     let admin = Identity {
         subject: "dev-admin".into(),
         department: "610400-SCJG".into(),
-        roles: vec!["catalog.editor".into(), "catalog.publisher".into(), "admin".into()],
+        roles: vec![
+            "catalog.editor".into(),
+            "catalog.publisher".into(),
+            "admin".into(),
+        ],
     };
     let token = tokens.issue(&admin, Duration::from_secs(12 * 3600));
     if demo {
-        let catalog = addresses.iter().find(|(n, _)| *n == "catalog").map(|(_, a)| a.clone()).expect("catalog runs");
+        let catalog = addresses
+            .iter()
+            .find(|(n, _)| *n == "catalog")
+            .map(|(_, a)| a.clone())
+            .expect("catalog runs");
         let loaded = demo::load(&catalog, &tokens).await?;
         println!("demo data: {loaded}");
     }
     println!("token for 610400-SCJG (editor, publisher): export SUIJI_TOKEN={token}");
-    println!("other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher");
+    println!(
+        "other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher"
+    );
     println!("try: suiji catalog list    (Ctrl-C stops everything)");
     for task in tasks {
         let _ = task.await;

@@ -33,6 +33,9 @@ pub const ALL: &[Spec] = &[Spec {
 pub fn find(name: &str) -> anyhow::Result<Spec> {
     ALL.iter().copied().find(|s| s.name == name).ok_or_else(|| {
         let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
-        anyhow::anyhow!("unknown service {name:?}; this binary runs: {}", names.join(", "))
+        anyhow::anyhow!(
+            "unknown service {name:?}; this binary runs: {}",
+            names.join(", ")
+        )
     })
 }

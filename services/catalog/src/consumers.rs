@@ -18,20 +18,38 @@ pub struct Departments;
 #[async_trait::async_trait]
 impl TxHandler for Departments {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        let payload = envelope.payload.as_ref().ok_or_else(|| HandleError::Permanent("no payload".into()))?;
+        let payload = envelope
+            .payload
+            .as_ref()
+            .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
         match envelope.r#type.as_str() {
             "directories.department.upserted" => {
-                let event: dir::DepartmentUpsertedEvent =
-                    payload.to_msg().map_err(|e| HandleError::Permanent(format!("payload: {e}")))?;
-                let d = event.department.ok_or_else(|| HandleError::Permanent("no department".into()))?;
+                let event: dir::DepartmentUpsertedEvent = payload
+                    .to_msg()
+                    .map_err(|e| HandleError::Permanent(format!("payload: {e}")))?;
+                let d = event
+                    .department
+                    .ok_or_else(|| HandleError::Permanent("no department".into()))?;
                 let level = match dir::DepartmentLevel::try_from(d.level) {
                     Ok(dir::DepartmentLevel::Province) => "province",
                     Ok(dir::DepartmentLevel::City) => "city",
                     Ok(dir::DepartmentLevel::County) => "county",
-                    _ => return Err(HandleError::Permanent(format!("department {}: unknown level {}", d.code, d.level))),
+                    _ => {
+                        return Err(HandleError::Permanent(format!(
+                            "department {}: unknown level {}",
+                            d.code, d.level
+                        )));
+                    }
                 };
-                let seed = DepartmentSeed { code: d.code, name: d.name, level: level.into(), region_code: d.region_code };
-                store::upsert_department(tx, &seed, d.active).await.map_err(|e| HandleError::Transient(e.to_string()))
+                let seed = DepartmentSeed {
+                    code: d.code,
+                    name: d.name,
+                    level: level.into(),
+                    region_code: d.region_code,
+                };
+                store::upsert_department(tx, &seed, d.active)
+                    .await
+                    .map_err(|e| HandleError::Transient(e.to_string()))
             }
             other => {
                 tracing::debug!(routing_key = other, "ignored");

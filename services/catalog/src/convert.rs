@@ -3,10 +3,16 @@
 use suiji_api::catalog::v1 as pb;
 use suiji_platform::validation::Violations;
 
-use crate::domain::{Category, CheckPoint, Item, ItemContent, ItemState, Method, SubItem, TargetKind, Version, VersionState};
+use crate::domain::{
+    Category, CheckPoint, Item, ItemContent, ItemState, Method, SubItem, TargetKind, Version,
+    VersionState,
+};
 
 fn ts(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: ms.div_euclid(1000), nanos: (ms.rem_euclid(1000) * 1_000_000) as i32 }
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
 }
 
 /// A target kind from its protobuf value.
@@ -79,20 +85,28 @@ fn method_pb(m: Method) -> pb::InspectionMethod {
 
 /// Content from a request; enum values that are unset or unknown become violations.
 pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violations> {
-    let Some(c) = c else { return Err(Violations::one("content", "is required")) };
+    let Some(c) = c else {
+        return Err(Violations::one("content", "is required"));
+    };
     let mut v = Violations::new();
     let mut kinds = Vec::new();
     for (i, k) in c.target_kinds.iter().enumerate() {
         match target_kind(*k) {
             Some(k) => kinds.push(k),
-            None => v.add(format!("content.target_kinds[{i}]"), format!("{k} is not a known target kind")),
+            None => v.add(
+                format!("content.target_kinds[{i}]"),
+                format!("{k} is not a known target kind"),
+            ),
         }
     }
     let mut methods = Vec::new();
     for (i, m) in c.methods.iter().enumerate() {
         match method(*m) {
             Some(m) => methods.push(m),
-            None => v.add(format!("content.methods[{i}]"), format!("{m} is not a known inspection method")),
+            None => v.add(
+                format!("content.methods[{i}]"),
+                format!("{m} is not a known inspection method"),
+            ),
         }
     }
     let cat = category(c.category);
@@ -100,7 +114,14 @@ pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violation
     v.into_result()?;
     Ok(ItemContent {
         name: c.name,
-        sub_items: c.sub_items.into_iter().map(|s| SubItem { code: s.code, name: s.name }).collect(),
+        sub_items: c
+            .sub_items
+            .into_iter()
+            .map(|s| SubItem {
+                code: s.code,
+                name: s.name,
+            })
+            .collect(),
         legal_basis: c.legal_basis,
         department_code: c.department_code,
         target_kinds: kinds,
@@ -113,7 +134,11 @@ pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violation
         checklist: c
             .checklist
             .into_iter()
-            .map(|p| CheckPoint { code: p.code, description: p.description, basis: p.basis })
+            .map(|p| CheckPoint {
+                code: p.code,
+                description: p.description,
+                basis: p.basis,
+            })
             .collect(),
         remarks: c.remarks,
     })
@@ -123,10 +148,21 @@ pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violation
 pub fn content_pb(c: &ItemContent) -> pb::ItemContent {
     pb::ItemContent {
         name: c.name.clone(),
-        sub_items: c.sub_items.iter().map(|s| pb::SubItem { code: s.code.clone(), name: s.name.clone() }).collect(),
+        sub_items: c
+            .sub_items
+            .iter()
+            .map(|s| pb::SubItem {
+                code: s.code.clone(),
+                name: s.name.clone(),
+            })
+            .collect(),
         legal_basis: c.legal_basis.clone(),
         department_code: c.department_code.clone(),
-        target_kinds: c.target_kinds.iter().map(|k| target_kind_pb(*k) as i32).collect(),
+        target_kinds: c
+            .target_kinds
+            .iter()
+            .map(|k| target_kind_pb(*k) as i32)
+            .collect(),
         category: match c.category {
             Category::Key => pb::ItemCategory::Key,
             Category::General => pb::ItemCategory::General,
@@ -139,7 +175,11 @@ pub fn content_pb(c: &ItemContent) -> pb::ItemContent {
         checklist: c
             .checklist
             .iter()
-            .map(|p| pb::CheckPoint { code: p.code.clone(), description: p.description.clone(), basis: p.basis.clone() })
+            .map(|p| pb::CheckPoint {
+                code: p.code.clone(),
+                description: p.description.clone(),
+                basis: p.basis.clone(),
+            })
             .collect(),
         remarks: c.remarks.clone(),
     }

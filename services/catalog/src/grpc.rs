@@ -28,44 +28,81 @@ fn who<T>(request: &Request<T>) -> Result<suiji_platform::auth::Identity, Status
 
 #[tonic::async_trait]
 impl CatalogService for Api {
-    async fn create_item(&self, request: Request<pb::CreateItemRequest>) -> Result<Response<pb::CreateItemResponse>, Status> {
+    async fn create_item(
+        &self,
+        request: Request<pb::CreateItemRequest>,
+    ) -> Result<Response<pb::CreateItemResponse>, Status> {
         let who = who(&request)?;
         let r = request.into_inner();
         let content = content_from(r.content).map_err(Error::from)?;
         let (item, version) = self.catalog.create(&who, &r.code, content).await?;
-        Ok(Response::new(pb::CreateItemResponse { item: Some(item_pb(&item, &version)) }))
+        Ok(Response::new(pb::CreateItemResponse {
+            item: Some(item_pb(&item, &version)),
+        }))
     }
 
-    async fn update_item(&self, request: Request<pb::UpdateItemRequest>) -> Result<Response<pb::UpdateItemResponse>, Status> {
+    async fn update_item(
+        &self,
+        request: Request<pb::UpdateItemRequest>,
+    ) -> Result<Response<pb::UpdateItemResponse>, Status> {
         let who = who(&request)?;
         let r = request.into_inner();
         let content = content_from(r.content).map_err(Error::from)?;
-        let (item, version) = self.catalog.update(&who, &r.code, content, r.expected_revision).await?;
-        Ok(Response::new(pb::UpdateItemResponse { item: Some(item_pb(&item, &version)) }))
+        let (item, version) = self
+            .catalog
+            .update(&who, &r.code, content, r.expected_revision)
+            .await?;
+        Ok(Response::new(pb::UpdateItemResponse {
+            item: Some(item_pb(&item, &version)),
+        }))
     }
 
-    async fn publish_item(&self, request: Request<pb::PublishItemRequest>) -> Result<Response<pb::PublishItemResponse>, Status> {
+    async fn publish_item(
+        &self,
+        request: Request<pb::PublishItemRequest>,
+    ) -> Result<Response<pb::PublishItemResponse>, Status> {
         let who = who(&request)?;
         let r = request.into_inner();
-        let (item, version) = self.catalog.publish(&who, &r.code, r.expected_revision).await?;
-        Ok(Response::new(pb::PublishItemResponse { item: Some(item_pb(&item, &version)) }))
+        let (item, version) = self
+            .catalog
+            .publish(&who, &r.code, r.expected_revision)
+            .await?;
+        Ok(Response::new(pb::PublishItemResponse {
+            item: Some(item_pb(&item, &version)),
+        }))
     }
 
-    async fn retire_item(&self, request: Request<pb::RetireItemRequest>) -> Result<Response<pb::RetireItemResponse>, Status> {
+    async fn retire_item(
+        &self,
+        request: Request<pb::RetireItemRequest>,
+    ) -> Result<Response<pb::RetireItemResponse>, Status> {
         let who = who(&request)?;
         let r = request.into_inner();
-        let (item, version) = self.catalog.retire(&who, &r.code, &r.reason, r.expected_revision).await?;
-        Ok(Response::new(pb::RetireItemResponse { item: Some(item_pb(&item, &version)) }))
+        let (item, version) = self
+            .catalog
+            .retire(&who, &r.code, &r.reason, r.expected_revision)
+            .await?;
+        Ok(Response::new(pb::RetireItemResponse {
+            item: Some(item_pb(&item, &version)),
+        }))
     }
 
-    async fn get_item(&self, request: Request<pb::GetItemRequest>) -> Result<Response<pb::GetItemResponse>, Status> {
+    async fn get_item(
+        &self,
+        request: Request<pb::GetItemRequest>,
+    ) -> Result<Response<pb::GetItemResponse>, Status> {
         who(&request)?;
         let r = request.into_inner();
         let (item, version) = self.catalog.get(&r.code, r.version).await?;
-        Ok(Response::new(pb::GetItemResponse { item: Some(item_pb(&item, &version)) }))
+        Ok(Response::new(pb::GetItemResponse {
+            item: Some(item_pb(&item, &version)),
+        }))
     }
 
-    async fn list_items(&self, request: Request<pb::ListItemsRequest>) -> Result<Response<pb::ListItemsResponse>, Status> {
+    async fn list_items(
+        &self,
+        request: Request<pb::ListItemsRequest>,
+    ) -> Result<Response<pb::ListItemsResponse>, Status> {
         who(&request)?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
@@ -88,7 +125,9 @@ impl CatalogService for Api {
     ) -> Result<Response<pb::ListItemVersionsResponse>, Status> {
         who(&request)?;
         let versions = self.catalog.versions(&request.into_inner().code).await?;
-        Ok(Response::new(pb::ListItemVersionsResponse { versions: versions.iter().map(version_pb).collect() }))
+        Ok(Response::new(pb::ListItemVersionsResponse {
+            versions: versions.iter().map(version_pb).collect(),
+        }))
     }
 
     async fn list_public_items(

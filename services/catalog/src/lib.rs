@@ -26,21 +26,38 @@ static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/catalo
 
 /// The catalog's migrations.
 pub fn migrations() -> Migrations {
-    Migrations { postgres: &POSTGRES, sqlite: &SQLITE }
+    Migrations {
+        postgres: &POSTGRES,
+        sqlite: &SQLITE,
+    }
 }
 
 /// Seeds the local department copy, subscribes to the bus and builds the gRPC routes.
 pub async fn start(ctx: &Context) -> Result<Started, StartError> {
-    let seeds = suiji_platform::reference::departments(&ctx.settings.reference.departments_file).map_err(StartError::Io)?;
+    let seeds = suiji_platform::reference::departments(&ctx.settings.reference.departments_file)
+        .map_err(StartError::Io)?;
     let mut tx = ctx.db.begin().await?;
     for seed in &seeds {
-        store::upsert_department(&mut tx, seed, true).await.map_err(|e| StartError::Io(e.to_string()))?;
+        store::upsert_department(&mut tx, seed, true)
+            .await
+            .map_err(|e| StartError::Io(e.to_string()))?;
     }
     tx.commit().await?;
-    let consumer = ctx.subscribe(consumers::BINDINGS, consumers::Departments).await?;
-    let policy = domain::Policy { general_cap_basis_points: ctx.settings.jurisdiction.general_ratio_cap_basis_points };
+    let consumer = ctx
+        .subscribe(consumers::BINDINGS, consumers::Departments)
+        .await?;
+    let policy = domain::Policy {
+        general_cap_basis_points: ctx.settings.jurisdiction.general_ratio_cap_basis_points,
+    };
     let catalog = service::Catalog::new(ctx.db.clone(), ctx.relay.clone(), policy);
     let mut parts = suiji_platform::grpc::base_routes();
-    parts.routes.add_service(CatalogServiceServer::new(grpc::Api::new(catalog)));
-    Ok(Started { routes: parts.routes.routes(), health: parts.health, grpc_name: GRPC_NAME, tasks: vec![consumer] })
+    parts
+        .routes
+        .add_service(CatalogServiceServer::new(grpc::Api::new(catalog)));
+    Ok(Started {
+        routes: parts.routes.routes(),
+        health: parts.health,
+        grpc_name: GRPC_NAME,
+        tasks: vec![consumer],
+    })
 }

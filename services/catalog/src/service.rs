@@ -36,16 +36,26 @@ impl Catalog {
         Self { db, relay, policy }
     }
 
-    async fn checked_content(&self, tx: &mut Tx, content: ItemContent) -> Result<ItemContent, Error> {
+    async fn checked_content(
+        &self,
+        tx: &mut Tx,
+        content: ItemContent,
+    ) -> Result<ItemContent, Error> {
         let known = store::department_exists(tx, &content.department_code).await?;
         Ok(domain::validate_content(content, self.policy, |_| known)?)
     }
 
     async fn load(tx: &mut Tx, code: &str) -> Result<Item, Error> {
-        store::get_item(tx, code).await?.ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))
+        store::get_item(tx, code)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))
     }
 
-    async fn version(tx: &mut sqlx::AnyConnection, code: &str, version: u32) -> Result<Version, Error> {
+    async fn version(
+        tx: &mut sqlx::AnyConnection,
+        code: &str,
+        version: u32,
+    ) -> Result<Version, Error> {
         store::get_version(tx, code, version)
             .await?
             .ok_or_else(|| Error::NotFound(format!("item {code:?} has no version {version}")))
@@ -59,7 +69,12 @@ impl Catalog {
 
     /// Drafts a new item.
     #[tracing::instrument(skip(self, who, content), fields(who = %who.subject))]
-    pub async fn create(&self, who: &Identity, code: &str, content: ItemContent) -> Result<ItemView, Error> {
+    pub async fn create(
+        &self,
+        who: &Identity,
+        code: &str,
+        content: ItemContent,
+    ) -> Result<ItemView, Error> {
         let mut v = Violations::new();
         domain::validate_code(code, &mut v);
         v.into_result()?;
@@ -67,7 +82,9 @@ impl Catalog {
         let content = self.checked_content(&mut tx, content).await?;
         domain::may_edit(who, &content.department_code, "content.department_code")?;
         if store::get_item(&mut tx, code).await?.is_some() {
-            return Err(Error::AlreadyExists(format!("an item with code {code:?} already exists")));
+            return Err(Error::AlreadyExists(format!(
+                "an item with code {code:?} already exists"
+            )));
         }
         store::insert_item(&mut tx, code, &content, &who.subject).await?;
         audit::append(
@@ -83,14 +100,23 @@ impl Catalog {
             },
         )
         .await?;
-        let view = (Self::load(&mut tx, code).await?, Self::version(&mut tx, code, 1).await?);
+        let view = (
+            Self::load(&mut tx, code).await?,
+            Self::version(&mut tx, code, 1).await?,
+        );
         self.finish(tx).await?;
         Ok(view)
     }
 
     /// Edits the draft, opening a new version when the item is published.
     #[tracing::instrument(skip(self, who, content), fields(who = %who.subject))]
-    pub async fn update(&self, who: &Identity, code: &str, content: ItemContent, expected_revision: i64) -> Result<ItemView, Error> {
+    pub async fn update(
+        &self,
+        who: &Identity,
+        code: &str,
+        content: ItemContent,
+        expected_revision: i64,
+    ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
         let mut item = Self::load(&mut tx, code).await?;
         domain::may_edit(who, &item.department_code, "code")?;
@@ -131,7 +157,12 @@ impl Catalog {
 
     /// Publishes the draft.
     #[tracing::instrument(skip(self, who), fields(who = %who.subject))]
-    pub async fn publish(&self, who: &Identity, code: &str, expected_revision: i64) -> Result<ItemView, Error> {
+    pub async fn publish(
+        &self,
+        who: &Identity,
+        code: &str,
+        expected_revision: i64,
+    ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
         let mut item = Self::load(&mut tx, code).await?;
         domain::may_publish(who, &item.department_code)?;
@@ -139,9 +170,17 @@ impl Catalog {
         let number = domain::plan_publish(&item)?;
         let previous = item.published_version;
         if previous > 0 {
-            store::set_version_state(&mut tx, code, previous, VersionState::Superseded, None).await?;
+            store::set_version_state(&mut tx, code, previous, VersionState::Superseded, None)
+                .await?;
         }
-        store::set_version_state(&mut tx, code, number, VersionState::Published, Some(&who.subject)).await?;
+        store::set_version_state(
+            &mut tx,
+            code,
+            number,
+            VersionState::Published,
+            Some(&who.subject),
+        )
+        .await?;
         item.state = ItemState::Published;
         item.published_version = number;
         item.revision += 1;
@@ -150,7 +189,13 @@ impl Catalog {
         outbox::enqueue(
             &mut tx,
             "catalog",
-            Event::new(ITEM_PUBLISHED, code, &pb::ItemPublishedEvent { item: Some(item_pb(&item, &version)) }),
+            Event::new(
+                ITEM_PUBLISHED,
+                code,
+                &pb::ItemPublishedEvent {
+                    item: Some(item_pb(&item, &version)),
+                },
+            ),
         )
         .await?;
         audit::append(
@@ -176,13 +221,26 @@ impl Catalog {
 
     /// Retires a published item.
     #[tracing::instrument(skip(self, who), fields(who = %who.subject))]
-    pub async fn retire(&self, who: &Identity, code: &str, reason: &str, expected_revision: i64) -> Result<ItemView, Error> {
+    pub async fn retire(
+        &self,
+        who: &Identity,
+        code: &str,
+        reason: &str,
+        expected_revision: i64,
+    ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
         let mut item = Self::load(&mut tx, code).await?;
         domain::may_publish(who, &item.department_code)?;
         domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
         domain::plan_retire(&item, reason)?;
-        store::set_version_state(&mut tx, code, item.published_version, VersionState::Retired, None).await?;
+        store::set_version_state(
+            &mut tx,
+            code,
+            item.published_version,
+            VersionState::Retired,
+            None,
+        )
+        .await?;
         item.state = ItemState::Retired;
         item.retire_reason = reason.trim().to_string();
         item.revision += 1;
@@ -192,7 +250,13 @@ impl Catalog {
         outbox::enqueue(
             &mut tx,
             "catalog",
-            Event::new(ITEM_RETIRED, code, &pb::ItemRetiredEvent { item: Some(item_pb(&item, &version)) }),
+            Event::new(
+                ITEM_RETIRED,
+                code,
+                &pb::ItemRetiredEvent {
+                    item: Some(item_pb(&item, &version)),
+                },
+            ),
         )
         .await?;
         audit::append(
@@ -215,8 +279,14 @@ impl Catalog {
     /// One item with its latest version, or the version asked for (`0` = latest).
     pub async fn get(&self, code: &str, version: u32) -> Result<ItemView, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        let item = store::get_item(&mut conn, code).await?.ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))?;
-        let number = if version == 0 { item.latest_version } else { version };
+        let item = store::get_item(&mut conn, code)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))?;
+        let number = if version == 0 {
+            item.latest_version
+        } else {
+            version
+        };
         let version = Self::version(&mut conn, code, number).await?;
         Ok((item, version))
     }
@@ -232,14 +302,22 @@ impl Catalog {
     }
 
     /// A page of items.
-    pub async fn list(&self, filter: &ListFilter, page: &Page) -> Result<(Vec<ItemView>, String), Error> {
+    pub async fn list(
+        &self,
+        filter: &ListFilter,
+        page: &Page,
+    ) -> Result<(Vec<ItemView>, String), Error> {
         let mut conn = self.db.pool().acquire().await?;
         let items = store::list_items(&mut conn, filter, page).await?;
         Ok(with_token(items, page))
     }
 
     /// A page of the public catalog.
-    pub async fn list_public(&self, department: &str, page: &Page) -> Result<(Vec<ItemView>, String), Error> {
+    pub async fn list_public(
+        &self,
+        department: &str,
+        page: &Page,
+    ) -> Result<(Vec<ItemView>, String), Error> {
         let mut conn = self.db.pool().acquire().await?;
         let items = store::list_public(&mut conn, department, page).await?;
         Ok(with_token(items, page))

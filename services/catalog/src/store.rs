@@ -28,7 +28,8 @@ fn item_from(row: &AnyRow) -> Result<Item, Error> {
     Ok(Item {
         code: row.try_get("code")?,
         department_code: row.try_get("department_code")?,
-        state: ItemState::parse(&state).ok_or_else(|| Error::Internal(format!("bad item state {state}")))?,
+        state: ItemState::parse(&state)
+            .ok_or_else(|| Error::Internal(format!("bad item state {state}")))?,
         latest_version: row.try_get::<i64, _>("latest_version")? as u32,
         published_version: row.try_get::<i64, _>("published_version")? as u32,
         revision: row.try_get("revision")?,
@@ -41,28 +42,34 @@ fn version_from(row: &AnyRow) -> Result<Version, Error> {
     let content: String = row.try_get("content")?;
     Ok(Version {
         version: row.try_get::<i64, _>("version")? as u32,
-        state: VersionState::parse(&state).ok_or_else(|| Error::Internal(format!("bad version state {state}")))?,
-        content: serde_json::from_str(&content).map_err(|e| Error::Internal(format!("stored content: {e}")))?,
+        state: VersionState::parse(&state)
+            .ok_or_else(|| Error::Internal(format!("bad version state {state}")))?,
+        content: serde_json::from_str(&content)
+            .map_err(|e| Error::Internal(format!("stored content: {e}")))?,
         created_at_ms: row.try_get("created_at")?,
         published_at_ms: row.try_get("published_at")?,
         published_by: row.try_get("published_by")?,
     })
 }
 
-const ITEM_COLUMNS: &str =
-    "i.code, i.department_code, i.state, i.latest_version, i.published_version, i.revision, i.retire_reason";
+const ITEM_COLUMNS: &str = "i.code, i.department_code, i.state, i.latest_version, i.published_version, i.revision, i.retire_reason";
 
 /// Whether a department exists and is active.
 pub async fn department_exists(conn: &mut AnyConnection, code: &str) -> Result<bool, Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE code = $1 AND active = 1")
-        .bind(code)
-        .fetch_one(conn)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE code = $1 AND active = 1")
+            .bind(code)
+            .fetch_one(conn)
+            .await?;
     Ok(n > 0)
 }
 
 /// Adds or updates a department of the local copy.
-pub async fn upsert_department(conn: &mut AnyConnection, d: &DepartmentSeed, active: bool) -> Result<(), Error> {
+pub async fn upsert_department(
+    conn: &mut AnyConnection,
+    d: &DepartmentSeed,
+    active: bool,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO departments (code, name, level, region_code, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
@@ -89,7 +96,11 @@ pub async fn get_item(conn: &mut AnyConnection, code: &str) -> Result<Option<Ite
 }
 
 /// Reads one version.
-pub async fn get_version(conn: &mut AnyConnection, code: &str, version: u32) -> Result<Option<Version>, Error> {
+pub async fn get_version(
+    conn: &mut AnyConnection,
+    code: &str,
+    version: u32,
+) -> Result<Option<Version>, Error> {
     let row = sqlx::query(
         "SELECT version, state AS vstate, content, created_at, published_at, published_by FROM item_versions \
          WHERE code = $1 AND version = $2",
@@ -120,7 +131,12 @@ fn kinds_column(content: &ItemContent) -> String {
 
 /// Inserts a new item with version 1 as a draft.
 #[tracing::instrument(skip(conn, content))]
-pub async fn insert_item(conn: &mut AnyConnection, code: &str, content: &ItemContent, by: &str) -> Result<(), Error> {
+pub async fn insert_item(
+    conn: &mut AnyConnection,
+    code: &str,
+    content: &ItemContent,
+    by: &str,
+) -> Result<(), Error> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO items (code, department_code, state, latest_version, published_version, category, target_kinds, \
@@ -159,7 +175,12 @@ pub async fn insert_version(
 }
 
 /// Replaces a draft version's content.
-pub async fn replace_draft(conn: &mut AnyConnection, code: &str, version: u32, content: &ItemContent) -> Result<(), Error> {
+pub async fn replace_draft(
+    conn: &mut AnyConnection,
+    code: &str,
+    version: u32,
+    content: &ItemContent,
+) -> Result<(), Error> {
     let n = sqlx::query("UPDATE item_versions SET content = $1 WHERE code = $2 AND version = $3 AND state = 'draft'")
         .bind(serde_json::to_string(content).map_err(|e| Error::Internal(e.to_string()))?)
         .bind(code)
@@ -207,7 +228,11 @@ pub async fn set_version_state(
 }
 
 /// Writes an item's header, if its revision is still `item.revision - 1` (the caller bumped it).
-pub async fn update_item(conn: &mut AnyConnection, item: &Item, content: &ItemContent) -> Result<(), Error> {
+pub async fn update_item(
+    conn: &mut AnyConnection,
+    item: &Item,
+    content: &ItemContent,
+) -> Result<(), Error> {
     let n = sqlx::query(
         "UPDATE items SET state = $1, latest_version = $2, published_version = $3, category = $4, target_kinds = $5, \
          revision = $6, retire_reason = $7, updated_at = $8 WHERE code = $9 AND revision = $10",
@@ -226,20 +251,30 @@ pub async fn update_item(conn: &mut AnyConnection, item: &Item, content: &ItemCo
     .await?
     .rows_affected();
     if n != 1 {
-        return Err(Error::Conflict(format!("item {} changed concurrently; read it again", item.code)));
+        return Err(Error::Conflict(format!(
+            "item {} changed concurrently; read it again",
+            item.code
+        )));
     }
     Ok(())
 }
 
 /// A page of items with their latest versions.
-pub async fn list_items(conn: &mut AnyConnection, filter: &ListFilter, page: &Page) -> Result<Vec<(Item, Version)>, Error> {
+pub async fn list_items(
+    conn: &mut AnyConnection,
+    filter: &ListFilter,
+    page: &Page,
+) -> Result<Vec<(Item, Version)>, Error> {
     let sql = format!(
         "SELECT {ITEM_COLUMNS}, v.version, v.state AS vstate, v.content, v.created_at, v.published_at, v.published_by \
          FROM items i JOIN item_versions v ON v.code = i.code AND v.version = i.latest_version \
          WHERE i.code > $1 AND ($2 = '' OR i.department_code = $2) AND ($3 = '' OR i.state = $3) \
          AND ($4 = '' OR i.category = $4) AND ($5 = '' OR i.target_kinds LIKE $5) ORDER BY i.code LIMIT $6"
     );
-    let kind = filter.target_kind.map(|k| format!("%,{},%", k.as_str())).unwrap_or_default();
+    let kind = filter
+        .target_kind
+        .map(|k| format!("%,{},%", k.as_str()))
+        .unwrap_or_default();
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&page.after)
         .bind(filter.department_code.clone().unwrap_or_default())
@@ -256,12 +291,23 @@ pub async fn list_items(conn: &mut AnyConnection, filter: &ListFilter, page: &Pa
 }
 
 /// A page of the public catalog: published items with their version in force.
-pub async fn list_public(conn: &mut AnyConnection, department: &str, page: &Page) -> Result<Vec<(Item, Version)>, Error> {
+pub async fn list_public(
+    conn: &mut AnyConnection,
+    department: &str,
+    page: &Page,
+) -> Result<Vec<(Item, Version)>, Error> {
     let sql = format!(
         "SELECT {ITEM_COLUMNS}, v.version, v.state AS vstate, v.content, v.created_at, v.published_at, v.published_by \
          FROM items i JOIN item_versions v ON v.code = i.code AND v.version = i.published_version \
          WHERE i.state = 'published' AND i.code > $1 AND ($2 = '' OR i.department_code = $2) ORDER BY i.code LIMIT $3"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&page.after).bind(department).bind(page.size).fetch_all(conn).await?;
-    rows.iter().map(|r| Ok((item_from(r)?, version_from(r)?))).collect()
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&page.after)
+        .bind(department)
+        .bind(page.size)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((item_from(r)?, version_from(r)?)))
+        .collect()
 }

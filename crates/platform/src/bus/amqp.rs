@@ -20,15 +20,18 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::embedded::backoff;
-use super::{Bus, BusError, Handler, IncomingMessage, OutgoingMessage, Outcome, Subscription};
+use super::{Bus, BusError, Handler, IncomingMessage, Outcome, OutgoingMessage, Subscription};
 use crate::config::BusSettings;
 
 /// Names of the exchanges and queues under one namespace.
@@ -40,7 +43,9 @@ pub struct Names {
 impl Names {
     /// Names under `namespace`.
     pub fn new(namespace: &str) -> Self {
-        Self { ns: namespace.to_string() }
+        Self {
+            ns: namespace.to_string(),
+        }
     }
     /// The topic exchange.
     pub fn events(&self) -> String {
@@ -74,7 +79,11 @@ pub struct AmqpBus {
 impl AmqpBus {
     /// Connects and declares the exchanges; fails when the broker cannot be reached.
     pub async fn connect(settings: BusSettings) -> Result<Self, BusError> {
-        let bus = Self { names: Names::new(&settings.namespace), settings, publisher: Mutex::new(None) };
+        let bus = Self {
+            names: Names::new(&settings.namespace),
+            settings,
+            publisher: Mutex::new(None),
+        };
         let channel = bus.publisher_channel().await?;
         drop(channel);
         Ok(bus)
@@ -86,16 +95,27 @@ impl AmqpBus {
     }
 
     async fn open(&self, name: &str) -> Result<Connection, BusError> {
-        Connection::connect(self.settings.url.expose(), ConnectionProperties::default().with_connection_name(name.into()))
-            .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))
+        Connection::connect(
+            self.settings.url.expose(),
+            ConnectionProperties::default().with_connection_name(name.into()),
+        )
+        .await
+        .map_err(|e| BusError::Unavailable(e.to_string()))
     }
 
     async fn declare_exchanges(&self, channel: &Channel) -> Result<(), BusError> {
-        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
         let topology = |e: lapin::Error| BusError::Topology(e.to_string());
         channel
-            .exchange_declare(self.names.unrouted().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+            .exchange_declare(
+                self.names.unrouted().into(),
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
             .await
             .map_err(topology)?;
         channel
@@ -113,13 +133,26 @@ impl AmqpBus {
             .await
             .map_err(topology)?;
         let mut args = FieldTable::default();
-        args.insert("alternate-exchange".into(), AMQPValue::LongString(self.names.unrouted().into()));
+        args.insert(
+            "alternate-exchange".into(),
+            AMQPValue::LongString(self.names.unrouted().into()),
+        );
         channel
-            .exchange_declare(self.names.events().into(), ExchangeKind::Topic, durable, args)
+            .exchange_declare(
+                self.names.events().into(),
+                ExchangeKind::Topic,
+                durable,
+                args,
+            )
             .await
             .map_err(topology)?;
         channel
-            .exchange_declare(self.names.dlx().into(), ExchangeKind::Direct, durable, FieldTable::default())
+            .exchange_declare(
+                self.names.dlx().into(),
+                ExchangeKind::Direct,
+                durable,
+                FieldTable::default(),
+            )
             .await
             .map_err(topology)?;
         Ok(())
@@ -135,7 +168,10 @@ impl AmqpBus {
         }
         *guard = None;
         let connection = self.open("suiji-publisher").await?;
-        let channel = connection.create_channel().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
@@ -152,23 +188,54 @@ impl AmqpBus {
     }
 
     /// Declares a service's queue, its dead-letter queue and its bindings.
-    async fn declare_queue(&self, channel: &Channel, subscription: &Subscription) -> Result<(), BusError> {
+    async fn declare_queue(
+        &self,
+        channel: &Channel,
+        subscription: &Subscription,
+    ) -> Result<(), BusError> {
         let topology = |e: lapin::Error| BusError::Topology(e.to_string());
         self.declare_exchanges(channel).await?;
         let queue = self.names.queue(&subscription.service);
         let dead = self.names.dead(&subscription.service);
-        channel.queue_declare(dead.clone().into(), queue_durable(), quorum_args()).await.map_err(topology)?;
         channel
-            .queue_bind(dead.into(), self.names.dlx().into(), queue.clone().into(), QueueBindOptions::default(), FieldTable::default())
+            .queue_declare(dead.clone().into(), queue_durable(), quorum_args())
+            .await
+            .map_err(topology)?;
+        channel
+            .queue_bind(
+                dead.into(),
+                self.names.dlx().into(),
+                queue.clone().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
             .await
             .map_err(topology)?;
         let mut args = quorum_args();
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.settings.delivery_limit as i32));
-        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(self.names.dlx().into()));
-        args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.clone().into()));
-        args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
-        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-        channel.queue_declare(queue.clone().into(), queue_durable(), args).await.map_err(topology)?;
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(self.settings.delivery_limit as i32),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.names.dlx().into()),
+        );
+        args.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(queue.clone().into()),
+        );
+        args.insert(
+            "x-dead-letter-strategy".into(),
+            AMQPValue::LongString("at-least-once".into()),
+        );
+        args.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        channel
+            .queue_declare(queue.clone().into(), queue_durable(), args)
+            .await
+            .map_err(topology)?;
         for binding in &subscription.bindings {
             channel
                 .queue_bind(
@@ -194,8 +261,13 @@ impl AmqpBus {
         ready: &mut Option<tokio::sync::oneshot::Sender<Result<(), BusError>>>,
     ) -> Result<(), BusError> {
         let setup = async {
-            let connection = self.open(&format!("suiji-consumer-{}", subscription.service)).await?;
-            let channel = connection.create_channel().await.map_err(|e| BusError::Unavailable(e.to_string()))?;
+            let connection = self
+                .open(&format!("suiji-consumer-{}", subscription.service))
+                .await?;
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(|e| BusError::Unavailable(e.to_string()))?;
             // A fresh channel on every session, so the prefetch is applied after every reconnect.
             channel
                 .basic_qos(self.settings.prefetch, BasicQosOptions::default())
@@ -262,17 +334,27 @@ impl AmqpBus {
         );
         work.await;
         let _ = connection.close(200, "bye".into()).await;
-        if shutdown.is_cancelled() { Ok(()) } else { Err(BusError::Unavailable("consumer stream ended".into())) }
+        if shutdown.is_cancelled() {
+            Ok(())
+        } else {
+            Err(BusError::Unavailable("consumer stream ended".into()))
+        }
     }
 }
 
 fn queue_durable() -> QueueDeclareOptions {
-    QueueDeclareOptions { durable: true, ..Default::default() }
+    QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    }
 }
 
 fn quorum_args() -> FieldTable {
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     args
 }
 
@@ -283,13 +365,20 @@ fn incoming(delivery: &lapin::message::Delivery) -> IncomingMessage {
         for (key, value) in table.inner() {
             match value {
                 AMQPValue::LongString(s) => {
-                    headers.insert(key.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned());
+                    headers.insert(
+                        key.to_string(),
+                        String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                    );
                 }
                 AMQPValue::ShortString(s) => {
                     headers.insert(key.to_string(), s.to_string());
                 }
-                AMQPValue::LongLongInt(n) if key.as_str() == "x-delivery-count" => previous_deliveries = *n as u32,
-                AMQPValue::LongInt(n) if key.as_str() == "x-delivery-count" => previous_deliveries = *n as u32,
+                AMQPValue::LongLongInt(n) if key.as_str() == "x-delivery-count" => {
+                    previous_deliveries = *n as u32
+                }
+                AMQPValue::LongInt(n) if key.as_str() == "x-delivery-count" => {
+                    previous_deliveries = *n as u32
+                }
                 _ => {}
             }
         }
@@ -298,7 +387,12 @@ fn incoming(delivery: &lapin::message::Delivery) -> IncomingMessage {
         previous_deliveries = 1;
     }
     IncomingMessage {
-        id: delivery.properties.message_id().as_ref().map(ShortString::to_string).unwrap_or_default(),
+        id: delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(ShortString::to_string)
+            .unwrap_or_default(),
         routing_key: delivery.routing_key.to_string(),
         body: delivery.data.clone(),
         headers,
@@ -312,16 +406,28 @@ impl Bus for AmqpBus {
         let channel = self.publisher_channel().await?;
         let mut headers = FieldTable::default();
         for (key, value) in &message.headers {
-            headers.insert(key.clone().into(), AMQPValue::LongString(LongString::from(value.clone())));
+            headers.insert(
+                key.clone().into(),
+                AMQPValue::LongString(LongString::from(value.clone())),
+            );
         }
         let properties = BasicProperties::default()
             .with_message_id(message.id.clone().into())
             .with_content_type("application/protobuf".into())
             .with_delivery_mode(2)
             .with_headers(headers);
-        let options = BasicPublishOptions { mandatory: true, ..Default::default() };
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
         let confirm = match channel
-            .basic_publish(self.names.events().into(), message.routing_key.clone().into(), options, &message.body, properties)
+            .basic_publish(
+                self.names.events().into(),
+                message.routing_key.clone().into(),
+                options,
+                &message.body,
+                properties,
+            )
             .await
         {
             Ok(confirm) => confirm.await,
@@ -334,7 +440,9 @@ impl Bus for AmqpBus {
                 returned.reply_code, returned.reply_text
             ))),
             Ok(Confirmation::Nack(_)) => Err(BusError::NotAccepted("negative confirm".into())),
-            Ok(Confirmation::NotRequested) => Err(BusError::NotAccepted("confirms not enabled".into())),
+            Ok(Confirmation::NotRequested) => {
+                Err(BusError::NotAccepted("confirms not enabled".into()))
+            }
             Err(error) => {
                 self.forget_publisher().await;
                 Err(BusError::Unavailable(error.to_string()))
@@ -358,14 +466,18 @@ impl Bus for AmqpBus {
             let mut ready = Some(ready_tx);
             let mut attempt = 0u32;
             loop {
-                match session.consume_session(&subscription, &handler, &shutdown, &mut ready).await {
+                match session
+                    .consume_session(&subscription, &handler, &shutdown, &mut ready)
+                    .await
+                {
                     Ok(()) => break,
                     Err(error) => {
                         if ready.is_none() && shutdown.is_cancelled() {
                             break;
                         }
                         attempt = attempt.saturating_add(1);
-                        let delay = Duration::from_millis(200u64 << attempt.min(5)).min(Duration::from_secs(5));
+                        let delay = Duration::from_millis(200u64 << attempt.min(5))
+                            .min(Duration::from_secs(5));
                         tracing::warn!(%error, ?delay, service = %subscription.service, "consumer disconnected; reconnecting");
                         tokio::select! {
                             _ = shutdown.cancelled() => break,
@@ -381,7 +493,9 @@ impl Bus for AmqpBus {
                 task.abort();
                 Err(error)
             }
-            Err(_) => Err(BusError::Unavailable("consumer task ended before it was ready".into())),
+            Err(_) => Err(BusError::Unavailable(
+                "consumer task ended before it was ready".into(),
+            )),
         }
     }
 }

@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusError, Handler, IncomingMessage, OutgoingMessage, Outcome, Subscription, topic_matches};
+use super::{
+    Bus, BusError, Handler, IncomingMessage, Outcome, OutgoingMessage, Subscription, topic_matches,
+};
 
 struct Pending {
     message: IncomingMessage,
@@ -81,12 +83,18 @@ impl EmbeddedBus {
 impl Bus for EmbeddedBus {
     async fn publish(&self, message: &OutgoingMessage) -> Result<(), BusError> {
         let mut gate = self.gate.subscribe();
-        gate.wait_for(|open| *open).await.map_err(|_| BusError::Unavailable("bus dropped".into()))?;
+        gate.wait_for(|open| *open)
+            .await
+            .map_err(|_| BusError::Unavailable("bus dropped".into()))?;
         let waits: Vec<oneshot::Receiver<()>> = {
             let queues = self.queues.lock().expect("queue lock");
             let mut waits = Vec::new();
             for queue in queues.values() {
-                if queue.bindings.iter().any(|b| topic_matches(b, &message.routing_key)) {
+                if queue
+                    .bindings
+                    .iter()
+                    .any(|b| topic_matches(b, &message.routing_key))
+                {
                     let (done, wait) = oneshot::channel();
                     let pending = Pending {
                         message: IncomingMessage {
@@ -98,7 +106,10 @@ impl Bus for EmbeddedBus {
                         },
                         done,
                     };
-                    queue.sender.send(pending).map_err(|_| BusError::Unavailable("consumer stopped".into()))?;
+                    queue
+                        .sender
+                        .send(pending)
+                        .map_err(|_| BusError::Unavailable("consumer stopped".into()))?;
                     waits.push(wait);
                 }
             }
@@ -108,7 +119,9 @@ impl Bus for EmbeddedBus {
             tracing::debug!(routing_key = %message.routing_key, "no queue bound; message not routed");
         }
         for wait in waits {
-            wait.await.map_err(|_| BusError::Unavailable("consumer stopped before acknowledging".into()))?;
+            wait.await.map_err(|_| {
+                BusError::Unavailable("consumer stopped before acknowledging".into())
+            })?;
         }
         Ok(())
     }
@@ -121,10 +134,13 @@ impl Bus for EmbeddedBus {
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         let (sender, mut receiver) = mpsc::unbounded_channel::<Pending>();
         let requeue = sender.clone();
-        self.queues
-            .lock()
-            .expect("queue lock")
-            .insert(subscription.service.clone(), Queue { bindings: subscription.bindings.clone(), sender });
+        self.queues.lock().expect("queue lock").insert(
+            subscription.service.clone(),
+            Queue {
+                bindings: subscription.bindings.clone(),
+                sender,
+            },
+        );
         let dead = self.dead.clone();
         let queues = self.queues.clone();
         let limit = self.delivery_limit;
@@ -188,24 +204,48 @@ mod tests {
     impl Handler for Counting {
         async fn handle(&self, _m: IncomingMessage) -> Outcome {
             let n = self.seen.fetch_add(1, Ordering::SeqCst);
-            if n < self.fail_first { Outcome::Retry("not yet".into()) } else { Outcome::Ack }
+            if n < self.fail_first {
+                Outcome::Retry("not yet".into())
+            } else {
+                Outcome::Ack
+            }
         }
     }
 
     fn message(key: &str) -> OutgoingMessage {
-        OutgoingMessage { id: "m1".into(), routing_key: key.into(), body: vec![1], headers: HashMap::new() }
+        OutgoingMessage {
+            id: "m1".into(),
+            routing_key: key.into(),
+            body: vec![1],
+            headers: HashMap::new(),
+        }
     }
 
     #[tokio::test]
     async fn publish_waits_for_every_bound_consumer_and_skips_the_others() {
         let bus = EmbeddedBus::new(5);
-        let a = Arc::new(Counting { seen: AtomicU32::new(0), fail_first: 0 });
-        let b = Arc::new(Counting { seen: AtomicU32::new(0), fail_first: 0 });
+        let a = Arc::new(Counting {
+            seen: AtomicU32::new(0),
+            fail_first: 0,
+        });
+        let b = Arc::new(Counting {
+            seen: AtomicU32::new(0),
+            fail_first: 0,
+        });
         let stop = CancellationToken::new();
-        let sub = |s: &str, k: &str| Subscription { service: s.into(), bindings: vec![k.into()] };
-        bus.subscribe(sub("a", "catalog.item.*"), a.clone(), stop.clone()).await.unwrap();
-        bus.subscribe(sub("b", "planning.#"), b.clone(), stop.clone()).await.unwrap();
-        bus.publish(&message("catalog.item.published")).await.unwrap();
+        let sub = |s: &str, k: &str| Subscription {
+            service: s.into(),
+            bindings: vec![k.into()],
+        };
+        bus.subscribe(sub("a", "catalog.item.*"), a.clone(), stop.clone())
+            .await
+            .unwrap();
+        bus.subscribe(sub("b", "planning.#"), b.clone(), stop.clone())
+            .await
+            .unwrap();
+        bus.publish(&message("catalog.item.published"))
+            .await
+            .unwrap();
         assert_eq!(a.seen.load(Ordering::SeqCst), 1);
         assert_eq!(b.seen.load(Ordering::SeqCst), 0);
         stop.cancel();
@@ -214,19 +254,43 @@ mod tests {
     #[tokio::test]
     async fn retries_then_dead_letters_at_the_limit() {
         let bus = EmbeddedBus::new(3);
-        let flaky = Arc::new(Counting { seen: AtomicU32::new(0), fail_first: 2 });
+        let flaky = Arc::new(Counting {
+            seen: AtomicU32::new(0),
+            fail_first: 2,
+        });
         let stop = CancellationToken::new();
-        let sub = Subscription { service: "q".into(), bindings: vec!["x.#".into()] };
-        bus.subscribe(sub, flaky.clone(), stop.clone()).await.unwrap();
+        let sub = Subscription {
+            service: "q".into(),
+            bindings: vec!["x.#".into()],
+        };
+        bus.subscribe(sub, flaky.clone(), stop.clone())
+            .await
+            .unwrap();
         bus.publish(&message("x.y")).await.unwrap();
-        assert_eq!(flaky.seen.load(Ordering::SeqCst), 3, "two failures, then success");
+        assert_eq!(
+            flaky.seen.load(Ordering::SeqCst),
+            3,
+            "two failures, then success"
+        );
         assert!(bus.dead_letters().is_empty());
 
-        let hopeless = Arc::new(Counting { seen: AtomicU32::new(0), fail_first: u32::MAX });
-        let sub = Subscription { service: "r".into(), bindings: vec!["z.#".into()] };
-        bus.subscribe(sub, hopeless.clone(), stop.clone()).await.unwrap();
+        let hopeless = Arc::new(Counting {
+            seen: AtomicU32::new(0),
+            fail_first: u32::MAX,
+        });
+        let sub = Subscription {
+            service: "r".into(),
+            bindings: vec!["z.#".into()],
+        };
+        bus.subscribe(sub, hopeless.clone(), stop.clone())
+            .await
+            .unwrap();
         bus.publish(&message("z.y")).await.unwrap();
-        assert_eq!(hopeless.seen.load(Ordering::SeqCst), 3, "delivered exactly delivery_limit times");
+        assert_eq!(
+            hopeless.seen.load(Ordering::SeqCst),
+            3,
+            "delivered exactly delivery_limit times"
+        );
         assert_eq!(bus.dead_letters().len(), 1);
         stop.cancel();
     }

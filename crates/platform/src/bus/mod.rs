@@ -133,7 +133,10 @@ mod tests {
 
     #[test]
     fn topic_patterns_follow_amqp_rules() {
-        assert!(topic_matches("catalog.item.published", "catalog.item.published"));
+        assert!(topic_matches(
+            "catalog.item.published",
+            "catalog.item.published"
+        ));
         assert!(topic_matches("catalog.item.*", "catalog.item.retired"));
         assert!(!topic_matches("catalog.item.*", "catalog.item"));
         assert!(!topic_matches("catalog.*", "catalog.item.retired"));

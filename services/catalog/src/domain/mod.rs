@@ -271,8 +271,14 @@ pub fn validate_code(code: &str, v: &mut Violations) {
         v.add("code", "must not be empty");
     } else if code.len() > 64 {
         v.add("code", "must be at most 64 characters");
-    } else if !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        v.add("code", "may hold only ASCII letters, digits, '-', '_' and '.'");
+    } else if !code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        v.add(
+            "code",
+            "may hold only ASCII letters, digits, '-', '_' and '.'",
+        );
     }
 }
 
@@ -290,19 +296,38 @@ pub fn validate_content(
     let mut v = Violations::new();
     content.name = content.name.trim().to_string();
     v.check(content.name.is_empty(), "content.name", "must not be empty");
-    v.check(content.name.chars().count() > 200, "content.name", "must be at most 200 characters");
+    v.check(
+        content.name.chars().count() > 200,
+        "content.name",
+        "must be at most 200 characters",
+    );
     content.legal_basis.retain(|b| !b.trim().is_empty());
-    v.check(content.legal_basis.is_empty(), "content.legal_basis", "at least one legal provision is required (no inspection without a legal basis)");
+    v.check(
+        content.legal_basis.is_empty(),
+        "content.legal_basis",
+        "at least one legal provision is required (no inspection without a legal basis)",
+    );
     if content.department_code.trim().is_empty() {
         v.add("content.department_code", "must not be empty");
     } else if !known_department(&content.department_code) {
-        v.add("content.department_code", format!("unknown department {:?}", content.department_code));
+        v.add(
+            "content.department_code",
+            format!("unknown department {:?}", content.department_code),
+        );
     }
-    v.check(content.target_kinds.is_empty(), "content.target_kinds", "at least one kind of target is required");
+    v.check(
+        content.target_kinds.is_empty(),
+        "content.target_kinds",
+        "at least one kind of target is required",
+    );
     let mut kinds = content.target_kinds.clone();
     kinds.sort();
     kinds.dedup();
-    v.check(kinds.len() != content.target_kinds.len(), "content.target_kinds", "lists a kind twice");
+    v.check(
+        kinds.len() != content.target_kinds.len(),
+        "content.target_kinds",
+        "lists a kind twice",
+    );
     match content.category {
         Category::General => {
             if content.ratio_cap_basis_points == 0 {
@@ -322,21 +347,52 @@ pub fn validate_content(
         }
         Category::Key => {
             if content.ratio_cap_basis_points == 0 {
-                v.add("content.ratio_cap_basis_points", "a key item has no fixed cap, but an explicit one must be set");
+                v.add(
+                    "content.ratio_cap_basis_points",
+                    "a key item has no fixed cap, but an explicit one must be set",
+                );
             } else if content.ratio_cap_basis_points > FULL_RATIO {
-                v.add("content.ratio_cap_basis_points", "must be at most 10000 (100% of the directory)");
+                v.add(
+                    "content.ratio_cap_basis_points",
+                    "must be at most 10000 (100% of the directory)",
+                );
             }
         }
     }
-    v.check(content.frequency_per_year == 0, "content.frequency_per_year", "must be at least 1");
-    v.check(content.frequency_per_year > 12, "content.frequency_per_year", "must be at most 12 a year");
-    v.check(content.methods.is_empty(), "content.methods", "at least one inspection method is required");
+    v.check(
+        content.frequency_per_year == 0,
+        "content.frequency_per_year",
+        "must be at least 1",
+    );
+    v.check(
+        content.frequency_per_year > 12,
+        "content.frequency_per_year",
+        "must be at most 12 a year",
+    );
+    v.check(
+        content.methods.is_empty(),
+        "content.methods",
+        "at least one inspection method is required",
+    );
     for (i, q) in content.inspector_qualifications.iter_mut().enumerate() {
         *q = q.trim().to_string();
-        v.check(q.is_empty(), format!("content.inspector_qualifications[{i}]"), "must not be empty");
+        v.check(
+            q.is_empty(),
+            format!("content.inspector_qualifications[{i}]"),
+            "must not be empty",
+        );
     }
-    check_unique_codes(content.sub_items.iter().map(|s| (&s.code, &s.name)), "content.sub_items", "name", &mut v);
-    v.check(content.checklist.is_empty(), "content.checklist", "at least one check point is required");
+    check_unique_codes(
+        content.sub_items.iter().map(|s| (&s.code, &s.name)),
+        "content.sub_items",
+        "name",
+        &mut v,
+    );
+    v.check(
+        content.checklist.is_empty(),
+        "content.checklist",
+        "at least one check point is required",
+    );
     check_unique_codes(
         content.checklist.iter().map(|c| (&c.code, &c.description)),
         "content.checklist",
@@ -358,9 +414,16 @@ fn check_unique_codes<'a>(
         if code.trim().is_empty() {
             v.add(format!("{path}[{i}].code"), "must not be empty");
         } else if !seen.insert(code.clone()) {
-            v.add(format!("{path}[{i}].code"), format!("{code:?} appears twice"));
+            v.add(
+                format!("{path}[{i}].code"),
+                format!("{code:?} appears twice"),
+            );
         }
-        v.check(text.trim().is_empty(), format!("{path}[{i}].{text_field}"), "must not be empty");
+        v.check(
+            text.trim().is_empty(),
+            format!("{path}[{i}].{text_field}"),
+            "must not be empty",
+        );
     }
 }
 
@@ -368,7 +431,10 @@ fn check_unique_codes<'a>(
 pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Denied> {
     owns(who, department, field)?;
     if !who.has_role(ROLE_CATALOG_EDITOR) {
-        return Err(Denied { field: "authorization".into(), reason: format!("the {ROLE_CATALOG_EDITOR} role is required") });
+        return Err(Denied {
+            field: "authorization".into(),
+            reason: format!("the {ROLE_CATALOG_EDITOR} role is required"),
+        });
     }
     Ok(())
 }
@@ -412,11 +478,16 @@ pub fn plan_edit(item: &Item, department_code: &str) -> Result<Edit, Result<NotN
     if department_code != item.department_code {
         return Err(Err(Violations::one(
             "content.department_code",
-            format!("the owning department is {} and cannot change", item.department_code),
+            format!(
+                "the owning department is {} and cannot change",
+                item.department_code
+            ),
         )));
     }
     match item.state {
-        ItemState::Retired => Err(Ok(NotNow("the item is retired; a retired item is never edited".into()))),
+        ItemState::Retired => Err(Ok(NotNow(
+            "the item is retired; a retired item is never edited".into(),
+        ))),
         _ if item.has_draft() => Ok(Edit::ReplaceDraft(item.latest_version)),
         _ => Ok(Edit::NewDraft(item.latest_version + 1)),
     }
@@ -437,11 +508,16 @@ pub fn plan_publish(item: &Item) -> Result<u32, NotNow> {
 /// Plans retiring.
 pub fn plan_retire(item: &Item, reason: &str) -> Result<(), Result<NotNow, Violations>> {
     if reason.trim().is_empty() {
-        return Err(Err(Violations::one("reason", "a reason is required to retire an item")));
+        return Err(Err(Violations::one(
+            "reason",
+            "a reason is required to retire an item",
+        )));
     }
     match item.state {
         ItemState::Published => Ok(()),
-        ItemState::Draft => Err(Ok(NotNow("the item was never published; only a published item is retired".into()))),
+        ItemState::Draft => Err(Ok(NotNow(
+            "the item was never published; only a published item is retired".into(),
+        ))),
         ItemState::Retired => Err(Ok(NotNow("the item is already retired".into()))),
     }
 }

@@ -15,14 +15,23 @@ use crate::harness::{Catalog, content};
 use crate::on_both_backends;
 
 async fn departments_arrive_by_event(backend: Backend) {
-    let Some(catalog) = Catalog::start(backend).await else { return };
+    let Some(catalog) = Catalog::start(backend).await else {
+        return;
+    };
     let newcomer = "610400-SWJ";
     let mut c = catalog.as_dept(newcomer);
     let status = c
-        .create_item(pb::CreateItemRequest { code: "SW-1".into(), content: Some(content(newcomer, "x")) })
+        .create_item(pb::CreateItemRequest {
+            code: "SW-1".into(),
+            content: Some(content(newcomer, "x")),
+        })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "unknown before the event");
+    assert_eq!(
+        status.code(),
+        tonic::Code::InvalidArgument,
+        "unknown before the event"
+    );
 
     let event = dir::DepartmentUpsertedEvent {
         department: Some(dir::Department {
@@ -53,9 +62,12 @@ async fn departments_arrive_by_event(backend: Backend) {
     let accepted = eventually(Duration::from_secs(10), || {
         let mut c = c.clone();
         async move {
-            c.create_item(pb::CreateItemRequest { code: "SW-1".into(), content: Some(content(newcomer, "商务领域检查")) })
-                .await
-                .is_ok()
+            c.create_item(pb::CreateItemRequest {
+                code: "SW-1".into(),
+                content: Some(content(newcomer, "商务领域检查")),
+            })
+            .await
+            .is_ok()
         }
     })
     .await;
@@ -69,27 +81,49 @@ async fn departments_arrive_by_event(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(departments_arrive_by_event, super::departments_arrive_by_event);
+on_both_backends!(
+    departments_arrive_by_event,
+    super::departments_arrive_by_event
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_with_the_audit_trail_is_found() {
-    let Some(catalog) = Catalog::start(Backend::Embedded).await else { return };
+    let Some(catalog) = Catalog::start(Backend::Embedded).await else {
+        return;
+    };
     let mut c = catalog.as_dept(crate::harness::SCJG);
     for code in ["A-1", "A-2", "A-3"] {
-        c.create_item(pb::CreateItemRequest { code: code.into(), content: Some(content(crate::harness::SCJG, "x")) })
-            .await
-            .unwrap();
+        c.create_item(pb::CreateItemRequest {
+            code: code.into(),
+            content: Some(content(crate::harness::SCJG, "x")),
+        })
+        .await
+        .unwrap();
     }
     let db = &catalog.running.ctx.db;
-    assert!(matches!(verify(db).await.unwrap(), Verification::Intact { entries: 3, .. }));
+    assert!(matches!(
+        verify(db).await.unwrap(),
+        Verification::Intact { entries: 3, .. }
+    ));
     // The table refuses changes; someone with file access drops the guard and edits entry 2.
-    let refused = sqlx::query("UPDATE audit_log SET detail = 'forged' WHERE seq = 2").execute(db.pool()).await;
+    let refused = sqlx::query("UPDATE audit_log SET detail = 'forged' WHERE seq = 2")
+        .execute(db.pool())
+        .await;
     assert!(refused.is_err(), "the audit log is append-only");
-    sqlx::query("DROP TRIGGER audit_log_no_update").execute(db.pool()).await.unwrap();
-    sqlx::query("UPDATE audit_log SET detail = 'forged' WHERE seq = 2").execute(db.pool()).await.unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'forged' WHERE seq = 2")
+        .execute(db.pool())
+        .await
+        .unwrap();
     assert_eq!(
         verify(db).await.unwrap(),
-        Verification::Broken { seq: 2, reason: "content does not match its hash".into() }
+        Verification::Broken {
+            seq: 2,
+            reason: "content does not match its hash".into()
+        }
     );
     catalog.stop().await;
 }

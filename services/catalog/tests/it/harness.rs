@@ -54,21 +54,37 @@ impl Catalog {
         let probe = Arc::new(Probe::default());
         let stop_probe = CancellationToken::new();
         bus.subscribe(
-            Subscription { service: "probe".into(), bindings: vec!["catalog.#".into()] },
+            Subscription {
+                service: "probe".into(),
+                bindings: vec!["catalog.#".into()],
+            },
             probe.clone(),
             stop_probe.clone(),
         )
         .await
         .expect("probe subscription");
-        let running = testing::start(&isolated, bus.clone(), suiji_catalog::NAME, &suiji_catalog::migrations(), |ctx| async move {
-            suiji_catalog::start(&ctx).await
-        })
+        let running = testing::start(
+            &isolated,
+            bus.clone(),
+            suiji_catalog::NAME,
+            &suiji_catalog::migrations(),
+            |ctx| async move { suiji_catalog::start(&ctx).await },
+        )
         .await;
-        Some(Self { isolated, running, bus, probe, stop_probe })
+        Some(Self {
+            isolated,
+            running,
+            bus,
+            probe,
+            stop_probe,
+        })
     }
 
     pub fn client(&self, token: Option<&str>) -> Client {
-        CatalogServiceClient::with_interceptor(channel(&self.running.addr).unwrap(), Bearer::new(token))
+        CatalogServiceClient::with_interceptor(
+            channel(&self.running.addr).unwrap(),
+            Bearer::new(token),
+        )
     }
 
     pub fn as_dept(&self, department: &str) -> Client {
@@ -80,7 +96,10 @@ impl Catalog {
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.running.ctx.db.pool()).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(self.running.ctx.db.pool())
+            .await
+            .unwrap()
     }
 
     pub async fn stop(self) {
@@ -101,7 +120,11 @@ pub fn content(department: &str, name: &str) -> suiji_api::catalog::v1::ItemCont
         category: pb::ItemCategory::General as i32,
         frequency_per_year: 1,
         methods: vec![pb::InspectionMethod::OnSite as i32],
-        checklist: vec![pb::CheckPoint { code: "1".into(), description: "年报是否真实".into(), basis: String::new() }],
+        checklist: vec![pb::CheckPoint {
+            code: "1".into(),
+            description: "年报是否真实".into(),
+            basis: String::new(),
+        }],
         ..Default::default()
     }
 }

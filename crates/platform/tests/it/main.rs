@@ -1,0 +1,5 @@
+//! Integration tests of the platform kit against real servers: outbox, relay, bus and inbox together.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod outbox_inbox;
