@@ -1,1 +1,2 @@
-//! placeholder
+//! Whole-system scenarios and benchmarks for suiji. The benchmarks print their figures; they assert nothing
+//! about time.

@@ -17,6 +17,9 @@ use crate::db::{Db, Migrations};
 use crate::inbox::{Inbox, TxHandler};
 use crate::outbox::Relay;
 
+/// How long in-flight calls may run on after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -125,13 +128,29 @@ impl Context {
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
-        let result = crate::grpc::serve(
+        let mut server = tokio::spawn(crate::grpc::serve(
             listener,
             started.routes,
             self.tokens.clone(),
             self.shutdown.clone(),
-        )
-        .await;
+        ));
+        // In-flight calls get a grace period after shutdown; clients that keep idle connections open do not
+        // hold the process up beyond it.
+        let shutdown = self.shutdown.clone();
+        let result = tokio::select! {
+            result = &mut server => match result {
+                Ok(result) => result,
+                Err(error) => {
+                    tracing::error!(%error, "gRPC server task failed");
+                    Ok(())
+                }
+            },
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
+                server.abort();
+                Ok(())
+            }
+        };
         self.shutdown.cancel();
         let _ = relay.await;
         for task in started.tasks {

@@ -22,6 +22,23 @@ fn rabbitmqctl(args: &[&str]) {
     assert!(status.success(), "rabbitmqctl {args:?} failed");
 }
 
+/// Stops the broker's application; starts it again when dropped, even if the test panics.
+struct BrokerDown;
+
+impl BrokerDown {
+    fn stop() -> Self {
+        rabbitmqctl(&["stop_app"]);
+        Self
+    }
+}
+
+impl Drop for BrokerDown {
+    fn drop(&mut self) {
+        rabbitmqctl(&["start_app"]);
+        rabbitmqctl(&["await_startup"]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_restart_mid_stream_loses_nothing() {
     suiji_platform::telemetry::init_for_tests();
@@ -52,10 +69,10 @@ async fn rabbitmq_restart_mid_stream_loses_nothing() {
         })
     };
     tokio::time::sleep(Duration::from_millis(800)).await;
-    rabbitmqctl(&["stop_app"]);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    rabbitmqctl(&["start_app"]);
-    rabbitmqctl(&["await_startup"]);
+    {
+        let _restart = BrokerDown::stop();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     let ids = writer.await.unwrap();
     assert_eq!(ids.len(), 600);
 

@@ -1,0 +1,50 @@
+# suiji: the one place the build, test and lint commands are spelled.
+#   make run    the whole platform on the embedded default (SQLite under ./data, in-process bus), demo data loaded
+#   make test   lint, then every test suite; with CI=true the PostgreSQL and RabbitMQ suites must run
+#   make bench  the benchmarks of the hot paths, each printing its figure
+#   make lint   cargo fmt --check, clippy -D warnings, buf lint
+
+CARGO ?= cargo
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: run test lint bench build tools fmt unit broker-restart
+
+run:
+	$(CARGO) run -p suiji -- dev --demo
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+tools: node_modules/.bin/buf
+
+node_modules/.bin/buf: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: tools
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	node_modules/.bin/buf lint proto
+
+fmt:
+	$(CARGO) fmt --all
+
+# Every suite but the broker restart, in parallel; then the broker restart alone, since it stops RabbitMQ.
+test: lint unit broker-restart
+
+unit:
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --no-fail-fast -E 'not binary(broker_restart)'
+else
+	$(CARGO) test --workspace --no-fail-fast -- --skip rabbitmq_restart_mid_stream
+endif
+
+broker-restart:
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run -p suiji-platform --test broker_restart
+else
+	$(CARGO) test -p suiji-platform --test broker_restart
+endif
+
+bench:
+	$(CARGO) run --release -p suiji-e2e --bin bench

@@ -1,0 +1,138 @@
+//! `suiji dev` as a separate process: it prints every address, every service answers health SERVING, demo
+//! data is loaded, SIGTERM stops it cleanly, and a second start finds the data where the first left it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use suiji_api::catalog::v1 as pb;
+use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `suiji dev` and returns it with the addresses it printed.
+fn start(data: &std::path::Path, port: u16, demo: bool) -> (Child, Vec<(String, String)>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
+    command.args([
+        "dev",
+        "--data",
+        data.to_str().unwrap(),
+        "--base-port",
+        &port.to_string(),
+    ]);
+    if demo {
+        command.arg("--demo");
+    }
+    let mut child = command
+        .env("RUST_LOG", "warn")
+        .env_remove("SUIJI_CONFIG_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut addresses = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some((name, addr)) = line.split_once(" grpc://") {
+            addresses.push((name.trim().to_string(), format!("http://{}", addr.trim())));
+        }
+        if line.starts_with("try:") {
+            break;
+        }
+    }
+    (child, addresses)
+}
+
+fn terminate(mut child: Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "suiji dev exits cleanly on SIGTERM: {status}"
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("suiji dev did not stop within 10 s of SIGTERM");
+}
+
+async fn public_items(addr: &str) -> Vec<String> {
+    let mut client = CatalogServiceClient::connect(addr.to_string())
+        .await
+        .unwrap();
+    let page = client
+        .list_public_items(pb::ListPublicItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    page.items.into_iter().map(|i| i.code).collect()
+}
+
+async fn health(addr: &str) -> i32 {
+    let channel = suiji_platform::grpc::channel(addr).unwrap();
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    client
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_serves_every_service_and_keeps_its_data() {
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let port = free_port();
+
+    let (child, addresses) = start(&data, port, true);
+    let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["catalog"], "one line per service");
+    for (_, addr) in &addresses {
+        assert_eq!(
+            health(addr).await,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+    }
+    let first = public_items(&addresses[0].1).await;
+    assert_eq!(first.len(), 4, "demo catalog loaded: {first:?}");
+    terminate(child);
+
+    let (child, addresses) = start(&data, port, true);
+    assert_eq!(
+        public_items(&addresses[0].1).await,
+        first,
+        "the second start finds the first one's data, unchanged"
+    );
+    terminate(child);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}

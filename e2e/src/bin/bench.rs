@@ -1,0 +1,187 @@
+//! `make bench`: the hot paths of the foundation, each printing its figure.
+//!
+//! - catalog reads per second over gRPC (GetItem by code, concurrent clients), with p50/p99 latency, on the
+//!   embedded default and on PostgreSQL;
+//! - outbox events relayed per second to RabbitMQ with publisher confirms (PostgreSQL outbox).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use suiji_api::catalog::v1 as pb;
+use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
+use suiji_platform::db::Db;
+use suiji_platform::grpc::{Bearer, channel};
+use suiji_platform::outbox::{self, Event, Relay, unsent_count};
+use suiji_platform::testing::{self, Backend};
+
+#[derive(Parser)]
+struct Args {
+    /// Items in the catalog under read load.
+    #[arg(long, default_value_t = 1000)]
+    items: usize,
+    /// Concurrent gRPC clients.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds of read load per backend.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Events relayed in the outbox benchmark.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    for backend in [Backend::Embedded, Backend::Servers] {
+        if !testing::require(backend).await {
+            continue;
+        }
+        catalog_reads(&args, backend).await?;
+    }
+    if testing::require(Backend::Servers).await {
+        outbox_relay(&args).await?;
+    }
+    Ok(())
+}
+
+async fn catalog_reads(args: &Args, backend: Backend) -> anyhow::Result<()> {
+    let isolated = testing::isolated(backend).await;
+    let bus = isolated.bus().await;
+    let running = testing::start(
+        &isolated,
+        bus,
+        suiji_catalog::NAME,
+        &suiji_catalog::migrations(),
+        |ctx| async move { suiji_catalog::start(&ctx).await },
+    )
+    .await;
+    let token = isolated.token("610400-SCJG", &["catalog.editor", "catalog.publisher"]);
+    let mut client =
+        CatalogServiceClient::with_interceptor(channel(&running.addr)?, Bearer::new(Some(&token)));
+    for i in 0..args.items {
+        let content = pb::ItemContent {
+            name: format!("基准事项 {i}"),
+            legal_basis: vec!["《企业信息公示暂行条例》第十四条".into()],
+            department_code: "610400-SCJG".into(),
+            target_kinds: vec![pb::TargetKind::Enterprise as i32],
+            category: pb::ItemCategory::General as i32,
+            frequency_per_year: 1,
+            methods: vec![pb::InspectionMethod::OnSite as i32],
+            checklist: (0..5)
+                .map(|j| pb::CheckPoint {
+                    code: j.to_string(),
+                    description: format!("检查点 {j}"),
+                    basis: String::new(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        client
+            .create_item(pb::CreateItemRequest {
+                code: format!("B-{i:06}"),
+                content: Some(content),
+            })
+            .await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..args.clients {
+        let mut client = client.clone();
+        let items = args.items;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = worker * 7919;
+            while Instant::now() < deadline {
+                n = (n + 104_729) % items;
+                let start = Instant::now();
+                client
+                    .get_item(pb::GetItemRequest {
+                        code: format!("B-{n:06}"),
+                        version: 0,
+                    })
+                    .await
+                    .expect("read");
+                latencies.push(start.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await?);
+    }
+    all.sort();
+    let rate = all.len() as f64 / args.seconds as f64;
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    println!(
+        "catalog reads over gRPC [{}]: {:.0} reads/s ({} clients, {} items), p50 {:.2} ms, p99 {:.2} ms",
+        label(backend),
+        rate,
+        args.clients,
+        args.items,
+        p(0.50).as_secs_f64() * 1e3,
+        p(0.99).as_secs_f64() * 1e3
+    );
+    running.stop().await;
+    isolated.cleanup().await;
+    Ok(())
+}
+
+async fn outbox_relay(args: &Args) -> anyhow::Result<()> {
+    let isolated = testing::isolated(Backend::Servers).await;
+    let bus = isolated.bus().await;
+    static NONE: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+    let db = Db::connect(&isolated.settings.database, "bench").await?;
+    db.migrate(&suiji_platform::db::Migrations {
+        postgres: &NONE,
+        sqlite: &NONE,
+    })
+    .await?;
+    let payload = prost_types::Timestamp {
+        seconds: 1,
+        nanos: 0,
+    };
+    for chunk in 0..args.events.div_ceil(500) {
+        let mut tx = db.begin().await?;
+        for i in 0..500.min(args.events - chunk * 500) {
+            outbox::enqueue(
+                &mut tx,
+                "bench",
+                Event::new("bench.thing.changed", &format!("{chunk}-{i}"), &payload),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    let relay = Relay::new(
+        db.clone(),
+        Arc::clone(&bus),
+        isolated.settings.bus.relay_batch,
+        Duration::from_secs(1),
+        Duration::from_secs(86_400),
+    );
+    let start = Instant::now();
+    while unsent_count(&db).await? > 0 {
+        relay.relay_once().await?;
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "outbox relayed to RabbitMQ with confirms [PostgreSQL]: {:.0} events/s ({} events in {:.2} s, batch {})",
+        args.events as f64 / elapsed.as_secs_f64(),
+        args.events,
+        elapsed.as_secs_f64(),
+        isolated.settings.bus.relay_batch
+    );
+    db.close().await;
+    isolated.cleanup().await;
+    Ok(())
+}
+
+fn label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Embedded => "SQLite, embedded",
+        Backend::Servers => "PostgreSQL",
+    }
+}
