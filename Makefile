@@ -18,7 +18,7 @@ build:
 tools: node_modules/.bin/buf
 
 node_modules/.bin/buf: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 	touch $@
 
 lint: tools
