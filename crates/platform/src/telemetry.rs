@@ -9,6 +9,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -49,42 +50,66 @@ pub fn init(
             .with_current_span(true)
             .boxed(),
     };
-    let mut provider = None;
-    let otel_layer = if settings.telemetry.otlp_endpoint.is_empty() {
+    let exporter = if settings.telemetry.otlp_endpoint.is_empty() {
         None
     } else {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(settings.telemetry.otlp_endpoint.clone())
-            .build()?;
-        let sdk = SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
-            .with_resource(
-                opentelemetry_sdk::Resource::builder()
-                    .with_service_name(service_name.to_string())
-                    .build(),
-            )
-            .build();
-        let tracer = sdk.tracer("suiji");
-        opentelemetry::global::set_tracer_provider(sdk.clone());
-        provider = Some(sdk);
-        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+        Some(
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(settings.telemetry.otlp_endpoint.clone())
+                .build()?,
+        )
     };
+    let (provider, otel_layer) = otel(service_name, exporter);
+    // The filter applies to what is logged; spans reach OpenTelemetry at INFO and above whatever is logged,
+    // so trace context propagates even when logs are quiet.
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt_layer)
-        .with(otel_layer)
+        .with(fmt_layer.with_filter(filter))
+        .with(otel_layer.with_filter(LevelFilter::INFO))
         .try_init()?;
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+    })
 }
 
-/// Installs a plain subscriber for tests; harmless when one is already installed.
+/// Spans always carry OpenTelemetry trace ids, so trace context propagates through gRPC and the bus whether
+/// or not an exporter is configured; with one, spans are also exported in batches.
+fn otel<S>(
+    service_name: &str,
+    exporter: Option<opentelemetry_otlp::SpanExporter>,
+) -> (
+    SdkTracerProvider,
+    tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
+)
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    if let Some(exporter) = exporter {
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("suiji");
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    (provider, tracing_opentelemetry::layer().with_tracer(tracer))
+}
+
+/// Installs a subscriber for tests (output captured per test, trace ids on spans); harmless when one is
+/// already installed.
 pub fn init_for_tests() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let (_provider, layer) = otel("suiji-test", None);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(filter),
         )
-        .with_test_writer()
+        .with(layer.with_filter(LevelFilter::INFO))
         .try_init();
 }
 

@@ -127,3 +127,47 @@ async fn tampering_with_the_audit_trail_is_found() {
     );
     catalog.stop().await;
 }
+
+/// A caller's W3C trace context travels from gRPC metadata into the envelope of the event the call caused.
+async fn trace_context_reaches_the_event(backend: Backend) {
+    let Some(catalog) = Catalog::start(backend).await else {
+        return;
+    };
+    let mut c = catalog.as_dept(crate::harness::SCJG);
+    c.create_item(pb::CreateItemRequest {
+        code: "T-1".into(),
+        content: Some(content(crate::harness::SCJG, "x")),
+    })
+    .await
+    .unwrap();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut request = tonic::Request::new(pb::PublishItemRequest {
+        code: "T-1".into(),
+        expected_revision: 0,
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+            .parse()
+            .unwrap(),
+    );
+    c.publish_item(request).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            !catalog.events().is_empty()
+        })
+        .await
+    );
+    let event = catalog.events().remove(0);
+    assert!(
+        event.traceparent.starts_with(&format!("00-{trace_id}-")),
+        "the event continues the caller's trace: {:?}",
+        event.traceparent
+    );
+    catalog.stop().await;
+}
+
+on_both_backends!(
+    trace_context_reaches_the_event,
+    super::trace_context_reaches_the_event
+);
