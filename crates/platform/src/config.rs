@@ -11,6 +11,19 @@ use serde::Deserialize;
 /// The built-in defaults: the embedded platform under `./data`.
 pub const DEFAULTS: &str = include_str!("../data/defaults.toml");
 
+/// The top-level sections of [`Settings`], the only environment variables read as configuration.
+const SECTIONS: &[&str] = &[
+    "log",
+    "telemetry",
+    "database",
+    "bus",
+    "grpc",
+    "auth",
+    "jurisdiction",
+    "calendar",
+    "reference",
+];
+
 /// Every setting of a suiji process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,12 +223,25 @@ impl Settings {
             }
             builder = builder.add_source(File::from(PathBuf::from(path)).format(FileFormat::Toml));
         }
+        // Only variables naming a settings section (SUIJI_DATABASE__URL) are configuration; client-side ones
+        // such as SUIJI_TOKEN or SUIJI_CATALOG_ADDR are not, and must not trip the unknown-key check.
+        let env = env.unwrap_or_else(|| std::env::vars().collect());
+        let env: HashMap<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| {
+                let section = key
+                    .strip_prefix("SUIJI_")
+                    .and_then(|rest| rest.split("__").next())
+                    .unwrap_or("");
+                SECTIONS.contains(&section.to_ascii_lowercase().as_str()) && key.contains("__")
+            })
+            .collect();
         builder = builder.add_source(
             Environment::with_prefix("SUIJI")
                 .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true)
-                .source(env),
+                .source(Some(env)),
         );
         for (key, value) in overrides {
             builder = builder
@@ -336,6 +362,16 @@ mod tests {
         let err = Settings::load_with(None, env(&[("SUIJI_DATABASE__URL", "mysql://x")]), &[])
             .unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn client_variables_are_not_configuration() {
+        let s = Settings::load_with(
+            None,
+            env(&[("SUIJI_TOKEN", "x"), ("SUIJI_CATALOG_ADDR", "http://h")]),
+            &[],
+        );
+        assert!(s.is_ok(), "{s:?}");
     }
 
     #[test]

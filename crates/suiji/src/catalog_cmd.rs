@@ -1,7 +1,7 @@
 //! `suiji catalog …`: the catalog API for people.
 
 use anyhow::bail;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use suiji_api::catalog::v1 as pb;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
@@ -32,9 +32,9 @@ enum CatalogCommand {
         /// Only this department's items.
         #[arg(long)]
         department: Option<String>,
-        /// Only items in this state.
-        #[arg(long, value_enum)]
-        state: Option<State>,
+        /// Only items in this state: draft, published or retired.
+        #[arg(long, value_parser = state)]
+        state: Option<i32>,
     },
     /// List the published catalog (no token needed).
     Public {
@@ -93,38 +93,38 @@ enum CatalogCommand {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum State {
-    Draft,
-    Published,
-    Retired,
+/// Parses a protobuf enum value from its short name: `on-site` for `INSPECTION_METHOD_ON_SITE`.
+fn proto_enum(
+    prefix: &'static str,
+    parse: fn(&str) -> Option<i32>,
+) -> impl Fn(&str) -> Result<i32, String> + Clone {
+    move |s: &str| {
+        let name = format!("{prefix}_{}", s.trim().to_uppercase().replace('-', "_"));
+        parse(&name)
+            .filter(|v| *v != 0)
+            .ok_or_else(|| format!("{s:?} is not a valid value ({name} is unknown)"))
+    }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Category {
-    Key,
-    General,
+fn kind(s: &str) -> Result<i32, String> {
+    proto_enum("TARGET_KIND", |n| {
+        pb::TargetKind::from_str_name(n).map(|v| v as i32)
+    })(s)
 }
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Kind {
-    Enterprise,
-    IndividualBusiness,
-    FarmersCooperative,
-    PublicInstitution,
-    SocialOrganisation,
-    NaturalPerson,
-    Project,
-    Facility,
-    Premises,
+fn method(s: &str) -> Result<i32, String> {
+    proto_enum("INSPECTION_METHOD", |n| {
+        pb::InspectionMethod::from_str_name(n).map(|v| v as i32)
+    })(s)
 }
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Method {
-    OnSite,
-    Written,
-    OnlineMonitoring,
-    ThirdParty,
+fn category(s: &str) -> Result<i32, String> {
+    proto_enum("ITEM_CATEGORY", |n| {
+        pb::ItemCategory::from_str_name(n).map(|v| v as i32)
+    })(s)
+}
+fn state(s: &str) -> Result<i32, String> {
+    proto_enum("ITEM_STATE", |n| {
+        pb::ItemState::from_str_name(n).map(|v| v as i32)
+    })(s)
 }
 
 /// An item's content as flags.
@@ -139,21 +139,22 @@ struct ContentArgs {
     /// Legal basis; repeat for several provisions.
     #[arg(long = "basis", required = true)]
     basis: Vec<String>,
-    /// Target kinds.
-    #[arg(long = "kind", value_enum, required = true)]
-    kinds: Vec<Kind>,
+    /// Target kinds: enterprise, individual-business, farmers-cooperative, public-institution,
+    /// social-organisation, natural-person, project, facility, premises.
+    #[arg(long = "kind", value_parser = kind, required = true)]
+    kinds: Vec<i32>,
     /// Key or general.
-    #[arg(long, value_enum)]
-    category: Category,
+    #[arg(long, value_parser = category)]
+    category: i32,
     /// Ratio cap in basis points (200 = 2%); 0 takes the jurisdiction's cap for general items.
     #[arg(long, default_value_t = 0)]
     ratio_bp: u32,
     /// Times a year at most on one target.
     #[arg(long, default_value_t = 1)]
     frequency: u32,
-    /// Inspection methods.
-    #[arg(long = "method", value_enum, required = true)]
-    methods: Vec<Method>,
+    /// Inspection methods: on-site, written, online-monitoring, third-party.
+    #[arg(long = "method", value_parser = method, required = true)]
+    methods: Vec<i32>,
     /// Check points as `code:description`; repeat.
     #[arg(long = "check", required = true)]
     checks: Vec<String>,
@@ -190,41 +191,11 @@ impl ContentArgs {
                 .collect(),
             legal_basis: self.basis,
             department_code: self.department,
-            target_kinds: self
-                .kinds
-                .iter()
-                .map(|k| {
-                    (match k {
-                        Kind::Enterprise => pb::TargetKind::Enterprise,
-                        Kind::IndividualBusiness => pb::TargetKind::IndividualBusiness,
-                        Kind::FarmersCooperative => pb::TargetKind::FarmersCooperative,
-                        Kind::PublicInstitution => pb::TargetKind::PublicInstitution,
-                        Kind::SocialOrganisation => pb::TargetKind::SocialOrganisation,
-                        Kind::NaturalPerson => pb::TargetKind::NaturalPerson,
-                        Kind::Project => pb::TargetKind::Project,
-                        Kind::Facility => pb::TargetKind::Facility,
-                        Kind::Premises => pb::TargetKind::Premises,
-                    }) as i32
-                })
-                .collect(),
-            category: match self.category {
-                Category::Key => pb::ItemCategory::Key,
-                Category::General => pb::ItemCategory::General,
-            } as i32,
+            target_kinds: self.kinds,
+            category: self.category,
             ratio_cap_basis_points: self.ratio_bp,
             frequency_per_year: self.frequency,
-            methods: self
-                .methods
-                .iter()
-                .map(|m| {
-                    (match m {
-                        Method::OnSite => pb::InspectionMethod::OnSite,
-                        Method::Written => pb::InspectionMethod::Written,
-                        Method::OnlineMonitoring => pb::InspectionMethod::OnlineMonitoring,
-                        Method::ThirdParty => pb::InspectionMethod::ThirdParty,
-                    }) as i32
-                })
-                .collect(),
+            methods: self.methods,
             inspector_qualifications: self.qualifications,
             requires_expert: self.expert,
             checklist: self
@@ -297,12 +268,7 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 let page = c
                     .list_items(pb::ListItemsRequest {
                         department_code: department.clone().unwrap_or_default(),
-                        state: match state {
-                            None => 0,
-                            Some(State::Draft) => pb::ItemState::Draft as i32,
-                            Some(State::Published) => pb::ItemState::Published as i32,
-                            Some(State::Retired) => pb::ItemState::Retired as i32,
-                        },
+                        state: state.unwrap_or(0),
                         page_token: token.clone(),
                         ..Default::default()
                     })

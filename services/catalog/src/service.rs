@@ -51,6 +51,13 @@ impl Catalog {
             .ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))
     }
 
+    /// Loads an item the caller read at `expected_revision` (0: any).
+    async fn load_current(tx: &mut Tx, code: &str, expected_revision: i64) -> Result<Item, Error> {
+        let item = Self::load(tx, code).await?;
+        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
+        Ok(item)
+    }
+
     async fn version(
         tx: &mut sqlx::AnyConnection,
         code: &str,
@@ -87,17 +94,14 @@ impl Catalog {
             )));
         }
         store::insert_item(&mut tx, code, &content, &who.subject).await?;
-        audit::append(
+        audit_item(
             &mut tx,
             who,
-            AuditEvent {
-                action: "item.create",
-                entity: "item",
-                entity_id: code,
-                before_digest: String::new(),
-                after_digest: digest_of(&content),
-                detail: "version 1".into(),
-            },
+            "item.create",
+            code,
+            String::new(),
+            digest_of(&content),
+            "version 1".into(),
         )
         .await?;
         let view = (
@@ -118,9 +122,8 @@ impl Catalog {
         expected_revision: i64,
     ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
-        let mut item = Self::load(&mut tx, code).await?;
+        let mut item = Self::load_current(&mut tx, code, expected_revision).await?;
         domain::may_edit(who, &item.department_code, "code")?;
-        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
         let content = self.checked_content(&mut tx, content).await?;
         let edit = domain::plan_edit(&item, &content.department_code)?;
         let before = Self::version(&mut tx, code, item.latest_version).await?;
@@ -137,17 +140,14 @@ impl Catalog {
         };
         item.revision += 1;
         store::update_item(&mut tx, &item, &content).await?;
-        audit::append(
+        audit_item(
             &mut tx,
             who,
-            AuditEvent {
-                action: "item.update",
-                entity: "item",
-                entity_id: code,
-                before_digest: digest_of(&before.content),
-                after_digest: digest_of(&content),
-                detail: format!("version {number}"),
-            },
+            "item.update",
+            code,
+            digest_of(&before.content),
+            digest_of(&content),
+            format!("version {number}"),
         )
         .await?;
         let view = (item, Self::version(&mut tx, code, number).await?);
@@ -164,9 +164,8 @@ impl Catalog {
         expected_revision: i64,
     ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
-        let mut item = Self::load(&mut tx, code).await?;
+        let mut item = Self::load_current(&mut tx, code, expected_revision).await?;
         domain::may_publish(who, &item.department_code)?;
-        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
         let number = domain::plan_publish(&item)?;
         let previous = item.published_version;
         if previous > 0 {
@@ -198,20 +197,17 @@ impl Catalog {
             ),
         )
         .await?;
-        audit::append(
+        audit_item(
             &mut tx,
             who,
-            AuditEvent {
-                action: "item.publish",
-                entity: "item",
-                entity_id: code,
-                before_digest: String::new(),
-                after_digest: digest_of(&version.content),
-                detail: if previous > 0 {
-                    format!("version {number} in force, superseding version {previous}")
-                } else {
-                    format!("version {number} in force")
-                },
+            "item.publish",
+            code,
+            String::new(),
+            digest_of(&version.content),
+            if previous > 0 {
+                format!("version {number} in force, superseding version {previous}")
+            } else {
+                format!("version {number} in force")
             },
         )
         .await?;
@@ -229,9 +225,8 @@ impl Catalog {
         expected_revision: i64,
     ) -> Result<ItemView, Error> {
         let mut tx = self.db.begin().await?;
-        let mut item = Self::load(&mut tx, code).await?;
+        let mut item = Self::load_current(&mut tx, code, expected_revision).await?;
         domain::may_publish(who, &item.department_code)?;
-        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
         domain::plan_retire(&item, reason)?;
         store::set_version_state(
             &mut tx,
@@ -259,17 +254,14 @@ impl Catalog {
             ),
         )
         .await?;
-        audit::append(
+        audit_item(
             &mut tx,
             who,
-            AuditEvent {
-                action: "item.retire",
-                entity: "item",
-                entity_id: code,
-                before_digest: digest_of(&version.content),
-                after_digest: String::new(),
-                detail: item.retire_reason.clone(),
-            },
+            "item.retire",
+            code,
+            digest_of(&version.content),
+            String::new(),
+            item.retire_reason.clone(),
         )
         .await?;
         self.finish(tx).await?;
@@ -322,6 +314,28 @@ impl Catalog {
         let items = store::list_public(&mut conn, department, page).await?;
         Ok(with_token(items, page))
     }
+}
+
+/// Records a change of item `code` in the audit trail.
+async fn audit_item(
+    tx: &mut Tx,
+    who: &Identity,
+    action: &str,
+    code: &str,
+    before_digest: String,
+    after_digest: String,
+    detail: String,
+) -> Result<(), Error> {
+    let event = AuditEvent {
+        action,
+        entity: "item",
+        entity_id: code,
+        before_digest,
+        after_digest,
+        detail,
+    };
+    audit::append(tx, who, event).await?;
+    Ok(())
 }
 
 fn with_token(items: Vec<ItemView>, page: &Page) -> (Vec<ItemView>, String) {
