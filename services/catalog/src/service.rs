@@ -271,16 +271,13 @@ impl Catalog {
     /// One item with its latest version, or the version asked for (`0` = latest).
     pub async fn get(&self, code: &str, version: u32) -> Result<ItemView, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        let item = store::get_item(&mut conn, code)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))?;
-        let number = if version == 0 {
-            item.latest_version
-        } else {
-            version
-        };
-        let version = Self::version(&mut conn, code, number).await?;
-        Ok((item, version))
+        match store::get_item_version(&mut conn, code, version).await? {
+            None => Err(Error::NotFound(format!("no item with code {code:?}"))),
+            Some((_, None)) => Err(Error::NotFound(format!(
+                "item {code:?} has no version {version}"
+            ))),
+            Some((item, Some(version))) => Ok((item, version)),
+        }
     }
 
     /// Every version of an item.

@@ -259,6 +259,32 @@ pub async fn update_item(
     Ok(())
 }
 
+/// An item with one version (`0`: the latest), in one query; the item alone when that version is missing.
+pub async fn get_item_version(
+    conn: &mut AnyConnection,
+    code: &str,
+    version: u32,
+) -> Result<Option<(Item, Option<Version>)>, Error> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS}, v.version, v.state AS vstate, v.content, v.created_at, v.published_at, v.published_by \
+         FROM items i LEFT JOIN item_versions v ON v.code = i.code \
+         AND v.version = CASE WHEN $2 = 0 THEN i.latest_version ELSE $2 END WHERE i.code = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .bind(i64::from(version))
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let found: Option<i64> = row.try_get("version")?;
+    let version = if found.is_some() {
+        Some(version_from(&row)?)
+    } else {
+        None
+    };
+    Ok(Some((item_from(&row)?, version)))
+}
+
 /// A page of items with their latest versions.
 pub async fn list_items(
     conn: &mut AnyConnection,

@@ -166,6 +166,27 @@ async fn lifecycle(backend: Backend) {
         old.version.unwrap().content.unwrap().name,
         "企业公示信息检查"
     );
+    let latest = c
+        .get_item(pb::GetItemRequest {
+            code: "SX-001".into(),
+            version: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        latest.item.unwrap().version.unwrap().version,
+        2,
+        "version 0 means the latest"
+    );
+    let missing = c
+        .get_item(pb::GetItemRequest {
+            code: "SX-001".into(),
+            version: 9,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
 
     // A retired item is never edited or published again.
     let again = c
