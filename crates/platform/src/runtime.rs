@@ -128,6 +128,15 @@ impl Context {
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
+        // Readiness drops as soon as shutdown begins, so load balancers stop sending new calls.
+        let health = started.health.clone();
+        let draining = self.shutdown.clone();
+        tokio::spawn(async move {
+            draining.cancelled().await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        });
         let mut server = tokio::spawn(crate::grpc::serve(
             listener,
             started.routes,

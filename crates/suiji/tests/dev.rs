@@ -123,7 +123,49 @@ async fn dev_serves_every_service_and_keeps_its_data() {
         "the second start finds the first one's data, unchanged"
     );
     terminate(child);
+
+    // The operator commands work on the same data: the audit trail holds, migrations are already applied.
+    let url = format!("sqlite:{}", data.display());
+    let verify = suiji(&["audit", "verify", "catalog"], &url);
+    assert!(verify.status.success(), "{verify:?}");
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        out.starts_with("catalog: intact, 8 entries"),
+        "4 demo items created and published: {out}"
+    );
+    let migrate = suiji(&["migrate"], &url);
+    assert!(
+        migrate.status.success()
+            && String::from_utf8_lossy(&migrate.stdout).contains("catalog      migrated")
+    );
     let _ = std::fs::remove_dir_all(&data);
+}
+
+fn suiji(args: &[&str], database_url: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(args)
+        .env("SUIJI_DATABASE__URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["serve", "catalog"])
+        .env(
+            "SUIJI_JURISDICTION__GENERAL_RATIO_CAP_BASIS_POINTS",
+            "twenty",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jurisdiction.general_ratio_cap_basis_points"),
+        "{err}"
+    );
 }
 
 fn uuid_like() -> String {

@@ -73,8 +73,19 @@ impl Names {
 pub struct AmqpBus {
     settings: BusSettings,
     names: Names,
-    publisher: Mutex<Option<(Connection, Channel)>>,
+    publisher: Mutex<Publisher>,
 }
+
+/// The publishing connection, and when connecting last failed: publishes fail fast for a moment after a
+/// failed attempt instead of each trying (and timing out) in turn.
+#[derive(Default)]
+struct Publisher {
+    open: Option<(Connection, Channel)>,
+    failed_at: Option<std::time::Instant>,
+}
+
+/// How long publishes fail fast after a failed connection attempt.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
 impl AmqpBus {
     /// Connects and declares the exchanges; fails when the broker cannot be reached.
@@ -82,7 +93,7 @@ impl AmqpBus {
         let bus = Self {
             names: Names::new(&settings.namespace),
             settings,
-            publisher: Mutex::new(None),
+            publisher: Mutex::new(Publisher::default()),
         };
         let channel = bus.publisher_channel().await?;
         drop(channel);
@@ -160,13 +171,34 @@ impl AmqpBus {
 
     async fn publisher_channel(&self) -> Result<Channel, BusError> {
         let mut guard = self.publisher.lock().await;
-        if let Some((connection, channel)) = guard.as_ref()
+        if let Some((connection, channel)) = guard.open.as_ref()
             && connection.status().connected()
             && channel.status().connected()
         {
             return Ok(channel.clone());
         }
-        *guard = None;
+        guard.open = None;
+        if let Some(at) = guard.failed_at
+            && at.elapsed() < RECONNECT_PAUSE
+        {
+            return Err(BusError::Unavailable(
+                "broker unreachable a moment ago; not retrying yet".into(),
+            ));
+        }
+        match self.open_publisher().await {
+            Ok((connection, channel)) => {
+                guard.open = Some((connection, channel.clone()));
+                guard.failed_at = None;
+                Ok(channel)
+            }
+            Err(error) => {
+                guard.failed_at = Some(std::time::Instant::now());
+                Err(error)
+            }
+        }
+    }
+
+    async fn open_publisher(&self) -> Result<(Connection, Channel), BusError> {
         let connection = self.open("suiji-publisher").await?;
         let channel = connection
             .create_channel()
@@ -177,12 +209,11 @@ impl AmqpBus {
             .await
             .map_err(|e| BusError::Unavailable(e.to_string()))?;
         self.declare_exchanges(&channel).await?;
-        *guard = Some((connection, channel.clone()));
-        Ok(channel)
+        Ok((connection, channel))
     }
 
     async fn forget_publisher(&self) {
-        if let Some((connection, _)) = self.publisher.lock().await.take() {
+        if let Some((connection, _)) = self.publisher.lock().await.open.take() {
             let _ = connection.close(320, "reconnecting".into()).await;
         }
     }
@@ -459,7 +490,7 @@ impl Bus for AmqpBus {
         let session = Arc::new(Self {
             settings: self.settings.clone(),
             names: self.names.clone(),
-            publisher: Mutex::new(None),
+            publisher: Mutex::new(Publisher::default()),
         });
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
