@@ -1,0 +1,702 @@
+//! Inspection targets (检查对象): what a target is, how one row of an import becomes one, and why a row is
+//! refused.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use suiji_platform::reference::Regions;
+
+use super::{industry, uscc};
+
+/// What a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// 企业.
+    Enterprise,
+    /// 个体工商户.
+    IndividualBusiness,
+    /// 农民专业合作社.
+    FarmersCooperative,
+    /// 事业单位.
+    PublicInstitution,
+    /// 社会组织.
+    SocialOrganisation,
+    /// 自然人.
+    NaturalPerson,
+    /// 项目.
+    Project,
+    /// 设施设备.
+    Facility,
+    /// 场所.
+    Premises,
+}
+
+impl Kind {
+    /// Every kind, in order.
+    pub const ALL: [Kind; 9] = [
+        Kind::Enterprise,
+        Kind::IndividualBusiness,
+        Kind::FarmersCooperative,
+        Kind::PublicInstitution,
+        Kind::SocialOrganisation,
+        Kind::NaturalPerson,
+        Kind::Project,
+        Kind::Facility,
+        Kind::Premises,
+    ];
+
+    /// Stable name, as stored and exported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enterprise => "enterprise",
+            Self::IndividualBusiness => "individual_business",
+            Self::FarmersCooperative => "farmers_cooperative",
+            Self::PublicInstitution => "public_institution",
+            Self::SocialOrganisation => "social_organisation",
+            Self::NaturalPerson => "natural_person",
+            Self::Project => "project",
+            Self::Facility => "facility",
+            Self::Premises => "premises",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Self::Enterprise => "企业",
+            Self::IndividualBusiness => "个体工商户",
+            Self::FarmersCooperative => "农民专业合作社",
+            Self::PublicInstitution => "事业单位",
+            Self::SocialOrganisation => "社会组织",
+            Self::NaturalPerson => "自然人",
+            Self::Project => "项目",
+            Self::Facility => "设施设备",
+            Self::Premises => "场所",
+        }
+    }
+
+    /// From the stable or the Chinese name.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s || k.chinese() == s)
+    }
+
+    /// The identifier prefix of kinds without a credit code; `None` for kinds identified by their credit code.
+    pub fn id_prefix(self) -> Option<&'static str> {
+        match self {
+            Self::NaturalPerson => Some("P-"),
+            Self::Project => Some("PRJ-"),
+            Self::Facility => Some("FAC-"),
+            Self::Premises => Some("PRM-"),
+            _ => None,
+        }
+    }
+}
+
+/// Registration status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 存续.
+    Operating,
+    /// 停业.
+    Closed,
+    /// 清算中.
+    Liquidating,
+    /// 吊销、注销.
+    Revoked,
+}
+
+impl Status {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operating => "operating",
+            Self::Closed => "closed",
+            Self::Liquidating => "liquidating",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// From a stable or Chinese name; empty means operating.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "" | "operating" | "存续" | "在营" | "开业" => Self::Operating,
+            "closed" | "停业" | "歇业" => Self::Closed,
+            "liquidating" | "清算" | "清算中" => Self::Liquidating,
+            "revoked" | "吊销" | "注销" => Self::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// Credit-risk level; higher levels are drawn more often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// 低风险.
+    Low,
+    /// 一般风险.
+    Medium,
+    /// 较高风险.
+    MediumHigh,
+    /// 高风险.
+    High,
+}
+
+impl Risk {
+    /// Every level, lowest first.
+    pub const ALL: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::MediumHigh, Risk::High];
+
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::MediumHigh => "medium_high",
+            Self::High => "high",
+        }
+    }
+
+    /// From a stable or Chinese name; empty means medium (一般风险).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "low" | "低" | "低风险" => Self::Low,
+            "" | "medium" | "一般" | "一般风险" | "中" => Self::Medium,
+            "medium_high" | "较高" | "较高风险" => Self::MediumHigh,
+            "high" | "高" | "高风险" => Self::High,
+            _ => return None,
+        })
+    }
+}
+
+/// A target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Public identifier: the credit code, or a prefixed identifier for kinds without one.
+    pub id: String,
+    /// Kind.
+    pub kind: Kind,
+    /// Credit code, when the kind has one.
+    pub credit_code: Option<String>,
+    /// Name.
+    pub name: String,
+    /// GB/T 2260 region.
+    pub region_code: String,
+    /// GB/T 4754 industry, normalised; empty when unknown.
+    pub industry_code: String,
+    /// Address.
+    pub address: String,
+    /// Status.
+    pub status: Status,
+    /// Supervising departments.
+    pub departments: Vec<String>,
+    /// Credit risk.
+    pub risk: Risk,
+    /// On the abnormal-operations list.
+    pub abnormal: bool,
+    /// On the serious-violations list.
+    pub serious_violation: bool,
+    /// Complaints in the last 12 months.
+    pub complaints_12m: u32,
+    /// Key-focus flag.
+    pub key_focus: bool,
+}
+
+/// A column of the import format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// `id` / 标识.
+    Id,
+    /// `kind` / 类型.
+    Kind,
+    /// `credit_code` / 统一社会信用代码.
+    CreditCode,
+    /// `name` / 名称.
+    Name,
+    /// `region_code` / 行政区划.
+    Region,
+    /// `industry_code` / 行业.
+    Industry,
+    /// `address` / 地址.
+    Address,
+    /// `status` / 经营状态.
+    Status,
+    /// `departments` / 监管部门 (separated by `;` or `；`).
+    Departments,
+    /// `risk_level` / 风险等级.
+    Risk,
+    /// `abnormal` / 经营异常.
+    Abnormal,
+    /// `serious_violation` / 严重违法.
+    SeriousViolation,
+    /// `complaints_12m` / 投诉举报.
+    Complaints,
+    /// `key_focus` / 重点关注.
+    KeyFocus,
+}
+
+/// Every column with its English and Chinese header, in export order.
+pub const COLUMNS: [(Column, &str, &str); 14] = [
+    (Column::Id, "id", "标识"),
+    (Column::Kind, "kind", "类型"),
+    (Column::CreditCode, "credit_code", "统一社会信用代码"),
+    (Column::Name, "name", "名称"),
+    (Column::Region, "region_code", "行政区划"),
+    (Column::Industry, "industry_code", "行业"),
+    (Column::Address, "address", "地址"),
+    (Column::Status, "status", "经营状态"),
+    (Column::Departments, "departments", "监管部门"),
+    (Column::Risk, "risk_level", "风险等级"),
+    (Column::Abnormal, "abnormal", "经营异常"),
+    (Column::SeriousViolation, "serious_violation", "严重违法"),
+    (Column::Complaints, "complaints_12m", "投诉举报"),
+    (Column::KeyFocus, "key_focus", "重点关注"),
+];
+
+/// Longest name accepted.
+pub const MAX_NAME: usize = 200;
+/// Longest address accepted.
+pub const MAX_ADDRESS: usize = 300;
+/// Longest identifier accepted.
+pub const MAX_ID: usize = 64;
+
+/// Where each column sits in a file's rows.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    positions: Vec<(Column, usize)>,
+    width: usize,
+}
+
+impl Layout {
+    /// Reads a header row. Unknown or repeated headers are refused; `kind`, `name` and `region_code` are
+    /// required.
+    pub fn from_header(header: &[&str]) -> Result<Self, String> {
+        let mut positions = Vec::new();
+        for (i, raw) in header.iter().enumerate() {
+            let cell = raw.trim().trim_start_matches('\u{feff}').trim();
+            let Some((column, english, _)) = COLUMNS
+                .iter()
+                .find(|(_, en, zh)| cell.eq_ignore_ascii_case(en) || cell == *zh)
+            else {
+                let known: Vec<&str> = COLUMNS.iter().map(|(_, en, _)| *en).collect();
+                return Err(format!(
+                    "unknown column {cell:?}; the columns are {}",
+                    known.join(", ")
+                ));
+            };
+            if positions.iter().any(|(c, _)| c == column) {
+                return Err(format!("column {english} appears twice"));
+            }
+            positions.push((*column, i));
+        }
+        for required in [Column::Kind, Column::Name, Column::Region] {
+            if !positions.iter().any(|(c, _)| *c == required) {
+                let name = COLUMNS
+                    .iter()
+                    .find(|(c, ..)| *c == required)
+                    .map(|(_, en, _)| *en)
+                    .unwrap_or("?");
+                return Err(format!("required column {name} is missing"));
+            }
+        }
+        Ok(Self {
+            positions,
+            width: header.len(),
+        })
+    }
+
+    /// Number of columns in the header.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    fn get<'a>(&self, row: &[&'a str], column: Column) -> &'a str {
+        self.positions
+            .iter()
+            .find(|(c, _)| *c == column)
+            .and_then(|(_, i)| row.get(*i))
+            .map(|s| s.trim())
+            .unwrap_or("")
+    }
+}
+
+/// What the checks of a row need to know.
+pub struct Checks<'a> {
+    /// Region codes.
+    pub regions: &'a Regions,
+    /// Department codes that exist.
+    pub departments: &'a HashSet<String>,
+}
+
+/// One problem of a row: the column and why.
+pub type FieldError = (&'static str, String);
+
+fn flag(value: &str, column: &'static str, errors: &mut Vec<FieldError>) -> bool {
+    match value {
+        "" | "0" | "false" | "否" | "N" | "n" | "no" => false,
+        "1" | "true" | "是" | "Y" | "y" | "yes" => true,
+        other => {
+            errors.push((
+                column,
+                format!("{other:?} is not a yes/no value (1/0, true/false, 是/否)"),
+            ));
+            false
+        }
+    }
+}
+
+/// Turns one row into a target, or lists every problem of the row.
+pub fn parse_row(
+    layout: &Layout,
+    row: &[&str],
+    checks: &Checks<'_>,
+) -> Result<Target, Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    if row.len() != layout.width() {
+        return Err(vec![(
+            "",
+            format!(
+                "has {} fields where the header has {} (a truncated or malformed row)",
+                row.len(),
+                layout.width()
+            ),
+        )]);
+    }
+    let get = |c| layout.get(row, c);
+    let kind = Kind::parse(get(Column::Kind));
+    if kind.is_none() {
+        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        errors.push((
+            "kind",
+            format!("{:?} is not one of {}", get(Column::Kind), known.join(", ")),
+        ));
+    }
+    let name = get(Column::Name).to_string();
+    if name.is_empty() {
+        errors.push(("name", "must not be empty".into()));
+    } else if name.chars().count() > MAX_NAME {
+        errors.push((
+            "name",
+            format!(
+                "is {} characters long; at most {MAX_NAME}",
+                name.chars().count()
+            ),
+        ));
+    }
+    let address = get(Column::Address).to_string();
+    if address.chars().count() > MAX_ADDRESS {
+        errors.push((
+            "address",
+            format!(
+                "is {} characters long; at most {MAX_ADDRESS}",
+                address.chars().count()
+            ),
+        ));
+    }
+    let region_code = get(Column::Region).to_string();
+    if checks.regions.get(&region_code).is_none() {
+        errors.push((
+            "region_code",
+            format!("{region_code:?} is not a GB/T 2260 region code"),
+        ));
+    }
+    let industry_code = match get(Column::Industry) {
+        "" => String::new(),
+        code => industry::normalise(code).unwrap_or_else(|e| {
+            errors.push(("industry_code", e));
+            String::new()
+        }),
+    };
+    let status = Status::parse(get(Column::Status)).unwrap_or_else(|| {
+        errors.push((
+            "status",
+            format!(
+                "{:?} is not operating, closed, liquidating or revoked",
+                get(Column::Status)
+            ),
+        ));
+        Status::Operating
+    });
+    let risk = Risk::parse(get(Column::Risk)).unwrap_or_else(|| {
+        errors.push((
+            "risk_level",
+            format!(
+                "{:?} is not low, medium, medium_high or high",
+                get(Column::Risk)
+            ),
+        ));
+        Risk::Medium
+    });
+    let departments: Vec<String> = get(Column::Departments)
+        .split([';', '；', '|'])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+    for d in &departments {
+        if !checks.departments.contains(d) {
+            errors.push(("departments", format!("unknown department {d:?}")));
+        }
+    }
+    let abnormal = flag(get(Column::Abnormal), "abnormal", &mut errors);
+    let serious_violation = flag(
+        get(Column::SeriousViolation),
+        "serious_violation",
+        &mut errors,
+    );
+    let key_focus = flag(get(Column::KeyFocus), "key_focus", &mut errors);
+    let complaints_12m = match get(Column::Complaints) {
+        "" => 0,
+        n => n.parse::<u32>().unwrap_or_else(|_| {
+            errors.push(("complaints_12m", format!("{n:?} is not a whole number")));
+            0
+        }),
+    };
+    let given_id = get(Column::Id);
+    let given_code = get(Column::CreditCode);
+    let (id, credit_code) = match kind.map(Kind::id_prefix) {
+        None => (String::new(), None),
+        Some(None) => match uscc::validate(given_code) {
+            Ok(code) => {
+                if !given_id.is_empty() && given_id != code {
+                    errors.push((
+                        "id",
+                        format!("{given_id:?} differs from the credit code {code}; leave it empty"),
+                    ));
+                }
+                (code.clone(), Some(code))
+            }
+            Err(e) if given_code.is_empty() => {
+                errors.push((
+                    "credit_code",
+                    format!("is required for this kind of target ({e})"),
+                ));
+                (String::new(), None)
+            }
+            Err(e) => {
+                errors.push(("credit_code", e.to_string()));
+                (String::new(), None)
+            }
+        },
+        Some(Some(prefix)) => {
+            if !given_code.is_empty() {
+                errors.push((
+                    "credit_code",
+                    "must be empty for this kind of target; identify it by id".into(),
+                ));
+            }
+            let valid = given_id.starts_with(prefix)
+                && given_id.len() > prefix.len()
+                && given_id.len() <= MAX_ID
+                && given_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                errors.push((
+                    "id",
+                    format!("must be {prefix} followed by letters, digits, '-' or '_', at most {MAX_ID} in all"),
+                ));
+            }
+            (given_id.to_string(), None)
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Target {
+        id,
+        kind: kind.expect("checked"),
+        credit_code,
+        name,
+        region_code,
+        industry_code,
+        address,
+        status,
+        departments,
+        risk,
+        abnormal,
+        serious_violation,
+        complaints_12m,
+        key_focus,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checks() -> (Regions, HashSet<String>) {
+        (
+            Regions::shipped(),
+            ["610400-SCJG".to_string()].into_iter().collect(),
+        )
+    }
+
+    const HEADER: &[&str] = &[
+        "kind",
+        "credit_code",
+        "name",
+        "region_code",
+        "industry_code",
+        "departments",
+        "risk_level",
+    ];
+
+    #[test]
+    fn a_good_row_becomes_a_target() {
+        let (regions, departments) = checks();
+        let layout = Layout::from_header(HEADER).unwrap();
+        let row = [
+            "enterprise",
+            "91350100M000100Y43",
+            "咸阳某食品有限公司",
+            "610402",
+            "1311",
+            "610400-SCJG",
+            "高风险",
+        ];
+        let t = parse_row(
+            &layout,
+            &row,
+            &Checks {
+                regions: &regions,
+                departments: &departments,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (t.id.as_str(), t.industry_code.as_str(), t.risk),
+            ("91350100M000100Y43", "C1311", Risk::High)
+        );
+    }
+
+    #[test]
+    fn chinese_headers_and_values_are_understood() {
+        let (regions, departments) = checks();
+        let layout =
+            Layout::from_header(&["\u{feff}类型", "统一社会信用代码", "名称", "行政区划"]).unwrap();
+        let t = parse_row(
+            &layout,
+            &["个体工商户", "91350100M000100Y43", "老王面馆", "610400"],
+            &Checks {
+                regions: &regions,
+                departments: &departments,
+            },
+        )
+        .unwrap();
+        assert_eq!(t.kind, Kind::IndividualBusiness);
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_listed_by_column() {
+        let (regions, departments) = checks();
+        let layout = Layout::from_header(HEADER).unwrap();
+        let row = [
+            "alien",
+            "91350100M000100Y4X",
+            "",
+            "999999",
+            "99",
+            "NOPE",
+            "extreme",
+        ];
+        let errors = parse_row(
+            &layout,
+            &row,
+            &Checks {
+                regions: &regions,
+                departments: &departments,
+            },
+        )
+        .unwrap_err();
+        let columns: Vec<&str> = errors.iter().map(|(c, _)| *c).collect();
+        assert_eq!(
+            columns,
+            vec![
+                "kind",
+                "name",
+                "region_code",
+                "industry_code",
+                "risk_level",
+                "departments"
+            ]
+        );
+    }
+
+    #[test]
+    fn credit_codes_and_identifiers_follow_the_kind() {
+        let (regions, departments) = checks();
+        let c = Checks {
+            regions: &regions,
+            departments: &departments,
+        };
+        let layout =
+            Layout::from_header(&["id", "kind", "credit_code", "name", "region_code"]).unwrap();
+        let bad_check = parse_row(
+            &layout,
+            &["", "enterprise", "91350100M000100Y4X", "x", "610400"],
+            &c,
+        )
+        .unwrap_err();
+        assert_eq!(bad_check[0].0, "credit_code");
+        assert!(bad_check[0].1.contains("position 18"), "{}", bad_check[0].1);
+        let person = parse_row(
+            &layout,
+            &["P-610402-0001", "natural_person", "", "张三", "610402"],
+            &c,
+        )
+        .unwrap();
+        assert_eq!(
+            (person.id.as_str(), person.credit_code),
+            ("P-610402-0001", None)
+        );
+        let no_id = parse_row(&layout, &["", "facility", "", "锅炉", "610402"], &c).unwrap_err();
+        assert_eq!(no_id[0].0, "id");
+    }
+
+    #[test]
+    fn truncated_rows_and_oversized_fields_are_refused() {
+        let (regions, departments) = checks();
+        let c = Checks {
+            regions: &regions,
+            departments: &departments,
+        };
+        let layout = Layout::from_header(HEADER).unwrap();
+        let errors = parse_row(&layout, &["enterprise", "91350100M000100Y43"], &c).unwrap_err();
+        assert!(errors[0].1.contains("truncated"));
+        let long = "名".repeat(201);
+        let row = [
+            "enterprise",
+            "91350100M000100Y43",
+            long.as_str(),
+            "610402",
+            "",
+            "",
+            "",
+        ];
+        assert_eq!(parse_row(&layout, &row, &c).unwrap_err()[0].0, "name");
+    }
+
+    #[test]
+    fn headers_are_checked() {
+        assert!(
+            Layout::from_header(&["kind", "name"])
+                .unwrap_err()
+                .contains("region_code")
+        );
+        assert!(
+            Layout::from_header(&["kind", "name", "region_code", "colour"])
+                .unwrap_err()
+                .contains("unknown column")
+        );
+        assert!(
+            Layout::from_header(&["kind", "name", "region_code", "名称"])
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+}
