@@ -106,6 +106,19 @@ impl Regions {
             .map(|(l, n)| (*l, n.as_str()))
     }
 
+    /// Every code of `level` under `prefix` (e.g. the counties of `61`), in order.
+    pub fn under(&self, prefix: &str, level: RegionLevel) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .codes
+            .iter()
+            .filter(|(_, (l, _))| *l == level)
+            .map(|(code, _)| format!("{code:06}"))
+            .filter(|code| code.starts_with(prefix))
+            .collect();
+        codes.sort();
+        codes
+    }
+
     /// The prefix that selects a region and its subdivisions: `61` for a province, `6104` for a city, the
     /// whole code for a county.
     pub fn prefix<'a>(&self, code: &'a str) -> Option<&'a str> {

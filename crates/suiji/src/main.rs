@@ -89,8 +89,39 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Generate synthetic directories in the import format, for demos and benchmarks.
+    Gen {
+        #[command(subcommand)]
+        what: GenCommand,
+    },
     /// The catalog of inspection items.
     Catalog(Box<catalog_cmd::CatalogArgs>),
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Inspection targets (CSV on standard output, or --out FILE).
+    Targets {
+        /// Rows.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Seed; the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Province whose counties the targets sit in (GB/T 2260).
+        #[arg(long, default_value = "610000")]
+        province: String,
+        /// Supervising departments to assign; repeat or separate with commas.
+        #[arg(
+            long = "department",
+            value_delimiter = ',',
+            default_value = "610400-SCJG,610400-STHJ,610400-YJGL"
+        )]
+        departments: Vec<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -240,6 +271,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Gen {
+            what:
+                GenCommand::Targets {
+                    count,
+                    seed,
+                    province,
+                    departments,
+                    out,
+                },
+        } => {
+            let spec = suiji_directories::generate::TargetSpec {
+                count,
+                seed,
+                province,
+                departments,
+            };
+            match out {
+                Some(path) => {
+                    suiji_directories::generate::targets(&spec, std::fs::File::create(&path)?)?
+                }
+                None => suiji_directories::generate::targets(&spec, std::io::stdout().lock())?,
+            }
+            Ok(())
         }
         Command::Catalog(args) => catalog_cmd::run(*args).await,
     }

@@ -2,3 +2,4 @@
 //! departments every other service refers to.
 
 pub mod domain;
+pub mod generate;
