@@ -181,3 +181,41 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub fn flag(value: bool) -> i64 {
     i64::from(value)
 }
+
+/// `($1, $2, …), ($k+1, …)`: the VALUES list of a multi-row insert of `rows` rows of `columns` values, for
+/// `Any` (whose query builder writes `?`, which PostgreSQL does not accept).
+pub fn values_list(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// `$first, $first+1, …`: a list of `n` placeholders, for `IN (…)`.
+pub fn placeholder_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_from_one() {
+        assert_eq!(super::values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::placeholder_list(3, 2), "$3, $4");
+    }
+}

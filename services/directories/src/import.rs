@@ -1,0 +1,348 @@
+//! Bulk import of targets: a CSV file (UTF-8 with or without BOM, or GB18030/GBK) is read as a stream, each
+//! row checked, good rows upserted in batches, every rejected row reported with its line, column and reason.
+//! Memory stays bounded whatever the file size: one batch in flight while the next is parsed.
+//!
+//! Accepted rows are committed batch by batch; a rejected row is never written. A second row with the same id
+//! in one file is rejected, naming the line of the first.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use encoding_rs::{Encoding, GB18030, UTF_8};
+use suiji_platform::db::{Db, now_ms};
+use suiji_platform::reference::Regions;
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+
+use crate::domain::target::{Checks, Layout, parse_row};
+use crate::store::{self, Staged};
+
+/// Rows written per transaction.
+pub const BATCH: usize = 5000;
+/// Rejections listed one by one; beyond this they are only counted.
+pub const MAX_LISTED: u64 = 10_000;
+/// Bytes looked at to tell UTF-8 from GB18030.
+const SNIFF: usize = 64 * 1024;
+
+/// A row that was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// File line (1 is the header).
+    pub line: u64,
+    /// Column, empty for the whole row.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import reports while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// Counts so far.
+    Progress {
+        rows_read: u64,
+        accepted: u64,
+        rejected: u64,
+    },
+    /// A rejected row.
+    Rejected(Rejection),
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows committed.
+    pub accepted: u64,
+    /// Rows refused.
+    pub rejected: u64,
+    /// Of the accepted, new targets.
+    pub created: u64,
+    /// Rejections listed individually.
+    pub listed: u64,
+    /// The import's id.
+    pub import_id: String,
+}
+
+/// Why an import could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The database failed; batches already committed stay.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Reading the upload failed.
+    #[error("reading the file: {0}")]
+    Io(String),
+}
+
+/// Chooses the encoding: a BOM decides; otherwise UTF-8 unless the sample decodes with fewer errors as
+/// GB18030 (which also reads GBK and GB2312). A few bad bytes in a UTF-8 file thus reject their rows rather
+/// than turning the whole file into nonsense.
+pub fn sniff_encoding(head: &[u8]) -> &'static Encoding {
+    if let Some((encoding, _)) = Encoding::for_bom(head) {
+        return encoding;
+    }
+    let errors = |encoding: &'static Encoding| {
+        encoding
+            .decode_without_bom_handling(head)
+            .0
+            .chars()
+            .filter(|c| *c == '\u{FFFD}')
+            .count()
+    };
+    if let Err(e) = std::str::from_utf8(head)
+        && e.error_len().is_none()
+    {
+        // Valid UTF-8 but for a character cut by the end of the sample.
+        return UTF_8;
+    }
+    let utf8 = errors(UTF_8);
+    if utf8 == 0 || utf8 <= errors(GB18030) {
+        UTF_8
+    } else {
+        GB18030
+    }
+}
+
+/// Counts shared by the parser and the writer, for progress reports.
+#[derive(Default)]
+struct Counters {
+    rows_read: AtomicU64,
+    rejected: AtomicU64,
+    listed: AtomicU64,
+}
+
+impl Counters {
+    /// Lists one problem of a row, while under the listing cap.
+    fn list(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
+        if self.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
+            let _ = reports.blocking_send(Report::Rejected(Rejection {
+                line,
+                field: field.into(),
+                reason,
+            }));
+        }
+    }
+
+    /// Counts a rejected row and lists why.
+    fn reject(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        self.list(reports, line, field, reason);
+    }
+}
+
+/// Parses `source` on a blocking thread, sending full batches to `batches`; returns the counters.
+fn parse(
+    source: impl Read,
+    departments: HashSet<String>,
+    batches: mpsc::Sender<Vec<Staged>>,
+    reports: mpsc::Sender<Report>,
+    counters: &Counters,
+) -> Result<(), ImportError> {
+    let mut source = source;
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut source)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ImportError::Io(e.to_string()))?;
+    let encoding = sniff_encoding(&head);
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        .bom_override(true)
+        .build(std::io::Cursor::new(head).chain(source));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(decoded);
+    let regions = Regions::shipped();
+    let checks = Checks {
+        regions: &regions,
+        departments: &departments,
+    };
+    let mut record = csv::StringRecord::new();
+    // The header.
+    let layout = match reader.read_record(&mut record) {
+        Ok(true) => {
+            let cells: Vec<&str> = record.iter().collect();
+            match Layout::from_header(&cells) {
+                Ok(layout) => layout,
+                Err(reason) => {
+                    counters.reject(&reports, 1, "", format!("header: {reason}"));
+                    return Ok(());
+                }
+            }
+        }
+        Ok(false) => {
+            counters.reject(&reports, 1, "", "the file is empty".into());
+            return Ok(());
+        }
+        Err(e) => {
+            counters.reject(&reports, 1, "", format!("header: {e}"));
+            return Ok(());
+        }
+    };
+    let mut batch: Vec<Staged> = Vec::with_capacity(BATCH);
+    let mut in_batch: HashMap<String, u64> = HashMap::with_capacity(BATCH);
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                counters.rows_read.fetch_add(1, Ordering::Relaxed);
+                counters.reject(&reports, line, "", format!("malformed CSV: {e}"));
+                continue;
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        counters.rows_read.fetch_add(1, Ordering::Relaxed);
+        if record.iter().any(|f| f.contains('\u{FFFD}')) {
+            counters.reject(
+                &reports,
+                line,
+                "",
+                format!("holds bytes that are not valid {} text", encoding.name()),
+            );
+            continue;
+        }
+        let row: Vec<&str> = record.iter().collect();
+        match parse_row(&layout, &row, &checks) {
+            Ok(target) => {
+                if let Some(first) = in_batch.get(&target.id) {
+                    let reason = format!(
+                        "duplicate of line {first}: {} appears twice in the file",
+                        target.id
+                    );
+                    counters.reject(&reports, line, "id", reason);
+                    continue;
+                }
+                in_batch.insert(target.id.clone(), line);
+                batch.push(Staged { line, target });
+                if batch.len() == BATCH {
+                    in_batch.clear();
+                    if batches
+                        .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(errors) => {
+                // One row counts once, however many of its fields are wrong; each problem is listed.
+                counters.rejected.fetch_add(1, Ordering::Relaxed);
+                for (field, reason) in errors {
+                    counters.list(&reports, line, field, reason);
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.blocking_send(batch);
+    }
+    Ok(())
+}
+
+/// Imports targets from `source` into `db`, sending progress and rejections to `reports`.
+pub async fn import_targets(
+    db: &Db,
+    actor: &str,
+    file_name: &str,
+    source: impl AsyncRead + Send + Unpin + 'static,
+    reports: mpsc::Sender<Report>,
+) -> Result<Summary, ImportError> {
+    let import_id = uuid::Uuid::now_v7().to_string();
+    let departments: HashSet<String> = {
+        let mut conn = db.pool().acquire().await?;
+        let codes = store::department_codes(&mut conn).await?;
+        store::begin_import(&mut conn, &import_id, "targets", file_name, actor, now_ms()).await?;
+        codes.into_iter().collect()
+    };
+    let (batch_tx, mut batch_rx) = mpsc::channel::<Vec<Staged>>(2);
+    let counters = Arc::new(Counters::default());
+    let parser = {
+        let reports = reports.clone();
+        let counters = counters.clone();
+        let bridge = tokio_util::io::SyncIoBridge::new(source);
+        tokio::task::spawn_blocking(move || {
+            parse(bridge, departments, batch_tx, reports, &counters)
+        })
+    };
+    let mut accepted = 0u64;
+    let mut created = 0u64;
+    while let Some(batch) = batch_rx.recv().await {
+        let mut tx = db.begin().await?;
+        let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
+        tx.commit().await?;
+        accepted += outcome.created + outcome.updated;
+        created += outcome.created;
+        for (line, id, first) in outcome.duplicates {
+            counters.rejected.fetch_add(1, Ordering::Relaxed);
+            if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
+                let reason = format!("duplicate of line {first}: {id} appears twice in the file");
+                let _ = reports
+                    .send(Report::Rejected(Rejection {
+                        line,
+                        field: "id".into(),
+                        reason,
+                    }))
+                    .await;
+            }
+        }
+        let _ = reports
+            .send(Report::Progress {
+                rows_read: counters.rows_read.load(Ordering::Relaxed),
+                accepted,
+                rejected: counters.rejected.load(Ordering::Relaxed),
+            })
+            .await;
+    }
+    parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
+    let summary = Summary {
+        rows_read: counters.rows_read.load(Ordering::Relaxed),
+        accepted,
+        rejected: counters.rejected.load(Ordering::Relaxed),
+        created,
+        listed: counters.listed.load(Ordering::Relaxed).min(MAX_LISTED),
+        import_id: import_id.clone(),
+    };
+    let mut conn = db.pool().acquire().await?;
+    store::finish_import(
+        &mut conn,
+        &import_id,
+        [
+            summary.rows_read,
+            summary.accepted,
+            summary.rejected,
+            summary.created,
+        ],
+        now_ms(),
+    )
+    .await?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_told_apart() {
+        assert_eq!(sniff_encoding("名称,类型".as_bytes()), UTF_8);
+        assert_eq!(sniff_encoding(b"\xef\xbb\xbfname"), UTF_8);
+        let (gbk, _, _) = GB18030.encode("名称,类型");
+        assert_eq!(sniff_encoding(&gbk), GB18030);
+        let cut = &"名称".as_bytes()[..4];
+        assert_eq!(
+            sniff_encoding(cut),
+            UTF_8,
+            "a character cut by the sample boundary"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The directories' tables, through sqlx.
+
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use suiji_platform::db::{flag, placeholder_list, values_list};
+use suiji_platform::reference::DepartmentSeed;
+
+use crate::domain::target::Target;
+
+/// A validated row waiting to be written, with the file line it came from.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// Line of the file.
+    pub line: u64,
+    /// The target.
+    pub target: Target,
+}
+
+/// What writing one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Rows inserted.
+    pub created: u64,
+    /// Rows that replaced an existing target.
+    pub updated: u64,
+    /// Rows whose id an earlier line of the same import already wrote: `(line, id, first line)`.
+    pub duplicates: Vec<(u64, String, u64)>,
+}
+
+const TARGET_COLUMNS: &str = "id, kind, credit_code, name, region_code, industry_code, address, status, departments, \
+     risk, abnormal, serious_violation, complaints_12m, key_focus, import_id, import_line, created_at, updated_at";
+const TARGET_WIDTH: usize = 18;
+
+/// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Departments that exist, for import checks.
+pub async fn department_codes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT code FROM departments WHERE active = 1")
+        .fetch_all(conn)
+        .await
+}
+
+/// Adds or updates a department.
+pub async fn upsert_department(
+    conn: &mut AnyConnection,
+    d: &DepartmentSeed,
+    active: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO departments (code, name, level, region_code, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
+         region_code = excluded.region_code, active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(&d.code)
+    .bind(&d.name)
+    .bind(&d.level)
+    .bind(&d.region_code)
+    .bind(flag(active))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts or updates a batch of targets for import `import_id`, at time `now`. The batch must not repeat an
+/// id. A target that this same import already wrote (from an earlier line) is left alone and reported as a
+/// duplicate.
+pub async fn upsert_targets(
+    conn: &mut AnyConnection,
+    import_id: &str,
+    batch: &[Staged],
+    now: i64,
+) -> Result<BatchOutcome, sqlx::Error> {
+    let mut outcome = BatchOutcome::default();
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO targets ({TARGET_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
+             kind = excluded.kind, credit_code = excluded.credit_code, name = excluded.name, \
+             region_code = excluded.region_code, industry_code = excluded.industry_code, address = excluded.address, \
+             status = excluded.status, departments = excluded.departments, risk = excluded.risk, \
+             abnormal = excluded.abnormal, serious_violation = excluded.serious_violation, \
+             complaints_12m = excluded.complaints_12m, key_focus = excluded.key_focus, \
+             import_id = excluded.import_id, import_line = excluded.import_line, updated_at = excluded.updated_at \
+             WHERE targets.import_id <> excluded.import_id RETURNING id, created_at",
+            values_list(chunk.len(), TARGET_WIDTH)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            let t = &s.target;
+            query = query
+                .bind(t.id.clone())
+                .bind(t.kind.as_str())
+                .bind(t.credit_code.clone())
+                .bind(t.name.clone())
+                .bind(t.region_code.clone())
+                .bind(t.industry_code.clone())
+                .bind(t.address.clone())
+                .bind(t.status.as_str())
+                .bind(if t.departments.is_empty() {
+                    String::new()
+                } else {
+                    format!(",{},", t.departments.join(","))
+                })
+                .bind(t.risk.as_str())
+                .bind(flag(t.abnormal))
+                .bind(flag(t.serious_violation))
+                .bind(i64::from(t.complaints_12m))
+                .bind(flag(t.key_focus))
+                .bind(import_id.to_string())
+                .bind(s.line as i64)
+                .bind(now)
+                .bind(now);
+        }
+        let written: HashMap<String, i64> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("id")?,
+                    row.try_get::<i64, _>("created_at")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        for created_at in written.values() {
+            if *created_at == now {
+                outcome.created += 1;
+            } else {
+                outcome.updated += 1;
+            }
+        }
+        let skipped: Vec<&Staged> = chunk
+            .iter()
+            .filter(|s| !written.contains_key(&s.target.id))
+            .collect();
+        if !skipped.is_empty() {
+            let sql = format!(
+                "SELECT id, import_line FROM targets WHERE id IN ({})",
+                placeholder_list(1, skipped.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for s in &skipped {
+                query = query.bind(s.target.id.clone());
+            }
+            let first: HashMap<String, i64> = query
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<String, _>("id")?,
+                        row.try_get::<i64, _>("import_line")?,
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()?;
+            for s in skipped {
+                let line = first.get(&s.target.id).copied().unwrap_or(0) as u64;
+                outcome.duplicates.push((s.line, s.target.id.clone(), line));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Records the start of an import.
+pub async fn begin_import(
+    conn: &mut AnyConnection,
+    id: &str,
+    what: &str,
+    file_name: &str,
+    actor: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO imports (id, what, file_name, actor, started_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(what)
+    .bind(file_name)
+    .bind(actor)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the counts of a finished import.
+pub async fn finish_import(
+    conn: &mut AnyConnection,
+    id: &str,
+    counts: [u64; 4],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE imports SET finished_at = $1, rows_read = $2, accepted = $3, rejected = $4, created = $5 WHERE id = $6")
+        .bind(now)
+        .bind(counts[0] as i64)
+        .bind(counts[1] as i64)
+        .bind(counts[2] as i64)
+        .bind(counts[3] as i64)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

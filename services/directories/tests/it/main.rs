@@ -1,0 +1,3 @@
+//! Integration tests of the directories service on the embedded default and on PostgreSQL.
+
+mod import;
