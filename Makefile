@@ -5,6 +5,7 @@
 #   make lint   cargo fmt --check, clippy -D warnings, buf lint
 
 CARGO ?= cargo
+BENCH = $(or $(CARGO_TARGET_DIR),target)/release/bench
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
 .PHONY: run test lint bench build tools fmt unit broker-restart
@@ -46,5 +47,9 @@ else
 	$(CARGO) test -p suiji-platform --test broker_restart
 endif
 
+# Each figure in its own process, so peak memory is the benchmark's own.
 bench:
-	$(CARGO) run --release -p suiji-e2e --bin bench
+	$(CARGO) build --release -p suiji-e2e --bin bench
+	$(BENCH) --only catalog,outbox
+	$(BENCH) --only import --import-rows 1000000
+	$(BENCH) --only import --import-rows 10000000

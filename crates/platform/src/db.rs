@@ -48,6 +48,8 @@ pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
     service: String,
+    /// A native PostgreSQL pool (lazy, same search path) for what `Any` cannot do: `COPY` for bulk loads.
+    postgres: Option<sqlx::PgPool>,
 }
 
 impl Db {
@@ -81,6 +83,7 @@ impl Db {
                 pool,
                 dialect: Dialect::Sqlite,
                 service: service.to_string(),
+                postgres: None,
             })
         } else {
             let schema = quote_ident(service);
@@ -97,6 +100,18 @@ impl Db {
                 .await?;
             bootstrap.close().await;
             let set_path = format!("SET search_path TO {schema}");
+            let native_path = set_path.clone();
+            let postgres = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+                .after_connect(move |conn, _| {
+                    let set_path = native_path.clone();
+                    Box::pin(async move {
+                        conn.execute(AssertSqlSafe(set_path)).await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy(url)?;
             let pool = options
                 .after_connect(move |conn, _| {
                     let set_path = set_path.clone();
@@ -111,6 +126,7 @@ impl Db {
                 pool,
                 dialect: Dialect::Postgres,
                 service: service.to_string(),
+                postgres: Some(postgres),
             })
         }
     }
@@ -144,6 +160,11 @@ impl Db {
         &self.pool
     }
 
+    /// The native PostgreSQL pool, for bulk paths (`COPY`); `None` on SQLite.
+    pub fn postgres(&self) -> Option<&sqlx::PgPool> {
+        self.postgres.as_ref()
+    }
+
     /// The dialect of this database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -156,6 +177,9 @@ impl Db {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        if let Some(pg) = &self.postgres {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
 }

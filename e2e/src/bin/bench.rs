@@ -29,19 +29,30 @@ struct Args {
     /// Events relayed in the outbox benchmark.
     #[arg(long, default_value_t = 20_000)]
     events: usize,
+    /// Which benchmarks: catalog, outbox, import.
+    #[arg(long, value_delimiter = ',', default_value = "catalog,outbox,import")]
+    only: Vec<String>,
+    /// Rows of the target import benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    import_rows: u64,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    for backend in [Backend::Embedded, Backend::Servers] {
-        if !testing::require(backend).await {
-            continue;
+    let wants = |what: &str| args.only.iter().any(|o| o == what);
+    if wants("catalog") {
+        for backend in [Backend::Embedded, Backend::Servers] {
+            if testing::require(backend).await {
+                catalog_reads(&args, backend).await?;
+            }
         }
-        catalog_reads(&args, backend).await?;
     }
-    if testing::require(Backend::Servers).await {
+    if wants("outbox") && testing::require(Backend::Servers).await {
         outbox_relay(&args).await?;
+    }
+    if wants("import") && testing::require(Backend::Servers).await {
+        target_import(&args).await?;
     }
     Ok(())
 }
@@ -173,6 +184,86 @@ async fn outbox_relay(args: &Args) -> anyhow::Result<()> {
         args.events,
         elapsed.as_secs_f64(),
         isolated.settings.bus.relay_batch
+    );
+    db.close().await;
+    isolated.cleanup().await;
+    Ok(())
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn target_import(args: &Args) -> anyhow::Result<()> {
+    let file = std::env::temp_dir().join(format!("suiji-bench-targets-{}.csv", args.import_rows));
+    if !file.exists() {
+        let spec = suiji_directories::generate::TargetSpec {
+            count: args.import_rows,
+            seed: 42,
+            province: "610000".into(),
+            departments: vec!["610400-SCJG".into(), "610400-STHJ".into()],
+        };
+        let out = std::fs::File::create(&file)?;
+        let started = Instant::now();
+        suiji_directories::generate::targets(&spec, out)?;
+        eprintln!(
+            "generated {} rows in {:.1} s",
+            args.import_rows,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let size = std::fs::metadata(&file)?.len();
+    let isolated = testing::isolated(Backend::Servers).await;
+    let db = Db::connect(&isolated.settings.database, suiji_directories::NAME).await?;
+    db.migrate(&suiji_directories::migrations()).await?;
+    {
+        let mut conn = db.pool().acquire().await?;
+        for d in suiji_platform::reference::departments("").map_err(anyhow::Error::msg)? {
+            suiji_directories::store::upsert_department(
+                &mut conn,
+                &d,
+                true,
+                suiji_platform::db::now_ms(),
+            )
+            .await?;
+        }
+    }
+    let before = peak_rss_mib();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let started = Instant::now();
+    let source = tokio::fs::File::open(&file).await?;
+    let summary =
+        suiji_directories::import::import_targets(&db, "bench", "bench.csv", source, tx).await?;
+    let elapsed = started.elapsed();
+    drain.await?;
+    println!(
+        "target import into PostgreSQL (CSV, parse + validate + COPY upsert): {:.0} rows/s ({} rows, {:.0} MiB file, {:.1} s), \
+         peak memory {:.0} MiB (before the import {:.0} MiB)",
+        summary.accepted as f64 / elapsed.as_secs_f64(),
+        summary.accepted,
+        size as f64 / 1048576.0,
+        elapsed.as_secs_f64(),
+        peak_rss_mib(),
+        before
+    );
+    anyhow::ensure!(
+        summary.rejected == 0,
+        "generated rows were rejected: {summary:?}"
     );
     db.close().await;
     isolated.cleanup().await;

@@ -20,7 +20,7 @@ use crate::domain::target::{Checks, Layout, parse_row};
 use crate::store::{self, Staged};
 
 /// Rows written per transaction.
-pub const BATCH: usize = 5000;
+pub const BATCH: usize = 20_000;
 /// Rejections listed one by one; beyond this they are only counted.
 pub const MAX_LISTED: u64 = 10_000;
 /// Bytes looked at to tell UTF-8 from GB18030.
@@ -277,9 +277,21 @@ pub async fn import_targets(
     let mut accepted = 0u64;
     let mut created = 0u64;
     while let Some(batch) = batch_rx.recv().await {
-        let mut tx = db.begin().await?;
-        let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
-        tx.commit().await?;
+        let outcome = match db.postgres() {
+            Some(pg) => {
+                let mut tx = pg.begin().await?;
+                let outcome =
+                    store::copy_upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
+                tx.commit().await?;
+                outcome
+            }
+            None => {
+                let mut tx = db.begin().await?;
+                let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
+                tx.commit().await?;
+                outcome
+            }
+        };
         accepted += outcome.created + outcome.updated;
         created += outcome.created;
         for (line, id, first) in outcome.duplicates {

@@ -205,3 +205,116 @@ pub async fn finish_import(
         .await?;
     Ok(())
 }
+
+/// Appends `value` to a `COPY … (FORMAT text)` buffer, escaped.
+fn copy_text(buf: &mut Vec<u8>, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            _ => buf.push(b),
+        }
+    }
+}
+
+/// The PostgreSQL bulk path of [`upsert_targets`]: the batch goes in by `COPY` into a session-local staging
+/// table, then one `INSERT … SELECT … ON CONFLICT` merges it; no round trip per row.
+pub async fn copy_upsert_targets(
+    conn: &mut sqlx::PgConnection,
+    import_id: &str,
+    batch: &[Staged],
+    now: i64,
+) -> Result<BatchOutcome, sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_targets (LIKE targets INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+    )
+    .await?;
+    let mut buf = Vec::with_capacity(batch.len() * 200);
+    for s in batch {
+        let t = &s.target;
+        copy_text(&mut buf, &t.id);
+        buf.push(b'\t');
+        copy_text(&mut buf, t.kind.as_str());
+        buf.push(b'\t');
+        match &t.credit_code {
+            Some(code) => copy_text(&mut buf, code),
+            None => buf.extend_from_slice(b"\\N"),
+        }
+        for value in [
+            t.name.as_str(),
+            &t.region_code,
+            &t.industry_code,
+            &t.address,
+            t.status.as_str(),
+            &if t.departments.is_empty() {
+                String::new()
+            } else {
+                format!(",{},", t.departments.join(","))
+            },
+            t.risk.as_str(),
+            if t.abnormal { "1" } else { "0" },
+            if t.serious_violation { "1" } else { "0" },
+            &t.complaints_12m.to_string(),
+            if t.key_focus { "1" } else { "0" },
+            import_id,
+            &s.line.to_string(),
+            &now.to_string(),
+            &now.to_string(),
+        ] {
+            buf.push(b'\t');
+            copy_text(&mut buf, value);
+        }
+        buf.push(b'\n');
+    }
+    let mut copy = conn
+        .copy_in_raw(&format!(
+            "COPY staged_targets ({TARGET_COLUMNS}) FROM STDIN (FORMAT text)"
+        ))
+        .await?;
+    copy.send(buf).await?;
+    copy.finish().await?;
+    let sql = format!(
+        "WITH up AS (INSERT INTO targets ({TARGET_COLUMNS}) SELECT {TARGET_COLUMNS} FROM staged_targets \
+         ON CONFLICT (id) DO UPDATE SET \
+         kind = excluded.kind, credit_code = excluded.credit_code, name = excluded.name, \
+         region_code = excluded.region_code, industry_code = excluded.industry_code, address = excluded.address, \
+         status = excluded.status, departments = excluded.departments, risk = excluded.risk, \
+         abnormal = excluded.abnormal, serious_violation = excluded.serious_violation, \
+         complaints_12m = excluded.complaints_12m, key_focus = excluded.key_focus, \
+         import_id = excluded.import_id, import_line = excluded.import_line, updated_at = excluded.updated_at \
+         WHERE targets.import_id <> excluded.import_id RETURNING created_at) \
+         SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    let created: i64 = row.try_get("created")?;
+    let written: i64 = row.try_get("written")?;
+    let mut outcome = BatchOutcome {
+        created: created as u64,
+        updated: (written - created) as u64,
+        duplicates: vec![],
+    };
+    if (written as usize) < batch.len() {
+        let rows = sqlx::query(
+            "SELECT s.import_line AS line, s.id, t.import_line AS first FROM staged_targets s \
+             JOIN targets t ON t.id = s.id WHERE t.import_id = $1 AND t.import_line <> s.import_line",
+        )
+        .bind(import_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let line: i64 = row.try_get("line")?;
+            let first: i64 = row.try_get("first")?;
+            outcome
+                .duplicates
+                .push((line as u64, row.try_get("id")?, first as u64));
+        }
+        outcome.duplicates.sort();
+    }
+    Ok(outcome)
+}

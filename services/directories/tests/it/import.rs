@@ -165,13 +165,15 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
     };
     let mut file = Vec::new();
     let spec = TargetSpec {
-        count: 6000,
+        count: 20_500,
         seed: 3,
         province: "610000".into(),
         departments: vec!["610400-SCJG".into()],
     };
     generate::targets(&spec, &mut file).unwrap();
     let text = String::from_utf8(file).unwrap();
+    // The repeat of line 2 comes after the first batch is committed, so the database finds it.
+    assert!(20_500 > suiji_directories::import::BATCH);
     let second_line = text.lines().nth(1).unwrap().to_string();
     let with_duplicate = format!("{text}{second_line}\n");
     let (summary, rejections) = run(&db, with_duplicate.into_bytes()).await;
@@ -182,12 +184,12 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
             summary.created,
             summary.rejected
         ),
-        (6001, 6000, 6000, 1)
+        (20_501, 20_500, 20_500, 1)
     );
     assert_eq!(
         rejections,
         vec![Rejection {
-            line: 6002,
+            line: 20_502,
             field: "id".into(),
             reason: format!(
                 "duplicate of line 2: {} appears twice in the file",
@@ -202,15 +204,15 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
             ),
         }]
     );
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 6000);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 20_500);
 
     // Importing the same file again updates every row and creates none.
     let (summary, _) = run(&db, text.into_bytes()).await;
     assert_eq!(
         (summary.accepted, summary.created, summary.rejected),
-        (6000, 0, 0)
+        (20_500, 0, 0)
     );
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 6000);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 20_500);
     assert_eq!(
         count(
             &db,
