@@ -70,3 +70,16 @@ impl fmt::Display for Violations {
         f.write_str(&parts.join("; "))
     }
 }
+
+/// Why a caller may not do something, naming the deciding field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The field (or `authorization` for roles) that decided.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Why a step is not possible in the current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotNow(pub String);

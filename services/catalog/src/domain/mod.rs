@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use suiji_platform::auth::{Identity, ROLE_CATALOG_EDITOR, ROLE_CATALOG_PUBLISHER};
 use suiji_platform::validation::Violations;
+pub use suiji_platform::validation::{Denied, NotNow};
 
 /// Largest ratio a cap may name: the whole directory, in basis points.
 pub const FULL_RATIO: u32 = 10_000;
@@ -251,19 +252,6 @@ pub struct Policy {
     /// Ratio cap of general items, in basis points.
     pub general_cap_basis_points: u32,
 }
-
-/// Why a caller may not do something, naming the deciding field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denied {
-    /// The field (or `authorization` for roles) that decided.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// Why a lifecycle step is not possible now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotNow(pub String);
 
 /// Checks an item code.
 pub fn validate_code(code: &str, v: &mut Violations) {
