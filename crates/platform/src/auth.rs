@@ -12,6 +12,8 @@ use crate::config::AuthSettings;
 pub const ROLE_CATALOG_EDITOR: &str = "catalog.editor";
 /// Role: publishes and retires the catalog items of the caller's department.
 pub const ROLE_CATALOG_PUBLISHER: &str = "catalog.publisher";
+/// Role: maintains the directories (imports targets and inspectors).
+pub const ROLE_DIRECTORIES_EDITOR: &str = "directories.editor";
 /// Role: operates the platform (migrations, audits, reference data).
 pub const ROLE_ADMIN: &str = "admin";
 

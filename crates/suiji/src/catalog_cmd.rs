@@ -14,12 +14,13 @@ pub struct CatalogArgs {
     /// Address of the catalog service.
     #[arg(
         long,
+        global = true,
         env = "SUIJI_CATALOG_ADDR",
         default_value = "http://127.0.0.1:50051"
     )]
     addr: String,
     /// Bearer token (`suiji token …`, or the one `suiji dev` prints).
-    #[arg(long, env = "SUIJI_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "SUIJI_TOKEN", hide_env_values = true)]
     token: Option<String>,
     #[command(subcommand)]
     command: CatalogCommand,

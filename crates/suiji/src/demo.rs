@@ -133,3 +133,50 @@ pub async fn load(catalog_addr: &str, tokens: &Tokens) -> anyhow::Result<String>
         ITEMS.len() - created
     ))
 }
+
+/// Imports a generated demo directory (2,000 targets in Shaanxi) unless the directory already has targets.
+pub async fn load_directory(
+    directories_addr: &str,
+    tokens: &Tokens,
+    data_dir: &str,
+) -> anyhow::Result<String> {
+    use suiji_api::directories::v1 as dir;
+    let who = Identity {
+        subject: "demo".into(),
+        department: "610400-SCJG".into(),
+        roles: vec!["directories.editor".into()],
+    };
+    let token = tokens.issue(&who, Duration::from_secs(600));
+    let channel = suiji_platform::grpc::channel(directories_addr)?;
+    let mut client = dir::directories_service_client::DirectoriesServiceClient::with_interceptor(
+        channel,
+        suiji_platform::grpc::Bearer::new(Some(&token)),
+    );
+    let existing = client
+        .list_targets(dir::ListTargetsRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await?;
+    if !existing.into_inner().targets.is_empty() {
+        return Ok("directory already loaded".into());
+    }
+    let file = std::path::Path::new(data_dir).join("demo-targets.csv");
+    let spec = suiji_directories::generate::TargetSpec {
+        count: 2000,
+        seed: 2026,
+        province: "610000".into(),
+        departments: vec![
+            "610400-SCJG".into(),
+            "610400-STHJ".into(),
+            "610400-YJGL".into(),
+        ],
+    };
+    suiji_directories::generate::targets(&spec, std::fs::File::create(&file)?)?;
+    let summary =
+        crate::import_cmd::import_targets(directories_addr, Some(&token), &file, true).await?;
+    Ok(format!(
+        "{} targets imported into the directory ({} rejected)",
+        summary.accepted, summary.rejected
+    ))
+}

@@ -3,6 +3,7 @@
 
 mod catalog_cmd;
 mod demo;
+mod import_cmd;
 mod services;
 
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ enum Command {
         #[command(subcommand)]
         what: GenCommand,
     },
+    /// Bulk imports into the directories.
+    Import(import_cmd::ImportArgs),
     /// The catalog of inspection items.
     Catalog(Box<catalog_cmd::CatalogArgs>),
 }
@@ -296,6 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import(args) => import_cmd::run(args).await,
         Command::Catalog(args) => catalog_cmd::run(*args).await,
     }
 }
@@ -392,8 +396,25 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             .expect("catalog runs");
         let loaded = demo::load(&catalog, &tokens).await?;
         println!("demo data: {loaded}");
+        let directories = addresses
+            .iter()
+            .find(|(n, _)| *n == "directories")
+            .map(|(_, a)| a.clone())
+            .expect("directories runs");
+        let data_dir = settings
+            .database
+            .url
+            .expose()
+            .trim_start_matches("sqlite:")
+            .to_string();
+        println!(
+            "demo data: {}",
+            demo::load_directory(&directories, &tokens, &data_dir).await?
+        );
     }
-    println!("token for 610400-SCJG (editor, publisher): export SUIJI_TOKEN={token}");
+    println!(
+        "token for 610400-SCJG (catalog editor and publisher, directories editor, admin): export SUIJI_TOKEN={token}"
+    );
     println!(
         "other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher"
     );

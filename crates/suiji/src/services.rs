@@ -22,12 +22,20 @@ pub struct Spec {
 }
 
 /// Every service, in start order.
-pub const ALL: &[Spec] = &[Spec {
-    name: suiji_catalog::NAME,
-    grpc_name: suiji_catalog::GRPC_NAME,
-    migrations: suiji_catalog::migrations,
-    start: |ctx| Box::pin(async move { suiji_catalog::start(&ctx).await }),
-}];
+pub const ALL: &[Spec] = &[
+    Spec {
+        name: suiji_catalog::NAME,
+        grpc_name: suiji_catalog::GRPC_NAME,
+        migrations: suiji_catalog::migrations,
+        start: |ctx| Box::pin(async move { suiji_catalog::start(&ctx).await }),
+    },
+    Spec {
+        name: suiji_directories::NAME,
+        grpc_name: suiji_directories::GRPC_NAME,
+        migrations: suiji_directories::migrations,
+        start: |ctx| Box::pin(async move { suiji_directories::start(&ctx).await }),
+    },
+];
 
 /// The service called `name`.
 pub fn find(name: &str) -> anyhow::Result<Spec> {

@@ -85,6 +85,45 @@ async fn public_items(addr: &str) -> Vec<String> {
     page.items.into_iter().map(|i| i.code).collect()
 }
 
+/// Targets in the directory, counted through the API with a development token.
+async fn demo_targets(addr: &str) -> usize {
+    use suiji_api::directories::v1 as dir;
+    let token = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args([
+            "token",
+            "--department",
+            "610400-SCJG",
+            "--role",
+            "directories.editor",
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap();
+    let channel = suiji_platform::grpc::channel(addr).unwrap();
+    let mut client = dir::directories_service_client::DirectoriesServiceClient::with_interceptor(
+        channel,
+        suiji_platform::grpc::Bearer::new(Some(token.trim())),
+    );
+    let mut count = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_targets(dir::ListTargetsRequest {
+                page_size: 500,
+                page_token: page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        count += page.targets.len();
+        if page.next_page_token.is_empty() {
+            return count;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
 async fn health(addr: &str) -> i32 {
     let channel = suiji_platform::grpc::channel(addr).unwrap();
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
@@ -105,7 +144,11 @@ async fn dev_serves_every_service_and_keeps_its_data() {
 
     let (child, addresses) = start(&data, port, true);
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, vec!["catalog"], "one line per service");
+    assert_eq!(
+        names,
+        vec!["catalog", "directories"],
+        "one line per service"
+    );
     for (_, addr) in &addresses {
         assert_eq!(
             health(addr).await,
@@ -114,6 +157,11 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     }
     let first = public_items(&addresses[0].1).await;
     assert_eq!(first.len(), 4, "demo catalog loaded: {first:?}");
+    assert_eq!(
+        demo_targets(&addresses[1].1).await,
+        2000,
+        "demo directory loaded"
+    );
     terminate(child);
 
     let (child, addresses) = start(&data, port, true);

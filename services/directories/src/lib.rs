@@ -3,7 +3,9 @@
 
 pub mod domain;
 pub mod generate;
+pub mod grpc;
 pub mod import;
+pub mod service;
 pub mod store;
 
 use suiji_platform::db::Migrations;
@@ -20,4 +22,35 @@ pub fn migrations() -> Migrations {
         postgres: &POSTGRES,
         sqlite: &SQLITE,
     }
+}
+
+/// Full name of its gRPC service.
+pub const GRPC_NAME: &str = "suiji.directories.v1.DirectoriesService";
+
+/// Seeds the departments, builds the gRPC routes.
+pub async fn start(
+    ctx: &suiji_platform::runtime::Context,
+) -> Result<suiji_platform::runtime::Started, suiji_platform::runtime::StartError> {
+    use suiji_platform::runtime::{StartError, Started};
+    let seeds = suiji_platform::reference::departments(&ctx.settings.reference.departments_file)
+        .map_err(StartError::Io)?;
+    let mut tx = ctx.db.begin().await?;
+    for seed in &seeds {
+        store::upsert_department(&mut tx, seed, true, suiji_platform::db::now_ms()).await?;
+    }
+    tx.commit().await?;
+    let directories = service::Directories::new(ctx.db.clone(), ctx.relay.clone());
+    let mut parts = suiji_platform::grpc::base_routes();
+    parts.routes.add_service(
+        suiji_api::directories::v1::directories_service_server::DirectoriesServiceServer::new(
+            grpc::Api::new(directories),
+        )
+        .max_decoding_message_size(8 << 20),
+    );
+    Ok(Started {
+        routes: parts.routes.routes(),
+        health: parts.health,
+        grpc_name: GRPC_NAME,
+        tasks: vec![],
+    })
 }

@@ -318,3 +318,165 @@ pub async fn copy_upsert_targets(
     }
     Ok(outcome)
 }
+
+fn target_from(row: &sqlx::any::AnyRow) -> Result<Target, sqlx::Error> {
+    use crate::domain::target::{Kind, Risk, Status};
+    let bad = |what: &str, v: String| {
+        sqlx::Error::Decode(format!("stored {what} {v:?} is unknown").into())
+    };
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let risk: String = row.try_get("risk")?;
+    let departments: String = row.try_get("departments")?;
+    Ok(Target {
+        id: row.try_get("id")?,
+        kind: Kind::parse(&kind).ok_or_else(|| bad("kind", kind.clone()))?,
+        credit_code: row.try_get("credit_code")?,
+        name: row.try_get("name")?,
+        region_code: row.try_get("region_code")?,
+        industry_code: row.try_get("industry_code")?,
+        address: row.try_get("address")?,
+        status: Status::parse(&status).ok_or_else(|| bad("status", status.clone()))?,
+        departments: departments
+            .split(',')
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+        risk: Risk::parse(&risk).ok_or_else(|| bad("risk", risk.clone()))?,
+        abnormal: row.try_get::<i64, _>("abnormal")? != 0,
+        serious_violation: row.try_get::<i64, _>("serious_violation")? != 0,
+        complaints_12m: row.try_get::<i64, _>("complaints_12m")? as u32,
+        key_focus: row.try_get::<i64, _>("key_focus")? != 0,
+    })
+}
+
+/// A target by id or credit code, with its last change time.
+pub async fn get_target(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(Target, i64)>, sqlx::Error> {
+    let sql = format!("SELECT {TARGET_COLUMNS} FROM targets WHERE id = $1 OR credit_code = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok((target_from(&r)?, r.try_get("updated_at")?)))
+        .transpose()
+}
+
+/// Filters of a target listing; empty lists do not narrow.
+#[derive(Debug, Clone, Default)]
+pub struct TargetQuery {
+    /// Kinds (stable names).
+    pub kinds: Vec<String>,
+    /// Region prefixes (`61`, `6104`, `610402`).
+    pub region_prefixes: Vec<String>,
+    /// Industry prefixes (`C13`).
+    pub industry_prefixes: Vec<String>,
+    /// Supervising departments.
+    pub departments: Vec<String>,
+    /// Risk levels (stable names).
+    pub risks: Vec<String>,
+    /// Statuses (stable names).
+    pub statuses: Vec<String>,
+    /// Part of the name.
+    pub name_contains: String,
+}
+
+impl TargetQuery {
+    /// The WHERE clause (after `id > $1`) and its bound values, numbered from `$2`.
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut any_of = |column: &str, items: &[String], pattern: fn(&str) -> String, op: &str| {
+            if items.is_empty() {
+                return;
+            }
+            let parts: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    values.push(pattern(item));
+                    format!("{column} {op} ${}", values.len() + 1)
+                })
+                .collect();
+            sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
+        };
+        any_of("kind", &self.kinds, |v| v.to_string(), "=");
+        any_of(
+            "region_code",
+            &self.region_prefixes,
+            |v| format!("{v}%"),
+            "LIKE",
+        );
+        any_of(
+            "industry_code",
+            &self.industry_prefixes,
+            |v| format!("{v}%"),
+            "LIKE",
+        );
+        any_of(
+            "departments",
+            &self.departments,
+            |v| format!("%,{v},%"),
+            "LIKE",
+        );
+        any_of("risk", &self.risks, |v| v.to_string(), "=");
+        any_of("status", &self.statuses, |v| v.to_string(), "=");
+        if !self.name_contains.is_empty() {
+            values.push(format!(
+                "%{}%",
+                self.name_contains.replace('%', "").replace('_', "")
+            ));
+            sql.push_str(&format!(" AND name LIKE ${}", values.len() + 1));
+        }
+        (sql, values)
+    }
+}
+
+/// A page of targets after `after`, by id.
+pub async fn list_targets(
+    conn: &mut AnyConnection,
+    query: &TargetQuery,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(Target, i64)>, sqlx::Error> {
+    let (clause, values) = query.clause();
+    let sql = format!(
+        "SELECT {TARGET_COLUMNS} FROM targets WHERE id > $1{clause} ORDER BY id LIMIT ${}",
+        values.len() + 2
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(after.to_string());
+    for v in values {
+        q = q.bind(v);
+    }
+    let rows = q.bind(limit).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((target_from(r)?, r.try_get("updated_at")?)))
+        .collect()
+}
+
+/// Every department, by code.
+pub async fn list_departments(
+    conn: &mut AnyConnection,
+    include_inactive: bool,
+) -> Result<Vec<(DepartmentSeed, bool)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT code, name, level, region_code, active FROM departments WHERE active = 1 OR $1 = 1 ORDER BY code",
+    )
+    .bind(flag(include_inactive))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                DepartmentSeed {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    level: r.try_get("level")?,
+                    region_code: r.try_get("region_code")?,
+                },
+                r.try_get::<i64, _>("active")? != 0,
+            ))
+        })
+        .collect()
+}

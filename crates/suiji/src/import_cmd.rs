@@ -1,0 +1,136 @@
+//! `suiji import targets FILE`: streams a file to the directories service and shows its progress and every
+//! rejected row.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use suiji_api::directories::v1 as pb;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
+use suiji_platform::grpc::{Bearer, channel};
+use tokio::io::AsyncReadExt;
+
+/// Arguments of `suiji import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Address of the directories service.
+    #[arg(
+        long,
+        global = true,
+        env = "SUIJI_DIRECTORIES_ADDR",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    addr: String,
+    /// Bearer token with the directories.editor role.
+    #[arg(long, global = true, env = "SUIJI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    what: ImportWhat,
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Inspection targets from a CSV file (UTF-8 or GB18030/GBK).
+    Targets {
+        /// The file.
+        file: std::path::PathBuf,
+    },
+}
+
+/// Streams `file` and returns the summary.
+pub async fn import_targets(
+    addr: &str,
+    token: Option<&str>,
+    file: &std::path::Path,
+    quiet: bool,
+) -> anyhow::Result<pb::ImportSummary> {
+    let mut client = DirectoriesServiceClient::with_interceptor(channel(addr)?, Bearer::new(token))
+        .max_decoding_message_size(8 << 20);
+    let reader = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let header = pb::ImportTargetsRequest {
+        part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
+            file_name,
+            format: pb::FileFormat::Csv as i32,
+        })),
+    };
+    let chunks = futures::stream::unfold(reader, |mut reader| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((
+                    pb::ImportTargetsRequest {
+                        part: Some(pb::import_targets_request::Part::Chunk(buf)),
+                    },
+                    reader,
+                ))
+            }
+            Err(error) => {
+                eprintln!("reading the file failed: {error}; the rest is not sent");
+                None
+            }
+        }
+    });
+    let outgoing = futures::stream::once(async move { header }).chain(chunks);
+    let mut replies = client.import_targets(outgoing).await?.into_inner();
+    let mut summary = None;
+    let stderr = std::io::stderr();
+    while let Some(reply) = replies.message().await? {
+        match reply.event {
+            Some(pb::import_targets_response::Event::Progress(p)) if !quiet => {
+                let mut e = stderr.lock();
+                let _ = write!(
+                    e,
+                    "\r{} rows read, {} accepted, {} rejected",
+                    p.rows_read, p.accepted, p.rejected
+                );
+                let _ = e.flush();
+            }
+            Some(pb::import_targets_response::Event::Rejected(r)) if !quiet => {
+                let field = if r.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", r.field)
+                };
+                println!("line {}{field}: {}", r.line, r.reason);
+            }
+            Some(pb::import_targets_response::Event::Summary(s)) => summary = Some(s),
+            _ => {}
+        }
+    }
+    let summary = summary.context("the service ended the import without a summary")?;
+    if !quiet {
+        eprintln!();
+        println!(
+            "{} rows read: {} accepted ({} new), {} rejected{}",
+            summary.rows_read,
+            summary.accepted,
+            summary.created,
+            summary.rejected,
+            if summary.rejections_listed < summary.rejected {
+                " (not all listed)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(summary)
+}
+
+/// Runs `suiji import`.
+pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    match args.what {
+        ImportWhat::Targets { file } => {
+            import_targets(&args.addr, args.token.as_deref(), &file, false).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The gRPC face of the directories: the only file that sees requests and statuses.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use suiji_api::directories::v1 as pb;
+use suiji_api::directories::v1::directories_service_server::DirectoriesService;
+use suiji_platform::auth::{ROLE_ADMIN, ROLE_DIRECTORIES_EDITOR};
+use suiji_platform::error::Error;
+use suiji_platform::grpc::require;
+use suiji_platform::paging;
+use suiji_platform::reference::DepartmentSeed;
+use suiji_platform::validation::{Denied, Violations};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::domain::target::{Kind, Risk, Status as OperatingStatus, Target};
+use crate::import::Report;
+use crate::service::Directories;
+use crate::store::TargetQuery;
+
+/// The `suiji.directories.v1.DirectoriesService` implementation.
+pub struct Api {
+    directories: Directories,
+}
+
+impl Api {
+    /// Serves `directories`.
+    pub fn new(directories: Directories) -> Self {
+        Self { directories }
+    }
+}
+
+type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+fn ts(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+fn level_name(level: i32) -> Option<&'static str> {
+    match pb::DepartmentLevel::try_from(level).ok()? {
+        pb::DepartmentLevel::Province => Some("province"),
+        pb::DepartmentLevel::City => Some("city"),
+        pb::DepartmentLevel::County => Some("county"),
+        pb::DepartmentLevel::Unspecified => None,
+    }
+}
+
+/// A department as a message.
+pub fn department_pb(d: &DepartmentSeed, active: bool) -> pb::Department {
+    pb::Department {
+        code: d.code.clone(),
+        name: d.name.clone(),
+        level: match d.level.as_str() {
+            "province" => pb::DepartmentLevel::Province,
+            "city" => pb::DepartmentLevel::City,
+            _ => pb::DepartmentLevel::County,
+        } as i32,
+        region_code: d.region_code.clone(),
+        active,
+    }
+}
+
+fn kind_pb(k: Kind) -> pb::TargetKind {
+    match k {
+        Kind::Enterprise => pb::TargetKind::Enterprise,
+        Kind::IndividualBusiness => pb::TargetKind::IndividualBusiness,
+        Kind::FarmersCooperative => pb::TargetKind::FarmersCooperative,
+        Kind::PublicInstitution => pb::TargetKind::PublicInstitution,
+        Kind::SocialOrganisation => pb::TargetKind::SocialOrganisation,
+        Kind::NaturalPerson => pb::TargetKind::NaturalPerson,
+        Kind::Project => pb::TargetKind::Project,
+        Kind::Facility => pb::TargetKind::Facility,
+        Kind::Premises => pb::TargetKind::Premises,
+    }
+}
+
+fn risk_pb(r: Risk) -> pb::RiskLevel {
+    match r {
+        Risk::Low => pb::RiskLevel::Low,
+        Risk::Medium => pb::RiskLevel::Medium,
+        Risk::MediumHigh => pb::RiskLevel::MediumHigh,
+        Risk::High => pb::RiskLevel::High,
+    }
+}
+
+fn status_pb(s: OperatingStatus) -> pb::OperatingStatus {
+    match s {
+        OperatingStatus::Operating => pb::OperatingStatus::Operating,
+        OperatingStatus::Closed => pb::OperatingStatus::Closed,
+        OperatingStatus::Liquidating => pb::OperatingStatus::Liquidating,
+        OperatingStatus::Revoked => pb::OperatingStatus::Revoked,
+    }
+}
+
+/// A target as a message.
+pub fn target_pb(t: &Target, updated_ms: i64) -> pb::Target {
+    pb::Target {
+        id: t.id.clone(),
+        kind: kind_pb(t.kind) as i32,
+        credit_code: t.credit_code.clone().unwrap_or_default(),
+        name: t.name.clone(),
+        region_code: t.region_code.clone(),
+        industry_code: t.industry_code.clone(),
+        address: t.address.clone(),
+        status: status_pb(t.status) as i32,
+        departments: t.departments.clone(),
+        risk_level: risk_pb(t.risk) as i32,
+        abnormal: t.abnormal,
+        serious_violation: t.serious_violation,
+        complaints_12m: t.complaints_12m,
+        key_focus: t.key_focus,
+        update_time: Some(ts(updated_ms)),
+    }
+}
+
+/// A filter from its message; unknown enum values and region codes become violations.
+fn query_from(
+    filter: Option<pb::TargetFilter>,
+    name_contains: String,
+    regions: &suiji_platform::reference::Regions,
+) -> Result<TargetQuery, Violations> {
+    let f = filter.unwrap_or_default();
+    let mut v = Violations::new();
+    let mut q = TargetQuery {
+        name_contains,
+        ..Default::default()
+    };
+    for (i, k) in f.kinds.iter().enumerate() {
+        match pb::TargetKind::try_from(*k)
+            .ok()
+            .and_then(|k| Kind::ALL.into_iter().find(|d| kind_pb(*d) == k))
+        {
+            Some(k) => q.kinds.push(k.as_str().into()),
+            None => v.add(
+                format!("filter.kinds[{i}]"),
+                format!("{k} is not a target kind"),
+            ),
+        }
+    }
+    for (i, r) in f.risk_levels.iter().enumerate() {
+        match pb::RiskLevel::try_from(*r)
+            .ok()
+            .and_then(|r| Risk::ALL.into_iter().find(|d| risk_pb(*d) == r))
+        {
+            Some(r) => q.risks.push(r.as_str().into()),
+            None => v.add(
+                format!("filter.risk_levels[{i}]"),
+                format!("{r} is not a risk level"),
+            ),
+        }
+    }
+    for (i, s) in f.statuses.iter().enumerate() {
+        let all = [
+            OperatingStatus::Operating,
+            OperatingStatus::Closed,
+            OperatingStatus::Liquidating,
+            OperatingStatus::Revoked,
+        ];
+        match pb::OperatingStatus::try_from(*s)
+            .ok()
+            .and_then(|s| all.into_iter().find(|d| status_pb(*d) == s))
+        {
+            Some(s) => q.statuses.push(s.as_str().into()),
+            None => v.add(
+                format!("filter.statuses[{i}]"),
+                format!("{s} is not an operating status"),
+            ),
+        }
+    }
+    for (i, code) in f.region_codes.iter().enumerate() {
+        match regions.prefix(code) {
+            Some(prefix) => q.region_prefixes.push(prefix.to_string()),
+            None => v.add(
+                format!("filter.region_codes[{i}]"),
+                format!("{code:?} is not a GB/T 2260 region code"),
+            ),
+        }
+    }
+    for (i, code) in f.industry_prefixes.iter().enumerate() {
+        match crate::domain::industry::normalise(code) {
+            Ok(code) => q.industry_prefixes.push(code),
+            Err(e) => v.add(format!("filter.industry_prefixes[{i}]"), e),
+        }
+    }
+    q.departments = f.departments;
+    v.into_result()?;
+    Ok(q)
+}
+
+#[tonic::async_trait]
+impl DirectoriesService for Api {
+    type ImportTargetsStream = ResponseStream<pb::ImportTargetsResponse>;
+    type ExportTargetsStream = ResponseStream<pb::ExportTargetsResponse>;
+
+    async fn upsert_department(
+        &self,
+        request: Request<pb::UpsertDepartmentRequest>,
+    ) -> Result<Response<pb::UpsertDepartmentResponse>, Status> {
+        let who = require(&request)?;
+        if !who.has_role(ROLE_ADMIN) {
+            return Err(Error::Denied(Denied {
+                field: "authorization".into(),
+                reason: "the admin role is required".into(),
+            })
+            .into());
+        }
+        let d = request
+            .into_inner()
+            .department
+            .ok_or_else(|| Error::Invalid(Violations::one("department", "is required")))?;
+        let mut v = Violations::new();
+        v.check(
+            d.code.trim().is_empty(),
+            "department.code",
+            "must not be empty",
+        );
+        v.check(
+            d.name.trim().is_empty(),
+            "department.name",
+            "must not be empty",
+        );
+        let level = level_name(d.level);
+        v.check(
+            level.is_none(),
+            "department.level",
+            "must be PROVINCE, CITY or COUNTY",
+        );
+        v.check(
+            self.directories.regions().get(&d.region_code).is_none(),
+            "department.region_code",
+            format!("{:?} is not a GB/T 2260 region code", d.region_code),
+        );
+        v.into_result().map_err(Error::Invalid)?;
+        let seed = DepartmentSeed {
+            code: d.code,
+            name: d.name,
+            level: level.unwrap_or_default().into(),
+            region_code: d.region_code,
+        };
+        self.directories
+            .upsert_department(&who, &seed, d.active)
+            .await?;
+        Ok(Response::new(pb::UpsertDepartmentResponse {
+            department: Some(department_pb(&seed, d.active)),
+        }))
+    }
+
+    async fn list_departments(
+        &self,
+        request: Request<pb::ListDepartmentsRequest>,
+    ) -> Result<Response<pb::ListDepartmentsResponse>, Status> {
+        require(&request)?;
+        let all = self
+            .directories
+            .departments(request.into_inner().include_inactive)
+            .await?;
+        Ok(Response::new(pb::ListDepartmentsResponse {
+            departments: all.iter().map(|(d, a)| department_pb(d, *a)).collect(),
+        }))
+    }
+
+    async fn get_target(
+        &self,
+        request: Request<pb::GetTargetRequest>,
+    ) -> Result<Response<pb::GetTargetResponse>, Status> {
+        require(&request)?;
+        let (target, updated) = self.directories.target(&request.into_inner().id).await?;
+        Ok(Response::new(pb::GetTargetResponse {
+            target: Some(target_pb(&target, updated)),
+        }))
+    }
+
+    async fn list_targets(
+        &self,
+        request: Request<pb::ListTargetsRequest>,
+    ) -> Result<Response<pb::ListTargetsResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let page = paging::page(r.page_size, &r.page_token).map_err(Error::Invalid)?;
+        let query = query_from(r.filter, r.name_contains, self.directories.regions())
+            .map_err(Error::Invalid)?;
+        let (targets, next_page_token) = self.directories.targets(&query, &page).await?;
+        Ok(Response::new(pb::ListTargetsResponse {
+            targets: targets.iter().map(|(t, u)| target_pb(t, *u)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn import_targets(
+        &self,
+        request: Request<Streaming<pb::ImportTargetsRequest>>,
+    ) -> Result<Response<Self::ImportTargetsStream>, Status> {
+        let who = require(&request)?;
+        if !who.has_role(ROLE_DIRECTORIES_EDITOR) {
+            return Err(Error::Denied(Denied {
+                field: "authorization".into(),
+                reason: format!("the {ROLE_DIRECTORIES_EDITOR} role is required"),
+            })
+            .into());
+        }
+        let mut incoming = request.into_inner();
+        let header = match incoming.message().await? {
+            Some(pb::ImportTargetsRequest {
+                part: Some(pb::import_targets_request::Part::Header(h)),
+            }) => h,
+            _ => {
+                return Err(Error::Invalid(Violations::one(
+                    "header",
+                    "the first message must be the header",
+                ))
+                .into());
+            }
+        };
+        let is_xlsx = header.format == pb::FileFormat::Xlsx as i32
+            || header.file_name.to_lowercase().ends_with(".xlsx");
+        if is_xlsx {
+            return Err(Status::unimplemented(
+                "XLSX import is not available yet; save the sheet as CSV",
+            ));
+        }
+        let chunks = incoming.map(|message| match message {
+            Ok(pb::ImportTargetsRequest {
+                part: Some(pb::import_targets_request::Part::Chunk(bytes)),
+            }) => Ok(bytes::Bytes::from(bytes)),
+            Ok(_) => Err(std::io::Error::other("a second header in the stream")),
+            Err(status) => Err(std::io::Error::other(status.message().to_string())),
+        });
+        let source = tokio_util::io::StreamReader::new(chunks);
+        let (out, rx) = mpsc::channel::<Result<pb::ImportTargetsResponse, Status>>(256);
+        let (reports, mut report_rx) = mpsc::channel::<Report>(256);
+        let forward = {
+            let out = out.clone();
+            tokio::spawn(async move {
+                while let Some(report) = report_rx.recv().await {
+                    let event = match report {
+                        Report::Progress {
+                            rows_read,
+                            accepted,
+                            rejected,
+                        } => pb::import_targets_response::Event::Progress(pb::ImportProgress {
+                            rows_read,
+                            accepted,
+                            rejected,
+                        }),
+                        Report::Rejected(r) => {
+                            pb::import_targets_response::Event::Rejected(pb::RejectedRow {
+                                line: r.line,
+                                field: r.field,
+                                reason: r.reason,
+                            })
+                        }
+                    };
+                    if out
+                        .send(Ok(pb::ImportTargetsResponse { event: Some(event) }))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+        };
+        let directories = self.directories.clone();
+        tokio::spawn(async move {
+            let result = directories
+                .import_targets(&who, &header.file_name, source, reports)
+                .await;
+            let _ = forward.await;
+            let message = match result {
+                Ok(s) => Ok(pb::ImportTargetsResponse {
+                    event: Some(pb::import_targets_response::Event::Summary(
+                        pb::ImportSummary {
+                            rows_read: s.rows_read,
+                            accepted: s.accepted,
+                            rejected: s.rejected,
+                            created: s.created,
+                            rejections_listed: s.listed,
+                        },
+                    )),
+                }),
+                Err(e) => Err(Status::from(e)),
+            };
+            let _ = out.send(message).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn export_targets(
+        &self,
+        _request: Request<pb::ExportTargetsRequest>,
+    ) -> Result<Response<Self::ExportTargetsStream>, Status> {
+        Err(Status::unimplemented("export is not available yet"))
+    }
+
+    async fn create_target_snapshot(
+        &self,
+        _request: Request<pb::CreateTargetSnapshotRequest>,
+    ) -> Result<Response<pb::CreateTargetSnapshotResponse>, Status> {
+        Err(Status::unimplemented("snapshots are not available yet"))
+    }
+}

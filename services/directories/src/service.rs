@@ -1,0 +1,142 @@
+//! The directories' use cases.
+
+use std::sync::Arc;
+
+use suiji_api::directories::v1 as pb;
+use suiji_platform::audit::{self, AuditEvent, digest_of};
+use suiji_platform::auth::Identity;
+use suiji_platform::db::{Db, now_ms};
+use suiji_platform::error::Error;
+use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::paging::{self, Page};
+use suiji_platform::reference::{DepartmentSeed, Regions};
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+
+use crate::domain::target::Target;
+use crate::import::{self, ImportError, Report, Summary};
+use crate::store::{self, TargetQuery};
+
+/// Routing key of a department change.
+pub const DEPARTMENT_UPSERTED: &str = "directories.department.upserted";
+
+/// The directories' use cases.
+#[derive(Clone)]
+pub struct Directories {
+    db: Db,
+    relay: Relay,
+    regions: Arc<Regions>,
+}
+
+fn internal(e: ImportError) -> Error {
+    Error::Internal(e.to_string())
+}
+
+impl Directories {
+    /// The use cases over `db`.
+    pub fn new(db: Db, relay: Relay) -> Self {
+        Self {
+            db,
+            relay,
+            regions: Arc::new(Regions::shipped()),
+        }
+    }
+
+    /// The region table.
+    pub fn regions(&self) -> &Regions {
+        &self.regions
+    }
+
+    /// Adds or changes a department and tells the other services.
+    pub async fn upsert_department(
+        &self,
+        who: &Identity,
+        d: &DepartmentSeed,
+        active: bool,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        store::upsert_department(&mut tx, d, active, now_ms()).await?;
+        let event = pb::DepartmentUpsertedEvent {
+            department: Some(crate::grpc::department_pb(d, active)),
+        };
+        outbox::enqueue(
+            &mut tx,
+            crate::NAME,
+            Event::new(DEPARTMENT_UPSERTED, &d.code, &event),
+        )
+        .await?;
+        let change = AuditEvent {
+            action: "department.upsert",
+            entity: "department",
+            entity_id: &d.code,
+            before_digest: String::new(),
+            after_digest: digest_of(&(&d.code, &d.name, &d.level, &d.region_code, active)),
+            detail: String::new(),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(())
+    }
+
+    /// Departments.
+    pub async fn departments(
+        &self,
+        include_inactive: bool,
+    ) -> Result<Vec<(DepartmentSeed, bool)>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(store::list_departments(&mut conn, include_inactive).await?)
+    }
+
+    /// One target by id or credit code.
+    pub async fn target(&self, id: &str) -> Result<(Target, i64), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let id = id.trim().to_ascii_uppercase();
+        store::get_target(&mut conn, &id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no target {id:?}")))
+    }
+
+    /// A page of targets.
+    pub async fn targets(
+        &self,
+        query: &TargetQuery,
+        page: &Page,
+    ) -> Result<(Vec<(Target, i64)>, String), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let targets = store::list_targets(&mut conn, query, &page.after, page.size).await?;
+        let token = match targets.last() {
+            Some((t, _)) if targets.len() as i64 == page.size => paging::token_after(&t.id),
+            _ => String::new(),
+        };
+        Ok((targets, token))
+    }
+
+    /// Imports targets; the import is audited with its counts.
+    pub async fn import_targets(
+        &self,
+        who: &Identity,
+        file_name: &str,
+        source: impl AsyncRead + Send + Unpin + 'static,
+        reports: mpsc::Sender<Report>,
+    ) -> Result<Summary, Error> {
+        let summary = import::import_targets(&self.db, &who.subject, file_name, source, reports)
+            .await
+            .map_err(internal)?;
+        let mut tx = self.db.begin().await?;
+        let change = AuditEvent {
+            action: "targets.import",
+            entity: "import",
+            entity_id: &summary.import_id,
+            before_digest: String::new(),
+            after_digest: String::new(),
+            detail: format!(
+                "{file_name}: {} rows read, {} accepted ({} new), {} rejected",
+                summary.rows_read, summary.accepted, summary.created, summary.rejected
+            ),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
