@@ -1,3 +1,4 @@
 //! Integration tests of the directories service on the embedded default and on PostgreSQL.
 
+mod api;
 mod import;

@@ -1,0 +1,250 @@
+//! The directories over gRPC: streaming import with its report, listing with filters, departments and their
+//! events; on both backends.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message;
+use suiji_api::directories::v1 as pb;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
+use suiji_api::events::v1::Envelope;
+use suiji_platform::bus::{Handler, IncomingMessage, Outcome, Subscription};
+use suiji_platform::grpc::{Bearer, channel, violations_of};
+use suiji_platform::testing::{self, Backend, eventually};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+
+type Client = DirectoriesServiceClient<InterceptedService<Channel, Bearer>>;
+
+#[derive(Default)]
+struct Probe(Mutex<Vec<Envelope>>);
+
+#[async_trait::async_trait]
+impl Handler for Probe {
+    async fn handle(&self, message: IncomingMessage) -> Outcome {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Envelope::decode(message.body.as_slice()).unwrap());
+        Outcome::Ack
+    }
+}
+
+async fn import(client: &mut Client, csv: &str) -> (pb::ImportSummary, Vec<pb::RejectedRow>) {
+    let header = pb::ImportTargetsRequest {
+        part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
+            file_name: "t.csv".into(),
+            format: pb::FileFormat::Csv as i32,
+        })),
+    };
+    // Chunks cut through the middle of rows and characters, as a network does.
+    let bytes = csv.as_bytes().to_vec();
+    let chunks: Vec<pb::ImportTargetsRequest> = bytes
+        .chunks(7)
+        .map(|c| pb::ImportTargetsRequest {
+            part: Some(pb::import_targets_request::Part::Chunk(c.to_vec())),
+        })
+        .collect();
+    let stream = futures::stream::iter(std::iter::once(header).chain(chunks));
+    let mut replies = client.import_targets(stream).await.unwrap().into_inner();
+    let (mut summary, mut rejected) = (None, Vec::new());
+    while let Some(reply) = replies.message().await.unwrap() {
+        match reply.event.unwrap() {
+            pb::import_targets_response::Event::Rejected(r) => rejected.push(r),
+            pb::import_targets_response::Event::Summary(s) => summary = Some(s),
+            pb::import_targets_response::Event::Progress(_) => {}
+        }
+    }
+    (summary.expect("a summary ends the stream"), rejected)
+}
+
+async fn directories_over_grpc(backend: Backend) {
+    suiji_platform::telemetry::init_for_tests();
+    if !testing::require(backend).await {
+        return;
+    }
+    let isolated = testing::isolated(backend).await;
+    let bus = isolated.bus().await;
+    let probe = Arc::new(Probe::default());
+    let stop = CancellationToken::new();
+    bus.subscribe(
+        Subscription {
+            service: "probe".into(),
+            bindings: vec!["directories.#".into()],
+        },
+        probe.clone(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let running = testing::start(
+        &isolated,
+        bus,
+        suiji_directories::NAME,
+        &suiji_directories::migrations(),
+        |ctx| async move { suiji_directories::start(&ctx).await },
+    )
+    .await;
+    let client = |roles: &[&str]| {
+        DirectoriesServiceClient::with_interceptor(
+            channel(&running.addr).unwrap(),
+            Bearer::new(Some(&isolated.token("610400-SCJG", roles))),
+        )
+    };
+    let mut editor = client(&["directories.editor"]);
+
+    let csv = "kind,credit_code,name,region_code,risk_level,departments\n\
+               enterprise,91350100M000100Y43,秦都食品有限公司,610402,high,610400-SCJG\n\
+               enterprise,91110000802100433B,渭城商贸有限公司,610404,low,610400-STHJ\n\
+               individual_business,914403001922038216,广元小店,510802,medium,\n\
+               enterprise,9144030071526726XA,坏码公司,610402,low,\n";
+    let (summary, rejected) = import(&mut editor, csv).await;
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.accepted,
+            summary.created,
+            summary.rejected
+        ),
+        (4, 3, 3, 1)
+    );
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        (rejected[0].line, rejected[0].field.as_str()),
+        (5, "credit_code")
+    );
+
+    // Without the editor role, no import.
+    let mut reader = client(&[]);
+    let header = pb::ImportTargetsRequest {
+        part: Some(pb::import_targets_request::Part::Header(
+            pb::ImportHeader::default(),
+        )),
+    };
+    let status = reader
+        .import_targets(futures::stream::iter(vec![header]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Listing with filters: a city's region code includes its counties.
+    let list = |filter: pb::TargetFilter| pb::ListTargetsRequest {
+        filter: Some(filter),
+        ..Default::default()
+    };
+    let xianyang = reader
+        .list_targets(list(pb::TargetFilter {
+            region_codes: vec!["610400".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = xianyang.targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, vec!["91110000802100433B", "91350100M000100Y43"]);
+    let high = reader
+        .list_targets(list(pb::TargetFilter {
+            risk_levels: vec![pb::RiskLevel::High as i32],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(high.targets.len(), 1);
+    assert_eq!(high.targets[0].departments, vec!["610400-SCJG".to_string()]);
+    let status = reader
+        .list_targets(list(pb::TargetFilter {
+            region_codes: vec!["123".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "filter.region_codes[0]");
+    let one = reader
+        .get_target(pb::GetTargetRequest {
+            id: "914403001922038216".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        one.target.unwrap().kind(),
+        pb::TargetKind::IndividualBusiness
+    );
+    assert_eq!(
+        reader
+            .get_target(pb::GetTargetRequest { id: "nope".into() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+
+    // Departments: only an admin changes them; a change is announced on the bus.
+    let department = pb::Department {
+        code: "610400-SWJ".into(),
+        name: "咸阳市商务局".into(),
+        level: pb::DepartmentLevel::City as i32,
+        region_code: "610400".into(),
+        active: true,
+    };
+    let status = editor
+        .upsert_department(pb::UpsertDepartmentRequest {
+            department: Some(department.clone()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let mut admin = client(&["admin"]);
+    let bad = pb::Department {
+        region_code: "000000".into(),
+        ..department.clone()
+    };
+    let status = admin
+        .upsert_department(pb::UpsertDepartmentRequest {
+            department: Some(bad),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "department.region_code");
+    admin
+        .upsert_department(pb::UpsertDepartmentRequest {
+            department: Some(department.clone()),
+        })
+        .await
+        .unwrap();
+    let all = admin
+        .list_departments(pb::ListDepartmentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .departments;
+    assert!(all.iter().any(|d| d == &department));
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            !probe.0.lock().unwrap().is_empty()
+        })
+        .await
+    );
+    let event = probe.0.lock().unwrap()[0].clone();
+    assert_eq!(event.r#type, "directories.department.upserted");
+    let payload: pb::DepartmentUpsertedEvent = event.payload.unwrap().to_msg().unwrap();
+    assert_eq!(payload.department.unwrap(), department);
+
+    stop.cancel();
+    running.stop().await;
+    isolated.cleanup().await;
+}
+
+mod over_grpc {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded() {
+        super::directories_over_grpc(suiji_platform::testing::Backend::Embedded).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_rabbitmq() {
+        super::directories_over_grpc(suiji_platform::testing::Backend::Servers).await
+    }
+}
