@@ -18,10 +18,18 @@ pub mod events {
     }
 }
 
+/// `suiji.types.v1`: types shared by several services.
+pub mod types {
+    pub mod v1 {
+        tonic::include_proto!("suiji.types.v1");
+    }
+}
+
 /// `suiji.catalog.v1`: the catalog of inspection items.
 pub mod catalog {
     pub mod v1 {
         tonic::include_proto!("suiji.catalog.v1");
+        pub use crate::types::v1::TargetKind;
     }
 }
 
@@ -29,5 +37,6 @@ pub mod catalog {
 pub mod directories {
     pub mod v1 {
         tonic::include_proto!("suiji.directories.v1");
+        pub use crate::types::v1::TargetKind;
     }
 }

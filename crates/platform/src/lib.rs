@@ -8,6 +8,7 @@ pub mod bus;
 pub mod calendar;
 pub mod config;
 pub mod db;
+pub mod departments;
 pub mod error;
 pub mod grpc;
 pub mod inbox;

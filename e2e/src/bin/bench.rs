@@ -230,18 +230,9 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
     let isolated = testing::isolated(Backend::Servers).await;
     let db = Db::connect(&isolated.settings.database, suiji_directories::NAME).await?;
     db.migrate(&suiji_directories::migrations()).await?;
-    {
-        let mut conn = db.pool().acquire().await?;
-        for d in suiji_platform::reference::departments("").map_err(anyhow::Error::msg)? {
-            suiji_directories::store::upsert_department(
-                &mut conn,
-                &d,
-                true,
-                suiji_platform::db::now_ms(),
-            )
-            .await?;
-        }
-    }
+    suiji_platform::departments::seed(&db, "")
+        .await
+        .map_err(anyhow::Error::msg)?;
     let before = peak_rss_mib();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });

@@ -1,14 +1,4 @@
--- The catalog (随机抽查事项清单): items, their versions, and the local copy of departments.
-
--- Departments, copied from the directories service (seeded from a file until it exists).
-CREATE TABLE departments (
-    code         TEXT PRIMARY KEY,
-    name         TEXT NOT NULL,
-    level        TEXT NOT NULL,
-    region_code  TEXT NOT NULL,
-    active       INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL
-);
+-- The catalog (随机抽查事项清单): items and their versions.
 
 -- One row per item: its owner, lifecycle state and which versions matter.
 CREATE TABLE items (

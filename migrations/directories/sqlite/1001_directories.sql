@@ -1,13 +1,4 @@
--- The directories (两库): departments and inspection targets. Inspectors follow in a later migration.
-
-CREATE TABLE departments (
-    code         TEXT PRIMARY KEY,
-    name         TEXT NOT NULL,
-    level        TEXT NOT NULL,
-    region_code  TEXT NOT NULL,
-    active       INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL
-);
+-- The directories (两库): inspection targets (the departments table is the platform's). Inspectors follow.
 
 -- One row per target, keyed by its public identifier (credit code or prefixed id).
 CREATE TABLE targets (

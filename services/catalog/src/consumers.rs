@@ -7,8 +7,6 @@ use suiji_platform::db::Tx;
 use suiji_platform::inbox::{HandleError, TxHandler};
 use suiji_platform::reference::DepartmentSeed;
 
-use crate::store;
-
 /// Routing keys the catalog consumes.
 pub const BINDINGS: &[&str] = &["directories.department.*"];
 
@@ -47,7 +45,7 @@ impl TxHandler for Departments {
                     level: level.into(),
                     region_code: d.region_code,
                 };
-                store::upsert_department(tx, &seed, d.active)
+                suiji_platform::departments::upsert(tx, &seed, d.active)
                     .await
                     .map_err(|e| HandleError::Transient(e.to_string()))
             }

@@ -34,15 +34,9 @@ pub fn migrations() -> Migrations {
 
 /// Seeds the local department copy, subscribes to the bus and builds the gRPC routes.
 pub async fn start(ctx: &Context) -> Result<Started, StartError> {
-    let seeds = suiji_platform::reference::departments(&ctx.settings.reference.departments_file)
+    suiji_platform::departments::seed(&ctx.db, &ctx.settings.reference.departments_file)
+        .await
         .map_err(StartError::Io)?;
-    let mut tx = ctx.db.begin().await?;
-    for seed in &seeds {
-        store::upsert_department(&mut tx, seed, true)
-            .await
-            .map_err(|e| StartError::Io(e.to_string()))?;
-    }
-    tx.commit().await?;
     let consumer = ctx
         .subscribe(consumers::BINDINGS, consumers::Departments)
         .await?;

@@ -41,7 +41,7 @@ impl Catalog {
         tx: &mut Tx,
         content: ItemContent,
     ) -> Result<ItemContent, Error> {
-        let known = store::department_exists(tx, &content.department_code).await?;
+        let known = suiji_platform::departments::exists(tx, &content.department_code).await?;
         Ok(domain::validate_content(content, self.policy, |_| known)?)
     }
 

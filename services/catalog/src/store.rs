@@ -3,9 +3,8 @@
 use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use suiji_platform::db::{flag, now_ms};
+use suiji_platform::db::now_ms;
 use suiji_platform::paging::Page;
-use suiji_platform::reference::DepartmentSeed;
 
 use crate::domain::{Category, Item, ItemContent, ItemState, TargetKind, Version, VersionState};
 use crate::error::Error;
@@ -53,38 +52,6 @@ fn version_from(row: &AnyRow) -> Result<Version, Error> {
 }
 
 const ITEM_COLUMNS: &str = "i.code, i.department_code, i.state, i.latest_version, i.published_version, i.revision, i.retire_reason";
-
-/// Whether a department exists and is active.
-pub async fn department_exists(conn: &mut AnyConnection, code: &str) -> Result<bool, Error> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE code = $1 AND active = 1")
-            .bind(code)
-            .fetch_one(conn)
-            .await?;
-    Ok(n > 0)
-}
-
-/// Adds or updates a department of the local copy.
-pub async fn upsert_department(
-    conn: &mut AnyConnection,
-    d: &DepartmentSeed,
-    active: bool,
-) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO departments (code, name, level, region_code, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
-         region_code = excluded.region_code, active = excluded.active, updated_at = excluded.updated_at",
-    )
-    .bind(&d.code)
-    .bind(&d.name)
-    .bind(&d.level)
-    .bind(&d.region_code)
-    .bind(flag(active))
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// Reads an item's header.
 #[tracing::instrument(skip(conn))]

@@ -260,7 +260,7 @@ pub async fn import_targets(
     let import_id = uuid::Uuid::now_v7().to_string();
     let departments: HashSet<String> = {
         let mut conn = db.pool().acquire().await?;
-        let codes = store::department_codes(&mut conn).await?;
+        let codes = suiji_platform::departments::codes(&mut conn).await?;
         store::begin_import(&mut conn, &import_id, "targets", file_name, actor, now_ms()).await?;
         codes.into_iter().collect()
     };

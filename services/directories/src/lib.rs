@@ -32,13 +32,9 @@ pub async fn start(
     ctx: &suiji_platform::runtime::Context,
 ) -> Result<suiji_platform::runtime::Started, suiji_platform::runtime::StartError> {
     use suiji_platform::runtime::{StartError, Started};
-    let seeds = suiji_platform::reference::departments(&ctx.settings.reference.departments_file)
+    suiji_platform::departments::seed(&ctx.db, &ctx.settings.reference.departments_file)
+        .await
         .map_err(StartError::Io)?;
-    let mut tx = ctx.db.begin().await?;
-    for seed in &seeds {
-        store::upsert_department(&mut tx, seed, true, suiji_platform::db::now_ms()).await?;
-    }
-    tx.commit().await?;
     let directories = service::Directories::new(ctx.db.clone(), ctx.relay.clone());
     let mut parts = suiji_platform::grpc::base_routes();
     parts.routes.add_service(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use suiji_api::directories::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
-use suiji_platform::db::{Db, now_ms};
+use suiji_platform::db::Db;
 use suiji_platform::error::Error;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
@@ -55,7 +55,7 @@ impl Directories {
         active: bool,
     ) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
-        store::upsert_department(&mut tx, d, active, now_ms()).await?;
+        suiji_platform::departments::upsert(&mut tx, d, active).await?;
         let event = pb::DepartmentUpsertedEvent {
             department: Some(crate::grpc::department_pb(d, active)),
         };
@@ -85,7 +85,7 @@ impl Directories {
         include_inactive: bool,
     ) -> Result<Vec<(DepartmentSeed, bool)>, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        Ok(store::list_departments(&mut conn, include_inactive).await?)
+        Ok(suiji_platform::departments::list(&mut conn, include_inactive).await?)
     }
 
     /// One target by id or credit code.

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use suiji_platform::db::{flag, placeholder_list, values_list};
-use suiji_platform::reference::DepartmentSeed;
 
 use crate::domain::target::Target;
 
@@ -34,36 +33,6 @@ const TARGET_WIDTH: usize = 18;
 
 /// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
 pub const ROWS_PER_STATEMENT: usize = 1000;
-
-/// Departments that exist, for import checks.
-pub async fn department_codes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT code FROM departments WHERE active = 1")
-        .fetch_all(conn)
-        .await
-}
-
-/// Adds or updates a department.
-pub async fn upsert_department(
-    conn: &mut AnyConnection,
-    d: &DepartmentSeed,
-    active: bool,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO departments (code, name, level, region_code, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
-         region_code = excluded.region_code, active = excluded.active, updated_at = excluded.updated_at",
-    )
-    .bind(&d.code)
-    .bind(&d.name)
-    .bind(&d.level)
-    .bind(&d.region_code)
-    .bind(flag(active))
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// Inserts or updates a batch of targets for import `import_id`, at time `now`. The batch must not repeat an
 /// id. A target that this same import already wrote (from an earlier line) is left alone and reported as a
@@ -423,10 +392,7 @@ impl TargetQuery {
         any_of("risk", &self.risks, |v| v.to_string(), "=");
         any_of("status", &self.statuses, |v| v.to_string(), "=");
         if !self.name_contains.is_empty() {
-            values.push(format!(
-                "%{}%",
-                self.name_contains.replace('%', "").replace('_', "")
-            ));
+            values.push(format!("%{}%", self.name_contains.replace(['%', '_'], "")));
             sql.push_str(&format!(" AND name LIKE ${}", values.len() + 1));
         }
         (sql, values)
@@ -452,31 +418,5 @@ pub async fn list_targets(
     let rows = q.bind(limit).fetch_all(conn).await?;
     rows.iter()
         .map(|r| Ok((target_from(r)?, r.try_get("updated_at")?)))
-        .collect()
-}
-
-/// Every department, by code.
-pub async fn list_departments(
-    conn: &mut AnyConnection,
-    include_inactive: bool,
-) -> Result<Vec<(DepartmentSeed, bool)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT code, name, level, region_code, active FROM departments WHERE active = 1 OR $1 = 1 ORDER BY code",
-    )
-    .bind(flag(include_inactive))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                DepartmentSeed {
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                    level: r.try_get("level")?,
-                    region_code: r.try_get("region_code")?,
-                },
-                r.try_get::<i64, _>("active")? != 0,
-            ))
-        })
         .collect()
 }

@@ -3,8 +3,7 @@
 
 use suiji_directories::generate::{self, TargetSpec};
 use suiji_directories::import::{Rejection, Report, Summary, import_targets};
-use suiji_platform::db::{Db, now_ms};
-use suiji_platform::reference;
+use suiji_platform::db::Db;
 use suiji_platform::testing::{self, Backend, Isolated};
 use tokio::sync::mpsc;
 
@@ -18,12 +17,7 @@ async fn directory(backend: Backend) -> Option<(Isolated, Db)> {
         .await
         .unwrap();
     db.migrate(&suiji_directories::migrations()).await.unwrap();
-    let mut conn = db.pool().acquire().await.unwrap();
-    for d in reference::departments("").unwrap() {
-        suiji_directories::store::upsert_department(&mut conn, &d, true, now_ms())
-            .await
-            .unwrap();
-    }
+    suiji_platform::departments::seed(&db, "").await.unwrap();
     Some((isolated, db))
 }
 
@@ -173,7 +167,7 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
     generate::targets(&spec, &mut file).unwrap();
     let text = String::from_utf8(file).unwrap();
     // The repeat of line 2 comes after the first batch is committed, so the database finds it.
-    assert!(20_500 > suiji_directories::import::BATCH);
+    const { assert!(20_500 > suiji_directories::import::BATCH) };
     let second_line = text.lines().nth(1).unwrap().to_string();
     let with_duplicate = format!("{text}{second_line}\n");
     let (summary, rejections) = run(&db, with_duplicate.into_bytes()).await;

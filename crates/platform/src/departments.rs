@@ -1,0 +1,85 @@
+//! Every service's copy of the departments (the platform's `departments` table): seeded from the reference
+//! file at start, kept current from `directories.department.upserted`, owned by the directories service.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Db, flag, now_ms};
+use crate::reference::DepartmentSeed;
+
+/// Adds or updates a department.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    d: &DepartmentSeed,
+    active: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO departments (code, name, level, region_code, active, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
+         region_code = excluded.region_code, active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(&d.code)
+    .bind(&d.name)
+    .bind(&d.level)
+    .bind(&d.region_code)
+    .bind(flag(active))
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Loads the reference file (`path` empty: the shipped demo departments) into `db`.
+pub async fn seed(db: &Db, path: &str) -> Result<usize, String> {
+    let seeds = crate::reference::departments(path)?;
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    for seed in &seeds {
+        upsert(&mut tx, seed, true)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(seeds.len())
+}
+
+/// Whether an active department has this code.
+pub async fn exists(conn: &mut AnyConnection, code: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE code = $1 AND active = 1")
+            .bind(code)
+            .fetch_one(conn)
+            .await?;
+    Ok(n > 0)
+}
+
+/// Codes of the active departments.
+pub async fn codes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT code FROM departments WHERE active = 1")
+        .fetch_all(conn)
+        .await
+}
+
+/// Every department with whether it is active, by code.
+pub async fn list(
+    conn: &mut AnyConnection,
+    include_inactive: bool,
+) -> Result<Vec<(DepartmentSeed, bool)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT code, name, level, region_code, active FROM departments WHERE active = 1 OR $1 = 1 ORDER BY code",
+    )
+    .bind(flag(include_inactive))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                DepartmentSeed {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    level: r.try_get("level")?,
+                    region_code: r.try_get("region_code")?,
+                },
+                r.try_get::<i64, _>("active")? != 0,
+            ))
+        })
+        .collect()
+}
