@@ -9,46 +9,7 @@ pub use suiji_platform::validation::{Denied, NotNow};
 /// Largest ratio a cap may name: the whole directory, in basis points.
 pub const FULL_RATIO: u32 = 10_000;
 
-/// Kind of inspection target (检查对象) an item applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    /// 企业.
-    Enterprise,
-    /// 个体工商户.
-    IndividualBusiness,
-    /// 农民专业合作社.
-    FarmersCooperative,
-    /// 事业单位.
-    PublicInstitution,
-    /// 社会组织.
-    SocialOrganisation,
-    /// 自然人.
-    NaturalPerson,
-    /// 项目.
-    Project,
-    /// 设施设备.
-    Facility,
-    /// 场所.
-    Premises,
-}
-
-impl TargetKind {
-    /// Stable name, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Enterprise => "enterprise",
-            Self::IndividualBusiness => "individual_business",
-            Self::FarmersCooperative => "farmers_cooperative",
-            Self::PublicInstitution => "public_institution",
-            Self::SocialOrganisation => "social_organisation",
-            Self::NaturalPerson => "natural_person",
-            Self::Project => "project",
-            Self::Facility => "facility",
-            Self::Premises => "premises",
-        }
-    }
-}
+pub use suiji_platform::vocabulary::TargetKind;
 
 /// Key item (重点检查事项) or general item (一般检查事项).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
