@@ -244,13 +244,14 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
     drain.await?;
     println!(
         "target import into PostgreSQL (CSV, parse + validate + COPY upsert): {:.0} rows/s ({} rows, {:.0} MiB file, {:.1} s), \
-         peak memory {:.0} MiB (before the import {:.0} MiB)",
+         peak memory {:.0} MiB (before the import {:.0} MiB); database writes {:.1} s of it",
         summary.accepted as f64 / elapsed.as_secs_f64(),
         summary.accepted,
         size as f64 / 1048576.0,
         elapsed.as_secs_f64(),
         peak_rss_mib(),
-        before
+        before,
+        summary.write_ms as f64 / 1000.0
     );
     anyhow::ensure!(
         summary.rejected == 0,

@@ -1,8 +1,10 @@
 -- The directories (两库): inspection targets (the departments table is the platform's). Inspectors follow.
 
 -- One row per target, keyed by its public identifier (credit code or prefixed id).
+-- The id sorts bytewise (COLLATE "C"), as snapshots and their digests do. The primary key carries the filter
+-- columns (INCLUDE), so a snapshot is one index-only scan in id order.
 CREATE TABLE targets (
-    id                 TEXT PRIMARY KEY,
+    id                 TEXT COLLATE "C" NOT NULL,
     kind               TEXT NOT NULL,
     credit_code        TEXT,
     name               TEXT NOT NULL,
@@ -22,9 +24,9 @@ CREATE TABLE targets (
     import_id          TEXT NOT NULL DEFAULT '',
     import_line        BIGINT NOT NULL DEFAULT 0,
     created_at         BIGINT NOT NULL,
-    updated_at         BIGINT NOT NULL
+    updated_at         BIGINT NOT NULL,
+    PRIMARY KEY (id) INCLUDE (kind, region_code, industry_code, status, risk, departments)
 );
-CREATE INDEX targets_region ON targets (region_code, id);
 
 -- One row per import, with its counts.
 CREATE TABLE imports (

@@ -24,7 +24,6 @@ CREATE TABLE targets (
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL
 );
-CREATE INDEX targets_region ON targets (region_code, id);
 
 -- One row per import, with its counts.
 CREATE TABLE imports (

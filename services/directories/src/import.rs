@@ -21,6 +21,10 @@ use crate::store::{self, Staged};
 
 /// Rows written per transaction.
 pub const BATCH: usize = 20_000;
+/// Accepted rows after which a PostgreSQL import vacuums the table.
+const VACUUM_AFTER: u64 = 100_000;
+/// Connections that merge batches at once on PostgreSQL.
+pub const WRITERS: usize = 2;
 /// Rejections listed one by one; beyond this they are only counted.
 pub const MAX_LISTED: u64 = 10_000;
 /// Bytes looked at to tell UTF-8 from GB18030.
@@ -65,6 +69,9 @@ pub struct Summary {
     pub listed: u64,
     /// The import's id.
     pub import_id: String,
+    /// Time the busiest writer spent writing batches, in milliseconds (reading and checking rows overlaps
+    /// with it).
+    pub write_ms: u64,
 }
 
 /// Why an import could not run at all.
@@ -111,6 +118,7 @@ pub fn sniff_encoding(head: &[u8]) -> &'static Encoding {
 #[derive(Default)]
 struct Counters {
     rows_read: AtomicU64,
+    accepted: AtomicU64,
     rejected: AtomicU64,
     listed: AtomicU64,
 }
@@ -138,7 +146,7 @@ impl Counters {
 fn parse(
     source: impl Read,
     departments: HashSet<String>,
-    batches: mpsc::Sender<Vec<Staged>>,
+    batches: Vec<mpsc::Sender<Vec<Staged>>>,
     reports: mpsc::Sender<Report>,
     counters: &Counters,
 ) -> Result<(), ImportError> {
@@ -184,8 +192,12 @@ fn parse(
             return Ok(());
         }
     };
-    let mut batch: Vec<Staged> = Vec::with_capacity(BATCH);
-    let mut in_batch: HashMap<String, u64> = HashMap::with_capacity(BATCH);
+    // One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
+    // with one id are written in file order and the second is recognised as the duplicate.
+    let mut open: Vec<(Vec<Staged>, HashMap<String, u64>)> = batches
+        .iter()
+        .map(|_| (Vec::with_capacity(BATCH), HashMap::with_capacity(BATCH)))
+        .collect();
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut record) {
@@ -214,6 +226,8 @@ fn parse(
         let row: Vec<&str> = record.iter().collect();
         match parse_row(&layout, &row, &checks) {
             Ok(target) => {
+                let partition = partition_of(&target.id, batches.len());
+                let (batch, in_batch) = &mut open[partition];
                 if let Some(first) = in_batch.get(&target.id) {
                     let reason = format!(
                         "duplicate of line {first}: {} appears twice in the file",
@@ -226,10 +240,8 @@ fn parse(
                 batch.push(Staged { line, target });
                 if batch.len() == BATCH {
                     in_batch.clear();
-                    if batches
-                        .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                    {
+                    let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                    if batches[partition].blocking_send(full).is_err() {
                         return Ok(());
                     }
                 }
@@ -243,10 +255,86 @@ fn parse(
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = batches.blocking_send(batch);
+    for ((batch, _), sender) in open.into_iter().zip(&batches) {
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(batch);
+        }
     }
     Ok(())
+}
+
+/// Which writer a target goes to.
+fn partition_of(id: &str, writers: usize) -> usize {
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash % writers as u64) as usize
+}
+
+/// What one writer did.
+#[derive(Default)]
+struct Written {
+    accepted: u64,
+    created: u64,
+    time: std::time::Duration,
+}
+
+/// Writes the batches of one partition, in order.
+async fn write_partition(
+    db: Db,
+    import_id: String,
+    mut batches: mpsc::Receiver<Vec<Staged>>,
+    counters: Arc<Counters>,
+    reports: mpsc::Sender<Report>,
+) -> Result<Written, ImportError> {
+    let mut written = Written::default();
+    while let Some(mut batch) = batches.recv().await {
+        let started = std::time::Instant::now();
+        // Keys in order touch the primary-key index page by page rather than at random.
+        batch.sort_unstable_by(|a, b| a.target.id.cmp(&b.target.id));
+        let outcome = match db.postgres() {
+            Some(pg) => {
+                let mut tx = pg.begin().await?;
+                let outcome =
+                    store::copy_upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
+                tx.commit().await?;
+                outcome
+            }
+            None => {
+                let mut tx = db.begin().await?;
+                let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
+                tx.commit().await?;
+                outcome
+            }
+        };
+        written.time += started.elapsed();
+        written.accepted += outcome.created + outcome.updated;
+        written.created += outcome.created;
+        counters
+            .accepted
+            .fetch_add(outcome.created + outcome.updated, Ordering::Relaxed);
+        for (line, id, first) in outcome.duplicates {
+            counters.rejected.fetch_add(1, Ordering::Relaxed);
+            if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
+                let reason = format!("duplicate of line {first}: {id} appears twice in the file");
+                let _ = reports
+                    .send(Report::Rejected(Rejection {
+                        line,
+                        field: "id".into(),
+                        reason,
+                    }))
+                    .await;
+            }
+        }
+        let _ = reports
+            .send(Report::Progress {
+                rows_read: counters.rows_read.load(Ordering::Relaxed),
+                accepted: counters.accepted.load(Ordering::Relaxed),
+                rejected: counters.rejected.load(Ordering::Relaxed),
+            })
+            .await;
+    }
+    Ok(written)
 }
 
 /// Imports targets from `source` into `db`, sending progress and rejections to `reports`.
@@ -264,58 +352,47 @@ pub async fn import_targets(
         store::begin_import(&mut conn, &import_id, "targets", file_name, actor, now_ms()).await?;
         codes.into_iter().collect()
     };
-    let (batch_tx, mut batch_rx) = mpsc::channel::<Vec<Staged>>(2);
+    // PostgreSQL merges batches on several connections at once; SQLite has one writer.
+    let writers = if db.postgres().is_some() { WRITERS } else { 1 };
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..writers)
+        .map(|_| mpsc::channel::<Vec<Staged>>(1))
+        .unzip();
     let counters = Arc::new(Counters::default());
     let parser = {
         let reports = reports.clone();
         let counters = counters.clone();
         let bridge = tokio_util::io::SyncIoBridge::new(source);
-        tokio::task::spawn_blocking(move || {
-            parse(bridge, departments, batch_tx, reports, &counters)
-        })
+        tokio::task::spawn_blocking(move || parse(bridge, departments, senders, reports, &counters))
     };
+    let tasks: Vec<_> = receivers
+        .into_iter()
+        .map(|rx| {
+            tokio::spawn(write_partition(
+                db.clone(),
+                import_id.clone(),
+                rx,
+                counters.clone(),
+                reports.clone(),
+            ))
+        })
+        .collect();
     let mut accepted = 0u64;
     let mut created = 0u64;
-    while let Some(batch) = batch_rx.recv().await {
-        let outcome = match db.postgres() {
-            Some(pg) => {
-                let mut tx = pg.begin().await?;
-                let outcome =
-                    store::copy_upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
-                tx.commit().await?;
-                outcome
-            }
-            None => {
-                let mut tx = db.begin().await?;
-                let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
-                tx.commit().await?;
-                outcome
-            }
-        };
-        accepted += outcome.created + outcome.updated;
-        created += outcome.created;
-        for (line, id, first) in outcome.duplicates {
-            counters.rejected.fetch_add(1, Ordering::Relaxed);
-            if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
-                let reason = format!("duplicate of line {first}: {id} appears twice in the file");
-                let _ = reports
-                    .send(Report::Rejected(Rejection {
-                        line,
-                        field: "id".into(),
-                        reason,
-                    }))
-                    .await;
-            }
-        }
-        let _ = reports
-            .send(Report::Progress {
-                rows_read: counters.rows_read.load(Ordering::Relaxed),
-                accepted,
-                rejected: counters.rejected.load(Ordering::Relaxed),
-            })
-            .await;
+    let mut write_time = std::time::Duration::ZERO;
+    for task in tasks {
+        let written = task.await.map_err(|e| ImportError::Io(e.to_string()))??;
+        accepted += written.accepted;
+        created += written.created;
+        write_time = write_time.max(written.time);
     }
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
+    if let Some(pg) = db.postgres()
+        && accepted >= VACUUM_AFTER
+    {
+        // Sets the visibility map, so snapshots stay index-only scans, and refreshes the planner's statistics.
+        use sqlx::Executor;
+        pg.execute("VACUUM (ANALYZE) targets").await?;
+    }
     let summary = Summary {
         rows_read: counters.rows_read.load(Ordering::Relaxed),
         accepted,
@@ -323,6 +400,7 @@ pub async fn import_targets(
         created,
         listed: counters.listed.load(Ordering::Relaxed).min(MAX_LISTED),
         import_id: import_id.clone(),
+        write_ms: write_time.as_millis() as u64,
     };
     let mut conn = db.pool().acquire().await?;
     store::finish_import(
