@@ -399,8 +399,74 @@ impl DirectoriesService for Api {
 
     async fn create_target_snapshot(
         &self,
-        _request: Request<pb::CreateTargetSnapshotRequest>,
+        request: Request<pb::CreateTargetSnapshotRequest>,
     ) -> Result<Response<pb::CreateTargetSnapshotResponse>, Status> {
-        Err(Status::unimplemented("snapshots are not available yet"))
+        let who = require(&request)?;
+        let filter = request.into_inner().filter;
+        let query = query_from(filter.clone(), String::new(), self.directories.regions())
+            .map_err(Error::Invalid)?;
+        let info = self.directories.create_snapshot(&who, &query).await?;
+        Ok(Response::new(pb::CreateTargetSnapshotResponse {
+            snapshot: Some(snapshot_pb(&info, filter)),
+        }))
+    }
+
+    async fn get_snapshot(
+        &self,
+        request: Request<pb::GetSnapshotRequest>,
+    ) -> Result<Response<pb::GetSnapshotResponse>, Status> {
+        require(&request)?;
+        let info = self.directories.snapshot(&request.into_inner().id).await?;
+        Ok(Response::new(pb::GetSnapshotResponse {
+            snapshot: Some(snapshot_pb(&info, None)),
+        }))
+    }
+
+    type ReadSnapshotIdsStream = ResponseStream<pb::ReadSnapshotIdsResponse>;
+
+    async fn read_snapshot_ids(
+        &self,
+        request: Request<pb::ReadSnapshotIdsRequest>,
+    ) -> Result<Response<Self::ReadSnapshotIdsStream>, Status> {
+        require(&request)?;
+        let id = request.into_inner().id;
+        self.directories.snapshot(&id).await?;
+        let directories = self.directories.clone();
+        let chunks = futures::stream::try_unfold(0i64, move |n| {
+            let directories = directories.clone();
+            let id = id.clone();
+            async move {
+                match directories.snapshot_chunk(&id, n).await {
+                    Ok(Some(ids)) => Ok(Some((pb::ReadSnapshotIdsResponse { ids }, n + 1))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(Status::from(e)),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(chunks)))
+    }
+}
+
+/// A snapshot as a message.
+fn snapshot_pb(
+    info: &crate::snapshot::SnapshotInfo,
+    filter: Option<pb::TargetFilter>,
+) -> pb::Snapshot {
+    let strata = Risk::ALL
+        .iter()
+        .filter_map(|r| {
+            info.strata.get(r.as_str()).map(|n| pb::StratumCount {
+                risk_level: risk_pb(*r) as i32,
+                count: *n,
+            })
+        })
+        .collect();
+    pb::Snapshot {
+        id: info.id.clone(),
+        digest: info.digest.clone(),
+        count: info.count,
+        strata,
+        filter,
+        create_time: Some(ts(info.created_at)),
     }
 }

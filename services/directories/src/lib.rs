@@ -6,6 +6,7 @@ pub mod generate;
 pub mod grpc;
 pub mod import;
 pub mod service;
+pub mod snapshot;
 pub mod store;
 
 use suiji_platform::db::Migrations;

@@ -139,4 +139,37 @@ impl Directories {
         tx.commit().await?;
         Ok(summary)
     }
+
+    /// Freezes the targets matching `query` for a draw; audited.
+    pub async fn create_snapshot(
+        &self,
+        who: &Identity,
+        query: &TargetQuery,
+    ) -> Result<crate::snapshot::SnapshotInfo, Error> {
+        let info = crate::snapshot::create(&self.db, &who.subject, query).await?;
+        let mut tx = self.db.begin().await?;
+        let change = AuditEvent {
+            action: "snapshot.create",
+            entity: "snapshot",
+            entity_id: &info.id,
+            before_digest: String::new(),
+            after_digest: info.digest.clone(),
+            detail: format!("{} targets; filter {}", info.count, info.filter),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// A snapshot's description.
+    pub async fn snapshot(&self, id: &str) -> Result<crate::snapshot::SnapshotInfo, Error> {
+        crate::snapshot::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no snapshot {id:?}")))
+    }
+
+    /// A snapshot's chunk `n`.
+    pub async fn snapshot_chunk(&self, id: &str, n: i64) -> Result<Option<Vec<u8>>, Error> {
+        Ok(crate::snapshot::chunk(&self.db, id, n).await?)
+    }
 }

@@ -334,7 +334,7 @@ pub async fn get_target(
 }
 
 /// Filters of a target listing; empty lists do not narrow.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TargetQuery {
     /// Kinds (stable names).
     pub kinds: Vec<String>,
@@ -354,7 +354,7 @@ pub struct TargetQuery {
 
 impl TargetQuery {
     /// The WHERE clause (after `id > $1`) and its bound values, numbered from `$2`.
-    fn clause(&self) -> (String, Vec<String>) {
+    pub fn clause(&self) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut values: Vec<String> = Vec::new();
         let mut any_of = |column: &str, items: &[String], pattern: fn(&str) -> String, op: &str| {

@@ -182,6 +182,78 @@ async fn directories_over_grpc(backend: Backend) {
         Code::NotFound
     );
 
+    // Snapshots: sorted ids, their digest and strata; frozen; reproducible from the same data.
+    let xianyang_filter = pb::TargetFilter {
+        region_codes: vec!["610400".into()],
+        ..Default::default()
+    };
+    let snap = |c: &mut Client| {
+        let mut c = c.clone();
+        let filter = xianyang_filter.clone();
+        async move {
+            c.create_target_snapshot(pb::CreateTargetSnapshotRequest {
+                filter: Some(filter),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .snapshot
+            .unwrap()
+        }
+    };
+    let first = snap(&mut reader).await;
+    let expected_ids = "91110000802100433B\n91350100M000100Y43\n";
+    assert_eq!(first.count, 2);
+    assert_eq!(
+        first.digest,
+        suiji_directories::snapshot::digest_of(expected_ids.as_bytes()).unwrap()
+    );
+    let strata: Vec<(i32, u64)> = first
+        .strata
+        .iter()
+        .map(|s| (s.risk_level, s.count))
+        .collect();
+    assert_eq!(
+        strata,
+        vec![
+            (pb::RiskLevel::Low as i32, 1),
+            (pb::RiskLevel::High as i32, 1)
+        ]
+    );
+    assert_eq!(
+        snap(&mut reader).await.digest,
+        first.digest,
+        "the same data gives the same digest"
+    );
+    import(&mut editor, "kind,credit_code,name,region_code\nenterprise,91350100M000100Y43,改名公司,610402\nenterprise,9144030071526726XG,新公司,610402\n").await;
+    let later = snap(&mut reader).await;
+    assert_eq!(later.count, 3);
+    assert_ne!(later.digest, first.digest);
+    let mut ids = Vec::new();
+    let mut stream = reader
+        .read_snapshot_ids(pb::ReadSnapshotIdsRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(part) = stream.message().await.unwrap() {
+        ids.extend(part.ids);
+    }
+    assert_eq!(
+        String::from_utf8(ids).unwrap(),
+        expected_ids,
+        "a snapshot never changes"
+    );
+    let got = reader
+        .get_snapshot(pb::GetSnapshotRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.snapshot.unwrap().digest, first.digest);
+
     // Departments: only an admin changes them; a change is announced on the bus.
     let department = pb::Department {
         code: "610400-SWJ".into(),

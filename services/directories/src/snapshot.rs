@@ -1,0 +1,181 @@
+//! Snapshots: the sorted ids of the targets matching a filter, frozen for a draw, with their SHA-256 digest
+//! and counts per risk level. The digest is `SHA-256(id₁ ‖ "\n" ‖ id₂ ‖ "\n" ‖ …)` over the ids in ascending
+//! byte order, so anyone holding the id list can recompute it.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, Row};
+use suiji_platform::db::{Db, now_ms};
+
+use crate::store::TargetQuery;
+
+/// Bytes of ids per stored chunk.
+const CHUNK: usize = 1 << 20;
+
+/// A snapshot's description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    /// Id.
+    pub id: String,
+    /// SHA-256 of the newline-terminated ids, hex.
+    pub digest: String,
+    /// Number of ids.
+    pub count: u64,
+    /// Ids per risk level.
+    pub strata: BTreeMap<String, u64>,
+    /// The filter, as JSON.
+    pub filter: String,
+    /// When it was made (epoch ms).
+    pub created_at: i64,
+}
+
+/// Freezes the targets matching `query`.
+pub async fn create(
+    db: &Db,
+    actor: &str,
+    query: &TargetQuery,
+) -> Result<SnapshotInfo, sqlx::Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let filter = serde_json::to_string(query).unwrap_or_default();
+    let (clause, values) = query.clause();
+    let sql = format!("SELECT id, risk FROM targets WHERE id >= $1{clause} ORDER BY id");
+    let mut reader = db.pool().acquire().await?;
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(String::new());
+    for v in values {
+        q = q.bind(v);
+    }
+    let mut rows = q.fetch(&mut *reader);
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO snapshots (id, what, filter, digest, count, strata, created_at, created_by) \
+         VALUES ($1, 'targets', $2, '', 0, '{}', $3, $4)",
+    )
+    .bind(&id)
+    .bind(&filter)
+    .bind(now_ms())
+    .bind(actor)
+    .execute(&mut *tx)
+    .await?;
+    let mut hasher = Sha256::new();
+    let mut strata: BTreeMap<String, u64> = BTreeMap::new();
+    let mut count = 0u64;
+    let mut chunk = Vec::with_capacity(CHUNK + 128);
+    let mut chunk_no = 0i64;
+    while let Some(row) = rows.try_next().await? {
+        let target: String = row.try_get("id")?;
+        let risk: String = row.try_get("risk")?;
+        chunk.extend_from_slice(target.as_bytes());
+        chunk.push(b'\n');
+        *strata.entry(risk).or_default() += 1;
+        count += 1;
+        if chunk.len() >= CHUNK {
+            hasher.update(&chunk);
+            store_chunk(&mut tx, &id, chunk_no, &chunk).await?;
+            chunk_no += 1;
+            chunk.clear();
+        }
+    }
+    drop(rows);
+    if !chunk.is_empty() {
+        hasher.update(&chunk);
+        store_chunk(&mut tx, &id, chunk_no, &chunk).await?;
+    }
+    let digest = hex::encode(hasher.finalize());
+    let strata_json = serde_json::to_string(&strata).unwrap_or_default();
+    sqlx::query("UPDATE snapshots SET digest = $1, count = $2, strata = $3 WHERE id = $4")
+        .bind(&digest)
+        .bind(count as i64)
+        .bind(&strata_json)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(SnapshotInfo {
+        id,
+        digest,
+        count,
+        strata,
+        filter,
+        created_at: now_ms(),
+    })
+}
+
+async fn store_chunk(
+    tx: &mut suiji_platform::db::Tx,
+    id: &str,
+    chunk_no: i64,
+    ids: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO snapshot_chunks (snapshot_id, chunk, ids) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(chunk_no)
+        .bind(ids.to_vec())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A snapshot's description, if it exists.
+pub async fn get(db: &Db, id: &str) -> Result<Option<SnapshotInfo>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, filter, digest, count, strata, created_at FROM snapshots WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let strata: String = r.try_get("strata")?;
+        Ok(SnapshotInfo {
+            id: r.try_get("id")?,
+            digest: r.try_get("digest")?,
+            count: r.try_get::<i64, _>("count")? as u64,
+            strata: serde_json::from_str(&strata).unwrap_or_default(),
+            filter: r.try_get("filter")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// A snapshot's chunk `n` (from 0), if there is one.
+pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT ids FROM snapshot_chunks WHERE snapshot_id = $1 AND chunk = $2")
+        .bind(id)
+        .bind(n)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Recomputes a digest from newline-terminated ids, and checks they are strictly ascending.
+pub fn digest_of(ids: &[u8]) -> Result<String, String> {
+    let mut previous: Option<&[u8]> = None;
+    for id in ids.split(|b| *b == b'\n').filter(|s| !s.is_empty()) {
+        if previous.is_some_and(|p| p >= id) {
+            return Err(format!(
+                "ids are not in ascending order at {:?}",
+                String::from_utf8_lossy(id)
+            ));
+        }
+        previous = Some(id);
+    }
+    Ok(hex::encode(Sha256::digest(ids)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digest_of;
+
+    #[test]
+    fn the_digest_is_sha256_of_the_newline_terminated_ids() {
+        // printf 'A\nB\n' | sha256sum
+        assert_eq!(
+            digest_of(b"A\nB\n").unwrap(),
+            "daee1cd25194ae952d046ad9b9c81d3c07dc5332440b58d6d7461b248be56712"
+        );
+        assert!(digest_of(b"B\nA\n").unwrap_err().contains("ascending"));
+        assert!(digest_of(b"A\nA\n").is_err(), "ids are unique");
+    }
+}
