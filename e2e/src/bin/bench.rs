@@ -257,6 +257,18 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         summary.rejected == 0,
         "generated rows were rejected: {summary:?}"
     );
+    let query = suiji_directories::store::TargetQuery {
+        region_prefixes: vec!["61".into()],
+        statuses: vec!["operating".into()],
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let snapshot = suiji_directories::snapshot::create(&db, "bench", &query).await?;
+    println!(
+        "target snapshot (operating targets of the province; sorted, digested, stored): {} ids in {:.2} s",
+        snapshot.count,
+        started.elapsed().as_secs_f64()
+    );
     db.close().await;
     isolated.cleanup().await;
     Ok(())
