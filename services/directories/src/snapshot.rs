@@ -32,22 +32,50 @@ pub struct SnapshotInfo {
     pub created_at: i64,
 }
 
+/// Collects ids in order: digests them, counts them per risk level, stores them in chunks.
+struct Sink<'a> {
+    tx: &'a mut suiji_platform::db::Tx,
+    id: &'a str,
+    hasher: Sha256,
+    strata: BTreeMap<String, u64>,
+    count: u64,
+    chunk: Vec<u8>,
+    chunk_no: i64,
+}
+
+impl Sink<'_> {
+    async fn push(&mut self, target: &[u8], risk: &str) -> Result<(), sqlx::Error> {
+        self.chunk.extend_from_slice(target);
+        self.chunk.push(b'\n');
+        match self.strata.get_mut(risk) {
+            Some(n) => *n += 1,
+            None => {
+                self.strata.insert(risk.to_string(), 1);
+            }
+        }
+        self.count += 1;
+        if self.chunk.len() >= CHUNK {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        self.hasher.update(&self.chunk);
+        store_chunk(self.tx, self.id, self.chunk_no, &self.chunk).await?;
+        self.chunk_no += 1;
+        self.chunk.clear();
+        Ok(())
+    }
+}
+
 /// Freezes the targets matching `query`.
-pub async fn create(
-    db: &Db,
-    actor: &str,
-    query: &TargetQuery,
-) -> Result<SnapshotInfo, sqlx::Error> {
+pub async fn create(db: &Db, actor: &str, query: &TargetQuery) -> Result<SnapshotInfo, sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
     let filter = serde_json::to_string(query).unwrap_or_default();
-    let (clause, values) = query.clause();
-    let sql = format!("SELECT id, risk FROM targets WHERE id >= $1{clause} ORDER BY id");
-    let mut reader = db.pool().acquire().await?;
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(String::new());
-    for v in values {
-        q = q.bind(v);
-    }
-    let mut rows = q.fetch(&mut *reader);
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO snapshots (id, what, filter, digest, count, strata, created_at, created_by) \
@@ -59,30 +87,54 @@ pub async fn create(
     .bind(actor)
     .execute(&mut *tx)
     .await?;
-    let mut hasher = Sha256::new();
-    let mut strata: BTreeMap<String, u64> = BTreeMap::new();
-    let mut count = 0u64;
-    let mut chunk = Vec::with_capacity(CHUNK + 128);
-    let mut chunk_no = 0i64;
-    while let Some(row) = rows.try_next().await? {
-        let target: String = row.try_get("id")?;
-        let risk: String = row.try_get("risk")?;
-        chunk.extend_from_slice(target.as_bytes());
-        chunk.push(b'\n');
-        *strata.entry(risk).or_default() += 1;
-        count += 1;
-        if chunk.len() >= CHUNK {
-            hasher.update(&chunk);
-            store_chunk(&mut tx, &id, chunk_no, &chunk).await?;
-            chunk_no += 1;
-            chunk.clear();
+    let mut sink = Sink {
+        tx: &mut tx,
+        id: &id,
+        hasher: Sha256::new(),
+        strata: BTreeMap::new(),
+        count: 0,
+        chunk: Vec::with_capacity(CHUNK + 128),
+        chunk_no: 0,
+    };
+    match db.postgres() {
+        // PostgreSQL streams the ids out with COPY, an index-only scan of the covering primary key in id order.
+        Some(pg) => {
+            let sql = format!(
+                "COPY (SELECT id, risk FROM targets WHERE true{} ORDER BY id) TO STDOUT",
+                query.clause_literal()
+            );
+            let mut conn = pg.acquire().await?;
+            let mut stream = conn.copy_out_raw(&sql).await?;
+            let mut carry: Vec<u8> = Vec::new();
+            while let Some(bytes) = stream.try_next().await? {
+                carry.extend_from_slice(&bytes);
+                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                for line in carry[..complete].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
+                    let risk = std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
+                    sink.push(&line[..tab], risk).await?;
+                }
+                carry.drain(..complete);
+            }
+        }
+        None => {
+            let (clause, values) = query.clause();
+            let sql = format!("SELECT id, risk FROM targets WHERE id >= $1{clause} ORDER BY id");
+            let mut reader = db.pool().acquire().await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(String::new());
+            for v in values {
+                q = q.bind(v);
+            }
+            let mut rows = q.fetch(&mut *reader);
+            while let Some(row) = rows.try_next().await? {
+                let target: String = row.try_get("id")?;
+                let risk: String = row.try_get("risk")?;
+                sink.push(target.as_bytes(), &risk).await?;
+            }
         }
     }
-    drop(rows);
-    if !chunk.is_empty() {
-        hasher.update(&chunk);
-        store_chunk(&mut tx, &id, chunk_no, &chunk).await?;
-    }
+    sink.flush().await?;
+    let Sink { hasher, strata, count, .. } = sink;
     let digest = hex::encode(hasher.finalize());
     let strata_json = serde_json::to_string(&strata).unwrap_or_default();
     sqlx::query("UPDATE snapshots SET digest = $1, count = $2, strata = $3 WHERE id = $4")
@@ -93,14 +145,7 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(SnapshotInfo {
-        id,
-        digest,
-        count,
-        strata,
-        filter,
-        created_at: now_ms(),
-    })
+    Ok(SnapshotInfo { id, digest, count, strata, filter, created_at: now_ms() })
 }
 
 async fn store_chunk(

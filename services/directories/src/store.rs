@@ -353,6 +353,16 @@ pub struct TargetQuery {
 }
 
 impl TargetQuery {
+    /// The WHERE clause with its values written in as quoted literals, for statements that take no bound
+    /// values (`COPY`). Values are enum names, digits and department codes; quotes are doubled.
+    pub fn clause_literal(&self) -> String {
+        let (mut sql, values) = self.clause();
+        for (i, value) in values.iter().enumerate().rev() {
+            sql = sql.replace(&format!("${}", i + 2), &format!("'{}'", value.replace('\'', "''")));
+        }
+        sql
+    }
+
     /// The WHERE clause (after `id > $1`) and its bound values, numbered from `$2`.
     pub fn clause(&self) -> (String, Vec<String>) {
         let mut sql = String::new();
@@ -419,4 +429,23 @@ pub async fn list_targets(
     rows.iter()
         .map(|r| Ok((target_from(r)?, r.try_get("updated_at")?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TargetQuery;
+
+    #[test]
+    fn literal_clauses_quote_their_values() {
+        let q = TargetQuery {
+            kinds: vec!["enterprise".into()],
+            departments: vec!["X' OR '1'='1".into()],
+            region_prefixes: vec!["6104".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            q.clause_literal(),
+            " AND (kind = 'enterprise') AND (region_code LIKE '6104%') AND (departments LIKE '%,X'' OR ''1''=''1,%')"
+        );
+    }
 }
