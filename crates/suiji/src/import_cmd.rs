@@ -31,7 +31,7 @@ pub struct ImportArgs {
 
 #[derive(Subcommand)]
 enum ImportWhat {
-    /// Inspection targets from a CSV file (UTF-8 or GB18030/GBK).
+    /// Inspection targets from a CSV file (UTF-8 or GB18030/GBK) or an XLSX workbook (first sheet).
     Targets {
         /// The file.
         file: std::path::PathBuf,
@@ -54,10 +54,15 @@ pub async fn import_targets(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let format = if file_name.to_lowercase().ends_with(".xlsx") {
+        pb::FileFormat::Xlsx
+    } else {
+        pb::FileFormat::Csv
+    };
     let header = pb::ImportTargetsRequest {
         part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
             file_name,
-            format: pb::FileFormat::Csv as i32,
+            format: format as i32,
         })),
     };
     let chunks = futures::stream::unfold(reader, |mut reader| async move {

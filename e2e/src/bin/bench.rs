@@ -238,8 +238,15 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let started = Instant::now();
     let source = tokio::fs::File::open(&file).await?;
-    let summary =
-        suiji_directories::import::import_targets(&db, "bench", "bench.csv", source, tx).await?;
+    let summary = suiji_directories::import::import_targets(
+        &db,
+        "bench",
+        "bench.csv",
+        suiji_directories::import::Format::Csv,
+        source,
+        tx,
+    )
+    .await?;
     let elapsed = started.elapsed();
     drain.await?;
     println!(

@@ -316,13 +316,11 @@ impl DirectoriesService for Api {
                 .into());
             }
         };
-        let is_xlsx = header.format == pb::FileFormat::Xlsx as i32
-            || header.file_name.to_lowercase().ends_with(".xlsx");
-        if is_xlsx {
-            return Err(Status::unimplemented(
-                "XLSX import is not available yet; save the sheet as CSV",
-            ));
-        }
+        let format = match pb::FileFormat::try_from(header.format) {
+            Ok(pb::FileFormat::Csv) => crate::import::Format::Csv,
+            Ok(pb::FileFormat::Xlsx) => crate::import::Format::Xlsx,
+            _ => crate::import::Format::of(&header.file_name),
+        };
         let chunks = incoming.map(|message| match message {
             Ok(pb::ImportTargetsRequest {
                 part: Some(pb::import_targets_request::Part::Chunk(bytes)),
@@ -368,7 +366,7 @@ impl DirectoriesService for Api {
         let directories = self.directories.clone();
         tokio::spawn(async move {
             let result = directories
-                .import_targets(&who, &header.file_name, source, reports)
+                .import_targets(&who, &header.file_name, format, source, reports)
                 .await;
             let _ = forward.await;
             let message = match result {

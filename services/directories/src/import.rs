@@ -142,15 +142,109 @@ impl Counters {
     }
 }
 
-/// Parses `source` on a blocking thread, sending full batches to `batches`; returns the counters.
-fn parse(
-    source: impl Read,
-    departments: HashSet<String>,
-    batches: Vec<mpsc::Sender<Vec<Staged>>>,
+/// Turns rows into batches, whatever the file format: the header first, then each data row with its line.
+struct Rows<'a> {
+    layout: Option<Layout>,
+    checks: Checks<'a>,
+    counters: &'a Counters,
     reports: mpsc::Sender<Report>,
-    counters: &Counters,
-) -> Result<(), ImportError> {
-    let mut source = source;
+    batches: Vec<mpsc::Sender<Vec<Staged>>>,
+    /// One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
+    /// with one id are written in file order and the second is recognised as the duplicate.
+    open: Vec<(Vec<Staged>, HashMap<String, u64>)>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        checks: Checks<'a>,
+        counters: &'a Counters,
+        reports: mpsc::Sender<Report>,
+        batches: Vec<mpsc::Sender<Vec<Staged>>>,
+    ) -> Self {
+        let open = batches
+            .iter()
+            .map(|_| (Vec::with_capacity(BATCH), HashMap::with_capacity(BATCH)))
+            .collect();
+        Self {
+            layout: None,
+            checks,
+            counters,
+            reports,
+            batches,
+            open,
+        }
+    }
+
+    fn reject(&self, line: u64, field: &str, reason: String) {
+        self.counters.reject(&self.reports, line, field, reason);
+    }
+
+    /// Reads the header; false when the file cannot be read further.
+    fn header(&mut self, cells: &[&str]) -> bool {
+        match Layout::from_header(cells) {
+            Ok(layout) => {
+                self.layout = Some(layout);
+                true
+            }
+            Err(reason) => {
+                self.reject(1, "", format!("header: {reason}"));
+                false
+            }
+        }
+    }
+
+    /// Takes one data row; false when the import was abandoned.
+    fn row(&mut self, line: u64, cells: &[&str]) -> bool {
+        if cells.iter().all(|f| f.trim().is_empty()) {
+            return true;
+        }
+        self.counters.rows_read.fetch_add(1, Ordering::Relaxed);
+        let Some(layout) = &self.layout else {
+            return false;
+        };
+        match parse_row(layout, cells, &self.checks) {
+            Ok(target) => {
+                let partition = partition_of(&target.id, self.batches.len());
+                let (batch, in_batch) = &mut self.open[partition];
+                if let Some(first) = in_batch.get(&target.id) {
+                    let reason = format!(
+                        "duplicate of line {first}: {} appears twice in the file",
+                        target.id
+                    );
+                    self.counters.reject(&self.reports, line, "id", reason);
+                    return true;
+                }
+                in_batch.insert(target.id.clone(), line);
+                batch.push(Staged { line, target });
+                if batch.len() == BATCH {
+                    in_batch.clear();
+                    let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                    return self.batches[partition].blocking_send(full).is_ok();
+                }
+            }
+            Err(errors) => {
+                // One row counts once, however many of its fields are wrong; each problem is listed.
+                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                for (field, reason) in errors {
+                    self.counters.list(&self.reports, line, field, reason);
+                }
+            }
+        }
+        true
+    }
+
+    /// Sends the last, partly filled batches.
+    fn finish(self) {
+        for ((batch, _), sender) in self.open.into_iter().zip(&self.batches) {
+            if !batch.is_empty() {
+                let _ = sender.blocking_send(batch);
+            }
+        }
+    }
+}
+
+/// Reads a CSV file (UTF-8 or GB18030) into `rows`.
+fn parse_csv(mut source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportError> {
     let mut head = Vec::with_capacity(SNIFF);
     (&mut source)
         .take(SNIFF as u64)
@@ -165,100 +259,117 @@ fn parse(
         .has_headers(false)
         .flexible(true)
         .from_reader(decoded);
-    let regions = Regions::shipped();
-    let checks = Checks {
-        regions: &regions,
-        departments: &departments,
-    };
     let mut record = csv::StringRecord::new();
-    // The header.
-    let layout = match reader.read_record(&mut record) {
+    match reader.read_record(&mut record) {
         Ok(true) => {
             let cells: Vec<&str> = record.iter().collect();
-            match Layout::from_header(&cells) {
-                Ok(layout) => layout,
-                Err(reason) => {
-                    counters.reject(&reports, 1, "", format!("header: {reason}"));
-                    return Ok(());
-                }
+            if !rows.header(&cells) {
+                return Ok(());
             }
         }
         Ok(false) => {
-            counters.reject(&reports, 1, "", "the file is empty".into());
+            rows.reject(1, "", "the file is empty".into());
             return Ok(());
         }
         Err(e) => {
-            counters.reject(&reports, 1, "", format!("header: {e}"));
+            rows.reject(1, "", format!("header: {e}"));
             return Ok(());
         }
-    };
-    // One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
-    // with one id are written in file order and the second is recognised as the duplicate.
-    let mut open: Vec<(Vec<Staged>, HashMap<String, u64>)> = batches
-        .iter()
-        .map(|_| (Vec::with_capacity(BATCH), HashMap::with_capacity(BATCH)))
-        .collect();
+    }
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                counters.rows_read.fetch_add(1, Ordering::Relaxed);
-                counters.reject(&reports, line, "", format!("malformed CSV: {e}"));
+                rows.counters.rows_read.fetch_add(1, Ordering::Relaxed);
+                rows.reject(line, "", format!("malformed CSV: {e}"));
                 continue;
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(line);
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        counters.rows_read.fetch_add(1, Ordering::Relaxed);
         if record.iter().any(|f| f.contains('\u{FFFD}')) {
-            counters.reject(
-                &reports,
+            rows.counters.rows_read.fetch_add(1, Ordering::Relaxed);
+            rows.reject(
                 line,
                 "",
                 format!("holds bytes that are not valid {} text", encoding.name()),
             );
             continue;
         }
-        let row: Vec<&str> = record.iter().collect();
-        match parse_row(&layout, &row, &checks) {
-            Ok(target) => {
-                let partition = partition_of(&target.id, batches.len());
-                let (batch, in_batch) = &mut open[partition];
-                if let Some(first) = in_batch.get(&target.id) {
-                    let reason = format!(
-                        "duplicate of line {first}: {} appears twice in the file",
-                        target.id
-                    );
-                    counters.reject(&reports, line, "id", reason);
-                    continue;
-                }
-                in_batch.insert(target.id.clone(), line);
-                batch.push(Staged { line, target });
-                if batch.len() == BATCH {
-                    in_batch.clear();
-                    let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-                    if batches[partition].blocking_send(full).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-            Err(errors) => {
-                // One row counts once, however many of its fields are wrong; each problem is listed.
-                counters.rejected.fetch_add(1, Ordering::Relaxed);
-                for (field, reason) in errors {
-                    counters.list(&reports, line, field, reason);
-                }
-            }
+        let cells: Vec<&str> = record.iter().collect();
+        if !rows.row(line, &cells) {
+            return Ok(());
         }
     }
-    for ((batch, _), sender) in open.into_iter().zip(&batches) {
-        if !batch.is_empty() {
-            let _ = sender.blocking_send(batch);
+    Ok(())
+}
+
+/// The text of a spreadsheet cell as the import reads it: whole numbers without a decimal point.
+fn cell_text(value: &calamine::DataRef<'_>) -> String {
+    use calamine::DataRef;
+    match value {
+        DataRef::Int(n) => n.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Bool(b) => if *b { "1" } else { "0" }.into(),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::DateTime(d) => format!("{d:?}"),
+        DataRef::Error(e) => format!("#{e:?}"),
+        DataRef::Empty => String::new(),
+    }
+}
+
+/// Reads the first sheet of an XLSX workbook into `rows`, cell by cell (the sheet is never held whole).
+fn parse_xlsx(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportError> {
+    use calamine::Reader;
+    let bad =
+        |e: calamine::XlsxError| ImportError::Io(format!("not a readable XLSX workbook: {e}"));
+    let mut workbook = calamine::Xlsx::new(std::io::BufReader::new(file)).map_err(bad)?;
+    let Some(sheet) = workbook.sheet_names().first().cloned() else {
+        rows.reject(1, "", "the workbook has no sheet".into());
+        return Ok(());
+    };
+    let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(bad)?;
+    let mut current: Option<u32> = None;
+    let mut row: Vec<String> = Vec::new();
+    let mut header_seen = false;
+    let mut emit = |index: u32, row: &mut Vec<String>, rows: &mut Rows<'_>| -> bool {
+        if let Some(width) = rows.layout.as_ref().map(Layout::width) {
+            // Trailing empty cells are not stored in a sheet.
+            if row.len() < width {
+                row.resize(width, String::new());
+            }
         }
+        let values: Vec<&str> = row.iter().map(String::as_str).collect();
+        let more = if header_seen {
+            rows.row(u64::from(index) + 1, &values)
+        } else {
+            header_seen = true;
+            rows.header(&values)
+        };
+        row.clear();
+        more
+    };
+    while let Some(cell) = cells.next_cell().map_err(bad)? {
+        let (r, c) = cell.get_position();
+        if current.is_some_and(|cur| cur != r) && !emit(current.unwrap_or_default(), &mut row, rows)
+        {
+            return Ok(());
+        }
+        current = Some(r);
+        let c = c as usize;
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = cell_text(cell.get_value());
+    }
+    if let Some(r) = current {
+        emit(r, &mut row, rows);
+    } else {
+        rows.reject(1, "", "the sheet is empty".into());
     }
     Ok(())
 }
@@ -337,11 +448,59 @@ async fn write_partition(
     Ok(written)
 }
 
+/// Formats an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV, UTF-8 or GB18030.
+    Csv,
+    /// Excel workbook, first sheet.
+    Xlsx,
+}
+
+impl Format {
+    /// Guessed from a file name: `.xlsx` is a workbook, anything else CSV.
+    pub fn of(file_name: &str) -> Self {
+        if file_name.to_lowercase().ends_with(".xlsx") {
+            Self::Xlsx
+        } else {
+            Self::Csv
+        }
+    }
+}
+
+/// Largest workbook accepted: a workbook is read from a temporary file, not as a stream.
+pub const MAX_XLSX_BYTES: u64 = 512 << 20;
+
+/// Copies an upload to an unnamed temporary file (deleted when closed), refusing oversized workbooks.
+fn spool(mut source: impl Read) -> Result<std::fs::File, ImportError> {
+    use std::io::{Seek, SeekFrom};
+    let io = |e: std::io::Error| ImportError::Io(e.to_string());
+    let path = std::env::temp_dir().join(format!("suiji-import-{}.xlsx", uuid::Uuid::new_v4()));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io)?;
+    let _ = std::fs::remove_file(&path);
+    let copied =
+        std::io::copy(&mut (&mut source).take(MAX_XLSX_BYTES + 1), &mut file).map_err(io)?;
+    if copied > MAX_XLSX_BYTES {
+        return Err(ImportError::Io(format!(
+            "the workbook is larger than {} MiB; save it as CSV",
+            MAX_XLSX_BYTES >> 20
+        )));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(file)
+}
+
 /// Imports targets from `source` into `db`, sending progress and rejections to `reports`.
 pub async fn import_targets(
     db: &Db,
     actor: &str,
     file_name: &str,
+    format: Format,
     source: impl AsyncRead + Send + Unpin + 'static,
     reports: mpsc::Sender<Report>,
 ) -> Result<Summary, ImportError> {
@@ -362,7 +521,20 @@ pub async fn import_targets(
         let reports = reports.clone();
         let counters = counters.clone();
         let bridge = tokio_util::io::SyncIoBridge::new(source);
-        tokio::task::spawn_blocking(move || parse(bridge, departments, senders, reports, &counters))
+        tokio::task::spawn_blocking(move || {
+            let regions = Regions::shipped();
+            let checks = Checks {
+                regions: &regions,
+                departments: &departments,
+            };
+            let mut rows = Rows::new(checks, &counters, reports, senders);
+            let result = match format {
+                Format::Csv => parse_csv(bridge, &mut rows),
+                Format::Xlsx => spool(bridge).and_then(|file| parse_xlsx(file, &mut rows)),
+            };
+            rows.finish();
+            result
+        })
     };
     let tasks: Vec<_> = receivers
         .into_iter()

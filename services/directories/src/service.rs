@@ -117,12 +117,14 @@ impl Directories {
         &self,
         who: &Identity,
         file_name: &str,
+        format: import::Format,
         source: impl AsyncRead + Send + Unpin + 'static,
         reports: mpsc::Sender<Report>,
     ) -> Result<Summary, Error> {
-        let summary = import::import_targets(&self.db, &who.subject, file_name, source, reports)
-            .await
-            .map_err(internal)?;
+        let summary =
+            import::import_targets(&self.db, &who.subject, file_name, format, source, reports)
+                .await
+                .map_err(internal)?;
         let mut tx = self.db.begin().await?;
         let change = AuditEvent {
             action: "targets.import",

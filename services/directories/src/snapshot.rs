@@ -73,7 +73,11 @@ impl Sink<'_> {
 }
 
 /// Freezes the targets matching `query`.
-pub async fn create(db: &Db, actor: &str, query: &TargetQuery) -> Result<SnapshotInfo, sqlx::Error> {
+pub async fn create(
+    db: &Db,
+    actor: &str,
+    query: &TargetQuery,
+) -> Result<SnapshotInfo, sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
     let filter = serde_json::to_string(query).unwrap_or_default();
     let mut tx = db.begin().await?;
@@ -109,9 +113,13 @@ pub async fn create(db: &Db, actor: &str, query: &TargetQuery) -> Result<Snapsho
             while let Some(bytes) = stream.try_next().await? {
                 carry.extend_from_slice(&bytes);
                 let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-                for line in carry[..complete].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                for line in carry[..complete]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
                     let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
-                    let risk = std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
+                    let risk =
+                        std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
                     sink.push(&line[..tab], risk).await?;
                 }
                 carry.drain(..complete);
@@ -134,7 +142,12 @@ pub async fn create(db: &Db, actor: &str, query: &TargetQuery) -> Result<Snapsho
         }
     }
     sink.flush().await?;
-    let Sink { hasher, strata, count, .. } = sink;
+    let Sink {
+        hasher,
+        strata,
+        count,
+        ..
+    } = sink;
     let digest = hex::encode(hasher.finalize());
     let strata_json = serde_json::to_string(&strata).unwrap_or_default();
     sqlx::query("UPDATE snapshots SET digest = $1, count = $2, strata = $3 WHERE id = $4")
@@ -145,7 +158,14 @@ pub async fn create(db: &Db, actor: &str, query: &TargetQuery) -> Result<Snapsho
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(SnapshotInfo { id, digest, count, strata, filter, created_at: now_ms() })
+    Ok(SnapshotInfo {
+        id,
+        digest,
+        count,
+        strata,
+        filter,
+        created_at: now_ms(),
+    })
 }
 
 async fn store_chunk(

@@ -358,7 +358,10 @@ impl TargetQuery {
     pub fn clause_literal(&self) -> String {
         let (mut sql, values) = self.clause();
         for (i, value) in values.iter().enumerate().rev() {
-            sql = sql.replace(&format!("${}", i + 2), &format!("'{}'", value.replace('\'', "''")));
+            sql = sql.replace(
+                &format!("${}", i + 2),
+                &format!("'{}'", value.replace('\'', "''")),
+            );
         }
         sql
     }

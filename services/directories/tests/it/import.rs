@@ -22,6 +22,16 @@ async fn directory(backend: Backend) -> Option<(Isolated, Db)> {
 }
 
 async fn run(db: &Db, bytes: Vec<u8>) -> (Summary, Vec<Rejection>) {
+    run_as(db, bytes, suiji_directories::import::Format::Csv)
+        .await
+        .unwrap()
+}
+
+async fn run_as(
+    db: &Db,
+    bytes: Vec<u8>,
+    format: suiji_directories::import::Format,
+) -> Result<(Summary, Vec<Rejection>), suiji_directories::import::ImportError> {
     let (tx, mut rx) = mpsc::channel(1024);
     let collector = tokio::spawn(async move {
         let mut rejections = Vec::new();
@@ -32,10 +42,17 @@ async fn run(db: &Db, bytes: Vec<u8>) -> (Summary, Vec<Rejection>) {
         }
         rejections
     });
-    let summary = import_targets(db, "tester", "test.csv", std::io::Cursor::new(bytes), tx)
-        .await
-        .unwrap();
-    (summary, collector.await.unwrap())
+    let summary = import_targets(
+        db,
+        "tester",
+        "test.csv",
+        format,
+        std::io::Cursor::new(bytes),
+        tx,
+    )
+    .await;
+    let rejections = collector.await.unwrap();
+    Ok((summary?, rejections))
 }
 
 async fn count(db: &Db, sql: &'static str) -> i64 {
@@ -237,6 +254,93 @@ async fn a_bad_header_rejects_the_file_at_line_1(backend: Backend) {
     isolated.cleanup().await;
 }
 
+async fn xlsx_workbooks_import(backend: Backend) {
+    let Some((isolated, db)) = directory(backend).await else {
+        return;
+    };
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, h) in [
+        "类型",
+        "统一社会信用代码",
+        "名称",
+        "行政区划",
+        "风险等级",
+        "重点关注",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows: [(&str, &str, &str, f64, &str); 3] = [
+        (
+            "企业",
+            "91350100M000100Y43",
+            "表格里的公司",
+            610402.0,
+            "高风险",
+        ),
+        ("企业", "91350100M000100Y4X", "校验码错", 610402.0, "低风险"),
+        (
+            "个体工商户",
+            "914403001922038216",
+            "表格里的店",
+            610404.0,
+            "",
+        ),
+    ];
+    for (i, (kind, code, name, region, risk)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, *kind).unwrap();
+        sheet.write_string(r, 1, *code).unwrap();
+        sheet.write_string(r, 2, *name).unwrap();
+        // Region codes typed as numbers, as spreadsheets do.
+        sheet.write_number(r, 3, *region).unwrap();
+        if !risk.is_empty() {
+            sheet.write_string(r, 4, *risk).unwrap();
+        }
+    }
+    sheet.write_boolean(1, 5, true).unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    let (summary, rejections) = run_as(&db, bytes, suiji_directories::import::Format::Xlsx)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.rows_read, summary.accepted, summary.rejected),
+        (3, 2, 1),
+        "{rejections:?}"
+    );
+    assert_eq!(
+        (rejections[0].line, rejections[0].field.as_str()),
+        (3, "credit_code"),
+        "sheet row numbers"
+    );
+    let (region, risk, key_focus): (String, String, i64) = sqlx::query_as(
+        "SELECT region_code, risk, key_focus FROM targets WHERE id = '91350100M000100Y43'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (region.as_str(), risk.as_str(), key_focus),
+        ("610402", "high", 1)
+    );
+
+    // Something that is not a workbook is refused as a whole, and nothing is written.
+    let error = run_as(
+        &db,
+        b"PK not really a zip".to_vec(),
+        suiji_directories::import::Format::Xlsx,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("XLSX"), "{error}");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 2);
+    db.close().await;
+    isolated.cleanup().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),*) => {$(
         mod $name {
@@ -256,5 +360,6 @@ on_both_backends!(
     good_rows_land_and_bad_rows_are_named,
     gbk_files_with_chinese_headers_import,
     reimport_updates_and_duplicates_across_batches_are_found,
-    a_bad_header_rejects_the_file_at_line_1
+    a_bad_header_rejects_the_file_at_line_1,
+    xlsx_workbooks_import
 );
