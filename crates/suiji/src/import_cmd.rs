@@ -139,3 +139,63 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         }
     }
 }
+
+/// Arguments of `suiji export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Address of the directories service.
+    #[arg(
+        long,
+        global = true,
+        env = "SUIJI_DIRECTORIES_ADDR",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    addr: String,
+    /// Bearer token.
+    #[arg(long, global = true, env = "SUIJI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    what: ExportWhat,
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// Inspection targets as CSV in the import format.
+    Targets {
+        /// Only these regions (GB/T 2260; a province or city includes its subdivisions); repeatable.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+/// Runs `suiji export`.
+pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let ExportWhat::Targets { regions, out } = args.what;
+    let mut client = DirectoriesServiceClient::with_interceptor(
+        channel(&args.addr)?,
+        Bearer::new(args.token.as_deref()),
+    )
+    .max_decoding_message_size(8 << 20);
+    let filter = pb::TargetFilter {
+        region_codes: regions,
+        ..Default::default()
+    };
+    let mut stream = client
+        .export_targets(pb::ExportTargetsRequest {
+            filter: Some(filter),
+        })
+        .await?
+        .into_inner();
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(&path)?)),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    while let Some(part) = stream.message().await? {
+        sink.write_all(&part.chunk)?;
+    }
+    sink.flush()?;
+    Ok(())
+}

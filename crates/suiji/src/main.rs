@@ -97,6 +97,8 @@ enum Command {
     },
     /// Bulk imports into the directories.
     Import(import_cmd::ImportArgs),
+    /// Exports from the directories.
+    Export(import_cmd::ExportArgs),
     /// The catalog of inspection items.
     Catalog(Box<catalog_cmd::CatalogArgs>),
 }
@@ -300,6 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => import_cmd::run(args).await,
+        Command::Export(args) => import_cmd::export(args).await,
         Command::Catalog(args) => catalog_cmd::run(*args).await,
     }
 }

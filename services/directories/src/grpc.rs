@@ -32,6 +32,9 @@ impl Api {
     }
 }
 
+/// Targets per export message.
+const EXPORT_PAGE: i64 = 5000;
+
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 fn ts(ms: i64) -> prost_types::Timestamp {
@@ -390,9 +393,43 @@ impl DirectoriesService for Api {
 
     async fn export_targets(
         &self,
-        _request: Request<pb::ExportTargetsRequest>,
+        request: Request<pb::ExportTargetsRequest>,
     ) -> Result<Response<Self::ExportTargetsStream>, Status> {
-        Err(Status::unimplemented("export is not available yet"))
+        require(&request)?;
+        let query = query_from(
+            request.into_inner().filter,
+            String::new(),
+            self.directories.regions(),
+        )
+        .map_err(Error::Invalid)?;
+        let directories = self.directories.clone();
+        // One page of targets per message, header first; memory holds one page whatever the directory's size.
+        let pages = futures::stream::try_unfold(Some(String::new()), move |after| {
+            let directories = directories.clone();
+            let query = query.clone();
+            async move {
+                let Some(after) = after else { return Ok(None) };
+                let page = paging::Page {
+                    size: EXPORT_PAGE,
+                    after: after.clone(),
+                };
+                let (targets, _) = directories
+                    .targets(&query, &page)
+                    .await
+                    .map_err(Status::from)?;
+                let header = after.is_empty();
+                if targets.is_empty() && !header {
+                    return Ok(None);
+                }
+                let next = (targets.len() as i64 == EXPORT_PAGE)
+                    .then(|| targets.last().map(|(t, _)| t.id.clone()))
+                    .flatten();
+                let chunk = crate::export::csv_page(targets.iter().map(|(t, _)| t), header)
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                Ok(Some((pb::ExportTargetsResponse { chunk }, next)))
+            }
+        });
+        Ok(Response::new(Box::pin(pages)))
     }
 
     async fn create_target_snapshot(

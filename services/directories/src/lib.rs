@@ -2,6 +2,7 @@
 //! departments every other service refers to.
 
 pub mod domain;
+pub mod export;
 pub mod generate;
 pub mod grpc;
 pub mod import;

@@ -254,6 +254,44 @@ async fn directories_over_grpc(backend: Backend) {
         .into_inner();
     assert_eq!(got.snapshot.unwrap().digest, first.digest);
 
+    // Export writes the import format: importing an export changes nothing.
+    let everything = |c: &mut Client| {
+        let mut c = c.clone();
+        async move {
+            let mut targets = c
+                .list_targets(pb::ListTargetsRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .targets;
+            targets.iter_mut().for_each(|t| t.update_time = None);
+            targets
+        }
+    };
+    let before = everything(&mut reader).await;
+    let mut exported = Vec::new();
+    let mut stream = reader
+        .export_targets(pb::ExportTargetsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(part) = stream.message().await.unwrap() {
+        exported.extend(part.chunk);
+    }
+    let exported = String::from_utf8(exported).unwrap();
+    assert_eq!(
+        exported.lines().count(),
+        before.len() + 1,
+        "a header and one line per target:\n{exported}"
+    );
+    let (summary, rejected) = import(&mut editor, &exported).await;
+    assert_eq!(
+        (summary.accepted, summary.created, summary.rejected),
+        (before.len() as u64, 0, 0),
+        "{rejected:?}"
+    );
+    assert_eq!(everything(&mut reader).await, before);
+
     // Departments: only an admin changes them; a change is announced on the bus.
     let department = pb::Department {
         code: "610400-SWJ".into(),
