@@ -281,6 +281,10 @@ fn parse_csv(mut source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportErr
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
+            // The upload itself failed (the client went away): stop; committed batches stay.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(ImportError::Io(e.to_string()));
+            }
             Err(e) => {
                 rows.counters.rows_read.fetch_add(1, Ordering::Relaxed);
                 rows.reject(line, "", format!("malformed CSV: {e}"));

@@ -363,3 +363,50 @@ on_both_backends!(
     a_bad_header_rejects_the_file_at_line_1,
     xlsx_workbooks_import
 );
+
+/// An upload that breaks off mid-file ends the import with an error (not a made-up row rejection); every
+/// complete row before the break is committed, and the import stays recorded as unfinished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_breaks_off_stops_the_import() {
+    let Some((isolated, db)) = directory(Backend::Embedded).await else {
+        return;
+    };
+    // More than the encoding sniffer reads up front, so the break comes while rows are being parsed.
+    let mut file = Vec::new();
+    let spec = TargetSpec {
+        count: 1000,
+        seed: 5,
+        province: "610000".into(),
+        departments: vec![],
+    };
+    generate::targets(&spec, &mut file).unwrap();
+    assert!(file.len() > 64 * 1024);
+    let text = String::from_utf8(file).unwrap();
+    let broken = tokio_util::io::StreamReader::new(futures::stream::iter(vec![
+        Ok(bytes::Bytes::from(text)),
+        Err(std::io::Error::other("connection reset")),
+    ]));
+    let (tx, mut rx) = mpsc::channel(16);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let result = import_targets(
+        &db,
+        "tester",
+        "t.csv",
+        suiji_directories::import::Format::Csv,
+        broken,
+        tx,
+    )
+    .await;
+    assert!(result.unwrap_err().to_string().contains("connection reset"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 1000);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM imports WHERE finished_at IS NULL"
+        )
+        .await,
+        1
+    );
+    db.close().await;
+    isolated.cleanup().await;
+}
