@@ -11,9 +11,9 @@ use suiji_api::directories::v1::directories_service_client::DirectoriesServiceCl
 use suiji_platform::grpc::{Bearer, channel};
 use tokio::io::AsyncReadExt;
 
-/// Arguments of `suiji import`.
+/// Where the directories service is and who calls it.
 #[derive(Args)]
-pub struct ImportArgs {
+pub struct Directories {
     /// Address of the directories service.
     #[arg(
         long,
@@ -22,9 +22,32 @@ pub struct ImportArgs {
         default_value = "http://127.0.0.1:50052"
     )]
     addr: String,
-    /// Bearer token with the directories.editor role.
+    /// Bearer token (importing needs the directories.editor role).
     #[arg(long, global = true, env = "SUIJI_TOKEN", hide_env_values = true)]
     token: Option<String>,
+}
+
+impl Directories {
+    fn client(&self) -> anyhow::Result<Client> {
+        client(&self.addr, self.token.as_deref())
+    }
+}
+
+type Client =
+    DirectoriesServiceClient<tonic::codegen::InterceptedService<tonic::transport::Channel, Bearer>>;
+
+fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
+    Ok(
+        DirectoriesServiceClient::with_interceptor(channel(addr)?, Bearer::new(token))
+            .max_decoding_message_size(8 << 20),
+    )
+}
+
+/// Arguments of `suiji import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    service: Directories,
     #[command(subcommand)]
     what: ImportWhat,
 }
@@ -45,8 +68,7 @@ pub async fn import_targets(
     file: &std::path::Path,
     quiet: bool,
 ) -> anyhow::Result<pb::ImportSummary> {
-    let mut client = DirectoriesServiceClient::with_interceptor(channel(addr)?, Bearer::new(token))
-        .max_decoding_message_size(8 << 20);
+    let mut client = client(addr, token)?;
     let reader = tokio::fs::File::open(file)
         .await
         .with_context(|| format!("opening {}", file.display()))?;
@@ -134,7 +156,13 @@ pub async fn import_targets(
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     match args.what {
         ImportWhat::Targets { file } => {
-            import_targets(&args.addr, args.token.as_deref(), &file, false).await?;
+            import_targets(
+                &args.service.addr,
+                args.service.token.as_deref(),
+                &file,
+                false,
+            )
+            .await?;
             Ok(())
         }
     }
@@ -143,17 +171,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
 /// Arguments of `suiji export`.
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Address of the directories service.
-    #[arg(
-        long,
-        global = true,
-        env = "SUIJI_DIRECTORIES_ADDR",
-        default_value = "http://127.0.0.1:50052"
-    )]
-    addr: String,
-    /// Bearer token.
-    #[arg(long, global = true, env = "SUIJI_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    service: Directories,
     #[command(subcommand)]
     what: ExportWhat,
 }
@@ -174,11 +193,7 @@ enum ExportWhat {
 /// Runs `suiji export`.
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let ExportWhat::Targets { regions, out } = args.what;
-    let mut client = DirectoriesServiceClient::with_interceptor(
-        channel(&args.addr)?,
-        Bearer::new(args.token.as_deref()),
-    )
-    .max_decoding_message_size(8 << 20);
+    let mut client = args.service.client()?;
     let filter = pb::TargetFilter {
         region_codes: regions,
         ..Default::default()
