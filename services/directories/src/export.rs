@@ -9,7 +9,7 @@ pub fn csv_page<'a>(
 ) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     if header {
-        w.write_record(COLUMNS.iter().map(|(_, en, _)| *en))?;
+        w.write_record(COLUMNS.iter().map(|(en, _)| *en))?;
     }
     for t in targets {
         let flag = |b: bool| if b { "1" } else { "0" };

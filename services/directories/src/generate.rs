@@ -52,7 +52,7 @@ pub fn targets(spec: &TargetSpec, out: impl Write) -> std::io::Result<()> {
     let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
     let mut w =
         csv::WriterBuilder::new().from_writer(std::io::BufWriter::with_capacity(1 << 20, out));
-    w.write_record(COLUMNS.iter().map(|(_, en, _)| *en))?;
+    w.write_record(COLUMNS.iter().map(|(en, _)| *en))?;
     let mut below = |n: u64| -> u64 { rng.next_u64() % n };
     // A bijection of 0..31^8 scrambles row numbers into distinct organisation codes.
     let space: u64 = 31u64.pow(8);
@@ -163,7 +163,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::domain::target::{Checks, Layout, parse_row};
+    use crate::domain::target::{Checks, parse_row};
 
     fn spec(seed: u64) -> TargetSpec {
         TargetSpec {
@@ -186,7 +186,8 @@ mod tests {
             .map(str::to_string)
             .collect();
         let layout =
-            Layout::from_header(&header.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+            crate::domain::target::layout(&header.iter().map(String::as_str).collect::<Vec<_>>())
+                .unwrap();
         let regions = Regions::shipped();
         let departments: HashSet<String> = ["610400-SCJG".to_string()].into_iter().collect();
         let checks = Checks {

@@ -181,7 +181,7 @@ impl<'a> Rows<'a> {
 
     /// Reads the header; false when the file cannot be read further.
     fn header(&mut self, cells: &[&str]) -> bool {
-        match Layout::from_header(cells) {
+        match crate::domain::target::layout(cells) {
             Ok(layout) => {
                 self.layout = Some(layout);
                 true

@@ -1,13 +1,11 @@
 //! Inspectors (执法检查人员): who may be drawn, and why someone may not. No one without a valid enforcement
 //! certificate inspects; qualifications and expertise decide which items someone can inspect.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use suiji_platform::reference::Regions;
 
-use super::target::FieldError;
+use super::layout::{Columns, Layout, yes_no};
+use super::target::{Checks, FieldError};
 
 /// Where an inspector stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,7 +113,7 @@ impl Inspector {
     }
 }
 
-/// The columns of the inspector import format, English and Chinese headers.
+/// The columns of the inspector import format, English and Chinese headers, in export order.
 pub const COLUMNS: [(&str, &str); 11] = [
     ("id", "编号"),
     ("name", "姓名"),
@@ -130,6 +128,17 @@ pub const COLUMNS: [(&str, &str); 11] = [
     ("recusals", "回避对象"),
 ];
 
+/// The inspector columns; all but qualifications, expertise, expert, status and recusals are required.
+pub static INSPECTOR_COLUMNS: Columns = Columns {
+    headers: &COLUMNS,
+    required: &[0, 1, 2, 3, 4, 8],
+};
+
+/// Reads an inspector file's header.
+pub fn layout(header: &[&str]) -> Result<Layout, String> {
+    Layout::from_header(&INSPECTOR_COLUMNS, header)
+}
+
 fn tags(value: &str) -> Vec<String> {
     value
         .split([';', '；', '|'])
@@ -139,24 +148,18 @@ fn tags(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Turns one row (values in [`COLUMNS`] order) into an inspector, or lists every problem of the row.
+/// Turns one row into an inspector, or lists every problem of the row.
 pub fn parse_row(
+    layout: &Layout,
     cells: &[&str],
-    regions: &Regions,
-    departments: &HashSet<String>,
+    checks: &Checks<'_>,
 ) -> Result<Inspector, Vec<FieldError>> {
     let mut errors: Vec<FieldError> = Vec::new();
-    if cells.len() != COLUMNS.len() {
-        return Err(vec![(
-            "",
-            format!(
-                "has {} fields where {} are expected (a truncated or malformed row)",
-                cells.len(),
-                COLUMNS.len()
-            ),
-        )]);
-    }
-    let get = |i: usize| cells[i].trim();
+    layout
+        .check_width(cells)
+        .map_err(|reason| vec![("", reason)])?;
+    let (regions, departments) = (checks.regions, checks.departments);
+    let get = |i: usize| layout.get(cells, i);
     let id = get(0).to_string();
     if id.is_empty()
         || id.len() > 64
@@ -191,14 +194,7 @@ pub fn parse_row(
         ));
         NaiveDate::MIN
     });
-    let expert = match get(7) {
-        "" | "0" | "false" | "否" => false,
-        "1" | "true" | "是" => true,
-        other => {
-            errors.push(("expert", format!("{other:?} is not a yes/no value")));
-            false
-        }
-    };
+    let expert = yes_no(get(7), "expert", &mut errors);
     let region_code = get(8).to_string();
     if regions.get(&region_code).is_none() {
         errors.push((
@@ -236,6 +232,10 @@ pub fn parse_row(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use suiji_platform::reference::Regions;
+
     use super::*;
 
     fn day(s: &str) -> NaiveDate {
@@ -260,7 +260,16 @@ mod tests {
 
     fn parse(cells: &[&str]) -> Result<Inspector, Vec<FieldError>> {
         let departments: HashSet<String> = ["610400-SCJG".to_string()].into_iter().collect();
-        parse_row(cells, &Regions::shipped(), &departments)
+        let regions = Regions::shipped();
+        let header: Vec<&str> = COLUMNS.iter().map(|(en, _)| *en).collect();
+        parse_row(
+            &layout(&header).unwrap(),
+            cells,
+            &Checks {
+                regions: &regions,
+                departments: &departments,
+            },
+        )
     }
 
     #[test]
@@ -339,5 +348,6 @@ mod tests {
             ]
         );
         assert!(parse(&["a"]).unwrap_err()[0].1.contains("truncated"));
+        assert!(layout(&["name", "id"]).unwrap_err().contains("department"));
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod industry;
 pub mod inspector;
+pub mod layout;
 pub mod target;
 pub mod uscc;

@@ -8,6 +8,8 @@ use suiji_platform::reference::Regions;
 
 pub use suiji_platform::vocabulary::TargetKind as Kind;
 
+pub use super::layout::Layout;
+use super::layout::{Columns, yes_no};
 use super::{industry, uscc};
 
 /// Registration status.
@@ -122,6 +124,7 @@ pub struct Target {
 
 /// A column of the import format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
 pub enum Column {
     /// `id` / 标识.
     Id,
@@ -153,23 +156,38 @@ pub enum Column {
     KeyFocus,
 }
 
-/// Every column with its English and Chinese header, in export order.
-pub const COLUMNS: [(Column, &str, &str); 14] = [
-    (Column::Id, "id", "标识"),
-    (Column::Kind, "kind", "类型"),
-    (Column::CreditCode, "credit_code", "统一社会信用代码"),
-    (Column::Name, "name", "名称"),
-    (Column::Region, "region_code", "行政区划"),
-    (Column::Industry, "industry_code", "行业"),
-    (Column::Address, "address", "地址"),
-    (Column::Status, "status", "经营状态"),
-    (Column::Departments, "departments", "监管部门"),
-    (Column::Risk, "risk_level", "风险等级"),
-    (Column::Abnormal, "abnormal", "经营异常"),
-    (Column::SeriousViolation, "serious_violation", "严重违法"),
-    (Column::Complaints, "complaints_12m", "投诉举报"),
-    (Column::KeyFocus, "key_focus", "重点关注"),
+/// Every column with its English and Chinese header, in export order (the order of [`Column`]).
+pub const COLUMNS: [(&str, &str); 14] = [
+    ("id", "标识"),
+    ("kind", "类型"),
+    ("credit_code", "统一社会信用代码"),
+    ("name", "名称"),
+    ("region_code", "行政区划"),
+    ("industry_code", "行业"),
+    ("address", "地址"),
+    ("status", "经营状态"),
+    ("departments", "监管部门"),
+    ("risk_level", "风险等级"),
+    ("abnormal", "经营异常"),
+    ("serious_violation", "严重违法"),
+    ("complaints_12m", "投诉举报"),
+    ("key_focus", "重点关注"),
 ];
+
+/// The target columns, with `kind`, `name` and `region_code` required.
+pub static TARGET_COLUMNS: Columns = Columns {
+    headers: &COLUMNS,
+    required: &[
+        Column::Kind as usize,
+        Column::Name as usize,
+        Column::Region as usize,
+    ],
+};
+
+/// Reads a target file's header.
+pub fn layout(header: &[&str]) -> Result<Layout, String> {
+    Layout::from_header(&TARGET_COLUMNS, header)
+}
 
 /// Longest name accepted.
 pub const MAX_NAME: usize = 200;
@@ -177,66 +195,6 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_ADDRESS: usize = 300;
 /// Longest identifier accepted.
 pub const MAX_ID: usize = 64;
-
-/// Where each column sits in a file's rows.
-#[derive(Debug, Clone)]
-pub struct Layout {
-    positions: Vec<(Column, usize)>,
-    width: usize,
-}
-
-impl Layout {
-    /// Reads a header row. Unknown or repeated headers are refused; `kind`, `name` and `region_code` are
-    /// required.
-    pub fn from_header(header: &[&str]) -> Result<Self, String> {
-        let mut positions = Vec::new();
-        for (i, raw) in header.iter().enumerate() {
-            let cell = raw.trim().trim_start_matches('\u{feff}').trim();
-            let Some((column, english, _)) = COLUMNS
-                .iter()
-                .find(|(_, en, zh)| cell.eq_ignore_ascii_case(en) || cell == *zh)
-            else {
-                let known: Vec<&str> = COLUMNS.iter().map(|(_, en, _)| *en).collect();
-                return Err(format!(
-                    "unknown column {cell:?}; the columns are {}",
-                    known.join(", ")
-                ));
-            };
-            if positions.iter().any(|(c, _)| c == column) {
-                return Err(format!("column {english} appears twice"));
-            }
-            positions.push((*column, i));
-        }
-        for required in [Column::Kind, Column::Name, Column::Region] {
-            if !positions.iter().any(|(c, _)| *c == required) {
-                let name = COLUMNS
-                    .iter()
-                    .find(|(c, ..)| *c == required)
-                    .map(|(_, en, _)| *en)
-                    .unwrap_or("?");
-                return Err(format!("required column {name} is missing"));
-            }
-        }
-        Ok(Self {
-            positions,
-            width: header.len(),
-        })
-    }
-
-    /// Number of columns in the header.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    fn get<'a>(&self, row: &[&'a str], column: Column) -> &'a str {
-        self.positions
-            .iter()
-            .find(|(c, _)| *c == column)
-            .and_then(|(_, i)| row.get(*i))
-            .map(|s| s.trim())
-            .unwrap_or("")
-    }
-}
 
 /// What the checks of a row need to know.
 pub struct Checks<'a> {
@@ -249,20 +207,6 @@ pub struct Checks<'a> {
 /// One problem of a row: the column and why.
 pub type FieldError = (&'static str, String);
 
-fn flag(value: &str, column: &'static str, errors: &mut Vec<FieldError>) -> bool {
-    match value {
-        "" | "0" | "false" | "否" | "N" | "n" | "no" => false,
-        "1" | "true" | "是" | "Y" | "y" | "yes" => true,
-        other => {
-            errors.push((
-                column,
-                format!("{other:?} is not a yes/no value (1/0, true/false, 是/否)"),
-            ));
-            false
-        }
-    }
-}
-
 /// Turns one row into a target, or lists every problem of the row.
 pub fn parse_row(
     layout: &Layout,
@@ -270,17 +214,10 @@ pub fn parse_row(
     checks: &Checks<'_>,
 ) -> Result<Target, Vec<FieldError>> {
     let mut errors: Vec<FieldError> = Vec::new();
-    if row.len() != layout.width() {
-        return Err(vec![(
-            "",
-            format!(
-                "has {} fields where the header has {} (a truncated or malformed row)",
-                row.len(),
-                layout.width()
-            ),
-        )]);
-    }
-    let get = |c| layout.get(row, c);
+    layout
+        .check_width(row)
+        .map_err(|reason| vec![("", reason)])?;
+    let get = |c: Column| layout.get(row, c as usize);
     let kind = Kind::parse(get(Column::Kind));
     if kind.is_none() {
         let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
@@ -356,13 +293,13 @@ pub fn parse_row(
             errors.push(("departments", format!("unknown department {d:?}")));
         }
     }
-    let abnormal = flag(get(Column::Abnormal), "abnormal", &mut errors);
-    let serious_violation = flag(
+    let abnormal = yes_no(get(Column::Abnormal), "abnormal", &mut errors);
+    let serious_violation = yes_no(
         get(Column::SeriousViolation),
         "serious_violation",
         &mut errors,
     );
-    let key_focus = flag(get(Column::KeyFocus), "key_focus", &mut errors);
+    let key_focus = yes_no(get(Column::KeyFocus), "key_focus", &mut errors);
     let complaints_12m = match get(Column::Complaints) {
         "" => 0,
         n => n.parse::<u32>().unwrap_or_else(|_| {
@@ -463,7 +400,7 @@ mod tests {
     #[test]
     fn a_good_row_becomes_a_target() {
         let (regions, departments) = checks();
-        let layout = Layout::from_header(HEADER).unwrap();
+        let layout = layout(HEADER).unwrap();
         let row = [
             "enterprise",
             "91350100M000100Y43",
@@ -491,8 +428,7 @@ mod tests {
     #[test]
     fn chinese_headers_and_values_are_understood() {
         let (regions, departments) = checks();
-        let layout =
-            Layout::from_header(&["\u{feff}类型", "统一社会信用代码", "名称", "行政区划"]).unwrap();
+        let layout = layout(&["\u{feff}类型", "统一社会信用代码", "名称", "行政区划"]).unwrap();
         let t = parse_row(
             &layout,
             &["个体工商户", "91350100M000100Y43", "老王面馆", "610400"],
@@ -508,7 +444,7 @@ mod tests {
     #[test]
     fn every_problem_of_a_row_is_listed_by_column() {
         let (regions, departments) = checks();
-        let layout = Layout::from_header(HEADER).unwrap();
+        let layout = layout(HEADER).unwrap();
         let row = [
             "alien",
             "91350100M000100Y4X",
@@ -548,8 +484,7 @@ mod tests {
             regions: &regions,
             departments: &departments,
         };
-        let layout =
-            Layout::from_header(&["id", "kind", "credit_code", "name", "region_code"]).unwrap();
+        let layout = layout(&["id", "kind", "credit_code", "name", "region_code"]).unwrap();
         let bad_check = parse_row(
             &layout,
             &["", "enterprise", "91350100M000100Y4X", "x", "610400"],
@@ -579,7 +514,7 @@ mod tests {
             regions: &regions,
             departments: &departments,
         };
-        let layout = Layout::from_header(HEADER).unwrap();
+        let layout = layout(HEADER).unwrap();
         let errors = parse_row(&layout, &["enterprise", "91350100M000100Y43"], &c).unwrap_err();
         assert!(errors[0].1.contains("truncated"));
         let long = "名".repeat(201);
@@ -598,17 +533,17 @@ mod tests {
     #[test]
     fn headers_are_checked() {
         assert!(
-            Layout::from_header(&["kind", "name"])
+            layout(&["kind", "name"])
                 .unwrap_err()
                 .contains("region_code")
         );
         assert!(
-            Layout::from_header(&["kind", "name", "region_code", "colour"])
+            layout(&["kind", "name", "region_code", "colour"])
                 .unwrap_err()
                 .contains("unknown column")
         );
         assert!(
-            Layout::from_header(&["kind", "name", "region_code", "名称"])
+            layout(&["kind", "name", "region_code", "名称"])
                 .unwrap_err()
                 .contains("twice")
         );
