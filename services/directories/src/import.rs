@@ -16,8 +16,9 @@ use suiji_platform::reference::Regions;
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
-use crate::domain::target::{Checks, Layout, parse_row};
-use crate::store::{self, Staged};
+use crate::domain::inspector::Inspector;
+use crate::domain::target::{Checks, FieldError, Layout, Target, parse_row};
+use crate::store::{self, BatchOutcome, Staged};
 
 /// Rows written per transaction.
 pub const BATCH: usize = 20_000;
@@ -143,23 +144,23 @@ impl Counters {
 }
 
 /// Turns rows into batches, whatever the file format: the header first, then each data row with its line.
-struct Rows<'a> {
+struct Rows<'a, R> {
     layout: Option<Layout>,
     checks: Checks<'a>,
     counters: &'a Counters,
     reports: mpsc::Sender<Report>,
-    batches: Vec<mpsc::Sender<Vec<Staged>>>,
+    batches: Vec<mpsc::Sender<Vec<Staged<R>>>>,
     /// One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
     /// with one id are written in file order and the second is recognised as the duplicate.
-    open: Vec<(Vec<Staged>, HashMap<String, u64>)>,
+    open: Vec<(Vec<Staged<R>>, HashMap<String, u64>)>,
 }
 
-impl<'a> Rows<'a> {
+impl<'a, R: Record> Rows<'a, R> {
     fn new(
         checks: Checks<'a>,
         counters: &'a Counters,
         reports: mpsc::Sender<Report>,
-        batches: Vec<mpsc::Sender<Vec<Staged>>>,
+        batches: Vec<mpsc::Sender<Vec<Staged<R>>>>,
     ) -> Self {
         let open = batches
             .iter()
@@ -181,7 +182,7 @@ impl<'a> Rows<'a> {
 
     /// Reads the header; false when the file cannot be read further.
     fn header(&mut self, cells: &[&str]) -> bool {
-        match crate::domain::target::layout(cells) {
+        match R::layout(cells) {
             Ok(layout) => {
                 self.layout = Some(layout);
                 true
@@ -202,20 +203,20 @@ impl<'a> Rows<'a> {
         let Some(layout) = &self.layout else {
             return false;
         };
-        match parse_row(layout, cells, &self.checks) {
-            Ok(target) => {
-                let partition = partition_of(&target.id, self.batches.len());
+        match R::parse(layout, cells, &self.checks) {
+            Ok(record) => {
+                let partition = partition_of(record.id(), self.batches.len());
                 let (batch, in_batch) = &mut self.open[partition];
-                if let Some(first) = in_batch.get(&target.id) {
+                if let Some(first) = in_batch.get(record.id()) {
                     let reason = format!(
                         "duplicate of line {first}: {} appears twice in the file",
-                        target.id
+                        record.id()
                     );
                     self.counters.reject(&self.reports, line, "id", reason);
                     return true;
                 }
-                in_batch.insert(target.id.clone(), line);
-                batch.push(Staged { line, target });
+                in_batch.insert(record.id().to_string(), line);
+                batch.push(Staged { line, record });
                 if batch.len() == BATCH {
                     in_batch.clear();
                     let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
@@ -244,7 +245,7 @@ impl<'a> Rows<'a> {
 }
 
 /// Reads a CSV file (UTF-8 or GB18030) into `rows`.
-fn parse_csv(mut source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportError> {
+fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_, R>) -> Result<(), ImportError> {
     let mut head = Vec::with_capacity(SNIFF);
     (&mut source)
         .take(SNIFF as u64)
@@ -327,7 +328,7 @@ fn cell_text(value: &calamine::DataRef<'_>) -> String {
 }
 
 /// Reads the first sheet of an XLSX workbook into `rows`, cell by cell (the sheet is never held whole).
-fn parse_xlsx(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportError> {
+fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_, R>) -> Result<(), ImportError> {
     use calamine::Reader;
     let bad =
         |e: calamine::XlsxError| ImportError::Io(format!("not a readable XLSX workbook: {e}"));
@@ -340,7 +341,7 @@ fn parse_xlsx(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportErro
     let mut current: Option<u32> = None;
     let mut row: Vec<String> = Vec::new();
     let mut header_seen = false;
-    let mut emit = |index: u32, row: &mut Vec<String>, rows: &mut Rows<'_>| -> bool {
+    let mut emit = |index: u32, row: &mut Vec<String>, rows: &mut Rows<'_, R>| -> bool {
         if let Some(width) = rows.layout.as_ref().map(Layout::width) {
             // Trailing empty cells are not stored in a sheet.
             if row.len() < width {
@@ -378,7 +379,102 @@ fn parse_xlsx(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportErro
     Ok(())
 }
 
-/// Which writer a target goes to.
+/// A kind of record an import brings in: targets or inspectors.
+pub trait Record: Sized + Send + Sync + 'static {
+    /// What is imported, as the import log names it.
+    const WHAT: &'static str;
+    /// Reads a file's header.
+    fn layout(header: &[&str]) -> Result<Layout, String>;
+    /// Checks one row.
+    fn parse(layout: &Layout, row: &[&str], checks: &Checks<'_>) -> Result<Self, Vec<FieldError>>;
+    /// The key rows are upserted by.
+    fn id(&self) -> &str;
+    /// Writes a batch whose ids are unique, in one transaction.
+    fn write<'a>(
+        db: &'a Db,
+        import_id: &'a str,
+        batch: &'a [Staged<Self>],
+    ) -> impl std::future::Future<Output = Result<BatchOutcome, sqlx::Error>> + Send + 'a;
+}
+
+impl Record for Target {
+    const WHAT: &'static str = "targets";
+
+    fn layout(header: &[&str]) -> Result<Layout, String> {
+        crate::domain::target::layout(header)
+    }
+
+    fn parse(layout: &Layout, row: &[&str], checks: &Checks<'_>) -> Result<Self, Vec<FieldError>> {
+        parse_row(layout, row, checks)
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn write<'a>(
+        db: &'a Db,
+        import_id: &'a str,
+        batch: &'a [Staged<Self>],
+    ) -> Result<BatchOutcome, sqlx::Error> {
+        match db.postgres() {
+            // PostgreSQL takes the batch by COPY; no round trip per row.
+            Some(pg) => {
+                let mut tx = pg.begin().await?;
+                let outcome =
+                    store::copy_upsert_targets(&mut tx, import_id, batch, now_ms()).await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            None => {
+                let rows: Vec<(u64, Vec<store::Value>)> = batch
+                    .iter()
+                    .map(|s| (s.line, store::target_values(&s.record)))
+                    .collect();
+                let mut tx = db.begin().await?;
+                let outcome =
+                    store::upsert_rows(&mut tx, &store::TARGETS, import_id, &rows, now_ms())
+                        .await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+        }
+    }
+}
+
+impl Record for Inspector {
+    const WHAT: &'static str = "inspectors";
+
+    fn layout(header: &[&str]) -> Result<Layout, String> {
+        crate::domain::inspector::layout(header)
+    }
+
+    fn parse(layout: &Layout, row: &[&str], checks: &Checks<'_>) -> Result<Self, Vec<FieldError>> {
+        crate::domain::inspector::parse_row(layout, row, checks)
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn write<'a>(
+        db: &'a Db,
+        import_id: &'a str,
+        batch: &'a [Staged<Self>],
+    ) -> Result<BatchOutcome, sqlx::Error> {
+        let rows: Vec<(u64, Vec<store::Value>)> = batch
+            .iter()
+            .map(|s| (s.line, store::inspector_values(&s.record)))
+            .collect();
+        let mut tx = db.begin().await?;
+        let outcome =
+            store::upsert_rows(&mut tx, &store::INSPECTORS, import_id, &rows, now_ms()).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+/// Which writer a record goes to.
 fn partition_of(id: &str, writers: usize) -> usize {
     let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -395,10 +491,10 @@ struct Written {
 }
 
 /// Writes the batches of one partition, in order.
-async fn write_partition(
+async fn write_partition<R: Record>(
     db: Db,
     import_id: String,
-    mut batches: mpsc::Receiver<Vec<Staged>>,
+    mut batches: mpsc::Receiver<Vec<Staged<R>>>,
     counters: Arc<Counters>,
     reports: mpsc::Sender<Report>,
 ) -> Result<Written, ImportError> {
@@ -406,22 +502,8 @@ async fn write_partition(
     while let Some(mut batch) = batches.recv().await {
         let started = std::time::Instant::now();
         // Keys in order touch the primary-key index page by page rather than at random.
-        batch.sort_unstable_by(|a, b| a.target.id.cmp(&b.target.id));
-        let outcome = match db.postgres() {
-            Some(pg) => {
-                let mut tx = pg.begin().await?;
-                let outcome =
-                    store::copy_upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
-                tx.commit().await?;
-                outcome
-            }
-            None => {
-                let mut tx = db.begin().await?;
-                let outcome = store::upsert_targets(&mut tx, &import_id, &batch, now_ms()).await?;
-                tx.commit().await?;
-                outcome
-            }
-        };
+        batch.sort_unstable_by(|a, b| a.record.id().cmp(b.record.id()));
+        let outcome = R::write(&db, &import_id, &batch).await?;
         written.time += started.elapsed();
         written.accepted += outcome.created + outcome.updated;
         written.created += outcome.created;
@@ -508,17 +590,41 @@ pub async fn import_targets(
     source: impl AsyncRead + Send + Unpin + 'static,
     reports: mpsc::Sender<Report>,
 ) -> Result<Summary, ImportError> {
+    import::<Target>(db, actor, file_name, format, source, reports).await
+}
+
+/// Imports inspectors from `source` into `db`, sending progress and rejections to `reports`.
+pub async fn import_inspectors(
+    db: &Db,
+    actor: &str,
+    file_name: &str,
+    format: Format,
+    source: impl AsyncRead + Send + Unpin + 'static,
+    reports: mpsc::Sender<Report>,
+) -> Result<Summary, ImportError> {
+    import::<Inspector>(db, actor, file_name, format, source, reports).await
+}
+
+/// Imports records of kind `R` from `source` into `db`.
+pub async fn import<R: Record>(
+    db: &Db,
+    actor: &str,
+    file_name: &str,
+    format: Format,
+    source: impl AsyncRead + Send + Unpin + 'static,
+    reports: mpsc::Sender<Report>,
+) -> Result<Summary, ImportError> {
     let import_id = uuid::Uuid::now_v7().to_string();
     let departments: HashSet<String> = {
         let mut conn = db.pool().acquire().await?;
         let codes = suiji_platform::departments::codes(&mut conn).await?;
-        store::begin_import(&mut conn, &import_id, "targets", file_name, actor, now_ms()).await?;
+        store::begin_import(&mut conn, &import_id, R::WHAT, file_name, actor, now_ms()).await?;
         codes.into_iter().collect()
     };
     // PostgreSQL merges batches on several connections at once; SQLite has one writer.
     let writers = if db.postgres().is_some() { WRITERS } else { 1 };
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..writers)
-        .map(|_| mpsc::channel::<Vec<Staged>>(1))
+        .map(|_| mpsc::channel::<Vec<Staged<R>>>(1))
         .unzip();
     let counters = Arc::new(Counters::default());
     let parser = {
@@ -543,7 +649,7 @@ pub async fn import_targets(
     let tasks: Vec<_> = receivers
         .into_iter()
         .map(|rx| {
-            tokio::spawn(write_partition(
+            tokio::spawn(write_partition::<R>(
                 db.clone(),
                 import_id.clone(),
                 rx,
@@ -564,6 +670,7 @@ pub async fn import_targets(
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
     if let Some(pg) = db.postgres()
         && accepted >= VACUUM_AFTER
+        && R::WHAT == "targets"
     {
         // Sets the visibility map, so snapshots stay index-only scans, and refreshes the planner's statistics.
         use sqlx::Executor;

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use suiji_platform::db::{flag, placeholder_list, values_list};
 
+use crate::domain::inspector::Inspector;
 use crate::domain::target::Target;
 
 /// A validated row waiting to be written, with the file line it came from.
 #[derive(Debug, Clone)]
-pub struct Staged {
+pub struct Staged<R> {
     /// Line of the file.
     pub line: u64,
-    /// The target.
-    pub target: Target,
+    /// The record.
+    pub record: R,
 }
 
 /// What writing one batch did.
@@ -21,65 +22,162 @@ pub struct Staged {
 pub struct BatchOutcome {
     /// Rows inserted.
     pub created: u64,
-    /// Rows that replaced an existing target.
+    /// Rows that replaced an existing record.
     pub updated: u64,
     /// Rows whose id an earlier line of the same import already wrote: `(line, id, first line)`.
     pub duplicates: Vec<(u64, String, u64)>,
 }
 
+/// One value of a row to write.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// Text.
+    Text(String),
+    /// SQL NULL (text column).
+    Null,
+    /// Integer (flags as 0/1).
+    Int(i64),
+}
+
+/// A table that imports write to: its name and its data columns (the first is the key `id`); every such table
+/// also has `import_id`, `import_line`, `created_at` and `updated_at`.
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Data columns, `id` first.
+    pub columns: &'static [&'static str],
+}
+
+/// The targets table.
+pub const TARGETS: Table = Table {
+    name: "targets",
+    columns: &[
+        "id",
+        "kind",
+        "credit_code",
+        "name",
+        "region_code",
+        "industry_code",
+        "address",
+        "status",
+        "departments",
+        "risk",
+        "abnormal",
+        "serious_violation",
+        "complaints_12m",
+        "key_focus",
+    ],
+};
+
+/// The inspectors table.
+pub const INSPECTORS: Table = Table {
+    name: "inspectors",
+    columns: &[
+        "id",
+        "name",
+        "department_code",
+        "certificate_no",
+        "certificate_expires",
+        "qualifications",
+        "expertise",
+        "expert",
+        "region_code",
+        "status",
+        "recusals",
+    ],
+};
+
+/// Every column of `targets`, for reads and the `COPY` path.
 const TARGET_COLUMNS: &str = "id, kind, credit_code, name, region_code, industry_code, address, status, departments, \
      risk, abnormal, serious_violation, complaints_12m, key_focus, import_id, import_line, created_at, updated_at";
-const TARGET_WIDTH: usize = 18;
 
 /// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Inserts or updates a batch of targets for import `import_id`, at time `now`. The batch must not repeat an
-/// id. A target that this same import already wrote (from an earlier line) is left alone and reported as a
-/// duplicate.
-pub async fn upsert_targets(
+/// A list as stored: `,a,b,` so that one `LIKE '%,a,%'` finds a member; empty for none.
+pub fn list_column(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", items.join(","))
+    }
+}
+
+/// A target's values in [`TARGETS`] column order.
+pub fn target_values(t: &Target) -> Vec<Value> {
+    vec![
+        Value::Text(t.id.clone()),
+        Value::Text(t.kind.as_str().into()),
+        t.credit_code.clone().map_or(Value::Null, Value::Text),
+        Value::Text(t.name.clone()),
+        Value::Text(t.region_code.clone()),
+        Value::Text(t.industry_code.clone()),
+        Value::Text(t.address.clone()),
+        Value::Text(t.status.as_str().into()),
+        Value::Text(list_column(&t.departments)),
+        Value::Text(t.risk.as_str().into()),
+        Value::Int(flag(t.abnormal)),
+        Value::Int(flag(t.serious_violation)),
+        Value::Int(i64::from(t.complaints_12m)),
+        Value::Int(flag(t.key_focus)),
+    ]
+}
+
+/// An inspector's values in [`INSPECTORS`] column order.
+pub fn inspector_values(i: &Inspector) -> Vec<Value> {
+    vec![
+        Value::Text(i.id.clone()),
+        Value::Text(i.name.clone()),
+        Value::Text(i.department_code.clone()),
+        Value::Text(i.certificate_no.clone()),
+        Value::Text(i.certificate_expires.to_string()),
+        Value::Text(list_column(&i.qualifications)),
+        Value::Text(list_column(&i.expertise)),
+        Value::Int(flag(i.expert)),
+        Value::Text(i.region_code.clone()),
+        Value::Text(i.status.as_str().into()),
+        Value::Text(list_column(&i.recusals)),
+    ]
+}
+
+/// Inserts or updates rows of `table` for import `import_id`, at time `now`; each row is its file line and its
+/// values in the table's column order. The batch must not repeat an id. A row that this same import already
+/// wrote (from an earlier line) is left alone and reported as a duplicate.
+pub async fn upsert_rows(
     conn: &mut AnyConnection,
+    table: &Table,
     import_id: &str,
-    batch: &[Staged],
+    rows: &[(u64, Vec<Value>)],
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
+    let name = table.name;
+    let columns = table.columns.join(", ");
+    let width = table.columns.len() + 4;
+    let updates: Vec<String> = table.columns[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
     let mut outcome = BatchOutcome::default();
-    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO targets ({TARGET_COLUMNS}) VALUES {} ON CONFLICT (id) DO UPDATE SET \
-             kind = excluded.kind, credit_code = excluded.credit_code, name = excluded.name, \
-             region_code = excluded.region_code, industry_code = excluded.industry_code, address = excluded.address, \
-             status = excluded.status, departments = excluded.departments, risk = excluded.risk, \
-             abnormal = excluded.abnormal, serious_violation = excluded.serious_violation, \
-             complaints_12m = excluded.complaints_12m, key_focus = excluded.key_focus, \
-             import_id = excluded.import_id, import_line = excluded.import_line, updated_at = excluded.updated_at \
-             WHERE targets.import_id <> excluded.import_id RETURNING id, created_at",
-            values_list(chunk.len(), TARGET_WIDTH)
+            "INSERT INTO {name} ({columns}, import_id, import_line, created_at, updated_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET {}, import_id = excluded.import_id, import_line = excluded.import_line, \
+             updated_at = excluded.updated_at WHERE {name}.import_id <> excluded.import_id RETURNING id, created_at",
+            values_list(chunk.len(), width),
+            updates.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
-            let t = &s.target;
+        for (line, values) in chunk {
+            for value in values {
+                query = match value {
+                    Value::Text(t) => query.bind(t.clone()),
+                    Value::Null => query.bind(None::<String>),
+                    Value::Int(n) => query.bind(*n),
+                };
+            }
             query = query
-                .bind(t.id.clone())
-                .bind(t.kind.as_str())
-                .bind(t.credit_code.clone())
-                .bind(t.name.clone())
-                .bind(t.region_code.clone())
-                .bind(t.industry_code.clone())
-                .bind(t.address.clone())
-                .bind(t.status.as_str())
-                .bind(if t.departments.is_empty() {
-                    String::new()
-                } else {
-                    format!(",{},", t.departments.join(","))
-                })
-                .bind(t.risk.as_str())
-                .bind(flag(t.abnormal))
-                .bind(flag(t.serious_violation))
-                .bind(i64::from(t.complaints_12m))
-                .bind(flag(t.key_focus))
                 .bind(import_id.to_string())
-                .bind(s.line as i64)
+                .bind(*line as i64)
                 .bind(now)
                 .bind(now);
         }
@@ -101,18 +199,23 @@ pub async fn upsert_targets(
                 outcome.updated += 1;
             }
         }
-        let skipped: Vec<&Staged> = chunk
+        let id_of = |values: &Vec<Value>| match &values[0] {
+            Value::Text(id) => id.clone(),
+            _ => String::new(),
+        };
+        let skipped: Vec<(u64, String)> = chunk
             .iter()
-            .filter(|s| !written.contains_key(&s.target.id))
+            .map(|(line, values)| (*line, id_of(values)))
+            .filter(|(_, id)| !written.contains_key(id))
             .collect();
         if !skipped.is_empty() {
             let sql = format!(
-                "SELECT id, import_line FROM targets WHERE id IN ({})",
+                "SELECT id, import_line FROM {name} WHERE id IN ({})",
                 placeholder_list(1, skipped.len())
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            for s in &skipped {
-                query = query.bind(s.target.id.clone());
+            for (_, id) in &skipped {
+                query = query.bind(id.clone());
             }
             let first: HashMap<String, i64> = query
                 .fetch_all(&mut *conn)
@@ -125,9 +228,9 @@ pub async fn upsert_targets(
                     ))
                 })
                 .collect::<Result<_, sqlx::Error>>()?;
-            for s in skipped {
-                let line = first.get(&s.target.id).copied().unwrap_or(0) as u64;
-                outcome.duplicates.push((s.line, s.target.id.clone(), line));
+            for (line, id) in skipped {
+                let first_line = first.get(&id).copied().unwrap_or(0) as u64;
+                outcome.duplicates.push((line, id, first_line));
             }
         }
     }
@@ -193,7 +296,7 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
 pub async fn copy_upsert_targets(
     conn: &mut sqlx::PgConnection,
     import_id: &str,
-    batch: &[Staged],
+    batch: &[Staged<Target>],
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
     use sqlx::Executor;
@@ -203,7 +306,7 @@ pub async fn copy_upsert_targets(
     .await?;
     let mut buf = Vec::with_capacity(batch.len() * 200);
     for s in batch {
-        let t = &s.target;
+        let t = &s.record;
         copy_text(&mut buf, &t.id);
         buf.push(b'\t');
         copy_text(&mut buf, t.kind.as_str());
@@ -218,11 +321,7 @@ pub async fn copy_upsert_targets(
             &t.industry_code,
             &t.address,
             t.status.as_str(),
-            &if t.departments.is_empty() {
-                String::new()
-            } else {
-                format!(",{},", t.departments.join(","))
-            },
+            &list_column(&t.departments),
             t.risk.as_str(),
             if t.abnormal { "1" } else { "0" },
             if t.serious_violation { "1" } else { "0" },

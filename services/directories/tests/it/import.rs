@@ -341,6 +341,90 @@ async fn xlsx_workbooks_import(backend: Backend) {
     isolated.cleanup().await;
 }
 
+async fn inspectors_import_with_their_own_rules(backend: Backend) {
+    let Some((isolated, db)) = directory(backend).await else {
+        return;
+    };
+    let file = "编号,姓名,所属部门,执法证号,执法证有效期至,资格,专家,行政区划,状态\n\
+                XY-0001,李四,610400-SCJG,61040012345,2027-06-30,food-safety;market-regulation,是,610400,在岗\n\
+                XY-0002,王五,610400-NOPE,61040012346,2027-06-30,,否,610400,\n\
+                XY-0003,赵六,610400-SCJG,,30/06/2027,,,610400,休假\n\
+                XY-0001,李四重复,610400-SCJG,61040012347,2028-01-01,,,610400,\n\
+                XY-0004,孙七,610400-STHJ,61040099999,2026-12-31,environment,,610404,retired\n";
+    let (tx, mut rx) = mpsc::channel(64);
+    let collector = tokio::spawn(async move {
+        let mut rejections = Vec::new();
+        while let Some(report) = rx.recv().await {
+            if let Report::Rejected(r) = report {
+                rejections.push(r);
+            }
+        }
+        rejections
+    });
+    let summary = suiji_directories::import::import_inspectors(
+        &db,
+        "tester",
+        "inspectors.csv",
+        suiji_directories::import::Format::Csv,
+        std::io::Cursor::new(file.as_bytes().to_vec()),
+        tx,
+    )
+    .await
+    .unwrap();
+    let rejections = collector.await.unwrap();
+    assert_eq!(
+        (summary.rows_read, summary.accepted, summary.rejected),
+        (5, 2, 3),
+        "{rejections:?}"
+    );
+    let named: Vec<(u64, &str)> = rejections
+        .iter()
+        .map(|r| (r.line, r.field.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (3, "department"),
+            (4, "certificate_no"),
+            (4, "certificate_expires"),
+            (5, "id")
+        ]
+    );
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, qualifications, certificate_expires, expert FROM inspectors ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "XY-0001".into(),
+                ",food-safety,market-regulation,".into(),
+                "2027-06-30".into(),
+                1
+            ),
+            (
+                "XY-0004".into(),
+                ",environment,".into(),
+                "2026-12-31".into(),
+                0
+            )
+        ]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM imports WHERE what = 'inspectors'"
+        )
+        .await,
+        1
+    );
+    db.close().await;
+    isolated.cleanup().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),*) => {$(
         mod $name {
@@ -361,7 +445,8 @@ on_both_backends!(
     gbk_files_with_chinese_headers_import,
     reimport_updates_and_duplicates_across_batches_are_found,
     a_bad_header_rejects_the_file_at_line_1,
-    xlsx_workbooks_import
+    xlsx_workbooks_import,
+    inspectors_import_with_their_own_rules
 );
 
 /// An upload that breaks off mid-file ends the import with an error (not a made-up row rejection); every
