@@ -143,6 +143,9 @@ impl Counters {
     }
 }
 
+/// A batch being filled, with the line of each id in it.
+type OpenBatch<R> = (Vec<Staged<R>>, HashMap<String, u64>);
+
 /// Turns rows into batches, whatever the file format: the header first, then each data row with its line.
 struct Rows<'a, R> {
     layout: Option<Layout>,
@@ -152,7 +155,7 @@ struct Rows<'a, R> {
     batches: Vec<mpsc::Sender<Vec<Staged<R>>>>,
     /// One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
     /// with one id are written in file order and the second is recognised as the duplicate.
-    open: Vec<(Vec<Staged<R>>, HashMap<String, u64>)>,
+    open: Vec<OpenBatch<R>>,
 }
 
 impl<'a, R: Record> Rows<'a, R> {
