@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::domain::inspector::{Inspector, InspectorStatus};
 use crate::domain::target::{Kind, Risk, Status as OperatingStatus, Target};
 use crate::import::Report;
 use crate::service::Directories;
@@ -195,10 +196,141 @@ fn query_from(
     Ok(q)
 }
 
+/// A message of an import request stream, whatever the record type.
+enum Part {
+    Header(pb::ImportHeader),
+    Chunk(Vec<u8>),
+    Empty,
+}
+
+/// A message of an import reply stream, whatever the record type.
+enum Reply {
+    Progress(pb::ImportProgress),
+    Rejected(pb::RejectedRow),
+    Summary(pb::ImportSummary),
+}
+
+impl Api {
+    /// Runs an import stream for records of kind `R`: checks the caller, reads the header, feeds the chunks to
+    /// the import and streams its reports back, the summary last.
+    async fn import<R, Req, Resp>(
+        &self,
+        request: Request<Streaming<Req>>,
+        part: fn(Req) -> Part,
+        reply: fn(Reply) -> Resp,
+    ) -> Result<Response<ResponseStream<Resp>>, Status>
+    where
+        R: crate::import::Record,
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        let who = require(&request)?;
+        if !who.has_role(ROLE_DIRECTORIES_EDITOR) {
+            return Err(Error::Denied(Denied {
+                field: "authorization".into(),
+                reason: format!("the {ROLE_DIRECTORIES_EDITOR} role is required"),
+            })
+            .into());
+        }
+        let mut incoming = request.into_inner();
+        let header = match incoming.message().await?.map(part) {
+            Some(Part::Header(h)) => h,
+            _ => {
+                return Err(Error::Invalid(Violations::one(
+                    "header",
+                    "the first message must be the header",
+                ))
+                .into());
+            }
+        };
+        let format = match pb::FileFormat::try_from(header.format) {
+            Ok(pb::FileFormat::Csv) => crate::import::Format::Csv,
+            Ok(pb::FileFormat::Xlsx) => crate::import::Format::Xlsx,
+            _ => crate::import::Format::of(&header.file_name),
+        };
+        let chunks = incoming.map(move |message| match message.map(part) {
+            Ok(Part::Chunk(bytes)) => Ok(bytes::Bytes::from(bytes)),
+            Ok(_) => Err(std::io::Error::other("a second header in the stream")),
+            Err(status) => Err(std::io::Error::other(status.message().to_string())),
+        });
+        let source = tokio_util::io::StreamReader::new(chunks);
+        let (out, rx) = mpsc::channel::<Result<Resp, Status>>(256);
+        let (reports, mut report_rx) = mpsc::channel::<Report>(256);
+        let forward = {
+            let out = out.clone();
+            tokio::spawn(async move {
+                while let Some(report) = report_rx.recv().await {
+                    let message = match report {
+                        Report::Progress {
+                            rows_read,
+                            accepted,
+                            rejected,
+                        } => Reply::Progress(pb::ImportProgress {
+                            rows_read,
+                            accepted,
+                            rejected,
+                        }),
+                        Report::Rejected(r) => Reply::Rejected(pb::RejectedRow {
+                            line: r.line,
+                            field: r.field,
+                            reason: r.reason,
+                        }),
+                    };
+                    if out.send(Ok(reply(message))).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let directories = self.directories.clone();
+        tokio::spawn(async move {
+            let result = directories
+                .import::<R>(&who, &header.file_name, format, source, reports)
+                .await;
+            let _ = forward.await;
+            let message = result.map_err(Status::from).map(|s| {
+                reply(Reply::Summary(pb::ImportSummary {
+                    rows_read: s.rows_read,
+                    accepted: s.accepted,
+                    rejected: s.rejected,
+                    created: s.created,
+                    rejections_listed: s.listed,
+                }))
+            });
+            let _ = out.send(message).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// An inspector as a message.
+pub fn inspector_pb(i: &Inspector, workload: u32) -> pb::Inspector {
+    pb::Inspector {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        department_code: i.department_code.clone(),
+        certificate_no: i.certificate_no.clone(),
+        certificate_expires: i.certificate_expires.to_string(),
+        qualifications: i.qualifications.clone(),
+        expertise: i.expertise.clone(),
+        expert: i.expert,
+        region_code: i.region_code.clone(),
+        status: match i.status {
+            InspectorStatus::Active => pb::InspectorStatus::Active,
+            InspectorStatus::OnLeave => pb::InspectorStatus::OnLeave,
+            InspectorStatus::Transferred => pb::InspectorStatus::Transferred,
+            InspectorStatus::Retired => pb::InspectorStatus::Retired,
+        } as i32,
+        recusals: i.recusals.clone(),
+        workload,
+    }
+}
+
 #[tonic::async_trait]
 impl DirectoriesService for Api {
     type ImportTargetsStream = ResponseStream<pb::ImportTargetsResponse>;
     type ExportTargetsStream = ResponseStream<pb::ExportTargetsResponse>;
+    type ImportInspectorsStream = ResponseStream<pb::ImportInspectorsResponse>;
 
     async fn upsert_department(
         &self,
@@ -298,97 +430,76 @@ impl DirectoriesService for Api {
         &self,
         request: Request<Streaming<pb::ImportTargetsRequest>>,
     ) -> Result<Response<Self::ImportTargetsStream>, Status> {
-        let who = require(&request)?;
-        if !who.has_role(ROLE_DIRECTORIES_EDITOR) {
-            return Err(Error::Denied(Denied {
-                field: "authorization".into(),
-                reason: format!("the {ROLE_DIRECTORIES_EDITOR} role is required"),
-            })
-            .into());
-        }
-        let mut incoming = request.into_inner();
-        let header = match incoming.message().await? {
-            Some(pb::ImportTargetsRequest {
-                part: Some(pb::import_targets_request::Part::Header(h)),
-            }) => h,
-            _ => {
-                return Err(Error::Invalid(Violations::one(
-                    "header",
-                    "the first message must be the header",
-                ))
-                .into());
-            }
+        use pb::import_targets_request::Part as P;
+        use pb::import_targets_response::Event as E;
+        let part = |m: pb::ImportTargetsRequest| match m.part {
+            Some(P::Header(h)) => Part::Header(h),
+            Some(P::Chunk(c)) => Part::Chunk(c),
+            None => Part::Empty,
         };
-        let format = match pb::FileFormat::try_from(header.format) {
-            Ok(pb::FileFormat::Csv) => crate::import::Format::Csv,
-            Ok(pb::FileFormat::Xlsx) => crate::import::Format::Xlsx,
-            _ => crate::import::Format::of(&header.file_name),
+        let reply = |r: Reply| pb::ImportTargetsResponse {
+            event: Some(match r {
+                Reply::Progress(p) => E::Progress(p),
+                Reply::Rejected(r) => E::Rejected(r),
+                Reply::Summary(s) => E::Summary(s),
+            }),
         };
-        let chunks = incoming.map(|message| match message {
-            Ok(pb::ImportTargetsRequest {
-                part: Some(pb::import_targets_request::Part::Chunk(bytes)),
-            }) => Ok(bytes::Bytes::from(bytes)),
-            Ok(_) => Err(std::io::Error::other("a second header in the stream")),
-            Err(status) => Err(std::io::Error::other(status.message().to_string())),
-        });
-        let source = tokio_util::io::StreamReader::new(chunks);
-        let (out, rx) = mpsc::channel::<Result<pb::ImportTargetsResponse, Status>>(256);
-        let (reports, mut report_rx) = mpsc::channel::<Report>(256);
-        let forward = {
-            let out = out.clone();
-            tokio::spawn(async move {
-                while let Some(report) = report_rx.recv().await {
-                    let event = match report {
-                        Report::Progress {
-                            rows_read,
-                            accepted,
-                            rejected,
-                        } => pb::import_targets_response::Event::Progress(pb::ImportProgress {
-                            rows_read,
-                            accepted,
-                            rejected,
-                        }),
-                        Report::Rejected(r) => {
-                            pb::import_targets_response::Event::Rejected(pb::RejectedRow {
-                                line: r.line,
-                                field: r.field,
-                                reason: r.reason,
-                            })
-                        }
-                    };
-                    if out
-                        .send(Ok(pb::ImportTargetsResponse { event: Some(event) }))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            })
+        self.import::<Target, _, _>(request, part, reply).await
+    }
+
+    async fn import_inspectors(
+        &self,
+        request: Request<Streaming<pb::ImportInspectorsRequest>>,
+    ) -> Result<Response<Self::ImportInspectorsStream>, Status> {
+        use pb::import_inspectors_request::Part as P;
+        use pb::import_inspectors_response::Event as E;
+        let part = |m: pb::ImportInspectorsRequest| match m.part {
+            Some(P::Header(h)) => Part::Header(h),
+            Some(P::Chunk(c)) => Part::Chunk(c),
+            None => Part::Empty,
         };
-        let directories = self.directories.clone();
-        tokio::spawn(async move {
-            let result = directories
-                .import_targets(&who, &header.file_name, format, source, reports)
-                .await;
-            let _ = forward.await;
-            let message = match result {
-                Ok(s) => Ok(pb::ImportTargetsResponse {
-                    event: Some(pb::import_targets_response::Event::Summary(
-                        pb::ImportSummary {
-                            rows_read: s.rows_read,
-                            accepted: s.accepted,
-                            rejected: s.rejected,
-                            created: s.created,
-                            rejections_listed: s.listed,
-                        },
-                    )),
-                }),
-                Err(e) => Err(Status::from(e)),
-            };
-            let _ = out.send(message).await;
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let reply = |r: Reply| pb::ImportInspectorsResponse {
+            event: Some(match r {
+                Reply::Progress(p) => E::Progress(p),
+                Reply::Rejected(r) => E::Rejected(r),
+                Reply::Summary(s) => E::Summary(s),
+            }),
+        };
+        self.import::<Inspector, _, _>(request, part, reply).await
+    }
+
+    async fn list_inspectors(
+        &self,
+        request: Request<pb::ListInspectorsRequest>,
+    ) -> Result<Response<pb::ListInspectorsResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let page = paging::page(r.page_size, &r.page_token).map_err(Error::Invalid)?;
+        let eligible_on = if r.eligible_on.is_empty() {
+            None
+        } else {
+            Some(
+                chrono::NaiveDate::parse_from_str(&r.eligible_on, "%Y-%m-%d").map_err(|_| {
+                    Error::Invalid(Violations::one(
+                        "eligible_on",
+                        format!("{:?} is not a date (YYYY-MM-DD)", r.eligible_on),
+                    ))
+                })?,
+            )
+        };
+        let filter = crate::store::InspectorQuery {
+            department_code: r.department_code,
+            qualification: r.qualification,
+            eligible_on: eligible_on.map(|d| d.to_string()),
+        };
+        let (inspectors, next_page_token) = self.directories.inspectors(&filter, &page).await?;
+        Ok(Response::new(pb::ListInspectorsResponse {
+            inspectors: inspectors
+                .iter()
+                .map(|(i, workload)| inspector_pb(i, *workload))
+                .collect(),
+            next_page_token,
+        }))
     }
 
     async fn export_targets(

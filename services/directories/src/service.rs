@@ -112,8 +112,8 @@ impl Directories {
         Ok((targets, token))
     }
 
-    /// Imports targets; the import is audited with its counts.
-    pub async fn import_targets(
+    /// Imports records of kind `R`; the import is audited with its counts.
+    pub async fn import<R: import::Record>(
         &self,
         who: &Identity,
         file_name: &str,
@@ -122,12 +122,13 @@ impl Directories {
         reports: mpsc::Sender<Report>,
     ) -> Result<Summary, Error> {
         let summary =
-            import::import_targets(&self.db, &who.subject, file_name, format, source, reports)
+            import::import::<R>(&self.db, &who.subject, file_name, format, source, reports)
                 .await
                 .map_err(internal)?;
         let mut tx = self.db.begin().await?;
+        let action = format!("{}.import", R::WHAT);
         let change = AuditEvent {
-            action: "targets.import",
+            action: &action,
             entity: "import",
             entity_id: &summary.import_id,
             before_digest: String::new(),
@@ -140,6 +141,21 @@ impl Directories {
         audit::append(&mut tx, who, change).await?;
         tx.commit().await?;
         Ok(summary)
+    }
+
+    /// A page of inspectors with their workloads.
+    pub async fn inspectors(
+        &self,
+        query: &store::InspectorQuery,
+        page: &Page,
+    ) -> Result<(Vec<(crate::domain::inspector::Inspector, u32)>, String), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let inspectors = store::list_inspectors(&mut conn, query, &page.after, page.size).await?;
+        let token = match inspectors.last() {
+            Some((i, _)) if inspectors.len() as i64 == page.size => paging::token_after(&i.id),
+            _ => String::new(),
+        };
+        Ok((inspectors, token))
     }
 
     /// Freezes the targets matching `query` for a draw; audited.

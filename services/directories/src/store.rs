@@ -418,6 +418,72 @@ fn target_from(row: &sqlx::any::AnyRow) -> Result<Target, sqlx::Error> {
     })
 }
 
+/// Filters of an inspector listing; empty fields do not narrow.
+#[derive(Debug, Clone, Default)]
+pub struct InspectorQuery {
+    /// Department.
+    pub department_code: String,
+    /// A qualification tag the inspector must hold.
+    pub qualification: String,
+    /// Only inspectors who may inspect on this day (YYYY-MM-DD): active, certificate valid.
+    pub eligible_on: Option<String>,
+}
+
+fn inspector_from(row: &sqlx::any::AnyRow) -> Result<(Inspector, u32), sqlx::Error> {
+    use crate::domain::inspector::InspectorStatus;
+    let list = |s: String| {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let status: String = row.try_get("status")?;
+    let expires: String = row.try_get("certificate_expires")?;
+    Ok((
+        Inspector {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            department_code: row.try_get("department_code")?,
+            certificate_no: row.try_get("certificate_no")?,
+            certificate_expires: expires
+                .parse()
+                .map_err(|_| sqlx::Error::Decode(format!("stored date {expires:?}").into()))?,
+            qualifications: list(row.try_get("qualifications")?),
+            expertise: list(row.try_get("expertise")?),
+            expert: row.try_get::<i64, _>("expert")? != 0,
+            region_code: row.try_get("region_code")?,
+            status: InspectorStatus::parse(&status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("stored status {status:?}").into()))?,
+            recusals: list(row.try_get("recusals")?),
+        },
+        row.try_get::<i64, _>("workload")? as u32,
+    ))
+}
+
+/// A page of inspectors after `after`, by id.
+pub async fn list_inspectors(
+    conn: &mut AnyConnection,
+    query: &InspectorQuery,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(Inspector, u32)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, department_code, certificate_no, certificate_expires, qualifications, expertise, expert, \
+         region_code, status, recusals, workload FROM inspectors WHERE id > $1 \
+         AND ($2 = '' OR department_code = $2) AND ($3 = '' OR qualifications LIKE $4) \
+         AND ($5 = '' OR (status = 'active' AND certificate_expires >= $5)) ORDER BY id LIMIT $6",
+    )
+    .bind(after)
+    .bind(&query.department_code)
+    .bind(&query.qualification)
+    .bind(format!("%,{},%", query.qualification))
+    .bind(query.eligible_on.clone().unwrap_or_default())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(inspector_from).collect()
+}
+
 /// A target by id or credit code, with its last change time.
 pub async fn get_target(
     conn: &mut AnyConnection,

@@ -60,6 +60,36 @@ async fn import(client: &mut Client, csv: &str) -> (pb::ImportSummary, Vec<pb::R
     (summary.expect("a summary ends the stream"), rejected)
 }
 
+async fn import_inspectors(
+    client: &mut Client,
+    csv: &str,
+) -> (pb::ImportSummary, Vec<pb::RejectedRow>) {
+    use pb::import_inspectors_request::Part;
+    let header = pb::ImportInspectorsRequest {
+        part: Some(Part::Header(pb::ImportHeader {
+            file_name: "i.csv".into(),
+            format: 0,
+        })),
+    };
+    let chunk = pb::ImportInspectorsRequest {
+        part: Some(Part::Chunk(csv.as_bytes().to_vec())),
+    };
+    let mut replies = client
+        .import_inspectors(futures::stream::iter(vec![header, chunk]))
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut summary, mut rejected) = (None, Vec::new());
+    while let Some(reply) = replies.message().await.unwrap() {
+        match reply.event.unwrap() {
+            pb::import_inspectors_response::Event::Rejected(r) => rejected.push(r),
+            pb::import_inspectors_response::Event::Summary(s) => summary = Some(s),
+            pb::import_inspectors_response::Event::Progress(_) => {}
+        }
+    }
+    (summary.expect("a summary ends the stream"), rejected)
+}
+
 async fn directories_over_grpc(backend: Backend) {
     suiji_platform::telemetry::init_for_tests();
     if !testing::require(backend).await {
@@ -291,6 +321,44 @@ async fn directories_over_grpc(backend: Backend) {
         "{rejected:?}"
     );
     assert_eq!(everything(&mut reader).await, before);
+
+    // Inspectors: imported the same way; listed by who may inspect on a day.
+    let inspectors = "id,name,department,certificate_no,certificate_expires,qualifications,region_code,status\n\
+                      XY-1,李四,610400-SCJG,C-1,2027-06-30,food-safety,610400,active\n\
+                      XY-2,王五,610400-SCJG,C-2,2026-01-31,food-safety,610400,active\n\
+                      XY-3,赵六,610400-SCJG,C-3,2027-06-30,food-safety,610400,on_leave\n\
+                      XY-4,孙七,610400-SCJG,C-4,2027-06-30,environment,610400,active\n\
+                      XY-5,周八,610400-SCJG,C-5,not-a-date,,610400,active\n";
+    let (summary, rejected) = import_inspectors(&mut editor, inspectors).await;
+    assert_eq!((summary.accepted, summary.rejected), (4, 1));
+    assert_eq!(
+        (rejected[0].line, rejected[0].field.as_str()),
+        (6, "certificate_expires")
+    );
+    let eligible = reader
+        .list_inspectors(pb::ListInspectorsRequest {
+            department_code: "610400-SCJG".into(),
+            qualification: "food-safety".into(),
+            eligible_on: "2026-11-23".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = eligible.inspectors.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec!["XY-1"],
+        "XY-2's certificate expired, XY-3 is on leave, XY-4 lacks the qualification"
+    );
+    let status = reader
+        .list_inspectors(pb::ListInspectorsRequest {
+            eligible_on: "23/11/2026".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "eligible_on");
 
     // Departments: only an admin changes them; a change is announced on the bus.
     let department = pb::Department {
