@@ -173,10 +173,38 @@ pub async fn load_directory(
         ],
     };
     suiji_directories::generate::targets(&spec, std::fs::File::create(&file)?)?;
-    let summary =
-        crate::import_cmd::import_targets(directories_addr, Some(&token), &file, true).await?;
+    let targets = crate::import_cmd::import_file(
+        directories_addr,
+        Some(&token),
+        crate::import_cmd::What::Targets,
+        &file,
+        true,
+    )
+    .await?;
+    let file = std::path::Path::new(data_dir).join("demo-inspectors.csv");
+    let spec = suiji_directories::generate::InspectorSpec {
+        count: 300,
+        seed: 2026,
+        province: "610000".into(),
+        departments: vec![
+            "610400-SCJG".into(),
+            "610400-STHJ".into(),
+            "610400-YJGL".into(),
+        ],
+    };
+    suiji_directories::generate::inspectors(&spec, std::fs::File::create(&file)?)?;
+    let inspectors = crate::import_cmd::import_file(
+        directories_addr,
+        Some(&token),
+        crate::import_cmd::What::Inspectors,
+        &file,
+        true,
+    )
+    .await?;
     Ok(format!(
-        "{} targets imported into the directory ({} rejected)",
-        summary.accepted, summary.rejected
+        "{} targets and {} inspectors imported into the directories ({} rejected)",
+        targets.accepted,
+        inspectors.accepted,
+        targets.rejected + inspectors.rejected
     ))
 }

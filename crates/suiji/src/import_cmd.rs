@@ -59,12 +59,34 @@ enum ImportWhat {
         /// The file.
         file: std::path::PathBuf,
     },
+    /// Inspectors, in the same formats.
+    Inspectors {
+        /// The file.
+        file: std::path::PathBuf,
+    },
 }
 
-/// Streams `file` and returns the summary.
-pub async fn import_targets(
+/// What a file holds.
+#[derive(Clone, Copy)]
+pub enum What {
+    /// Inspection targets.
+    Targets,
+    /// Inspectors.
+    Inspectors,
+}
+
+/// A message of an import reply, whatever the record type.
+enum Reply {
+    Progress(pb::ImportProgress),
+    Rejected(pb::RejectedRow),
+    Summary(pb::ImportSummary),
+}
+
+/// Streams `file` to the import of `what` and returns the summary; shows progress and rejections unless quiet.
+pub async fn import_file(
     addr: &str,
     token: Option<&str>,
+    what: What,
     file: &std::path::Path,
     quiet: bool,
 ) -> anyhow::Result<pb::ImportSummary> {
@@ -81,11 +103,9 @@ pub async fn import_targets(
     } else {
         pb::FileFormat::Csv
     };
-    let header = pb::ImportTargetsRequest {
-        part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
-            file_name,
-            format: format as i32,
-        })),
+    let header = pb::ImportHeader {
+        file_name,
+        format: format as i32,
     };
     let chunks = futures::stream::unfold(reader, |mut reader| async move {
         let mut buf = vec![0u8; 256 * 1024];
@@ -93,12 +113,7 @@ pub async fn import_targets(
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((
-                    pb::ImportTargetsRequest {
-                        part: Some(pb::import_targets_request::Part::Chunk(buf)),
-                    },
-                    reader,
-                ))
+                Some((buf, reader))
             }
             Err(error) => {
                 eprintln!("reading the file failed: {error}; the rest is not sent");
@@ -106,13 +121,71 @@ pub async fn import_targets(
             }
         }
     });
-    let outgoing = futures::stream::once(async move { header }).chain(chunks);
-    let mut replies = client.import_targets(outgoing).await?.into_inner();
+    let mut replies: std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<Reply, tonic::Status>> + Send>,
+    > = match what {
+        What::Targets => {
+            use pb::import_targets_request::Part;
+            use pb::import_targets_response::Event;
+            let outgoing = futures::stream::once(async move {
+                pb::ImportTargetsRequest {
+                    part: Some(Part::Header(header)),
+                }
+            })
+            .chain(chunks.map(|c| pb::ImportTargetsRequest {
+                part: Some(Part::Chunk(c)),
+            }));
+            let stream = client.import_targets(outgoing).await?.into_inner();
+            Box::pin(stream.filter_map(|r| async move {
+                match r {
+                    Ok(pb::ImportTargetsResponse {
+                        event: Some(Event::Progress(p)),
+                    }) => Some(Ok(Reply::Progress(p))),
+                    Ok(pb::ImportTargetsResponse {
+                        event: Some(Event::Rejected(r)),
+                    }) => Some(Ok(Reply::Rejected(r))),
+                    Ok(pb::ImportTargetsResponse {
+                        event: Some(Event::Summary(s)),
+                    }) => Some(Ok(Reply::Summary(s))),
+                    Ok(_) => None,
+                    Err(status) => Some(Err(status)),
+                }
+            }))
+        }
+        What::Inspectors => {
+            use pb::import_inspectors_request::Part;
+            use pb::import_inspectors_response::Event;
+            let outgoing = futures::stream::once(async move {
+                pb::ImportInspectorsRequest {
+                    part: Some(Part::Header(header)),
+                }
+            })
+            .chain(chunks.map(|c| pb::ImportInspectorsRequest {
+                part: Some(Part::Chunk(c)),
+            }));
+            let stream = client.import_inspectors(outgoing).await?.into_inner();
+            Box::pin(stream.filter_map(|r| async move {
+                match r {
+                    Ok(pb::ImportInspectorsResponse {
+                        event: Some(Event::Progress(p)),
+                    }) => Some(Ok(Reply::Progress(p))),
+                    Ok(pb::ImportInspectorsResponse {
+                        event: Some(Event::Rejected(r)),
+                    }) => Some(Ok(Reply::Rejected(r))),
+                    Ok(pb::ImportInspectorsResponse {
+                        event: Some(Event::Summary(s)),
+                    }) => Some(Ok(Reply::Summary(s))),
+                    Ok(_) => None,
+                    Err(status) => Some(Err(status)),
+                }
+            }))
+        }
+    };
     let mut summary = None;
     let stderr = std::io::stderr();
-    while let Some(reply) = replies.message().await? {
-        match reply.event {
-            Some(pb::import_targets_response::Event::Progress(p)) if !quiet => {
+    while let Some(reply) = replies.next().await {
+        match reply? {
+            Reply::Progress(p) if !quiet => {
                 let mut e = stderr.lock();
                 let _ = write!(
                     e,
@@ -121,7 +194,7 @@ pub async fn import_targets(
                 );
                 let _ = e.flush();
             }
-            Some(pb::import_targets_response::Event::Rejected(r)) if !quiet => {
+            Reply::Rejected(r) if !quiet => {
                 let field = if r.field.is_empty() {
                     String::new()
                 } else {
@@ -129,7 +202,7 @@ pub async fn import_targets(
                 };
                 println!("line {}{field}: {}", r.line, r.reason);
             }
-            Some(pb::import_targets_response::Event::Summary(s)) => summary = Some(s),
+            Reply::Summary(s) => summary = Some(s),
             _ => {}
         }
     }
@@ -154,18 +227,19 @@ pub async fn import_targets(
 
 /// Runs `suiji import`.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    match args.what {
-        ImportWhat::Targets { file } => {
-            import_targets(
-                &args.service.addr,
-                args.service.token.as_deref(),
-                &file,
-                false,
-            )
-            .await?;
-            Ok(())
-        }
-    }
+    let (what, file) = match args.what {
+        ImportWhat::Targets { file } => (What::Targets, file),
+        ImportWhat::Inspectors { file } => (What::Inspectors, file),
+    };
+    import_file(
+        &args.service.addr,
+        args.service.token.as_deref(),
+        what,
+        &file,
+        false,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Arguments of `suiji export`.

@@ -105,6 +105,28 @@ enum Command {
 
 #[derive(Subcommand)]
 enum GenCommand {
+    /// Inspectors (CSV on standard output, or --out FILE).
+    Inspectors {
+        /// Rows.
+        #[arg(long, default_value_t = 200)]
+        count: u64,
+        /// Seed; the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Province whose cities they work in (GB/T 2260).
+        #[arg(long, default_value = "610000")]
+        province: String,
+        /// Departments they belong to; repeat or separate with commas.
+        #[arg(
+            long = "department",
+            value_delimiter = ',',
+            default_value = "610400-SCJG,610400-STHJ,610400-YJGL"
+        )]
+        departments: Vec<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Inspection targets (CSV on standard output, or --out FILE).
     Targets {
         /// Rows.
@@ -298,6 +320,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     suiji_directories::generate::targets(&spec, std::fs::File::create(&path)?)?
                 }
                 None => suiji_directories::generate::targets(&spec, std::io::stdout().lock())?,
+            }
+            Ok(())
+        }
+        Command::Gen {
+            what:
+                GenCommand::Inspectors {
+                    count,
+                    seed,
+                    province,
+                    departments,
+                    out,
+                },
+        } => {
+            let spec = suiji_directories::generate::InspectorSpec {
+                count,
+                seed,
+                province,
+                departments,
+            };
+            match out {
+                Some(path) => {
+                    suiji_directories::generate::inspectors(&spec, std::fs::File::create(&path)?)?
+                }
+                None => suiji_directories::generate::inspectors(&spec, std::io::stdout().lock())?,
             }
             Ok(())
         }

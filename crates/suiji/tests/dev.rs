@@ -181,10 +181,18 @@ async fn dev_serves_every_service_and_keeps_its_data() {
         out.starts_with("catalog: intact, 8 entries"),
         "4 demo items created and published: {out}"
     );
-    let migrate = suiji(&["migrate"], &url);
+    let verify = suiji(&["audit", "verify", "directories"], &url);
+    let out = String::from_utf8_lossy(&verify.stdout);
     assert!(
-        migrate.status.success()
-            && String::from_utf8_lossy(&migrate.stdout).contains("catalog      migrated")
+        out.starts_with("directories: intact, 2 entries"),
+        "the two demo imports: {out}"
+    );
+    let migrate = suiji(&["migrate"], &url);
+    let migrated = String::from_utf8_lossy(&migrate.stdout);
+    assert!(migrate.status.success(), "{migrate:?}");
+    assert!(
+        migrated.contains("catalog      migrated") && migrated.contains("directories  migrated"),
+        "{migrated}"
     );
     let _ = std::fs::remove_dir_all(&data);
 }

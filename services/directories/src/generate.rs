@@ -158,6 +158,118 @@ pub fn targets(spec: &TargetSpec, out: impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What inspectors to generate.
+#[derive(Debug, Clone)]
+pub struct InspectorSpec {
+    /// Rows.
+    pub count: u64,
+    /// Seed; the same seed gives the same file.
+    pub seed: u64,
+    /// Province whose cities the inspectors work in.
+    pub province: String,
+    /// Departments they belong to, spread evenly.
+    pub departments: Vec<String>,
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平",
+];
+const QUALIFICATIONS: &[&str] = &[
+    "market-regulation",
+    "food-safety",
+    "drug-safety",
+    "special-equipment",
+    "environment",
+    "work-safety",
+    "product-quality",
+    "advertising",
+];
+
+/// Writes `spec.count` inspector rows of CSV (header first) to `out`. About one in twenty certificates has
+/// already expired, and about one in ten inspectors is away, so draws meet both.
+pub fn inspectors(spec: &InspectorSpec, out: impl Write) -> std::io::Result<()> {
+    let regions = Regions::shipped();
+    let prefix = &spec.province[..2.min(spec.province.len())];
+    let cities = regions.under(prefix, RegionLevel::City);
+    let cities = if cities.is_empty() {
+        vec![spec.province.clone()]
+    } else {
+        cities
+    };
+    let departments = if spec.departments.is_empty() {
+        vec!["610400-SCJG".to_string()]
+    } else {
+        spec.departments.clone()
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
+    let mut below = |n: u64| -> u64 { rng.next_u64() % n };
+    let mut w = csv::WriterBuilder::new().from_writer(std::io::BufWriter::new(out));
+    w.write_record(crate::domain::inspector::COLUMNS.iter().map(|(en, _)| *en))?;
+    for i in 0..spec.count {
+        let department = &departments[(i % departments.len() as u64) as usize];
+        let id = format!("{department}-{i:05}");
+        let name = format!(
+            "{}{}{}",
+            SURNAMES[below(SURNAMES.len() as u64) as usize],
+            GIVEN[below(GIVEN.len() as u64) as usize],
+            if below(2) == 0 {
+                GIVEN[below(GIVEN.len() as u64) as usize]
+            } else {
+                ""
+            }
+        );
+        let certificate = format!("{prefix}{:08}", below(100_000_000));
+        let expires = if below(20) == 0 {
+            format!("2025-{:02}-{:02}", 1 + below(12), 1 + below(28))
+        } else {
+            format!(
+                "{}-{:02}-{:02}",
+                2027 + below(4),
+                1 + below(12),
+                1 + below(28)
+            )
+        };
+        let mut tags: Vec<&str> = Vec::new();
+        for _ in 0..1 + below(3) {
+            let tag = QUALIFICATIONS[below(QUALIFICATIONS.len() as u64) as usize];
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        let expertise = if below(4) == 0 {
+            QUALIFICATIONS[below(QUALIFICATIONS.len() as u64) as usize]
+        } else {
+            ""
+        };
+        let expert = if below(20) == 0 { "1" } else { "0" };
+        let region = &cities[below(cities.len() as u64) as usize];
+        let status = match below(100) {
+            0..=89 => "active",
+            90..=94 => "on_leave",
+            95..=97 => "transferred",
+            _ => "retired",
+        };
+        w.write_record([
+            id.as_str(),
+            name.as_str(),
+            department,
+            certificate.as_str(),
+            expires.as_str(),
+            tags.join(";").as_str(),
+            expertise,
+            expert,
+            region.as_str(),
+            status,
+            "",
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -207,6 +319,44 @@ mod tests {
         }
         assert_eq!(ids.len(), 2000);
         assert!(kinds.len() >= 6, "a mix of kinds: {kinds:?}");
+    }
+
+    #[test]
+    fn generated_inspectors_pass_the_import_rules() {
+        let spec = InspectorSpec {
+            count: 300,
+            seed: 9,
+            province: "610000".into(),
+            departments: vec!["610400-SCJG".into(), "610400-STHJ".into()],
+        };
+        let mut out = Vec::new();
+        inspectors(&spec, &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let layout = crate::domain::inspector::layout(
+            &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let regions = Regions::shipped();
+        let departments: HashSet<String> = spec.departments.iter().cloned().collect();
+        let checks = Checks {
+            regions: &regions,
+            departments: &departments,
+        };
+        let mut ids = HashSet::new();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let row: Vec<&str> = record.iter().collect();
+            let inspector = crate::domain::inspector::parse_row(&layout, &row, &checks)
+                .unwrap_or_else(|e| panic!("{row:?}: {e:?}"));
+            assert!(ids.insert(inspector.id));
+        }
+        assert_eq!(ids.len(), 300);
     }
 
     #[test]
