@@ -303,6 +303,26 @@ impl Api {
     }
 }
 
+/// A recusal request as a message.
+pub fn recusal_pb(r: &crate::store::RecusalRow) -> pb::Recusal {
+    pb::Recusal {
+        id: r.id.clone(),
+        target_id: r.target_id.clone(),
+        inspector_id: r.inspector_id.clone(),
+        reason: r.reason.clone(),
+        state: match r.state.as_str() {
+            "accepted" => pb::RecusalState::Accepted,
+            "rejected" => pb::RecusalState::Rejected,
+            _ => pb::RecusalState::Pending,
+        } as i32,
+        decision_reason: r.decision_reason.clone(),
+        filed_by: r.filed_by.clone(),
+        file_time: Some(ts(r.filed_at)),
+        decided_by: r.decided_by.clone(),
+        decide_time: r.decided_at.map(ts),
+    }
+}
+
 /// An inspector as a message.
 pub fn inspector_pb(i: &Inspector, workload: u32) -> pb::Inspector {
     pb::Inspector {
@@ -466,6 +486,57 @@ impl DirectoriesService for Api {
             }),
         };
         self.import::<Inspector, _, _>(request, part, reply).await
+    }
+
+    async fn request_recusal(
+        &self,
+        request: Request<pb::RequestRecusalRequest>,
+    ) -> Result<Response<pb::RequestRecusalResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let row = self
+            .directories
+            .request_recusal(&who, &r.target_id, &r.inspector_id, &r.reason)
+            .await?;
+        Ok(Response::new(pb::RequestRecusalResponse {
+            recusal: Some(recusal_pb(&row)),
+        }))
+    }
+
+    async fn decide_recusal(
+        &self,
+        request: Request<pb::DecideRecusalRequest>,
+    ) -> Result<Response<pb::DecideRecusalResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let row = self
+            .directories
+            .decide_recusal(&who, &r.id, r.accept, &r.reason)
+            .await?;
+        Ok(Response::new(pb::DecideRecusalResponse {
+            recusal: Some(recusal_pb(&row)),
+        }))
+    }
+
+    async fn list_recusals(
+        &self,
+        request: Request<pb::ListRecusalsRequest>,
+    ) -> Result<Response<pb::ListRecusalsResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let state = match pb::RecusalState::try_from(r.state) {
+            Ok(pb::RecusalState::Pending) => "pending",
+            Ok(pb::RecusalState::Accepted) => "accepted",
+            Ok(pb::RecusalState::Rejected) => "rejected",
+            _ => "",
+        };
+        let rows = self
+            .directories
+            .recusals(&r.inspector_id, &r.target_id, state)
+            .await?;
+        Ok(Response::new(pb::ListRecusalsResponse {
+            recusals: rows.iter().map(recusal_pb).collect(),
+        }))
     }
 
     async fn list_inspectors(

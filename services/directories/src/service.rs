@@ -5,17 +5,21 @@ use std::sync::Arc;
 use suiji_api::directories::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
-use suiji_platform::db::Db;
+use suiji_platform::db::{Db, now_ms};
 use suiji_platform::error::Error;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
 use suiji_platform::reference::{DepartmentSeed, Regions};
+use suiji_platform::validation::{Denied, Violations};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use crate::domain::target::Target;
 use crate::import::{self, ImportError, Report, Summary};
 use crate::store::{self, TargetQuery};
+
+/// Routing key of a recusal decision.
+pub const RECUSAL_DECIDED: &str = "directories.recusal.decided";
 
 /// Routing key of a department change.
 pub const DEPARTMENT_UPSERTED: &str = "directories.department.upserted";
@@ -189,5 +193,141 @@ impl Directories {
     /// A snapshot's chunk `n`.
     pub async fn snapshot_chunk(&self, id: &str, n: i64) -> Result<Option<Vec<u8>>, Error> {
         Ok(crate::snapshot::chunk(&self.db, id, n).await?)
+    }
+
+    /// Records a target's recusal request against an inspector; audited.
+    pub async fn request_recusal(
+        &self,
+        who: &Identity,
+        target_id: &str,
+        inspector_id: &str,
+        reason: &str,
+    ) -> Result<store::RecusalRow, Error> {
+        if !who.has_role(suiji_platform::auth::ROLE_DIRECTORIES_EDITOR) {
+            return Err(Error::Denied(Denied {
+                field: "authorization".into(),
+                reason: format!(
+                    "the {} role is required",
+                    suiji_platform::auth::ROLE_DIRECTORIES_EDITOR
+                ),
+            }));
+        }
+        crate::domain::recusal::check_request(reason)?;
+        let mut tx = self.db.begin().await?;
+        let target = store::get_target(&mut tx, &target_id.trim().to_ascii_uppercase()).await?;
+        let mut v = Violations::new();
+        v.check(
+            target.is_none(),
+            "target_id",
+            format!("no target {target_id:?}"),
+        );
+        let department = store::inspector_department(&mut tx, inspector_id).await?;
+        v.check(
+            department.is_none(),
+            "inspector_id",
+            format!("no inspector {inspector_id:?}"),
+        );
+        v.into_result()?;
+        let row = store::RecusalRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            target_id: target.map(|(t, _)| t.id).unwrap_or_default(),
+            inspector_id: inspector_id.to_string(),
+            reason: reason.trim().to_string(),
+            state: "pending".into(),
+            decision_reason: String::new(),
+            filed_by: who.subject.clone(),
+            filed_at: now_ms(),
+            decided_by: String::new(),
+            decided_at: None,
+        };
+        store::insert_recusal(&mut tx, &row).await?;
+        let change = AuditEvent {
+            action: "recusal.request",
+            entity: "recusal",
+            entity_id: &row.id,
+            before_digest: String::new(),
+            after_digest: digest_of(&(&row.target_id, &row.inspector_id, &row.reason)),
+            detail: format!(
+                "{} asks that {} not inspect it",
+                row.target_id, row.inspector_id
+            ),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Decides a pending recusal request; announces and audits the decision.
+    pub async fn decide_recusal(
+        &self,
+        who: &Identity,
+        id: &str,
+        accept: bool,
+        reason: &str,
+    ) -> Result<store::RecusalRow, Error> {
+        use crate::domain::recusal::{RecusalState, Refusal, decide};
+        let mut tx = self.db.begin().await?;
+        let row = store::get_recusal(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no recusal request {id:?}")))?;
+        let department = store::inspector_department(&mut tx, &row.inspector_id)
+            .await?
+            .unwrap_or_default();
+        let state = RecusalState::parse(&row.state)
+            .ok_or_else(|| Error::Internal(format!("stored state {:?}", row.state)))?;
+        let decided =
+            decide(state, who, &department, accept, reason).map_err(|refusal| match refusal {
+                Refusal::Invalid(v) => Error::Invalid(v),
+                Refusal::Denied(d) => Error::Denied(d),
+                Refusal::NotNow(n) => Error::NotNow(n),
+            })?;
+        let now = now_ms();
+        if !store::decide_recusal(
+            &mut tx,
+            id,
+            decided.as_str(),
+            reason.trim(),
+            &who.subject,
+            now,
+        )
+        .await?
+        {
+            return Err(Error::Conflict("the request was decided meanwhile".into()));
+        }
+        let row = store::get_recusal(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::Internal("decided request vanished".into()))?;
+        let event = pb::RecusalDecidedEvent {
+            recusal: Some(crate::grpc::recusal_pb(&row)),
+        };
+        outbox::enqueue(
+            &mut tx,
+            crate::NAME,
+            Event::new(RECUSAL_DECIDED, &row.inspector_id, &event),
+        )
+        .await?;
+        let change = AuditEvent {
+            action: "recusal.decide",
+            entity: "recusal",
+            entity_id: id,
+            before_digest: String::new(),
+            after_digest: String::new(),
+            detail: format!("{}: {}", decided.as_str(), reason.trim()),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(row)
+    }
+
+    /// Recusal requests by inspector, target and state.
+    pub async fn recusals(
+        &self,
+        inspector_id: &str,
+        target_id: &str,
+        state: &str,
+    ) -> Result<Vec<store::RecusalRow>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(store::list_recusals(&mut conn, inspector_id, target_id, state).await?)
     }
 }

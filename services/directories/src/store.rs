@@ -617,3 +617,132 @@ mod tests {
         );
     }
 }
+
+/// A recusal request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecusalRow {
+    /// Id.
+    pub id: String,
+    /// Target.
+    pub target_id: String,
+    /// Inspector.
+    pub inspector_id: String,
+    /// Why the target asks.
+    pub reason: String,
+    /// State (stable name).
+    pub state: String,
+    /// Why it was decided so.
+    pub decision_reason: String,
+    /// Who recorded it.
+    pub filed_by: String,
+    /// When (epoch ms).
+    pub filed_at: i64,
+    /// Who decided.
+    pub decided_by: String,
+    /// When (epoch ms).
+    pub decided_at: Option<i64>,
+}
+
+fn recusal_from(r: &sqlx::any::AnyRow) -> Result<RecusalRow, sqlx::Error> {
+    Ok(RecusalRow {
+        id: r.try_get("id")?,
+        target_id: r.try_get("target_id")?,
+        inspector_id: r.try_get("inspector_id")?,
+        reason: r.try_get("reason")?,
+        state: r.try_get("state")?,
+        decision_reason: r.try_get("decision_reason")?,
+        filed_by: r.try_get("filed_by")?,
+        filed_at: r.try_get("filed_at")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+    })
+}
+
+const RECUSAL_COLUMNS: &str = "id, target_id, inspector_id, reason, state, decision_reason, filed_by, filed_at, decided_by, decided_at";
+
+/// Records a pending request.
+pub async fn insert_recusal(conn: &mut AnyConnection, r: &RecusalRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO recusals (id, target_id, inspector_id, reason, state, filed_by, filed_at) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+    )
+    .bind(&r.id)
+    .bind(&r.target_id)
+    .bind(&r.inspector_id)
+    .bind(&r.reason)
+    .bind(&r.filed_by)
+    .bind(r.filed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One request.
+pub async fn get_recusal(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<RecusalRow>, sqlx::Error> {
+    let sql = format!("SELECT {RECUSAL_COLUMNS} FROM recusals WHERE id = $1");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(recusal_from)
+        .transpose()
+}
+
+/// Records a decision, if the request is still pending; false when it was not.
+pub async fn decide_recusal(
+    conn: &mut AnyConnection,
+    id: &str,
+    state: &str,
+    reason: &str,
+    by: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE recusals SET state = $1, decision_reason = $2, decided_by = $3, decided_at = $4 \
+         WHERE id = $5 AND state = 'pending'",
+    )
+    .bind(state)
+    .bind(reason)
+    .bind(by)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Requests by inspector, target and state (empty: any), oldest first.
+pub async fn list_recusals(
+    conn: &mut AnyConnection,
+    inspector_id: &str,
+    target_id: &str,
+    state: &str,
+) -> Result<Vec<RecusalRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {RECUSAL_COLUMNS} FROM recusals WHERE ($1 = '' OR inspector_id = $1) AND ($2 = '' OR target_id = $2) \
+         AND ($3 = '' OR state = $3) ORDER BY filed_at, id LIMIT 10000"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(inspector_id)
+        .bind(target_id)
+        .bind(state)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(recusal_from).collect()
+}
+
+/// The department of an inspector, if the inspector exists.
+pub async fn inspector_department(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT department_code FROM inspectors WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}

@@ -3,5 +3,6 @@
 pub mod industry;
 pub mod inspector;
 pub mod layout;
+pub mod recusal;
 pub mod target;
 pub mod uscc;

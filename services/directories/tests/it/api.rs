@@ -360,6 +360,95 @@ async fn directories_over_grpc(backend: Backend) {
         .unwrap_err();
     assert_eq!(violations_of(&status)[0].0, "eligible_on");
 
+    // Recusal requests: recorded by staff for a target, decided once by the head of the inspector's department.
+    let request = |target: &str, inspector: &str, reason: &str| pb::RequestRecusalRequest {
+        target_id: target.into(),
+        inspector_id: inspector.into(),
+        reason: reason.into(),
+    };
+    let status = editor
+        .request_recusal(request("91350100M000100Y43", "XY-1", " "))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "reason");
+    let status = editor
+        .request_recusal(request("91350100M000100Y43", "XY-99", "亲属关系"))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "inspector_id");
+    let pending = editor
+        .request_recusal(request(
+            "91350100m000100y43",
+            "XY-1",
+            "检查人员系企业负责人亲属",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .recusal
+        .unwrap();
+    assert_eq!(
+        (pending.state(), pending.target_id.as_str()),
+        (pb::RecusalState::Pending, "91350100M000100Y43")
+    );
+    let decide = |accept: bool, reason: &str| pb::DecideRecusalRequest {
+        id: pending.id.clone(),
+        accept,
+        reason: reason.into(),
+    };
+    let other_head = DirectoriesServiceClient::with_interceptor(
+        channel(&running.addr).unwrap(),
+        Bearer::new(Some(&isolated.token("610400-STHJ", &["department.head"]))),
+    );
+    let status = other_head
+        .clone()
+        .decide_recusal(decide(true, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let mut head = client(&["department.head"]);
+    let status = head.decide_recusal(decide(false, "")).await.unwrap_err();
+    assert_eq!(
+        violations_of(&status)[0].0,
+        "reason",
+        "a rejection says why"
+    );
+    let accepted = head
+        .decide_recusal(decide(true, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .recusal
+        .unwrap();
+    assert_eq!(accepted.state(), pb::RecusalState::Accepted);
+    let status = head
+        .decide_recusal(decide(false, "改变主意"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "decided once");
+    let listed = reader
+        .list_recusals(pb::ListRecusalsRequest {
+            inspector_id: "XY-1".into(),
+            state: pb::RecusalState::Accepted as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .recusals;
+    assert_eq!(listed.len(), 1);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            probe
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| e.r#type == "directories.recusal.decided")
+        })
+        .await
+    );
+
     // Departments: only an admin changes them; a change is announced on the bus.
     let department = pb::Department {
         code: "610400-SWJ".into(),
@@ -400,13 +489,22 @@ async fn directories_over_grpc(backend: Backend) {
         .into_inner()
         .departments;
     assert!(all.iter().any(|d| d == &department));
+    let department_event = || {
+        probe
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|e| e.r#type == "directories.department.upserted")
+            .cloned()
+    };
     assert!(
         eventually(Duration::from_secs(10), || async {
-            !probe.0.lock().unwrap().is_empty()
+            department_event().is_some()
         })
         .await
     );
-    let event = probe.0.lock().unwrap()[0].clone();
+    let event = department_event().unwrap();
     assert_eq!(event.r#type, "directories.department.upserted");
     let payload: pb::DepartmentUpsertedEvent = event.payload.unwrap().to_msg().unwrap();
     assert_eq!(payload.department.unwrap(), department);
