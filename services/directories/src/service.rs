@@ -130,6 +130,21 @@ impl Directories {
                 .await
                 .map_err(internal)?;
         let mut tx = self.db.begin().await?;
+        let event = pb::ImportedEvent {
+            import_id: summary.import_id.clone(),
+            file_name: file_name.to_string(),
+            rows_read: summary.rows_read,
+            accepted: summary.accepted,
+            created: summary.created,
+            rejected: summary.rejected,
+        };
+        let routing_key = format!("directories.{}.imported", R::WHAT.trim_end_matches('s'));
+        outbox::enqueue(
+            &mut tx,
+            crate::NAME,
+            Event::new(&routing_key, &summary.import_id, &event),
+        )
+        .await?;
         let action = format!("{}.import", R::WHAT);
         let change = AuditEvent {
             action: &action,
@@ -144,6 +159,7 @@ impl Directories {
         };
         audit::append(&mut tx, who, change).await?;
         tx.commit().await?;
+        self.relay.notify();
         Ok(summary)
     }
 

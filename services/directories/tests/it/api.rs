@@ -146,6 +146,32 @@ async fn directories_over_grpc(backend: Backend) {
         (5, "credit_code")
     );
 
+    // The import is announced once, with its counts.
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            probe
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| e.r#type == "directories.target.imported")
+        })
+        .await
+    );
+    let imported = probe
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e.r#type == "directories.target.imported")
+        .cloned()
+        .unwrap();
+    let counts: pb::ImportedEvent = imported.payload.unwrap().to_msg().unwrap();
+    assert_eq!(
+        (counts.rows_read, counts.accepted, counts.rejected),
+        (4, 3, 1)
+    );
+
     // Without the editor role, no import.
     let mut reader = client(&[]);
     let header = pb::ImportTargetsRequest {
