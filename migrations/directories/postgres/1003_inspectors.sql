@@ -1,7 +1,8 @@
 -- Inspectors (执法检查人员名录库). Lists are stored as ',a,b,' so one LIKE finds a member.
 
 CREATE TABLE inspectors (
-    id                   TEXT PRIMARY KEY,
+    -- Sorted bytewise, as snapshots of eligible inspectors are.
+    id                   TEXT COLLATE "C" PRIMARY KEY,
     name                 TEXT NOT NULL,
     department_code      TEXT NOT NULL,
     certificate_no       TEXT NOT NULL,

@@ -303,6 +303,21 @@ impl Api {
     }
 }
 
+/// An optional `YYYY-MM-DD` day from a request field.
+fn parse_day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, Error> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            Error::Invalid(Violations::one(
+                field,
+                format!("{value:?} is not a date (YYYY-MM-DD)"),
+            ))
+        })
+}
+
 /// A recusal request as a message.
 pub fn recusal_pb(r: &crate::store::RecusalRow) -> pb::Recusal {
     pb::Recusal {
@@ -546,18 +561,7 @@ impl DirectoriesService for Api {
         require(&request)?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::Invalid)?;
-        let eligible_on = if r.eligible_on.is_empty() {
-            None
-        } else {
-            Some(
-                chrono::NaiveDate::parse_from_str(&r.eligible_on, "%Y-%m-%d").map_err(|_| {
-                    Error::Invalid(Violations::one(
-                        "eligible_on",
-                        format!("{:?} is not a date (YYYY-MM-DD)", r.eligible_on),
-                    ))
-                })?,
-            )
-        };
+        let eligible_on = parse_day("eligible_on", &r.eligible_on)?;
         let filter = crate::store::InspectorQuery {
             department_code: r.department_code,
             qualification: r.qualification,
@@ -625,6 +629,26 @@ impl DirectoriesService for Api {
         let info = self.directories.create_snapshot(&who, &query).await?;
         Ok(Response::new(pb::CreateTargetSnapshotResponse {
             snapshot: Some(snapshot_pb(&info, filter)),
+        }))
+    }
+
+    async fn create_inspector_snapshot(
+        &self,
+        request: Request<pb::CreateInspectorSnapshotRequest>,
+    ) -> Result<Response<pb::CreateInspectorSnapshotResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let query = crate::store::InspectorQuery {
+            department_code: r.department_code,
+            qualification: r.qualification,
+            eligible_on: parse_day("eligible_on", &r.eligible_on)?.map(|d| d.to_string()),
+        };
+        let info = self
+            .directories
+            .create_inspector_snapshot(&who, &query)
+            .await?;
+        Ok(Response::new(pb::CreateInspectorSnapshotResponse {
+            snapshot: Some(snapshot_pb(&info, None)),
         }))
     }
 

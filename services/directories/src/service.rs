@@ -199,6 +199,27 @@ impl Directories {
         Ok(info)
     }
 
+    /// Freezes an inspector pool; audited.
+    pub async fn create_inspector_snapshot(
+        &self,
+        who: &Identity,
+        query: &store::InspectorQuery,
+    ) -> Result<crate::snapshot::SnapshotInfo, Error> {
+        let info = crate::snapshot::create_inspectors(&self.db, &who.subject, query).await?;
+        let mut tx = self.db.begin().await?;
+        let change = AuditEvent {
+            action: "snapshot.create",
+            entity: "snapshot",
+            entity_id: &info.id,
+            before_digest: String::new(),
+            after_digest: info.digest.clone(),
+            detail: format!("{} inspectors; filter {}", info.count, info.filter),
+        };
+        audit::append(&mut tx, who, change).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
     /// A snapshot's description.
     pub async fn snapshot(&self, id: &str) -> Result<crate::snapshot::SnapshotInfo, Error> {
         crate::snapshot::get(&self.db, id)

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::{Db, now_ms};
 
-use crate::store::TargetQuery;
+use crate::store::{InspectorQuery, TargetQuery};
 
 /// Bytes of ids per stored chunk.
 const CHUNK: usize = 1 << 20;
@@ -72,20 +72,91 @@ impl Sink<'_> {
     }
 }
 
-/// Freezes the targets matching `query`.
+/// Where a snapshot's `(id, stratum)` rows come from, in ascending id order.
+enum Source {
+    /// A `COPY (…) TO STDOUT` on PostgreSQL's native pool, tab-separated.
+    Copy(String),
+    /// A query through `Any` with bound text values.
+    Select(String, Vec<String>),
+}
+
+/// Freezes the targets matching `query`; strata are risk levels.
 pub async fn create(
     db: &Db,
     actor: &str,
     query: &TargetQuery,
 ) -> Result<SnapshotInfo, sqlx::Error> {
+    let source = if db.postgres().is_some() {
+        // An index-only scan of the covering primary key, in id order.
+        Source::Copy(format!(
+            "COPY (SELECT id, risk FROM targets WHERE true{} ORDER BY id) TO STDOUT",
+            query.clause_literal()
+        ))
+    } else {
+        let (clause, mut values) = query.clause();
+        values.insert(0, String::new());
+        Source::Select(
+            format!("SELECT id, risk FROM targets WHERE id >= $1{clause} ORDER BY id"),
+            values,
+        )
+    };
+    freeze(
+        db,
+        actor,
+        "targets",
+        serde_json::to_string(query).unwrap_or_default(),
+        source,
+    )
+    .await
+}
+
+/// Freezes the inspectors matching `query` (eligible on its day, when it names one); no strata.
+pub async fn create_inspectors(
+    db: &Db,
+    actor: &str,
+    query: &InspectorQuery,
+) -> Result<SnapshotInfo, sqlx::Error> {
+    let sql = "SELECT id, '' AS stratum FROM inspectors WHERE ($1 = '' OR department_code = $1) \
+               AND ($2 = '' OR qualifications LIKE $3) AND ($4 = '' OR (status = 'active' AND certificate_expires >= $4)) \
+               ORDER BY id";
+    let values = vec![
+        query.department_code.clone(),
+        query.qualification.clone(),
+        format!("%,{},%", query.qualification),
+        query.eligible_on.clone().unwrap_or_default(),
+    ];
+    let filter = serde_json::json!({
+        "department_code": query.department_code,
+        "qualification": query.qualification,
+        "eligible_on": query.eligible_on,
+    })
+    .to_string();
+    freeze(
+        db,
+        actor,
+        "inspectors",
+        filter,
+        Source::Select(sql.into(), values),
+    )
+    .await
+}
+
+/// Reads `source`, digests and stores the ids, and records the snapshot, in one transaction.
+async fn freeze(
+    db: &Db,
+    actor: &str,
+    what: &str,
+    filter: String,
+    source: Source,
+) -> Result<SnapshotInfo, sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
-    let filter = serde_json::to_string(query).unwrap_or_default();
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO snapshots (id, what, filter, digest, count, strata, created_at, created_by) \
-         VALUES ($1, 'targets', $2, '', 0, '{}', $3, $4)",
+         VALUES ($1, $2, $3, '', 0, '{}', $4, $5)",
     )
     .bind(&id)
+    .bind(what)
     .bind(&filter)
     .bind(now_ms())
     .bind(actor)
@@ -100,13 +171,9 @@ pub async fn create(
         chunk: Vec::with_capacity(CHUNK + 128),
         chunk_no: 0,
     };
-    match db.postgres() {
-        // PostgreSQL streams the ids out with COPY, an index-only scan of the covering primary key in id order.
-        Some(pg) => {
-            let sql = format!(
-                "COPY (SELECT id, risk FROM targets WHERE true{} ORDER BY id) TO STDOUT",
-                query.clause_literal()
-            );
+    match source {
+        Source::Copy(sql) => {
+            let pg = db.postgres().expect("COPY only on PostgreSQL");
             let mut conn = pg.acquire().await?;
             let mut stream = conn.copy_out_raw(&sql).await?;
             let mut carry: Vec<u8> = Vec::new();
@@ -118,36 +185,35 @@ pub async fn create(
                     .filter(|l| !l.is_empty())
                 {
                     let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
-                    let risk =
+                    let stratum =
                         std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
-                    sink.push(&line[..tab], risk).await?;
+                    sink.push(&line[..tab], stratum).await?;
                 }
                 carry.drain(..complete);
             }
         }
-        None => {
-            let (clause, values) = query.clause();
-            let sql = format!("SELECT id, risk FROM targets WHERE id >= $1{clause} ORDER BY id");
+        Source::Select(sql, values) => {
             let mut reader = db.pool().acquire().await?;
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(String::new());
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             for v in values {
                 q = q.bind(v);
             }
             let mut rows = q.fetch(&mut *reader);
             while let Some(row) = rows.try_next().await? {
-                let target: String = row.try_get("id")?;
-                let risk: String = row.try_get("risk")?;
-                sink.push(target.as_bytes(), &risk).await?;
+                let record: String = row.try_get(0)?;
+                let stratum: String = row.try_get(1)?;
+                sink.push(record.as_bytes(), &stratum).await?;
             }
         }
     }
     sink.flush().await?;
     let Sink {
         hasher,
-        strata,
+        mut strata,
         count,
         ..
     } = sink;
+    strata.remove("");
     let digest = hex::encode(hasher.finalize());
     let strata_json = serde_json::to_string(&strata).unwrap_or_default();
     sqlx::query("UPDATE snapshots SET digest = $1, count = $2, strata = $3 WHERE id = $4")

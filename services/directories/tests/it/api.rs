@@ -377,6 +377,35 @@ async fn directories_over_grpc(backend: Backend) {
         vec!["XY-1"],
         "XY-2's certificate expired, XY-3 is on leave, XY-4 lacks the qualification"
     );
+    // The eligible pool, frozen for a draw: sorted ids and their digest.
+    let pool = reader
+        .create_inspector_snapshot(pb::CreateInspectorSnapshotRequest {
+            department_code: "610400-SCJG".into(),
+            qualification: "food-safety".into(),
+            eligible_on: "2026-11-23".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .snapshot
+        .unwrap();
+    assert_eq!(pool.count, 1);
+    assert_eq!(
+        pool.digest,
+        suiji_directories::snapshot::digest_of(b"XY-1\n").unwrap()
+    );
+    let everyone = reader
+        .create_inspector_snapshot(pb::CreateInspectorSnapshotRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .snapshot
+        .unwrap();
+    assert_eq!(
+        everyone.digest,
+        suiji_directories::snapshot::digest_of(b"XY-1\nXY-2\nXY-3\nXY-4\n").unwrap(),
+        "ids in byte order"
+    );
     let status = reader
         .list_inspectors(pb::ListInspectorsRequest {
             eligible_on: "23/11/2026".into(),
