@@ -162,7 +162,7 @@ pub async fn load_directory(
         return Ok("directory already loaded".into());
     }
     let file = std::path::Path::new(data_dir).join("demo-targets.csv");
-    let spec = suiji_directories::generate::TargetSpec {
+    let spec = suiji_directories::generate::Spec {
         count: 2000,
         seed: 2026,
         province: "610000".into(),
@@ -182,7 +182,7 @@ pub async fn load_directory(
     )
     .await?;
     let file = std::path::Path::new(data_dir).join("demo-inspectors.csv");
-    let spec = suiji_directories::generate::InspectorSpec {
+    let spec = suiji_directories::generate::Spec {
         count: 300,
         seed: 2026,
         province: "610000".into(),

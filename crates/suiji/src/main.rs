@@ -105,50 +105,38 @@ enum Command {
 
 #[derive(Subcommand)]
 enum GenCommand {
-    /// Inspectors (CSV on standard output, or --out FILE).
-    Inspectors {
-        /// Rows.
-        #[arg(long, default_value_t = 200)]
-        count: u64,
-        /// Seed; the same seed gives the same file.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Province whose cities they work in (GB/T 2260).
-        #[arg(long, default_value = "610000")]
-        province: String,
-        /// Departments they belong to; repeat or separate with commas.
-        #[arg(
-            long = "department",
-            value_delimiter = ',',
-            default_value = "610400-SCJG,610400-STHJ,610400-YJGL"
-        )]
-        departments: Vec<String>,
-        /// Output file (default: standard output).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Inspection targets (CSV on standard output, or --out FILE).
-    Targets {
-        /// Rows.
-        #[arg(long, default_value_t = 1000)]
-        count: u64,
-        /// Seed; the same seed gives the same file.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Province whose counties the targets sit in (GB/T 2260).
-        #[arg(long, default_value = "610000")]
-        province: String,
-        /// Supervising departments to assign; repeat or separate with commas.
-        #[arg(
-            long = "department",
-            value_delimiter = ',',
-            default_value = "610400-SCJG,610400-STHJ,610400-YJGL"
-        )]
-        departments: Vec<String>,
-        /// Output file (default: standard output).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    /// Inspection targets, in the counties of the province.
+    Targets(GenArgs),
+    /// Inspectors, in the cities of the province.
+    Inspectors(GenArgs),
+}
+
+/// A generator of `suiji gen`.
+type GenerateFn =
+    fn(&suiji_directories::generate::Spec, Box<dyn std::io::Write>) -> std::io::Result<()>;
+
+/// What `suiji gen` makes: CSV in the import format, on standard output or in --out FILE.
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Rows.
+    #[arg(long, default_value_t = 1000)]
+    count: u64,
+    /// Seed; the same seed gives the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Province (GB/T 2260).
+    #[arg(long, default_value = "610000")]
+    province: String,
+    /// Departments (the targets' supervisors, the inspectors' employers); repeat or separate with commas.
+    #[arg(
+        long = "department",
+        value_delimiter = ',',
+        default_value = "610400-SCJG,610400-STHJ,610400-YJGL"
+    )]
+    departments: Vec<String>,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -299,52 +287,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Gen {
-            what:
-                GenCommand::Targets {
-                    count,
-                    seed,
-                    province,
-                    departments,
-                    out,
-                },
-        } => {
-            let spec = suiji_directories::generate::TargetSpec {
-                count,
-                seed,
-                province,
-                departments,
+        Command::Gen { what } => {
+            let (args, write): (GenArgs, GenerateFn) = match what {
+                GenCommand::Targets(args) => (args, |spec, out| {
+                    suiji_directories::generate::targets(spec, out)
+                }),
+                GenCommand::Inspectors(args) => (args, |spec, out| {
+                    suiji_directories::generate::inspectors(spec, out)
+                }),
             };
-            match out {
-                Some(path) => {
-                    suiji_directories::generate::targets(&spec, std::fs::File::create(&path)?)?
-                }
-                None => suiji_directories::generate::targets(&spec, std::io::stdout().lock())?,
-            }
-            Ok(())
-        }
-        Command::Gen {
-            what:
-                GenCommand::Inspectors {
-                    count,
-                    seed,
-                    province,
-                    departments,
-                    out,
-                },
-        } => {
-            let spec = suiji_directories::generate::InspectorSpec {
-                count,
-                seed,
-                province,
-                departments,
+            let spec = suiji_directories::generate::Spec {
+                count: args.count,
+                seed: args.seed,
+                province: args.province,
+                departments: args.departments,
             };
-            match out {
-                Some(path) => {
-                    suiji_directories::generate::inspectors(&spec, std::fs::File::create(&path)?)?
-                }
-                None => suiji_directories::generate::inspectors(&spec, std::io::stdout().lock())?,
-            }
+            let out: Box<dyn std::io::Write> = match args.out {
+                Some(path) => Box::new(std::fs::File::create(&path)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            write(&spec, out)?;
             Ok(())
         }
         Command::Import(args) => import_cmd::run(args).await,

@@ -211,7 +211,7 @@ fn peak_rss_mib() -> f64 {
 async fn target_import(args: &Args) -> anyhow::Result<()> {
     let file = std::env::temp_dir().join(format!("suiji-bench-targets-{}.csv", args.import_rows));
     if !file.exists() {
-        let spec = suiji_directories::generate::TargetSpec {
+        let spec = suiji_directories::generate::Spec {
             count: args.import_rows,
             seed: 42,
             province: "610000".into(),

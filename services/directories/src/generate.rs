@@ -10,16 +10,16 @@ use suiji_platform::reference::{RegionLevel, Regions};
 use crate::domain::target::{COLUMNS, Kind};
 use crate::domain::uscc::{ALPHABET, compose};
 
-/// What to generate.
+/// What to generate, targets or inspectors.
 #[derive(Debug, Clone)]
-pub struct TargetSpec {
+pub struct Spec {
     /// Rows.
     pub count: u64,
     /// Seed; the same seed gives the same file.
     pub seed: u64,
-    /// Province (GB/T 2260, e.g. `610000`) whose counties the targets sit in.
+    /// Province (GB/T 2260, e.g. `610000`): targets sit in its counties, inspectors work in its cities.
     pub province: String,
-    /// Department codes to assign as supervisors.
+    /// Departments: the targets' supervisors, or the inspectors' employers.
     pub departments: Vec<String>,
 }
 
@@ -40,7 +40,7 @@ const TRADES: &[(&str, &str)] = &[
 ];
 
 /// Writes `spec.count` rows of CSV (header first) to `out`.
-pub fn targets(spec: &TargetSpec, out: impl Write) -> std::io::Result<()> {
+pub fn targets(spec: &Spec, out: impl Write) -> std::io::Result<()> {
     let regions = Regions::shipped();
     let prefix = &spec.province[..2.min(spec.province.len())];
     let counties = regions.under(prefix, RegionLevel::County);
@@ -158,19 +158,6 @@ pub fn targets(spec: &TargetSpec, out: impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What inspectors to generate.
-#[derive(Debug, Clone)]
-pub struct InspectorSpec {
-    /// Rows.
-    pub count: u64,
-    /// Seed; the same seed gives the same file.
-    pub seed: u64,
-    /// Province whose cities the inspectors work in.
-    pub province: String,
-    /// Departments they belong to, spread evenly.
-    pub departments: Vec<String>,
-}
-
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
 ];
@@ -190,7 +177,7 @@ const QUALIFICATIONS: &[&str] = &[
 
 /// Writes `spec.count` inspector rows of CSV (header first) to `out`. About one in twenty certificates has
 /// already expired, and about one in ten inspectors is away, so draws meet both.
-pub fn inspectors(spec: &InspectorSpec, out: impl Write) -> std::io::Result<()> {
+pub fn inspectors(spec: &Spec, out: impl Write) -> std::io::Result<()> {
     let regions = Regions::shipped();
     let prefix = &spec.province[..2.min(spec.province.len())];
     let cities = regions.under(prefix, RegionLevel::City);
@@ -277,8 +264,8 @@ mod tests {
     use super::*;
     use crate::domain::target::{Checks, parse_row};
 
-    fn spec(seed: u64) -> TargetSpec {
-        TargetSpec {
+    fn spec(seed: u64) -> Spec {
+        Spec {
             count: 2000,
             seed,
             province: "610000".into(),
@@ -323,7 +310,7 @@ mod tests {
 
     #[test]
     fn generated_inspectors_pass_the_import_rules() {
-        let spec = InspectorSpec {
+        let spec = Spec {
             count: 300,
             seed: 9,
             province: "610000".into(),

@@ -185,17 +185,7 @@ impl Directories {
         query: &TargetQuery,
     ) -> Result<crate::snapshot::SnapshotInfo, Error> {
         let info = crate::snapshot::create(&self.db, &who.subject, query).await?;
-        let mut tx = self.db.begin().await?;
-        let change = AuditEvent {
-            action: "snapshot.create",
-            entity: "snapshot",
-            entity_id: &info.id,
-            before_digest: String::new(),
-            after_digest: info.digest.clone(),
-            detail: format!("{} targets; filter {}", info.count, info.filter),
-        };
-        audit::append(&mut tx, who, change).await?;
-        tx.commit().await?;
+        self.audit_snapshot(who, &info, "targets").await?;
         Ok(info)
     }
 
@@ -206,6 +196,17 @@ impl Directories {
         query: &store::InspectorQuery,
     ) -> Result<crate::snapshot::SnapshotInfo, Error> {
         let info = crate::snapshot::create_inspectors(&self.db, &who.subject, query).await?;
+        self.audit_snapshot(who, &info, "inspectors").await?;
+        Ok(info)
+    }
+
+    /// Records a new snapshot in the audit trail.
+    async fn audit_snapshot(
+        &self,
+        who: &Identity,
+        info: &crate::snapshot::SnapshotInfo,
+        what: &str,
+    ) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let change = AuditEvent {
             action: "snapshot.create",
@@ -213,11 +214,11 @@ impl Directories {
             entity_id: &info.id,
             before_digest: String::new(),
             after_digest: info.digest.clone(),
-            detail: format!("{} inspectors; filter {}", info.count, info.filter),
+            detail: format!("{} {what}; filter {}", info.count, info.filter),
         };
         audit::append(&mut tx, who, change).await?;
         tx.commit().await?;
-        Ok(info)
+        Ok(())
     }
 
     /// A snapshot's description.

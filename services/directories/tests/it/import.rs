@@ -1,7 +1,7 @@
 //! Bulk import of targets: good rows land, bad rows are named by line, column and reason, nothing is
 //! half-written; on both backends.
 
-use suiji_directories::generate::{self, TargetSpec};
+use suiji_directories::generate::{self, Spec};
 use suiji_directories::import::{Rejection, Report, Summary, import_targets};
 use suiji_platform::db::Db;
 use suiji_platform::testing::{self, Backend, Isolated};
@@ -175,7 +175,7 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
         return;
     };
     let mut file = Vec::new();
-    let spec = TargetSpec {
+    let spec = Spec {
         count: 20_500,
         seed: 3,
         province: "610000".into(),
@@ -458,7 +458,7 @@ async fn an_upload_that_breaks_off_stops_the_import() {
     };
     // More than the encoding sniffer reads up front, so the break comes while rows are being parsed.
     let mut file = Vec::new();
-    let spec = TargetSpec {
+    let spec = Spec {
         count: 1000,
         seed: 5,
         province: "610000".into(),
