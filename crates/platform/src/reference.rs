@@ -75,8 +75,13 @@ pub struct Regions {
 }
 
 impl Regions {
-    /// The shipped table.
-    pub fn shipped() -> Self {
+    /// The shipped table, parsed once per process.
+    pub fn shipped() -> &'static Self {
+        static TABLE: std::sync::OnceLock<Regions> = std::sync::OnceLock::new();
+        TABLE.get_or_init(Self::parse_shipped)
+    }
+
+    fn parse_shipped() -> Self {
         let mut codes = std::collections::HashMap::new();
         for line in REGIONS.lines().filter(|l| !l.starts_with('#')).skip(1) {
             let mut parts = line.split(',');

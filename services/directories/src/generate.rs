@@ -290,7 +290,7 @@ mod tests {
         let regions = Regions::shipped();
         let departments: HashSet<String> = ["610400-SCJG".to_string()].into_iter().collect();
         let checks = Checks {
-            regions: &regions,
+            regions,
             departments: &departments,
         };
         let mut ids = HashSet::new();
@@ -332,7 +332,7 @@ mod tests {
         let regions = Regions::shipped();
         let departments: HashSet<String> = spec.departments.iter().cloned().collect();
         let checks = Checks {
-            regions: &regions,
+            regions,
             departments: &departments,
         };
         let mut ids = HashSet::new();

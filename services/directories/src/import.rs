@@ -637,7 +637,7 @@ pub async fn import<R: Record>(
         tokio::task::spawn_blocking(move || {
             let regions = Regions::shipped();
             let checks = Checks {
-                regions: &regions,
+                regions,
                 departments: &departments,
             };
             let mut rows = Rows::new(checks, &counters, reports, senders);

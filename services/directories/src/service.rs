@@ -1,7 +1,5 @@
 //! The directories' use cases.
 
-use std::sync::Arc;
-
 use suiji_api::directories::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
@@ -29,7 +27,7 @@ pub const DEPARTMENT_UPSERTED: &str = "directories.department.upserted";
 pub struct Directories {
     db: Db,
     relay: Relay,
-    regions: Arc<Regions>,
+    regions: &'static Regions,
 }
 
 fn internal(e: ImportError) -> Error {
@@ -42,13 +40,13 @@ impl Directories {
         Self {
             db,
             relay,
-            regions: Arc::new(Regions::shipped()),
+            regions: Regions::shipped(),
         }
     }
 
     /// The region table.
     pub fn regions(&self) -> &Regions {
-        &self.regions
+        self.regions
     }
 
     /// Adds or changes a department and tells the other services.

@@ -266,7 +266,7 @@ mod tests {
             &layout(&header).unwrap(),
             cells,
             &Checks {
-                regions: &regions,
+                regions,
                 departments: &departments,
             },
         )

@@ -380,7 +380,7 @@ pub fn parse_row(
 mod tests {
     use super::*;
 
-    fn checks() -> (Regions, HashSet<String>) {
+    fn checks() -> (&'static Regions, HashSet<String>) {
         (
             Regions::shipped(),
             ["610400-SCJG".to_string()].into_iter().collect(),
@@ -414,7 +414,7 @@ mod tests {
             &layout,
             &row,
             &Checks {
-                regions: &regions,
+                regions,
                 departments: &departments,
             },
         )
@@ -433,7 +433,7 @@ mod tests {
             &layout,
             &["个体工商户", "91350100M000100Y43", "老王面馆", "610400"],
             &Checks {
-                regions: &regions,
+                regions,
                 departments: &departments,
             },
         )
@@ -458,7 +458,7 @@ mod tests {
             &layout,
             &row,
             &Checks {
-                regions: &regions,
+                regions,
                 departments: &departments,
             },
         )
@@ -481,7 +481,7 @@ mod tests {
     fn credit_codes_and_identifiers_follow_the_kind() {
         let (regions, departments) = checks();
         let c = Checks {
-            regions: &regions,
+            regions,
             departments: &departments,
         };
         let layout = layout(&["id", "kind", "credit_code", "name", "region_code"]).unwrap();
@@ -511,7 +511,7 @@ mod tests {
     fn truncated_rows_and_oversized_fields_are_refused() {
         let (regions, departments) = checks();
         let c = Checks {
-            regions: &regions,
+            regions,
             departments: &departments,
         };
         let layout = layout(HEADER).unwrap();
