@@ -49,6 +49,14 @@ pub fn token_after(last_key: &str) -> String {
     hex::encode(format!("k:{last_key}"))
 }
 
+/// The token for the page after `items`: empty when `items` did not fill `page`, so it was the last one.
+pub fn next_token<T>(items: &[T], page: &Page, key: impl Fn(&T) -> &str) -> String {
+    match items.last() {
+        Some(last) if items.len() as i64 == page.size => token_after(key(last)),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +79,16 @@ mod tests {
                 after: "SX-001".into()
             }
         );
+    }
+
+    #[test]
+    fn a_full_page_continues_and_a_short_one_ends() {
+        let page = Page {
+            size: 2,
+            after: String::new(),
+        };
+        assert_eq!(next_token(&["a", "b"], &page, |s| s), token_after("b"));
+        assert_eq!(next_token(&["a"], &page, |s| s), "");
     }
 
     #[test]

@@ -336,9 +336,6 @@ async fn audit_item(
 }
 
 fn with_token(items: Vec<ItemView>, page: &Page) -> (Vec<ItemView>, String) {
-    let token = match items.last() {
-        Some((item, _)) if items.len() as i64 == page.size => paging::token_after(&item.code),
-        _ => String::new(),
-    };
+    let token = paging::next_token(&items, page, |(item, _)| &item.code);
     (items, token)
 }

@@ -107,10 +107,7 @@ impl Directories {
     ) -> Result<(Vec<(Target, i64)>, String), Error> {
         let mut conn = self.db.pool().acquire().await?;
         let targets = store::list_targets(&mut conn, query, &page.after, page.size).await?;
-        let token = match targets.last() {
-            Some((t, _)) if targets.len() as i64 == page.size => paging::token_after(&t.id),
-            _ => String::new(),
-        };
+        let token = paging::next_token(&targets, page, |(t, _)| &t.id);
         Ok((targets, token))
     }
 
@@ -169,10 +166,7 @@ impl Directories {
     ) -> Result<(Vec<(crate::domain::inspector::Inspector, u32)>, String), Error> {
         let mut conn = self.db.pool().acquire().await?;
         let inspectors = store::list_inspectors(&mut conn, query, &page.after, page.size).await?;
-        let token = match inspectors.last() {
-            Some((i, _)) if inspectors.len() as i64 == page.size => paging::token_after(&i.id),
-            _ => String::new(),
-        };
+        let token = paging::next_token(&inspectors, page, |(i, _)| &i.id);
         Ok((inspectors, token))
     }
 
