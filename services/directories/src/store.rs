@@ -28,11 +28,11 @@ pub struct BatchOutcome {
     pub duplicates: Vec<(u64, String, u64)>,
 }
 
-/// One value of a row to write.
+/// One value of a row to write, borrowed from the record where it can be.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub enum Value<'a> {
     /// Text.
-    Text(String),
+    Text(std::borrow::Cow<'a, str>),
     /// SQL NULL (text column).
     Null,
     /// Integer (flags as 0/1).
@@ -46,6 +46,31 @@ pub struct Table {
     pub name: &'static str,
     /// Data columns, `id` first.
     pub columns: &'static [&'static str],
+}
+
+impl Table {
+    /// Every column an import writes: the data columns, then the import stamp and times.
+    fn import_columns(&self) -> String {
+        format!(
+            "{}, import_id, import_line, created_at, updated_at",
+            self.columns.join(", ")
+        )
+    }
+
+    /// The `ON CONFLICT` clause of an import's upsert: every data column and the import stamp are replaced, unless
+    /// this same import already wrote the row (a second line with the same id), which is then left alone.
+    fn on_conflict(&self) -> String {
+        let updates: Vec<String> = self.columns[1..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!(
+            "ON CONFLICT (id) DO UPDATE SET {}, import_id = excluded.import_id, import_line = excluded.import_line, \
+             updated_at = excluded.updated_at WHERE {}.import_id <> excluded.import_id",
+            updates.join(", "),
+            self.name
+        )
+    }
 }
 
 /// The targets table.
@@ -87,10 +112,6 @@ pub const INSPECTORS: Table = Table {
     ],
 };
 
-/// Every column of `targets`, for reads and the `COPY` path.
-const TARGET_COLUMNS: &str = "id, kind, credit_code, name, region_code, industry_code, address, status, departments, \
-     risk, abnormal, serious_violation, complaints_12m, key_focus, import_id, import_line, created_at, updated_at";
-
 /// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -104,17 +125,19 @@ pub fn list_column(items: &[String]) -> String {
 }
 
 /// A target's values in [`TARGETS`] column order.
-pub fn target_values(t: &Target) -> Vec<Value> {
+pub fn target_values(t: &Target) -> Vec<Value<'_>> {
     vec![
-        Value::Text(t.id.clone()),
+        Value::Text(t.id.as_str().into()),
         Value::Text(t.kind.as_str().into()),
-        t.credit_code.clone().map_or(Value::Null, Value::Text),
-        Value::Text(t.name.clone()),
-        Value::Text(t.region_code.clone()),
-        Value::Text(t.industry_code.clone()),
-        Value::Text(t.address.clone()),
+        t.credit_code
+            .as_deref()
+            .map_or(Value::Null, |c| Value::Text(c.into())),
+        Value::Text(t.name.as_str().into()),
+        Value::Text(t.region_code.as_str().into()),
+        Value::Text(t.industry_code.as_str().into()),
+        Value::Text(t.address.as_str().into()),
         Value::Text(t.status.as_str().into()),
-        Value::Text(list_column(&t.departments)),
+        Value::Text(list_column(&t.departments).into()),
         Value::Text(t.risk.as_str().into()),
         Value::Int(flag(t.abnormal)),
         Value::Int(flag(t.serious_violation)),
@@ -124,19 +147,19 @@ pub fn target_values(t: &Target) -> Vec<Value> {
 }
 
 /// An inspector's values in [`INSPECTORS`] column order.
-pub fn inspector_values(i: &Inspector) -> Vec<Value> {
+pub fn inspector_values(i: &Inspector) -> Vec<Value<'_>> {
     vec![
-        Value::Text(i.id.clone()),
-        Value::Text(i.name.clone()),
-        Value::Text(i.department_code.clone()),
-        Value::Text(i.certificate_no.clone()),
-        Value::Text(i.certificate_expires.to_string()),
-        Value::Text(list_column(&i.qualifications)),
-        Value::Text(list_column(&i.expertise)),
+        Value::Text(i.id.as_str().into()),
+        Value::Text(i.name.as_str().into()),
+        Value::Text(i.department_code.as_str().into()),
+        Value::Text(i.certificate_no.as_str().into()),
+        Value::Text(i.certificate_expires.to_string().into()),
+        Value::Text(list_column(&i.qualifications).into()),
+        Value::Text(list_column(&i.expertise).into()),
         Value::Int(flag(i.expert)),
-        Value::Text(i.region_code.clone()),
+        Value::Text(i.region_code.as_str().into()),
         Value::Text(i.status.as_str().into()),
-        Value::Text(list_column(&i.recusals)),
+        Value::Text(list_column(&i.recusals).into()),
     ]
 }
 
@@ -147,30 +170,24 @@ pub async fn upsert_rows(
     conn: &mut AnyConnection,
     table: &Table,
     import_id: &str,
-    rows: &[(u64, Vec<Value>)],
+    rows: &[(u64, Vec<Value<'_>>)],
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
     let name = table.name;
-    let columns = table.columns.join(", ");
+    let columns = table.import_columns();
     let width = table.columns.len() + 4;
-    let updates: Vec<String> = table.columns[1..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
+    let on_conflict = table.on_conflict();
     let mut outcome = BatchOutcome::default();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO {name} ({columns}, import_id, import_line, created_at, updated_at) VALUES {} \
-             ON CONFLICT (id) DO UPDATE SET {}, import_id = excluded.import_id, import_line = excluded.import_line, \
-             updated_at = excluded.updated_at WHERE {name}.import_id <> excluded.import_id RETURNING id, created_at",
+            "INSERT INTO {name} ({columns}) VALUES {} {on_conflict} RETURNING id, created_at",
             values_list(chunk.len(), width),
-            updates.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (line, values) in chunk {
             for value in values {
                 query = match value {
-                    Value::Text(t) => query.bind(t.clone()),
+                    Value::Text(t) => query.bind(t.as_ref()),
                     Value::Null => query.bind(None::<String>),
                     Value::Int(n) => query.bind(*n),
                 };
@@ -200,7 +217,7 @@ pub async fn upsert_rows(
             }
         }
         let id_of = |values: &Vec<Value>| match &values[0] {
-            Value::Text(id) => id.clone(),
+            Value::Text(id) => id.to_string(),
             _ => String::new(),
         };
         let skipped: Vec<(u64, String)> = chunk
@@ -305,55 +322,40 @@ pub async fn copy_upsert_targets(
     )
     .await?;
     let mut buf = Vec::with_capacity(batch.len() * 200);
+    let (import_id_text, now_text) = (import_id.to_string(), now.to_string());
     for s in batch {
-        let t = &s.record;
-        copy_text(&mut buf, &t.id);
-        buf.push(b'\t');
-        copy_text(&mut buf, t.kind.as_str());
-        buf.push(b'\t');
-        match &t.credit_code {
-            Some(code) => copy_text(&mut buf, code),
-            None => buf.extend_from_slice(b"\\N"),
-        }
-        for value in [
-            t.name.as_str(),
-            &t.region_code,
-            &t.industry_code,
-            &t.address,
-            t.status.as_str(),
-            &list_column(&t.departments),
-            t.risk.as_str(),
-            if t.abnormal { "1" } else { "0" },
-            if t.serious_violation { "1" } else { "0" },
-            &t.complaints_12m.to_string(),
-            if t.key_focus { "1" } else { "0" },
-            import_id,
-            &s.line.to_string(),
-            &now.to_string(),
-            &now.to_string(),
-        ] {
+        for value in target_values(&s.record) {
+            match value {
+                Value::Text(t) => copy_text(&mut buf, &t),
+                Value::Null => buf.extend_from_slice(b"\\N"),
+                Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+            }
             buf.push(b'\t');
-            copy_text(&mut buf, value);
         }
-        buf.push(b'\n');
+        for stamp in [
+            import_id_text.as_str(),
+            &s.line.to_string(),
+            &now_text,
+            &now_text,
+        ] {
+            copy_text(&mut buf, stamp);
+            buf.push(b'\t');
+        }
+        // The last field ends the line instead.
+        *buf.last_mut().expect("a field was written") = b'\n';
     }
     let mut copy = conn
         .copy_in_raw(&format!(
-            "COPY staged_targets ({TARGET_COLUMNS}) FROM STDIN (FORMAT text)"
+            "COPY staged_targets ({}) FROM STDIN (FORMAT text)",
+            TARGETS.import_columns()
         ))
         .await?;
     copy.send(buf).await?;
     copy.finish().await?;
+    let (columns, on_conflict) = (TARGETS.import_columns(), TARGETS.on_conflict());
     let sql = format!(
-        "WITH up AS (INSERT INTO targets ({TARGET_COLUMNS}) SELECT {TARGET_COLUMNS} FROM staged_targets \
-         ON CONFLICT (id) DO UPDATE SET \
-         kind = excluded.kind, credit_code = excluded.credit_code, name = excluded.name, \
-         region_code = excluded.region_code, industry_code = excluded.industry_code, address = excluded.address, \
-         status = excluded.status, departments = excluded.departments, risk = excluded.risk, \
-         abnormal = excluded.abnormal, serious_violation = excluded.serious_violation, \
-         complaints_12m = excluded.complaints_12m, key_focus = excluded.key_focus, \
-         import_id = excluded.import_id, import_line = excluded.import_line, updated_at = excluded.updated_at \
-         WHERE targets.import_id <> excluded.import_id RETURNING created_at) \
+        "WITH up AS (INSERT INTO targets ({columns}) SELECT {columns} FROM staged_targets {on_conflict} \
+         RETURNING created_at) \
          SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
@@ -489,7 +491,10 @@ pub async fn get_target(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<(Target, i64)>, sqlx::Error> {
-    let sql = format!("SELECT {TARGET_COLUMNS} FROM targets WHERE id = $1 OR credit_code = $1");
+    let sql = format!(
+        "SELECT {} FROM targets WHERE id = $1 OR credit_code = $1",
+        TARGETS.import_columns()
+    );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
@@ -586,7 +591,8 @@ pub async fn list_targets(
 ) -> Result<Vec<(Target, i64)>, sqlx::Error> {
     let (clause, values) = query.clause();
     let sql = format!(
-        "SELECT {TARGET_COLUMNS} FROM targets WHERE id > $1{clause} ORDER BY id LIMIT ${}",
+        "SELECT {} FROM targets WHERE id > $1{clause} ORDER BY id LIMIT ${}",
+        TARGETS.import_columns(),
         values.len() + 2
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(after.to_string());
