@@ -95,37 +95,32 @@ enum CatalogCommand {
 }
 
 /// Parses a protobuf enum value from its short name: `on-site` for `INSPECTION_METHOD_ON_SITE`.
-fn proto_enum(
-    prefix: &'static str,
-    parse: fn(&str) -> Option<i32>,
-) -> impl Fn(&str) -> Result<i32, String> + Clone {
-    move |s: &str| {
-        let name = format!("{prefix}_{}", s.trim().to_uppercase().replace('-', "_"));
-        parse(&name)
-            .filter(|v| *v != 0)
-            .ok_or_else(|| format!("{s:?} is not a valid value ({name} is unknown)"))
-    }
+fn proto_enum(prefix: &str, s: &str, from_name: fn(&str) -> Option<i32>) -> Result<i32, String> {
+    let name = format!("{prefix}_{}", s.trim().to_uppercase().replace('-', "_"));
+    from_name(&name)
+        .filter(|v| *v != 0)
+        .ok_or_else(|| format!("{s:?} is not a valid value ({name} is unknown)"))
 }
 
 fn kind(s: &str) -> Result<i32, String> {
-    proto_enum("TARGET_KIND", |n| {
+    proto_enum("TARGET_KIND", s, |n| {
         pb::TargetKind::from_str_name(n).map(|v| v as i32)
-    })(s)
+    })
 }
 fn method(s: &str) -> Result<i32, String> {
-    proto_enum("INSPECTION_METHOD", |n| {
+    proto_enum("INSPECTION_METHOD", s, |n| {
         pb::InspectionMethod::from_str_name(n).map(|v| v as i32)
-    })(s)
+    })
 }
 fn category(s: &str) -> Result<i32, String> {
-    proto_enum("ITEM_CATEGORY", |n| {
+    proto_enum("ITEM_CATEGORY", s, |n| {
         pb::ItemCategory::from_str_name(n).map(|v| v as i32)
-    })(s)
+    })
 }
 fn state(s: &str) -> Result<i32, String> {
-    proto_enum("ITEM_STATE", |n| {
+    proto_enum("ITEM_STATE", s, |n| {
         pb::ItemState::from_str_name(n).map(|v| v as i32)
-    })(s)
+    })
 }
 
 /// An item's content as flags.
