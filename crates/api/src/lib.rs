@@ -40,3 +40,10 @@ pub mod directories {
         pub use crate::types::v1::TargetKind;
     }
 }
+
+/// `suiji.planning.v1`: annual plans, amendments, caps and tasks.
+pub mod planning {
+    pub mod v1 {
+        tonic::include_proto!("suiji.planning.v1");
+    }
+}

@@ -35,6 +35,12 @@ pub const ALL: &[Spec] = &[
         migrations: suiji_directories::migrations,
         start: |ctx| Box::pin(async move { suiji_directories::start(&ctx).await }),
     },
+    Spec {
+        name: suiji_planning::NAME,
+        grpc_name: suiji_planning::GRPC_NAME,
+        migrations: suiji_planning::migrations,
+        start: |ctx| Box::pin(async move { suiji_planning::start(&ctx).await }),
+    },
 ];
 
 /// The service called `name`.
