@@ -302,3 +302,69 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Records every envelope delivered to its own queue (service `probe`), for tests that check what a service
+/// emitted on the bus.
+#[derive(Default)]
+pub struct Probe {
+    seen: std::sync::Mutex<Vec<suiji_api::events::v1::Envelope>>,
+}
+
+impl Probe {
+    /// Subscribes a probe to `bindings` until `stop` is cancelled.
+    pub async fn bind(bus: &Arc<dyn Bus>, bindings: &[&str], stop: CancellationToken) -> Arc<Self> {
+        let probe = Arc::new(Self::default());
+        bus.subscribe(
+            bus::Subscription {
+                service: "probe".into(),
+                bindings: bindings.iter().map(|b| b.to_string()).collect(),
+            },
+            probe.clone(),
+            stop,
+        )
+        .await
+        .expect("probe subscription");
+        probe
+    }
+
+    /// Every envelope seen, in arrival order.
+    pub fn seen(&self) -> Vec<suiji_api::events::v1::Envelope> {
+        self.seen.lock().expect("probe lock").clone()
+    }
+
+    /// The envelopes of one type (routing key).
+    pub fn of_type(&self, kind: &str) -> Vec<suiji_api::events::v1::Envelope> {
+        self.seen()
+            .into_iter()
+            .filter(|e| e.r#type == kind)
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl bus::Handler for Probe {
+    async fn handle(&self, message: bus::IncomingMessage) -> bus::Outcome {
+        use prost::Message;
+        let envelope =
+            suiji_api::events::v1::Envelope::decode(message.body.as_slice()).expect("an envelope");
+        self.seen.lock().expect("probe lock").push(envelope);
+        bus::Outcome::Ack
+    }
+}
+
+/// Runs each named `async fn name(backend: Backend)` of the enclosing module as two tests, one per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name($crate::testing::Backend::Embedded).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_rabbitmq() {
+                super::$name($crate::testing::Backend::Servers).await
+            }
+        }
+    )*};
+}

@@ -373,14 +373,15 @@ pub async fn taken_quantity(
     plan_id: &str,
     entry_key: &str,
 ) -> Result<u64, Error> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(quantity) FROM tasks WHERE plan_id = $1 AND entry_key = $2 AND state <> 'cancelled'",
+    // SUM of a BIGINT is NUMERIC in PostgreSQL: cast back to fit one integer type on both backends.
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM tasks WHERE plan_id = $1 AND entry_key = $2 AND state <> 'cancelled'",
     )
     .bind(plan_id)
     .bind(entry_key)
     .fetch_one(conn)
     .await?;
-    Ok(n.unwrap_or(0).max(0) as u64)
+    Ok(n.max(0) as u64)
 }
 
 /// Filters of a task listing.

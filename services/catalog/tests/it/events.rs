@@ -12,7 +12,7 @@ use suiji_platform::bus::OutgoingMessage;
 use suiji_platform::testing::{Backend, eventually};
 
 use crate::harness::{Catalog, content};
-use crate::on_both_backends;
+use suiji_platform::on_both_backends;
 
 async fn departments_arrive_by_event(backend: Backend) {
     let Some(catalog) = Catalog::start(backend).await else {
@@ -81,10 +81,7 @@ async fn departments_arrive_by_event(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(
-    departments_arrive_by_event,
-    super::departments_arrive_by_event
-);
+on_both_backends!(departments_arrive_by_event);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_with_the_audit_trail_is_found() {
@@ -167,7 +164,4 @@ async fn trace_context_reaches_the_event(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(
-    trace_context_reaches_the_event,
-    super::trace_context_reaches_the_event
-);
+on_both_backends!(trace_context_reaches_the_event);

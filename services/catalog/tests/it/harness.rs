@@ -1,13 +1,12 @@
 //! Starts the catalog for a test and collects the events it emits.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use prost::Message;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
 use suiji_api::events::v1::Envelope;
-use suiji_platform::bus::{Bus, Handler, IncomingMessage, Outcome, Subscription};
+use suiji_platform::bus::Bus;
 use suiji_platform::grpc::{Bearer, channel};
-use suiji_platform::testing::{self, Backend, Isolated, Running};
+use suiji_platform::testing::{self, Backend, Isolated, Probe, Running};
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
@@ -17,21 +16,6 @@ pub const STHJ: &str = "610400-STHJ";
 pub const ALL_ROLES: &[&str] = &["catalog.editor", "catalog.publisher"];
 
 pub type Client = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
-
-/// Records every message delivered to it.
-#[derive(Default)]
-pub struct Probe {
-    pub seen: Mutex<Vec<Envelope>>,
-}
-
-#[async_trait::async_trait]
-impl Handler for Probe {
-    async fn handle(&self, message: IncomingMessage) -> Outcome {
-        let envelope = Envelope::decode(message.body.as_slice()).expect("an envelope");
-        self.seen.lock().unwrap().push(envelope);
-        Outcome::Ack
-    }
-}
 
 pub struct Catalog {
     pub isolated: Isolated,
@@ -51,18 +35,8 @@ impl Catalog {
         }
         let isolated = testing::isolated(backend).await;
         let bus = isolated.bus().await;
-        let probe = Arc::new(Probe::default());
         let stop_probe = CancellationToken::new();
-        bus.subscribe(
-            Subscription {
-                service: "probe".into(),
-                bindings: vec!["catalog.#".into()],
-            },
-            probe.clone(),
-            stop_probe.clone(),
-        )
-        .await
-        .expect("probe subscription");
+        let probe = Probe::bind(&bus, &["catalog.#"], stop_probe.clone()).await;
         let running = testing::start(
             &isolated,
             bus.clone(),
@@ -92,7 +66,7 @@ impl Catalog {
     }
 
     pub fn events(&self) -> Vec<Envelope> {
-        self.probe.seen.lock().unwrap().clone()
+        self.probe.seen()
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
@@ -127,21 +101,4 @@ pub fn content(department: &str, name: &str) -> suiji_api::catalog::v1::ItemCont
         }],
         ..Default::default()
     }
-}
-
-/// Runs `body` on both backends, one test each.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                $body(suiji_platform::testing::Backend::Embedded).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_rabbitmq() {
-                $body(suiji_platform::testing::Backend::Servers).await
-            }
-        }
-    };
 }

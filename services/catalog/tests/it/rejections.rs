@@ -6,13 +6,13 @@ use suiji_platform::testing::Backend;
 use tonic::Code;
 
 use crate::harness::{Catalog, SCJG, STHJ, content};
-use crate::on_both_backends;
+use suiji_platform::on_both_backends;
 
 fn fields(status: &tonic::Status) -> Vec<String> {
     violations_of(status).into_iter().map(|(f, _)| f).collect()
 }
 
-async fn refusals(backend: Backend) {
+async fn bad_input_and_wrong_callers_write_nothing(backend: Backend) {
     let Some(catalog) = Catalog::start(backend).await else {
         return;
     };
@@ -184,4 +184,4 @@ async fn refusals(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(bad_input_and_wrong_callers_write_nothing, super::refusals);
+on_both_backends!(bad_input_and_wrong_callers_write_nothing);

@@ -7,7 +7,7 @@ use suiji_platform::audit::{Verification, verify};
 use suiji_platform::testing::{Backend, eventually};
 
 use crate::harness::{Catalog, SCJG, content};
-use crate::on_both_backends;
+use suiji_platform::on_both_backends;
 
 async fn public_names(catalog: &Catalog) -> Vec<(String, u32, String)> {
     // The public listing needs no token.
@@ -26,7 +26,7 @@ async fn public_names(catalog: &Catalog) -> Vec<(String, u32, String)> {
         .collect()
 }
 
-async fn lifecycle(backend: Backend) {
+async fn create_publish_new_version_retire(backend: Backend) {
     let Some(catalog) = Catalog::start(backend).await else {
         return;
     };
@@ -272,9 +272,9 @@ async fn lifecycle(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(create_publish_new_version_retire, super::lifecycle);
+on_both_backends!(create_publish_new_version_retire);
 
-async fn paging(backend: Backend) {
+async fn listing_pages_through_every_item(backend: Backend) {
     let Some(catalog) = Catalog::start(backend).await else {
         return;
     };
@@ -322,4 +322,4 @@ async fn paging(backend: Backend) {
     catalog.stop().await;
 }
 
-on_both_backends!(listing_pages_through_every_item, super::paging);
+on_both_backends!(listing_pages_through_every_item);

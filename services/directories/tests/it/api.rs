@@ -1,36 +1,18 @@
 //! The directories over gRPC: streaming import with its report, listing with filters, departments and their
 //! events; on both backends.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prost::Message;
 use suiji_api::directories::v1 as pb;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
-use suiji_api::events::v1::Envelope;
-use suiji_platform::bus::{Handler, IncomingMessage, Outcome, Subscription};
 use suiji_platform::grpc::{Bearer, channel, violations_of};
-use suiji_platform::testing::{self, Backend, eventually};
+use suiji_platform::testing::{self, Backend, Probe, eventually};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
 type Client = DirectoriesServiceClient<InterceptedService<Channel, Bearer>>;
-
-#[derive(Default)]
-struct Probe(Mutex<Vec<Envelope>>);
-
-#[async_trait::async_trait]
-impl Handler for Probe {
-    async fn handle(&self, message: IncomingMessage) -> Outcome {
-        self.0
-            .lock()
-            .unwrap()
-            .push(Envelope::decode(message.body.as_slice()).unwrap());
-        Outcome::Ack
-    }
-}
 
 async fn import(client: &mut Client, csv: &str) -> (pb::ImportSummary, Vec<pb::RejectedRow>) {
     let header = pb::ImportTargetsRequest {
@@ -97,18 +79,8 @@ async fn directories_over_grpc(backend: Backend) {
     }
     let isolated = testing::isolated(backend).await;
     let bus = isolated.bus().await;
-    let probe = Arc::new(Probe::default());
     let stop = CancellationToken::new();
-    bus.subscribe(
-        Subscription {
-            service: "probe".into(),
-            bindings: vec!["directories.#".into()],
-        },
-        probe.clone(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let probe = Probe::bind(&bus, &["directories.#"], stop.clone()).await;
     let running = testing::start(
         &isolated,
         bus,
@@ -150,18 +122,14 @@ async fn directories_over_grpc(backend: Backend) {
     assert!(
         eventually(Duration::from_secs(10), || async {
             probe
-                .0
-                .lock()
-                .unwrap()
+                .seen()
                 .iter()
                 .any(|e| e.r#type == "directories.target.imported")
         })
         .await
     );
     let imported = probe
-        .0
-        .lock()
-        .unwrap()
+        .seen()
         .iter()
         .find(|e| e.r#type == "directories.target.imported")
         .cloned()
@@ -495,9 +463,7 @@ async fn directories_over_grpc(backend: Backend) {
     assert!(
         eventually(Duration::from_secs(10), || async {
             probe
-                .0
-                .lock()
-                .unwrap()
+                .seen()
                 .iter()
                 .any(|e| e.r#type == "directories.recusal.decided")
         })
@@ -546,9 +512,7 @@ async fn directories_over_grpc(backend: Backend) {
     assert!(all.iter().any(|d| d == &department));
     let department_event = || {
         probe
-            .0
-            .lock()
-            .unwrap()
+            .seen()
             .iter()
             .find(|e| e.r#type == "directories.department.upserted")
             .cloned()

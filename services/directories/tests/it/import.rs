@@ -425,22 +425,7 @@ async fn inspectors_import_with_their_own_rules(backend: Backend) {
     isolated.cleanup().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                super::$name(suiji_platform::testing::Backend::Embedded).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(suiji_platform::testing::Backend::Servers).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+suiji_platform::on_both_backends!(
     good_rows_land_and_bad_rows_are_named,
     gbk_files_with_chinese_headers_import,
     reimport_updates_and_duplicates_across_batches_are_found,
