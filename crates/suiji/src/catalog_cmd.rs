@@ -95,7 +95,11 @@ enum CatalogCommand {
 }
 
 /// Parses a protobuf enum value from its short name: `on-site` for `INSPECTION_METHOD_ON_SITE`.
-fn proto_enum(prefix: &str, s: &str, from_name: fn(&str) -> Option<i32>) -> Result<i32, String> {
+pub(crate) fn proto_enum(
+    prefix: &str,
+    s: &str,
+    from_name: fn(&str) -> Option<i32>,
+) -> Result<i32, String> {
     let name = format!("{prefix}_{}", s.trim().to_uppercase().replace('-', "_"));
     from_name(&name)
         .filter(|v| *v != 0)
@@ -219,7 +223,7 @@ pub fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
     ))
 }
 
-fn show_status(status: tonic::Status) -> anyhow::Error {
+pub(crate) fn show_status(status: tonic::Status) -> anyhow::Error {
     let mut text = format!("{:?}: {}", status.code(), status.message());
     for (field, reason) in violations_of(&status) {
         text.push_str(&format!("\n  {field}: {reason}"));

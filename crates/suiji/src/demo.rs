@@ -208,3 +208,88 @@ pub async fn load_directory(
         targets.rejected + inspectors.rejected
     ))
 }
+
+/// The demo's joint plan for 2027 (`examples/plans/xianyang-2027-joint.toml`), drafted by Xianyang's market
+/// regulator, approved by the joint meeting and published, with one task created from its first entry;
+/// unless the regulator already has a plan for that year.
+pub async fn load_plan(planning_addr: &str, tokens: &Tokens) -> anyhow::Result<String> {
+    use suiji_api::planning::v1 as plan;
+    const FILE: &str = include_str!("../../../examples/plans/xianyang-2027-joint.toml");
+    let issue = |department: &str, role: &str| {
+        let who = Identity {
+            subject: format!("demo@{department}"),
+            department: department.into(),
+            roles: vec![role.into()],
+        };
+        tokens.issue(&who, Duration::from_secs(600))
+    };
+    let content: suiji_planning::domain::PlanContent = toml::from_str(FILE)?;
+    let content = suiji_planning::convert::content_pb(&content);
+    let year = content.year;
+    let editor_token = issue("610400-SCJG", "planning.editor");
+    let mut editor = crate::plan_cmd::client(planning_addr, Some(&editor_token))?;
+    let existing = editor
+        .list_plans(plan::ListPlansRequest {
+            year,
+            department_code: "610400-SCJG".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    if !existing.plans.is_empty() {
+        return Ok(format!("a {year} plan is already there"));
+    }
+    // The catalog's items reach planning over the bus a moment after they are published.
+    let mut attempts = 0;
+    let created = loop {
+        match editor
+            .create_plan(plan::CreatePlanRequest {
+                content: Some(content.clone()),
+            })
+            .await
+        {
+            Ok(r) => break r.into_inner().plan.unwrap_or_default(),
+            Err(status) if status.code() == tonic::Code::InvalidArgument && attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => return Err(crate::catalog_cmd::show_status(status)),
+        }
+    };
+    let id = created.id;
+    editor
+        .submit_plan(plan::SubmitPlanRequest {
+            id: id.clone(),
+            expected_revision: 0,
+        })
+        .await?;
+    let meeting_token = issue("610400-ZFB", "planning.joint-meeting");
+    crate::plan_cmd::client(planning_addr, Some(&meeting_token))?
+        .approve_plan(plan::ApprovePlanRequest {
+            id: id.clone(),
+            expected_revision: 0,
+        })
+        .await?;
+    editor
+        .publish_plan(plan::PublishPlanRequest {
+            id: id.clone(),
+            expected_revision: 0,
+        })
+        .await?;
+    let task = editor
+        .create_task(plan::CreateTaskRequest {
+            content: Some(plan::TaskContent {
+                plan_id: id.clone(),
+                entry_key: "01".into(),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .task
+        .unwrap_or_default();
+    Ok(format!(
+        "joint plan {id} for {year} published; task {} created from entry 01",
+        task.id
+    ))
+}

@@ -4,6 +4,7 @@
 mod catalog_cmd;
 mod demo;
 mod import_cmd;
+mod plan_cmd;
 mod services;
 
 use std::path::PathBuf;
@@ -101,6 +102,10 @@ enum Command {
     Export(import_cmd::ExportArgs),
     /// The catalog of inspection items.
     Catalog(Box<catalog_cmd::CatalogArgs>),
+    /// Annual plans: drafts, approval, amendments, caps, coverage.
+    Plan(Box<plan_cmd::PlanArgs>),
+    /// Tasks created from published plans, and their launch.
+    Task(Box<plan_cmd::TaskArgs>),
 }
 
 #[derive(Subcommand)]
@@ -312,6 +317,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import_cmd::run(args).await,
         Command::Export(args) => import_cmd::export(args).await,
         Command::Catalog(args) => catalog_cmd::run(*args).await,
+        Command::Plan(args) => plan_cmd::run_plan(*args).await,
+        Command::Task(args) => plan_cmd::run_task(*args).await,
     }
 }
 
@@ -395,23 +402,24 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         roles: vec![
             "catalog.editor".into(),
             "catalog.publisher".into(),
+            "directories.editor".into(),
+            "planning.editor".into(),
             "admin".into(),
         ],
     };
     let token = tokens.issue(&admin, Duration::from_secs(12 * 3600));
     if demo {
-        let catalog = addresses
-            .iter()
-            .find(|(n, _)| *n == "catalog")
-            .map(|(_, a)| a.clone())
-            .expect("catalog runs");
+        let address = |name: &str| {
+            addresses
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| panic!("{name} runs"))
+        };
+        let catalog = address("catalog");
         let loaded = demo::load(&catalog, &tokens).await?;
         println!("demo data: {loaded}");
-        let directories = addresses
-            .iter()
-            .find(|(n, _)| *n == "directories")
-            .map(|(_, a)| a.clone())
-            .expect("directories runs");
+        let directories = address("directories");
         let data_dir = settings
             .database
             .url
@@ -422,14 +430,19 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             "demo data: {}",
             demo::load_directory(&directories, &tokens, &data_dir).await?
         );
+        let planning = address("planning");
+        println!("demo data: {}", demo::load_plan(&planning, &tokens).await?);
     }
     println!(
-        "token for 610400-SCJG (catalog editor and publisher, directories editor, admin): export SUIJI_TOKEN={token}"
+        "token for 610400-SCJG (catalog editor and publisher, directories and planning editor, admin): export SUIJI_TOKEN={token}"
     );
     println!(
         "other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher"
     );
-    println!("try: suiji catalog list    (Ctrl-C stops everything)");
+    println!("joint meeting: suiji token --department 610400-ZFB --role planning.joint-meeting");
+    println!(
+        "try: suiji catalog list; suiji plan public; suiji task list    (Ctrl-C stops everything)"
+    );
     for task in tasks {
         let _ = task.await;
     }

@@ -258,7 +258,8 @@ pub fn content_from(c: Option<pb::PlanContent>) -> Result<PlanContent, Violation
     })
 }
 
-fn content_pb(c: &PlanContent) -> pb::PlanContent {
+/// Plan content's message.
+pub fn content_pb(c: &PlanContent) -> pb::PlanContent {
     pb::PlanContent {
         name: c.name.clone(),
         year: c.year,

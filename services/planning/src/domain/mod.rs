@@ -141,6 +141,7 @@ named_enum!(
 
 /// A filter over the target directory; empty lists do not narrow.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Scope {
     /// Kinds.
     pub kinds: Vec<TargetKind>,
@@ -196,14 +197,18 @@ pub struct Entry {
     /// Directed or not.
     pub task_type: TaskType,
     /// Scope.
+    #[serde(default)]
     pub scope: Scope,
     /// Method.
     pub method: Method,
     /// Ratio in basis points, or 0 when a quantity is given.
+    #[serde(default)]
     pub ratio_basis_points: u32,
     /// Quantity, or 0 when a ratio is given.
+    #[serde(default)]
     pub quantity: u32,
     /// Ratios per risk level.
+    #[serde(default)]
     pub risk_ratios: Vec<RiskRatio>,
     /// Lead department.
     pub lead_department_code: String,
@@ -214,6 +219,7 @@ pub struct Entry {
     /// Last day.
     pub window_end: NaiveDate,
     /// Whether the drawn list is public.
+    #[serde(default)]
     pub publish_drawn_list: bool,
 }
 
@@ -246,6 +252,7 @@ pub struct PlanContent {
     /// Entries.
     pub entries: Vec<Entry>,
     /// Remarks.
+    #[serde(default)]
     pub remarks: String,
 }
 
