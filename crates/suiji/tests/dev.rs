@@ -124,6 +124,18 @@ async fn demo_targets(addr: &str) -> usize {
     }
 }
 
+async fn public_plans(addr: &str) -> Vec<String> {
+    use suiji_api::planning::v1 as plan;
+    let channel = suiji_platform::grpc::channel(addr).unwrap();
+    let mut client = plan::planning_service_client::PlanningServiceClient::new(channel);
+    let page = client
+        .list_public_plans(plan::ListPublicPlansRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    page.plans.into_iter().map(|p| p.id).collect()
+}
+
 async fn health(addr: &str) -> i32 {
     let channel = suiji_platform::grpc::channel(addr).unwrap();
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
@@ -146,7 +158,7 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        vec!["catalog", "directories"],
+        vec!["catalog", "directories", "planning"],
         "one line per service"
     );
     for (_, addr) in &addresses {
@@ -162,9 +174,16 @@ async fn dev_serves_every_service_and_keeps_its_data() {
         2000,
         "demo directory loaded"
     );
+    let plans = public_plans(&addresses[2].1).await;
+    assert_eq!(plans.len(), 1, "the demo's joint plan is published");
     terminate(child);
 
     let (child, addresses) = start(&data, port, true);
+    assert_eq!(
+        public_plans(&addresses[2].1).await,
+        plans,
+        "loading the demo twice adds no second plan"
+    );
     assert_eq!(
         public_items(&addresses[0].1).await,
         first,
@@ -186,6 +205,12 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     assert!(
         out.starts_with("directories: intact, 2 entries"),
         "the two demo imports: {out}"
+    );
+    let verify = suiji(&["audit", "verify", "planning"], &url);
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        out.starts_with("planning: intact, 5 entries"),
+        "the demo plan drafted, submitted, approved, published, and its task: {out}"
     );
     let migrate = suiji(&["migrate"], &url);
     let migrated = String::from_utf8_lossy(&migrate.stdout);

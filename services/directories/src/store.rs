@@ -308,21 +308,14 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// The PostgreSQL bulk path of [`upsert_targets`]: the batch goes in by `COPY` into a session-local staging
-/// table, then one `INSERT … SELECT … ON CONFLICT` merges it; no round trip per row.
-pub async fn copy_upsert_targets(
-    conn: &mut sqlx::PgConnection,
+/// The `COPY … (FORMAT text)` lines of `batch`: the record's columns, then the import stamp.
+fn copy_lines<'a>(
+    batch: impl Iterator<Item = &'a Staged<Target>>,
     import_id: &str,
-    batch: &[Staged<Target>],
     now: i64,
-) -> Result<BatchOutcome, sqlx::Error> {
-    use sqlx::Executor;
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS staged_targets (LIKE targets INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-    )
-    .await?;
-    let mut buf = Vec::with_capacity(batch.len() * 200);
-    let (import_id_text, now_text) = (import_id.to_string(), now.to_string());
+) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(batch.size_hint().0 * 200);
+    let now_text = now.to_string();
     for s in batch {
         for value in target_values(&s.record) {
             match value {
@@ -332,29 +325,92 @@ pub async fn copy_upsert_targets(
             }
             buf.push(b'\t');
         }
-        for stamp in [
-            import_id_text.as_str(),
-            &s.line.to_string(),
-            &now_text,
-            &now_text,
-        ] {
+        for stamp in [import_id, &s.line.to_string(), &now_text, &now_text] {
             copy_text(&mut buf, stamp);
             buf.push(b'\t');
         }
         // The last field ends the line instead.
         *buf.last_mut().expect("a field was written") = b'\n';
     }
+    buf
+}
+
+async fn copy_into(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    lines: Vec<u8>,
+) -> Result<(), sqlx::Error> {
     let mut copy = conn
         .copy_in_raw(&format!(
-            "COPY staged_targets ({}) FROM STDIN (FORMAT text)",
+            "COPY {table} ({}) FROM STDIN (FORMAT text)",
             TARGETS.import_columns()
         ))
         .await?;
-    copy.send(buf).await?;
+    copy.send(lines).await?;
     copy.finish().await?;
+    Ok(())
+}
+
+/// The PostgreSQL bulk path of [`upsert_targets`]: ids the table does not hold yet go in by `COPY` straight
+/// into it (a first load is nothing but these); the others by `COPY` into a session-local staging table and
+/// one `INSERT … SELECT … ON CONFLICT` merge. Should another writer insert one of the new ids meanwhile, the
+/// direct `COPY` fails as a whole and those rows take the merge path too. No round trip per row.
+pub async fn copy_upsert_targets(
+    conn: &mut sqlx::PgConnection,
+    import_id: &str,
+    batch: &[Staged<Target>],
+    now: i64,
+) -> Result<BatchOutcome, sqlx::Error> {
+    use sqlx::Executor;
+    let ids: Vec<&str> = batch.iter().map(|s| s.record.id.as_str()).collect();
+    let present: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT id FROM targets WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    let (fresh, known): (Vec<&Staged<Target>>, Vec<&Staged<Target>>) =
+        batch.iter().partition(|s| !present.contains(&s.record.id));
+    let mut outcome = BatchOutcome::default();
+    let mut merge = known;
+    if !fresh.is_empty() {
+        conn.execute("SAVEPOINT direct_copy").await?;
+        match copy_into(
+            conn,
+            "targets",
+            copy_lines(fresh.iter().copied(), import_id, now),
+        )
+        .await
+        {
+            Ok(()) => {
+                conn.execute("RELEASE SAVEPOINT direct_copy").await?;
+                outcome.created = fresh.len() as u64;
+            }
+            Err(e) if suiji_platform::db::is_unique_violation(&e) => {
+                conn.execute("ROLLBACK TO SAVEPOINT direct_copy").await?;
+                merge.extend(fresh);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if merge.is_empty() {
+        return Ok(outcome);
+    }
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_targets (LIKE targets INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+    )
+    .await?;
+    let merged = merge.len();
+    copy_into(
+        conn,
+        "staged_targets",
+        copy_lines(merge.into_iter(), import_id, now),
+    )
+    .await?;
     let (columns, on_conflict) = (TARGETS.import_columns(), TARGETS.on_conflict());
     let sql = format!(
-        "WITH up AS (INSERT INTO targets ({columns}) SELECT {columns} FROM staged_targets {on_conflict} \
+        "WITH up AS (INSERT INTO targets ({columns}) SELECT {columns} FROM staged_targets ORDER BY id {on_conflict} \
          RETURNING created_at) \
          SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up"
     );
@@ -364,12 +420,9 @@ pub async fn copy_upsert_targets(
         .await?;
     let created: i64 = row.try_get("created")?;
     let written: i64 = row.try_get("written")?;
-    let mut outcome = BatchOutcome {
-        created: created as u64,
-        updated: (written - created) as u64,
-        duplicates: vec![],
-    };
-    if (written as usize) < batch.len() {
+    outcome.created += created as u64;
+    outcome.updated = (written - created) as u64;
+    if (written as usize) < merged {
         let rows = sqlx::query(
             "SELECT s.import_line AS line, s.id, t.import_line AS first FROM staged_targets s \
              JOIN targets t ON t.id = s.id WHERE t.import_id = $1 AND t.import_line <> s.import_line",

@@ -199,6 +199,10 @@ impl AmqpBus {
     }
 
     async fn open_publisher(&self) -> Result<(Connection, Channel), BusError> {
+        bounded("opening the publisher", self.open_publisher_unbounded()).await
+    }
+
+    async fn open_publisher_unbounded(&self) -> Result<(Connection, Channel), BusError> {
         let connection = self.open("suiji-publisher").await?;
         let channel = connection
             .create_channel()
@@ -214,7 +218,9 @@ impl AmqpBus {
 
     async fn forget_publisher(&self) {
         if let Some((connection, _)) = self.publisher.lock().await.open.take() {
-            let _ = connection.close(320, "reconnecting".into()).await;
+            let _ =
+                tokio::time::timeout(BROKER_TIMEOUT, connection.close(320, "reconnecting".into()))
+                    .await;
         }
     }
 
@@ -316,7 +322,7 @@ impl AmqpBus {
                 .map_err(|e| BusError::Unavailable(e.to_string()))?;
             Ok::<_, BusError>((connection, channel, consumer))
         };
-        let (connection, _channel, consumer) = match setup.await {
+        let (connection, _channel, consumer) = match bounded("starting to consume", setup).await {
             Ok(parts) => parts,
             Err(error) => {
                 if let Some(ready) = ready.take() {
@@ -364,7 +370,7 @@ impl AmqpBus {
             },
         );
         work.await;
-        let _ = connection.close(200, "bye".into()).await;
+        let _ = tokio::time::timeout(BROKER_TIMEOUT, connection.close(200, "bye".into())).await;
         if shutdown.is_cancelled() {
             Ok(())
         } else {
@@ -378,6 +384,25 @@ fn queue_durable() -> QueueDeclareOptions {
         durable: true,
         ..Default::default()
     }
+}
+
+/// Longest wait for the broker in any one step (connect, handshake, declare, publisher confirm). A broker that
+/// is starting accepts connections before it answers them; without a bound a step could wait forever.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs one step against the broker, giving up after [`BROKER_TIMEOUT`].
+async fn bounded<T>(
+    what: &str,
+    step: impl std::future::Future<Output = Result<T, BusError>>,
+) -> Result<T, BusError> {
+    tokio::time::timeout(BROKER_TIMEOUT, step)
+        .await
+        .unwrap_or_else(|_| {
+            Err(BusError::Unavailable(format!(
+                "{what}: no answer from the broker within {} s",
+                BROKER_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 fn quorum_args() -> FieldTable {
@@ -451,18 +476,31 @@ impl Bus for AmqpBus {
             mandatory: true,
             ..Default::default()
         };
-        let confirm = match channel
-            .basic_publish(
-                self.names.events().into(),
-                message.routing_key.clone().into(),
-                options,
-                &message.body,
-                properties,
-            )
-            .await
-        {
-            Ok(confirm) => confirm.await,
-            Err(error) => Err(error),
+        let sent = async {
+            match channel
+                .basic_publish(
+                    self.names.events().into(),
+                    message.routing_key.clone().into(),
+                    options,
+                    &message.body,
+                    properties,
+                )
+                .await
+            {
+                Ok(confirm) => confirm.await,
+                Err(error) => Err(error),
+            }
+        };
+        // No confirm in time counts as a lost connection: the relay sends again and the inbox drops a duplicate.
+        let confirm = match tokio::time::timeout(BROKER_TIMEOUT, sent).await {
+            Ok(confirm) => confirm,
+            Err(_) => {
+                self.forget_publisher().await;
+                return Err(BusError::Unavailable(format!(
+                    "no publisher confirm within {} s",
+                    BROKER_TIMEOUT.as_secs()
+                )));
+            }
         };
         match confirm {
             Ok(Confirmation::Ack(None)) => Ok(()),
