@@ -18,6 +18,11 @@ use suiji_platform::bus;
 use suiji_platform::config::{BusKind, Settings};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc: import batches are allocated on the parsing thread and freed on the writers', where glibc's
+/// allocator spends its time on locks and consolidation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "suiji",

@@ -15,6 +15,11 @@ use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::outbox::{self, Event, Relay, unsent_count};
 use suiji_platform::testing::{self, Backend};
 
+/// mimalloc: import batches are allocated on the parsing thread and freed on the writers', where glibc's
+/// allocator spends its time on locks and consolidation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Items in the catalog under read load.

@@ -424,6 +424,10 @@ impl Record for Target {
             // PostgreSQL takes the batch by COPY; no round trip per row.
             Some(pg) => {
                 let mut tx = pg.begin().await?;
+                // A batch's commit does not wait for its WAL flush: the import's closing record is committed
+                // synchronously, which flushes every batch before it, so an import reported finished is
+                // durable, and one cut short by a crash is simply run again (rows are upserted).
+                sqlx::Executor::execute(&mut *tx, "SET LOCAL synchronous_commit = off").await?;
                 let outcome =
                     store::copy_upsert_targets(&mut tx, import_id, batch, now_ms()).await?;
                 tx.commit().await?;

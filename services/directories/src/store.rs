@@ -297,15 +297,21 @@ pub async fn finish_import(
 
 /// Appends `value` to a `COPY … (FORMAT text)` buffer, escaped.
 fn copy_text(buf: &mut Vec<u8>, value: &str) {
-    for b in value.bytes() {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            _ => buf.push(b),
-        }
+    let bytes = value.as_bytes();
+    let mut plain = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[plain..i]);
+        buf.extend_from_slice(escaped);
+        plain = i + 1;
     }
+    buf.extend_from_slice(&bytes[plain..]);
 }
 
 /// The `COPY … (FORMAT text)` lines of `batch`: the record's columns, then the import stamp.
@@ -314,23 +320,21 @@ fn copy_lines<'a>(
     import_id: &str,
     now: i64,
 ) -> Vec<u8> {
+    use std::io::Write;
     let mut buf = Vec::with_capacity(batch.size_hint().0 * 200);
-    let now_text = now.to_string();
     for s in batch {
         for value in target_values(&s.record) {
             match value {
                 Value::Text(t) => copy_text(&mut buf, &t),
                 Value::Null => buf.extend_from_slice(b"\\N"),
-                Value::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                Value::Int(n) => {
+                    let _ = write!(buf, "{n}");
+                }
             }
             buf.push(b'\t');
         }
-        for stamp in [import_id, &s.line.to_string(), &now_text, &now_text] {
-            copy_text(&mut buf, stamp);
-            buf.push(b'\t');
-        }
-        // The last field ends the line instead.
-        *buf.last_mut().expect("a field was written") = b'\n';
+        copy_text(&mut buf, import_id);
+        let _ = writeln!(buf, "\t{}\t{now}\t{now}", s.line);
     }
     buf
 }
