@@ -22,6 +22,7 @@ const SECTIONS: &[&str] = &[
     "jurisdiction",
     "calendar",
     "reference",
+    "directories",
 ];
 
 /// Every setting of a suiji process.
@@ -46,6 +47,16 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     /// Reference data files.
     pub reference: ReferenceSettings,
+    /// The directories service.
+    pub directories: DirectoriesSettings,
+}
+
+/// Settings of the directories service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoriesSettings {
+    /// Unpinned snapshots older than this many hours are deleted; a snapshot a draw refers to is pinned and kept.
+    pub snapshot_retention_hours: u64,
 }
 
 /// How logs are written.

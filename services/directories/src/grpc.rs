@@ -663,6 +663,36 @@ impl DirectoriesService for Api {
         }))
     }
 
+    async fn pin_snapshot(
+        &self,
+        request: Request<pb::PinSnapshotRequest>,
+    ) -> Result<Response<pb::PinSnapshotResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let info = self
+            .directories
+            .pin_snapshot(&who, &r.id, &r.holder, true)
+            .await?;
+        Ok(Response::new(pb::PinSnapshotResponse {
+            snapshot: Some(snapshot_pb(&info, None)),
+        }))
+    }
+
+    async fn unpin_snapshot(
+        &self,
+        request: Request<pb::UnpinSnapshotRequest>,
+    ) -> Result<Response<pb::UnpinSnapshotResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let info = self
+            .directories
+            .pin_snapshot(&who, &r.id, &r.holder, false)
+            .await?;
+        Ok(Response::new(pb::UnpinSnapshotResponse {
+            snapshot: Some(snapshot_pb(&info, None)),
+        }))
+    }
+
     type ReadSnapshotIdsStream = ResponseStream<pb::ReadSnapshotIdsResponse>;
 
     async fn read_snapshot_ids(
@@ -709,5 +739,6 @@ fn snapshot_pb(
         strata,
         filter,
         create_time: Some(ts(info.created_at)),
+        pinned_by: info.pinned_by.clone(),
     }
 }

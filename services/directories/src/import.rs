@@ -392,12 +392,24 @@ pub trait Record: Sized + Send + Sync + 'static {
     fn parse(layout: &Layout, row: &[&str], checks: &Checks<'_>) -> Result<Self, Vec<FieldError>>;
     /// The key rows are upserted by.
     fn id(&self) -> &str;
-    /// Writes a batch whose ids are unique, in one transaction.
-    fn write<'a>(
-        db: &'a Db,
-        import_id: &'a str,
-        batch: &'a [Staged<Self>],
-    ) -> impl std::future::Future<Output = Result<BatchOutcome, sqlx::Error>> + Send + 'a;
+    /// The table it is written to.
+    const TABLE: &'static store::Table;
+    /// Its values in the table's column order.
+    fn values(&self) -> Vec<store::Value<'_>>;
+}
+
+/// Writes a batch whose ids are unique, in one transaction, by multi-row upserts (the SQLite path).
+async fn write_batch<R: Record>(
+    db: &Db,
+    import_id: &str,
+    batch: &[Staged<R>],
+) -> Result<BatchOutcome, sqlx::Error> {
+    let rows: Vec<(u64, Vec<store::Value>)> =
+        batch.iter().map(|s| (s.line, s.record.values())).collect();
+    let mut tx = db.begin().await?;
+    let outcome = store::upsert_rows(&mut tx, R::TABLE, import_id, &rows, now_ms()).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 impl Record for Target {
@@ -415,37 +427,10 @@ impl Record for Target {
         &self.id
     }
 
-    async fn write<'a>(
-        db: &'a Db,
-        import_id: &'a str,
-        batch: &'a [Staged<Self>],
-    ) -> Result<BatchOutcome, sqlx::Error> {
-        match db.postgres() {
-            // PostgreSQL takes the batch by COPY; no round trip per row.
-            Some(pg) => {
-                let mut tx = pg.begin().await?;
-                // A batch's commit does not wait for its WAL flush: the import's closing record is committed
-                // synchronously, which flushes every batch before it, so an import reported finished is
-                // durable, and one cut short by a crash is simply run again (rows are upserted).
-                sqlx::Executor::execute(&mut *tx, "SET LOCAL synchronous_commit = off").await?;
-                let outcome =
-                    store::copy_upsert_targets(&mut tx, import_id, batch, now_ms()).await?;
-                tx.commit().await?;
-                Ok(outcome)
-            }
-            None => {
-                let rows: Vec<(u64, Vec<store::Value>)> = batch
-                    .iter()
-                    .map(|s| (s.line, store::target_values(&s.record)))
-                    .collect();
-                let mut tx = db.begin().await?;
-                let outcome =
-                    store::upsert_rows(&mut tx, &store::TARGETS, import_id, &rows, now_ms())
-                        .await?;
-                tx.commit().await?;
-                Ok(outcome)
-            }
-        }
+    const TABLE: &'static store::Table = &store::TARGETS;
+
+    fn values(&self) -> Vec<store::Value<'_>> {
+        store::target_values(self)
     }
 }
 
@@ -464,20 +449,10 @@ impl Record for Inspector {
         &self.id
     }
 
-    async fn write<'a>(
-        db: &'a Db,
-        import_id: &'a str,
-        batch: &'a [Staged<Self>],
-    ) -> Result<BatchOutcome, sqlx::Error> {
-        let rows: Vec<(u64, Vec<store::Value>)> = batch
-            .iter()
-            .map(|s| (s.line, store::inspector_values(&s.record)))
-            .collect();
-        let mut tx = db.begin().await?;
-        let outcome =
-            store::upsert_rows(&mut tx, &store::INSPECTORS, import_id, &rows, now_ms()).await?;
-        tx.commit().await?;
-        Ok(outcome)
+    const TABLE: &'static store::Table = &store::INSPECTORS;
+
+    fn values(&self) -> Vec<store::Value<'_>> {
+        store::inspector_values(self)
     }
 }
 
@@ -497,7 +472,36 @@ struct Written {
     time: std::time::Duration,
 }
 
-/// Writes the batches of one partition, in order.
+/// Counts what a write did and reports its duplicates.
+async fn tally(
+    outcome: BatchOutcome,
+    written: &mut Written,
+    counters: &Counters,
+    reports: &mpsc::Sender<Report>,
+) {
+    written.accepted += outcome.created + outcome.updated;
+    written.created += outcome.created;
+    counters
+        .accepted
+        .fetch_add(outcome.created + outcome.updated, Ordering::Relaxed);
+    for (line, id, first) in outcome.duplicates {
+        counters.rejected.fetch_add(1, Ordering::Relaxed);
+        if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
+            let reason = format!("duplicate of line {first}: {id} appears twice in the file");
+            let _ = reports
+                .send(Report::Rejected(Rejection {
+                    line,
+                    field: "id".into(),
+                    reason,
+                }))
+                .await;
+        }
+    }
+}
+
+/// Writes the batches of one partition. On PostgreSQL they are staged by `COPY` into a session-local table and
+/// merged once at the end, in key order (one pass over the primary key however large the directory); on SQLite
+/// each batch is upserted in its own transaction.
 async fn write_partition<R: Record>(
     db: Db,
     import_id: String,
@@ -506,37 +510,44 @@ async fn write_partition<R: Record>(
     reports: mpsc::Sender<Report>,
 ) -> Result<Written, ImportError> {
     let mut written = Written::default();
+    let now = now_ms();
+    let mut stage = match db.postgres() {
+        Some(pg) => {
+            let mut conn = pg.acquire().await?;
+            store::open_stage(&mut conn, R::TABLE).await?;
+            Some(conn)
+        }
+        None => None,
+    };
+    let progress = |counters: &Counters| Report::Progress {
+        rows_read: counters.rows_read.load(Ordering::Relaxed),
+        accepted: counters.accepted.load(Ordering::Relaxed),
+        rejected: counters.rejected.load(Ordering::Relaxed),
+    };
     while let Some(mut batch) = batches.recv().await {
         let started = std::time::Instant::now();
-        // Keys in order touch the primary-key index page by page rather than at random.
-        batch.sort_unstable_by(|a, b| a.record.id().cmp(b.record.id()));
-        let outcome = R::write(&db, &import_id, &batch).await?;
-        written.time += started.elapsed();
-        written.accepted += outcome.created + outcome.updated;
-        written.created += outcome.created;
-        counters
-            .accepted
-            .fetch_add(outcome.created + outcome.updated, Ordering::Relaxed);
-        for (line, id, first) in outcome.duplicates {
-            counters.rejected.fetch_add(1, Ordering::Relaxed);
-            if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
-                let reason = format!("duplicate of line {first}: {id} appears twice in the file");
-                let _ = reports
-                    .send(Report::Rejected(Rejection {
-                        line,
-                        field: "id".into(),
-                        reason,
-                    }))
-                    .await;
+        match stage.as_mut() {
+            Some(conn) => {
+                let rows = batch.iter().map(|s| (s.line, s.record.values()));
+                store::stage(conn, R::TABLE, store::copy_lines(rows, &import_id, now)).await?;
+                written.time += started.elapsed();
+            }
+            None => {
+                // Keys in order touch the primary-key index page by page rather than at random.
+                batch.sort_unstable_by(|a, b| a.record.id().cmp(b.record.id()));
+                let outcome = write_batch::<R>(&db, &import_id, &batch).await?;
+                written.time += started.elapsed();
+                tally(outcome, &mut written, &counters, &reports).await;
             }
         }
-        let _ = reports
-            .send(Report::Progress {
-                rows_read: counters.rows_read.load(Ordering::Relaxed),
-                accepted: counters.accepted.load(Ordering::Relaxed),
-                rejected: counters.rejected.load(Ordering::Relaxed),
-            })
-            .await;
+        let _ = reports.send(progress(&counters)).await;
+    }
+    if let Some(mut conn) = stage {
+        let started = std::time::Instant::now();
+        let outcome = store::merge_stage(&mut conn, R::TABLE, now).await?;
+        written.time += started.elapsed();
+        tally(outcome, &mut written, &counters, &reports).await;
+        let _ = reports.send(progress(&counters)).await;
     }
     Ok(written)
 }

@@ -45,10 +45,39 @@ pub async fn start(
         )
         .max_decoding_message_size(8 << 20),
     );
+    let sweeper = tokio::spawn(sweep_snapshots(
+        ctx.db.clone(),
+        std::time::Duration::from_secs(ctx.settings.directories.snapshot_retention_hours * 3600),
+        ctx.shutdown.clone(),
+    ));
     Ok(Started {
         routes: parts.routes.routes(),
         health: parts.health,
         grpc_name: GRPC_NAME,
-        tasks: vec![],
+        tasks: vec![sweeper],
     })
+}
+
+/// Every hour, deletes the unpinned snapshots older than `retention`, until `shutdown`.
+async fn sweep_snapshots(
+    db: suiji_platform::db::Db,
+    retention: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = suiji_platform::db::now_ms() - retention.as_millis() as i64;
+        match snapshot::purge_unpinned(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                purged = n,
+                "unpinned snapshots past their retention deleted"
+            ),
+            Err(error) => tracing::warn!(%error, "snapshot purge failed; trying again in an hour"),
+        }
+    }
 }

@@ -220,6 +220,54 @@ impl Directories {
             .ok_or_else(|| Error::NotFound(format!("no snapshot {id:?}")))
     }
 
+    /// Pins (`pin`) or releases a holder's pin on a snapshot; audited when it changes anything.
+    pub async fn pin_snapshot(
+        &self,
+        who: &Identity,
+        id: &str,
+        holder: &str,
+        pin: bool,
+    ) -> Result<crate::snapshot::SnapshotInfo, Error> {
+        let holder = holder.trim();
+        if holder.is_empty() || holder.len() > 200 {
+            return Err(Violations::one(
+                "holder",
+                "is required: who keeps the snapshot, e.g. draw:TASK-…; at most 200 characters",
+            )
+            .into());
+        }
+        let mut tx = self.db.begin().await?;
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if found == 0 {
+            return Err(Error::NotFound(format!("no snapshot {id:?}")));
+        }
+        let changed = if pin {
+            crate::snapshot::pin(&mut tx, id, holder, &who.subject, now_ms()).await?
+        } else {
+            crate::snapshot::unpin(&mut tx, id, holder).await?
+        };
+        if changed {
+            let change = AuditEvent {
+                action: if pin {
+                    "snapshot.pin"
+                } else {
+                    "snapshot.unpin"
+                },
+                entity: "snapshot",
+                entity_id: id,
+                before_digest: String::new(),
+                after_digest: String::new(),
+                detail: holder.to_string(),
+            };
+            audit::append(&mut tx, who, change).await?;
+        }
+        tx.commit().await?;
+        self.snapshot(id).await
+    }
+
     /// A snapshot's chunk `n`.
     pub async fn snapshot_chunk(&self, id: &str, n: i64) -> Result<Option<Vec<u8>>, Error> {
         Ok(crate::snapshot::chunk(&self.db, id, n).await?)

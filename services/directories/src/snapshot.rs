@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
-use suiji_platform::db::{Db, now_ms};
+use suiji_platform::db::{Db, Tx, now_ms};
 
 use crate::store::{InspectorQuery, TargetQuery};
 
@@ -30,6 +30,8 @@ pub struct SnapshotInfo {
     pub filter: String,
     /// When it was made (epoch ms).
     pub created_at: i64,
+    /// Holders that keep it readable.
+    pub pinned_by: Vec<String>,
 }
 
 /// Collects ids in order: digests them, counts them per risk level, stores them in chunks.
@@ -231,6 +233,7 @@ async fn freeze(
         strata,
         filter,
         created_at: now_ms(),
+        pinned_by: Vec::new(),
     })
 }
 
@@ -257,7 +260,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<SnapshotInfo>, sqlx::Error>
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| {
+    let info: Option<Result<SnapshotInfo, sqlx::Error>> = row.map(|r| {
         let strata: String = r.try_get("strata")?;
         Ok(SnapshotInfo {
             id: r.try_get("id")?,
@@ -266,9 +269,75 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<SnapshotInfo>, sqlx::Error>
             strata: serde_json::from_str(&strata).unwrap_or_default(),
             filter: r.try_get("filter")?,
             created_at: r.try_get("created_at")?,
+            pinned_by: Vec::new(),
         })
-    })
-    .transpose()
+    });
+    match info.transpose()? {
+        Some(info) => Ok(Some(pins_of(db, info).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn pins_of(db: &Db, mut info: SnapshotInfo) -> Result<SnapshotInfo, sqlx::Error> {
+    info.pinned_by = sqlx::query_scalar(
+        "SELECT holder FROM snapshot_pins WHERE snapshot_id = $1 ORDER BY holder",
+    )
+    .bind(&info.id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(info)
+}
+
+/// Pins a snapshot for `holder`; true when the pin is new.
+pub async fn pin(
+    tx: &mut Tx,
+    id: &str,
+    holder: &str,
+    by: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO snapshot_pins (snapshot_id, holder, pinned_by, pinned_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (snapshot_id, holder) DO NOTHING",
+    )
+    .bind(id)
+    .bind(holder)
+    .bind(by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Releases `holder`'s pin; true when there was one.
+pub async fn unpin(tx: &mut Tx, id: &str, holder: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM snapshot_pins WHERE snapshot_id = $1 AND holder = $2")
+        .bind(id)
+        .bind(holder)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the snapshots made before `cutoff` (epoch ms) that nobody pins; returns how many.
+pub async fn purge_unpinned(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let doomed = "SELECT id FROM snapshots s WHERE s.created_at < $1 \
+                  AND NOT EXISTS (SELECT 1 FROM snapshot_pins p WHERE p.snapshot_id = s.id)";
+    sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM snapshot_chunks WHERE snapshot_id IN ({doomed})"
+    )))
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM snapshots WHERE id IN ({doomed})"
+    )))
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 /// A snapshot's chunk `n` (from 0), if there is one.

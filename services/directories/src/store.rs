@@ -50,7 +50,7 @@ pub struct Table {
 
 impl Table {
     /// Every column an import writes: the data columns, then the import stamp and times.
-    fn import_columns(&self) -> String {
+    pub fn import_columns(&self) -> String {
         format!(
             "{}, import_id, import_line, created_at, updated_at",
             self.columns.join(", ")
@@ -314,16 +314,16 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&bytes[plain..]);
 }
 
-/// The `COPY … (FORMAT text)` lines of `batch`: the record's columns, then the import stamp.
-fn copy_lines<'a>(
-    batch: impl Iterator<Item = &'a Staged<Target>>,
+/// The `COPY … (FORMAT text)` lines of `rows` (`(line, values)`): the values, then the import stamp.
+pub fn copy_lines<'a>(
+    rows: impl Iterator<Item = (u64, Vec<Value<'a>>)>,
     import_id: &str,
     now: i64,
 ) -> Vec<u8> {
     use std::io::Write;
-    let mut buf = Vec::with_capacity(batch.size_hint().0 * 200);
-    for s in batch {
-        for value in target_values(&s.record) {
+    let mut buf = Vec::with_capacity(rows.size_hint().0 * 200);
+    for (line, values) in rows {
+        for value in values {
             match value {
                 Value::Text(t) => copy_text(&mut buf, &t),
                 Value::Null => buf.extend_from_slice(b"\\N"),
@@ -334,20 +334,42 @@ fn copy_lines<'a>(
             buf.push(b'\t');
         }
         copy_text(&mut buf, import_id);
-        let _ = writeln!(buf, "\t{}\t{now}\t{now}", s.line);
+        let _ = writeln!(buf, "\t{line}\t{now}\t{now}");
     }
     buf
 }
 
-async fn copy_into(
+/// The session-local table an import stages `table`'s rows in, on PostgreSQL.
+fn stage_name(table: &Table) -> String {
+    format!("staged_{}", table.name)
+}
+
+/// Prepares an empty staging table for `table` on this connection (a temporary table: unlogged, no index,
+/// gone with the session).
+pub async fn open_stage(conn: &mut sqlx::PgConnection, table: &Table) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    let stage = stage_name(table);
+    conn.execute(AssertSqlSafe(format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {} INCLUDING DEFAULTS)",
+        table.name
+    )))
+    .await?;
+    conn.execute(AssertSqlSafe(format!("TRUNCATE {stage}")))
+        .await?;
+    Ok(())
+}
+
+/// Appends COPY lines to the staging table.
+pub async fn stage(
     conn: &mut sqlx::PgConnection,
-    table: &str,
+    table: &Table,
     lines: Vec<u8>,
 ) -> Result<(), sqlx::Error> {
     let mut copy = conn
         .copy_in_raw(&format!(
-            "COPY {table} ({}) FROM STDIN (FORMAT text)",
-            TARGETS.import_columns()
+            "COPY {} ({}) FROM STDIN (FORMAT text)",
+            stage_name(table),
+            table.import_columns()
         ))
         .await?;
     copy.send(lines).await?;
@@ -355,94 +377,50 @@ async fn copy_into(
     Ok(())
 }
 
-/// The PostgreSQL bulk path of [`upsert_targets`]: ids the table does not hold yet go in by `COPY` straight
-/// into it (a first load is nothing but these); the others by `COPY` into a session-local staging table and
-/// one `INSERT … SELECT … ON CONFLICT` merge. Should another writer insert one of the new ids meanwhile, the
-/// direct `COPY` fails as a whole and those rows take the merge path too. No round trip per row.
-pub async fn copy_upsert_targets(
+/// Merges everything staged into `table` in one transaction, in key order, so the primary key is walked once
+/// from start to end instead of page by random page: the first line of an id wins, later lines of the same id
+/// are reported as duplicates, and an id a previous import wrote is updated. Drops the stage afterwards.
+pub async fn merge_stage(
     conn: &mut sqlx::PgConnection,
-    import_id: &str,
-    batch: &[Staged<Target>],
+    table: &Table,
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
-    use sqlx::Executor;
-    let ids: Vec<&str> = batch.iter().map(|s| s.record.id.as_str()).collect();
-    let present: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT id FROM targets WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
-    let (fresh, known): (Vec<&Staged<Target>>, Vec<&Staged<Target>>) =
-        batch.iter().partition(|s| !present.contains(&s.record.id));
+    use sqlx::{Acquire, Executor};
+    let stage = stage_name(table);
+    let mut tx = conn.begin().await?;
+    tx.execute("SET LOCAL work_mem = '128MB'").await?;
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT line, id, first FROM (SELECT import_line AS line, id, \
+         min(import_line) OVER (PARTITION BY id) AS first FROM {stage}) d WHERE line <> first ORDER BY line"
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
     let mut outcome = BatchOutcome::default();
-    let mut merge = known;
-    if !fresh.is_empty() {
-        conn.execute("SAVEPOINT direct_copy").await?;
-        match copy_into(
-            conn,
-            "targets",
-            copy_lines(fresh.iter().copied(), import_id, now),
-        )
-        .await
-        {
-            Ok(()) => {
-                conn.execute("RELEASE SAVEPOINT direct_copy").await?;
-                outcome.created = fresh.len() as u64;
-            }
-            Err(e) if suiji_platform::db::is_unique_violation(&e) => {
-                conn.execute("ROLLBACK TO SAVEPOINT direct_copy").await?;
-                merge.extend(fresh);
-            }
-            Err(e) => return Err(e),
-        }
+    for row in rows {
+        let line: i64 = row.try_get("line")?;
+        let first: i64 = row.try_get("first")?;
+        outcome
+            .duplicates
+            .push((line as u64, row.try_get("id")?, first as u64));
     }
-    if merge.is_empty() {
-        return Ok(outcome);
-    }
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS staged_targets (LIKE targets INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-    )
-    .await?;
-    let merged = merge.len();
-    copy_into(
-        conn,
-        "staged_targets",
-        copy_lines(merge.into_iter(), import_id, now),
-    )
-    .await?;
-    let (columns, on_conflict) = (TARGETS.import_columns(), TARGETS.on_conflict());
+    let (columns, on_conflict) = (table.import_columns(), table.on_conflict());
     let sql = format!(
-        "WITH up AS (INSERT INTO targets ({columns}) SELECT {columns} FROM staged_targets ORDER BY id {on_conflict} \
-         RETURNING created_at) \
-         SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up"
+        "WITH up AS (INSERT INTO {} ({columns}) SELECT DISTINCT ON (id) {columns} FROM {stage} \
+         ORDER BY id, import_line {on_conflict} RETURNING created_at) \
+         SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up",
+        table.name
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(now)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
     let created: i64 = row.try_get("created")?;
     let written: i64 = row.try_get("written")?;
-    outcome.created += created as u64;
+    outcome.created = created as u64;
     outcome.updated = (written - created) as u64;
-    if (written as usize) < merged {
-        let rows = sqlx::query(
-            "SELECT s.import_line AS line, s.id, t.import_line AS first FROM staged_targets s \
-             JOIN targets t ON t.id = s.id WHERE t.import_id = $1 AND t.import_line <> s.import_line",
-        )
-        .bind(import_id)
-        .fetch_all(&mut *conn)
+    tx.commit().await?;
+    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
         .await?;
-        for row in rows {
-            let line: i64 = row.try_get("line")?;
-            let first: i64 = row.try_get("first")?;
-            outcome
-                .duplicates
-                .push((line as u64, row.try_get("id")?, first as u64));
-        }
-        outcome.duplicates.sort();
-    }
     Ok(outcome)
 }
 

@@ -278,6 +278,72 @@ async fn directories_over_grpc(backend: Backend) {
         .into_inner();
     assert_eq!(got.snapshot.unwrap().digest, first.digest);
 
+    // A pinned snapshot outlives its retention; an unpinned one is purged.
+    let pinned = reader
+        .pin_snapshot(pb::PinSnapshotRequest {
+            id: first.id.clone(),
+            holder: "draw:TASK-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .snapshot
+        .unwrap();
+    assert_eq!(pinned.pinned_by, vec!["draw:TASK-1".to_string()]);
+    let status = reader
+        .pin_snapshot(pb::PinSnapshotRequest {
+            id: first.id.clone(),
+            holder: " ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "holder");
+    let db = &running.ctx.db;
+    let future = suiji_platform::db::now_ms() + 60_000;
+    assert_eq!(
+        suiji_directories::snapshot::purge_unpinned(db, future)
+            .await
+            .unwrap(),
+        2,
+        "the repeat and the later snapshot"
+    );
+    assert!(
+        reader
+            .get_snapshot(pb::GetSnapshotRequest {
+                id: later.id.clone()
+            })
+            .await
+            .is_err()
+    );
+    assert!(
+        reader
+            .get_snapshot(pb::GetSnapshotRequest {
+                id: first.id.clone()
+            })
+            .await
+            .is_ok()
+    );
+    reader
+        .unpin_snapshot(pb::UnpinSnapshotRequest {
+            id: first.id.clone(),
+            holder: "draw:TASK-1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        suiji_directories::snapshot::purge_unpinned(db, future)
+            .await
+            .unwrap(),
+        1
+    );
+    let gone = reader
+        .get_snapshot(pb::GetSnapshotRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+
     // Export writes the import format: importing an export changes nothing.
     let everything = |c: &mut Client| {
         let mut c = c.clone();
