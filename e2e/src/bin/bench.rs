@@ -44,6 +44,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    suiji_platform::telemetry::init_for_tests();
     let args = Args::parse();
     let wants = |what: &str| args.only.iter().any(|o| o == what);
     if wants("catalog") {

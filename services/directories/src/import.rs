@@ -484,6 +484,9 @@ async fn tally(
     counters
         .accepted
         .fetch_add(outcome.created + outcome.updated, Ordering::Relaxed);
+    counters
+        .rejected
+        .fetch_add(outcome.unlisted_duplicates, Ordering::Relaxed);
     for (line, id, first) in outcome.duplicates {
         counters.rejected.fetch_add(1, Ordering::Relaxed);
         if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
@@ -524,10 +527,12 @@ async fn write_partition<R: Record>(
         accepted: counters.accepted.load(Ordering::Relaxed),
         rejected: counters.rejected.load(Ordering::Relaxed),
     };
+    let mut staged = 0u64;
     while let Some(mut batch) = batches.recv().await {
         let started = std::time::Instant::now();
         match stage.as_mut() {
             Some(conn) => {
+                staged += batch.len() as u64;
                 let rows = batch.iter().map(|s| (s.line, s.record.values()));
                 store::stage(conn, R::TABLE, store::copy_lines(rows, &import_id, now)).await?;
                 written.time += started.elapsed();
@@ -544,7 +549,13 @@ async fn write_partition<R: Record>(
     }
     if let Some(mut conn) = stage {
         let started = std::time::Instant::now();
-        let outcome = store::merge_stage(&mut conn, R::TABLE, now).await?;
+        let outcome = store::merge_stage(&mut conn, R::TABLE, staged, now).await?;
+        tracing::info!(
+            rows = staged,
+            staging_s = written.time.as_secs_f64(),
+            merge_s = started.elapsed().as_secs_f64(),
+            "import partition merged"
+        );
         written.time += started.elapsed();
         tally(outcome, &mut written, &counters, &reports).await;
         let _ = reports.send(progress(&counters)).await;

@@ -26,7 +26,12 @@ pub struct BatchOutcome {
     pub updated: u64,
     /// Rows whose id an earlier line of the same import already wrote: `(line, id, first line)`.
     pub duplicates: Vec<(u64, String, u64)>,
+    /// Further duplicate rows, counted but not listed (a report lists at most [`MAX_LISTED_DUPLICATES`]).
+    pub unlisted_duplicates: u64,
 }
+
+/// Most duplicate rows one merge lists by line; the rest are counted.
+pub const MAX_LISTED_DUPLICATES: u64 = 10_000;
 
 /// One value of a row to write, borrowed from the record where it can be.
 #[derive(Debug, Clone)]
@@ -383,41 +388,79 @@ pub async fn stage(
 pub async fn merge_stage(
     conn: &mut sqlx::PgConnection,
     table: &Table,
+    staged: u64,
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
     use sqlx::{Acquire, Executor};
     let stage = stage_name(table);
     let mut tx = conn.begin().await?;
     tx.execute("SET LOCAL work_mem = '128MB'").await?;
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT line, id, first FROM (SELECT import_line AS line, id, \
-         min(import_line) OVER (PARTITION BY id) AS first FROM {stage}) d WHERE line <> first ORDER BY line"
-    )))
-    .fetch_all(&mut *tx)
-    .await?;
     let mut outcome = BatchOutcome::default();
-    for row in rows {
-        let line: i64 = row.try_get("line")?;
-        let first: i64 = row.try_get("first")?;
-        outcome
-            .duplicates
-            .push((line as u64, row.try_get("id")?, first as u64));
-    }
-    let (columns, on_conflict) = (table.import_columns(), table.on_conflict());
-    let sql = format!(
-        "WITH up AS (INSERT INTO {} ({columns}) SELECT DISTINCT ON (id) {columns} FROM {stage} \
-         ORDER BY id, import_line {on_conflict} RETURNING created_at) \
-         SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up",
-        table.name
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-    let created: i64 = row.try_get("created")?;
-    let written: i64 = row.try_get("written")?;
+    let (name, columns) = (table.name, table.import_columns());
+    let first_lines =
+        format!("SELECT DISTINCT ON (id) {columns} FROM {stage} ORDER BY id, import_line");
+    // New ids by plain INSERT: a third cheaper than INSERT … ON CONFLICT, whose speculative insertion a first
+    // load does not need. Should another import insert one of them meanwhile, the upsert below takes over.
+    tx.execute("SAVEPOINT new_ids").await?;
+    let inserted = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {name} ({columns}) SELECT * FROM ({first_lines}) s \
+         WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE t.id = s.id)"
+    )))
+    .execute(&mut *tx)
+    .await;
+    let (created, written) = match inserted {
+        Ok(done) => {
+            tx.execute("RELEASE SAVEPOINT new_ids").await?;
+            let updates: Vec<String> = table.columns[1..]
+                .iter()
+                .chain(["import_id", "import_line", "updated_at"].iter())
+                .map(|c| format!("{c} = s.{c}"))
+                .collect();
+            let updated = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {name} t SET {} FROM ({first_lines}) s WHERE t.id = s.id AND t.import_id <> s.import_id",
+                updates.join(", ")
+            )))
+            .execute(&mut *tx)
+            .await?;
+            (
+                done.rows_affected() as i64,
+                (done.rows_affected() + updated.rows_affected()) as i64,
+            )
+        }
+        Err(e) if suiji_platform::db::is_unique_violation(&e) => {
+            tx.execute("ROLLBACK TO SAVEPOINT new_ids").await?;
+            let on_conflict = table.on_conflict();
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "WITH up AS (INSERT INTO {name} ({columns}) {first_lines} {on_conflict} RETURNING created_at) \
+                 SELECT COUNT(*) FILTER (WHERE created_at = $1) AS created, COUNT(*) AS written FROM up"
+            )))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            (row.try_get("created")?, row.try_get("written")?)
+        }
+        Err(e) => return Err(e),
+    };
     outcome.created = created as u64;
     outcome.updated = (written - created) as u64;
+    // Every distinct id is written; fewer rows written than staged means some ids came twice.
+    if (written as u64) < staged {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT line, id, first FROM (SELECT import_line AS line, id, \
+             min(import_line) OVER (PARTITION BY id) AS first FROM {stage}) d WHERE line <> first ORDER BY line \
+             LIMIT {MAX_LISTED_DUPLICATES}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let line: i64 = row.try_get("line")?;
+            let first: i64 = row.try_get("first")?;
+            outcome
+                .duplicates
+                .push((line as u64, row.try_get("id")?, first as u64));
+        }
+        outcome.unlisted_duplicates = staged - written as u64 - outcome.duplicates.len() as u64;
+    }
     tx.commit().await?;
     conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
         .await?;
