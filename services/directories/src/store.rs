@@ -416,15 +416,21 @@ pub async fn merge_stage(
                 .chain(["import_id", "import_line", "updated_at"].iter())
                 .map(|c| format!("{c} = s.{c}"))
                 .collect();
-            let updated = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE {name} t SET {} FROM ({first_lines}) s WHERE t.id = s.id AND t.import_id <> s.import_id",
-                updates.join(", ")
-            )))
-            .execute(&mut *tx)
-            .await?;
+            // A first load inserts every staged row; only otherwise are there known ids to update.
+            let updated = if done.rows_affected() == staged {
+                0
+            } else {
+                sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE {name} t SET {} FROM ({first_lines}) s WHERE t.id = s.id AND t.import_id <> s.import_id",
+                    updates.join(", ")
+                )))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            };
             (
                 done.rows_affected() as i64,
-                (done.rows_affected() + updated.rows_affected()) as i64,
+                (done.rows_affected() + updated) as i64,
             )
         }
         Err(e) if suiji_platform::db::is_unique_violation(&e) => {
