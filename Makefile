@@ -50,6 +50,7 @@ endif
 # Each figure in its own process, so peak memory is the benchmark's own.
 bench:
 	$(CARGO) build --release -p suiji-e2e --bin bench
+	$(BENCH) --only draw
 	$(BENCH) --only catalog,outbox
 	$(BENCH) --only import --import-rows 1000000
 	$(BENCH) --only import --import-rows 10000000

@@ -2,7 +2,9 @@
 //!
 //! - catalog reads per second over gRPC (GetItem by code, concurrent clients), with p50/p99 latency, on the
 //!   embedded default and on PostgreSQL;
-//! - outbox events relayed per second to RabbitMQ with publisher confirms (PostgreSQL outbox).
+//! - outbox events relayed per second to RabbitMQ with publisher confirms (PostgreSQL outbox);
+//! - target import rows per second and peak memory, and the snapshot after it (PostgreSQL);
+//! - the draw algorithm alone: sampling 200,000 of 10,000,000, and teams for 200,000 targets.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +49,10 @@ async fn main() -> anyhow::Result<()> {
     suiji_platform::telemetry::init_for_tests();
     let args = Args::parse();
     let wants = |what: &str| args.only.iter().any(|o| o == what);
+    if wants("draw") {
+        draw_sampling();
+        draw_teams();
+    }
     if wants("catalog") {
         for backend in [Backend::Embedded, Backend::Servers] {
             if testing::require(backend).await {
@@ -292,4 +298,64 @@ fn label(backend: Backend) -> &'static str {
         Backend::Embedded => "SQLite, embedded",
         Backend::Servers => "PostgreSQL",
     }
+}
+
+/// `suiji-draw-v1` sampling alone: 200,000 of 10,000,000 (2%), best of five.
+fn draw_sampling() {
+    use suiji_draw::algorithm::{Stream, sample};
+    let mut best = Duration::MAX;
+    let mut checksum = 0u64;
+    for round in 0..5u8 {
+        let started = Instant::now();
+        let picked = sample(&mut Stream::new([round; 32]), 10_000_000, 200_000);
+        best = best.min(started.elapsed());
+        checksum ^= picked[picked.len() - 1];
+    }
+    println!(
+        "draw sampling (suiji-draw-v1, 200,000 of 10,000,000): {:.1} ms (best of 5; checksum {checksum})",
+        best.as_secs_f64() * 1000.0
+    );
+}
+
+/// `suiji-draw-v1` inspector teams: 200,000 targets, two departments (2 seats and 1 expert seat), pools of 400.
+fn draw_teams() {
+    use suiji_draw::algorithm::{Candidate, DepartmentSeats, draw_teams};
+    let pool = |prefix: &str, experts: usize| -> Vec<Candidate> {
+        (0..400)
+            .map(|i| Candidate {
+                id: format!("{prefix}{i:04}"),
+                expert: i < experts,
+                load: (i % 3) as u32,
+            })
+            .collect()
+    };
+    let departments = vec![
+        DepartmentSeats {
+            department: "610400-SCJG".into(),
+            seats: 2,
+            needs_expert: false,
+            pool: pool("SCJG-", 0),
+        },
+        DepartmentSeats {
+            department: "610400-STHJ".into(),
+            seats: 1,
+            needs_expert: true,
+            pool: pool("STHJ-", 40),
+        },
+    ];
+    let targets: Vec<String> = (0..200_000).map(|i| format!("9161040{i:011}")).collect();
+    let started = Instant::now();
+    let teams = draw_teams(
+        [9; 32],
+        "610400-SCJG",
+        &targets,
+        &departments,
+        &std::collections::BTreeMap::new(),
+    )
+    .expect("enough inspectors");
+    println!(
+        "draw inspector teams (suiji-draw-v1, 200,000 targets, 3 seats each, pools of 400): {:.0} ms ({} teams)",
+        started.elapsed().as_secs_f64() * 1000.0,
+        teams.len()
+    );
 }

@@ -1,0 +1,339 @@
+//! `suiji-draw-v1`: seed derivation, the random stream, unbiased bounded integers, sampling without
+//! replacement, stratified target draws and inspector teams. `docs/draw-v1.md` is the specification; this file
+//! implements it line by line and checks the page's test vectors.
+//!
+//! Nothing here calls a library routine whose output could change between versions: the only outside
+//! primitive is the ChaCha20 keystream (`rand_chacha`, checked against RFC 8439's vectors below) and SHA-256.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The algorithm's name, recorded in every draw record.
+pub const NAME: &str = "suiji-draw-v1";
+
+/// What the seed is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedParts<'a> {
+    /// The server secret committed (by its SHA-256) when the task was launched, revealed after the draw.
+    pub server_secret: &'a [u8],
+    /// Entropy the witnesses added at draw time (UTF-8 text as typed; may be empty).
+    pub witness_entropy: &'a [u8],
+    /// The task id.
+    pub task_id: &'a str,
+    /// The SHA-256 digest of the candidate snapshot (32 bytes, not hex).
+    pub snapshot_digest: &'a [u8; 32],
+}
+
+/// `SHA-256(LP(server_secret) ‖ LP(witness_entropy) ‖ LP(task_id) ‖ LP(snapshot_digest))`, where `LP(x)` is
+/// the length of `x` as a 4-byte big-endian integer followed by `x`.
+pub fn seed(parts: &SeedParts<'_>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in [
+        parts.server_secret,
+        parts.witness_entropy,
+        parts.task_id.as_bytes(),
+        parts.snapshot_digest.as_slice(),
+    ] {
+        h.update((part.len() as u32).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// The commitment published before the draw: SHA-256 of the server secret, hex.
+pub fn commitment(server_secret: &[u8]) -> String {
+    hex::encode(Sha256::digest(server_secret))
+}
+
+/// The random stream: the ChaCha20 keystream (key = seed, nonce 0, block counter from 0), read as 64-bit
+/// little-endian words.
+pub struct Stream(ChaCha20Rng);
+
+impl Stream {
+    /// The stream of `seed`.
+    pub fn new(seed: [u8; 32]) -> Self {
+        Self(ChaCha20Rng::from_seed(seed))
+    }
+
+    /// The next 64-bit word.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// A uniform integer in `0..n` (`n ≥ 1`), by Lemire's multiply-and-reject method: no modulo bias.
+    pub fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "below(0) has no value");
+        let mut m = u128::from(self.next_u64()) * u128::from(n);
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u64) < threshold {
+                m = u128::from(self.next_u64()) * u128::from(n);
+            }
+        }
+        (m >> 64) as u64
+    }
+}
+
+/// `k` distinct positions of `0..n`, in the order drawn: a partial Fisher–Yates shuffle of the virtual array
+/// `[0, 1, …, n-1]` (step `i` swaps position `i` with `i + below(n - i)` and emits position `i`), with the
+/// moved entries kept in a map so memory is O(k), not O(n).
+pub fn sample(stream: &mut Stream, n: u64, k: u64) -> Vec<u64> {
+    assert!(k <= n, "cannot draw {k} of {n}");
+    let mut moved: FxHashMap<u64, u64> =
+        FxHashMap::with_capacity_and_hasher(k as usize, Default::default());
+    let mut out = Vec::with_capacity(k as usize);
+    for i in 0..k {
+        let j = i + stream.below(n - i);
+        let at_j = moved.get(&j).copied().unwrap_or(j);
+        let at_i = moved.get(&i).copied().unwrap_or(i);
+        moved.insert(j, at_i);
+        out.push(at_j);
+    }
+    out
+}
+
+/// One stratum of a target draw: its candidate ids in snapshot (bytewise) order and how many to take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stratum {
+    /// Name, e.g. `high`.
+    pub name: String,
+    /// Candidates, sorted bytewise, unique.
+    pub ids: Vec<String>,
+    /// How many to draw.
+    pub take: u64,
+}
+
+/// The order strata are walked in: highest risk first, then any other stratum by name.
+pub const STRATUM_ORDER: [&str; 4] = ["high", "medium_high", "medium", "low"];
+
+fn stratum_rank(name: &str) -> (usize, &str) {
+    (
+        STRATUM_ORDER
+            .iter()
+            .position(|s| *s == name)
+            .unwrap_or(STRATUM_ORDER.len()),
+        name,
+    )
+}
+
+/// Why a draw cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrawError {
+    /// A stratum asks for more than it holds.
+    TooMany {
+        /// Stratum.
+        stratum: String,
+        /// Asked.
+        take: u64,
+        /// Held.
+        available: u64,
+    },
+    /// Not enough eligible inspectors for a seat.
+    Shortage {
+        /// Target.
+        target_id: String,
+        /// Department.
+        department: String,
+        /// What was missing.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for DrawError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooMany {
+                stratum,
+                take,
+                available,
+            } => write!(f, "stratum {stratum}: {take} asked, {available} candidates"),
+            Self::Shortage {
+                target_id,
+                department,
+                reason,
+            } => write!(f, "target {target_id}, department {department}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for DrawError {}
+
+/// The drawn ids of each stratum, in walking order, each in draw order.
+pub type Drawn = Vec<(String, Vec<String>)>;
+
+/// Draws targets: strata walked in [`STRATUM_ORDER`], one stream across all of them, [`sample`] in each.
+pub fn draw_targets(seed: [u8; 32], strata: &[Stratum]) -> Result<Drawn, DrawError> {
+    let mut order: Vec<&Stratum> = strata.iter().collect();
+    order.sort_by(|a, b| stratum_rank(&a.name).cmp(&stratum_rank(&b.name)));
+    let mut stream = Stream::new(seed);
+    let mut out = Vec::with_capacity(order.len());
+    for s in order {
+        let n = s.ids.len() as u64;
+        if s.take > n {
+            return Err(DrawError::TooMany {
+                stratum: s.name.clone(),
+                take: s.take,
+                available: n,
+            });
+        }
+        let picked = sample(&mut stream, n, s.take)
+            .into_iter()
+            .map(|i| s.ids[i as usize].clone())
+            .collect();
+        out.push((s.name.clone(), picked));
+    }
+    Ok(out)
+}
+
+/// SHA-256 over ids, each followed by `\n`, hex: the digest of a result (in draw order) or of a snapshot (in
+/// bytewise order).
+pub fn ids_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for id in ids {
+        h.update(id.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// The result digest of a target draw: every drawn id in walking and draw order.
+pub fn result_digest(drawn: &Drawn) -> String {
+    ids_digest(
+        drawn
+            .iter()
+            .flat_map(|(_, ids)| ids.iter().map(String::as_str)),
+    )
+}
+
+/// An inspector who may be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Id.
+    pub id: String,
+    /// Is an expert (专家).
+    pub expert: bool,
+    /// Open assignments before this draw.
+    pub load: u32,
+}
+
+/// What one department sends to every target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentSeats {
+    /// Department code.
+    pub department: String,
+    /// Seats per target (at least 1).
+    pub seats: u32,
+    /// Its first seat must be an expert.
+    pub needs_expert: bool,
+    /// Its eligible inspectors (qualified, certified, active), any order; the draw sorts them by id.
+    pub pool: Vec<Candidate>,
+}
+
+/// One inspector on one team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    /// Department.
+    pub department: String,
+    /// Inspector.
+    pub inspector_id: String,
+    /// Leads the team (the lead department's first seat).
+    pub leader: bool,
+    /// Drawn from the experts.
+    pub expert_seat: bool,
+}
+
+/// Draws a team for each target, in the given target order (the service gives them sorted bytewise).
+///
+/// Departments are served lead first, then by code bytewise. Each seat is drawn with [`Stream::below`] from
+/// the department's candidates sorted by id, without those excluded for the target (recusals) or already on the
+/// team, and among them only those with the least load so far (load before the draw plus seats given in it):
+/// work is spread evenly and nobody sits twice on one team. An expert seat draws from experts only.
+pub fn draw_teams(
+    seed: [u8; 32],
+    lead: &str,
+    targets: &[String],
+    departments: &[DepartmentSeats],
+    excluded: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<(String, Vec<Seat>)>, DrawError> {
+    let mut order: Vec<&DepartmentSeats> = departments.iter().collect();
+    order.sort_by(|a, b| {
+        (a.department != lead, &a.department).cmp(&(b.department != lead, &b.department))
+    });
+    let mut pools: Vec<Vec<Candidate>> = order
+        .iter()
+        .map(|d| {
+            let mut pool = d.pool.clone();
+            pool.sort_by(|a, b| a.id.cmp(&b.id));
+            pool.dedup_by(|a, b| a.id == b.id);
+            pool
+        })
+        .collect();
+    let mut stream = Stream::new(seed);
+    let mut teams = Vec::with_capacity(targets.len());
+    for target in targets {
+        let out_for_target = excluded.get(target).map(Vec::as_slice).unwrap_or(&[]);
+        let mut team: Vec<Seat> = Vec::new();
+        for (d, pool) in order.iter().zip(pools.iter_mut()) {
+            for seat in 0..d.seats.max(1) {
+                let expert_seat = d.needs_expert && seat == 0;
+                let eligible = |c: &Candidate| {
+                    (!expert_seat || c.expert)
+                        && !out_for_target.contains(&c.id)
+                        && !team.iter().any(|s| s.inspector_id == c.id)
+                };
+                // Two passes over the pool, no allocation: the least load, then the r-th candidate with it.
+                let mut least = u32::MAX;
+                let mut count = 0u64;
+                for c in pool.iter().filter(|c| eligible(c)) {
+                    if c.load < least {
+                        (least, count) = (c.load, 1);
+                    } else if c.load == least {
+                        count += 1;
+                    }
+                }
+                if count == 0 {
+                    return Err(DrawError::Shortage {
+                        target_id: target.clone(),
+                        department: d.department.clone(),
+                        reason: format!(
+                            "no {} left for seat {} of {}",
+                            if expert_seat {
+                                "eligible expert"
+                            } else {
+                                "eligible inspector"
+                            },
+                            seat + 1,
+                            d.seats.max(1)
+                        ),
+                    });
+                }
+                let r = stream.below(count) as usize;
+                let chosen = pool
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.load == least && eligible(c))
+                    .nth(r)
+                    .map(|(i, _)| i)
+                    .expect("r < count");
+                pool[chosen].load += 1;
+                team.push(Seat {
+                    department: d.department.clone(),
+                    inspector_id: pool[chosen].id.clone(),
+                    leader: d.department == lead && seat == 0,
+                    expert_seat,
+                });
+            }
+        }
+        teams.push((target.clone(), team));
+    }
+    Ok(teams)
+}
+
+#[cfg(test)]
+mod tests;
