@@ -122,6 +122,69 @@ fn stratum_rank(name: &str) -> (usize, &str) {
     )
 }
 
+/// How many targets a task asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Amount {
+    /// A ratio in basis points of each stratum, with ratios for named strata overriding the base.
+    Ratio {
+        /// Basis points for strata without their own.
+        base_basis_points: u32,
+        /// Basis points per stratum name.
+        per_stratum: BTreeMap<String, u32>,
+    },
+    /// A number of targets shared among the strata.
+    Quantity(u64),
+}
+
+/// The number to take from each stratum (`counts`: name and size, any order; the result is in the same order),
+/// by §7 of the page: ratios round up per stratum; a quantity is shared in proportion to the strata's sizes with
+/// the remainder one by one to the strata in walking order; then the total is held to
+/// `⌊N × cap / 10000⌋` by taking back from the strata in reverse walking order, each down to 0 before the
+/// next (lowest risk first).
+pub fn quantities(counts: &[(String, u64)], amount: &Amount, cap_basis_points: u32) -> Vec<u64> {
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let mut walk: Vec<usize> = (0..counts.len()).collect();
+    walk.sort_by(|&a, &b| stratum_rank(&counts[a].0).cmp(&stratum_rank(&counts[b].0)));
+    let mut take: Vec<u64> = match amount {
+        Amount::Ratio {
+            base_basis_points,
+            per_stratum,
+        } => counts
+            .iter()
+            .map(|(name, n)| {
+                let bp = u64::from(*per_stratum.get(name).unwrap_or(base_basis_points));
+                (n * bp).div_ceil(10_000).min(*n)
+            })
+            .collect(),
+        Amount::Quantity(q) => {
+            let q = (*q).min(total);
+            let mut take: Vec<u64> = counts
+                .iter()
+                .map(|(_, n)| if total == 0 { 0 } else { q * n / total })
+                .collect();
+            let mut left = q - take.iter().sum::<u64>();
+            while left > 0 {
+                for &i in &walk {
+                    if left > 0 && take[i] < counts[i].1 {
+                        take[i] += 1;
+                        left -= 1;
+                    }
+                }
+            }
+            take
+        }
+    };
+    let cap = total * u64::from(cap_basis_points) / 10_000;
+    let mut over = take.iter().sum::<u64>().saturating_sub(cap);
+    for &i in walk.iter().rev() {
+        let back = over.min(take[i]);
+        take[i] -= back;
+        over -= back;
+    }
+    take
+}
+
 /// Why a draw cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DrawError {

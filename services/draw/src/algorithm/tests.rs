@@ -346,3 +346,45 @@ fn teams_respect_leaders_experts_recusals_and_spread_the_work() {
         Err(DrawError::Shortage { .. })
     ));
 }
+
+#[test]
+fn quantities_follow_ratios_quantities_and_the_cap() {
+    let counts: Vec<(String, u64)> = [("low", 9_000u64), ("high", 100), ("medium", 900)]
+        .into_iter()
+        .map(|(n, c)| (n.to_string(), c))
+        .collect();
+    // Henan 2021 style: high 30%, medium 2%, low 1%; a cap of 5% does not bind (30 + 18 + 90 = 138 ≤ 500).
+    let ratio = Amount::Ratio {
+        base_basis_points: 100,
+        per_stratum: [("high".to_string(), 3000), ("medium".to_string(), 200)]
+            .into_iter()
+            .collect(),
+    };
+    assert_eq!(quantities(&counts, &ratio, 500), vec![90, 30, 18]);
+    // A 1% cap (100 of 10,000) takes back from the lowest risk first.
+    assert_eq!(quantities(&counts, &ratio, 100), vec![52, 30, 18]);
+    // Ratios round up per stratum: 1% of 150 is 2.
+    assert_eq!(quantities(&[("low".into(), 150)], &ratio, 10_000), vec![2]);
+    // 57 shared in proportion (51.3, 0.57, 5.13 → 51, 0, 5), the one left over to the highest risk first.
+    assert_eq!(
+        quantities(&counts, &Amount::Quantity(57), 10_000),
+        vec![51, 1, 5]
+    );
+    assert_eq!(
+        quantities(&counts, &Amount::Quantity(57), 10_000)
+            .iter()
+            .sum::<u64>(),
+        57
+    );
+    // More than the snapshot holds: everything, then the cap.
+    assert_eq!(
+        quantities(&counts, &Amount::Quantity(50_000), 200)
+            .iter()
+            .sum::<u64>(),
+        200
+    );
+    assert_eq!(
+        quantities(&[], &Amount::Quantity(5), 200),
+        Vec::<u64>::new()
+    );
+}
