@@ -8,7 +8,7 @@ CARGO ?= cargo
 BENCH = $(or $(CARGO_TARGET_DIR),target)/release/bench
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run test lint bench build tools fmt unit broker-restart
+.PHONY: run test lint bench build tools fmt unit draw-spec broker-restart
 
 run:
 	$(CARGO) run -p suiji -- dev --demo
@@ -31,7 +31,11 @@ fmt:
 	$(CARGO) fmt --all
 
 # Every suite but the broker restart, in parallel; then the broker restart alone, since it stops RabbitMQ.
-test: lint unit broker-restart
+test: lint unit draw-spec broker-restart
+
+# The draw page re-implemented from its text alone (Python, standard library) must match its own test vectors.
+draw-spec:
+	python3 tools/draw_v1.py docs/draw-v1.md
 
 unit:
 ifeq ($(NEXTEST),yes)
