@@ -23,7 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &protos,
             &[root.clone(), include],
         )?;
+    // A directory's own change time moves only when entries come or go: watch every file as well.
     println!("cargo:rerun-if-changed={}", root.display());
+    for proto in &protos {
+        println!("cargo:rerun-if-changed={}", proto.display());
+    }
     Ok(())
 }
 

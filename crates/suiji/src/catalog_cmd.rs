@@ -81,6 +81,8 @@ enum CatalogCommand {
         #[arg(long, default_value_t = 0)]
         revision: i64,
     },
+    /// Announce every item in force again, so a service that joined later catches up (admin).
+    Announce,
     /// Retire a published item.
     Retire {
         /// Item code.
@@ -371,6 +373,15 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(show_status)?;
             r.into_inner().item.iter().for_each(print_item);
+        }
+        CatalogCommand::Announce => {
+            let n = c
+                .announce_items(pb::AnnounceItemsRequest {})
+                .await
+                .map_err(show_status)?
+                .into_inner()
+                .announced;
+            println!("{n} items announced");
         }
         CatalogCommand::Retire {
             code,

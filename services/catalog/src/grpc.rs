@@ -130,6 +130,15 @@ impl CatalogService for Api {
         }))
     }
 
+    async fn announce_items(
+        &self,
+        request: Request<pb::AnnounceItemsRequest>,
+    ) -> Result<Response<pb::AnnounceItemsResponse>, Status> {
+        let who = who(&request)?;
+        let announced = self.catalog.announce(&who).await?;
+        Ok(Response::new(pb::AnnounceItemsResponse { announced }))
+    }
+
     async fn list_public_items(
         &self,
         request: Request<pb::ListPublicItemsRequest>,

@@ -313,6 +313,66 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// Announces every item in force again (`catalog.item.published`), a page per transaction; admin only.
+    pub async fn announce(&self, who: &Identity) -> Result<u32, Error> {
+        if !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+            return Err(suiji_platform::validation::Denied {
+                field: "authorization".into(),
+                reason: format!(
+                    "announcing the catalog needs the role {}",
+                    suiji_platform::auth::ROLE_ADMIN
+                ),
+            }
+            .into());
+        }
+        let mut page = Page {
+            size: paging::MAX_PAGE_SIZE,
+            after: String::new(),
+        };
+        let mut announced = 0u32;
+        loop {
+            let mut tx = self.db.begin().await?;
+            let items = store::list_public(&mut tx, "", &page).await?;
+            for (item, version) in &items {
+                outbox::enqueue(
+                    &mut tx,
+                    "catalog",
+                    Event::new(
+                        ITEM_PUBLISHED,
+                        &item.code,
+                        &pb::ItemPublishedEvent {
+                            item: Some(item_pb(item, version)),
+                        },
+                    ),
+                )
+                .await?;
+            }
+            announced += items.len() as u32;
+            let last = items.last().map(|(i, _)| i.code.clone());
+            if items.len() as i64 == page.size
+                && let Some(last) = last
+            {
+                page.after = last;
+                self.finish(tx).await?;
+            } else {
+                audit_item(
+                    &mut tx,
+                    who,
+                    "catalog.announce",
+                    "*",
+                    String::new(),
+                    String::new(),
+                    format!("{announced} items announced"),
+                )
+                .await?;
+                self.finish(tx).await?;
+                return Ok(announced);
+            }
+        }
+    }
+}
+
 /// Records a change of item `code` in the audit trail.
 async fn audit_item(
     tx: &mut Tx,

@@ -421,3 +421,44 @@ on_both_backends!(
     amendments_come_into_force_only_when_filed_and_published,
     coverage_names_what_the_plans_leave_out
 );
+
+/// A service that lost its copy of the catalog (or joined after the items were published) catches up when an
+/// admin announces the catalog again; nobody else may.
+async fn a_late_copy_catches_up_when_the_catalog_is_announced(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    w.item("SCJG-1", SCJG, 500).await;
+    sqlx::query("DELETE FROM catalog_items")
+        .execute(w.planning.ctx.db.pool())
+        .await
+        .unwrap();
+    let catalog = |roles: &[&str]| {
+        suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient::with_interceptor(
+            suiji_platform::grpc::channel(&w.catalog.addr).unwrap(),
+            suiji_platform::grpc::Bearer::new(Some(&w.isolated.token(SCJG, roles))),
+        )
+    };
+    let status = catalog(&["catalog.editor", "catalog.publisher"])
+        .announce_items(suiji_api::catalog::v1::AnnounceItemsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let announced = catalog(&["admin"])
+        .announce_items(suiji_api::catalog::v1::AnnounceItemsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .announced;
+    assert_eq!(announced, 1);
+    let back = suiji_platform::testing::eventually(std::time::Duration::from_secs(10), || async {
+        w.count("SELECT COUNT(*) FROM catalog_items WHERE code = 'SCJG-1' AND state = 'published'")
+            .await
+            == 1
+    })
+    .await;
+    assert!(back, "planning's copy has the item again");
+    w.stop().await;
+}
+
+on_both_backends!(a_late_copy_catches_up_when_the_catalog_is_announced);
