@@ -161,7 +161,7 @@ pub fn quantities(counts: &[(String, u64)], amount: &Amount, cap_basis_points: u
             let q = (*q).min(total);
             let mut take: Vec<u64> = counts
                 .iter()
-                .map(|(_, n)| if total == 0 { 0 } else { q * n / total })
+                .map(|(_, n)| (q * n).checked_div(total).unwrap_or(0))
                 .collect();
             let mut left = q - take.iter().sum::<u64>();
             while left > 0 {
