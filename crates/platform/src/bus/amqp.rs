@@ -335,7 +335,17 @@ impl AmqpBus {
             let _ = ready.send(Ok(()));
         }
         tracing::info!(queue = %self.names.queue(&subscription.service), "consuming");
-        let work = consumer.take_until(shutdown.cancelled()).for_each_concurrent(
+        // The session ends at the stream's first error: lapin may keep a failed consumer stream open, and a
+        // session that never ends never reconnects.
+        let work = consumer
+            .take_until(shutdown.cancelled())
+            .take_while(|delivery| {
+                if let Err(error) = delivery {
+                    tracing::warn!(%error, "consumer stream failed");
+                }
+                std::future::ready(delivery.is_ok())
+            })
+            .for_each_concurrent(
             usize::from(self.settings.prefetch),
             |delivery| {
                 let handler = handler.clone();
@@ -369,7 +379,20 @@ impl AmqpBus {
                 }
             },
         );
-        work.await;
+        // And when the connection drops without the stream saying so.
+        let watchdog = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if !connection.status().connected() {
+                    tracing::warn!(service = %subscription.service, "consumer connection lost");
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = work => {}
+            _ = watchdog => {}
+        }
         let _ = tokio::time::timeout(BROKER_TIMEOUT, connection.close(200, "bye".into())).await;
         if shutdown.is_cancelled() {
             Ok(())
