@@ -287,7 +287,7 @@ pub fn plan_pb(p: &Plan, v: &Version) -> pb::Plan {
     pb::Plan {
         id: p.id.clone(),
         department_code: p.department_code.clone(),
-        joint: p.joint,
+        joint: v.content.is_joint(),
         state: plan_state_pb(p.state),
         version: Some(version_pb(v)),
         effective_version: p.effective_version,

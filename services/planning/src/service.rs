@@ -164,7 +164,6 @@ impl Planning {
             id: format!("PLAN-{}-{}-{}", content.year, who.department, short_id()),
             department_code: who.department.clone(),
             year: content.year,
-            joint: content.is_joint(),
             state: PlanState::Draft,
             effective_version: 0,
             latest_version: 1,
@@ -220,7 +219,6 @@ impl Planning {
         self.check_content(&mut tx, &content).await?;
         let mut version = Self::version(&mut tx, id, plan.latest_version).await?;
         version.content = content;
-        plan.joint = version.content.is_joint();
         store::update_version(&mut tx, id, &version).await?;
         self.save(
             &mut tx,
@@ -330,7 +328,6 @@ impl Planning {
             .await?;
         version.effective_at = plan.published_at;
         store::update_version(&mut tx, id, &version).await?;
-        plan.joint = version.content.is_joint();
         enqueue_plan(&mut tx, PLAN_PUBLISHED, &plan, &version).await?;
         self.finish(tx).await?;
         Ok((plan, version))
@@ -417,7 +414,6 @@ impl Planning {
         let mut plan = Self::load_current(&mut tx, id, expected_revision).await?;
         let mut version = Self::amendment(&mut tx, &plan, number).await?;
         domain::publish_amendment(who, &mut plan, &mut version, now_ms())?;
-        plan.joint = version.content.is_joint();
         store::update_version(&mut tx, id, &version).await?;
         self.save(
             &mut tx,

@@ -235,11 +235,6 @@ impl Entry {
     pub fn is_joint(&self) -> bool {
         self.participants.len() > 1
     }
-
-    /// The highest ratio the entry asks for on its scope as a whole (the base ratio).
-    pub fn ratio(&self) -> u32 {
-        self.ratio_basis_points
-    }
 }
 
 /// What a department edits.
@@ -277,8 +272,6 @@ pub struct Plan {
     pub department_code: String,
     /// Year.
     pub year: u32,
-    /// Several departments take part (of the latest version).
-    pub joint: bool,
     /// State.
     pub state: PlanState,
     /// Version in force; 0 before publication.
@@ -631,7 +624,7 @@ pub fn cap_breaches<'a>(
     entry
         .item_codes()
         .filter_map(|code| items.get(code))
-        .filter(|item| item.published && entry.ratio() > item.cap_basis_points)
+        .filter(|item| item.published && entry.ratio_basis_points > item.cap_basis_points)
         .map(|item| (item.code.as_str(), item.cap_basis_points))
         .collect()
 }
@@ -1308,7 +1301,7 @@ pub fn coverage(
                         plan.id.clone(),
                         entry.key.clone(),
                         code.to_string(),
-                        entry.ratio(),
+                        entry.ratio_basis_points,
                         cap,
                     ));
                 }

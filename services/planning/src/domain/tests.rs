@@ -221,7 +221,6 @@ fn plan(state: PlanState) -> Plan {
         id: "PLAN-1".into(),
         department_code: SCJG.into(),
         year: 2027,
-        joint: true,
         state,
         effective_version: u32::from(state == PlanState::Published),
         latest_version: 1,
