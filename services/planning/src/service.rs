@@ -320,7 +320,7 @@ impl Planning {
         id: &str,
         expected_revision: i64,
     ) -> Result<PlanView, Error> {
-        let ((mut plan, mut version), mut tx) = self
+        let ((plan, mut version), mut tx) = self
             .step(who, id, expected_revision, "plan.publish", |p, now| {
                 domain::publish(who, p, now)?;
                 Ok(format!("version {} in force", p.effective_version))
