@@ -2,7 +2,8 @@
 //! row checked, good rows upserted in batches, every rejected row reported with its line, column and reason.
 //! Memory stays bounded whatever the file size: one batch in flight while the next is parsed.
 //!
-//! Accepted rows are committed batch by batch; a rejected row is never written. A second row with the same id
+//! Accepted rows are committed (on SQLite batch by batch; on PostgreSQL each writer stages its rows and merges
+//! them once, in key order); a rejected row is never written. A second row with the same id
 //! in one file is rejected, naming the line of the first.
 
 use std::collections::{HashMap, HashSet};
@@ -78,7 +79,7 @@ pub struct Summary {
 /// Why an import could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The database failed; batches already committed stay.
+    /// The database failed; what was already committed stays.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     /// Reading the upload failed.

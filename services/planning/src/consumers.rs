@@ -7,8 +7,6 @@ use suiji_platform::db::Tx;
 use suiji_platform::departments;
 use suiji_platform::inbox::{HandleError, TxHandler};
 
-use crate::service::Planning;
-
 /// Routing keys planning consumes.
 pub const BINDINGS: &[&str] = &[departments::BINDING, "catalog.item.*"];
 
@@ -37,7 +35,7 @@ impl TxHandler for Copies {
         match envelope.r#type.as_str() {
             "catalog.item.published" | "catalog.item.retired" => {
                 let item = item_of(envelope)?;
-                Planning::keep_item(tx, &item)
+                crate::store::upsert_catalog_item(tx, &item)
                     .await
                     .map_err(|e| HandleError::Transient(e.to_string()))
             }

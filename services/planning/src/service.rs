@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use suiji_api::catalog::v1 as cat;
 use suiji_api::planning::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
@@ -733,11 +732,6 @@ impl Planning {
         let tasks = store::list_tasks(&mut conn, filter, page).await?;
         let token = paging::next_token(&tasks, page, |t| &t.id);
         Ok((tasks, token))
-    }
-
-    /// Keeps a catalog announcement (from the bus).
-    pub async fn keep_item(tx: &mut Tx, item: &cat::Item) -> Result<(), sqlx::Error> {
-        store::upsert_catalog_item(tx, item).await
     }
 }
 

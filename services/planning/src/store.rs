@@ -148,24 +148,34 @@ pub async fn list_plans(
     f: &PlanFilter,
     page: &Page,
 ) -> Result<Vec<Plan>, Error> {
-    let mut sql = String::from("SELECT doc FROM plans WHERE id > $1");
-    let mut binds: Vec<String> = vec![page.after.clone()];
-    if let Some(y) = f.year {
-        binds.push(y.to_string());
-        sql.push_str(&format!(" AND CAST(year AS TEXT) = ${}", binds.len()));
-    }
-    if let Some(d) = &f.department_code {
-        binds.push(d.clone());
-        sql.push_str(&format!(" AND department_code = ${}", binds.len()));
-    }
-    if let Some(s) = f.state {
-        binds.push(s.as_str().to_string());
-        sql.push_str(&format!(" AND state = ${}", binds.len()));
+    let filters = [
+        f.year.map(|y| ("CAST(year AS TEXT) = ?", y.to_string())),
+        f.department_code
+            .clone()
+            .map(|d| ("department_code = ?", d)),
+        f.state.map(|s| ("state = ?", s.as_str().to_string())),
+    ];
+    docs_page(conn, "plans", &filters, page).await
+}
+
+/// A page of the `doc` column of `table`, by id after the page token, narrowed by the filters given: each is a
+/// condition whose `?` stands for its value.
+async fn docs_page<T: serde::de::DeserializeOwned>(
+    conn: &mut AnyConnection,
+    table: &str,
+    filters: &[Option<(&str, String)>],
+    page: &Page,
+) -> Result<Vec<T>, Error> {
+    let filters: Vec<&(&str, String)> = filters.iter().flatten().collect();
+    let mut sql = format!("SELECT doc FROM {table} WHERE id > $1");
+    for (i, (condition, _)) in filters.iter().enumerate() {
+        sql.push_str(" AND ");
+        sql.push_str(&condition.replace('?', &format!("${}", i + 2)));
     }
     sql.push_str(&format!(" ORDER BY id LIMIT {}", page.size));
-    let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
-    for b in &binds {
-        q = q.bind(b);
+    let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).bind(&page.after);
+    for (_, value) in filters {
+        q = q.bind(value);
     }
     let docs = q.fetch_all(conn).await?;
     docs.iter().map(|d| from_json(d)).collect()
@@ -401,25 +411,12 @@ pub async fn list_tasks(
     f: &TaskFilter,
     page: &Page,
 ) -> Result<Vec<Task>, Error> {
-    let mut sql = String::from("SELECT doc FROM tasks WHERE id > $1");
-    let mut binds: Vec<String> = vec![page.after.clone()];
-    if let Some(p) = &f.plan_id {
-        binds.push(p.clone());
-        sql.push_str(&format!(" AND plan_id = ${}", binds.len()));
-    }
-    if let Some(d) = &f.department_code {
-        binds.push(format!("%,{d},%"));
-        sql.push_str(&format!(" AND departments LIKE ${}", binds.len()));
-    }
-    if let Some(s) = f.state {
-        binds.push(s.as_str().to_string());
-        sql.push_str(&format!(" AND state = ${}", binds.len()));
-    }
-    sql.push_str(&format!(" ORDER BY id LIMIT {}", page.size));
-    let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
-    for b in &binds {
-        q = q.bind(b);
-    }
-    let docs = q.fetch_all(conn).await?;
-    docs.iter().map(|d| from_json(d)).collect()
+    let filters = [
+        f.plan_id.clone().map(|p| ("plan_id = ?", p)),
+        f.department_code
+            .as_ref()
+            .map(|d| ("departments LIKE ?", format!("%,{d},%"))),
+        f.state.map(|s| ("state = ?", s.as_str().to_string())),
+    ];
+    docs_page(conn, "tasks", &filters, page).await
 }
