@@ -47,3 +47,17 @@ pub mod planning {
         tonic::include_proto!("suiji.planning.v1");
     }
 }
+
+/// `suiji.draw.v1`: the verifiable draw of targets and inspectors.
+pub mod draw {
+    pub mod v1 {
+        tonic::include_proto!("suiji.draw.v1");
+    }
+}
+
+/// `suiji.inspection.v1`: the joint-inspection saga, visits and findings.
+pub mod inspection {
+    pub mod v1 {
+        tonic::include_proto!("suiji.inspection.v1");
+    }
+}

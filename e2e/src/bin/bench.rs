@@ -282,7 +282,8 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         ..Default::default()
     };
     let started = Instant::now();
-    let snapshot = suiji_directories::snapshot::create(&db, "bench", &query).await?;
+    let snapshot =
+        suiji_directories::snapshot::create(&db, "bench", &query, &Default::default()).await?;
     println!(
         "target snapshot (operating targets of the province; sorted, digested, stored): {} ids in {:.2} s",
         snapshot.count,

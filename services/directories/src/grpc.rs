@@ -623,10 +623,15 @@ impl DirectoriesService for Api {
         request: Request<pb::CreateTargetSnapshotRequest>,
     ) -> Result<Response<pb::CreateTargetSnapshotResponse>, Status> {
         let who = require(&request)?;
-        let filter = request.into_inner().filter;
+        let r = request.into_inner();
+        let filter = r.filter;
         let query = query_from(filter.clone(), String::new(), self.directories.regions())
             .map_err(Error::Invalid)?;
-        let info = self.directories.create_snapshot(&who, &query).await?;
+        let rules = rules_from(r.exclusions).map_err(Error::Invalid)?;
+        let info = self
+            .directories
+            .create_snapshot(&who, &query, &rules)
+            .await?;
         Ok(Response::new(pb::CreateTargetSnapshotResponse {
             snapshot: Some(snapshot_pb(&info, filter)),
         }))
@@ -700,7 +705,8 @@ impl DirectoriesService for Api {
         request: Request<pb::ReadSnapshotIdsRequest>,
     ) -> Result<Response<Self::ReadSnapshotIdsStream>, Status> {
         require(&request)?;
-        let id = request.into_inner().id;
+        let r = request.into_inner();
+        let (id, with_risks) = (r.id, r.with_risk_levels);
         self.directories.snapshot(&id).await?;
         let directories = self.directories.clone();
         let chunks = futures::stream::try_unfold(0i64, move |n| {
@@ -708,7 +714,13 @@ impl DirectoriesService for Api {
             let id = id.clone();
             async move {
                 match directories.snapshot_chunk(&id, n).await {
-                    Ok(Some(ids)) => Ok(Some((pb::ReadSnapshotIdsResponse { ids }, n + 1))),
+                    Ok(Some((ids, risks))) => Ok(Some((
+                        pb::ReadSnapshotIdsResponse {
+                            ids,
+                            risk_levels: if with_risks { risks } else { Vec::new() },
+                        },
+                        n + 1,
+                    ))),
                     Ok(None) => Ok(None),
                     Err(e) => Err(Status::from(e)),
                 }
@@ -740,5 +752,61 @@ fn snapshot_pb(
         filter,
         create_time: Some(ts(info.created_at)),
         pinned_by: info.pinned_by.clone(),
+        excluded: info
+            .excluded
+            .iter()
+            .map(|(rule, count)| pb::ExclusionCount {
+                rule: rule.clone(),
+                count: *count,
+            })
+            .collect(),
     }
+}
+
+/// The exclusion rules of a snapshot request; unset applies none.
+fn rules_from(
+    exclusions: Option<pb::Exclusions>,
+) -> Result<crate::domain::history::Rules, Violations> {
+    let Some(e) = exclusions else {
+        return Ok(Default::default());
+    };
+    let mut v = Violations::new();
+    let as_of = match e.as_of.parse::<chrono::NaiveDate>() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            v.add("exclusions.as_of", "must be a day, YYYY-MM-DD");
+            None
+        }
+    };
+    let lead_level = match pb::DepartmentLevel::try_from(e.lead_level) {
+        Ok(pb::DepartmentLevel::Unspecified) => None,
+        Ok(pb::DepartmentLevel::Province) => Some("province".to_string()),
+        Ok(pb::DepartmentLevel::City) => Some("city".to_string()),
+        Ok(pb::DepartmentLevel::County) => Some("county".to_string()),
+        Err(_) => {
+            v.add("exclusions.lead_level", "is not a department level");
+            None
+        }
+    };
+    let mut annual_caps = std::collections::BTreeMap::new();
+    for (i, cap) in e.annual_caps.iter().enumerate() {
+        v.check(
+            cap.department_code.trim().is_empty(),
+            format!("exclusions.annual_caps[{i}].department_code"),
+            "is required",
+        );
+        v.check(
+            cap.max_per_target == 0,
+            format!("exclusions.annual_caps[{i}].max_per_target"),
+            "must be at least 1",
+        );
+        annual_caps.insert(cap.department_code.clone(), cap.max_per_target);
+    }
+    v.into_result()?;
+    Ok(crate::domain::history::Rules {
+        as_of,
+        max_per_year: e.max_per_year,
+        lead_level,
+        annual_caps,
+    })
 }

@@ -1,6 +1,7 @@
 //! The directories service: the two directories (两库) — inspection targets and inspectors — and the
 //! departments every other service refers to.
 
+pub mod consumers;
 pub mod domain;
 pub mod export;
 pub mod generate;
@@ -37,6 +38,9 @@ pub async fn start(
     suiji_platform::departments::seed(&ctx.db, &ctx.settings.reference.departments_file)
         .await
         .map_err(StartError::Io)?;
+    let consumer = ctx
+        .subscribe(consumers::BINDINGS, consumers::History)
+        .await?;
     let directories = service::Directories::new(ctx.db.clone(), ctx.relay.clone());
     let mut parts = suiji_platform::grpc::base_routes();
     parts.routes.add_service(
@@ -54,7 +58,7 @@ pub async fn start(
         routes: parts.routes.routes(),
         health: parts.health,
         grpc_name: GRPC_NAME,
-        tasks: vec![sweeper],
+        tasks: vec![sweeper, consumer],
     })
 }
 

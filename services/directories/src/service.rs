@@ -175,8 +175,9 @@ impl Directories {
         &self,
         who: &Identity,
         query: &TargetQuery,
+        rules: &crate::domain::history::Rules,
     ) -> Result<crate::snapshot::SnapshotInfo, Error> {
-        let info = crate::snapshot::create(&self.db, &who.subject, query).await?;
+        let info = crate::snapshot::create(&self.db, &who.subject, query, rules).await?;
         self.audit_snapshot(who, &info, "targets").await?;
         Ok(info)
     }
@@ -269,7 +270,11 @@ impl Directories {
     }
 
     /// A snapshot's chunk `n`.
-    pub async fn snapshot_chunk(&self, id: &str, n: i64) -> Result<Option<Vec<u8>>, Error> {
+    pub async fn snapshot_chunk(
+        &self,
+        id: &str,
+        n: i64,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
         Ok(crate::snapshot::chunk(&self.db, id, n).await?)
     }
 

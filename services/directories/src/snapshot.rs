@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::{Db, Tx, now_ms};
 
+use crate::domain::history::{Exclusions, Inspection, Rules};
+use crate::domain::target::Risk;
 use crate::store::{InspectorQuery, TargetQuery};
 
 /// Bytes of ids per stored chunk.
@@ -32,6 +34,8 @@ pub struct SnapshotInfo {
     pub created_at: i64,
     /// Holders that keep it readable.
     pub pinned_by: Vec<String>,
+    /// Targets the filter matched that the exclusions removed, per rule.
+    pub excluded: BTreeMap<String, u64>,
 }
 
 /// Collects ids in order: digests them, counts them per risk level, stores them in chunks.
@@ -42,13 +46,30 @@ struct Sink<'a> {
     strata: BTreeMap<String, u64>,
     count: u64,
     chunk: Vec<u8>,
+    /// One risk byte per id of `chunk` (target snapshots).
+    risks: Vec<u8>,
     chunk_no: i64,
+    exclusions: Exclusions,
+    excluded: BTreeMap<String, u64>,
 }
 
 impl Sink<'_> {
     async fn push(&mut self, target: &[u8], risk: &str) -> Result<(), sqlx::Error> {
+        let level = Risk::parse(risk);
+        if let Some(level) = level
+            && !self.exclusions.is_empty()
+            && let Some(rule) = self
+                .exclusions
+                .rule_for(std::str::from_utf8(target).unwrap_or_default(), level)
+        {
+            *self.excluded.entry(rule.as_str().to_string()).or_default() += 1;
+            return Ok(());
+        }
         self.chunk.extend_from_slice(target);
         self.chunk.push(b'\n');
+        if !risk.is_empty() {
+            self.risks.push(level.map_or(0, Risk::code));
+        }
         match self.strata.get_mut(risk) {
             Some(n) => *n += 1,
             None => {
@@ -67,9 +88,10 @@ impl Sink<'_> {
             return Ok(());
         }
         self.hasher.update(&self.chunk);
-        store_chunk(self.tx, self.id, self.chunk_no, &self.chunk).await?;
+        store_chunk(self.tx, self.id, self.chunk_no, &self.chunk, &self.risks).await?;
         self.chunk_no += 1;
         self.chunk.clear();
+        self.risks.clear();
         Ok(())
     }
 }
@@ -82,12 +104,42 @@ enum Source {
     Select(String, Vec<String>),
 }
 
-/// Freezes the targets matching `query`; strata are risk levels.
+/// Reads the inspection history the rules look at.
+async fn exclusions(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error> {
+    let Some((from, to)) = rules.window().filter(|_| !rules.is_empty()) else {
+        return Ok(Exclusions::default());
+    };
+    let mut rows = sqlx::query(
+        "SELECT target_id, task_id, department_code, level, visit_date, problem_found \
+         FROM target_inspections WHERE visit_date >= $1 AND visit_date <= $2",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch(db.pool());
+    let mut history = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        let date: String = r.try_get("visit_date")?;
+        let Ok(date) = date.parse() else { continue };
+        history.push(Inspection {
+            target_id: r.try_get("target_id")?,
+            task_id: r.try_get("task_id")?,
+            department: r.try_get("department_code")?,
+            level: r.try_get("level")?,
+            date,
+            problem_found: r.try_get::<i64, _>("problem_found")? != 0,
+        });
+    }
+    Ok(Exclusions::new(rules.clone(), history))
+}
+
+/// Freezes the targets matching `query` that `rules` do not remove; strata are risk levels.
 pub async fn create(
     db: &Db,
     actor: &str,
     query: &TargetQuery,
+    rules: &Rules,
 ) -> Result<SnapshotInfo, sqlx::Error> {
+    let exclusions = exclusions(db, rules).await?;
     let source = if db.postgres().is_some() {
         // An index-only scan of the covering primary key, in id order.
         Source::Copy(format!(
@@ -102,14 +154,8 @@ pub async fn create(
             values,
         )
     };
-    freeze(
-        db,
-        actor,
-        "targets",
-        serde_json::to_string(query).unwrap_or_default(),
-        source,
-    )
-    .await
+    let filter = serde_json::json!({ "query": query, "exclusions": rules }).to_string();
+    freeze(db, actor, "targets", filter, source, exclusions).await
 }
 
 /// Freezes the inspectors matching `query` (eligible on its day, when it names one); no strata.
@@ -139,6 +185,7 @@ pub async fn create_inspectors(
         "inspectors",
         filter,
         Source::Select(sql.into(), values),
+        Exclusions::default(),
     )
     .await
 }
@@ -150,6 +197,7 @@ async fn freeze(
     what: &str,
     filter: String,
     source: Source,
+    exclusions: Exclusions,
 ) -> Result<SnapshotInfo, sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = db.begin().await?;
@@ -171,7 +219,10 @@ async fn freeze(
         strata: BTreeMap::new(),
         count: 0,
         chunk: Vec::with_capacity(CHUNK + 128),
+        risks: Vec::new(),
         chunk_no: 0,
+        exclusions,
+        excluded: BTreeMap::new(),
     };
     match source {
         Source::Copy(sql) => {
@@ -213,18 +264,22 @@ async fn freeze(
         hasher,
         mut strata,
         count,
+        excluded,
         ..
     } = sink;
     strata.remove("");
     let digest = hex::encode(hasher.finalize());
     let strata_json = serde_json::to_string(&strata).unwrap_or_default();
-    sqlx::query("UPDATE snapshots SET digest = $1, count = $2, strata = $3 WHERE id = $4")
-        .bind(&digest)
-        .bind(count as i64)
-        .bind(&strata_json)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE snapshots SET digest = $1, count = $2, strata = $3, excluded = $4 WHERE id = $5",
+    )
+    .bind(&digest)
+    .bind(count as i64)
+    .bind(&strata_json)
+    .bind(serde_json::to_string(&excluded).unwrap_or_default())
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(SnapshotInfo {
         id,
@@ -234,6 +289,7 @@ async fn freeze(
         filter,
         created_at: now_ms(),
         pinned_by: Vec::new(),
+        excluded,
     })
 }
 
@@ -242,11 +298,15 @@ async fn store_chunk(
     id: &str,
     chunk_no: i64,
     ids: &[u8],
+    risks: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO snapshot_chunks (snapshot_id, chunk, ids) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(chunk_no)
-        .bind(ids.to_vec())
+    sqlx::query(
+        "INSERT INTO snapshot_chunks (snapshot_id, chunk, ids, risk_levels) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(chunk_no)
+    .bind(ids.to_vec())
+    .bind(risks.to_vec())
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -255,13 +315,14 @@ async fn store_chunk(
 /// A snapshot's description, if it exists.
 pub async fn get(db: &Db, id: &str) -> Result<Option<SnapshotInfo>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, filter, digest, count, strata, created_at FROM snapshots WHERE id = $1",
+        "SELECT id, filter, digest, count, strata, created_at, excluded FROM snapshots WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
     let info: Option<Result<SnapshotInfo, sqlx::Error>> = row.map(|r| {
         let strata: String = r.try_get("strata")?;
+        let excluded: String = r.try_get("excluded")?;
         Ok(SnapshotInfo {
             id: r.try_get("id")?,
             digest: r.try_get("digest")?,
@@ -270,6 +331,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<SnapshotInfo>, sqlx::Error>
             filter: r.try_get("filter")?,
             created_at: r.try_get("created_at")?,
             pinned_by: Vec::new(),
+            excluded: serde_json::from_str(&excluded).unwrap_or_default(),
         })
     });
     match info.transpose()? {
@@ -340,13 +402,21 @@ pub async fn purge_unpinned(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// A snapshot's chunk `n` (from 0), if there is one.
-pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT ids FROM snapshot_chunks WHERE snapshot_id = $1 AND chunk = $2")
-        .bind(id)
-        .bind(n)
-        .fetch_optional(db.pool())
-        .await
+/// A snapshot's chunk `n` (from 0) with its risk bytes (empty for inspector snapshots), if there is one.
+pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<(Vec<u8>, Vec<u8>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT ids, risk_levels FROM snapshot_chunks WHERE snapshot_id = $1 AND chunk = $2",
+    )
+    .bind(id)
+    .bind(n)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let ids: Vec<u8> = r.try_get(0)?;
+        let risks: Option<Vec<u8>> = r.try_get(1)?;
+        Ok((ids, risks.unwrap_or_default()))
+    })
+    .transpose()
 }
 
 /// Recomputes a digest from newline-terminated ids, and checks they are strictly ascending.

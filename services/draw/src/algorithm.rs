@@ -230,28 +230,57 @@ impl std::error::Error for DrawError {}
 /// The drawn ids of each stratum, in walking order, each in draw order.
 pub type Drawn = Vec<(String, Vec<String>)>;
 
-/// Draws targets: strata walked in [`STRATUM_ORDER`], one stream across all of them, [`sample`] in each.
-pub fn draw_targets(seed: [u8; 32], strata: &[Stratum]) -> Result<Drawn, DrawError> {
-    let mut order: Vec<&Stratum> = strata.iter().collect();
-    order.sort_by(|a, b| stratum_rank(&a.name).cmp(&stratum_rank(&b.name)));
+/// A stratum by its size only: name, candidates, how many to take.
+pub type StratumSize<'a> = (&'a str, u64, u64);
+
+/// The positions a target draw picks in each stratum's candidate list: strata walked in [`STRATUM_ORDER`],
+/// one stream across all of them, [`sample`] in each. Returns, in walking order, the index of the stratum in
+/// `strata` and its positions in draw order. Only sizes are needed, so a service can draw first and then read
+/// the candidate ids once, keeping only those picked.
+pub fn draw_positions(
+    seed: [u8; 32],
+    strata: &[StratumSize<'_>],
+) -> Result<Vec<(usize, Vec<u64>)>, DrawError> {
+    let mut order: Vec<usize> = (0..strata.len()).collect();
+    order.sort_by(|&a, &b| stratum_rank(strata[a].0).cmp(&stratum_rank(strata[b].0)));
     let mut stream = Stream::new(seed);
     let mut out = Vec::with_capacity(order.len());
-    for s in order {
-        let n = s.ids.len() as u64;
-        if s.take > n {
+    for i in order {
+        let (name, n, take) = strata[i];
+        if take > n {
             return Err(DrawError::TooMany {
-                stratum: s.name.clone(),
-                take: s.take,
+                stratum: name.to_string(),
+                take,
                 available: n,
             });
         }
-        let picked = sample(&mut stream, n, s.take)
-            .into_iter()
-            .map(|i| s.ids[i as usize].clone())
-            .collect();
-        out.push((s.name.clone(), picked));
+        out.push((i, sample(&mut stream, n, take)));
     }
     Ok(out)
+}
+
+/// Draws targets: [`draw_positions`] over the strata, then the ids at those positions.
+pub fn draw_targets(seed: [u8; 32], strata: &[Stratum]) -> Result<Drawn, DrawError> {
+    let sizes: Vec<StratumSize<'_>> = strata
+        .iter()
+        .map(|s| (s.name.as_str(), s.ids.len() as u64, s.take))
+        .collect();
+    Ok(draw_positions(seed, &sizes)?
+        .into_iter()
+        .map(|(i, positions)| {
+            let s = &strata[i];
+            let ids = positions
+                .into_iter()
+                .map(|p| s.ids[p as usize].clone())
+                .collect();
+            (s.name.clone(), ids)
+        })
+        .collect())
+}
+
+/// Sorts stratum names into walking order (§7).
+pub fn walking_order(names: &mut [String]) {
+    names.sort_by(|a, b| stratum_rank(a).cmp(&stratum_rank(b)));
 }
 
 /// SHA-256 over ids, each followed by `\n`, hex: the digest of a result (in draw order) or of a snapshot (in
@@ -271,6 +300,31 @@ pub fn result_digest(drawn: &Drawn) -> String {
         drawn
             .iter()
             .flat_map(|(_, ids)| ids.iter().map(String::as_str)),
+    )
+}
+
+/// The snapshot digest of an inspector draw (§8): [`ids_digest`] over the ids of every department's pool,
+/// merged, sorted bytewise, each once.
+pub fn pool_digest(departments: &[DepartmentSeats]) -> String {
+    let ids: std::collections::BTreeSet<&[u8]> = departments
+        .iter()
+        .flat_map(|d| d.pool.iter().map(|c| c.id.as_bytes()))
+        .collect();
+    let mut h = Sha256::new();
+    for id in ids {
+        h.update(id);
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// The result digest of an inspector draw (§8): every seat's inspector id, targets in the order drawn, seats in
+/// order.
+pub fn teams_digest(teams: &[(String, Vec<Seat>)]) -> String {
+    ids_digest(
+        teams
+            .iter()
+            .flat_map(|(_, seats)| seats.iter().map(|s| s.inspector_id.as_str())),
     )
 }
 

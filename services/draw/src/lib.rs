@@ -4,3 +4,4 @@
 //! service, `suiji draw verify` and anyone re-implementing the page get the same lists from the same inputs.
 
 pub mod algorithm;
+pub mod record;

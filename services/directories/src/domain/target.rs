@@ -77,6 +77,16 @@ impl Risk {
         }
     }
 
+    /// Its number in the API (`RiskLevel`), also the byte a snapshot keeps per id: low 1 … high 4.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Low => 1,
+            Self::Medium => 2,
+            Self::MediumHigh => 3,
+            Self::High => 4,
+        }
+    }
+
     /// From a stable or Chinese name; empty means medium (一般风险).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s.trim() {

@@ -1,0 +1,130 @@
+//! What the directories hear on the bus: concluded visits (each target's inspection history, and the end of the
+//! team's open assignments) and the draw's teams and replacements (inspectors' open assignments).
+
+use std::collections::BTreeMap;
+
+use suiji_api::draw::v1 as draw;
+use suiji_api::events::v1::Envelope;
+use suiji_api::inspection::v1 as inspection;
+use suiji_platform::db::{Tx, now_ms};
+use suiji_platform::inbox::{HandleError, TxHandler};
+
+/// Routing keys the directories consume.
+pub const BINDINGS: &[&str] = &[VISIT_CONCLUDED, TEAMS_DRAWN, INSPECTOR_REPLACED];
+
+/// A visit's record form is confirmed.
+pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
+/// Teams are drawn.
+pub const TEAMS_DRAWN: &str = "draw.teams.drawn";
+/// A drawn inspector was replaced.
+pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
+
+/// Keeps history and workloads.
+pub struct History;
+
+fn payload<M: prost::Message + prost::Name + Default>(
+    envelope: &Envelope,
+) -> Result<M, HandleError> {
+    envelope
+        .payload
+        .as_ref()
+        .ok_or_else(|| HandleError::Permanent("no payload".into()))?
+        .to_msg::<M>()
+        .map_err(|e| HandleError::Permanent(format!("payload: {e}")))
+}
+
+/// Changes open assignments by `delta` per occurrence of each inspector.
+async fn workload(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), sqlx::Error> {
+    for (inspector, delta) in changes {
+        if delta == 0 {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE inspectors SET workload = CASE WHEN workload + $1 < 0 THEN 0 ELSE workload + $1 END, \
+             updated_at = $2 WHERE id = $3",
+        )
+        .bind(delta)
+        .bind(now_ms())
+        .bind(&inspector)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl TxHandler for History {
+    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+        match envelope.r#type.as_str() {
+            VISIT_CONCLUDED => {
+                let e: inspection::VisitConcludedEvent = payload(envelope)?;
+                if e.visit_date.parse::<chrono::NaiveDate>().is_err() {
+                    return Err(HandleError::Permanent(format!(
+                        "visit {}: visit_date {:?} is not YYYY-MM-DD",
+                        e.visit_id, e.visit_date
+                    )));
+                }
+                for o in &e.outcomes {
+                    let level: Option<String> =
+                        sqlx::query_scalar("SELECT level FROM departments WHERE code = $1")
+                            .bind(&o.department_code)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    sqlx::query(
+                        "INSERT INTO target_inspections \
+                         (target_id, task_id, department_code, level, visit_date, problem_found) \
+                         VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
+                         level = excluded.level, visit_date = excluded.visit_date, \
+                         problem_found = excluded.problem_found",
+                    )
+                    .bind(&e.target_id)
+                    .bind(&e.task_id)
+                    .bind(&o.department_code)
+                    .bind(level.unwrap_or_default())
+                    .bind(&e.visit_date)
+                    .bind(i64::from(o.problem_found))
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let mut changes = BTreeMap::new();
+                for id in e.inspector_ids {
+                    *changes.entry(id).or_default() -= 1;
+                }
+                workload(tx, changes).await?;
+                Ok(())
+            }
+            TEAMS_DRAWN => {
+                let e: draw::TeamsDrawnEvent = payload(envelope)?;
+                let mut changes = BTreeMap::new();
+                for team in e
+                    .draw
+                    .and_then(|d| d.teams)
+                    .map(|t| t.teams)
+                    .unwrap_or_default()
+                {
+                    for seat in team.current {
+                        *changes.entry(seat.inspector_id).or_default() += 1;
+                    }
+                }
+                workload(tx, changes).await?;
+                Ok(())
+            }
+            INSPECTOR_REPLACED => {
+                let e: draw::InspectorReplacedEvent = payload(envelope)?;
+                let r = e
+                    .replacement
+                    .ok_or_else(|| HandleError::Permanent("no replacement".into()))?;
+                let mut changes = BTreeMap::new();
+                *changes.entry(r.replaced_inspector_id).or_default() -= 1;
+                *changes.entry(r.replacement_inspector_id).or_default() += 1;
+                workload(tx, changes).await?;
+                Ok(())
+            }
+            other => {
+                tracing::debug!(routing_key = other, "ignored");
+                Ok(())
+            }
+        }
+    }
+}

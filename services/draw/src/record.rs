@@ -1,0 +1,736 @@
+//! The draw record: everything an outsider needs to re-run a draw (docs/draw-v1.md §9), kept as one document
+//! and exported as the record file. [`Picker`] reads a snapshot's ids once, in order, and keeps only those a
+//! draw picked: the service draws with it and [`verify_targets`] verifies with it, so memory stays in
+//! proportion to the drawn list, not to the directory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::algorithm::{
+    self, Amount, DepartmentSeats, DrawError, NAME, Seat, SeedParts, StratumSize,
+};
+
+/// Where a draw stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Launched; the target secret is committed.
+    Committed,
+    /// Targets drawn, awaiting review.
+    TargetsDrawn,
+    /// Targets locked; the team secret is committed.
+    TargetsLocked,
+    /// Teams drawn.
+    TeamsDrawn,
+    /// The task was cancelled.
+    Cancelled,
+}
+
+impl State {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Committed => "committed",
+            Self::TargetsDrawn => "targets_drawn",
+            Self::TargetsLocked => "targets_locked",
+            Self::TeamsDrawn => "teams_drawn",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A witness of a draw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Witness {
+    /// Name.
+    pub name: String,
+    /// Organisation.
+    pub organisation: String,
+}
+
+/// The seed parts of one draw (§1–2); secrets hex.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedRecord {
+    /// SHA-256 of the secret, published before the draw.
+    pub commitment: String,
+    /// The secret, revealed once the draw is made; empty before.
+    pub server_secret: String,
+    /// The witnesses' entropy.
+    pub witness_entropy: String,
+    /// Witnesses.
+    pub witnesses: Vec<Witness>,
+    /// Digest of the candidates.
+    pub snapshot_digest: String,
+    /// The seed.
+    pub seed: String,
+    /// When the draw was made (epoch ms; 0 before).
+    pub drawn_at: i64,
+    /// Who made it.
+    pub drawn_by: String,
+}
+
+/// The task's scope as the snapshot was made with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Target kinds (stable names).
+    pub kinds: Vec<String>,
+    /// Region codes.
+    pub region_codes: Vec<String>,
+    /// Industry prefixes.
+    pub industry_prefixes: Vec<String>,
+    /// Supervising departments.
+    pub departments: Vec<String>,
+    /// Operating statuses (stable names).
+    pub statuses: Vec<String>,
+}
+
+/// One stratum of a target draw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StratumRecord {
+    /// Name (`high` … `low`).
+    pub name: String,
+    /// Candidates.
+    pub candidates: u64,
+    /// Taken.
+    pub take: u64,
+    /// Drawn ids in draw order.
+    pub drawn: Vec<String>,
+}
+
+/// The target half of a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    /// Seed parts.
+    pub seed: SeedRecord,
+    /// Directories snapshot.
+    pub snapshot_id: String,
+    /// Scope.
+    pub scope: Scope,
+    /// Candidates after exclusions.
+    pub candidates: u64,
+    /// Targets removed per rule before the draw.
+    pub exclusions: BTreeMap<String, u64>,
+    /// How many were asked for.
+    pub amount: Option<Amount>,
+    /// Cap on the total, basis points.
+    pub cap_basis_points: u32,
+    /// Strata in walking order.
+    pub strata: Vec<StratumRecord>,
+    /// Result digest.
+    pub result_digest: String,
+    /// When locked (epoch ms; 0 before).
+    pub locked_at: i64,
+    /// Who locked.
+    pub locked_by: String,
+}
+
+impl TargetRecord {
+    /// Every drawn id, bytewise sorted: the locked list the teams are drawn for.
+    pub fn locked_list(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .strata
+            .iter()
+            .flat_map(|s| s.drawn.iter().cloned())
+            .collect();
+        ids.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        ids
+    }
+}
+
+/// A team as drawn and after replacements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRecord {
+    /// Target.
+    pub target_id: String,
+    /// As drawn.
+    pub drawn: Vec<Seat>,
+    /// After replacements.
+    pub current: Vec<Seat>,
+}
+
+/// Why an inspector may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// 工作调动.
+    JobChange,
+    /// 利害冲突.
+    Conflict,
+    /// 身体原因.
+    Health,
+    /// 回避.
+    Recusal,
+}
+
+/// One replacement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacementRecord {
+    /// Target.
+    pub target_id: String,
+    /// Department.
+    pub department: String,
+    /// Who left.
+    pub replaced: String,
+    /// Who came.
+    pub replacement: String,
+    /// Why.
+    pub reason: Reason,
+    /// Details.
+    pub note: String,
+    /// The department head who approved.
+    pub approved_by: String,
+    /// When (epoch ms).
+    pub at: i64,
+}
+
+/// The inspector half of a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamDraw {
+    /// Seed parts.
+    pub seed: SeedRecord,
+    /// Pools, as the algorithm takes them.
+    pub pools: Vec<DepartmentSeats>,
+    /// Qualifications each department's members hold.
+    pub qualifications: BTreeMap<String, Vec<String>>,
+    /// Inspectors excluded per target.
+    pub exclusions: BTreeMap<String, Vec<String>>,
+    /// Teams by target id, bytewise.
+    pub teams: Vec<TeamRecord>,
+    /// Result digest.
+    pub result_digest: String,
+    /// Replacements in order.
+    pub replacements: Vec<ReplacementRecord>,
+}
+
+/// A task's draw record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// `suiji-draw-v1`.
+    pub algorithm: String,
+    /// Task.
+    pub task_id: String,
+    /// Task name.
+    pub task_name: String,
+    /// Plan year.
+    pub year: u32,
+    /// Lead department.
+    pub lead_department: String,
+    /// Participating departments, lead first.
+    pub departments: Vec<String>,
+    /// Items per department.
+    pub items: BTreeMap<String, Vec<String>>,
+    /// The drawn list is public.
+    pub list_public: bool,
+    /// State.
+    pub state: State,
+    /// Why cancelled.
+    pub cancel_reason: String,
+    /// Targets.
+    pub targets: TargetRecord,
+    /// Teams, once the targets are locked.
+    pub teams: Option<TeamDraw>,
+    /// Revision.
+    pub revision: i64,
+}
+
+impl Record {
+    /// A new record for a launched task, its target secret committed.
+    pub fn committed(task_id: &str, commitment: String) -> Self {
+        Self {
+            algorithm: NAME.into(),
+            task_id: task_id.into(),
+            task_name: String::new(),
+            year: 0,
+            lead_department: String::new(),
+            departments: Vec::new(),
+            items: BTreeMap::new(),
+            list_public: false,
+            state: State::Committed,
+            cancel_reason: String::new(),
+            targets: TargetRecord {
+                seed: SeedRecord {
+                    commitment,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            teams: None,
+            revision: 1,
+        }
+    }
+
+    /// The view for someone without credentials: everything but the drawn lists, unless they are public.
+    pub fn public_view(&self) -> Self {
+        let mut r = self.clone();
+        if !r.list_public {
+            for s in &mut r.targets.strata {
+                s.drawn.clear();
+            }
+            if let Some(t) = &mut r.teams {
+                t.teams.clear();
+                t.exclusions.clear();
+                t.replacements.clear();
+            }
+        }
+        r
+    }
+}
+
+/// The seed of a draw from hex parts.
+pub fn seed_of(
+    secret_hex: &str,
+    entropy: &str,
+    task_id: &str,
+    digest_hex: &str,
+) -> Result<[u8; 32], String> {
+    let secret = hex::decode(secret_hex).map_err(|e| format!("server secret is not hex: {e}"))?;
+    let digest: [u8; 32] = hex::decode(digest_hex)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or("snapshot digest is not 32 bytes of hex")?;
+    Ok(algorithm::seed(&SeedParts {
+        server_secret: &secret,
+        witness_entropy: entropy.as_bytes(),
+        task_id,
+        snapshot_digest: &digest,
+    }))
+}
+
+/// Reads candidates in snapshot order and keeps those at chosen positions of their stratum, while digesting
+/// every id, counting each stratum and checking the order.
+pub struct Picker {
+    /// Per stratum name: position → slot in `out`.
+    wanted: HashMap<String, (u64, HashMap<u64, usize>)>,
+    out: Vec<Option<String>>,
+    hasher: Sha256,
+    counts: BTreeMap<String, u64>,
+    previous: Option<Vec<u8>>,
+    disorder: Option<String>,
+}
+
+impl Picker {
+    /// Picks, for each `(stratum, positions)`, those positions; slots are numbered in the order given.
+    pub fn new(picks: &[(String, Vec<u64>)]) -> Self {
+        let mut wanted = HashMap::new();
+        let mut slot = 0;
+        for (name, positions) in picks {
+            let mut map = HashMap::with_capacity(positions.len());
+            for p in positions {
+                map.insert(*p, slot);
+                slot += 1;
+            }
+            wanted.insert(name.clone(), (0u64, map));
+        }
+        Self {
+            wanted,
+            out: vec![None; slot],
+            hasher: Sha256::new(),
+            counts: BTreeMap::new(),
+            previous: None,
+            disorder: None,
+        }
+    }
+
+    /// The next candidate.
+    pub fn push(&mut self, id: &[u8], stratum: &str) {
+        self.hasher.update(id);
+        self.hasher.update(b"\n");
+        if self.disorder.is_none()
+            && let Some(p) = &self.previous
+            && p.as_slice() >= id
+        {
+            self.disorder = Some(String::from_utf8_lossy(id).into_owned());
+        }
+        self.previous = Some(id.to_vec());
+        match self.counts.get_mut(stratum) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(stratum.to_string(), 1);
+            }
+        }
+        if let Some((next, map)) = self.wanted.get_mut(stratum) {
+            if let Some(slot) = map.get(next) {
+                self.out[*slot] = Some(String::from_utf8_lossy(id).into_owned());
+            }
+            *next += 1;
+        }
+    }
+
+    /// The digest of every id read, the counts per stratum, the first id out of order (if any), and the picked
+    /// ids by slot (`None` where a position was past the end of its stratum).
+    pub fn finish(self) -> Picked {
+        Picked {
+            digest: hex::encode(self.hasher.finalize()),
+            counts: self.counts,
+            disorder: self.disorder,
+            picked: self.out,
+        }
+    }
+}
+
+/// What a [`Picker`] read.
+#[derive(Debug)]
+pub struct Picked {
+    /// SHA-256 of the ids, hex.
+    pub digest: String,
+    /// Ids per stratum.
+    pub counts: BTreeMap<String, u64>,
+    /// The first id not above the one before it.
+    pub disorder: Option<String>,
+    /// Picked ids by slot.
+    pub picked: Vec<Option<String>>,
+}
+
+/// The strata a target draw walks, with their sizes and quantities, from counts and rules.
+pub fn plan_strata(
+    counts: &BTreeMap<String, u64>,
+    amount: &Amount,
+    cap_basis_points: u32,
+) -> Vec<(String, u64, u64)> {
+    let mut names: Vec<String> = counts.keys().cloned().collect();
+    algorithm::walking_order(&mut names);
+    let sizes: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), counts[n])).collect();
+    let takes = algorithm::quantities(&sizes, amount, cap_basis_points);
+    sizes
+        .into_iter()
+        .zip(takes)
+        .map(|((name, n), take)| (name, n, take))
+        .collect()
+}
+
+/// The positions a target draw picks from `strata` (walking order, with sizes and quantities).
+pub fn positions(
+    seed: [u8; 32],
+    strata: &[(String, u64, u64)],
+) -> Result<Vec<(String, Vec<u64>)>, DrawError> {
+    let sizes: Vec<StratumSize<'_>> = strata
+        .iter()
+        .map(|(name, n, take)| (name.as_str(), *n, *take))
+        .collect();
+    Ok(algorithm::draw_positions(seed, &sizes)?
+        .into_iter()
+        .map(|(i, p)| (strata[i].0.clone(), p))
+        .collect())
+}
+
+/// The strata of a finished target draw: `planned` (walking order, sizes, quantities), the positions drawn
+/// in the same order, and the ids a [`Picker`] found at them. Fails when a position found no id (the candidates
+/// were fewer than their counts said).
+pub fn target_strata(
+    planned: &[(String, u64, u64)],
+    picked: Vec<Option<String>>,
+) -> Result<Vec<StratumRecord>, String> {
+    let mut picked = picked.into_iter();
+    planned
+        .iter()
+        .map(|(name, n, take)| {
+            let drawn: Option<Vec<String>> = picked.by_ref().take(*take as usize).collect();
+            Ok(StratumRecord {
+                name: name.clone(),
+                candidates: *n,
+                take: *take,
+                drawn: drawn
+                    .ok_or_else(|| format!("stratum {name}: fewer candidates than its count"))?,
+            })
+        })
+        .collect()
+}
+
+/// One verification step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was found when it did not.
+    pub detail: String,
+}
+
+fn check(name: &str, ok: bool, detail: impl FnOnce() -> String) -> Check {
+    Check {
+        name: name.into(),
+        ok,
+        detail: if ok { String::new() } else { detail() },
+    }
+}
+
+fn commitment_check(name: &str, seed: &SeedRecord) -> Check {
+    let got = hex::decode(&seed.server_secret)
+        .map(|s| algorithm::commitment(&s))
+        .unwrap_or_default();
+    check(name, got == seed.commitment, || {
+        format!(
+            "SHA-256 of the revealed secret is {got}, the commitment was {}",
+            seed.commitment
+        )
+    })
+}
+
+fn first_difference(expected: &[String], recorded: &[String]) -> Option<String> {
+    let n = expected.len().max(recorded.len());
+    (0..n).find_map(|i| {
+        let (e, r) = (expected.get(i), recorded.get(i));
+        (e != r).then(|| {
+            format!(
+                "position {}: recomputed {}, recorded {}",
+                i + 1,
+                e.map_or("nothing", String::as_str),
+                r.map_or("nothing", String::as_str)
+            )
+        })
+    })
+}
+
+/// Verifies the target half of `record` against its candidates, read in snapshot order as `(id, stratum)`.
+pub fn verify_targets<'a>(
+    record: &Record,
+    candidates: impl Iterator<Item = (&'a [u8], &'a str)>,
+) -> Vec<Check> {
+    let t = &record.targets;
+    let mut checks = vec![
+        check("algorithm", record.algorithm == NAME, || {
+            format!(
+                "record says {:?}; this verifier runs {NAME}",
+                record.algorithm
+            )
+        }),
+        commitment_check("target commitment", &t.seed),
+    ];
+    let recorded: BTreeMap<String, u64> = t
+        .strata
+        .iter()
+        .map(|s| (s.name.clone(), s.candidates))
+        .collect();
+    let amount = t.amount.clone().unwrap_or(Amount::Quantity(0));
+    let planned = plan_strata(&recorded, &amount, t.cap_basis_points);
+    let takes: Vec<(String, u64)> = planned.iter().map(|(n, _, k)| (n.clone(), *k)).collect();
+    let recorded_takes: Vec<(String, u64)> =
+        t.strata.iter().map(|s| (s.name.clone(), s.take)).collect();
+    checks.push(check("quantities", takes == recorded_takes, || {
+        format!("the rules give {takes:?}, the record took {recorded_takes:?}")
+    }));
+    let seed = seed_of(
+        &t.seed.server_secret,
+        &t.seed.witness_entropy,
+        &record.task_id,
+        &t.seed.snapshot_digest,
+    );
+    let seed = match seed {
+        Ok(seed) => seed,
+        Err(e) => {
+            checks.push(check("seed", false, || e));
+            return checks;
+        }
+    };
+    checks.push(check("seed", hex::encode(seed) == t.seed.seed, || {
+        format!("recomputed {}, recorded {}", hex::encode(seed), t.seed.seed)
+    }));
+    let strata: Vec<(String, u64, u64)> = t
+        .strata
+        .iter()
+        .map(|s| (s.name.clone(), s.candidates, s.take))
+        .collect();
+    let picks = match positions(seed, &strata) {
+        Ok(p) => p,
+        Err(e) => {
+            checks.push(check("draw", false, || e.to_string()));
+            return checks;
+        }
+    };
+    let mut picker = Picker::new(&picks);
+    for (id, stratum) in candidates {
+        picker.push(id, stratum);
+    }
+    let read = picker.finish();
+    checks.push(check(
+        "candidates in order",
+        read.disorder.is_none(),
+        || {
+            format!(
+                "{} is not above the id before it",
+                read.disorder.clone().unwrap_or_default()
+            )
+        },
+    ));
+    checks.push(check(
+        "snapshot digest",
+        read.digest == t.seed.snapshot_digest,
+        || {
+            format!(
+                "the candidates hash to {}, the record says {}",
+                read.digest, t.seed.snapshot_digest
+            )
+        },
+    ));
+    checks.push(check("strata", read.counts == recorded, || {
+        format!(
+            "the candidates count {:?}, the record says {recorded:?}",
+            read.counts
+        )
+    }));
+    let expected: Vec<String> = read.picked.into_iter().flatten().collect();
+    let drawn: Vec<String> = t
+        .strata
+        .iter()
+        .flat_map(|s| s.drawn.iter().cloned())
+        .collect();
+    let diff = first_difference(&expected, &drawn);
+    checks.push(check("drawn targets", diff.is_none(), || {
+        diff.unwrap_or_default()
+    }));
+    let digest = algorithm::ids_digest(drawn.iter().map(String::as_str));
+    checks.push(check(
+        "target result digest",
+        digest == t.result_digest,
+        || format!("recomputed {digest}, recorded {}", t.result_digest),
+    ));
+    checks
+}
+
+/// Verifies the inspector half of `record`, if there is one: commitment, pool digest, seed, every seat, and that
+/// every replacement kept the rules (reason recorded, approver named, same department, nobody twice).
+pub fn verify_teams(record: &Record) -> Vec<Check> {
+    let Some(d) = &record.teams else {
+        return Vec::new();
+    };
+    if d.seed.server_secret.is_empty() {
+        return vec![check("teams", true, String::new)];
+    }
+    let mut checks = vec![commitment_check("team commitment", &d.seed)];
+    let pool_digest = algorithm::pool_digest(&d.pools);
+    checks.push(check(
+        "pool digest",
+        pool_digest == d.seed.snapshot_digest,
+        || {
+            format!(
+                "the pools hash to {pool_digest}, the record says {}",
+                d.seed.snapshot_digest
+            )
+        },
+    ));
+    let seed = match seed_of(
+        &d.seed.server_secret,
+        &d.seed.witness_entropy,
+        &record.task_id,
+        &d.seed.snapshot_digest,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            checks.push(check("team seed", false, || e));
+            return checks;
+        }
+    };
+    checks.push(check("team seed", hex::encode(seed) == d.seed.seed, || {
+        format!("recomputed {}, recorded {}", hex::encode(seed), d.seed.seed)
+    }));
+    let targets = record.targets.locked_list();
+    let listed: Vec<String> = d.teams.iter().map(|t| t.target_id.clone()).collect();
+    let diff = first_difference(&targets, &listed);
+    checks.push(check("teams cover the locked list", diff.is_none(), || {
+        diff.unwrap_or_default()
+    }));
+    match algorithm::draw_teams(
+        seed,
+        &record.lead_department,
+        &targets,
+        &d.pools,
+        &d.exclusions,
+    ) {
+        Ok(teams) => {
+            let seat = |s: &Seat| {
+                format!(
+                    "{}/{}{}",
+                    s.department,
+                    s.inspector_id,
+                    if s.leader { " (leader)" } else { "" }
+                )
+            };
+            let expected: Vec<String> = teams
+                .iter()
+                .flat_map(|(t, seats)| seats.iter().map(move |s| format!("{t}: {}", seat(s))))
+                .collect();
+            let recorded: Vec<String> = d
+                .teams
+                .iter()
+                .flat_map(|t| {
+                    t.drawn
+                        .iter()
+                        .map(move |s| format!("{}: {}", t.target_id, seat(s)))
+                })
+                .collect();
+            let diff = first_difference(&expected, &recorded);
+            checks.push(check("drawn teams", diff.is_none(), || {
+                diff.unwrap_or_default()
+            }));
+            let digest = algorithm::teams_digest(&teams);
+            checks.push(check(
+                "team result digest",
+                digest == d.result_digest,
+                || format!("recomputed {digest}, recorded {}", d.result_digest),
+            ));
+        }
+        Err(e) => checks.push(check("drawn teams", false, || e.to_string())),
+    }
+    checks.push(replacements_check(d));
+    checks
+}
+
+/// Replays the replacements over the drawn teams and compares with the current teams.
+fn replacements_check(d: &TeamDraw) -> Check {
+    let mut teams: BTreeMap<&str, Vec<Seat>> = d
+        .teams
+        .iter()
+        .map(|t| (t.target_id.as_str(), t.drawn.clone()))
+        .collect();
+    for (i, r) in d.replacements.iter().enumerate() {
+        let Some(team) = teams.get_mut(r.target_id.as_str()) else {
+            return check("replacements", false, || {
+                format!("replacement {}: target {} has no team", i + 1, r.target_id)
+            });
+        };
+        if r.approved_by.is_empty() {
+            return check("replacements", false, || {
+                format!("replacement {}: no approver", i + 1)
+            });
+        }
+        if team.iter().any(|s| s.inspector_id == r.replacement) {
+            return check("replacements", false, || {
+                format!(
+                    "replacement {}: {} already sits on the team",
+                    i + 1,
+                    r.replacement
+                )
+            });
+        }
+        let Some(seat) = team
+            .iter_mut()
+            .find(|s| s.inspector_id == r.replaced && s.department == r.department)
+        else {
+            return check("replacements", false, || {
+                format!(
+                    "replacement {}: {} does not sit on the team for {}",
+                    i + 1,
+                    r.replaced,
+                    r.department
+                )
+            });
+        };
+        seat.inspector_id = r.replacement.clone();
+    }
+    let bad = d
+        .teams
+        .iter()
+        .find(|t| teams.get(t.target_id.as_str()) != Some(&t.current));
+    check("replacements", bad.is_none(), || {
+        format!(
+            "the current team of {} is not the drawn team with its replacements",
+            bad.map_or("", |t| t.target_id.as_str())
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;
