@@ -23,6 +23,8 @@ const SECTIONS: &[&str] = &[
     "calendar",
     "reference",
     "directories",
+    "services",
+    "draw",
 ];
 
 /// Every setting of a suiji process.
@@ -49,6 +51,31 @@ pub struct Settings {
     pub reference: ReferenceSettings,
     /// The directories service.
     pub directories: DirectoriesSettings,
+    /// Where the other services answer, for calls one service makes to another.
+    pub services: ServicesSettings,
+    /// The draw service.
+    pub draw: DrawSettings,
+}
+
+/// Addresses of the services one service calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesSettings {
+    /// The directories service, e.g. `http://directories:50051`.
+    pub directories: String,
+}
+
+/// Settings of the draw service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawSettings {
+    /// Inspectors each department sends to each target.
+    pub seats_per_department: u32,
+    /// Per department, a different number of seats.
+    #[serde(default)]
+    pub seats: HashMap<String, u32>,
+    /// Fewest inspectors on a team (seed 002: at least two).
+    pub min_team_size: u32,
 }
 
 /// Settings of the directories service.

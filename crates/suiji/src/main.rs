@@ -360,6 +360,15 @@ fn shutdown_signal() -> CancellationToken {
 }
 
 async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Result<()> {
+    // Services calling each other find one another on the ports this process gives them.
+    let settings = {
+        let mut s = (*settings).clone();
+        let index = |name: &str| services::ALL.iter().position(|spec| spec.name == name);
+        if let Some(i) = index("directories") {
+            s.services.directories = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+        }
+        Arc::new(s)
+    };
     let shutdown = shutdown_signal();
     let embedded = bus::embedded::EmbeddedBus::held(settings.bus.delivery_limit);
     let shared: Arc<dyn bus::Bus> = Arc::new(embedded.clone());
@@ -409,6 +418,7 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             "catalog.publisher".into(),
             "directories.editor".into(),
             "planning.editor".into(),
+            "draw.operator".into(),
             "admin".into(),
         ],
     };

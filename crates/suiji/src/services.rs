@@ -41,6 +41,12 @@ pub const ALL: &[Spec] = &[
         migrations: suiji_planning::migrations,
         start: |ctx| Box::pin(async move { suiji_planning::start(&ctx).await }),
     },
+    Spec {
+        name: suiji_draw::NAME,
+        grpc_name: suiji_draw::GRPC_NAME,
+        migrations: suiji_draw::migrations,
+        start: |ctx| Box::pin(async move { suiji_draw::start(&ctx).await }),
+    },
 ];
 
 /// The service called `name`.

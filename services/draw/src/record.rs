@@ -278,6 +278,17 @@ impl Record {
     }
 }
 
+/// The record file: the record and, when it is self-contained, every candidate as `[id, stratum]` in snapshot
+/// order. `ExportDraw` writes it; `suiji draw verify` and `VerifyDraw` read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordFile {
+    /// The record.
+    pub record: Record,
+    /// The candidates, if included.
+    #[serde(default)]
+    pub candidates: Option<Vec<(String, String)>>,
+}
+
 /// The seed of a draw from hex parts.
 pub fn seed_of(
     secret_hex: &str,
@@ -484,110 +495,157 @@ fn first_difference(expected: &[String], recorded: &[String]) -> Option<String> 
     })
 }
 
+/// Verifies the target half of a record while its candidates stream past: [`TargetVerifier::new`] checks
+/// what needs no candidates, [`TargetVerifier::push`] takes each `(id, stratum)` in snapshot order, and
+/// [`TargetVerifier::finish`] compares.
+pub struct TargetVerifier<'r> {
+    record: &'r Record,
+    checks: Vec<Check>,
+    picker: Option<Picker>,
+}
+
+impl<'r> TargetVerifier<'r> {
+    /// Starts verifying `record`.
+    pub fn new(record: &'r Record) -> Self {
+        let t = &record.targets;
+        let mut checks = vec![
+            check("algorithm", record.algorithm == NAME, || {
+                format!(
+                    "record says {:?}; this verifier runs {NAME}",
+                    record.algorithm
+                )
+            }),
+            commitment_check("target commitment", &t.seed),
+        ];
+        let recorded = recorded_counts(record);
+        let amount = t.amount.clone().unwrap_or(Amount::Quantity(0));
+        let planned = plan_strata(&recorded, &amount, t.cap_basis_points);
+        let takes: Vec<(String, u64)> = planned.iter().map(|(n, _, k)| (n.clone(), *k)).collect();
+        let recorded_takes: Vec<(String, u64)> =
+            t.strata.iter().map(|s| (s.name.clone(), s.take)).collect();
+        checks.push(check("quantities", takes == recorded_takes, || {
+            format!("the rules give {takes:?}, the record took {recorded_takes:?}")
+        }));
+        let seed = match seed_of(
+            &t.seed.server_secret,
+            &t.seed.witness_entropy,
+            &record.task_id,
+            &t.seed.snapshot_digest,
+        ) {
+            Ok(seed) => seed,
+            Err(e) => {
+                checks.push(check("seed", false, || e));
+                return Self {
+                    record,
+                    checks,
+                    picker: None,
+                };
+            }
+        };
+        checks.push(check("seed", hex::encode(seed) == t.seed.seed, || {
+            format!("recomputed {}, recorded {}", hex::encode(seed), t.seed.seed)
+        }));
+        let strata: Vec<(String, u64, u64)> = t
+            .strata
+            .iter()
+            .map(|s| (s.name.clone(), s.candidates, s.take))
+            .collect();
+        let picker = match positions(seed, &strata) {
+            Ok(p) => Some(Picker::new(&p)),
+            Err(e) => {
+                checks.push(check("draw", false, || e.to_string()));
+                None
+            }
+        };
+        Self {
+            record,
+            checks,
+            picker,
+        }
+    }
+
+    /// The next candidate.
+    pub fn push(&mut self, id: &[u8], stratum: &str) {
+        if let Some(p) = &mut self.picker {
+            p.push(id, stratum);
+        }
+    }
+
+    /// Every check, in order.
+    pub fn finish(self) -> Vec<Check> {
+        let Self {
+            record,
+            mut checks,
+            picker,
+        } = self;
+        let Some(picker) = picker else {
+            return checks;
+        };
+        let t = &record.targets;
+        let recorded = recorded_counts(record);
+        let read = picker.finish();
+        checks.push(check("candidates in order", read.disorder.is_none(), || {
+            format!(
+                "{} is not above the id before it",
+                read.disorder.clone().unwrap_or_default()
+            )
+        }));
+        checks.push(check(
+            "snapshot digest",
+            read.digest == t.seed.snapshot_digest,
+            || {
+                format!(
+                    "the candidates hash to {}, the record says {}",
+                    read.digest, t.seed.snapshot_digest
+                )
+            },
+        ));
+        checks.push(check("strata", read.counts == recorded, || {
+            format!(
+                "the candidates count {:?}, the record says {recorded:?}",
+                read.counts
+            )
+        }));
+        let expected: Vec<String> = read.picked.into_iter().flatten().collect();
+        let drawn: Vec<String> = t
+            .strata
+            .iter()
+            .flat_map(|s| s.drawn.iter().cloned())
+            .collect();
+        let diff = first_difference(&expected, &drawn);
+        checks.push(check("drawn targets", diff.is_none(), || {
+            diff.unwrap_or_default()
+        }));
+        let digest = algorithm::ids_digest(drawn.iter().map(String::as_str));
+        checks.push(check(
+            "target result digest",
+            digest == t.result_digest,
+            || format!("recomputed {digest}, recorded {}", t.result_digest),
+        ));
+        checks
+    }
+}
+
+fn recorded_counts(record: &Record) -> BTreeMap<String, u64> {
+    record
+        .targets
+        .strata
+        .iter()
+        .filter(|s| s.candidates > 0)
+        .map(|s| (s.name.clone(), s.candidates))
+        .collect()
+}
+
 /// Verifies the target half of `record` against its candidates, read in snapshot order as `(id, stratum)`.
 pub fn verify_targets<'a>(
     record: &Record,
     candidates: impl Iterator<Item = (&'a [u8], &'a str)>,
 ) -> Vec<Check> {
-    let t = &record.targets;
-    let mut checks = vec![
-        check("algorithm", record.algorithm == NAME, || {
-            format!(
-                "record says {:?}; this verifier runs {NAME}",
-                record.algorithm
-            )
-        }),
-        commitment_check("target commitment", &t.seed),
-    ];
-    let recorded: BTreeMap<String, u64> = t
-        .strata
-        .iter()
-        .map(|s| (s.name.clone(), s.candidates))
-        .collect();
-    let amount = t.amount.clone().unwrap_or(Amount::Quantity(0));
-    let planned = plan_strata(&recorded, &amount, t.cap_basis_points);
-    let takes: Vec<(String, u64)> = planned.iter().map(|(n, _, k)| (n.clone(), *k)).collect();
-    let recorded_takes: Vec<(String, u64)> =
-        t.strata.iter().map(|s| (s.name.clone(), s.take)).collect();
-    checks.push(check("quantities", takes == recorded_takes, || {
-        format!("the rules give {takes:?}, the record took {recorded_takes:?}")
-    }));
-    let seed = seed_of(
-        &t.seed.server_secret,
-        &t.seed.witness_entropy,
-        &record.task_id,
-        &t.seed.snapshot_digest,
-    );
-    let seed = match seed {
-        Ok(seed) => seed,
-        Err(e) => {
-            checks.push(check("seed", false, || e));
-            return checks;
-        }
-    };
-    checks.push(check("seed", hex::encode(seed) == t.seed.seed, || {
-        format!("recomputed {}, recorded {}", hex::encode(seed), t.seed.seed)
-    }));
-    let strata: Vec<(String, u64, u64)> = t
-        .strata
-        .iter()
-        .map(|s| (s.name.clone(), s.candidates, s.take))
-        .collect();
-    let picks = match positions(seed, &strata) {
-        Ok(p) => p,
-        Err(e) => {
-            checks.push(check("draw", false, || e.to_string()));
-            return checks;
-        }
-    };
-    let mut picker = Picker::new(&picks);
+    let mut v = TargetVerifier::new(record);
     for (id, stratum) in candidates {
-        picker.push(id, stratum);
+        v.push(id, stratum);
     }
-    let read = picker.finish();
-    checks.push(check(
-        "candidates in order",
-        read.disorder.is_none(),
-        || {
-            format!(
-                "{} is not above the id before it",
-                read.disorder.clone().unwrap_or_default()
-            )
-        },
-    ));
-    checks.push(check(
-        "snapshot digest",
-        read.digest == t.seed.snapshot_digest,
-        || {
-            format!(
-                "the candidates hash to {}, the record says {}",
-                read.digest, t.seed.snapshot_digest
-            )
-        },
-    ));
-    checks.push(check("strata", read.counts == recorded, || {
-        format!(
-            "the candidates count {:?}, the record says {recorded:?}",
-            read.counts
-        )
-    }));
-    let expected: Vec<String> = read.picked.into_iter().flatten().collect();
-    let drawn: Vec<String> = t
-        .strata
-        .iter()
-        .flat_map(|s| s.drawn.iter().cloned())
-        .collect();
-    let diff = first_difference(&expected, &drawn);
-    checks.push(check("drawn targets", diff.is_none(), || {
-        diff.unwrap_or_default()
-    }));
-    let digest = algorithm::ids_digest(drawn.iter().map(String::as_str));
-    checks.push(check(
-        "target result digest",
-        digest == t.result_digest,
-        || format!("recomputed {digest}, recorded {}", t.result_digest),
-    ));
-    checks
+    v.finish()
 }
 
 /// Verifies the inspector half of `record`, if there is one: commitment, pool digest, seed, every seat, and that

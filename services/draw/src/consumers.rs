@@ -1,0 +1,381 @@
+//! What the draw hears on the bus: departments (local copy), launches (commit a secret), cancellations, and the
+//! saga's commands. A command is recorded as a job in the transaction that marks its message handled; a worker
+//! carries jobs out outside any message transaction, so a redelivered command finds its job or its step done and
+//! changes nothing, and a crash between the step and the job's removal repeats nothing visible (a step already
+//! done is recognised by the record's state).
+
+use std::time::Duration;
+
+use prost::Message;
+use sqlx::Row;
+use suiji_api::draw::v1 as pb;
+use suiji_api::events::v1::Envelope;
+use suiji_api::planning::v1 as plan;
+use suiji_platform::auth::Identity;
+use suiji_platform::db::{Db, Tx, now_ms};
+use suiji_platform::departments;
+use suiji_platform::error::Error;
+use suiji_platform::inbox::{HandleError, TxHandler};
+use suiji_platform::outbox::{self, Event};
+use tokio_util::sync::CancellationToken;
+
+use crate::convert::{reason_from, witnesses_from};
+use crate::record::State;
+use crate::service::{COMMAND_FAILED, Draws, ROLE_HEAD, ROLE_OPERATOR};
+
+/// A saga command asking for the targets.
+pub const DRAW_TARGETS: &str = "draw.command.draw_targets";
+/// A saga command asking for the lock.
+pub const LOCK: &str = "draw.command.lock";
+/// A saga command asking for the teams.
+pub const DRAW_INSPECTORS: &str = "draw.command.draw_inspectors";
+/// A saga command asking for a replacement.
+pub const REPLACE_INSPECTOR: &str = "draw.command.replace_inspector";
+
+/// Routing keys the draw consumes.
+pub const BINDINGS: &[&str] = &[
+    departments::BINDING,
+    "planning.task.launched",
+    "planning.task.cancelled",
+    "draw.command.draw_targets",
+    "draw.command.lock",
+    "draw.command.draw_inspectors",
+    "draw.command.replace_inspector",
+];
+
+/// Longest wait between attempts of a job.
+const MAX_BACKOFF_MS: i64 = 60_000;
+
+/// Handles the draw's messages.
+pub struct Consumer {
+    draws: Draws,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Consumer {
+    /// A consumer over `draws` that wakes the job worker through `wake`.
+    pub fn new(draws: Draws, wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
+        Self { draws, wake }
+    }
+}
+
+fn permanent(e: impl std::fmt::Display) -> HandleError {
+    HandleError::Permanent(format!("payload: {e}"))
+}
+
+fn task_of(envelope: &Envelope) -> Result<(String, Vec<u8>), HandleError> {
+    let payload = envelope
+        .payload
+        .as_ref()
+        .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
+    let task_id = match envelope.r#type.as_str() {
+        DRAW_TARGETS => payload
+            .to_msg::<pb::DrawTargetsCommand>()
+            .map_err(permanent)?
+            .request
+            .unwrap_or_default()
+            .task_id,
+        LOCK => payload.to_msg::<pb::LockDrawCommand>().map_err(permanent)?.task_id,
+        DRAW_INSPECTORS => payload
+            .to_msg::<pb::DrawInspectorsCommand>()
+            .map_err(permanent)?
+            .request
+            .unwrap_or_default()
+            .task_id,
+        _ => payload
+            .to_msg::<pb::ReplaceInspectorCommand>()
+            .map_err(permanent)?
+            .request
+            .unwrap_or_default()
+            .task_id,
+    };
+    Ok((task_id, payload.value.clone()))
+}
+
+#[async_trait::async_trait]
+impl TxHandler for Consumer {
+    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+        if let Some(done) = departments::apply_event(tx, envelope).await {
+            return done;
+        }
+        let transient = |e: Error| HandleError::Transient(e.to_string());
+        match envelope.r#type.as_str() {
+            "planning.task.launched" => {
+                let e: plan::TaskLaunchedEvent = envelope
+                    .payload
+                    .as_ref()
+                    .ok_or_else(|| HandleError::Permanent("no payload".into()))?
+                    .to_msg()
+                    .map_err(permanent)?;
+                self.draws
+                    .on_launched(tx, &e, &envelope.id)
+                    .await
+                    .map_err(transient)
+            }
+            "planning.task.cancelled" => {
+                let e: plan::TaskCancelledEvent = envelope
+                    .payload
+                    .as_ref()
+                    .ok_or_else(|| HandleError::Permanent("no payload".into()))?
+                    .to_msg()
+                    .map_err(permanent)?;
+                let task = e.task.unwrap_or_default();
+                self.draws
+                    .on_cancelled(tx, &task.id, &task.cancel_reason)
+                    .await
+                    .map_err(transient)
+            }
+            kind @ (DRAW_TARGETS | LOCK | DRAW_INSPECTORS | REPLACE_INSPECTOR) => {
+                let (task_id, payload) = task_of(envelope)?;
+                sqlx::query(
+                    "INSERT INTO draw_jobs (id, kind, task_id, payload, next_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&envelope.id)
+                .bind(kind)
+                .bind(&task_id)
+                .bind(payload)
+                .bind(now_ms())
+                .execute(&mut **tx)
+                .await?;
+                self.wake.notify_one();
+                Ok(())
+            }
+            other => {
+                tracing::debug!(routing_key = other, "ignored");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What became of one attempt at a job.
+enum Outcome {
+    /// Done, or found done already.
+    Done,
+    /// Failed for good: reported to the saga.
+    Failed(String, String),
+    /// May pass later.
+    Retry(String),
+}
+
+fn outcome(result: Result<(), Error>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(e @ (Error::Internal(_) | Error::Conflict(_))) => Outcome::Retry(e.to_string()),
+        Err(e) => {
+            let status = tonic::Status::from(e);
+            Outcome::Failed(
+                format!("{:?}", status.code()),
+                status.message().to_string(),
+            )
+        }
+    }
+}
+
+/// Carries out one job.
+async fn run(draws: &Draws, kind: &str, task_id: &str, payload: &[u8]) -> Outcome {
+    let record = match draws.get(task_id).await {
+        Ok(r) => r,
+        Err(e) => return outcome(Err(e)),
+    };
+    let operator = |actor: &str| Identity {
+        subject: if actor.is_empty() {
+            "system:inspection".to_string()
+        } else {
+            actor.to_string()
+        },
+        department: record.lead_department.clone(),
+        roles: vec![ROLE_OPERATOR.into()],
+    };
+    let bad = |e: prost::DecodeError| Outcome::Failed("InvalidArgument".into(), e.to_string());
+    match kind {
+        DRAW_TARGETS => {
+            let c = match pb::DrawTargetsCommand::decode(payload) {
+                Ok(c) => c,
+                Err(e) => return bad(e),
+            };
+            if record.state >= State::TargetsDrawn && record.state != State::Cancelled {
+                return Outcome::Done;
+            }
+            let r = c.request.unwrap_or_default();
+            outcome(
+                draws
+                    .draw_targets(
+                        &operator(&c.actor),
+                        task_id,
+                        &r.witness_entropy,
+                        witnesses_from(r.witnesses),
+                    )
+                    .await
+                    .map(drop),
+            )
+        }
+        LOCK => {
+            let c = match pb::LockDrawCommand::decode(payload) {
+                Ok(c) => c,
+                Err(e) => return bad(e),
+            };
+            if record.state >= State::TargetsLocked && record.state != State::Cancelled {
+                return Outcome::Done;
+            }
+            outcome(draws.lock(&operator(&c.actor), task_id, 0).await.map(drop))
+        }
+        DRAW_INSPECTORS => {
+            let c = match pb::DrawInspectorsCommand::decode(payload) {
+                Ok(c) => c,
+                Err(e) => return bad(e),
+            };
+            if record.state == State::TeamsDrawn {
+                return Outcome::Done;
+            }
+            let r = c.request.unwrap_or_default();
+            let day = match r.eligible_on.as_str() {
+                "" => None,
+                d => match d.parse() {
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        return Outcome::Failed(
+                            "InvalidArgument".into(),
+                            "eligible_on must be YYYY-MM-DD".into(),
+                        );
+                    }
+                },
+            };
+            outcome(
+                draws
+                    .draw_inspectors(
+                        &operator(&c.actor),
+                        task_id,
+                        &r.witness_entropy,
+                        witnesses_from(r.witnesses),
+                        day,
+                    )
+                    .await
+                    .map(drop),
+            )
+        }
+        _ => {
+            let c = match pb::ReplaceInspectorCommand::decode(payload) {
+                Ok(c) => c,
+                Err(e) => return bad(e),
+            };
+            let r = c.request.unwrap_or_default();
+            // Done already when the inspector was replaced off this team before.
+            if record.teams.as_ref().is_some_and(|d| {
+                d.replacements
+                    .iter()
+                    .any(|x| x.target_id == r.target_id && x.replaced == r.inspector_id)
+            }) {
+                return Outcome::Done;
+            }
+            let head = Identity {
+                subject: c.approved_by,
+                department: c.approver_department,
+                roles: vec![ROLE_HEAD.into()],
+            };
+            let day = r.eligible_on.parse().ok();
+            outcome(
+                draws
+                    .replace(
+                        &head,
+                        task_id,
+                        &r.target_id,
+                        &r.inspector_id,
+                        reason_from(r.reason),
+                        &r.note,
+                        day,
+                    )
+                    .await
+                    .map(drop),
+            )
+        }
+    }
+}
+
+/// Runs due jobs until shutdown: woken by the consumer, and every second for retries.
+pub async fn work(
+    db: Db,
+    draws: Draws,
+    relay: suiji_platform::outbox::Relay,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match run_due(&db, &draws, &relay).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "draw jobs"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Runs the jobs due now, oldest first; true when it ran any.
+pub async fn run_due(
+    db: &Db,
+    draws: &Draws,
+    relay: &suiji_platform::outbox::Relay,
+) -> Result<bool, sqlx::Error> {
+    let due = sqlx::query(
+        "SELECT id, kind, task_id, payload, attempts FROM draw_jobs WHERE next_at <= $1 \
+         ORDER BY created_at, id LIMIT 16",
+    )
+    .bind(now_ms())
+    .fetch_all(db.pool())
+    .await?;
+    for row in &due {
+        let id: String = row.try_get("id")?;
+        let kind: String = row.try_get("kind")?;
+        let task_id: String = row.try_get("task_id")?;
+        let payload: Vec<u8> = row.try_get("payload")?;
+        let attempts: i64 = row.try_get("attempts")?;
+        match run(draws, &kind, &task_id, &payload).await {
+            Outcome::Done => {
+                sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await?;
+            }
+            Outcome::Failed(code, reason) => {
+                tracing::warn!(%kind, %task_id, %code, %reason, "draw command failed");
+                let mut tx = db.begin().await?;
+                let failed = pb::DrawFailedEvent {
+                    task_id: task_id.clone(),
+                    command: kind.clone(),
+                    code,
+                    reason,
+                };
+                outbox::enqueue(
+                    &mut tx,
+                    crate::NAME,
+                    Event::new(COMMAND_FAILED, &task_id, &failed).caused_by(&id),
+                )
+                .await?;
+                sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                relay.notify();
+            }
+            Outcome::Retry(error) => {
+                let backoff = (500i64 << attempts.min(10)).min(MAX_BACKOFF_MS);
+                tracing::info!(%kind, %task_id, %error, attempts, "draw command will be retried");
+                sqlx::query(
+                    "UPDATE draw_jobs SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3",
+                )
+                .bind(now_ms() + backoff)
+                .bind(&error)
+                .bind(&id)
+                .execute(db.pool())
+                .await?;
+            }
+        }
+    }
+    Ok(!due.is_empty())
+}

@@ -1,0 +1,956 @@
+//! The draw's use cases. Each reads the record, calls the directories for what the draw needs (a snapshot,
+//! the inspector pools), draws with [`crate::algorithm`], and writes the record, its audit entry and its event
+//! in one transaction that checks the revision it read.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Duration;
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use futures::TryStreamExt;
+use prost::Message;
+use suiji_api::catalog::v1 as cat;
+use suiji_api::directories::v1 as dir;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
+use suiji_api::draw::v1 as pb;
+use suiji_api::planning::v1 as plan;
+use suiji_platform::audit::{self, AuditEvent, digest_of};
+use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::config::DrawSettings;
+use suiji_platform::db::{Db, Tx, now_ms};
+use suiji_platform::error::Error;
+use suiji_platform::grpc::Bearer;
+use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::paging::Page;
+use suiji_platform::validation::{Denied, NotNow, Violations};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::algorithm::{self, Amount, Candidate, DepartmentSeats, DrawError};
+use crate::convert::draw_pb;
+use crate::record::{
+    self, Check, Picker, Reason, Record, ReplacementRecord, Scope, SeedRecord, State, TeamDraw,
+    TeamRecord, Witness,
+};
+use crate::store;
+
+/// Routing key of a commitment.
+pub const COMMITTED: &str = "draw.commitment.published";
+/// Routing key of drawn targets awaiting review.
+pub const TARGETS_DRAWN: &str = "draw.targets.drawn";
+/// Routing key of a locked target list.
+pub const TARGETS_LOCKED: &str = "draw.targets.locked";
+/// Routing key of drawn teams.
+pub const TEAMS_DRAWN: &str = "draw.teams.drawn";
+/// Routing key of a replacement.
+pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
+/// Routing key of a command that failed.
+pub const COMMAND_FAILED: &str = "draw.command.failed";
+
+/// Who may draw and lock for the lead department.
+pub const ROLE_OPERATOR: &str = "draw.operator";
+/// Who approves a replacement: the head of the inspector's department.
+pub const ROLE_HEAD: &str = "department.head";
+
+/// The national rule: at most twice a year unless high risk.
+const MAX_PER_YEAR: u32 = 2;
+/// Largest witness entropy, bytes.
+const MAX_ENTROPY: usize = 4096;
+
+type Directories = DirectoriesServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// The draw's use cases.
+#[derive(Clone)]
+pub struct Draws {
+    db: Db,
+    relay: Relay,
+    tokens: Tokens,
+    directories: Channel,
+    settings: DrawSettings,
+}
+
+/// A target draw's inputs from the launch.
+struct Launch {
+    task: plan::Task,
+    items: Vec<cat::Item>,
+    caps: Vec<u32>,
+    annual: Vec<plan::AnnualCap>,
+}
+
+fn launch_of(bytes: &[u8]) -> Result<Launch, Error> {
+    let e = plan::TaskLaunchedEvent::decode(bytes)
+        .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
+    Ok(Launch {
+        task: e.task.unwrap_or_default(),
+        items: e.items,
+        caps: e.item_caps_basis_points,
+        annual: e.annual_caps,
+    })
+}
+
+/// Today in China (UTC+8), the day rules count in.
+pub fn today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .date_naive()
+}
+
+fn random_secret() -> Result<[u8; 32], Error> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(secret)
+}
+
+fn upstream(what: &str, status: tonic::Status) -> Error {
+    match status.code() {
+        tonic::Code::InvalidArgument | tonic::Code::NotFound | tonic::Code::FailedPrecondition => {
+            NotNow(format!("directories refused {what}: {}", status.message())).into()
+        }
+        _ => Error::Internal(format!("directories, {what}: {status}")),
+    }
+}
+
+fn risk_name(level: i32) -> &'static str {
+    match dir::RiskLevel::try_from(level) {
+        Ok(dir::RiskLevel::High) => "high",
+        Ok(dir::RiskLevel::MediumHigh) => "medium_high",
+        Ok(dir::RiskLevel::Medium) => "medium",
+        Ok(dir::RiskLevel::Low) => "low",
+        _ => "unknown",
+    }
+}
+
+fn kind_name(kind: i32) -> String {
+    suiji_api::types::v1::TargetKind::try_from(kind)
+        .map(|k| k.as_str_name().trim_start_matches("TARGET_KIND_").to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn status_name(status: i32) -> String {
+    dir::OperatingStatus::try_from(status)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("OPERATING_STATUS_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// The `(id, stratum)` pairs of one message of a snapshot stream.
+pub fn lines(chunk: &dir::ReadSnapshotIdsResponse) -> impl Iterator<Item = (&[u8], &'static str)> {
+    chunk
+        .ids
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .zip(chunk.risk_levels.iter())
+        .map(|(id, risk)| (id, risk_name(i32::from(*risk))))
+}
+
+fn check_witnesses(entropy: &str, witnesses: &[Witness]) -> Result<(), Violations> {
+    let mut v = Violations::new();
+    v.check(
+        entropy.len() > MAX_ENTROPY,
+        "witness_entropy",
+        format!("at most {MAX_ENTROPY} bytes"),
+    );
+    for (i, w) in witnesses.iter().enumerate() {
+        v.check(
+            w.name.trim().is_empty(),
+            format!("witnesses[{i}].name"),
+            "is required",
+        );
+        v.check(
+            w.organisation.trim().is_empty(),
+            format!("witnesses[{i}].organisation"),
+            "is required: whom the witness represents",
+        );
+    }
+    v.into_result()
+}
+
+fn require_lead(who: &Identity, record: &Record) -> Result<(), Error> {
+    if who.department != record.lead_department || !who.has_role(ROLE_OPERATOR) {
+        return Err(Denied {
+            field: "task_id".into(),
+            reason: format!(
+                "only the lead department {} with role {ROLE_OPERATOR} draws and locks",
+                record.lead_department
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn wrong_state(record: &Record, doing: &str) -> Error {
+    NotNow(format!(
+        "task {} cannot {doing}: its draw is {}",
+        record.task_id,
+        record.state.as_str()
+    ))
+    .into()
+}
+
+impl Draws {
+    /// The use cases over `db`, calling the directories on `directories`.
+    pub fn new(
+        db: Db,
+        relay: Relay,
+        tokens: Tokens,
+        directories: Channel,
+        settings: DrawSettings,
+    ) -> Self {
+        Self {
+            db,
+            relay,
+            tokens,
+            directories,
+            settings,
+        }
+    }
+
+    fn directories(&self) -> Directories {
+        let token = self
+            .tokens
+            .issue(&Identity::system(crate::NAME), Duration::from_secs(600));
+        DirectoriesServiceClient::with_interceptor(
+            self.directories.clone(),
+            Bearer::new(Some(&token)),
+        )
+        .max_decoding_message_size(16 << 20)
+    }
+
+    async fn load(&self, task_id: &str) -> Result<(Record, Launch), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let (record, launched) = store::get(&mut conn, task_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+        Ok((record, launch_of(&launched)?))
+    }
+
+    /// A task's record.
+    pub async fn get(&self, task_id: &str) -> Result<Record, Error> {
+        Ok(self.load(task_id).await?.0)
+    }
+
+    /// A page of records.
+    pub async fn list(
+        &self,
+        state: Option<State>,
+        year: u32,
+        page: &Page,
+    ) -> Result<Vec<Record>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::list(&mut conn, state, year, page).await
+    }
+
+    /// Writes a new revision of `record` with its audit entry and event, and wakes the relay.
+    async fn save(
+        &self,
+        mut tx: Tx,
+        who: &Identity,
+        record: &mut Record,
+        action: &str,
+        detail: String,
+        event: Event,
+    ) -> Result<(), Error> {
+        let before = digest_of(&*record);
+        record.revision += 1;
+        store::update(&mut tx, record).await?;
+        let change = AuditEvent {
+            action,
+            entity: "draw",
+            entity_id: &record.task_id,
+            before_digest: before,
+            after_digest: digest_of(&*record),
+            detail,
+        };
+        audit::append(&mut tx, who, change).await?;
+        outbox::enqueue(&mut tx, crate::NAME, event).await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(())
+    }
+
+    /// Commits a target secret for a launched task (once; a redelivered launch changes nothing).
+    pub async fn on_launched(
+        &self,
+        tx: &mut Tx,
+        event: &plan::TaskLaunchedEvent,
+        causation: &str,
+    ) -> Result<(), Error> {
+        let task = event.task.clone().unwrap_or_default();
+        let entry = task.entry.clone().unwrap_or_default();
+        let content = task.content.clone().unwrap_or_default();
+        let secret = random_secret()?;
+        let mut record = Record::committed(&task.id, algorithm::commitment(&secret));
+        record.task_name = content.name.clone();
+        record.year = task.year;
+        record.lead_department = task.lead_department_code.clone();
+        let mut departments = vec![task.lead_department_code.clone()];
+        let others: BTreeSet<&str> = content
+            .participants
+            .iter()
+            .map(|p| p.department_code.as_str())
+            .filter(|d| *d != task.lead_department_code)
+            .collect();
+        departments.extend(others.into_iter().map(str::to_string));
+        record.departments = departments;
+        record.items = content
+            .participants
+            .iter()
+            .map(|p| (p.department_code.clone(), p.item_codes.clone()))
+            .collect();
+        record.list_public = entry.publish_drawn_list;
+        if !store::insert(&mut *tx, &record, &event.encode_to_vec(), &hex::encode(secret)).await? {
+            return Ok(());
+        }
+        let who = Identity::system(crate::NAME);
+        let change = AuditEvent {
+            action: "draw.commit",
+            entity: "draw",
+            entity_id: &record.task_id,
+            before_digest: String::new(),
+            after_digest: digest_of(&record),
+            detail: format!("commitment {}", record.targets.seed.commitment),
+        };
+        audit::append(tx, &who, change).await?;
+        let published = pb::DrawCommittedEvent {
+            task_id: record.task_id.clone(),
+            commitment: record.targets.seed.commitment.clone(),
+        };
+        outbox::enqueue(
+            tx,
+            crate::NAME,
+            Event::new(COMMITTED, &record.task_id, &published).caused_by(causation),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a task's draw cancelled unless its teams are drawn; what was drawn or locked stays on record.
+    pub async fn on_cancelled(
+        &self,
+        tx: &mut Tx,
+        task_id: &str,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let Some((mut record, _)) = store::get(&mut *tx, task_id).await? else {
+            return Ok(());
+        };
+        if matches!(record.state, State::TeamsDrawn | State::Cancelled) {
+            return Ok(());
+        }
+        let before = digest_of(&record);
+        record.state = State::Cancelled;
+        record.cancel_reason = reason.to_string();
+        record.revision += 1;
+        store::update(&mut *tx, &record).await?;
+        let change = AuditEvent {
+            action: "draw.cancel",
+            entity: "draw",
+            entity_id: task_id,
+            before_digest: before,
+            after_digest: digest_of(&record),
+            detail: reason.to_string(),
+        };
+        audit::append(tx, &Identity::system(crate::NAME), change).await?;
+        Ok(())
+    }
+
+    /// The scope of the snapshot: the task's, with closed and revoked targets left out unless the scope names
+    /// statuses itself, and the items' target kinds when it names none.
+    fn scope_of(launch: &Launch) -> dir::TargetFilter {
+        let content = launch.task.content.clone().unwrap_or_default();
+        let entry = launch.task.entry.clone().unwrap_or_default();
+        let mut scope = content.scope.or(entry.scope).unwrap_or_default();
+        if scope.statuses.is_empty() {
+            scope.statuses = vec![
+                dir::OperatingStatus::Operating as i32,
+                dir::OperatingStatus::Liquidating as i32,
+            ];
+        }
+        if scope.kinds.is_empty() {
+            let kinds: BTreeSet<i32> = launch
+                .items
+                .iter()
+                .filter_map(|i| i.version.as_ref()?.content.as_ref())
+                .flat_map(|c| c.target_kinds.iter().copied())
+                .collect();
+            scope.kinds = kinds.into_iter().collect();
+        }
+        scope
+    }
+
+    fn amount_of(launch: &Launch) -> Amount {
+        let content = launch.task.content.clone().unwrap_or_default();
+        let entry = launch.task.entry.clone().unwrap_or_default();
+        if content.quantity > 0 {
+            Amount::Quantity(u64::from(content.quantity))
+        } else {
+            Amount::Ratio {
+                base_basis_points: entry.ratio_basis_points,
+                per_stratum: entry
+                    .risk_ratios
+                    .iter()
+                    .map(|r| (risk_name(r.level).to_string(), r.basis_points))
+                    .collect(),
+            }
+        }
+    }
+
+    async fn lead_level(&self, lead: &str) -> Result<i32, Error> {
+        let level: Option<String> =
+            sqlx::query_scalar("SELECT level FROM departments WHERE code = $1")
+                .bind(lead)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(match level.as_deref() {
+            Some("province") => dir::DepartmentLevel::Province as i32,
+            Some("city") => dir::DepartmentLevel::City as i32,
+            Some("county") => dir::DepartmentLevel::County as i32,
+            _ => dir::DepartmentLevel::Unspecified as i32,
+        })
+    }
+
+    /// Draws the targets of `task_id` (once): a snapshot of the scope minus the exclusions, strata by risk,
+    /// quantities by the task's rules within the items' caps, the seed from the committed secret and the
+    /// witnesses' entropy.
+    pub async fn draw_targets(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        entropy: &str,
+        witnesses: Vec<Witness>,
+    ) -> Result<Record, Error> {
+        check_witnesses(entropy, &witnesses)?;
+        let (mut record, launch) = self.load(task_id).await?;
+        require_lead(who, &record)?;
+        if record.state != State::Committed {
+            return Err(wrong_state(&record, "draw its targets"));
+        }
+        let scope = Self::scope_of(&launch);
+        let exclusions = dir::Exclusions {
+            as_of: today().to_string(),
+            max_per_year: MAX_PER_YEAR,
+            lead_level: self.lead_level(&record.lead_department).await?,
+            annual_caps: launch
+                .annual
+                .iter()
+                .filter(|c| record.departments.contains(&c.department_code))
+                .map(|c| dir::DepartmentCap {
+                    department_code: c.department_code.clone(),
+                    max_per_target: c.max_per_target,
+                })
+                .collect(),
+        };
+        let mut directories = self.directories();
+        let snapshot = directories
+            .create_target_snapshot(dir::CreateTargetSnapshotRequest {
+                filter: Some(scope.clone()),
+                exclusions: Some(exclusions),
+            })
+            .await
+            .map_err(|s| upstream("the snapshot", s))?
+            .into_inner()
+            .snapshot
+            .ok_or_else(|| Error::Internal("directories returned no snapshot".into()))?;
+        directories
+            .pin_snapshot(dir::PinSnapshotRequest {
+                id: snapshot.id.clone(),
+                holder: format!("draw:{task_id}"),
+            })
+            .await
+            .map_err(|s| upstream("the pin", s))?;
+        let counts: BTreeMap<String, u64> = snapshot
+            .strata
+            .iter()
+            .filter(|s| s.count > 0)
+            .map(|s| (risk_name(s.risk_level).to_string(), s.count))
+            .collect();
+        let amount = Self::amount_of(&launch);
+        let cap = launch.caps.iter().copied().min().unwrap_or(10_000);
+        let planned = record::plan_strata(&counts, &amount, cap);
+        let secret = {
+            let mut conn = self.db.pool().acquire().await?;
+            store::secret(&mut conn, task_id, "targets").await?
+        };
+        let seed = record::seed_of(&secret, entropy, task_id, &snapshot.digest)
+            .map_err(Error::Internal)?;
+        let picks = record::positions(seed, &planned).map_err(|e| NotNow(e.to_string()))?;
+        let mut picker = Picker::new(&picks);
+        let mut stream = self.snapshot_stream(&snapshot.id).await?;
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|s| upstream("the snapshot's ids", s))?
+        {
+            for (id, stratum) in lines(&chunk) {
+                picker.push(id, stratum);
+            }
+        }
+        let read = picker.finish();
+        if read.digest != snapshot.digest || read.counts != counts {
+            return Err(Error::Internal(format!(
+                "snapshot {} read back as {} with {:?}, made as {} with {counts:?}",
+                snapshot.id, read.digest, read.counts, snapshot.digest
+            )));
+        }
+        let strata = record::target_strata(&planned, read.picked).map_err(Error::Internal)?;
+        let t = &mut record.targets;
+        t.result_digest =
+            algorithm::ids_digest(strata.iter().flat_map(|s| s.drawn.iter().map(String::as_str)));
+        t.strata = strata;
+        t.seed = SeedRecord {
+            commitment: t.seed.commitment.clone(),
+            server_secret: secret,
+            witness_entropy: entropy.to_string(),
+            witnesses,
+            snapshot_digest: snapshot.digest.clone(),
+            seed: hex::encode(seed),
+            drawn_at: now_ms(),
+            drawn_by: who.subject.clone(),
+        };
+        t.snapshot_id = snapshot.id.clone();
+        t.scope = Scope {
+            kinds: scope.kinds.iter().map(|k| kind_name(*k)).collect(),
+            region_codes: scope.region_codes.clone(),
+            industry_prefixes: scope.industry_prefixes.clone(),
+            departments: scope.departments.clone(),
+            statuses: scope.statuses.iter().map(|s| status_name(*s)).collect(),
+        };
+        t.candidates = snapshot.count;
+        t.exclusions = snapshot
+            .excluded
+            .iter()
+            .map(|e| (e.rule.clone(), e.count))
+            .collect();
+        t.amount = Some(amount);
+        t.cap_basis_points = cap;
+        record.state = State::TargetsDrawn;
+        let drawn: u64 = record.targets.strata.iter().map(|s| s.take).sum();
+        let detail = format!(
+            "{drawn} of {} candidates, snapshot {}, result {}",
+            snapshot.count, snapshot.id, record.targets.result_digest
+        );
+        let tx = self.db.begin().await?;
+        let event = Event::new(
+            TARGETS_DRAWN,
+            task_id,
+            &pb::TargetsDrawnEvent {
+                draw: Some(draw_pb(&record)),
+            },
+        );
+        self.save(tx, who, &mut record, "draw.targets", detail, event)
+            .await?;
+        Ok(record)
+    }
+
+    /// Locks the drawn targets for good and commits the team secret.
+    pub async fn lock(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        expected_revision: i64,
+    ) -> Result<Record, Error> {
+        let (mut record, _) = self.load(task_id).await?;
+        require_lead(who, &record)?;
+        if record.state != State::TargetsDrawn {
+            return Err(wrong_state(&record, "be locked"));
+        }
+        if expected_revision != 0 && expected_revision != record.revision {
+            return Err(Error::Conflict(format!(
+                "the draw is at revision {}, not {expected_revision}: review it again",
+                record.revision
+            )));
+        }
+        let secret = random_secret()?;
+        record.targets.locked_at = now_ms();
+        record.targets.locked_by = who.subject.clone();
+        record.teams = Some(TeamDraw {
+            seed: SeedRecord {
+                commitment: algorithm::commitment(&secret),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        record.state = State::TargetsLocked;
+        let mut tx = self.db.begin().await?;
+        store::put_secret(&mut tx, task_id, "teams", &hex::encode(secret)).await?;
+        let event = Event::new(
+            TARGETS_LOCKED,
+            task_id,
+            &pb::TargetsLockedEvent {
+                draw: Some(draw_pb(&record)),
+            },
+        );
+        let detail = format!("result {}", record.targets.result_digest);
+        self.save(tx, who, &mut record, "draw.lock", detail, event)
+            .await?;
+        Ok(record)
+    }
+
+    /// Every inspector of `department` eligible on `day`, with all of `qualifications`.
+    async fn eligible(
+        &self,
+        directories: &mut Directories,
+        department: &str,
+        qualifications: &[String],
+        day: NaiveDate,
+    ) -> Result<Vec<dir::Inspector>, Error> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = directories
+                .list_inspectors(dir::ListInspectorsRequest {
+                    department_code: department.to_string(),
+                    qualification: qualifications.first().cloned().unwrap_or_default(),
+                    eligible_on: day.to_string(),
+                    page_size: 500,
+                    page_token: token,
+                })
+                .await
+                .map_err(|s| upstream("the inspectors", s))?
+                .into_inner();
+            out.extend(page.inspectors.into_iter().filter(|i| {
+                qualifications
+                    .iter()
+                    .all(|q| i.qualifications.contains(q))
+            }));
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// What a department's items ask of its inspectors: qualifications and an expert.
+    fn requirements(record: &Record, launch: &Launch, department: &str) -> (Vec<String>, bool) {
+        let codes = record.items.get(department).cloned().unwrap_or_default();
+        let mut qualifications = BTreeSet::new();
+        let mut expert = false;
+        for item in &launch.items {
+            if !codes.contains(&item.code) {
+                continue;
+            }
+            if let Some(c) = item.version.as_ref().and_then(|v| v.content.as_ref()) {
+                qualifications.extend(c.inspector_qualifications.iter().cloned());
+                expert |= c.requires_expert;
+            }
+        }
+        (qualifications.into_iter().collect(), expert)
+    }
+
+    fn seats(&self, department: &str) -> u32 {
+        self.settings
+            .seats
+            .get(department)
+            .copied()
+            .unwrap_or(self.settings.seats_per_department)
+            .max(1)
+    }
+
+    /// Draws a team for every locked target.
+    pub async fn draw_inspectors(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        entropy: &str,
+        witnesses: Vec<Witness>,
+        eligible_on: Option<NaiveDate>,
+    ) -> Result<Record, Error> {
+        check_witnesses(entropy, &witnesses)?;
+        let (mut record, launch) = self.load(task_id).await?;
+        require_lead(who, &record)?;
+        if record.state != State::TargetsLocked {
+            return Err(wrong_state(&record, "draw its inspectors"));
+        }
+        let day = eligible_on.unwrap_or_else(today);
+        let team_size: u32 = record.departments.iter().map(|d| self.seats(d)).sum();
+        if team_size < self.settings.min_team_size {
+            return Err(NotNow(format!(
+                "a team would have {team_size} inspectors; at least {} are required",
+                self.settings.min_team_size
+            ))
+            .into());
+        }
+        let targets = record.targets.locked_list();
+        let target_set: HashSet<&str> = targets.iter().map(String::as_str).collect();
+        let mut directories = self.directories();
+        let mut pools = Vec::new();
+        let mut qualifications = BTreeMap::new();
+        let mut exclusions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut members: HashSet<String> = HashSet::new();
+        for department in &record.departments {
+            let (quals, needs_expert) = Self::requirements(&record, &launch, department);
+            let inspectors = self
+                .eligible(&mut directories, department, &quals, day)
+                .await?;
+            for i in &inspectors {
+                members.insert(i.id.clone());
+                for t in &i.recusals {
+                    if target_set.contains(t.as_str()) {
+                        exclusions.entry(t.clone()).or_default().insert(i.id.clone());
+                    }
+                }
+            }
+            pools.push(DepartmentSeats {
+                department: department.clone(),
+                seats: self.seats(department),
+                needs_expert,
+                pool: inspectors
+                    .iter()
+                    .map(|i| Candidate {
+                        id: i.id.clone(),
+                        expert: i.expert,
+                        load: i.workload,
+                    })
+                    .collect(),
+            });
+            qualifications.insert(department.clone(), quals);
+        }
+        let accepted = directories
+            .list_recusals(dir::ListRecusalsRequest {
+                state: dir::RecusalState::Accepted as i32,
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| upstream("the recusals", s))?
+            .into_inner()
+            .recusals;
+        for r in accepted {
+            if target_set.contains(r.target_id.as_str()) && members.contains(&r.inspector_id) {
+                exclusions
+                    .entry(r.target_id)
+                    .or_default()
+                    .insert(r.inspector_id);
+            }
+        }
+        let exclusions: BTreeMap<String, Vec<String>> = exclusions
+            .into_iter()
+            .map(|(t, s)| (t, s.into_iter().collect()))
+            .collect();
+        for p in &mut pools {
+            p.pool.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        let digest = algorithm::pool_digest(&pools);
+        let secret = {
+            let mut conn = self.db.pool().acquire().await?;
+            store::secret(&mut conn, task_id, "teams").await?
+        };
+        let seed =
+            record::seed_of(&secret, entropy, task_id, &digest).map_err(Error::Internal)?;
+        let teams = algorithm::draw_teams(seed, &record.lead_department, &targets, &pools, &exclusions)
+            .map_err(|e| match e {
+                DrawError::Shortage { .. } | DrawError::TooMany { .. } => {
+                    Error::from(NotNow(format!("the teams cannot be drawn: {e}")))
+                }
+            })?;
+        let d = record.teams.get_or_insert_with(TeamDraw::default);
+        d.seed = SeedRecord {
+            commitment: d.seed.commitment.clone(),
+            server_secret: secret,
+            witness_entropy: entropy.to_string(),
+            witnesses,
+            snapshot_digest: digest,
+            seed: hex::encode(seed),
+            drawn_at: now_ms(),
+            drawn_by: who.subject.clone(),
+        };
+        d.result_digest = algorithm::teams_digest(&teams);
+        d.teams = teams
+            .into_iter()
+            .map(|(target_id, seats)| TeamRecord {
+                target_id,
+                current: seats.clone(),
+                drawn: seats,
+            })
+            .collect();
+        d.pools = pools;
+        d.qualifications = qualifications;
+        d.exclusions = exclusions;
+        record.state = State::TeamsDrawn;
+        let detail = format!(
+            "{} teams, result {}",
+            d.teams.len(),
+            d.result_digest
+        );
+        let tx = self.db.begin().await?;
+        let event = Event::new(
+            TEAMS_DRAWN,
+            task_id,
+            &pb::TeamsDrawnEvent {
+                draw: Some(draw_pb(&record)),
+            },
+        );
+        self.save(tx, who, &mut record, "draw.teams", detail, event)
+            .await?;
+        Ok(record)
+    }
+
+    /// Replaces `inspector_id` on the team of `target_id` for `reason`, approved by the head of the inspector's
+    /// department (the caller). The replacement is chosen by rule, not by lottery (docs/draw-v1.md §8.1): of the
+    /// department's inspectors eligible on the day who hold its qualifications (an expert for an expert seat),
+    /// not on the team, not excluded for the target and never replaced off it, the one with the fewest open
+    /// assignments, then the smallest id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replace(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        target_id: &str,
+        inspector_id: &str,
+        reason: Option<Reason>,
+        note: &str,
+        eligible_on: Option<NaiveDate>,
+    ) -> Result<(Record, ReplacementRecord), Error> {
+        let Some(reason) = reason else {
+            return Err(Violations::one(
+                "reason",
+                "is required: job change, conflict, health or recusal; nothing else allows a replacement",
+            )
+            .into());
+        };
+        let (mut record, _) = self.load(task_id).await?;
+        if record.state != State::TeamsDrawn {
+            return Err(wrong_state(&record, "replace an inspector"));
+        }
+        let d = record.teams.as_ref().expect("teams drawn");
+        let team = d
+            .teams
+            .iter()
+            .find(|t| t.target_id == target_id)
+            .ok_or_else(|| Violations::one("target_id", "is not on the locked list"))?;
+        let seat = team
+            .current
+            .iter()
+            .find(|s| s.inspector_id == inspector_id)
+            .ok_or_else(|| Violations::one("inspector_id", "does not sit on this team"))?
+            .clone();
+        if who.department != seat.department || !who.has_role(ROLE_HEAD) {
+            return Err(Denied {
+                field: "inspector_id".into(),
+                reason: format!(
+                    "a replacement needs the approval of the head ({ROLE_HEAD}) of {}",
+                    seat.department
+                ),
+            }
+            .into());
+        }
+        let quals = d.qualifications.get(&seat.department).cloned().unwrap_or_default();
+        let mut directories = self.directories();
+        let day = eligible_on.unwrap_or_else(today);
+        let mut candidates = self
+            .eligible(&mut directories, &seat.department, &quals, day)
+            .await?;
+        let excluded: HashSet<&str> = d
+            .exclusions
+            .get(target_id)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let replaced_off: HashSet<&str> = d
+            .replacements
+            .iter()
+            .filter(|r| r.target_id == target_id)
+            .map(|r| r.replaced.as_str())
+            .collect();
+        candidates.retain(|c| {
+            (!seat.expert_seat || c.expert)
+                && !team.current.iter().any(|s| s.inspector_id == c.id)
+                && !excluded.contains(c.id.as_str())
+                && !replaced_off.contains(c.id.as_str())
+                && c.id != inspector_id
+                && !c.recusals.iter().any(|t| t == target_id)
+        });
+        let chosen = candidates
+            .iter()
+            .min_by(|a, b| (a.workload, a.id.as_bytes()).cmp(&(b.workload, b.id.as_bytes())))
+            .ok_or_else(|| {
+                NotNow(format!(
+                    "no other eligible inspector of {} can take the seat",
+                    seat.department
+                ))
+            })?
+            .id
+            .clone();
+        let replacement = ReplacementRecord {
+            target_id: target_id.to_string(),
+            department: seat.department.clone(),
+            replaced: inspector_id.to_string(),
+            replacement: chosen.clone(),
+            reason,
+            note: note.to_string(),
+            approved_by: who.subject.clone(),
+            at: now_ms(),
+        };
+        let d = record.teams.as_mut().expect("teams drawn");
+        d.replacements.push(replacement.clone());
+        let team = d
+            .teams
+            .iter_mut()
+            .find(|t| t.target_id == target_id)
+            .expect("found above");
+        for s in &mut team.current {
+            if s.inspector_id == inspector_id {
+                s.inspector_id = chosen.clone();
+            }
+        }
+        let event = Event::new(
+            INSPECTOR_REPLACED,
+            task_id,
+            &pb::InspectorReplacedEvent {
+                task_id: task_id.to_string(),
+                replacement: Some(crate::convert::replacement_pb(&replacement)),
+                team: Some(crate::convert::team_pb(team)),
+            },
+        );
+        let detail = format!(
+            "{target_id}: {inspector_id} → {chosen} ({reason:?}) {note}"
+        );
+        let tx = self.db.begin().await?;
+        self.save(tx, who, &mut record, "draw.replace", detail, event)
+            .await?;
+        Ok((record, replacement))
+    }
+
+    /// A snapshot's ids with their risk levels, as the directories stream them; [`lines`] reads a message.
+    pub async fn snapshot_stream(
+        &self,
+        snapshot_id: &str,
+    ) -> Result<tonic::Streaming<dir::ReadSnapshotIdsResponse>, Error> {
+        Ok(self
+            .directories()
+            .read_snapshot_ids(dir::ReadSnapshotIdsRequest {
+                id: snapshot_id.to_string(),
+                with_risk_levels: true,
+            })
+            .await
+            .map_err(|s| upstream("the snapshot's ids", s))?
+            .into_inner())
+    }
+
+    /// Verifies `record` against its snapshot, read from the directories.
+    pub async fn verify(&self, record: &Record) -> Result<Vec<Check>, Error> {
+        let mut checks = if record.targets.seed.server_secret.is_empty() {
+            vec![Check {
+                name: "targets".into(),
+                ok: false,
+                detail: "the targets are not drawn yet".into(),
+            }]
+        } else {
+            let mut v = record::TargetVerifier::new(record);
+            let mut stream = self.snapshot_stream(&record.targets.snapshot_id).await?;
+            while let Some(chunk) = stream
+                .try_next()
+                .await
+                .map_err(|s| upstream("the snapshot's ids", s))?
+            {
+                for (id, stratum) in lines(&chunk) {
+                    v.push(id, stratum);
+                }
+            }
+            v.finish()
+        };
+        checks.extend(record::verify_teams(record));
+        Ok(checks)
+    }
+}
