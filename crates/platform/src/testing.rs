@@ -267,15 +267,24 @@ where
     F: FnOnce(Context) -> Fut,
     Fut: Future<Output = Result<Started, StartError>>,
 {
-    let ctx = Context::open(
-        isolated.settings.clone(),
-        name,
-        migrations,
-        bus,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("open service");
+    start_with(isolated.settings.clone(), bus, name, migrations, start).await
+}
+
+/// Starts a service on port 0 with `bus` and its own `settings` (e.g. another service's address filled in).
+pub async fn start_with<F, Fut>(
+    settings: Arc<Settings>,
+    bus: Arc<dyn Bus>,
+    name: &'static str,
+    migrations: &Migrations,
+    start: F,
+) -> Running
+where
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Result<Started, StartError>>,
+{
+    let ctx = Context::open(settings, name, migrations, bus, CancellationToken::new())
+        .await
+        .expect("open service");
     let started = start(ctx.clone()).await.expect("start service");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -69,25 +69,36 @@ fn task_of(envelope: &Envelope) -> Result<(String, Vec<u8>), HandleError> {
         .as_ref()
         .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
     let task_id = match envelope.r#type.as_str() {
-        DRAW_TARGETS => payload
-            .to_msg::<pb::DrawTargetsCommand>()
-            .map_err(permanent)?
-            .request
-            .unwrap_or_default()
-            .task_id,
-        LOCK => payload.to_msg::<pb::LockDrawCommand>().map_err(permanent)?.task_id,
-        DRAW_INSPECTORS => payload
-            .to_msg::<pb::DrawInspectorsCommand>()
-            .map_err(permanent)?
-            .request
-            .unwrap_or_default()
-            .task_id,
-        _ => payload
-            .to_msg::<pb::ReplaceInspectorCommand>()
-            .map_err(permanent)?
-            .request
-            .unwrap_or_default()
-            .task_id,
+        DRAW_TARGETS => {
+            payload
+                .to_msg::<pb::DrawTargetsCommand>()
+                .map_err(permanent)?
+                .request
+                .unwrap_or_default()
+                .task_id
+        }
+        LOCK => {
+            payload
+                .to_msg::<pb::LockDrawCommand>()
+                .map_err(permanent)?
+                .task_id
+        }
+        DRAW_INSPECTORS => {
+            payload
+                .to_msg::<pb::DrawInspectorsCommand>()
+                .map_err(permanent)?
+                .request
+                .unwrap_or_default()
+                .task_id
+        }
+        _ => {
+            payload
+                .to_msg::<pb::ReplaceInspectorCommand>()
+                .map_err(permanent)?
+                .request
+                .unwrap_or_default()
+                .task_id
+        }
     };
     Ok((task_id, payload.value.clone()))
 }
@@ -165,10 +176,7 @@ fn outcome(result: Result<(), Error>) -> Outcome {
         Err(e @ (Error::Internal(_) | Error::Conflict(_))) => Outcome::Retry(e.to_string()),
         Err(e) => {
             let status = tonic::Status::from(e);
-            Outcome::Failed(
-                format!("{:?}", status.code()),
-                status.message().to_string(),
-            )
+            Outcome::Failed(format!("{:?}", status.code()), status.message().to_string())
         }
     }
 }

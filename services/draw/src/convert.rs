@@ -138,7 +138,11 @@ pub fn draw_pb(r: &Record) -> pb::Draw {
             .kinds
             .iter()
             .filter_map(|k| {
-                enum_by_name(k, "TARGET_KIND_", suiji_api::types::v1::TargetKind::from_str_name)
+                enum_by_name(
+                    k,
+                    "TARGET_KIND_",
+                    suiji_api::types::v1::TargetKind::from_str_name,
+                )
             })
             .map(|k| k as i32)
             .collect(),

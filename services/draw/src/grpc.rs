@@ -192,14 +192,15 @@ impl DrawService for Api {
     ) -> Result<Response<Self::ExportDrawStream>, Status> {
         let who = request.extensions().get::<Identity>().cloned();
         let record = self.draws.get(&request.into_inner().task_id).await?;
-        let with_candidates = !record.targets.snapshot_id.is_empty()
-            && (who.is_some() || record.list_public);
+        let with_candidates =
+            !record.targets.snapshot_id.is_empty() && (who.is_some() || record.list_public);
         let record = view(record, who.as_ref());
         let mut head = b"{\"record\":".to_vec();
         serde_json::to_writer(&mut head, &record).map_err(|e| Status::internal(e.to_string()))?;
         if !with_candidates {
             head.extend_from_slice(b"}\n");
-            let once = futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) });
+            let once =
+                futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) });
             return Ok(Response::new(Box::pin(once)));
         }
         head.extend_from_slice(b",\"candidates\":[");
@@ -226,13 +227,14 @@ impl DrawService for Api {
             }
             Ok(pb::ExportDrawResponse { chunk: out })
         });
-        let stream = futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) })
-            .chain(body)
-            .chain(futures::stream::once(async {
-                Ok(pb::ExportDrawResponse {
-                    chunk: b"]}\n".to_vec(),
-                })
-            }));
+        let stream =
+            futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) })
+                .chain(body)
+                .chain(futures::stream::once(async {
+                    Ok(pb::ExportDrawResponse {
+                        chunk: b"]}\n".to_vec(),
+                    })
+                }));
         Ok(Response::new(Box::pin(stream)))
     }
 

@@ -584,12 +584,16 @@ impl<'r> TargetVerifier<'r> {
         let t = &record.targets;
         let recorded = recorded_counts(record);
         let read = picker.finish();
-        checks.push(check("candidates in order", read.disorder.is_none(), || {
-            format!(
-                "{} is not above the id before it",
-                read.disorder.clone().unwrap_or_default()
-            )
-        }));
+        checks.push(check(
+            "candidates in order",
+            read.disorder.is_none(),
+            || {
+                format!(
+                    "{} is not above the id before it",
+                    read.disorder.clone().unwrap_or_default()
+                )
+            },
+        ));
         checks.push(check(
             "snapshot digest",
             read.digest == t.seed.snapshot_digest,

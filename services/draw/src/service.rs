@@ -121,7 +121,11 @@ fn risk_name(level: i32) -> &'static str {
 
 fn kind_name(kind: i32) -> String {
     suiji_api::types::v1::TargetKind::try_from(kind)
-        .map(|k| k.as_str_name().trim_start_matches("TARGET_KIND_").to_ascii_lowercase())
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("TARGET_KIND_")
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -209,9 +213,11 @@ impl Draws {
     }
 
     fn directories(&self) -> Directories {
-        let token = self
-            .tokens
-            .issue(&Identity::system(crate::NAME), Duration::from_secs(600));
+        let caller = Identity {
+            department: "system".into(),
+            ..Identity::system(crate::NAME)
+        };
+        let token = self.tokens.issue(&caller, Duration::from_secs(600));
         DirectoriesServiceClient::with_interceptor(
             self.directories.clone(),
             Bearer::new(Some(&token)),
@@ -301,7 +307,14 @@ impl Draws {
             .map(|p| (p.department_code.clone(), p.item_codes.clone()))
             .collect();
         record.list_public = entry.publish_drawn_list;
-        if !store::insert(&mut *tx, &record, &event.encode_to_vec(), &hex::encode(secret)).await? {
+        if !store::insert(
+            &mut *tx,
+            &record,
+            &event.encode_to_vec(),
+            &hex::encode(secret),
+        )
+        .await?
+        {
             return Ok(());
         }
         let who = Identity::system(crate::NAME);
@@ -497,8 +510,11 @@ impl Draws {
         }
         let strata = record::target_strata(&planned, read.picked).map_err(Error::Internal)?;
         let t = &mut record.targets;
-        t.result_digest =
-            algorithm::ids_digest(strata.iter().flat_map(|s| s.drawn.iter().map(String::as_str)));
+        t.result_digest = algorithm::ids_digest(
+            strata
+                .iter()
+                .flat_map(|s| s.drawn.iter().map(String::as_str)),
+        );
         t.strata = strata;
         t.seed = SeedRecord {
             commitment: t.seed.commitment.clone(),
@@ -611,11 +627,11 @@ impl Draws {
                 .await
                 .map_err(|s| upstream("the inspectors", s))?
                 .into_inner();
-            out.extend(page.inspectors.into_iter().filter(|i| {
-                qualifications
-                    .iter()
-                    .all(|q| i.qualifications.contains(q))
-            }));
+            out.extend(
+                page.inspectors
+                    .into_iter()
+                    .filter(|i| qualifications.iter().all(|q| i.qualifications.contains(q))),
+            );
             if page.next_page_token.is_empty() {
                 return Ok(out);
             }
@@ -689,7 +705,10 @@ impl Draws {
                 members.insert(i.id.clone());
                 for t in &i.recusals {
                     if target_set.contains(t.as_str()) {
-                        exclusions.entry(t.clone()).or_default().insert(i.id.clone());
+                        exclusions
+                            .entry(t.clone())
+                            .or_default()
+                            .insert(i.id.clone());
                     }
                 }
             }
@@ -737,14 +756,14 @@ impl Draws {
             let mut conn = self.db.pool().acquire().await?;
             store::secret(&mut conn, task_id, "teams").await?
         };
-        let seed =
-            record::seed_of(&secret, entropy, task_id, &digest).map_err(Error::Internal)?;
-        let teams = algorithm::draw_teams(seed, &record.lead_department, &targets, &pools, &exclusions)
-            .map_err(|e| match e {
-                DrawError::Shortage { .. } | DrawError::TooMany { .. } => {
-                    Error::from(NotNow(format!("the teams cannot be drawn: {e}")))
-                }
-            })?;
+        let seed = record::seed_of(&secret, entropy, task_id, &digest).map_err(Error::Internal)?;
+        let teams =
+            algorithm::draw_teams(seed, &record.lead_department, &targets, &pools, &exclusions)
+                .map_err(|e| match e {
+                    DrawError::Shortage { .. } | DrawError::TooMany { .. } => {
+                        Error::from(NotNow(format!("the teams cannot be drawn: {e}")))
+                    }
+                })?;
         let d = record.teams.get_or_insert_with(TeamDraw::default);
         d.seed = SeedRecord {
             commitment: d.seed.commitment.clone(),
@@ -769,11 +788,7 @@ impl Draws {
         d.qualifications = qualifications;
         d.exclusions = exclusions;
         record.state = State::TeamsDrawn;
-        let detail = format!(
-            "{} teams, result {}",
-            d.teams.len(),
-            d.result_digest
-        );
+        let detail = format!("{} teams, result {}", d.teams.len(), d.result_digest);
         let tx = self.db.begin().await?;
         let event = Event::new(
             TEAMS_DRAWN,
@@ -836,7 +851,11 @@ impl Draws {
             }
             .into());
         }
-        let quals = d.qualifications.get(&seat.department).cloned().unwrap_or_default();
+        let quals = d
+            .qualifications
+            .get(&seat.department)
+            .cloned()
+            .unwrap_or_default();
         let mut directories = self.directories();
         let day = eligible_on.unwrap_or_else(today);
         let mut candidates = self
@@ -903,9 +922,7 @@ impl Draws {
                 team: Some(crate::convert::team_pb(team)),
             },
         );
-        let detail = format!(
-            "{target_id}: {inspector_id} → {chosen} ({reason:?}) {note}"
-        );
+        let detail = format!("{target_id}: {inspector_id} → {chosen} ({reason:?}) {note}");
         let tx = self.db.begin().await?;
         self.save(tx, who, &mut record, "draw.replace", detail, event)
             .await?;

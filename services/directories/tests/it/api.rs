@@ -217,6 +217,7 @@ async fn directories_over_grpc(backend: Backend) {
         async move {
             c.create_target_snapshot(pb::CreateTargetSnapshotRequest {
                 filter: Some(filter),
+                exclusions: None,
             })
             .await
             .unwrap()
@@ -257,6 +258,7 @@ async fn directories_over_grpc(backend: Backend) {
     let mut stream = reader
         .read_snapshot_ids(pb::ReadSnapshotIdsRequest {
             id: first.id.clone(),
+            with_risk_levels: false,
         })
         .await
         .unwrap()
