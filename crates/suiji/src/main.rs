@@ -3,6 +3,7 @@
 
 mod catalog_cmd;
 mod demo;
+mod draw_cmd;
 mod import_cmd;
 mod plan_cmd;
 mod services;
@@ -111,6 +112,8 @@ enum Command {
     Plan(Box<plan_cmd::PlanArgs>),
     /// Tasks created from published plans, and their launch.
     Task(Box<plan_cmd::TaskArgs>),
+    /// The verifiable draw: targets, lock, teams, replacements, export and offline verification.
+    Draw(Box<draw_cmd::DrawArgs>),
 }
 
 #[derive(Subcommand)]
@@ -324,6 +327,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(args) => catalog_cmd::run(*args).await,
         Command::Plan(args) => plan_cmd::run_plan(*args).await,
         Command::Task(args) => plan_cmd::run_task(*args).await,
+        Command::Draw(args) => draw_cmd::run(*args).await,
     }
 }
 
