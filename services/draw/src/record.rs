@@ -354,7 +354,10 @@ impl Picker {
         {
             self.disorder = Some(String::from_utf8_lossy(id).into_owned());
         }
-        self.previous = Some(id.to_vec());
+        // One buffer for the previous id, not an allocation per candidate.
+        let previous = self.previous.get_or_insert_with(Vec::new);
+        previous.clear();
+        previous.extend_from_slice(id);
         match self.counts.get_mut(stratum) {
             Some(n) => *n += 1,
             None => {
