@@ -38,7 +38,8 @@ impl Identity {
     pub fn system(service: &str) -> Self {
         Self {
             subject: format!("system:{service}"),
-            department: String::new(),
+            // Tokens must name a department; a service acting on its own names none of the government's.
+            department: "system".into(),
             roles: vec![ROLE_ADMIN.into()],
         }
     }

@@ -174,3 +174,11 @@ pub fn channel(address: &str) -> Result<Channel, tonic::transport::Error> {
         .tcp_nodelay(true)
         .connect_lazy())
 }
+
+/// Epoch milliseconds as a protobuf `Timestamp`.
+pub fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}

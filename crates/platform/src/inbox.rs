@@ -29,6 +29,18 @@ impl From<sqlx::Error> for HandleError {
     }
 }
 
+/// The payload of `envelope` as `M`; a missing or undecodable payload will never pass, so it is permanent.
+pub fn payload<M: prost::Message + prost::Name + Default>(
+    envelope: &Envelope,
+) -> Result<M, HandleError> {
+    envelope
+        .payload
+        .as_ref()
+        .ok_or_else(|| HandleError::Permanent("no payload".into()))?
+        .to_msg::<M>()
+        .map_err(|e| HandleError::Permanent(format!("payload: {e}")))
+}
+
 /// Applies a message's effect inside the inbox's transaction.
 #[async_trait]
 pub trait TxHandler: Send + Sync + 'static {

@@ -8,12 +8,7 @@ use crate::domain::{
     VersionState,
 };
 
-fn ts(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
+use suiji_platform::grpc::timestamp as ts;
 
 /// A target kind from its protobuf value.
 pub fn target_kind(v: i32) -> Option<TargetKind> {

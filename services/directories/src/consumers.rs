@@ -7,7 +7,7 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
 use suiji_api::inspection::v1 as inspection;
 use suiji_platform::db::{Tx, now_ms};
-use suiji_platform::inbox::{HandleError, TxHandler};
+use suiji_platform::inbox::{HandleError, TxHandler, payload};
 
 /// Routing keys the directories consume.
 pub const BINDINGS: &[&str] = &[VISIT_CONCLUDED, TEAMS_DRAWN, INSPECTOR_REPLACED];
@@ -21,17 +21,6 @@ pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
 
 /// Keeps history and workloads.
 pub struct History;
-
-fn payload<M: prost::Message + prost::Name + Default>(
-    envelope: &Envelope,
-) -> Result<M, HandleError> {
-    envelope
-        .payload
-        .as_ref()
-        .ok_or_else(|| HandleError::Permanent("no payload".into()))?
-        .to_msg::<M>()
-        .map_err(|e| HandleError::Permanent(format!("payload: {e}")))
-}
 
 /// Changes open assignments by `delta` per occurrence of each inspector.
 async fn workload(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), sqlx::Error> {

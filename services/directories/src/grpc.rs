@@ -38,12 +38,7 @@ const EXPORT_PAGE: i64 = 5000;
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-fn ts(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
+use suiji_platform::grpc::timestamp as ts;
 
 fn level_name(level: i32) -> Option<&'static str> {
     match pb::DepartmentLevel::try_from(level).ok()? {

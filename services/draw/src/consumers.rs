@@ -15,7 +15,7 @@ use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::departments;
 use suiji_platform::error::Error;
-use suiji_platform::inbox::{HandleError, TxHandler};
+use suiji_platform::inbox::{HandleError, TxHandler, payload};
 use suiji_platform::outbox::{self, Event};
 use tokio_util::sync::CancellationToken;
 
@@ -59,48 +59,30 @@ impl Consumer {
     }
 }
 
-fn permanent(e: impl std::fmt::Display) -> HandleError {
-    HandleError::Permanent(format!("payload: {e}"))
-}
-
 fn task_of(envelope: &Envelope) -> Result<(String, Vec<u8>), HandleError> {
-    let payload = envelope
-        .payload
-        .as_ref()
-        .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
     let task_id = match envelope.r#type.as_str() {
         DRAW_TARGETS => {
-            payload
-                .to_msg::<pb::DrawTargetsCommand>()
-                .map_err(permanent)?
+            payload::<pb::DrawTargetsCommand>(envelope)?
                 .request
                 .unwrap_or_default()
                 .task_id
         }
-        LOCK => {
-            payload
-                .to_msg::<pb::LockDrawCommand>()
-                .map_err(permanent)?
-                .task_id
-        }
+        LOCK => payload::<pb::LockDrawCommand>(envelope)?.task_id,
         DRAW_INSPECTORS => {
-            payload
-                .to_msg::<pb::DrawInspectorsCommand>()
-                .map_err(permanent)?
+            payload::<pb::DrawInspectorsCommand>(envelope)?
                 .request
                 .unwrap_or_default()
                 .task_id
         }
         _ => {
-            payload
-                .to_msg::<pb::ReplaceInspectorCommand>()
-                .map_err(permanent)?
+            payload::<pb::ReplaceInspectorCommand>(envelope)?
                 .request
                 .unwrap_or_default()
                 .task_id
         }
     };
-    Ok((task_id, payload.value.clone()))
+    let bytes = envelope.payload.as_ref().map(|p| p.value.clone());
+    Ok((task_id, bytes.unwrap_or_default()))
 }
 
 #[async_trait::async_trait]
@@ -112,24 +94,14 @@ impl TxHandler for Consumer {
         let transient = |e: Error| HandleError::Transient(e.to_string());
         match envelope.r#type.as_str() {
             "planning.task.launched" => {
-                let e: plan::TaskLaunchedEvent = envelope
-                    .payload
-                    .as_ref()
-                    .ok_or_else(|| HandleError::Permanent("no payload".into()))?
-                    .to_msg()
-                    .map_err(permanent)?;
+                let e: plan::TaskLaunchedEvent = payload(envelope)?;
                 self.draws
                     .on_launched(tx, &e, &envelope.id)
                     .await
                     .map_err(transient)
             }
             "planning.task.cancelled" => {
-                let e: plan::TaskCancelledEvent = envelope
-                    .payload
-                    .as_ref()
-                    .ok_or_else(|| HandleError::Permanent("no payload".into()))?
-                    .to_msg()
-                    .map_err(permanent)?;
+                let e: plan::TaskCancelledEvent = payload(envelope)?;
                 let task = e.task.unwrap_or_default();
                 self.draws
                     .on_cancelled(tx, &task.id, &task.cancel_reason)

@@ -6,11 +6,9 @@ use suiji_api::draw::v1 as pb;
 use crate::algorithm::Seat;
 use crate::record::{Reason, Record, ReplacementRecord, SeedRecord, State, TeamRecord, Witness};
 
+/// A time the record holds, unset while it is 0 (not happened yet).
 fn ts(ms: i64) -> Option<prost_types::Timestamp> {
-    (ms > 0).then(|| prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    })
+    (ms > 0).then(|| suiji_platform::grpc::timestamp(ms))
 }
 
 /// The API's state.

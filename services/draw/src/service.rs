@@ -213,11 +213,9 @@ impl Draws {
     }
 
     fn directories(&self) -> Directories {
-        let caller = Identity {
-            department: "system".into(),
-            ..Identity::system(crate::NAME)
-        };
-        let token = self.tokens.issue(&caller, Duration::from_secs(600));
+        let token = self
+            .tokens
+            .issue(&Identity::system(crate::NAME), Duration::from_secs(600));
         DirectoriesServiceClient::with_interceptor(
             self.directories.clone(),
             Bearer::new(Some(&token)),
@@ -491,16 +489,8 @@ impl Draws {
             .map_err(Error::Internal)?;
         let picks = record::positions(seed, &planned).map_err(|e| NotNow(e.to_string()))?;
         let mut picker = Picker::new(&picks);
-        let mut stream = self.snapshot_stream(&snapshot.id).await?;
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|s| upstream("the snapshot's ids", s))?
-        {
-            for (id, stratum) in lines(&chunk) {
-                picker.push(id, stratum);
-            }
-        }
+        self.for_each_candidate(&snapshot.id, |id, stratum| picker.push(id, stratum))
+            .await?;
         let read = picker.finish();
         if read.digest != snapshot.digest || read.counts != counts {
             return Err(Error::Internal(format!(
@@ -945,6 +935,25 @@ impl Draws {
             .into_inner())
     }
 
+    /// Reads a snapshot's candidates once, in order, as `(id, stratum)`.
+    async fn for_each_candidate(
+        &self,
+        snapshot_id: &str,
+        mut each: impl FnMut(&[u8], &str),
+    ) -> Result<(), Error> {
+        let mut stream = self.snapshot_stream(snapshot_id).await?;
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(|s| upstream("the snapshot's ids", s))?
+        {
+            for (id, stratum) in lines(&chunk) {
+                each(id, stratum);
+            }
+        }
+        Ok(())
+    }
+
     /// Verifies `record` against its snapshot, read from the directories.
     pub async fn verify(&self, record: &Record) -> Result<Vec<Check>, Error> {
         let mut checks = if record.targets.seed.server_secret.is_empty() {
@@ -955,16 +964,10 @@ impl Draws {
             }]
         } else {
             let mut v = record::TargetVerifier::new(record);
-            let mut stream = self.snapshot_stream(&record.targets.snapshot_id).await?;
-            while let Some(chunk) = stream
-                .try_next()
-                .await
-                .map_err(|s| upstream("the snapshot's ids", s))?
-            {
-                for (id, stratum) in lines(&chunk) {
-                    v.push(id, stratum);
-                }
-            }
+            self.for_each_candidate(&record.targets.snapshot_id, |id, stratum| {
+                v.push(id, stratum)
+            })
+            .await?;
             v.finish()
         };
         checks.extend(record::verify_teams(record));

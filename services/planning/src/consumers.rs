@@ -5,7 +5,7 @@ use suiji_api::catalog::v1 as cat;
 use suiji_api::events::v1::Envelope;
 use suiji_platform::db::Tx;
 use suiji_platform::departments;
-use suiji_platform::inbox::{HandleError, TxHandler};
+use suiji_platform::inbox::{HandleError, TxHandler, payload};
 
 /// Routing keys planning consumes.
 pub const BINDINGS: &[&str] = &[departments::BINDING, "catalog.item.*"];
@@ -14,16 +14,11 @@ pub const BINDINGS: &[&str] = &[departments::BINDING, "catalog.item.*"];
 pub struct Copies;
 
 fn item_of(envelope: &Envelope) -> Result<cat::Item, HandleError> {
-    let payload = envelope
-        .payload
-        .as_ref()
-        .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
     let item = match envelope.r#type.as_str() {
-        "catalog.item.published" => payload.to_msg::<cat::ItemPublishedEvent>().map(|e| e.item),
-        _ => payload.to_msg::<cat::ItemRetiredEvent>().map(|e| e.item),
+        "catalog.item.published" => payload::<cat::ItemPublishedEvent>(envelope)?.item,
+        _ => payload::<cat::ItemRetiredEvent>(envelope)?.item,
     };
-    item.map_err(|e| HandleError::Permanent(format!("payload: {e}")))?
-        .ok_or_else(|| HandleError::Permanent("no item".into()))
+    item.ok_or_else(|| HandleError::Permanent("no item".into()))
 }
 
 #[async_trait::async_trait]

@@ -14,12 +14,7 @@ use crate::domain::{
 };
 
 /// A protobuf timestamp from epoch milliseconds.
-pub fn ts(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
+pub use suiji_platform::grpc::timestamp as ts;
 
 /// The domain name of a protobuf enum value's name: the prefix cut off, lower case.
 fn domain_name(pb_name: &str, prefix: &str) -> Option<String> {
