@@ -57,4 +57,4 @@ bench:
 	$(BENCH) --only draw
 	$(BENCH) --only catalog,outbox
 	$(BENCH) --only import --import-rows 1000000
-	$(BENCH) --only import --import-rows 10000000
+	$(BENCH) --only import,draw-service --import-rows 10000000

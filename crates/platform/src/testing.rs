@@ -107,6 +107,16 @@ pub struct Isolated {
 
 /// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
 pub async fn isolated(backend: Backend) -> Isolated {
+    isolated_in(backend, None).await
+}
+
+/// An existing PostgreSQL database (one a benchmark kept) with a fresh RabbitMQ namespace; cleaning up leaves
+/// the database in place.
+pub async fn reuse(database: &str) -> Isolated {
+    isolated_in(Backend::Servers, Some(database)).await
+}
+
+async fn isolated_in(backend: Backend, existing: Option<&str>) -> Isolated {
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let mut overrides: Vec<(&str, String)> = vec![
         ("bus.relay_poll_ms", "100".into()),
@@ -121,17 +131,19 @@ pub async fn isolated(backend: Backend) -> Isolated {
             (Some(dir), None)
         }
         Backend::Servers => {
-            let name = format!("suiji_t_{id}");
-            let admin = sqlx::any::AnyPoolOptions::new().max_connections(1);
-            sqlx::any::install_default_drivers();
-            let pool = admin
-                .connect(&postgres_url())
-                .await
-                .expect("connect to PostgreSQL");
-            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create test database");
-            pool.close().await;
+            let name = existing.map_or_else(|| format!("suiji_t_{id}"), str::to_string);
+            if existing.is_none() {
+                let admin = sqlx::any::AnyPoolOptions::new().max_connections(1);
+                sqlx::any::install_default_drivers();
+                let pool = admin
+                    .connect(&postgres_url())
+                    .await
+                    .expect("connect to PostgreSQL");
+                pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+            }
             let base = postgres_url();
             let url = format!(
                 "{}/{name}",
@@ -140,7 +152,7 @@ pub async fn isolated(backend: Backend) -> Isolated {
             overrides.push(("database.url", url));
             overrides.push(("bus.kind", "amqp".into()));
             overrides.push(("bus.url", amqp_url()));
-            (None, Some(name))
+            (None, existing.is_none().then_some(name))
         }
     };
     let settings =
@@ -172,6 +184,11 @@ impl Isolated {
             roles: roles.iter().map(|r| r.to_string()).collect(),
         };
         self.tokens().issue(&who, Duration::from_secs(3600))
+    }
+
+    /// Keeps the PostgreSQL database when cleaning up; returns its name.
+    pub fn keep_database(&mut self) -> Option<String> {
+        self.database.take()
     }
 
     /// Removes the test's database or directory and its bus namespace.

@@ -4,7 +4,10 @@
 //!   embedded default and on PostgreSQL;
 //! - outbox events relayed per second to RabbitMQ with publisher confirms (PostgreSQL outbox);
 //! - target import rows per second and peak memory, and the snapshot after it (PostgreSQL);
-//! - the draw algorithm alone: sampling 200,000 of 10,000,000, and teams for 200,000 targets.
+//! - the draw algorithm alone: sampling 200,000 of 10,000,000, and teams for 200,000 targets;
+//! - with `draw-service` beside `import`: the whole target draw through the draw and directories services over
+//!   the imported directory (snapshot, stratified draw, lock) for the province and for one district, and the
+//!   inspector teams for the province's drawn targets.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +45,12 @@ struct Args {
     /// Rows of the target import benchmark.
     #[arg(long, default_value_t = 1_000_000)]
     import_rows: u64,
+    /// Keep the imported directory's database and print its name (to rerun the later figures on it).
+    #[arg(long)]
+    keep_database: bool,
+    /// Skip the import and measure on a database a `--keep-database` run kept.
+    #[arg(long)]
+    reuse_database: Option<String>,
 }
 
 #[tokio::main]
@@ -221,13 +230,49 @@ fn peak_rss_mib() -> f64 {
 }
 
 async fn target_import(args: &Args) -> anyhow::Result<()> {
+    let mut isolated = match &args.reuse_database {
+        Some(name) => testing::reuse(name).await,
+        None => testing::isolated(Backend::Servers).await,
+    };
+    let db = Db::connect(&isolated.settings.database, suiji_directories::NAME).await?;
+    if args.reuse_database.is_none() {
+        import_generated(args, &db).await?;
+    }
+    let query = suiji_directories::store::TargetQuery {
+        region_prefixes: vec!["61".into()],
+        statuses: vec!["operating".into()],
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let snapshot =
+        suiji_directories::snapshot::create(&db, "bench", &query, &Default::default()).await?;
+    println!(
+        "target snapshot (operating targets of the province; sorted, digested, stored): {} ids in {:.2} s",
+        snapshot.count,
+        started.elapsed().as_secs_f64()
+    );
+    if args.only.iter().any(|o| o == "draw-service") {
+        draw_service(&isolated, &db).await?;
+    }
+    db.close().await;
+    if args.keep_database
+        && let Some(name) = isolated.keep_database()
+    {
+        println!("kept database {name} (rerun with --reuse-database {name})");
+    }
+    isolated.cleanup().await;
+    Ok(())
+}
+
+/// Generates `--import-rows` targets (once per size, kept in the temporary directory) and imports them.
+async fn import_generated(args: &Args, db: &Db) -> anyhow::Result<()> {
     let file = std::env::temp_dir().join(format!("suiji-bench-targets-{}.csv", args.import_rows));
     if !file.exists() {
         let spec = suiji_directories::generate::Spec {
             count: args.import_rows,
             seed: 42,
             province: "610000".into(),
-            departments: vec!["610400-SCJG".into(), "610400-STHJ".into()],
+            departments: vec![SCJG.into(), STHJ.into()],
         };
         let out = std::fs::File::create(&file)?;
         let started = Instant::now();
@@ -239,10 +284,8 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         );
     }
     let size = std::fs::metadata(&file)?.len();
-    let isolated = testing::isolated(Backend::Servers).await;
-    let db = Db::connect(&isolated.settings.database, suiji_directories::NAME).await?;
     db.migrate(&suiji_directories::migrations()).await?;
-    suiji_platform::departments::seed(&db, "")
+    suiji_platform::departments::seed(db, "")
         .await
         .map_err(anyhow::Error::msg)?;
     let before = peak_rss_mib();
@@ -251,7 +294,7 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let source = tokio::fs::File::open(&file).await?;
     let summary = suiji_directories::import::import_targets(
-        &db,
+        db,
         "bench",
         "bench.csv",
         suiji_directories::import::Format::Csv,
@@ -276,21 +319,233 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         summary.rejected == 0,
         "generated rows were rejected: {summary:?}"
     );
-    let query = suiji_directories::store::TargetQuery {
-        region_prefixes: vec!["61".into()],
-        statuses: vec!["operating".into()],
+    Ok(())
+}
+
+const SCJG: &str = "610400-SCJG";
+const STHJ: &str = "610400-STHJ";
+
+/// The draw as its users run it, through the draw and directories services on PostgreSQL and RabbitMQ, over the
+/// directory in `db`: a province-wide task at 2% and a one-district task, each drawn (snapshot, exclusions,
+/// stratified draw) and locked; then the province's inspector teams (two departments, 2 + 1 seats).
+async fn draw_service(isolated: &testing::Isolated, db: &Db) -> anyhow::Result<()> {
+    use suiji_api::draw::v1 as draw;
+    use suiji_api::draw::v1::draw_service_client::DrawServiceClient;
+    let bus = isolated.bus().await;
+    let directories = testing::start(
+        isolated,
+        bus.clone(),
+        suiji_directories::NAME,
+        &suiji_directories::migrations(),
+        |ctx| async move { suiji_directories::start(&ctx).await },
+    )
+    .await;
+    let mut settings = (*isolated.settings).clone();
+    settings.services.directories = directories.addr.clone();
+    let drawing = testing::start_with(
+        Arc::new(settings),
+        bus,
+        suiji_draw::NAME,
+        &suiji_draw::migrations(),
+        |ctx| async move { suiji_draw::start(&ctx).await },
+    )
+    .await;
+    // Inspectors: 2,000 per department, as the generator makes them (most active, a few experts).
+    let mut csv = Vec::new();
+    suiji_directories::generate::inspectors(
+        &suiji_directories::generate::Spec {
+            count: 4000,
+            seed: 11,
+            province: "610000".into(),
+            departments: vec![SCJG.into(), STHJ.into()],
+        },
+        &mut csv,
+    )?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    suiji_directories::import::import_inspectors(
+        db,
+        "bench",
+        "inspectors.csv",
+        suiji_directories::import::Format::Csv,
+        std::io::Cursor::new(csv),
+        tx,
+    )
+    .await?;
+    drain.await?;
+    let district: String = sqlx::query_scalar(
+        "SELECT region_code FROM targets GROUP BY region_code ORDER BY COUNT(*) DESC, region_code LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let token = isolated.token(SCJG, &[suiji_draw::service::ROLE_OPERATOR]);
+    // A province's teams come back in one record of some tens of megabytes.
+    let mut client =
+        DrawServiceClient::with_interceptor(channel(&drawing.addr)?, Bearer::new(Some(&token)))
+            .max_decoding_message_size(usize::MAX);
+    for (task, region) in [
+        ("BENCH-PROVINCE", "610000"),
+        ("BENCH-DISTRICT", district.as_str()),
+    ] {
+        launch(&directories, &drawing, task, region).await?;
+        let started = Instant::now();
+        let drawn = client
+            .draw_targets(draw::DrawTargetsRequest {
+                task_id: task.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .draw
+            .unwrap_or_default();
+        let locked = client
+            .lock_draw(draw::LockDrawRequest {
+                task_id: task.into(),
+                expected_revision: drawn.revision,
+            })
+            .await?
+            .into_inner()
+            .draw
+            .unwrap_or_default();
+        let elapsed = started.elapsed();
+        let targets = locked.targets.unwrap_or_default();
+        let taken: u64 = targets.strata.iter().map(|s| s.take).sum();
+        println!(
+            "whole target draw through the services, {region} at 2% (10% of high risk): {:.0} ms for snapshot, \
+             exclusions, stratified draw and lock ({taken} of {} candidates)",
+            elapsed.as_secs_f64() * 1000.0,
+            targets.candidates,
+        );
+        if task == "BENCH-PROVINCE" {
+            let started = Instant::now();
+            let teams = client
+                .draw_inspectors(draw::DrawInspectorsRequest {
+                    task_id: task.into(),
+                    eligible_on: "2027-03-01".into(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .draw
+                .unwrap_or_default()
+                .teams
+                .unwrap_or_default()
+                .teams;
+            let seats = teams.first().map_or(0, |t| t.drawn.len());
+            println!(
+                "inspector teams through the services, {} targets ({seats} seats each from two departments' \
+                 pools of 2,000): {:.0} ms",
+                teams.len(),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+    drawing.stop().await;
+    directories.stop().await;
+    Ok(())
+}
+
+/// Launches `task` over `region` as planning would and waits until the draw has committed its secret.
+async fn launch(
+    directories: &testing::Running,
+    drawing: &testing::Running,
+    task: &str,
+    region: &str,
+) -> anyhow::Result<()> {
+    use suiji_api::catalog::v1 as cat;
+    use suiji_api::directories::v1 as dir;
+    use suiji_api::planning::v1 as plan;
+    let item = |code: &str, department: &str, qualification: &str| cat::Item {
+        code: code.into(),
+        department_code: department.into(),
+        state: cat::ItemState::Published as i32,
+        version: Some(cat::ItemVersion {
+            version: 1,
+            content: Some(cat::ItemContent {
+                name: format!("{code} 检查"),
+                department_code: department.into(),
+                // Every kind, so the task's scope is the whole directory of the region.
+                target_kinds: (1..=9).collect(),
+                inspector_qualifications: vec![qualification.into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        published_version: 1,
         ..Default::default()
     };
-    let started = Instant::now();
-    let snapshot =
-        suiji_directories::snapshot::create(&db, "bench", &query, &Default::default()).await?;
-    println!(
-        "target snapshot (operating targets of the province; sorted, digested, stored): {} ids in {:.2} s",
-        snapshot.count,
-        started.elapsed().as_secs_f64()
-    );
-    db.close().await;
-    isolated.cleanup().await;
+    let participants = vec![
+        plan::Participant {
+            department_code: SCJG.into(),
+            item_codes: vec!["SCJG-1".into()],
+        },
+        plan::Participant {
+            department_code: STHJ.into(),
+            item_codes: vec!["STHJ-1".into()],
+        },
+    ];
+    let entry = plan::PlanEntry {
+        key: "E1".into(),
+        task_name: "联合抽查".into(),
+        scope: Some(dir::TargetFilter {
+            region_codes: vec![region.into()],
+            ..Default::default()
+        }),
+        ratio_basis_points: 200,
+        risk_ratios: vec![plan::RiskRatio {
+            level: dir::RiskLevel::High as i32,
+            basis_points: 1000,
+        }],
+        lead_department_code: SCJG.into(),
+        participants: participants.clone(),
+        window_start: "2027-01-01".into(),
+        window_end: "2027-12-31".into(),
+        ..Default::default()
+    };
+    let launched = plan::TaskLaunchedEvent {
+        task: Some(plan::Task {
+            id: task.into(),
+            content: Some(plan::TaskContent {
+                name: "联合抽查".into(),
+                participants,
+                ..Default::default()
+            }),
+            lead_department_code: SCJG.into(),
+            year: 2027,
+            entry: Some(entry),
+            ..Default::default()
+        }),
+        items: vec![
+            item("SCJG-1", SCJG, "market-regulation"),
+            item("STHJ-1", STHJ, "environment"),
+        ],
+        item_caps_basis_points: vec![10_000, 10_000],
+        annual_caps: vec![],
+    };
+    let mut tx = directories.ctx.db.begin().await?;
+    outbox::enqueue(
+        &mut tx,
+        "planning",
+        Event::new("planning.task.launched", task, &launched),
+    )
+    .await?;
+    tx.commit().await?;
+    directories.ctx.relay.notify();
+    let db = drawing.ctx.db.clone();
+    let heard = testing::eventually(Duration::from_secs(30), || {
+        let db = db.clone();
+        let task = task.to_string();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM draws WHERE task_id = $1")
+                .bind(task)
+                .fetch_one(db.pool())
+                .await
+                .unwrap_or(0)
+                == 1
+        }
+    })
+    .await;
+    anyhow::ensure!(heard, "the draw did not hear of the launch of {task}");
     Ok(())
 }
 

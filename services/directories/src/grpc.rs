@@ -35,6 +35,8 @@ impl Api {
 
 /// Targets per export message.
 const EXPORT_PAGE: i64 = 5000;
+/// Snapshot chunks read ahead of the one being sent.
+const SNAPSHOT_READ_AHEAD: usize = 3;
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -704,23 +706,28 @@ impl DirectoriesService for Api {
         let (id, with_risks) = (r.id, r.with_risk_levels);
         self.directories.snapshot(&id).await?;
         let directories = self.directories.clone();
-        let chunks = futures::stream::try_unfold(0i64, move |n| {
-            let directories = directories.clone();
-            let id = id.clone();
-            async move {
-                match directories.snapshot_chunk(&id, n).await {
-                    Ok(Some((ids, risks))) => Ok(Some((
-                        pb::ReadSnapshotIdsResponse {
-                            ids,
-                            risk_levels: if with_risks { risks } else { Vec::new() },
-                        },
-                        n + 1,
-                    ))),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(Status::from(e)),
-                }
-            }
-        });
+        // The next chunks are read while one is on the wire; the stream ends at the first missing chunk.
+        let chunks = futures::stream::iter(0i64..)
+            .map(move |n| {
+                let (directories, id) = (directories.clone(), id.clone());
+                async move { directories.snapshot_chunk(&id, n).await }
+            })
+            .buffered(SNAPSHOT_READ_AHEAD)
+            .scan(false, move |failed, read| {
+                let next = match read {
+                    _ if *failed => None,
+                    Ok(Some((ids, risks))) => Some(Ok(pb::ReadSnapshotIdsResponse {
+                        ids,
+                        risk_levels: if with_risks { risks } else { Vec::new() },
+                    })),
+                    Ok(None) => None,
+                    Err(e) => {
+                        *failed = true;
+                        Some(Err(Status::from(e)))
+                    }
+                };
+                futures::future::ready(next)
+            });
         Ok(Response::new(Box::pin(chunks)))
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::{Db, Tx, now_ms};
+use tokio::sync::mpsc;
 
 use crate::domain::history::{Exclusions, Inspection, Rules};
 use crate::domain::target::Risk;
@@ -38,12 +39,15 @@ pub struct SnapshotInfo {
     pub excluded: BTreeMap<String, u64>,
 }
 
-/// Collects ids in order: digests them, counts them per risk level, stores them in chunks.
-struct Sink<'a> {
-    tx: &'a mut suiji_platform::db::Tx,
-    id: &'a str,
+/// A chunk on its way to the table: number, newline-terminated ids, one risk byte per id (targets only).
+type Chunk = (i64, Vec<u8>, Vec<u8>);
+
+/// Collects ids in order: digests them, counts them per risk level, and hands full chunks to the writer, which
+/// stores them while the next chunk is read.
+struct Sink {
     hasher: Sha256,
-    strata: BTreeMap<String, u64>,
+    /// Ids per stratum; a handful of levels, so a list beats a map.
+    strata: Vec<(String, u64)>,
     count: u64,
     chunk: Vec<u8>,
     /// One risk byte per id of `chunk` (target snapshots).
@@ -51,10 +55,11 @@ struct Sink<'a> {
     chunk_no: i64,
     exclusions: Exclusions,
     excluded: BTreeMap<String, u64>,
+    writer: mpsc::Sender<Chunk>,
 }
 
-impl Sink<'_> {
-    async fn push(&mut self, target: &[u8], risk: &str) -> Result<(), sqlx::Error> {
+impl Sink {
+    async fn push(&mut self, target: &[u8], risk: &str) -> Result<(), Closed> {
         let level = Risk::parse(risk);
         if let Some(level) = level
             && !self.exclusions.is_empty()
@@ -70,11 +75,9 @@ impl Sink<'_> {
         if !risk.is_empty() {
             self.risks.push(level.map_or(0, Risk::code));
         }
-        match self.strata.get_mut(risk) {
-            Some(n) => *n += 1,
-            None => {
-                self.strata.insert(risk.to_string(), 1);
-            }
+        match self.strata.iter_mut().find(|(name, _)| name == risk) {
+            Some((_, n)) => *n += 1,
+            None => self.strata.push((risk.to_string(), 1)),
         }
         self.count += 1;
         if self.chunk.len() >= CHUNK {
@@ -83,17 +86,35 @@ impl Sink<'_> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), sqlx::Error> {
+    async fn flush(&mut self) -> Result<(), Closed> {
         if self.chunk.is_empty() {
             return Ok(());
         }
         self.hasher.update(&self.chunk);
-        store_chunk(self.tx, self.id, self.chunk_no, &self.chunk, &self.risks).await?;
+        let ids = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK + 128));
+        let risks = std::mem::take(&mut self.risks);
+        self.writer
+            .send((self.chunk_no, ids, risks))
+            .await
+            .map_err(|_| Closed)?;
         self.chunk_no += 1;
-        self.chunk.clear();
-        self.risks.clear();
         Ok(())
     }
+}
+
+/// The chunk writer stopped (its error is what the snapshot reports).
+struct Closed;
+
+/// Stores chunks as they come, in the snapshot's transaction, and hands the transaction back at the end.
+async fn write_chunks(
+    mut tx: Tx,
+    id: String,
+    mut chunks: mpsc::Receiver<Chunk>,
+) -> Result<Tx, sqlx::Error> {
+    while let Some((n, ids, risks)) = chunks.recv().await {
+        store_chunk(&mut tx, &id, n, &ids, &risks).await?;
+    }
+    Ok(tx)
 }
 
 /// Where a snapshot's `(id, stratum)` rows come from, in ascending id order.
@@ -212,62 +233,37 @@ async fn freeze(
     .bind(actor)
     .execute(&mut *tx)
     .await?;
+    // Reading and storing overlap: the writer owns the transaction while this task reads and digests.
+    let (chunks, received) = mpsc::channel(4);
+    let writer = tokio::spawn(write_chunks(tx, id.clone(), received));
     let mut sink = Sink {
-        tx: &mut tx,
-        id: &id,
         hasher: Sha256::new(),
-        strata: BTreeMap::new(),
+        strata: Vec::new(),
         count: 0,
         chunk: Vec::with_capacity(CHUNK + 128),
         risks: Vec::new(),
         chunk_no: 0,
         exclusions,
         excluded: BTreeMap::new(),
+        writer: chunks,
     };
-    match source {
-        Source::Copy(sql) => {
-            let pg = db.postgres().expect("COPY only on PostgreSQL");
-            let mut conn = pg.acquire().await?;
-            let mut stream = conn.copy_out_raw(&sql).await?;
-            let mut carry: Vec<u8> = Vec::new();
-            while let Some(bytes) = stream.try_next().await? {
-                carry.extend_from_slice(&bytes);
-                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-                for line in carry[..complete]
-                    .split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                {
-                    let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
-                    let stratum =
-                        std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
-                    sink.push(&line[..tab], stratum).await?;
-                }
-                carry.drain(..complete);
-            }
-        }
-        Source::Select(sql, values) => {
-            let mut reader = db.pool().acquire().await?;
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for v in values {
-                q = q.bind(v);
-            }
-            let mut rows = q.fetch(&mut *reader);
-            while let Some(row) = rows.try_next().await? {
-                let record: String = row.try_get(0)?;
-                let stratum: String = row.try_get(1)?;
-                sink.push(record.as_bytes(), &stratum).await?;
-            }
-        }
-    }
-    sink.flush().await?;
+    let read = read_source(db, source, &mut sink).await;
     let Sink {
         hasher,
-        mut strata,
+        strata,
         count,
         excluded,
+        writer: chunks,
         ..
     } = sink;
-    strata.remove("");
+    drop(chunks);
+    let written = writer
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the snapshot writer failed: {e}")))?;
+    // A failed write explains a closed channel, so it is reported first.
+    let mut tx = written?;
+    read?;
+    let strata: BTreeMap<String, u64> = strata.into_iter().filter(|(s, _)| !s.is_empty()).collect();
     let digest = hex::encode(hasher.finalize());
     let strata_json = serde_json::to_string(&strata).unwrap_or_default();
     sqlx::query(
@@ -293,8 +289,62 @@ async fn freeze(
     })
 }
 
+/// Reads `source` into `sink` in id order, then flushes its last chunk. `Ok` with the writer gone means the
+/// writer's own error is the one to report.
+async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sqlx::Error> {
+    let pushed = match source {
+        Source::Copy(sql) => {
+            let pg = db.postgres().expect("COPY only on PostgreSQL");
+            let mut conn = pg.acquire().await?;
+            let mut stream = conn.copy_out_raw(&sql).await?;
+            let mut carry: Vec<u8> = Vec::new();
+            'read: loop {
+                let Some(bytes) = stream.try_next().await? else {
+                    break Ok(());
+                };
+                carry.extend_from_slice(&bytes);
+                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                for line in carry[..complete]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
+                    let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
+                    let stratum =
+                        std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
+                    if let Err(closed) = sink.push(&line[..tab], stratum).await {
+                        break 'read Err(closed);
+                    }
+                }
+                carry.drain(..complete);
+            }
+        }
+        Source::Select(sql, values) => {
+            let mut reader = db.pool().acquire().await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for v in values {
+                q = q.bind(v);
+            }
+            let mut rows = q.fetch(&mut *reader);
+            loop {
+                let Some(row) = rows.try_next().await? else {
+                    break Ok(());
+                };
+                let record: String = row.try_get(0)?;
+                let stratum: String = row.try_get(1)?;
+                if let Err(closed) = sink.push(record.as_bytes(), &stratum).await {
+                    break Err(closed);
+                }
+            }
+        }
+    };
+    if pushed.is_ok() {
+        let _ = sink.flush().await;
+    }
+    Ok(())
+}
+
 async fn store_chunk(
-    tx: &mut suiji_platform::db::Tx,
+    tx: &mut Tx,
     id: &str,
     chunk_no: i64,
     ids: &[u8],

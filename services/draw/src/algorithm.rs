@@ -378,43 +378,27 @@ pub fn draw_teams(
     departments: &[DepartmentSeats],
     excluded: &BTreeMap<String, Vec<String>>,
 ) -> Result<Vec<(String, Vec<Seat>)>, DrawError> {
-    let mut order: Vec<&DepartmentSeats> = departments.iter().collect();
-    order.sort_by(|a, b| {
-        (a.department != lead, &a.department).cmp(&(b.department != lead, &b.department))
-    });
-    let mut pools: Vec<Vec<Candidate>> = order
-        .iter()
-        .map(|d| {
-            let mut pool = d.pool.clone();
-            pool.sort_by(|a, b| a.id.cmp(&b.id));
-            pool.dedup_by(|a, b| a.id == b.id);
-            pool
-        })
-        .collect();
+    let (order, mut pools) = arrange(lead, departments);
+    let mut loads: Vec<Loads> = pools.iter().map(|p| Loads::new(p)).collect();
     let mut stream = Stream::new(seed);
     let mut teams = Vec::with_capacity(targets.len());
+    let mut skip: Vec<u32> = Vec::new();
     for target in targets {
         let out_for_target = excluded.get(target).map(Vec::as_slice).unwrap_or(&[]);
         let mut team: Vec<Seat> = Vec::new();
-        for (d, pool) in order.iter().zip(pools.iter_mut()) {
+        for ((d, pool), loads) in order.iter().zip(pools.iter_mut()).zip(loads.iter_mut()) {
             for seat in 0..d.seats.max(1) {
                 let expert_seat = d.needs_expert && seat == 0;
-                let eligible = |c: &Candidate| {
-                    (!expert_seat || c.expert)
-                        && !out_for_target.contains(&c.id)
-                        && !team.iter().any(|s| s.inspector_id == c.id)
-                };
-                // Two passes over the pool, no allocation: the least load, then the r-th candidate with it.
-                let mut least = u32::MAX;
-                let mut count = 0u64;
-                for c in pool.iter().filter(|c| eligible(c)) {
-                    if c.load < least {
-                        (least, count) = (c.load, 1);
-                    } else if c.load == least {
-                        count += 1;
-                    }
-                }
-                if count == 0 {
+                // Not eligible: excluded for the target, or already on the team.
+                skip.clear();
+                skip.extend(
+                    out_for_target
+                        .iter()
+                        .chain(team.iter().map(|s| &s.inspector_id))
+                        .filter_map(|id| pool.binary_search_by(|c| c.id.cmp(id)).ok())
+                        .map(|i| i as u32),
+                );
+                let Some(chosen) = loads.pick(expert_seat, &skip, &mut stream) else {
                     return Err(DrawError::Shortage {
                         target_id: target.clone(),
                         department: d.department.clone(),
@@ -429,19 +413,13 @@ pub fn draw_teams(
                             d.seats.max(1)
                         ),
                     });
-                }
-                let r = stream.below(count) as usize;
-                let chosen = pool
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.load == least && eligible(c))
-                    .nth(r)
-                    .map(|(i, _)| i)
-                    .expect("r < count");
-                pool[chosen].load += 1;
+                };
+                let c = &mut pool[chosen as usize];
+                loads.raise(chosen, c.load, c.expert);
+                c.load += 1;
                 team.push(Seat {
                     department: d.department.clone(),
-                    inspector_id: pool[chosen].id.clone(),
+                    inspector_id: c.id.clone(),
                     leader: d.department == lead && seat == 0,
                     expert_seat,
                 });
@@ -450,6 +428,106 @@ pub fn draw_teams(
         teams.push((target.clone(), team));
     }
     Ok(teams)
+}
+
+/// The departments in serving order (the lead first, then by code bytewise), each with its pool sorted by id
+/// and without repeats.
+pub(crate) fn arrange<'a>(
+    lead: &str,
+    departments: &'a [DepartmentSeats],
+) -> (Vec<&'a DepartmentSeats>, Vec<Vec<Candidate>>) {
+    let mut order: Vec<&DepartmentSeats> = departments.iter().collect();
+    order.sort_by(|a, b| {
+        (a.department != lead, &a.department).cmp(&(b.department != lead, &b.department))
+    });
+    let pools = order
+        .iter()
+        .map(|d| {
+            let mut pool = d.pool.clone();
+            pool.sort_by(|a, b| a.id.cmp(&b.id));
+            pool.dedup_by(|a, b| a.id == b.id);
+            pool
+        })
+        .collect();
+    (order, pools)
+}
+
+/// A department's pool arranged by load, so that a seat costs a few binary searches, not a pass over the pool.
+/// It gives exactly what a pass would: the eligible candidates with the least load, the `r`-th of them in id
+/// order.
+struct Loads {
+    /// Indices into the id-sorted pool, per load, each list ascending (so in id order).
+    all: BTreeMap<u32, Vec<u32>>,
+    /// The same for the experts alone.
+    experts: BTreeMap<u32, Vec<u32>>,
+}
+
+impl Loads {
+    fn new(pool: &[Candidate]) -> Self {
+        let mut loads = Self {
+            all: BTreeMap::new(),
+            experts: BTreeMap::new(),
+        };
+        for (i, c) in pool.iter().enumerate() {
+            loads.all.entry(c.load).or_default().push(i as u32);
+            if c.expert {
+                loads.experts.entry(c.load).or_default().push(i as u32);
+            }
+        }
+        loads
+    }
+
+    /// Draws one of the candidates with the least load, leaving out `skip` (pool indices): `below(count)` picks
+    /// the `r`-th in id order. `None` when nobody is left.
+    fn pick(&self, expert_only: bool, skip: &[u32], stream: &mut Stream) -> Option<u32> {
+        let buckets = if expert_only {
+            &self.experts
+        } else {
+            &self.all
+        };
+        let mut present: Vec<usize> = Vec::with_capacity(skip.len());
+        for members in buckets.values() {
+            present.clear();
+            present.extend(skip.iter().filter_map(|i| members.binary_search(i).ok()));
+            present.sort_unstable();
+            present.dedup();
+            let count = members.len() - present.len();
+            if count == 0 {
+                continue;
+            }
+            // The r-th member not skipped: step over each skipped position at or before it.
+            let mut at = stream.below(count as u64) as usize;
+            for p in &present {
+                if *p <= at {
+                    at += 1;
+                }
+            }
+            return Some(members[at]);
+        }
+        None
+    }
+
+    /// Moves candidate `index` from `load` to `load + 1`.
+    fn raise(&mut self, index: u32, load: u32, expert: bool) {
+        fn step(buckets: &mut BTreeMap<u32, Vec<u32>>, index: u32, load: u32) {
+            if let Some(members) = buckets.get_mut(&load) {
+                if let Ok(at) = members.binary_search(&index) {
+                    members.remove(at);
+                }
+                if members.is_empty() {
+                    buckets.remove(&load);
+                }
+            }
+            let next = buckets.entry(load + 1).or_default();
+            if let Err(at) = next.binary_search(&index) {
+                next.insert(at, index);
+            }
+        }
+        step(&mut self.all, index, load);
+        if expert {
+            step(&mut self.experts, index, load);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! draw picked: the service draws with it and [`verify_targets`] verifies with it, so memory stays in
 //! proportion to the drawn list, not to the directory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -310,35 +310,59 @@ pub fn seed_of(
 }
 
 /// Reads candidates in snapshot order and keeps those at chosen positions of their stratum, while digesting
-/// every id, counting each stratum and checking the order.
+/// every id, counting each stratum and checking the order. A directory's worth of candidates passes through
+/// here, so the work per candidate is a short list walk and a comparison, never a hash-map lookup.
 pub struct Picker {
-    /// Per stratum name: position → slot in `out`.
-    wanted: HashMap<String, (u64, HashMap<u64, usize>)>,
+    /// Strata met so far or wanted, in the order first named.
+    strata: Vec<PickStratum>,
     out: Vec<Option<String>>,
     hasher: Sha256,
-    counts: BTreeMap<String, u64>,
+    /// Ids not yet digested (digested a block at a time).
+    pending: Vec<u8>,
     previous: Option<Vec<u8>>,
     disorder: Option<String>,
 }
 
+/// One stratum's reading position and its wanted positions.
+struct PickStratum {
+    name: String,
+    /// Candidates of this stratum read so far.
+    read: u64,
+    /// `(position, slot)`, ascending by position.
+    wanted: Vec<(u64, usize)>,
+    /// Index of the next wanted position in `wanted`.
+    cursor: usize,
+}
+
+/// Bytes of ids digested at once.
+const DIGEST_BLOCK: usize = 64 * 1024;
+
 impl Picker {
     /// Picks, for each `(stratum, positions)`, those positions; slots are numbered in the order given.
     pub fn new(picks: &[(String, Vec<u64>)]) -> Self {
-        let mut wanted = HashMap::new();
+        let mut strata = Vec::new();
         let mut slot = 0;
         for (name, positions) in picks {
-            let mut map = HashMap::with_capacity(positions.len());
-            for p in positions {
-                map.insert(*p, slot);
-                slot += 1;
-            }
-            wanted.insert(name.clone(), (0u64, map));
+            let mut wanted: Vec<(u64, usize)> = positions
+                .iter()
+                .map(|p| {
+                    slot += 1;
+                    (*p, slot - 1)
+                })
+                .collect();
+            wanted.sort_unstable();
+            strata.push(PickStratum {
+                name: name.clone(),
+                read: 0,
+                wanted,
+                cursor: 0,
+            });
         }
         Self {
-            wanted,
+            strata,
             out: vec![None; slot],
             hasher: Sha256::new(),
-            counts: BTreeMap::new(),
+            pending: Vec::with_capacity(DIGEST_BLOCK + 256),
             previous: None,
             disorder: None,
         }
@@ -346,8 +370,12 @@ impl Picker {
 
     /// The next candidate.
     pub fn push(&mut self, id: &[u8], stratum: &str) {
-        self.hasher.update(id);
-        self.hasher.update(b"\n");
+        self.pending.extend_from_slice(id);
+        self.pending.push(b'\n');
+        if self.pending.len() >= DIGEST_BLOCK {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
         if self.disorder.is_none()
             && let Some(p) = &self.previous
             && p.as_slice() >= id
@@ -358,26 +386,40 @@ impl Picker {
         let previous = self.previous.get_or_insert_with(Vec::new);
         previous.clear();
         previous.extend_from_slice(id);
-        match self.counts.get_mut(stratum) {
-            Some(n) => *n += 1,
+        let s = match self.strata.iter().position(|s| s.name == stratum) {
+            Some(i) => &mut self.strata[i],
             None => {
-                self.counts.insert(stratum.to_string(), 1);
+                self.strata.push(PickStratum {
+                    name: stratum.to_string(),
+                    read: 0,
+                    wanted: Vec::new(),
+                    cursor: 0,
+                });
+                self.strata.last_mut().expect("just pushed")
             }
+        };
+        // Positions are distinct, so at most one slot matches.
+        if let Some((position, slot)) = s.wanted.get(s.cursor)
+            && *position == s.read
+        {
+            self.out[*slot] = Some(String::from_utf8_lossy(id).into_owned());
+            s.cursor += 1;
         }
-        if let Some((next, map)) = self.wanted.get_mut(stratum) {
-            if let Some(slot) = map.get(next) {
-                self.out[*slot] = Some(String::from_utf8_lossy(id).into_owned());
-            }
-            *next += 1;
-        }
+        s.read += 1;
     }
 
     /// The digest of every id read, the counts per stratum, the first id out of order (if any), and the picked
     /// ids by slot (`None` where a position was past the end of its stratum).
-    pub fn finish(self) -> Picked {
+    pub fn finish(mut self) -> Picked {
+        self.hasher.update(&self.pending);
         Picked {
             digest: hex::encode(self.hasher.finalize()),
-            counts: self.counts,
+            counts: self
+                .strata
+                .into_iter()
+                .filter(|s| s.read > 0)
+                .map(|s| (s.name, s.read))
+                .collect(),
             disorder: self.disorder,
             picked: self.out,
         }
