@@ -252,7 +252,7 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     if args.only.iter().any(|o| o == "draw-service") {
-        draw_service(&isolated, &db).await?;
+        isolated = draw_service(isolated, &db).await?;
     }
     db.close().await;
     if args.keep_database
@@ -322,34 +322,16 @@ async fn import_generated(args: &Args, db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-const SCJG: &str = "610400-SCJG";
-const STHJ: &str = "610400-STHJ";
+use suiji_draw::testkit::{SCJG, STHJ};
 
 /// The draw as its users run it, through the draw and directories services on PostgreSQL and RabbitMQ, over the
-/// directory in `db`: a province-wide task at 2% and a one-district task, each drawn (snapshot, exclusions,
-/// stratified draw) and locked; then the province's inspector teams (two departments, 2 + 1 seats).
-async fn draw_service(isolated: &testing::Isolated, db: &Db) -> anyhow::Result<()> {
+/// directory in `isolated`: a province-wide task at 2% and a one-district task, each drawn (snapshot, exclusions,
+/// stratified draw) and locked; then the province's inspector teams (two departments' seats).
+async fn draw_service(isolated: testing::Isolated, db: &Db) -> anyhow::Result<testing::Isolated> {
+    use suiji_api::directories::v1 as dir;
     use suiji_api::draw::v1 as draw;
-    use suiji_api::draw::v1::draw_service_client::DrawServiceClient;
-    let bus = isolated.bus().await;
-    let directories = testing::start(
-        isolated,
-        bus.clone(),
-        suiji_directories::NAME,
-        &suiji_directories::migrations(),
-        |ctx| async move { suiji_directories::start(&ctx).await },
-    )
-    .await;
-    let mut settings = (*isolated.settings).clone();
-    settings.services.directories = directories.addr.clone();
-    let drawing = testing::start_with(
-        Arc::new(settings),
-        bus,
-        suiji_draw::NAME,
-        &suiji_draw::migrations(),
-        |ctx| async move { suiji_draw::start(&ctx).await },
-    )
-    .await;
+    use suiji_draw::testkit::{self, SCJG, STHJ, World};
+    let world = World::start_in(isolated).await;
     // Inspectors: 2,000 per department, as the generator makes them (most active, a few experts).
     let mut csv = Vec::new();
     suiji_directories::generate::inspectors(
@@ -378,16 +360,31 @@ async fn draw_service(isolated: &testing::Isolated, db: &Db) -> anyhow::Result<(
     )
     .fetch_one(db.pool())
     .await?;
-    let token = isolated.token(SCJG, &[suiji_draw::service::ROLE_OPERATOR]);
     // A province's teams come back in one record of some tens of megabytes.
-    let mut client =
-        DrawServiceClient::with_interceptor(channel(&drawing.addr)?, Bearer::new(Some(&token)))
-            .max_decoding_message_size(usize::MAX);
+    let mut client = world.operator(SCJG).max_decoding_message_size(usize::MAX);
     for (task, region) in [
         ("BENCH-PROVINCE", "610000"),
         ("BENCH-DISTRICT", district.as_str()),
     ] {
-        launch(&directories, &drawing, task, region).await?;
+        // Items of every kind, so the task's scope is the whole directory of the region.
+        let items = [
+            (SCJG, "SCJG-1", "market-regulation"),
+            (STHJ, "STHJ-1", "environment"),
+        ]
+        .map(|(department, code, qualification)| {
+            let mut item = testkit::item(code, department, qualification, false);
+            if let Some(content) = item.version.as_mut().and_then(|v| v.content.as_mut()) {
+                content.target_kinds = (1..=9).collect();
+            }
+            item
+        });
+        let mut entry = testkit::entry(false);
+        entry.scope = Some(dir::TargetFilter {
+            region_codes: vec![region.into()],
+            ..Default::default()
+        });
+        entry.ratio_basis_points = 200;
+        world.launch_with(task, entry, items.to_vec(), 0).await;
         let started = Instant::now();
         let drawn = client
             .draw_targets(draw::DrawTargetsRequest {
@@ -440,113 +437,7 @@ async fn draw_service(isolated: &testing::Isolated, db: &Db) -> anyhow::Result<(
             );
         }
     }
-    drawing.stop().await;
-    directories.stop().await;
-    Ok(())
-}
-
-/// Launches `task` over `region` as planning would and waits until the draw has committed its secret.
-async fn launch(
-    directories: &testing::Running,
-    drawing: &testing::Running,
-    task: &str,
-    region: &str,
-) -> anyhow::Result<()> {
-    use suiji_api::catalog::v1 as cat;
-    use suiji_api::directories::v1 as dir;
-    use suiji_api::planning::v1 as plan;
-    let item = |code: &str, department: &str, qualification: &str| cat::Item {
-        code: code.into(),
-        department_code: department.into(),
-        state: cat::ItemState::Published as i32,
-        version: Some(cat::ItemVersion {
-            version: 1,
-            content: Some(cat::ItemContent {
-                name: format!("{code} 检查"),
-                department_code: department.into(),
-                // Every kind, so the task's scope is the whole directory of the region.
-                target_kinds: (1..=9).collect(),
-                inspector_qualifications: vec![qualification.into()],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        published_version: 1,
-        ..Default::default()
-    };
-    let participants = vec![
-        plan::Participant {
-            department_code: SCJG.into(),
-            item_codes: vec!["SCJG-1".into()],
-        },
-        plan::Participant {
-            department_code: STHJ.into(),
-            item_codes: vec!["STHJ-1".into()],
-        },
-    ];
-    let entry = plan::PlanEntry {
-        key: "E1".into(),
-        task_name: "联合抽查".into(),
-        scope: Some(dir::TargetFilter {
-            region_codes: vec![region.into()],
-            ..Default::default()
-        }),
-        ratio_basis_points: 200,
-        risk_ratios: vec![plan::RiskRatio {
-            level: dir::RiskLevel::High as i32,
-            basis_points: 1000,
-        }],
-        lead_department_code: SCJG.into(),
-        participants: participants.clone(),
-        window_start: "2027-01-01".into(),
-        window_end: "2027-12-31".into(),
-        ..Default::default()
-    };
-    let launched = plan::TaskLaunchedEvent {
-        task: Some(plan::Task {
-            id: task.into(),
-            content: Some(plan::TaskContent {
-                name: "联合抽查".into(),
-                participants,
-                ..Default::default()
-            }),
-            lead_department_code: SCJG.into(),
-            year: 2027,
-            entry: Some(entry),
-            ..Default::default()
-        }),
-        items: vec![
-            item("SCJG-1", SCJG, "market-regulation"),
-            item("STHJ-1", STHJ, "environment"),
-        ],
-        item_caps_basis_points: vec![10_000, 10_000],
-        annual_caps: vec![],
-    };
-    let mut tx = directories.ctx.db.begin().await?;
-    outbox::enqueue(
-        &mut tx,
-        "planning",
-        Event::new("planning.task.launched", task, &launched),
-    )
-    .await?;
-    tx.commit().await?;
-    directories.ctx.relay.notify();
-    let db = drawing.ctx.db.clone();
-    let heard = testing::eventually(Duration::from_secs(30), || {
-        let db = db.clone();
-        let task = task.to_string();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM draws WHERE task_id = $1")
-                .bind(task)
-                .fetch_one(db.pool())
-                .await
-                .unwrap_or(0)
-                == 1
-        }
-    })
-    .await;
-    anyhow::ensure!(heard, "the draw did not hear of the launch of {task}");
-    Ok(())
+    Ok(world.stop_services().await)
 }
 
 fn label(backend: Backend) -> &'static str {

@@ -13,6 +13,8 @@ pub mod grpc;
 pub mod record;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use std::sync::Arc;
 

@@ -2,4 +2,6 @@
 //! RabbitMQ: launches arrive over the bus, snapshots and inspector pools come from the directories over gRPC.
 
 mod draws;
-mod harness;
+mod harness {
+    pub use suiji_draw::testkit::*;
+}

@@ -1,14 +1,16 @@
-//! Starts the directories and the draw on one bus, with a probe on `draw.#`, and fills the directories.
+//! A test kit (feature `testkit`): starts the directories and the draw on one bus, with a probe on `draw.#`,
+//! fills the directories and launches tasks as planning would. The draw's integration tests and the benchmarks
+//! use it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::service::{ROLE_HEAD, ROLE_OPERATOR};
 use suiji_api::catalog::v1 as cat;
 use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1::draw_service_client::DrawServiceClient;
 use suiji_api::planning::v1 as plan;
-use suiji_draw::service::{ROLE_HEAD, ROLE_OPERATOR};
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::outbox::{self, Event};
 use suiji_platform::testing::{self, Backend, Isolated, Probe, Running, eventually};
@@ -37,7 +39,11 @@ impl World {
         if !testing::require(backend).await {
             return None;
         }
-        let isolated = testing::isolated(backend).await;
+        Some(Self::start_in(testing::isolated(backend).await).await)
+    }
+
+    /// Starts both services in `isolated` (a fresh place, or a database a benchmark kept).
+    pub async fn start_in(isolated: Isolated) -> Self {
         let bus = isolated.bus().await;
         let stop_probe = CancellationToken::new();
         let probe = Probe::bind(&bus, &["draw.#"], stop_probe.clone()).await;
@@ -54,18 +60,18 @@ impl World {
         let draw = testing::start_with(
             Arc::new(settings),
             bus,
-            suiji_draw::NAME,
-            &suiji_draw::migrations(),
-            |ctx| async move { suiji_draw::start(&ctx).await },
+            crate::NAME,
+            &crate::migrations(),
+            |ctx| async move { crate::start(&ctx).await },
         )
         .await;
-        Some(Self {
+        Self {
             isolated,
             directories,
             draw,
             probe,
             stop_probe,
-        })
+        }
     }
 
     pub fn client(&self, token: Option<&str>) -> Client {
@@ -100,6 +106,21 @@ impl World {
 
     /// Launches task `task_id` led by SCJG with STHJ, as planning would, and waits for its commitment.
     pub async fn launch(&self, task_id: &str, entry: plan::PlanEntry, quantity: u32) {
+        let items = vec![
+            item("SCJG-1", SCJG, "市场监管执法", false),
+            item("STHJ-1", STHJ, "环境执法", true),
+        ];
+        self.launch_with(task_id, entry, items, quantity).await;
+    }
+
+    /// Launches task `task_id` from `entry` with its participants' `items`, and waits for its commitment.
+    pub async fn launch_with(
+        &self,
+        task_id: &str,
+        entry: plan::PlanEntry,
+        items: Vec<cat::Item>,
+        quantity: u32,
+    ) {
         let participants = entry.participants.clone();
         let task = plan::Task {
             id: task_id.into(),
@@ -116,11 +137,8 @@ impl World {
         };
         let launched = plan::TaskLaunchedEvent {
             task: Some(task),
-            items: vec![
-                item("SCJG-1", SCJG, "市场监管执法", false),
-                item("STHJ-1", STHJ, "环境执法", true),
-            ],
-            item_caps_basis_points: vec![10_000, 10_000],
+            item_caps_basis_points: vec![10_000; items.len()],
+            items,
             annual_caps: vec![],
         };
         self.emit(
@@ -131,7 +149,7 @@ impl World {
         let db = self.draw.ctx.db.clone();
         let id = task_id.to_string();
         assert!(
-            eventually(Duration::from_secs(15), || {
+            eventually(Duration::from_secs(30), || {
                 let (db, id) = (db.clone(), id.clone());
                 async move {
                     sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM draws WHERE task_id = $1")
@@ -148,10 +166,15 @@ impl World {
     }
 
     pub async fn stop(self) {
+        self.stop_services().await.cleanup().await;
+    }
+
+    /// Stops both services and hands back the place they ran in, for the caller to keep or clean up.
+    pub async fn stop_services(self) -> Isolated {
         self.stop_probe.cancel();
         self.draw.stop().await;
         self.directories.stop().await;
-        self.isolated.cleanup().await;
+        self.isolated
     }
 }
 
