@@ -233,6 +233,10 @@ pub struct Record {
     pub teams: Option<TeamDraw>,
     /// Revision.
     pub revision: i64,
+    /// SHA-256 of the document as last stored (hex; empty before the first store): the audit trail's "before",
+    /// without serialising a large record once more.
+    #[serde(skip)]
+    pub stored_digest: String,
 }
 
 impl Record {
@@ -258,6 +262,7 @@ impl Record {
             },
             teams: None,
             revision: 1,
+            stored_digest: String::new(),
         }
     }
 

@@ -185,6 +185,15 @@ fn require_lead(who: &Identity, record: &Record) -> Result<(), Error> {
     Ok(())
 }
 
+/// The audit trail's "before" of `record`: the digest of its stored document.
+fn before_digest(record: &Record) -> String {
+    if record.stored_digest.is_empty() {
+        digest_of(record)
+    } else {
+        record.stored_digest.clone()
+    }
+}
+
 fn wrong_state(record: &Record, doing: &str) -> Error {
     NotNow(format!(
         "task {} cannot {doing}: its draw is {}",
@@ -257,7 +266,7 @@ impl Draws {
         detail: String,
         event: Event,
     ) -> Result<(), Error> {
-        let before = digest_of(&*record);
+        let before = before_digest(record);
         record.revision += 1;
         store::update(&mut tx, record).await?;
         let change = AuditEvent {
@@ -265,7 +274,7 @@ impl Draws {
             entity: "draw",
             entity_id: &record.task_id,
             before_digest: before,
-            after_digest: digest_of(&*record),
+            after_digest: record.stored_digest.clone(),
             detail,
         };
         audit::append(&mut tx, who, change).await?;
@@ -351,17 +360,17 @@ impl Draws {
         if matches!(record.state, State::TeamsDrawn | State::Cancelled) {
             return Ok(());
         }
-        let before = digest_of(&record);
+        let before = before_digest(&record);
         record.state = State::Cancelled;
         record.cancel_reason = reason.to_string();
         record.revision += 1;
-        store::update(&mut *tx, &record).await?;
+        store::update(&mut *tx, &mut record).await?;
         let change = AuditEvent {
             action: "draw.cancel",
             entity: "draw",
             entity_id: task_id,
             before_digest: before,
-            after_digest: digest_of(&record),
+            after_digest: record.stored_digest.clone(),
             detail: reason.to_string(),
         };
         audit::append(tx, &Identity::system(crate::NAME), change).await?;

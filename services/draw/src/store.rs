@@ -1,5 +1,6 @@
 //! The draw's tables: one record per task (a JSON document) and the secrets not yet revealed.
 
+use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use suiji_platform::db::now_ms;
 use suiji_platform::error::Error;
@@ -12,7 +13,10 @@ fn to_json(record: &Record) -> Result<String, Error> {
 }
 
 fn from_json(text: &str) -> Result<Record, Error> {
-    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored record: {e}")))
+    let mut record: Record =
+        serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored record: {e}")))?;
+    record.stored_digest = hex::encode(Sha256::digest(text.as_bytes()));
+    Ok(record)
 }
 
 /// Adds a committed record with its target secret; false when the task already has one.
@@ -89,13 +93,16 @@ pub async fn get(
 
 /// Writes `record`, whose revision the caller read as `record.revision - 1`; `Conflict` when another write
 /// came first.
-pub async fn update(conn: &mut AnyConnection, record: &Record) -> Result<(), Error> {
+/// Stores `record` (serialised once) if nobody changed it since it was read, and notes its digest on it.
+pub async fn update(conn: &mut AnyConnection, record: &mut Record) -> Result<(), Error> {
+    let doc = to_json(record)?;
+    let digest = hex::encode(Sha256::digest(doc.as_bytes()));
     let done = sqlx::query(
         "UPDATE draws SET state = $1, revision = $2, doc = $3, updated_at = $4 WHERE task_id = $5 AND revision = $6",
     )
     .bind(record.state.as_str())
     .bind(record.revision)
-    .bind(to_json(record)?)
+    .bind(doc)
     .bind(now_ms())
     .bind(&record.task_id)
     .bind(record.revision - 1)
@@ -107,6 +114,7 @@ pub async fn update(conn: &mut AnyConnection, record: &Record) -> Result<(), Err
             record.task_id
         )));
     }
+    record.stored_digest = digest;
     Ok(())
 }
 
