@@ -1,0 +1,3 @@
+//! The inspection service's rules, with no I/O.
+
+pub mod saga;

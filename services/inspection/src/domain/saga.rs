@@ -1,0 +1,778 @@
+//! The joint-inspection saga (联合抽查) as a pure state machine: a [`Saga`] takes one [`Input`] at a time and
+//! answers with what changed and the [`Effect`]s the service must carry out (commands to send, timers to set or
+//! void). Nothing here does I/O; deadlines arrive already counted in working days.
+//!
+//! invite → draw targets → review → lock → assign inspectors → schedule visits (→ visits → results →
+//! follow-up → closed, in later steps). A department that does not answer by the deadline is reminded once, then
+//! the lead's coordinator is asked to extend, proceed without it, or cancel. A command that fails for good
+//! stops the saga in "needs attention" until a coordinator retries or cancels.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Where a saga stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Participating departments are asked to confirm.
+    Inviting,
+    /// The draw of targets is asked for.
+    DrawingTargets,
+    /// The drawn targets await the lead's review.
+    ReviewingTargets,
+    /// The lock is asked for.
+    Locking,
+    /// The teams are asked for.
+    AssigningInspectors,
+    /// Visits are to be scheduled within 5 working days of the assignment.
+    Scheduling,
+    /// Cancelled, with a reason.
+    Cancelled,
+}
+
+impl Phase {
+    /// The name used in storage, events and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inviting => "inviting",
+            Self::DrawingTargets => "drawing_targets",
+            Self::ReviewingTargets => "reviewing_targets",
+            Self::Locking => "locking",
+            Self::AssigningInspectors => "assigning_inspectors",
+            Self::Scheduling => "scheduling",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Every phase, in order.
+    pub const ALL: [Phase; 7] = [
+        Self::Inviting,
+        Self::DrawingTargets,
+        Self::ReviewingTargets,
+        Self::Locking,
+        Self::AssigningInspectors,
+        Self::Scheduling,
+        Self::Cancelled,
+    ];
+
+    /// The phase named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// A participating department's answer to the invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Asked, no answer yet.
+    Invited,
+    /// Takes part.
+    Confirmed,
+    /// Declined, with a reason.
+    Declined,
+    /// Did not answer; the coordinator proceeded without it.
+    Dropped,
+}
+
+/// One department of the task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Department code.
+    pub department: String,
+    /// Its items in the task.
+    pub items: Vec<String>,
+    /// Its answer.
+    pub answer: Answer,
+    /// Why it declined or was dropped.
+    pub reason: String,
+    /// When it answered (epoch ms; 0 before).
+    pub answered_at: i64,
+    /// Who answered.
+    pub answered_by: String,
+}
+
+/// Why a saga waits on a coordinator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attention {
+    /// The step that stopped.
+    pub step: String,
+    /// What went wrong or what is awaited.
+    pub reason: String,
+    /// Since when (epoch ms).
+    pub since: i64,
+    /// Actions that resolve it.
+    pub actions: Vec<String>,
+}
+
+/// A step's deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    /// The step, e.g. `invite`.
+    pub step: String,
+    /// Last day.
+    pub date: NaiveDate,
+    /// Working days from the start of the step.
+    pub working_days: u32,
+}
+
+/// One task's saga.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saga {
+    /// Task id: the saga's correlation key.
+    pub task_id: String,
+    /// Task name.
+    pub task_name: String,
+    /// Plan year.
+    pub year: u32,
+    /// Lead department.
+    pub lead: String,
+    /// Phase.
+    pub phase: Phase,
+    /// Departments, the lead first.
+    pub participants: Vec<Participant>,
+    /// Set while it waits on a coordinator.
+    pub attention: Option<Attention>,
+    /// Paused by a coordinator: no command is sent and no timer acts.
+    pub paused: bool,
+    /// The invitation's reminder has been sent.
+    pub reminded: bool,
+    /// Deadlines, current last.
+    pub deadlines: Vec<Deadline>,
+    /// Targets drawn.
+    pub targets: u64,
+    /// Teams drawn.
+    pub teams: u64,
+    /// Why cancelled.
+    pub cancel_reason: String,
+    /// The command sent for the current step, to send again on retry.
+    pub pending: Option<Command>,
+    /// Effects held back while paused, sent on resume.
+    pub held: Vec<Effect>,
+}
+
+/// A command to another service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// `draw.command.draw_targets`.
+    DrawTargets,
+    /// `draw.command.lock`.
+    LockTargets,
+    /// `draw.command.draw_inspectors` for the confirmed departments.
+    DrawInspectors {
+        /// Departments whose seats are drawn.
+        departments: Vec<String>,
+    },
+}
+
+impl Command {
+    /// Its routing key.
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            Self::DrawTargets => "draw.command.draw_targets",
+            Self::LockTargets => "draw.command.lock",
+            Self::DrawInspectors { .. } => "draw.command.draw_inspectors",
+        }
+    }
+}
+
+/// Timers a saga sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timer {
+    /// The invitation deadline: remind the departments that have not answered.
+    InvitationDeadline,
+    /// A working day after the reminder: escalate to the lead's coordinator.
+    InvitationEscalation,
+}
+
+impl Timer {
+    /// Its name in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvitationDeadline => "invitation_deadline",
+            Self::InvitationEscalation => "invitation_escalation",
+        }
+    }
+
+    /// The timer named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::InvitationDeadline, Self::InvitationEscalation]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+    }
+}
+
+/// What the service must do after an input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Send a command.
+    Send(Command),
+    /// Set a durable timer for a day (it fires at the day's start in China time).
+    SetTimer(Timer, NaiveDate),
+    /// Void every timer of the saga.
+    VoidTimers,
+    /// Remind these departments.
+    Remind(Vec<String>),
+}
+
+/// A coordinator's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Steer {
+    /// Remind the departments that have not answered.
+    Remind,
+    /// Extend the invitation deadline to a new day (counted by the caller).
+    Extend(Deadline),
+    /// Proceed without the departments that have not answered.
+    ProceedWithout(String),
+    /// Pause.
+    Pause,
+    /// Resume.
+    Resume,
+    /// Cancel.
+    Cancel(String),
+    /// Retry the failed step.
+    Retry,
+}
+
+/// What happens to a saga.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A department confirmed.
+    Confirmed { department: String, by: String },
+    /// A department declined.
+    Declined {
+        department: String,
+        by: String,
+        reason: String,
+    },
+    /// A timer fired.
+    TimerFired(Timer),
+    /// The draw drew the targets.
+    TargetsDrawn { count: u64 },
+    /// The lead's coordinator approved the drawn targets.
+    TargetsApproved { by: String },
+    /// The draw locked the targets.
+    TargetsLocked { count: u64 },
+    /// The draw drew the teams.
+    TeamsDrawn { count: u64 },
+    /// A command failed for good.
+    CommandFailed {
+        command: String,
+        code: String,
+        reason: String,
+    },
+    /// A coordinator's action.
+    Steer(Steer),
+}
+
+/// Why an input was not applied. `Late` inputs are recorded in the history; refusals go back to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It belongs to a step the saga has passed (a late reply, a timer after its step): recorded, not applied.
+    Late(String),
+    /// It is not allowed now.
+    NotNow(String),
+    /// A field is wrong.
+    Invalid { field: String, reason: String },
+}
+
+/// What an applied input did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// History kind, e.g. `invitation.confirmed`.
+    pub kind: &'static str,
+    /// Details in words.
+    pub detail: String,
+    /// What the service must do.
+    pub effects: Vec<Effect>,
+}
+
+impl Saga {
+    /// A saga for a launched task: the lead takes part by launching it; the others are invited, with the
+    /// invitation deadline set.
+    pub fn launched(
+        task_id: &str,
+        task_name: &str,
+        year: u32,
+        lead: &str,
+        departments: Vec<(String, Vec<String>)>,
+        invitation: Deadline,
+        now: i64,
+    ) -> (Self, Outcome) {
+        let mut participants: Vec<Participant> = departments
+            .into_iter()
+            .map(|(department, items)| {
+                let is_lead = department == lead;
+                Participant {
+                    answer: if is_lead {
+                        Answer::Confirmed
+                    } else {
+                        Answer::Invited
+                    },
+                    answered_at: if is_lead { now } else { 0 },
+                    answered_by: if is_lead {
+                        "launch".into()
+                    } else {
+                        String::new()
+                    },
+                    department,
+                    items,
+                    reason: String::new(),
+                }
+            })
+            .collect();
+        participants.sort_by(|a, b| {
+            (a.department != lead, &a.department).cmp(&(b.department != lead, &b.department))
+        });
+        let day = invitation.date;
+        let mut saga = Self {
+            task_id: task_id.into(),
+            task_name: task_name.into(),
+            year,
+            lead: lead.into(),
+            phase: Phase::Inviting,
+            participants,
+            attention: None,
+            paused: false,
+            reminded: false,
+            deadlines: vec![invitation],
+            targets: 0,
+            teams: 0,
+            cancel_reason: String::new(),
+            pending: None,
+            held: Vec::new(),
+        };
+        let invited = saga.unanswered();
+        let mut effects = vec![Effect::SetTimer(Timer::InvitationDeadline, day)];
+        let detail = if invited.is_empty() {
+            "no other department to invite".to_string()
+        } else {
+            format!("invited {} to answer by {day}", invited.join(", "))
+        };
+        effects.extend(saga.advance_if_answered(now));
+        (
+            saga,
+            Outcome {
+                kind: "saga.started",
+                detail,
+                effects,
+            },
+        )
+    }
+
+    /// Departments that have not answered.
+    pub fn unanswered(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .filter(|p| p.answer == Answer::Invited)
+            .map(|p| p.department.clone())
+            .collect()
+    }
+
+    /// Departments taking part, the lead first.
+    pub fn confirmed(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .filter(|p| p.answer == Answer::Confirmed)
+            .map(|p| p.department.clone())
+            .collect()
+    }
+
+    /// Who or what the saga waits on, in words.
+    pub fn waiting_on(&self) -> Vec<String> {
+        if let Some(a) = &self.attention {
+            return vec![format!("the coordinator of {} ({})", self.lead, a.step)];
+        }
+        if self.paused {
+            return vec![format!("the coordinator of {} (paused)", self.lead)];
+        }
+        match self.phase {
+            Phase::Inviting => self.unanswered(),
+            Phase::DrawingTargets | Phase::Locking | Phase::AssigningInspectors => {
+                vec!["the draw service".into()]
+            }
+            Phase::ReviewingTargets => vec![format!("the coordinator of {} (review)", self.lead)],
+            Phase::Scheduling | Phase::Cancelled => Vec::new(),
+        }
+    }
+
+    /// Applies `input` at `now` (epoch ms).
+    pub fn apply(&mut self, input: Input, now: i64) -> Result<Outcome, Refusal> {
+        if self.phase == Phase::Cancelled {
+            return Err(match input {
+                Input::Steer(_) | Input::TargetsApproved { .. } => {
+                    Refusal::NotNow("the saga is cancelled".into())
+                }
+                _ => Refusal::Late("the saga is cancelled".into()),
+            });
+        }
+        match input {
+            Input::Confirmed { department, by } => self.answer(&department, &by, None, now),
+            Input::Declined {
+                department,
+                by,
+                reason,
+            } => {
+                if reason.trim().is_empty() {
+                    return Err(Refusal::Invalid {
+                        field: "reason".into(),
+                        reason: "is required to decline".into(),
+                    });
+                }
+                self.answer(&department, &by, Some(reason), now)
+            }
+            Input::TimerFired(timer) => self.timer(timer, now),
+            Input::TargetsDrawn { count } => {
+                self.expect(Phase::DrawingTargets, "the targets were drawn")?;
+                self.targets = count;
+                self.phase = Phase::ReviewingTargets;
+                self.pending = None;
+                Ok(Outcome {
+                    kind: "targets.drawn",
+                    detail: format!("{count} targets drawn; awaiting the lead's review"),
+                    effects: Vec::new(),
+                })
+            }
+            Input::TargetsApproved { by } => {
+                if self.phase != Phase::ReviewingTargets {
+                    return Err(Refusal::NotNow(format!(
+                        "the saga is {}, not reviewing targets",
+                        self.phase.as_str()
+                    )));
+                }
+                self.phase = Phase::Locking;
+                Ok(Outcome {
+                    kind: "targets.approved",
+                    detail: format!("{} targets approved by {by}", self.targets),
+                    effects: self.send(Command::LockTargets),
+                })
+            }
+            Input::TargetsLocked { count } => {
+                self.expect(Phase::Locking, "the targets were locked")?;
+                self.targets = count;
+                self.phase = Phase::AssigningInspectors;
+                let departments = self.confirmed();
+                Ok(Outcome {
+                    kind: "targets.locked",
+                    detail: format!(
+                        "{count} targets locked; teams asked of {}",
+                        departments.join(", ")
+                    ),
+                    effects: self.send(Command::DrawInspectors { departments }),
+                })
+            }
+            Input::TeamsDrawn { count } => {
+                self.expect(Phase::AssigningInspectors, "the teams were drawn")?;
+                self.teams = count;
+                self.phase = Phase::Scheduling;
+                self.pending = None;
+                Ok(Outcome {
+                    kind: "teams.drawn",
+                    detail: format!("{count} teams drawn; visits to be scheduled"),
+                    effects: Vec::new(),
+                })
+            }
+            Input::CommandFailed {
+                command,
+                code,
+                reason,
+            } => {
+                if self.pending.as_ref().map(Command::routing_key) != Some(command.as_str()) {
+                    return Err(Refusal::Late(format!(
+                        "{command} failed, but the saga no longer waits on it"
+                    )));
+                }
+                self.attention = Some(Attention {
+                    step: command.clone(),
+                    reason: format!("{code}: {reason}"),
+                    since: now,
+                    actions: vec!["retry".into(), "cancel".into()],
+                });
+                Ok(Outcome {
+                    kind: "command.failed",
+                    detail: format!("{command} failed ({code}): {reason}"),
+                    effects: Vec::new(),
+                })
+            }
+            Input::Steer(action) => self.steer(action, now),
+        }
+    }
+
+    fn expect(&self, phase: Phase, what: &str) -> Result<(), Refusal> {
+        if self.phase == phase {
+            Ok(())
+        } else {
+            Err(Refusal::Late(format!(
+                "{what}, but the saga is {}",
+                self.phase.as_str()
+            )))
+        }
+    }
+
+    /// Sends `command` now, or holds it while paused; remembers it for a retry.
+    fn send(&mut self, command: Command) -> Vec<Effect> {
+        self.pending = Some(command.clone());
+        if self.paused {
+            self.held.push(Effect::Send(command));
+            Vec::new()
+        } else {
+            vec![Effect::Send(command)]
+        }
+    }
+
+    fn answer(
+        &mut self,
+        department: &str,
+        by: &str,
+        declined: Option<String>,
+        now: i64,
+    ) -> Result<Outcome, Refusal> {
+        let phase = self.phase;
+        let Some(p) = self
+            .participants
+            .iter_mut()
+            .find(|p| p.department == department)
+        else {
+            return Err(Refusal::Invalid {
+                field: "task_id".into(),
+                reason: format!("{department} does not take part in task {}", self.task_id),
+            });
+        };
+        if p.answer != Answer::Invited {
+            return Err(Refusal::NotNow(format!(
+                "{department} has answered already ({:?})",
+                p.answer
+            )));
+        }
+        if phase != Phase::Inviting {
+            return Err(Refusal::Late(format!(
+                "{department} answered after the invitations closed"
+            )));
+        }
+        let (kind, detail) = match &declined {
+            None => ("invitation.confirmed", format!("{department} takes part")),
+            Some(reason) => (
+                "invitation.declined",
+                format!("{department} declined: {reason}"),
+            ),
+        };
+        p.answer = if declined.is_some() {
+            Answer::Declined
+        } else {
+            Answer::Confirmed
+        };
+        p.reason = declined.unwrap_or_default();
+        p.answered_at = now;
+        p.answered_by = by.to_string();
+        Ok(Outcome {
+            kind,
+            detail,
+            effects: self.advance_if_answered(now),
+        })
+    }
+
+    /// Once nobody is left to answer, closes the invitations and asks for the draw.
+    fn advance_if_answered(&mut self, _now: i64) -> Vec<Effect> {
+        if self.phase != Phase::Inviting || !self.unanswered().is_empty() {
+            return Vec::new();
+        }
+        self.phase = Phase::DrawingTargets;
+        self.attention = None;
+        let mut effects = vec![Effect::VoidTimers];
+        effects.extend(self.send(Command::DrawTargets));
+        effects
+    }
+
+    fn timer(&mut self, timer: Timer, _now: i64) -> Result<Outcome, Refusal> {
+        if self.phase != Phase::Inviting {
+            return Err(Refusal::Late(format!(
+                "{} fired after the invitations closed",
+                timer.as_str()
+            )));
+        }
+        if self.paused {
+            return Err(Refusal::Late(format!(
+                "{} fired while paused",
+                timer.as_str()
+            )));
+        }
+        let unanswered = self.unanswered();
+        match timer {
+            Timer::InvitationDeadline => {
+                self.reminded = true;
+                let next = self
+                    .deadlines
+                    .last()
+                    .map(|d| d.date)
+                    .and_then(|d| d.succ_opt())
+                    .unwrap_or_default();
+                Ok(Outcome {
+                    kind: "invitation.reminded",
+                    detail: format!(
+                        "the deadline passed; {} reminded, escalation on {next}",
+                        unanswered.join(", ")
+                    ),
+                    effects: vec![
+                        Effect::Remind(unanswered),
+                        Effect::SetTimer(Timer::InvitationEscalation, next),
+                    ],
+                })
+            }
+            Timer::InvitationEscalation => {
+                self.attention = Some(Attention {
+                    step: "invite".into(),
+                    reason: format!("no answer from {}", unanswered.join(", ")),
+                    since: _now,
+                    actions: vec!["extend".into(), "proceed_without".into(), "cancel".into()],
+                });
+                Ok(Outcome {
+                    kind: "invitation.escalated",
+                    detail: format!(
+                        "no answer from {}; the coordinator of {} decides",
+                        unanswered.join(", "),
+                        self.lead
+                    ),
+                    effects: Vec::new(),
+                })
+            }
+        }
+    }
+
+    fn steer(&mut self, action: Steer, now: i64) -> Result<Outcome, Refusal> {
+        match action {
+            Steer::Remind => {
+                let unanswered = self.unanswered();
+                if self.phase != Phase::Inviting || unanswered.is_empty() {
+                    return Err(Refusal::NotNow("nobody is waited on to answer".into()));
+                }
+                Ok(Outcome {
+                    kind: "steer.remind",
+                    detail: format!("{} reminded", unanswered.join(", ")),
+                    effects: vec![Effect::Remind(unanswered)],
+                })
+            }
+            Steer::Extend(deadline) => {
+                if self.phase != Phase::Inviting {
+                    return Err(Refusal::NotNow("the invitations are closed".into()));
+                }
+                if self
+                    .deadlines
+                    .last()
+                    .is_some_and(|d| deadline.date <= d.date)
+                {
+                    return Err(Refusal::Invalid {
+                        field: "working_days".into(),
+                        reason: "must move the deadline later".into(),
+                    });
+                }
+                let day = deadline.date;
+                self.deadlines.push(deadline);
+                self.attention = None;
+                self.reminded = false;
+                Ok(Outcome {
+                    kind: "steer.extend",
+                    detail: format!("invitation deadline extended to {day}"),
+                    effects: vec![
+                        Effect::VoidTimers,
+                        Effect::SetTimer(Timer::InvitationDeadline, day),
+                    ],
+                })
+            }
+            Steer::ProceedWithout(reason) => {
+                if self.phase != Phase::Inviting {
+                    return Err(Refusal::NotNow("the invitations are closed".into()));
+                }
+                if reason.trim().is_empty() {
+                    return Err(Refusal::Invalid {
+                        field: "reason".into(),
+                        reason: "is required to proceed without a department".into(),
+                    });
+                }
+                let dropped = self.unanswered();
+                for p in &mut self.participants {
+                    if p.answer == Answer::Invited {
+                        p.answer = Answer::Dropped;
+                        p.reason = reason.clone();
+                        p.answered_at = now;
+                    }
+                }
+                Ok(Outcome {
+                    kind: "steer.proceed_without",
+                    detail: format!("proceeding without {}: {reason}", dropped.join(", ")),
+                    effects: self.advance_if_answered(now),
+                })
+            }
+            Steer::Pause => {
+                if self.paused {
+                    return Err(Refusal::NotNow("already paused".into()));
+                }
+                self.paused = true;
+                Ok(Outcome {
+                    kind: "steer.pause",
+                    detail: "paused".into(),
+                    effects: Vec::new(),
+                })
+            }
+            Steer::Resume => {
+                if !self.paused {
+                    return Err(Refusal::NotNow("not paused".into()));
+                }
+                self.paused = false;
+                Ok(Outcome {
+                    kind: "steer.resume",
+                    detail: format!("resumed; {} held command(s) sent", self.held.len()),
+                    effects: std::mem::take(&mut self.held),
+                })
+            }
+            Steer::Cancel(reason) => {
+                if reason.trim().is_empty() {
+                    return Err(Refusal::Invalid {
+                        field: "reason".into(),
+                        reason: "is required to cancel".into(),
+                    });
+                }
+                let from = self.phase;
+                self.phase = Phase::Cancelled;
+                self.cancel_reason = reason.clone();
+                self.attention = None;
+                self.pending = None;
+                self.held.clear();
+                Ok(Outcome {
+                    kind: "saga.cancelled",
+                    detail: format!(
+                        "cancelled while {}: {reason}; what was drawn or locked stays on record",
+                        from.as_str()
+                    ),
+                    effects: vec![Effect::VoidTimers],
+                })
+            }
+            Steer::Retry => {
+                let Some(attention) = self.attention.clone() else {
+                    return Err(Refusal::NotNow("nothing failed".into()));
+                };
+                let Some(command) = self.pending.clone() else {
+                    return Err(Refusal::NotNow(format!(
+                        "{} is not a step that can be retried; extend, proceed without or cancel",
+                        attention.step
+                    )));
+                };
+                self.attention = None;
+                Ok(Outcome {
+                    kind: "steer.retry",
+                    detail: format!(
+                        "{} sent again after: {}",
+                        command.routing_key(),
+                        attention.reason
+                    ),
+                    effects: self.send(command),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

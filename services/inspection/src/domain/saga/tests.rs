@@ -1,0 +1,299 @@
+use chrono::NaiveDate;
+
+use super::*;
+
+const SCJG: &str = "610400-SCJG";
+const STHJ: &str = "610400-STHJ";
+const WSJ: &str = "610400-WSJ";
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn deadline(date: &str) -> Deadline {
+    Deadline {
+        step: "invite".into(),
+        date: day(date),
+        working_days: 3,
+    }
+}
+
+fn three_departments() -> (Saga, Outcome) {
+    Saga::launched(
+        "TASK-1",
+        "联合抽查",
+        2027,
+        SCJG,
+        vec![
+            (WSJ.into(), vec!["WSJ-1".into()]),
+            (SCJG.into(), vec!["SCJG-1".into()]),
+            (STHJ.into(), vec!["STHJ-1".into()]),
+        ],
+        deadline("2027-03-04"),
+        1,
+    )
+}
+
+fn confirm(saga: &mut Saga, department: &str) -> Result<Outcome, Refusal> {
+    saga.apply(
+        Input::Confirmed {
+            department: department.into(),
+            by: format!("coordinator@{department}"),
+        },
+        2,
+    )
+}
+
+#[test]
+fn a_launch_invites_every_department_but_the_lead_and_sets_the_deadline() {
+    let (saga, outcome) = three_departments();
+    assert_eq!(saga.phase, Phase::Inviting);
+    assert_eq!(saga.participants[0].department, SCJG, "the lead first");
+    assert_eq!(saga.participants[0].answer, Answer::Confirmed);
+    assert_eq!(saga.unanswered(), vec![STHJ.to_string(), WSJ.to_string()]);
+    assert_eq!(
+        outcome.effects,
+        vec![Effect::SetTimer(
+            Timer::InvitationDeadline,
+            day("2027-03-04")
+        )]
+    );
+    assert_eq!(saga.waiting_on(), vec![STHJ.to_string(), WSJ.to_string()]);
+}
+
+#[test]
+fn the_last_answer_closes_the_invitations_and_asks_for_the_draw() {
+    let (mut saga, _) = three_departments();
+    let first = confirm(&mut saga, STHJ).unwrap();
+    assert!(first.effects.is_empty(), "one department still to answer");
+    let declined = saga
+        .apply(
+            Input::Declined {
+                department: WSJ.into(),
+                by: "x".into(),
+                reason: "本季度无执法力量".into(),
+            },
+            3,
+        )
+        .unwrap();
+    assert_eq!(declined.kind, "invitation.declined");
+    assert_eq!(
+        declined.effects,
+        vec![Effect::VoidTimers, Effect::Send(Command::DrawTargets)]
+    );
+    assert_eq!(saga.phase, Phase::DrawingTargets);
+    assert_eq!(saga.confirmed(), vec![SCJG.to_string(), STHJ.to_string()]);
+}
+
+#[test]
+fn answers_are_checked_and_given_once() {
+    let (mut saga, _) = three_departments();
+    let no_reason = saga.apply(
+        Input::Declined {
+            department: WSJ.into(),
+            by: "x".into(),
+            reason: " ".into(),
+        },
+        2,
+    );
+    assert!(matches!(no_reason, Err(Refusal::Invalid { field, .. }) if field == "reason"));
+    assert!(matches!(
+        confirm(&mut saga, "610400-OTHER"),
+        Err(Refusal::Invalid { .. })
+    ));
+    confirm(&mut saga, STHJ).unwrap();
+    assert!(matches!(confirm(&mut saga, STHJ), Err(Refusal::NotNow(_))));
+    assert!(
+        matches!(confirm(&mut saga, SCJG), Err(Refusal::NotNow(_))),
+        "the lead took part by launching"
+    );
+}
+
+#[test]
+fn no_answer_is_reminded_then_escalated_then_resolved_by_the_coordinator() {
+    let (mut saga, _) = three_departments();
+    confirm(&mut saga, STHJ).unwrap();
+    let reminded = saga
+        .apply(Input::TimerFired(Timer::InvitationDeadline), 5)
+        .unwrap();
+    assert_eq!(
+        reminded.effects,
+        vec![
+            Effect::Remind(vec![WSJ.into()]),
+            Effect::SetTimer(Timer::InvitationEscalation, day("2027-03-05"))
+        ]
+    );
+    saga.apply(Input::TimerFired(Timer::InvitationEscalation), 6)
+        .unwrap();
+    let attention = saga.attention.clone().unwrap();
+    assert_eq!(attention.step, "invite");
+    assert!(attention.actions.contains(&"proceed_without".to_string()));
+    assert_eq!(
+        saga.waiting_on(),
+        vec![format!("the coordinator of {SCJG} (invite)")]
+    );
+    // Extending must move the deadline later, and clears the escalation.
+    assert!(matches!(
+        saga.apply(Input::Steer(Steer::Extend(deadline("2027-03-04"))), 7),
+        Err(Refusal::Invalid { .. })
+    ));
+    let extended = saga
+        .apply(Input::Steer(Steer::Extend(deadline("2027-03-09"))), 7)
+        .unwrap();
+    assert_eq!(
+        extended.effects,
+        vec![
+            Effect::VoidTimers,
+            Effect::SetTimer(Timer::InvitationDeadline, day("2027-03-09"))
+        ]
+    );
+    assert!(saga.attention.is_none());
+    let without = saga
+        .apply(Input::Steer(Steer::ProceedWithout("逾期未确认".into())), 8)
+        .unwrap();
+    assert_eq!(saga.participants[2].answer, Answer::Dropped);
+    assert_eq!(
+        without.effects.last(),
+        Some(&Effect::Send(Command::DrawTargets))
+    );
+}
+
+#[test]
+fn the_draw_runs_review_lock_and_teams_for_the_confirmed_departments() {
+    let (mut saga, _) = three_departments();
+    confirm(&mut saga, STHJ).unwrap();
+    saga.apply(
+        Input::Declined {
+            department: WSJ.into(),
+            by: "x".into(),
+            reason: "无".into(),
+        },
+        3,
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            saga.apply(Input::TargetsApproved { by: "c".into() }, 4),
+            Err(Refusal::NotNow(_))
+        ),
+        "nothing to review yet"
+    );
+    saga.apply(Input::TargetsDrawn { count: 10 }, 4).unwrap();
+    assert_eq!(saga.phase, Phase::ReviewingTargets);
+    let approved = saga
+        .apply(Input::TargetsApproved { by: "c".into() }, 5)
+        .unwrap();
+    assert_eq!(approved.effects, vec![Effect::Send(Command::LockTargets)]);
+    let locked = saga.apply(Input::TargetsLocked { count: 10 }, 6).unwrap();
+    assert_eq!(
+        locked.effects,
+        vec![Effect::Send(Command::DrawInspectors {
+            departments: vec![SCJG.into(), STHJ.into()]
+        })],
+        "the department that declined sends nobody"
+    );
+    saga.apply(Input::TeamsDrawn { count: 10 }, 7).unwrap();
+    assert_eq!(saga.phase, Phase::Scheduling);
+    // A redelivered reply after its step is recognised, not applied.
+    assert!(matches!(
+        saga.apply(Input::TargetsLocked { count: 10 }, 8),
+        Err(Refusal::Late(_))
+    ));
+    assert!(matches!(
+        saga.apply(Input::TimerFired(Timer::InvitationDeadline), 8),
+        Err(Refusal::Late(_))
+    ));
+}
+
+#[test]
+fn a_failed_command_needs_attention_and_a_retry_sends_it_again() {
+    let (mut saga, _) = three_departments();
+    confirm(&mut saga, STHJ).unwrap();
+    confirm(&mut saga, WSJ).unwrap();
+    assert!(matches!(
+        saga.apply(Input::Steer(Steer::Retry), 3),
+        Err(Refusal::NotNow(_))
+    ));
+    let late = saga.apply(
+        Input::CommandFailed {
+            command: "draw.command.lock".into(),
+            code: "FailedPrecondition".into(),
+            reason: "x".into(),
+        },
+        3,
+    );
+    assert!(
+        matches!(late, Err(Refusal::Late(_))),
+        "not the pending command"
+    );
+    saga.apply(
+        Input::CommandFailed {
+            command: "draw.command.draw_targets".into(),
+            code: "FailedPrecondition".into(),
+            reason: "no candidates".into(),
+        },
+        3,
+    )
+    .unwrap();
+    assert_eq!(
+        saga.attention.as_ref().unwrap().actions,
+        vec!["retry", "cancel"]
+    );
+    let retried = saga.apply(Input::Steer(Steer::Retry), 4).unwrap();
+    assert_eq!(retried.effects, vec![Effect::Send(Command::DrawTargets)]);
+    assert!(saga.attention.is_none());
+}
+
+#[test]
+fn a_paused_saga_holds_its_commands_and_a_cancelled_one_accepts_nothing() {
+    let (mut saga, _) = three_departments();
+    saga.apply(Input::Steer(Steer::Pause), 2).unwrap();
+    assert!(matches!(
+        saga.apply(Input::TimerFired(Timer::InvitationDeadline), 3),
+        Err(Refusal::Late(_))
+    ));
+    confirm(&mut saga, STHJ).unwrap();
+    let last = confirm(&mut saga, WSJ).unwrap();
+    assert_eq!(last.effects, vec![Effect::VoidTimers], "the draw is held");
+    let resumed = saga.apply(Input::Steer(Steer::Resume), 4).unwrap();
+    assert_eq!(resumed.effects, vec![Effect::Send(Command::DrawTargets)]);
+    assert!(matches!(
+        saga.apply(Input::Steer(Steer::Cancel("".into())), 5),
+        Err(Refusal::Invalid { .. })
+    ));
+    let cancelled = saga
+        .apply(Input::Steer(Steer::Cancel("计划调整".into())), 5)
+        .unwrap();
+    assert_eq!(cancelled.effects, vec![Effect::VoidTimers]);
+    assert_eq!(saga.phase, Phase::Cancelled);
+    assert!(matches!(
+        saga.apply(Input::TargetsDrawn { count: 3 }, 6),
+        Err(Refusal::Late(_))
+    ));
+    assert!(matches!(
+        saga.apply(Input::Steer(Steer::Resume), 6),
+        Err(Refusal::NotNow(_))
+    ));
+}
+
+#[test]
+fn a_task_led_by_its_only_department_goes_straight_to_the_draw() {
+    let (saga, outcome) = Saga::launched(
+        "TASK-2",
+        "单部门抽查",
+        2027,
+        SCJG,
+        vec![(SCJG.into(), vec!["SCJG-1".into()])],
+        deadline("2027-03-04"),
+        1,
+    );
+    assert_eq!(saga.phase, Phase::DrawingTargets);
+    assert_eq!(
+        outcome.effects,
+        vec![
+            Effect::SetTimer(Timer::InvitationDeadline, day("2027-03-04")),
+            Effect::VoidTimers,
+            Effect::Send(Command::DrawTargets)
+        ]
+    );
+}
