@@ -25,6 +25,7 @@ const SECTIONS: &[&str] = &[
     "directories",
     "services",
     "draw",
+    "inspection",
 ];
 
 /// Every setting of a suiji process.
@@ -55,6 +56,16 @@ pub struct Settings {
     pub services: ServicesSettings,
     /// The draw service.
     pub draw: DrawSettings,
+    /// The inspection service.
+    pub inspection: InspectionSettings,
+}
+
+/// Settings of the inspection service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionSettings {
+    /// Working days a participating department has to answer an invitation.
+    pub invitation_working_days: u32,
 }
 
 /// Addresses of the services one service calls.

@@ -69,6 +69,9 @@ enum DrawCommand {
         /// A witness, `NAME@ORGANISATION`.
         #[arg(long = "witness")]
         witnesses: Vec<String>,
+        /// Only these departments send inspectors (the lead among them); default: every participant.
+        #[arg(long = "department", value_delimiter = ',')]
+        departments: Vec<String>,
     },
     /// Replace a drawn inspector (department head): job-change, conflict, health or recusal.
     Replace {
@@ -216,12 +219,14 @@ pub async fn run(args: DrawArgs) -> anyhow::Result<()> {
             task,
             entropy,
             witnesses: w,
+            departments,
         } => c
             .draw_inspectors(pb::DrawInspectorsRequest {
                 task_id: task,
                 witness_entropy: entropy,
                 witnesses: witnesses(&w)?,
                 eligible_on: String::new(),
+                departments,
             })
             .await
             .map(|r| r.into_inner().draw),

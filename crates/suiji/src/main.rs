@@ -423,6 +423,7 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             "directories.editor".into(),
             "planning.editor".into(),
             "draw.operator".into(),
+            "inspection.coordinator".into(),
             "admin".into(),
         ],
     };

@@ -47,6 +47,12 @@ pub const ALL: &[Spec] = &[
         migrations: suiji_draw::migrations,
         start: |ctx| Box::pin(async move { suiji_draw::start(&ctx).await }),
     },
+    Spec {
+        name: suiji_inspection::NAME,
+        grpc_name: suiji_inspection::GRPC_NAME,
+        migrations: suiji_inspection::migrations,
+        start: |ctx| Box::pin(async move { suiji_inspection::start(&ctx).await }),
+    },
 ];
 
 /// The service called `name`.

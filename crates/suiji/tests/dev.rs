@@ -158,7 +158,7 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        vec!["catalog", "directories", "planning", "draw"],
+        vec!["catalog", "directories", "planning", "draw", "inspection"],
         "one line per service"
     );
     for (_, addr) in &addresses {

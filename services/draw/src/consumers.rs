@@ -230,6 +230,7 @@ async fn run(draws: &Draws, kind: &str, task_id: &str, payload: &[u8]) -> Outcom
                         &r.witness_entropy,
                         witnesses_from(r.witnesses),
                         day,
+                        &r.departments,
                     )
                     .await
                     .map(drop),

@@ -153,6 +153,7 @@ impl DrawService for Api {
                 &r.witness_entropy,
                 witnesses_from(r.witnesses),
                 day("eligible_on", &r.eligible_on)?,
+                &r.departments,
             )
             .await?;
         Ok(Response::new(pb::DrawInspectorsResponse {

@@ -672,6 +672,7 @@ impl Draws {
         entropy: &str,
         witnesses: Vec<Witness>,
         eligible_on: Option<NaiveDate>,
+        only: &[String],
     ) -> Result<Record, Error> {
         check_witnesses(entropy, &witnesses)?;
         let (mut record, launch) = self.load(task_id).await?;
@@ -679,8 +680,33 @@ impl Draws {
         if record.state != State::TargetsLocked {
             return Err(wrong_state(&record, "draw its inspectors"));
         }
+        let mut violations = Violations::default();
+        for (i, d) in only.iter().enumerate() {
+            if !record.departments.contains(d) {
+                violations.add(
+                    format!("departments[{i}]"),
+                    format!("{d} does not take part in task {task_id}"),
+                );
+            }
+        }
+        if !only.is_empty() && !only.contains(&record.lead_department) {
+            violations.add(
+                "departments",
+                format!(
+                    "must include the lead department {}, whose inspector leads every team",
+                    record.lead_department
+                ),
+            );
+        }
+        violations.into_result()?;
+        let sending: Vec<String> = record
+            .departments
+            .iter()
+            .filter(|d| only.is_empty() || only.contains(d))
+            .cloned()
+            .collect();
         let day = eligible_on.unwrap_or_else(today);
-        let team_size: u32 = record.departments.iter().map(|d| self.seats(d)).sum();
+        let team_size: u32 = sending.iter().map(|d| self.seats(d)).sum();
         if team_size < self.settings.min_team_size {
             return Err(NotNow(format!(
                 "a team would have {team_size} inspectors; at least {} are required",
@@ -695,7 +721,7 @@ impl Draws {
         let mut qualifications = BTreeMap::new();
         let mut exclusions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut members: HashSet<String> = HashSet::new();
-        for department in &record.departments {
+        for department in &sending {
             let (quals, needs_expert) = Self::requirements(&record, &launch, department);
             let inspectors = self
                 .eligible(&mut directories, department, &quals, day)

@@ -5,4 +5,54 @@
 //! history and its durable timers; `consumers` feeds it the launches, cancellations and the draw's replies;
 //! `service` applies coordinators' actions; `grpc` is the API.
 
+pub mod consumers;
 pub mod domain;
+pub mod grpc;
+pub mod service;
+pub mod store;
+
+use suiji_api::inspection::v1::inspection_service_server::InspectionServiceServer;
+use suiji_platform::db::Migrations;
+use suiji_platform::runtime::{Context, StartError, Started};
+
+/// The service's name: its schema, its queue, its events' prefix.
+pub const NAME: &str = "inspection";
+
+/// Full name of its gRPC service.
+pub const GRPC_NAME: &str = "suiji.inspection.v1.InspectionService";
+
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/inspection/postgres");
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/inspection/sqlite");
+
+/// The inspection service's migrations.
+pub fn migrations() -> Migrations {
+    Migrations {
+        postgres: &POSTGRES,
+        sqlite: &SQLITE,
+    }
+}
+
+/// Subscribes to launches, cancellations and the draw's replies, starts the timer worker and builds the gRPC
+/// routes.
+pub async fn start(ctx: &Context) -> Result<Started, StartError> {
+    let sagas = service::Sagas::new(
+        ctx.db.clone(),
+        ctx.relay.clone(),
+        ctx.calendar.clone(),
+        ctx.settings.inspection.clone(),
+    );
+    let consumer = ctx
+        .subscribe(consumers::BINDINGS, consumers::Consumer::new(sagas.clone()))
+        .await?;
+    let timers = tokio::spawn(consumers::timers(sagas.clone(), ctx.shutdown.clone()));
+    let mut parts = suiji_platform::grpc::base_routes();
+    parts
+        .routes
+        .add_service(InspectionServiceServer::new(grpc::Api::new(sagas)));
+    Ok(Started {
+        routes: parts.routes.routes(),
+        health: parts.health,
+        grpc_name: GRPC_NAME,
+        tasks: vec![consumer, timers],
+    })
+}

@@ -292,14 +292,15 @@ pub struct Outcome {
 
 impl Saga {
     /// A saga for a launched task: the lead takes part by launching it; the others are invited, with the
-    /// invitation deadline set.
+    /// invitation deadline set. A deadline that cannot be counted (the calendar does not cover its year yet)
+    /// leaves the invitations open and asks the lead's coordinator to set one.
     pub fn launched(
         task_id: &str,
         task_name: &str,
         year: u32,
         lead: &str,
         departments: Vec<(String, Vec<String>)>,
-        invitation: Deadline,
+        invitation: Result<Deadline, String>,
         now: i64,
     ) -> (Self, Outcome) {
         let mut participants: Vec<Participant> = departments
@@ -327,7 +328,6 @@ impl Saga {
         participants.sort_by(|a, b| {
             (a.department != lead, &a.department).cmp(&(b.department != lead, &b.department))
         });
-        let day = invitation.date;
         let mut saga = Self {
             task_id: task_id.into(),
             task_name: task_name.into(),
@@ -338,7 +338,7 @@ impl Saga {
             attention: None,
             paused: false,
             reminded: false,
-            deadlines: vec![invitation],
+            deadlines: Vec::new(),
             targets: 0,
             teams: 0,
             cancel_reason: String::new(),
@@ -346,11 +346,24 @@ impl Saga {
             held: Vec::new(),
         };
         let invited = saga.unanswered();
-        let mut effects = vec![Effect::SetTimer(Timer::InvitationDeadline, day)];
-        let detail = if invited.is_empty() {
-            "no other department to invite".to_string()
-        } else {
-            format!("invited {} to answer by {day}", invited.join(", "))
+        let mut effects = Vec::new();
+        let detail = match invitation {
+            _ if invited.is_empty() => "no other department to invite".to_string(),
+            Ok(deadline) => {
+                let day = deadline.date;
+                saga.deadlines.push(deadline);
+                effects.push(Effect::SetTimer(Timer::InvitationDeadline, day));
+                format!("invited {} to answer by {day}", invited.join(", "))
+            }
+            Err(why) => {
+                saga.attention = Some(Attention {
+                    step: "invite".into(),
+                    reason: format!("the invitation deadline cannot be counted: {why}"),
+                    since: now,
+                    actions: vec!["extend".into(), "proceed_without".into(), "cancel".into()],
+                });
+                format!("invited {}; no deadline: {why}", invited.join(", "))
+            }
         };
         effects.extend(saga.advance_if_answered(now));
         (

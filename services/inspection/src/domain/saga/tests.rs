@@ -29,7 +29,7 @@ fn three_departments() -> (Saga, Outcome) {
             (SCJG.into(), vec!["SCJG-1".into()]),
             (STHJ.into(), vec!["STHJ-1".into()]),
         ],
-        deadline("2027-03-04"),
+        Ok(deadline("2027-03-04")),
         1,
     )
 }
@@ -284,16 +284,29 @@ fn a_task_led_by_its_only_department_goes_straight_to_the_draw() {
         2027,
         SCJG,
         vec![(SCJG.into(), vec!["SCJG-1".into()])],
-        deadline("2027-03-04"),
+        Ok(deadline("2027-03-04")),
         1,
     );
     assert_eq!(saga.phase, Phase::DrawingTargets);
     assert_eq!(
         outcome.effects,
-        vec![
-            Effect::SetTimer(Timer::InvitationDeadline, day("2027-03-04")),
-            Effect::VoidTimers,
-            Effect::Send(Command::DrawTargets)
-        ]
+        vec![Effect::VoidTimers, Effect::Send(Command::DrawTargets)]
     );
+}
+
+#[test]
+fn a_deadline_the_calendar_cannot_count_asks_the_coordinator() {
+    let (saga, outcome) = Saga::launched(
+        "TASK-3",
+        "联合抽查",
+        2028,
+        SCJG,
+        vec![(SCJG.into(), vec![]), (STHJ.into(), vec![])],
+        Err("the calendar has no year 2028".into()),
+        1,
+    );
+    assert_eq!(saga.phase, Phase::Inviting);
+    assert!(outcome.effects.is_empty(), "no timer without a deadline");
+    let attention = saga.attention.unwrap();
+    assert!(attention.reason.contains("2028") && attention.actions.contains(&"extend".to_string()));
 }

@@ -1,0 +1,485 @@
+//! The saga's use cases: starting one per launched task, feeding it the draw's replies and the timers, and
+//! applying coordinators' actions. Every input is applied in one transaction with its effects: the saga row
+//! (version checked), the history line, the commands and events (outbox) and the timers, so a crash anywhere
+//! loses nothing and a redelivery repeats nothing.
+
+use std::sync::Arc;
+
+use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
+use suiji_api::draw::v1 as draw;
+use suiji_api::inspection::v1 as pb;
+use suiji_api::planning::v1 as plan;
+use suiji_platform::auth::Identity;
+use suiji_platform::calendar::Calendar;
+use suiji_platform::config::InspectionSettings;
+use suiji_platform::db::{Db, Tx, now_ms};
+use suiji_platform::error::Error;
+use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::paging::Page;
+use suiji_platform::validation::{Denied, NotNow, Violations};
+
+use crate::domain::saga::{Command, Deadline, Effect, Input, Outcome, Refusal, Saga, Steer, Timer};
+use crate::store::{self, Entry, Filter, Stored};
+
+/// Role: a department's joint-inspection coordinator: answers invitations; for the lead, reviews the targets
+/// and steers the saga.
+pub const ROLE_COORDINATOR: &str = "inspection.coordinator";
+/// Emitted whenever a saga's phase or attention changes.
+pub const SAGA_CHANGED: &str = "inspection.saga.changed";
+/// How often a user action is retried when another writer changed the saga meanwhile.
+const CONFLICT_RETRIES: usize = 5;
+
+/// The sagas.
+#[derive(Clone)]
+pub struct Sagas {
+    db: Db,
+    relay: Relay,
+    calendar: Arc<Calendar>,
+    settings: InspectionSettings,
+}
+
+/// China's time zone (UTC+8), in which deadlines fall due at the start of their day.
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}
+
+/// Today in China.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&china()).date_naive()
+}
+
+/// The start of `day` in China, in epoch ms.
+fn start_of(day: NaiveDate) -> i64 {
+    china()
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .single()
+        .map_or(0, |t| t.timestamp_millis())
+}
+
+fn refused(r: Refusal) -> Error {
+    match r {
+        Refusal::Late(why) | Refusal::NotNow(why) => NotNow(why).into(),
+        Refusal::Invalid { field, reason } => Violations::one(field, reason).into(),
+    }
+}
+
+impl Sagas {
+    /// Sagas in `db`, sending through `relay`.
+    pub fn new(
+        db: Db,
+        relay: Relay,
+        calendar: Arc<Calendar>,
+        settings: InspectionSettings,
+    ) -> Self {
+        Self {
+            db,
+            relay,
+            calendar,
+            settings,
+        }
+    }
+
+    /// The invitation deadline from `from`: the configured number of working days.
+    fn invitation_deadline(&self, from: NaiveDate) -> Result<Deadline, String> {
+        let n = self.settings.invitation_working_days;
+        self.calendar
+            .add_working_days(from, n)
+            .map(|date| Deadline {
+                step: "invite".into(),
+                date,
+                working_days: n,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Starts the saga of a launched task (once: a redelivered launch finds it started).
+    pub async fn on_launched(
+        &self,
+        tx: &mut Tx,
+        e: &plan::TaskLaunchedEvent,
+        cause: &str,
+    ) -> Result<(), Error> {
+        let task = e.task.clone().unwrap_or_default();
+        let content = task.content.clone().unwrap_or_default();
+        let entry = task.entry.clone().unwrap_or_default();
+        let participants = if content.participants.is_empty() {
+            entry.participants
+        } else {
+            content.participants
+        };
+        let departments = participants
+            .into_iter()
+            .map(|p| (p.department_code, p.item_codes))
+            .collect();
+        let now = now_ms();
+        let name = if content.name.is_empty() {
+            entry.task_name
+        } else {
+            content.name
+        };
+        let (saga, outcome) = Saga::launched(
+            &task.id,
+            &name,
+            task.year,
+            &task.lead_department_code,
+            departments,
+            self.invitation_deadline(today()),
+            now,
+        );
+        let first = Entry {
+            seq: 1,
+            at: now,
+            actor: "planning".into(),
+            kind: outcome.kind.into(),
+            detail: outcome.detail.clone(),
+            phase: saga.phase,
+            applied: true,
+            cause: cause.into(),
+        };
+        if store::insert(tx, &saga, &first).await? {
+            self.effects(tx, &saga, &outcome, cause, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `input` to the saga of `task_id` inside `tx`. A late input is recorded and answered with
+    /// `Ok(Err(Late))`; refusals are not recorded.
+    pub async fn apply_in(
+        &self,
+        tx: &mut Tx,
+        task_id: &str,
+        input: Input,
+        actor: &str,
+        cause: &str,
+    ) -> Result<Result<Stored, Refusal>, Error> {
+        let Some(mut stored) = store::get(tx, task_id).await? else {
+            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
+        };
+        let now = now_ms();
+        let read = stored.version;
+        let (outcome, refusal) = match stored.saga.apply(input, now) {
+            Ok(outcome) => (outcome, None),
+            Err(Refusal::Late(why)) => (
+                Outcome {
+                    kind: "late",
+                    detail: why.clone(),
+                    effects: Vec::new(),
+                },
+                Some(Refusal::Late(why)),
+            ),
+            Err(other) => return Ok(Err(other)),
+        };
+        let entry = Entry {
+            seq: read + 1,
+            at: now,
+            actor: actor.into(),
+            kind: outcome.kind.into(),
+            detail: outcome.detail.clone(),
+            phase: stored.saga.phase,
+            applied: refusal.is_none(),
+            cause: cause.into(),
+        };
+        store::update(tx, &stored.saga, read, &entry).await?;
+        stored.version = read + 1;
+        stored.updated_at = now;
+        if let Some(late) = refusal {
+            return Ok(Err(late));
+        }
+        self.effects(tx, &stored.saga, &outcome, cause, now).await?;
+        Ok(Ok(stored))
+    }
+
+    /// Applies `input` in a transaction of its own, reading again when another writer got there first.
+    pub async fn apply(
+        &self,
+        task_id: &str,
+        input: Input,
+        actor: &str,
+        cause: &str,
+    ) -> Result<Result<Stored, Refusal>, Error> {
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            match self
+                .apply_in(&mut tx, task_id, input.clone(), actor, cause)
+                .await
+            {
+                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(result) => {
+                    tx.commit().await?;
+                    self.relay.notify();
+                    return Ok(result);
+                }
+            }
+        }
+    }
+
+    /// Carries out an outcome's effects and announces the change.
+    async fn effects(
+        &self,
+        tx: &mut Tx,
+        saga: &Saga,
+        outcome: &Outcome,
+        cause: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        for effect in &outcome.effects {
+            match effect {
+                Effect::Send(command) => {
+                    outbox::enqueue(
+                        tx,
+                        crate::NAME,
+                        command_event(saga, command).caused_by(cause),
+                    )
+                    .await?;
+                }
+                Effect::SetTimer(timer, day) => {
+                    store::set_timer(tx, &saga.task_id, *timer, start_of(*day), now).await?;
+                }
+                Effect::VoidTimers => store::void_timers(tx, &saga.task_id).await?,
+                // Reminders reach the departments through the change event below, which names them.
+                Effect::Remind(_) => {}
+            }
+        }
+        let changed = pb::SagaChangedEvent {
+            task_id: saga.task_id.clone(),
+            phase: saga.phase.as_str().into(),
+            kind: outcome.kind.into(),
+            departments: saga.confirmed(),
+            attention: saga
+                .attention
+                .as_ref()
+                .map(|a| format!("{}: {}", a.step, a.reason))
+                .unwrap_or_default(),
+            detail: outcome.detail.clone(),
+        };
+        outbox::enqueue(
+            tx,
+            crate::NAME,
+            Event::new(SAGA_CHANGED, &saga.task_id, &changed).caused_by(cause),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs the timers due now; true when it ran any.
+    pub async fn fire_due_timers(&self) -> Result<bool, Error> {
+        let due = {
+            let mut conn = self.db.pool().acquire().await?;
+            store::due_timers(&mut conn, now_ms(), 32).await?
+        };
+        for (id, task_id, kind) in &due {
+            let Some(timer) = Timer::parse(kind) else {
+                tracing::warn!(%kind, %task_id, "unknown timer dropped");
+                let mut conn = self.db.pool().acquire().await?;
+                store::take_timer(&mut conn, id).await?;
+                continue;
+            };
+            let mut tx = self.db.begin().await?;
+            if !store::take_timer(&mut tx, id).await? {
+                continue;
+            }
+            match self
+                .apply_in(&mut tx, task_id, Input::TimerFired(timer), "timer", id)
+                .await
+            {
+                Ok(_) => {
+                    tx.commit().await?;
+                    self.relay.notify();
+                }
+                // Another writer changed the saga: the timer stays and fires on the next round.
+                Err(Error::Conflict(_)) => drop(tx),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(!due.is_empty())
+    }
+
+    /// A saga with its history.
+    pub async fn get(&self, task_id: &str) -> Result<(Stored, Vec<Entry>), Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let stored = store::get(&mut conn, task_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))?;
+        let history = store::history(&mut conn, task_id).await?;
+        Ok((stored, history))
+    }
+
+    /// A page of sagas.
+    pub async fn list(&self, filter: &Filter, page: &Page) -> Result<Vec<Stored>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::list(&mut conn, filter, page).await
+    }
+
+    /// The caller's department confirms or declines its part in a task.
+    pub async fn respond(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        accept: bool,
+        reason: &str,
+    ) -> Result<Stored, Error> {
+        require_role(who, "task_id")?;
+        let input = if accept {
+            Input::Confirmed {
+                department: who.department.clone(),
+                by: who.subject.clone(),
+            }
+        } else {
+            Input::Declined {
+                department: who.department.clone(),
+                by: who.subject.clone(),
+                reason: reason.to_string(),
+            }
+        };
+        self.user_action(who, task_id, input).await
+    }
+
+    /// The lead's coordinator approves the drawn targets, which asks the draw to lock them.
+    pub async fn approve_targets(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        expected_version: i64,
+    ) -> Result<Stored, Error> {
+        let (stored, _) = self.get(task_id).await?;
+        require_lead(who, &stored.saga)?;
+        if expected_version != 0 && expected_version != stored.version {
+            return Err(Error::Conflict(format!(
+                "the saga is at version {}, not {expected_version}: review it again",
+                stored.version
+            )));
+        }
+        self.user_action(
+            who,
+            task_id,
+            Input::TargetsApproved {
+                by: who.subject.clone(),
+            },
+        )
+        .await
+    }
+
+    /// The lead's coordinator steers one saga.
+    pub async fn steer(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        action: pb::Action,
+        reason: &str,
+        working_days: u32,
+    ) -> Result<Stored, Error> {
+        let (stored, _) = self.get(task_id).await?;
+        require_lead(who, &stored.saga)?;
+        let steer = match action {
+            pb::Action::Remind => Steer::Remind,
+            pb::Action::Extend => {
+                if working_days == 0 {
+                    return Err(
+                        Violations::one("working_days", "must be at least 1 to extend").into(),
+                    );
+                }
+                let from = stored
+                    .saga
+                    .deadlines
+                    .last()
+                    .map_or_else(today, |d| d.date.max(today()));
+                let date = self
+                    .calendar
+                    .add_working_days(from, working_days)
+                    .map_err(|e| Violations::one("working_days", e.to_string()))?;
+                Steer::Extend(Deadline {
+                    step: "invite".into(),
+                    date,
+                    working_days,
+                })
+            }
+            pb::Action::ProceedWithout => Steer::ProceedWithout(reason.to_string()),
+            pb::Action::Pause => Steer::Pause,
+            pb::Action::Resume => Steer::Resume,
+            pb::Action::Cancel => Steer::Cancel(reason.to_string()),
+            pb::Action::Retry => Steer::Retry,
+            pb::Action::Unspecified => {
+                return Err(Violations::one("action", "is required").into());
+            }
+        };
+        self.user_action(who, task_id, Input::Steer(steer)).await
+    }
+
+    async fn user_action(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        input: Input,
+    ) -> Result<Stored, Error> {
+        let cause = format!("grpc:{}", uuid::Uuid::now_v7());
+        self.apply(task_id, input, &who.subject, &cause)
+            .await?
+            .map_err(refused)
+    }
+}
+
+fn require_role(who: &Identity, field: &str) -> Result<(), Error> {
+    if who.has_role(ROLE_COORDINATOR) {
+        Ok(())
+    } else {
+        Err(Denied {
+            field: field.into(),
+            reason: format!("needs role {ROLE_COORDINATOR}"),
+        }
+        .into())
+    }
+}
+
+fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
+    require_role(who, "task_id")?;
+    if who.department != saga.lead {
+        return Err(Denied {
+            field: "task_id".into(),
+            reason: format!(
+                "only the lead department {} reviews and steers this task",
+                saga.lead
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The message carrying `command` to its service.
+fn command_event(saga: &Saga, command: &Command) -> Event {
+    let task_id = saga.task_id.clone();
+    let actor = format!("saga:{task_id}");
+    let key = command.routing_key();
+    match command {
+        Command::DrawTargets => Event::new(
+            key,
+            &saga.task_id,
+            &draw::DrawTargetsCommand {
+                request: Some(draw::DrawTargetsRequest {
+                    task_id,
+                    ..Default::default()
+                }),
+                actor,
+            },
+        ),
+        Command::LockTargets => Event::new(
+            key,
+            &saga.task_id,
+            &draw::LockDrawCommand { task_id, actor },
+        ),
+        Command::DrawInspectors { departments } => Event::new(
+            key,
+            &saga.task_id,
+            &draw::DrawInspectorsCommand {
+                request: Some(draw::DrawInspectorsRequest {
+                    task_id,
+                    departments: departments.clone(),
+                    ..Default::default()
+                }),
+                actor,
+            },
+        ),
+    }
+}

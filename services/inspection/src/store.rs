@@ -1,0 +1,268 @@
+//! Sagas as versioned rows with their ordered history and durable timers.
+
+use sqlx::{AnyConnection, Row};
+use suiji_platform::error::Error;
+use suiji_platform::paging::Page;
+
+use crate::domain::saga::{Phase, Saga, Timer};
+
+/// A saga as stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The state machine.
+    pub saga: Saga,
+    /// Its version: one more for every input recorded.
+    pub version: i64,
+    /// When it started (epoch ms).
+    pub created_at: i64,
+    /// When it last changed (epoch ms).
+    pub updated_at: i64,
+}
+
+/// One line of a saga's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Sequence number from 1 (the version it made).
+    pub seq: i64,
+    /// When (epoch ms).
+    pub at: i64,
+    /// Who or what.
+    pub actor: String,
+    /// What.
+    pub kind: String,
+    /// Details.
+    pub detail: String,
+    /// Phase after it.
+    pub phase: Phase,
+    /// False when it came after its step and was only recorded.
+    pub applied: bool,
+    /// The message or request it came from.
+    pub cause: String,
+}
+
+fn doc(saga: &Saga) -> Result<String, Error> {
+    serde_json::to_string(saga).map_err(|e| Error::Internal(format!("encode saga: {e}")))
+}
+
+fn departments(saga: &Saga) -> String {
+    let mut s = String::from(",");
+    for p in &saga.participants {
+        s.push_str(&p.department);
+        s.push(',');
+    }
+    s
+}
+
+/// Adds a new saga with its first history entry; false when the task has one already (a redelivered launch).
+pub async fn insert(conn: &mut AnyConnection, saga: &Saga, first: &Entry) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "INSERT INTO sagas (task_id, lead, phase, departments, attention, version, doc, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7) ON CONFLICT (task_id) DO NOTHING",
+    )
+    .bind(&saga.task_id)
+    .bind(&saga.lead)
+    .bind(saga.phase.as_str())
+    .bind(departments(saga))
+    .bind(i64::from(saga.attention.is_some()))
+    .bind(doc(saga)?)
+    .bind(first.at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    append(conn, &saga.task_id, first).await?;
+    Ok(true)
+}
+
+/// Writes `saga` over version `read` and appends `entry` as the next line; `Conflict` when another writer got
+/// there first (the caller reads again and retries).
+pub async fn update(
+    conn: &mut AnyConnection,
+    saga: &Saga,
+    read: i64,
+    entry: &Entry,
+) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5 \
+         WHERE task_id = $6 AND version = $7",
+    )
+    .bind(saga.phase.as_str())
+    .bind(i64::from(saga.attention.is_some()))
+    .bind(read + 1)
+    .bind(doc(saga)?)
+    .bind(entry.at)
+    .bind(&saga.task_id)
+    .bind(read)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(format!(
+            "the saga of task {} changed since it was read",
+            saga.task_id
+        )));
+    }
+    append(conn, &saga.task_id, entry).await
+}
+
+async fn append(conn: &mut AnyConnection, task_id: &str, e: &Entry) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO saga_history (task_id, seq, at, actor, kind, detail, phase, applied, cause) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(task_id)
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(&e.kind)
+    .bind(&e.detail)
+    .bind(e.phase.as_str())
+    .bind(i64::from(e.applied))
+    .bind(&e.cause)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn stored(r: &sqlx::any::AnyRow) -> Result<Stored, Error> {
+    let text: String = r.try_get("doc")?;
+    Ok(Stored {
+        saga: serde_json::from_str(&text)
+            .map_err(|e| Error::Internal(format!("stored saga: {e}")))?,
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A task's saga.
+pub async fn get(conn: &mut AnyConnection, task_id: &str) -> Result<Option<Stored>, Error> {
+    let row =
+        sqlx::query("SELECT doc, version, created_at, updated_at FROM sagas WHERE task_id = $1")
+            .bind(task_id)
+            .fetch_optional(conn)
+            .await?;
+    row.as_ref().map(stored).transpose()
+}
+
+/// A saga's history, in order.
+pub async fn history(conn: &mut AnyConnection, task_id: &str) -> Result<Vec<Entry>, Error> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, kind, detail, phase, applied, cause FROM saga_history \
+         WHERE task_id = $1 ORDER BY seq",
+    )
+    .bind(task_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let phase: String = r.try_get("phase")?;
+            Ok(Entry {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                kind: r.try_get("kind")?,
+                detail: r.try_get("detail")?,
+                phase: Phase::parse(&phase)
+                    .ok_or_else(|| Error::Internal(format!("stored phase {phase:?}")))?,
+                applied: r.try_get::<i64, _>("applied")? != 0,
+                cause: r.try_get("cause")?,
+            })
+        })
+        .collect()
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only these phases (none: all).
+    pub phases: Vec<Phase>,
+    /// Only sagas this department is part of.
+    pub department: String,
+    /// Only sagas waiting on a coordinator.
+    pub needs_attention: bool,
+}
+
+/// A page of sagas in task order.
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+    page: &Page,
+) -> Result<Vec<Stored>, Error> {
+    let phases: String = filter
+        .phases
+        .iter()
+        .map(|p| format!(",{},", p.as_str()))
+        .collect();
+    let rows = sqlx::query(
+        "SELECT doc, version, created_at, updated_at FROM sagas WHERE task_id > $1 \
+         AND ($2 = '' OR $2 LIKE '%,' || phase || ',%') AND ($3 = '' OR departments LIKE $4) \
+         AND ($5 = 0 OR attention = 1) ORDER BY task_id LIMIT $6",
+    )
+    .bind(&page.after)
+    .bind(phases)
+    .bind(&filter.department)
+    .bind(format!("%,{},%", filter.department))
+    .bind(i64::from(filter.needs_attention))
+    .bind(page.size)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored).collect()
+}
+
+/// Sets a timer.
+pub async fn set_timer(
+    conn: &mut AnyConnection,
+    task_id: &str,
+    timer: Timer,
+    due_at: i64,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO saga_timers (id, task_id, kind, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(task_id)
+    .bind(timer.as_str())
+    .bind(due_at)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Voids every timer of a saga.
+pub async fn void_timers(conn: &mut AnyConnection, task_id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM saga_timers WHERE task_id = $1")
+        .bind(task_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Timers due at `now`, oldest first: `(id, task_id, kind)`.
+pub async fn due_timers(
+    conn: &mut AnyConnection,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, Error> {
+    let rows = sqlx::query(
+        "SELECT id, task_id, kind FROM saga_timers WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("task_id")?, r.try_get("kind")?)))
+        .collect()
+}
+
+/// Takes a due timer; false when another worker took it (or it was voided) first.
+pub async fn take_timer(conn: &mut AnyConnection, id: &str) -> Result<bool, Error> {
+    let done = sqlx::query("DELETE FROM saga_timers WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

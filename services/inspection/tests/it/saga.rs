@@ -1,0 +1,470 @@
+//! A joint task of three departments, one declining: invitations, the draw, the review, the lock and the teams,
+//! driven by the saga through the real draw service; late and repeated messages are recorded, not applied.
+
+use std::time::Duration;
+
+use suiji_api::catalog::v1 as cat;
+use suiji_api::inspection::v1 as pb;
+use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+use suiji_api::planning::v1 as plan;
+use suiji_draw::testkit::{self, SCJG, STHJ, World};
+use suiji_inspection::service::ROLE_COORDINATOR;
+use suiji_platform::grpc::{Bearer, channel, violations_of};
+use suiji_platform::on_both_backends;
+use suiji_platform::outbox::Event;
+use suiji_platform::testing::{self, Backend, Running, eventually};
+use tonic::Code;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+
+const WSJK: &str = "610400-WSJK";
+const TASK: &str = "TASK-2027-000101";
+const VALID: &str = "2030-12-31";
+
+type Client = InspectionServiceClient<InterceptedService<Channel, Bearer>>;
+
+on_both_backends!(a_joint_task_runs_from_launch_to_teams, steering_in_bulk);
+
+async fn start(w: &World) -> Running {
+    testing::start(
+        &w.isolated,
+        w.bus.clone(),
+        suiji_inspection::NAME,
+        &suiji_inspection::migrations(),
+        |ctx| async move { suiji_inspection::start(&ctx).await },
+    )
+    .await
+}
+
+fn coordinator(w: &World, inspection: &Running, department: &str) -> Client {
+    let token = w.isolated.token(department, &[ROLE_COORDINATOR]);
+    InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(Some(&token)),
+    )
+}
+
+/// A joint entry led by SCJG with STHJ and WSJK.
+fn three_departments() -> (plan::PlanEntry, Vec<cat::Item>) {
+    let mut entry = testkit::entry(false);
+    entry.participants.push(plan::Participant {
+        department_code: WSJK.into(),
+        item_codes: vec!["WSJK-1".into()],
+    });
+    let items = vec![
+        testkit::item("SCJG-1", SCJG, "市场监管执法", false),
+        testkit::item("STHJ-1", STHJ, "环境执法", false),
+        testkit::item("WSJK-1", WSJK, "卫生执法", false),
+    ];
+    (entry, items)
+}
+
+async fn saga(client: &mut Client, task: &str) -> pb::Saga {
+    client
+        .get_saga(pb::GetSagaRequest {
+            task_id: task.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .saga
+        .unwrap()
+}
+
+/// Waits until the saga of `task` reaches `phase`.
+async fn reaches(client: &Client, task: &str, phase: pb::Phase) -> pb::Saga {
+    let reached = eventually(Duration::from_secs(30), || {
+        let mut c = client.clone();
+        async move {
+            // The saga may not have heard of the launch yet.
+            c.get_saga(pb::GetSagaRequest {
+                task_id: task.into(),
+            })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().saga)
+            .is_some_and(|s| s.phase == phase as i32)
+        }
+    })
+    .await;
+    let mut c = client.clone();
+    let now = saga(&mut c, task).await;
+    assert!(reached, "the saga reached {phase:?}: {now:#?}");
+    now
+}
+
+async fn fill(w: &World) {
+    testkit::targets(w, 300).await;
+    testkit::inspectors(
+        w,
+        &[
+            ("S01", SCJG, "市场监管执法", false, "active", VALID, ""),
+            ("S02", SCJG, "市场监管执法", false, "active", VALID, ""),
+            ("S03", SCJG, "市场监管执法", false, "active", VALID, ""),
+            ("H01", STHJ, "环境执法", false, "active", VALID, ""),
+            ("H02", STHJ, "环境执法", false, "active", VALID, ""),
+            ("H03", STHJ, "环境执法", false, "active", VALID, ""),
+        ],
+    )
+    .await;
+}
+
+async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    let inspection = start(&w).await;
+    fill(&w).await;
+    let (entry, items) = three_departments();
+    w.launch_with(TASK, entry, items, 0).await;
+    let mut lead = coordinator(&w, &inspection, SCJG);
+    let mut sthj = coordinator(&w, &inspection, STHJ);
+    let mut wsjk = coordinator(&w, &inspection, WSJK);
+
+    let started = reaches(&lead, TASK, pb::Phase::Inviting).await;
+    assert_eq!(started.lead_department_code, SCJG);
+    assert_eq!(started.waiting_on, vec![STHJ.to_string(), WSJK.to_string()]);
+    assert_eq!(started.deadlines.len(), 1, "the invitation deadline");
+    assert_eq!(started.deadlines[0].working_days, 3);
+
+    // Answers: only the caller's own department, a reason to decline, once.
+    let no_role = InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(Some(&w.isolated.token(STHJ, &[]))),
+    )
+    .respond_to_invitation(pb::RespondToInvitationRequest {
+        task_id: TASK.into(),
+        accept: true,
+        reason: String::new(),
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(no_role.code(), Code::PermissionDenied);
+    let no_reason = wsjk
+        .respond_to_invitation(pb::RespondToInvitationRequest {
+            task_id: TASK.into(),
+            accept: false,
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    assert_eq!(violations_of(&no_reason)[0].0, "reason");
+    sthj.respond_to_invitation(pb::RespondToInvitationRequest {
+        task_id: TASK.into(),
+        accept: true,
+        reason: String::new(),
+    })
+    .await
+    .unwrap();
+    let twice = sthj
+        .respond_to_invitation(pb::RespondToInvitationRequest {
+            task_id: TASK.into(),
+            accept: true,
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), Code::FailedPrecondition);
+    wsjk.respond_to_invitation(pb::RespondToInvitationRequest {
+        task_id: TASK.into(),
+        accept: false,
+        reason: "本季度执法力量不足".into(),
+    })
+    .await
+    .unwrap();
+
+    // The saga asks the draw; the targets come back for review.
+    let review = reaches(&lead, TASK, pb::Phase::ReviewingTargets).await;
+    assert!(review.targets > 0, "targets drawn: {review:#?}");
+    let other = sthj
+        .approve_targets(pb::ApproveTargetsRequest {
+            task_id: TASK.into(),
+            expected_version: review.version,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        other.code(),
+        Code::PermissionDenied,
+        "only the lead approves"
+    );
+    let stale = lead
+        .approve_targets(pb::ApproveTargetsRequest {
+            task_id: TASK.into(),
+            expected_version: review.version - 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "approve what was reviewed");
+    lead.approve_targets(pb::ApproveTargetsRequest {
+        task_id: TASK.into(),
+        expected_version: review.version,
+    })
+    .await
+    .unwrap();
+
+    // Lock, then teams from the two departments that take part.
+    let scheduling = reaches(&lead, TASK, pb::Phase::Scheduling).await;
+    assert_eq!(scheduling.teams, review.targets, "a team per locked target");
+    let record = w
+        .operator(SCJG)
+        .get_draw(suiji_api::draw::v1::GetDrawRequest {
+            task_id: TASK.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .draw
+        .unwrap();
+    let teams = record.teams.unwrap();
+    assert!(
+        teams
+            .teams
+            .iter()
+            .flat_map(|t| &t.drawn)
+            .all(|s| s.department_code != WSJK),
+        "the department that declined sends nobody"
+    );
+    assert!(teams.teams.iter().all(|t| t.drawn.len() == 4));
+
+    // The history is the timeline, in order, each line one version.
+    let kinds: Vec<String> = scheduling.history.iter().map(|h| h.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "saga.started",
+            "invitation.confirmed",
+            "invitation.declined",
+            "targets.drawn",
+            "targets.approved",
+            "targets.locked",
+            "teams.drawn"
+        ]
+    );
+    let seqs: Vec<i64> = scheduling.history.iter().map(|h| h.seq).collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    assert_eq!(scheduling.version, 7);
+
+    // A reply repeated after its step (a new message, as a retried command would give) is recorded, not applied.
+    w.emit(
+        "draw",
+        Event::new(
+            "draw.targets.locked",
+            TASK,
+            &suiji_api::draw::v1::TargetsLockedEvent {
+                draw: Some(suiji_api::draw::v1::Draw {
+                    task_id: TASK.into(),
+                    ..Default::default()
+                }),
+            },
+        ),
+    )
+    .await;
+    let late = eventually(Duration::from_secs(15), || {
+        let mut c = lead.clone();
+        async move { saga(&mut c, TASK).await.history.len() == 8 }
+    })
+    .await;
+    assert!(late, "the late reply is on the timeline");
+    let now = saga(&mut lead, TASK).await;
+    let last = now.history.last().unwrap();
+    assert!(!last.applied && last.kind == "late", "{last:?}");
+    assert_eq!(now.phase, pb::Phase::Scheduling as i32);
+
+    // Changes were announced.
+    let announced = eventually(Duration::from_secs(10), || async {
+        w.probe.of_type("draw.command.draw_inspectors").len() == 1
+    })
+    .await;
+    assert!(announced, "one teams command: {:?}", w.probe.seen().len());
+    inspection.stop().await;
+    w.stop().await;
+}
+
+async fn steering_in_bulk(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    let inspection = start(&w).await;
+    let (entry, items) = three_departments();
+    for task in ["TASK-2027-000201", "TASK-2027-000202"] {
+        w.launch_with(task, entry.clone(), items.clone(), 0).await;
+    }
+    let mut lead = coordinator(&w, &inspection, SCJG);
+    for task in ["TASK-2027-000201", "TASK-2027-000202"] {
+        reaches(&lead, task, pb::Phase::Inviting).await;
+    }
+    // Listing by participant and phase.
+    let listed = lead
+        .list_sagas(pb::ListSagasRequest {
+            department_code: WSJK.into(),
+            phases: vec![pb::Phase::Inviting as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert_eq!(listed.len(), 2);
+    let none = lead
+        .list_sagas(pb::ListSagasRequest {
+            department_code: "610400-JTYS".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert!(none.is_empty(), "JTYS takes part in no task");
+
+    // The deadline passes (the durable timers are made due): a reminder, then the coordinator is asked.
+    let db = inspection.ctx.db.clone();
+    let make_due = || async {
+        sqlx::query("UPDATE saga_timers SET due_at = 0")
+            .execute(db.pool())
+            .await
+            .unwrap();
+    };
+    make_due().await;
+    for task in ["TASK-2027-000201", "TASK-2027-000202"] {
+        let reminded = eventually(Duration::from_secs(15), || {
+            let mut c = lead.clone();
+            async move {
+                saga(&mut c, task)
+                    .await
+                    .history
+                    .iter()
+                    .any(|h| h.kind == "invitation.reminded")
+            }
+        })
+        .await;
+        assert!(reminded, "reminded");
+    }
+    make_due().await;
+    for task in ["TASK-2027-000201", "TASK-2027-000202"] {
+        let escalated = eventually(Duration::from_secs(15), || {
+            let mut c = lead.clone();
+            async move { saga(&mut c, task).await.attention.is_some() }
+        })
+        .await;
+        let s = saga(&mut lead, task).await;
+        assert!(escalated, "escalated: {s:#?}");
+        let attention = s.attention.unwrap();
+        assert_eq!(attention.step, "invite");
+        assert_eq!(
+            attention.actions,
+            vec!["extend", "proceed_without", "cancel"]
+        );
+        assert_eq!(
+            s.waiting_on,
+            vec![format!("the coordinator of {SCJG} (invite)")]
+        );
+    }
+    let attention = lead
+        .list_sagas(pb::ListSagasRequest {
+            needs_attention: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert_eq!(attention.len(), 2);
+
+    // Extending needs working days; it moves the deadline and clears the escalation.
+    let zero = lead
+        .steer(pb::SteerRequest {
+            task_ids: vec!["TASK-2027-000201".into()],
+            action: pb::Action::Extend as i32,
+            reason: String::new(),
+            working_days: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(!zero[0].ok && zero[0].error.starts_with("InvalidArgument"));
+    let extended = lead
+        .steer(pb::SteerRequest {
+            task_ids: vec!["TASK-2027-000201".into()],
+            action: pb::Action::Extend as i32,
+            reason: String::new(),
+            working_days: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let after = extended[0].saga.clone().unwrap();
+    assert!(
+        after.attention.is_none() && after.deadlines.len() == 2,
+        "{after:#?}"
+    );
+
+    // One action, a result per saga: an unknown task fails alone.
+    let results = lead
+        .steer(pb::SteerRequest {
+            task_ids: vec![
+                "TASK-2027-000201".into(),
+                "TASK-NONE".into(),
+                "TASK-2027-000202".into(),
+            ],
+            action: pb::Action::ProceedWithout as i32,
+            reason: "逾期未确认".into(),
+            working_days: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let ok: Vec<bool> = results.iter().map(|r| r.ok).collect();
+    assert_eq!(ok, vec![true, false, true], "{results:#?}");
+    assert!(results[1].error.starts_with("NotFound"));
+    let dropped = results[0].saga.clone().unwrap();
+    assert!(
+        dropped
+            .participants
+            .iter()
+            .filter(|p| p.department_code != SCJG)
+            .all(|p| p.state == pb::InvitationState::Dropped as i32)
+    );
+    let timers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM saga_timers")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(timers, 0, "closing the invitations voids their timers");
+
+    // A participant may not steer; the lead cancels both with a reason.
+    let denied = coordinator(&w, &inspection, STHJ)
+        .steer(pb::SteerRequest {
+            task_ids: vec!["TASK-2027-000201".into()],
+            action: pb::Action::Cancel as i32,
+            reason: "x".into(),
+            working_days: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(!denied[0].ok && denied[0].error.starts_with("PermissionDenied"));
+    let cancelled = lead
+        .steer(pb::SteerRequest {
+            task_ids: vec!["TASK-2027-000201".into(), "TASK-2027-000202".into()],
+            action: pb::Action::Cancel as i32,
+            reason: "计划调整".into(),
+            working_days: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(cancelled.iter().all(|r| r.ok));
+    assert!(
+        cancelled
+            .iter()
+            .all(|r| r.saga.as_ref().unwrap().phase == pb::Phase::Cancelled as i32)
+    );
+    inspection.stop().await;
+    w.stop().await;
+}
