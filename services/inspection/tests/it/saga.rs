@@ -93,6 +93,43 @@ async fn reaches(client: &Client, task: &str, phase: pb::Phase) -> pb::Saga {
     now
 }
 
+/// One steering action over `tasks`, with its results.
+async fn steer(
+    client: &mut Client,
+    tasks: &[&str],
+    action: pb::Action,
+    reason: &str,
+    working_days: u32,
+) -> Vec<pb::SteerResult> {
+    client
+        .steer(pb::SteerRequest {
+            task_ids: tasks.iter().map(|t| t.to_string()).collect(),
+            action: action as i32,
+            reason: reason.into(),
+            working_days,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results
+}
+
+/// The caller's department answers the invitation to `TASK`.
+async fn respond(
+    client: &mut Client,
+    accept: bool,
+    reason: &str,
+) -> Result<pb::Saga, tonic::Status> {
+    client
+        .respond_to_invitation(pb::RespondToInvitationRequest {
+            task_id: TASK.into(),
+            accept,
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().saga.unwrap_or_default())
+}
+
 async fn fill(w: &World) {
     testkit::targets(w, 300).await;
     testkit::inspectors(
@@ -128,51 +165,21 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(started.deadlines[0].working_days, 3);
 
     // Answers: only the caller's own department, a reason to decline, once.
-    let no_role = InspectionServiceClient::with_interceptor(
+    let mut without_role = InspectionServiceClient::with_interceptor(
         channel(&inspection.addr).unwrap(),
         Bearer::new(Some(&w.isolated.token(STHJ, &[]))),
-    )
-    .respond_to_invitation(pb::RespondToInvitationRequest {
-        task_id: TASK.into(),
-        accept: true,
-        reason: String::new(),
-    })
-    .await
-    .unwrap_err();
+    );
+    let no_role = respond(&mut without_role, true, "").await.unwrap_err();
     assert_eq!(no_role.code(), Code::PermissionDenied);
-    let no_reason = wsjk
-        .respond_to_invitation(pb::RespondToInvitationRequest {
-            task_id: TASK.into(),
-            accept: false,
-            reason: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let no_reason = respond(&mut wsjk, false, "").await.unwrap_err();
     assert_eq!(no_reason.code(), Code::InvalidArgument);
     assert_eq!(violations_of(&no_reason)[0].0, "reason");
-    sthj.respond_to_invitation(pb::RespondToInvitationRequest {
-        task_id: TASK.into(),
-        accept: true,
-        reason: String::new(),
-    })
-    .await
-    .unwrap();
-    let twice = sthj
-        .respond_to_invitation(pb::RespondToInvitationRequest {
-            task_id: TASK.into(),
-            accept: true,
-            reason: String::new(),
-        })
-        .await
-        .unwrap_err();
+    respond(&mut sthj, true, "").await.unwrap();
+    let twice = respond(&mut sthj, true, "").await.unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
-    wsjk.respond_to_invitation(pb::RespondToInvitationRequest {
-        task_id: TASK.into(),
-        accept: false,
-        reason: "本季度执法力量不足".into(),
-    })
-    .await
-    .unwrap();
+    respond(&mut wsjk, false, "本季度执法力量不足")
+        .await
+        .unwrap();
 
     // The saga asks the draw; the targets come back for review.
     let review = reaches(&lead, TASK, pb::Phase::ReviewingTargets).await;
@@ -373,29 +380,9 @@ async fn steering_in_bulk(backend: Backend) {
     assert_eq!(attention.len(), 2);
 
     // Extending needs working days; it moves the deadline and clears the escalation.
-    let zero = lead
-        .steer(pb::SteerRequest {
-            task_ids: vec!["TASK-2027-000201".into()],
-            action: pb::Action::Extend as i32,
-            reason: String::new(),
-            working_days: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
+    let zero = steer(&mut lead, &["TASK-2027-000201"], pb::Action::Extend, "", 0).await;
     assert!(!zero[0].ok && zero[0].error.starts_with("InvalidArgument"));
-    let extended = lead
-        .steer(pb::SteerRequest {
-            task_ids: vec!["TASK-2027-000201".into()],
-            action: pb::Action::Extend as i32,
-            reason: String::new(),
-            working_days: 2,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
+    let extended = steer(&mut lead, &["TASK-2027-000201"], pb::Action::Extend, "", 2).await;
     let after = extended[0].saga.clone().unwrap();
     assert!(
         after.attention.is_none() && after.deadlines.len() == 2,
@@ -403,21 +390,14 @@ async fn steering_in_bulk(backend: Backend) {
     );
 
     // One action, a result per saga: an unknown task fails alone.
-    let results = lead
-        .steer(pb::SteerRequest {
-            task_ids: vec![
-                "TASK-2027-000201".into(),
-                "TASK-NONE".into(),
-                "TASK-2027-000202".into(),
-            ],
-            action: pb::Action::ProceedWithout as i32,
-            reason: "逾期未确认".into(),
-            working_days: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
+    let results = steer(
+        &mut lead,
+        &["TASK-2027-000201", "TASK-NONE", "TASK-2027-000202"],
+        pb::Action::ProceedWithout,
+        "逾期未确认",
+        0,
+    )
+    .await;
     let ok: Vec<bool> = results.iter().map(|r| r.ok).collect();
     assert_eq!(ok, vec![true, false, true], "{results:#?}");
     assert!(results[1].error.starts_with("NotFound"));
@@ -436,29 +416,23 @@ async fn steering_in_bulk(backend: Backend) {
     assert_eq!(timers, 0, "closing the invitations voids their timers");
 
     // A participant may not steer; the lead cancels both with a reason.
-    let denied = coordinator(&w, &inspection, STHJ)
-        .steer(pb::SteerRequest {
-            task_ids: vec!["TASK-2027-000201".into()],
-            action: pb::Action::Cancel as i32,
-            reason: "x".into(),
-            working_days: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
+    let denied = steer(
+        &mut coordinator(&w, &inspection, STHJ),
+        &["TASK-2027-000201"],
+        pb::Action::Cancel,
+        "x",
+        0,
+    )
+    .await;
     assert!(!denied[0].ok && denied[0].error.starts_with("PermissionDenied"));
-    let cancelled = lead
-        .steer(pb::SteerRequest {
-            task_ids: vec!["TASK-2027-000201".into(), "TASK-2027-000202".into()],
-            action: pb::Action::Cancel as i32,
-            reason: "计划调整".into(),
-            working_days: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
+    let cancelled = steer(
+        &mut lead,
+        &["TASK-2027-000201", "TASK-2027-000202"],
+        pb::Action::Cancel,
+        "计划调整",
+        0,
+    )
+    .await;
     assert!(cancelled.iter().all(|r| r.ok));
     assert!(
         cancelled
