@@ -11,6 +11,8 @@ CREATE TABLE sagas (
     version      BIGINT NOT NULL,
     -- The state machine (services/inspection/src/domain/saga.rs) as JSON.
     doc          TEXT NOT NULL,
+    -- The `planning.task.launched` payload as received: the items and their check points.
+    launched     BLOB NOT NULL,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL
 );
@@ -41,3 +43,17 @@ CREATE TABLE saga_timers (
 );
 CREATE INDEX saga_timers_due ON saga_timers (due_at);
 CREATE INDEX saga_timers_task ON saga_timers (task_id);
+
+-- Visits: one per locked target, created with the teams; versioned like the sagas.
+CREATE TABLE visits (
+    id           TEXT PRIMARY KEY,
+    task_id      TEXT NOT NULL REFERENCES sagas (task_id),
+    target_id    TEXT NOT NULL,
+    scheduled    INTEGER NOT NULL,
+    concluded    INTEGER NOT NULL,
+    version      BIGINT NOT NULL,
+    -- The visit (services/inspection/src/domain/visit.rs) as JSON.
+    doc          TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    UNIQUE (task_id, target_id)
+);

@@ -67,11 +67,6 @@ fn input_of(envelope: &Envelope) -> Result<Option<(String, Input)>, HandleError>
             let d = record(payload::<draw::TargetsLockedEvent>(envelope)?.draw);
             (d.task_id.clone(), Input::TargetsLocked { count: taken(&d) })
         }
-        "draw.teams.drawn" => {
-            let d = record(payload::<draw::TeamsDrawnEvent>(envelope)?.draw);
-            let count = d.teams.as_ref().map_or(0, |t| t.teams.len() as u64);
-            (d.task_id, Input::TeamsDrawn { count })
-        }
         "draw.command.failed" => {
             let f: draw::DrawFailedEvent = payload(envelope)?;
             (
@@ -101,6 +96,19 @@ impl TxHandler for Consumer {
                 .on_launched(tx, &e, &envelope.id)
                 .await
                 .map_err(transient);
+        }
+        if envelope.r#type == "draw.teams.drawn" {
+            let d = payload::<draw::TeamsDrawnEvent>(envelope)?
+                .draw
+                .unwrap_or_default();
+            return match self
+                .sagas
+                .on_teams(tx, &d, &envelope.source, &envelope.id)
+                .await
+            {
+                Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+                Err(e) => Err(transient(e)),
+            };
         }
         let Some((task_id, input)) = input_of(envelope)? else {
             return Ok(());

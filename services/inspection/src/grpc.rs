@@ -8,9 +8,10 @@ use suiji_platform::paging;
 use suiji_platform::validation::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::domain::saga::{Answer, Phase, Saga};
+use crate::domain::saga::{Answer, Phase, Refusal, Saga};
+use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
 use crate::service::Sagas;
-use crate::store::{Entry, Filter, Stored};
+use crate::store::{Entry, Filter, Stored, StoredVisit};
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
 pub struct Api {
@@ -32,6 +33,8 @@ fn phase_pb(p: Phase) -> pb::Phase {
         Phase::Locking => pb::Phase::Locking,
         Phase::AssigningInspectors => pb::Phase::AssigningInspectors,
         Phase::Scheduling => pb::Phase::Scheduling,
+        Phase::Visiting => pb::Phase::Visiting,
+        Phase::Results => pb::Phase::Results,
         Phase::Cancelled => pb::Phase::Cancelled,
     }
 }
@@ -105,6 +108,85 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
             .collect(),
         start_time: Some(ts(stored.created_at)),
         update_time: Some(ts(stored.updated_at)),
+    }
+}
+
+fn visit_pb(stored: &StoredVisit) -> pb::Visit {
+    let v = &stored.visit;
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    pb::Visit {
+        id: v.id.clone(),
+        task_id: v.task_id.clone(),
+        target_id: v.target_id.clone(),
+        team: v
+            .team
+            .iter()
+            .map(|m| pb::TeamMember {
+                inspector_id: m.inspector_id.clone(),
+                department_code: m.department.clone(),
+                leader: m.leader,
+                confirmed: v.confirmed.contains(&m.inspector_id),
+            })
+            .collect(),
+        checks: v
+            .checks
+            .iter()
+            .map(|c| pb::VisitCheck {
+                department_code: c.department.clone(),
+                item_code: c.item.clone(),
+                check_code: c.code.clone(),
+                description: c.description.clone(),
+            })
+            .collect(),
+        assigned_on: v.assigned_on.to_string(),
+        schedule_by: day(v.schedule_by),
+        scheduled_for: day(v.scheduled_for),
+        method: match v.method {
+            None => pb::VisitMethod::Unspecified,
+            Some(Method::OnSite) => pb::VisitMethod::OnSite,
+            Some(Method::Written) => pb::VisitMethod::Written,
+            Some(Method::Online) => pb::VisitMethod::Online,
+            Some(Method::ThirdParty) => pb::VisitMethod::ThirdParty,
+        } as i32,
+        announced: v.announced,
+        findings: v
+            .findings
+            .iter()
+            .map(|f| pb::Finding {
+                item_code: f.item.clone(),
+                check_code: f.code.clone(),
+                result: match f.result {
+                    CheckResult::Compliant => pb::CheckResult::Compliant,
+                    CheckResult::Problem => pb::CheckResult::Problem,
+                    CheckResult::NotApplicable => pb::CheckResult::NotApplicable,
+                } as i32,
+                note: f.note.clone(),
+                department_code: f.department.clone(),
+            })
+            .collect(),
+        signed_by: match &v.signature {
+            Some(Signature::Signed(by)) => by.clone(),
+            _ => String::new(),
+        },
+        refusal_note: match &v.signature {
+            Some(Signature::Refused(note)) => note.clone(),
+            _ => String::new(),
+        },
+        outcome: match v.outcome {
+            None => pb::VisitOutcome::Unspecified,
+            Some(Outcome::Inspected) => pb::VisitOutcome::Inspected,
+            Some(Outcome::NotFound) => pb::VisitOutcome::NotFound,
+            Some(Outcome::Closed) => pb::VisitOutcome::Closed,
+        } as i32,
+        concluded_on: day(v.concluded_on),
+        version: stored.version,
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> Refusal {
+    Refusal::Invalid {
+        field: field.into(),
+        reason: reason.into(),
     }
 }
 
@@ -218,5 +300,187 @@ impl InspectionService for Api {
             });
         }
         Ok(Response::new(pb::SteerResponse { results }))
+    }
+    async fn list_visits(
+        &self,
+        request: Request<pb::ListVisitsRequest>,
+    ) -> Result<Response<pb::ListVisitsResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
+        let visits = self.sagas.visits(&r.task_id, &page).await?;
+        let next_page_token = paging::next_token(&visits, &page, |v| v.visit.id.as_str());
+        Ok(Response::new(pb::ListVisitsResponse {
+            visits: visits.iter().map(visit_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_visit(
+        &self,
+        request: Request<pb::GetVisitRequest>,
+    ) -> Result<Response<pb::GetVisitResponse>, Status> {
+        require(&request)?;
+        let stored = self.sagas.visit(&request.into_inner().id).await?;
+        Ok(Response::new(pb::GetVisitResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn schedule_visit(
+        &self,
+        request: Request<pb::ScheduleVisitRequest>,
+    ) -> Result<Response<pb::ScheduleVisitResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let day: chrono::NaiveDate = r
+            .date
+            .parse()
+            .map_err(|_| Error::from(Violations::one("date", "must be a day, YYYY-MM-DD")))?;
+        let method = match pb::VisitMethod::try_from(r.method) {
+            Ok(pb::VisitMethod::OnSite) => Method::OnSite,
+            Ok(pb::VisitMethod::Written) => Method::Written,
+            Ok(pb::VisitMethod::Online) => Method::Online,
+            Ok(pb::VisitMethod::ThirdParty) => Method::ThirdParty,
+            _ => return Err(Error::from(Violations::one("method", "is required")).into()),
+        };
+        let working = self.sagas.working_day(day)?;
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.id, "visit.scheduled", true, |v| {
+                v.schedule(day, method, r.announced, working)?;
+                Ok(format!(
+                    "scheduled for {day}, {}",
+                    if r.announced {
+                        "announced"
+                    } else {
+                        "unannounced"
+                    }
+                ))
+            })
+            .await?;
+        Ok(Response::new(pb::ScheduleVisitResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn record_findings(
+        &self,
+        request: Request<pb::RecordFindingsRequest>,
+    ) -> Result<Response<pb::RecordFindingsResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let department = who.department.clone();
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.id, "visit.findings", false, |v| {
+                let mut findings = Vec::with_capacity(r.findings.len());
+                for (i, f) in r.findings.iter().enumerate() {
+                    let result = match pb::CheckResult::try_from(f.result) {
+                        Ok(pb::CheckResult::Compliant) => CheckResult::Compliant,
+                        Ok(pb::CheckResult::Problem) => CheckResult::Problem,
+                        Ok(pb::CheckResult::NotApplicable) => CheckResult::NotApplicable,
+                        _ => return Err(invalid(&format!("findings[{i}].result"), "is required")),
+                    };
+                    findings.push(visit::Finding {
+                        department: department.clone(),
+                        item: f.item_code.clone(),
+                        code: f.check_code.clone(),
+                        result,
+                        note: f.note.clone(),
+                    });
+                }
+                let problems = findings
+                    .iter()
+                    .filter(|f| f.result == CheckResult::Problem)
+                    .count();
+                v.record_findings(&department, findings)?;
+                Ok(format!(
+                    "{department} recorded its findings ({problems} problem(s))"
+                ))
+            })
+            .await?;
+        Ok(Response::new(pb::RecordFindingsResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn sign_record(
+        &self,
+        request: Request<pb::SignRecordRequest>,
+    ) -> Result<Response<pb::SignRecordResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let signature = match (
+            r.signed_by.trim().is_empty(),
+            r.refusal_note.trim().is_empty(),
+        ) {
+            (false, true) => Signature::Signed(r.signed_by.clone()),
+            (true, false) => Signature::Refused(r.refusal_note.clone()),
+            _ => {
+                return Err(Error::from(Violations::one(
+                    "signed_by",
+                    "give either who signed or the refusal note, not both or neither",
+                ))
+                .into());
+            }
+        };
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.id, "visit.signed", true, |v| {
+                v.sign(signature.clone())?;
+                Ok(match &signature {
+                    Signature::Signed(by) => format!("record form signed by {by}"),
+                    Signature::Refused(note) => format!("the target refused to sign: {note}"),
+                })
+            })
+            .await?;
+        Ok(Response::new(pb::SignRecordResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn confirm_record(
+        &self,
+        request: Request<pb::ConfirmRecordRequest>,
+    ) -> Result<Response<pb::ConfirmRecordResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let department = who.department.clone();
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.id, "visit.confirmed", false, |v| {
+                v.confirm(&department, &r.inspector_ids)?;
+                Ok(format!("confirmed by {}", r.inspector_ids.join(", ")))
+            })
+            .await?;
+        Ok(Response::new(pb::ConfirmRecordResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn conclude_visit(
+        &self,
+        request: Request<pb::ConcludeVisitRequest>,
+    ) -> Result<Response<pb::ConcludeVisitResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let outcome = match pb::VisitOutcome::try_from(r.outcome) {
+            Ok(pb::VisitOutcome::Inspected) => Outcome::Inspected,
+            Ok(pb::VisitOutcome::NotFound) => Outcome::NotFound,
+            Ok(pb::VisitOutcome::Closed) => Outcome::Closed,
+            _ => return Err(Error::from(Violations::one("outcome", "is required")).into()),
+        };
+        let today = crate::service::today();
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.id, "visit.concluded", true, |v| {
+                v.conclude(outcome, today)?;
+                Ok(format!("concluded: {outcome:?}"))
+            })
+            .await?;
+        Ok(Response::new(pb::ConcludeVisitResponse {
+            visit: Some(visit_pb(&stored)),
+        }))
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
+use prost::Message;
 use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
@@ -19,7 +20,13 @@ use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
 
 use crate::domain::saga::{Command, Deadline, Effect, Input, Outcome, Refusal, Saga, Steer, Timer};
-use crate::store::{self, Entry, Filter, Stored};
+use crate::domain::visit::{self, Visit};
+use crate::store::{self, Entry, Filter, Stored, StoredVisit};
+
+/// Emitted when a visit is concluded: the directories keep the target's inspection history from it.
+pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
+/// Working days within which a visit is held after the assignment (seed 001: 5个工作日内).
+pub const VISIT_WORKING_DAYS: u32 = 5;
 
 /// Role: a department's joint-inspection coordinator: answers invitations; for the lead, reviews the targets
 /// and steers the saga.
@@ -136,7 +143,7 @@ impl Sagas {
             applied: true,
             cause: cause.into(),
         };
-        if store::insert(tx, &saga, &first).await? {
+        if store::insert(tx, &saga, &first, &e.encode_to_vec()).await? {
             self.effects(tx, &saga, &outcome, cause, now).await?;
         }
         Ok(())
@@ -405,6 +412,207 @@ impl Sagas {
             }
         };
         self.user_action(who, task_id, Input::Steer(steer)).await
+    }
+
+    /// Applies the teams: the saga moves on and, the first time, one visit per team is created with the check
+    /// points of every department's items, to be held within 5 working days.
+    pub async fn on_teams(
+        &self,
+        tx: &mut Tx,
+        d: &draw::Draw,
+        source: &str,
+        cause: &str,
+    ) -> Result<(), Error> {
+        let teams = d.teams.clone().unwrap_or_default().teams;
+        let input = Input::TeamsDrawn {
+            count: teams.len() as u64,
+        };
+        let stored = match self.apply_in(tx, &d.task_id, input, source, cause).await? {
+            Ok(stored) => stored,
+            Err(_) => return Ok(()),
+        };
+        let launch =
+            plan::TaskLaunchedEvent::decode(store::launched(tx, &d.task_id).await?.as_slice())
+                .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
+        let assigned_on = today();
+        let schedule_by = self
+            .calendar
+            .add_working_days(assigned_on, VISIT_WORKING_DAYS)
+            .ok();
+        let now = now_ms();
+        let saga = &stored.saga;
+        for team in teams {
+            let members: Vec<visit::Member> = team
+                .current
+                .iter()
+                .map(|s| visit::Member {
+                    inspector_id: s.inspector_id.clone(),
+                    department: s.department_code.clone(),
+                    leader: s.leader,
+                })
+                .collect();
+            let mut checks = Vec::new();
+            for p in &saga.participants {
+                if !members.iter().any(|m| m.department == p.department) {
+                    continue;
+                }
+                for code in &p.items {
+                    let content = launch
+                        .items
+                        .iter()
+                        .find(|i| &i.code == code)
+                        .and_then(|i| i.version.as_ref()?.content.as_ref());
+                    for point in content.map(|c| c.checklist.as_slice()).unwrap_or_default() {
+                        checks.push(visit::Check {
+                            department: p.department.clone(),
+                            item: code.clone(),
+                            code: point.code.clone(),
+                            description: point.description.clone(),
+                        });
+                    }
+                }
+            }
+            let v = Visit {
+                id: format!("{}/{}", saga.task_id, team.target_id),
+                task_id: saga.task_id.clone(),
+                target_id: team.target_id,
+                lead: saga.lead.clone(),
+                team: members,
+                checks,
+                assigned_on,
+                schedule_by,
+                scheduled_for: None,
+                method: None,
+                announced: false,
+                findings: Vec::new(),
+                signature: None,
+                confirmed: Default::default(),
+                outcome: None,
+                concluded_on: None,
+            };
+            store::insert_visit(tx, &v, now).await?;
+        }
+        Ok(())
+    }
+
+    /// A visit.
+    pub async fn visit(&self, id: &str) -> Result<StoredVisit, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::get_visit(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no visit {id:?}")))
+    }
+
+    /// A page of a task's visits.
+    pub async fn visits(&self, task_id: &str, page: &Page) -> Result<Vec<StoredVisit>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::list_visits(&mut conn, task_id, page).await
+    }
+
+    /// Changes visit `id` by `change` (given the visit and the caller), records it on the saga's timeline with
+    /// the task's counts, and announces a conclusion; all in one transaction, read again on a conflict.
+    pub async fn change_visit(
+        &self,
+        who: &Identity,
+        id: &str,
+        kind: &'static str,
+        lead_only: bool,
+        change: impl Fn(&mut Visit) -> Result<String, Refusal>,
+    ) -> Result<StoredVisit, Error> {
+        require_role(who, "id")?;
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            let Some(mut stored) = store::get_visit(&mut tx, id).await? else {
+                return Err(Error::NotFound(format!("no visit {id:?}")));
+            };
+            if lead_only && who.department != stored.visit.lead {
+                return Err(Denied {
+                    field: "id".into(),
+                    reason: format!("only the lead department {} does this", stored.visit.lead),
+                }
+                .into());
+            }
+            let detail = change(&mut stored.visit).map_err(refused)?;
+            let now = now_ms();
+            let result = self
+                .record_visit(&mut tx, who, &stored, kind, detail, now)
+                .await;
+            match result {
+                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    tx.commit().await?;
+                    self.relay.notify();
+                    stored.version += 1;
+                    return Ok(stored);
+                }
+            }
+        }
+    }
+
+    async fn record_visit(
+        &self,
+        tx: &mut Tx,
+        who: &Identity,
+        stored: &StoredVisit,
+        kind: &'static str,
+        detail: String,
+        now: i64,
+    ) -> Result<(), Error> {
+        let v = &stored.visit;
+        store::update_visit(tx, v, stored.version, now).await?;
+        let (scheduled, concluded, total) = store::visit_counts(tx, &v.task_id).await?;
+        let input = Input::Visit {
+            kind,
+            detail: format!("{}: {detail}", v.id),
+            scheduled,
+            concluded,
+            total,
+        };
+        let cause = format!("grpc:{}", uuid::Uuid::now_v7());
+        match self
+            .apply_in(tx, &v.task_id, input, &who.subject, &cause)
+            .await?
+        {
+            Ok(_) => {}
+            Err(r) => return Err(refused(r)),
+        }
+        if kind == "visit.concluded" {
+            let event = suiji_api::inspection::v1::VisitConcludedEvent {
+                task_id: v.task_id.clone(),
+                visit_id: v.id.clone(),
+                target_id: v.target_id.clone(),
+                visit_date: v
+                    .scheduled_for
+                    .or(v.concluded_on)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                outcomes: v
+                    .departments()
+                    .into_iter()
+                    .map(|d| pb::DepartmentOutcome {
+                        problem_found: v.problem_found(&d),
+                        department_code: d,
+                    })
+                    .collect(),
+                inspector_ids: v.team.iter().map(|m| m.inspector_id.clone()).collect(),
+            };
+            outbox::enqueue(
+                tx,
+                crate::NAME,
+                Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether `day` is a working day; a day the calendar does not cover is refused by name.
+    pub fn working_day(&self, day: NaiveDate) -> Result<bool, Error> {
+        self.calendar
+            .is_working_day(day)
+            .map_err(|e| Violations::one("date", e.to_string()).into())
     }
 
     async fn user_action(

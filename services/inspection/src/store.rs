@@ -5,6 +5,7 @@ use suiji_platform::error::Error;
 use suiji_platform::paging::Page;
 
 use crate::domain::saga::{Phase, Saga, Timer};
+use crate::domain::visit::Visit;
 
 /// A saga as stored.
 #[derive(Debug, Clone)]
@@ -53,11 +54,17 @@ fn departments(saga: &Saga) -> String {
     s
 }
 
-/// Adds a new saga with its first history entry; false when the task has one already (a redelivered launch).
-pub async fn insert(conn: &mut AnyConnection, saga: &Saga, first: &Entry) -> Result<bool, Error> {
+/// Adds a new saga with its first history entry and the launch it came from; false when the task has one
+/// already (a redelivered launch).
+pub async fn insert(
+    conn: &mut AnyConnection,
+    saga: &Saga,
+    first: &Entry,
+    launched: &[u8],
+) -> Result<bool, Error> {
     let done = sqlx::query(
-        "INSERT INTO sagas (task_id, lead, phase, departments, attention, version, doc, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7) ON CONFLICT (task_id) DO NOTHING",
+        "INSERT INTO sagas (task_id, lead, phase, departments, attention, version, doc, created_at, updated_at, launched) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7, $8) ON CONFLICT (task_id) DO NOTHING",
     )
     .bind(&saga.task_id)
     .bind(&saga.lead)
@@ -66,6 +73,7 @@ pub async fn insert(conn: &mut AnyConnection, saga: &Saga, first: &Entry) -> Res
     .bind(i64::from(saga.attention.is_some()))
     .bind(doc(saga)?)
     .bind(first.at)
+    .bind(launched.to_vec())
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -265,4 +273,122 @@ pub async fn take_timer(conn: &mut AnyConnection, id: &str) -> Result<bool, Erro
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The launch a saga came from (`TaskLaunchedEvent`, encoded).
+pub async fn launched(conn: &mut AnyConnection, task_id: &str) -> Result<Vec<u8>, Error> {
+    sqlx::query_scalar("SELECT launched FROM sagas WHERE task_id = $1")
+        .bind(task_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))
+}
+
+/// A visit as stored.
+#[derive(Debug, Clone)]
+pub struct StoredVisit {
+    /// The visit.
+    pub visit: Visit,
+    /// Its version.
+    pub version: i64,
+}
+
+fn visit_doc(v: &Visit) -> Result<String, Error> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(format!("encode visit: {e}")))
+}
+
+fn stored_visit(r: &sqlx::any::AnyRow) -> Result<StoredVisit, Error> {
+    let text: String = r.try_get("doc")?;
+    Ok(StoredVisit {
+        visit: serde_json::from_str(&text)
+            .map_err(|e| Error::Internal(format!("stored visit: {e}")))?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// Adds a visit unless the task has one for its target already.
+pub async fn insert_visit(conn: &mut AnyConnection, v: &Visit, now: i64) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO visits (id, task_id, target_id, scheduled, concluded, version, doc, updated_at) \
+         VALUES ($1, $2, $3, 0, 0, 1, $4, $5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&v.id)
+    .bind(&v.task_id)
+    .bind(&v.target_id)
+    .bind(visit_doc(v)?)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A visit.
+pub async fn get_visit(conn: &mut AnyConnection, id: &str) -> Result<Option<StoredVisit>, Error> {
+    let row = sqlx::query("SELECT doc, version FROM visits WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(stored_visit).transpose()
+}
+
+/// Writes a visit over version `read`; `Conflict` when another writer got there first.
+pub async fn update_visit(
+    conn: &mut AnyConnection,
+    v: &Visit,
+    read: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE visits SET scheduled = $1, concluded = $2, version = $3, doc = $4, updated_at = $5 \
+         WHERE id = $6 AND version = $7",
+    )
+    .bind(i64::from(v.scheduled_for.is_some()))
+    .bind(i64::from(v.outcome.is_some()))
+    .bind(read + 1)
+    .bind(visit_doc(v)?)
+    .bind(now)
+    .bind(&v.id)
+    .bind(read)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(format!(
+            "visit {} changed since it was read; read it again",
+            v.id
+        )));
+    }
+    Ok(())
+}
+
+/// A page of a task's visits in id order.
+pub async fn list_visits(
+    conn: &mut AnyConnection,
+    task_id: &str,
+    page: &Page,
+) -> Result<Vec<StoredVisit>, Error> {
+    let rows = sqlx::query(
+        "SELECT doc, version FROM visits WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(task_id)
+    .bind(&page.after)
+    .bind(page.size)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_visit).collect()
+}
+
+/// A task's visits: scheduled, concluded, in all.
+pub async fn visit_counts(
+    conn: &mut AnyConnection,
+    task_id: &str,
+) -> Result<(u64, u64, u64), Error> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(scheduled), 0) AS s, COALESCE(SUM(concluded), 0) AS c, COUNT(*) AS n \
+         FROM visits WHERE task_id = $1",
+    )
+    .bind(task_id)
+    .fetch_one(conn)
+    .await?;
+    let n = |c: &str| -> Result<u64, Error> { Ok(row.try_get::<i64, _>(c)? as u64) };
+    Ok((n("s")?, n("c")?, n("n")?))
 }

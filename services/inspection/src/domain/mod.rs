@@ -1,3 +1,4 @@
 //! The inspection service's rules, with no I/O.
 
 pub mod saga;
+pub mod visit;

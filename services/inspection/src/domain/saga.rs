@@ -26,6 +26,10 @@ pub enum Phase {
     AssigningInspectors,
     /// Visits are to be scheduled within 5 working days of the assignment.
     Scheduling,
+    /// Every visit is scheduled; they take place.
+    Visiting,
+    /// Every visit is concluded; results are entered and published.
+    Results,
     /// Cancelled, with a reason.
     Cancelled,
 }
@@ -40,18 +44,22 @@ impl Phase {
             Self::Locking => "locking",
             Self::AssigningInspectors => "assigning_inspectors",
             Self::Scheduling => "scheduling",
+            Self::Visiting => "visiting",
+            Self::Results => "results",
             Self::Cancelled => "cancelled",
         }
     }
 
     /// Every phase, in order.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 9] = [
         Self::Inviting,
         Self::DrawingTargets,
         Self::ReviewingTargets,
         Self::Locking,
         Self::AssigningInspectors,
         Self::Scheduling,
+        Self::Visiting,
+        Self::Results,
         Self::Cancelled,
     ];
 
@@ -143,6 +151,9 @@ pub struct Saga {
     pub targets: u64,
     /// Teams drawn.
     pub teams: u64,
+    /// Visits scheduled, concluded, in all.
+    #[serde(default)]
+    pub visits: (u64, u64, u64),
     /// Why cancelled.
     pub cancel_reason: String,
     /// The command sent for the current step, to send again on retry.
@@ -266,6 +277,19 @@ pub enum Input {
     },
     /// A coordinator's action.
     Steer(Steer),
+    /// A visit changed: scheduled, findings recorded, concluded…; with the task's counts after it.
+    Visit {
+        /// History kind, e.g. `visit.scheduled`.
+        kind: &'static str,
+        /// Details in words.
+        detail: String,
+        /// Visits scheduled.
+        scheduled: u64,
+        /// Visits concluded.
+        concluded: u64,
+        /// Visits in all.
+        total: u64,
+    },
 }
 
 /// Why an input was not applied. `Late` inputs are recorded in the history; refusals go back to the caller.
@@ -341,6 +365,7 @@ impl Saga {
             deadlines: Vec::new(),
             targets: 0,
             teams: 0,
+            visits: (0, 0, 0),
             cancel_reason: String::new(),
             pending: None,
             held: Vec::new(),
@@ -408,7 +433,8 @@ impl Saga {
                 vec!["the draw service".into()]
             }
             Phase::ReviewingTargets => vec![format!("the coordinator of {} (review)", self.lead)],
-            Phase::Scheduling | Phase::Cancelled => Vec::new(),
+            Phase::Scheduling | Phase::Visiting => vec!["the inspection teams".into()],
+            Phase::Results | Phase::Cancelled => Vec::new(),
         }
     }
 
@@ -511,6 +537,34 @@ impl Saga {
                 })
             }
             Input::Steer(action) => self.steer(action, now),
+            Input::Visit {
+                kind,
+                detail,
+                scheduled,
+                concluded,
+                total,
+            } => {
+                if !matches!(self.phase, Phase::Scheduling | Phase::Visiting) {
+                    return Err(Refusal::NotNow(format!(
+                        "the saga is {}, not visiting",
+                        self.phase.as_str()
+                    )));
+                }
+                self.visits = (scheduled, concluded, total);
+                if self.phase == Phase::Scheduling && scheduled == total {
+                    self.phase = Phase::Visiting;
+                }
+                if concluded == total {
+                    self.phase = Phase::Results;
+                }
+                Ok(Outcome {
+                    kind,
+                    detail: format!(
+                        "{detail} ({scheduled} of {total} scheduled, {concluded} concluded)"
+                    ),
+                    effects: Vec::new(),
+                })
+            }
         }
     }
 

@@ -51,11 +51,27 @@ fn three_departments() -> (plan::PlanEntry, Vec<cat::Item>) {
         department_code: WSJK.into(),
         item_codes: vec!["WSJK-1".into()],
     });
-    let items = vec![
+    let checklist = |item: &mut cat::Item, points: &[&str]| {
+        if let Some(content) = item.version.as_mut().and_then(|v| v.content.as_mut()) {
+            content.checklist = points
+                .iter()
+                .enumerate()
+                .map(|(i, d)| cat::CheckPoint {
+                    code: (i + 1).to_string(),
+                    description: d.to_string(),
+                    basis: String::new(),
+                })
+                .collect();
+        }
+    };
+    let mut items = vec![
         testkit::item("SCJG-1", SCJG, "市场监管执法", false),
         testkit::item("STHJ-1", STHJ, "环境执法", false),
         testkit::item("WSJK-1", WSJK, "卫生执法", false),
     ];
+    checklist(&mut items[0], &["年报公示", "登记事项"]);
+    checklist(&mut items[1], &["排污许可"]);
+    checklist(&mut items[2], &["卫生许可"]);
     (entry, items)
 }
 
@@ -128,6 +144,16 @@ async fn respond(
         })
         .await
         .map(|r| r.into_inner().saga.unwrap_or_default())
+}
+
+/// The first working day on or after `from` (YYYY-MM-DD).
+fn working_day_from(from: &str) -> chrono::NaiveDate {
+    let calendar = suiji_platform::calendar::Calendar::shipped();
+    let mut day: chrono::NaiveDate = from.parse().unwrap();
+    while !calendar.is_working_day(day).unwrap() {
+        day = day.succ_opt().unwrap();
+    }
+    day
 }
 
 async fn fill(w: &World) {
@@ -278,6 +304,178 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let last = now.history.last().unwrap();
     assert!(!last.applied && last.kind == "late", "{last:?}");
     assert_eq!(now.phase, pb::Phase::Scheduling as i32);
+
+    // Visits: one per locked target, the whole team, each department's check points.
+    let visits = lead
+        .list_visits(pb::ListVisitsRequest {
+            task_id: TASK.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits;
+    assert_eq!(visits.len() as u64, review.targets);
+    let first = visits[0].clone();
+    assert_eq!(
+        first.checks.len(),
+        3,
+        "SCJG's two check points and STHJ's one"
+    );
+    assert!(
+        first
+            .team
+            .iter()
+            .filter(|m| m.leader)
+            .all(|m| m.department_code == SCJG)
+    );
+    let day = working_day_from(&first.assigned_on);
+    assert!(day.to_string() <= first.schedule_by);
+    let schedule = |id: String, date: String| pb::ScheduleVisitRequest {
+        id,
+        date,
+        method: pb::VisitMethod::OnSite as i32,
+        announced: false,
+    };
+    let not_lead = sthj
+        .schedule_visit(schedule(first.id.clone(), day.to_string()))
+        .await
+        .unwrap_err();
+    assert_eq!(not_lead.code(), Code::PermissionDenied);
+    let too_late = lead
+        .schedule_visit(schedule(first.id.clone(), "2099-01-05".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(too_late.code(), Code::InvalidArgument, "{too_late:?}");
+    for v in &visits {
+        lead.schedule_visit(schedule(v.id.clone(), day.to_string()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        saga(&mut lead, TASK).await.phase,
+        pb::Phase::Visiting as i32
+    );
+
+    // The first target is inspected: findings by each department, a refusal to sign, every member confirms.
+    let finding = |item: &str, code: &str, result: pb::CheckResult, note: &str| pb::Finding {
+        item_code: item.into(),
+        check_code: code.into(),
+        result: result as i32,
+        note: note.into(),
+        department_code: String::new(),
+    };
+    let foreign = sthj
+        .record_findings(pb::RecordFindingsRequest {
+            id: first.id.clone(),
+            findings: vec![finding("SCJG-1", "1", pb::CheckResult::Compliant, "")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violations_of(&foreign)[0].0,
+        "findings[0]",
+        "not STHJ's item"
+    );
+    lead.record_findings(pb::RecordFindingsRequest {
+        id: first.id.clone(),
+        findings: vec![
+            finding(
+                "SCJG-1",
+                "1",
+                pb::CheckResult::Problem,
+                "未按期公示年度报告",
+            ),
+            finding("SCJG-1", "2", pb::CheckResult::Compliant, ""),
+        ],
+    })
+    .await
+    .unwrap();
+    sthj.record_findings(pb::RecordFindingsRequest {
+        id: first.id.clone(),
+        findings: vec![finding("STHJ-1", "1", pb::CheckResult::Compliant, "")],
+    })
+    .await
+    .unwrap();
+    lead.sign_record(pb::SignRecordRequest {
+        id: first.id.clone(),
+        signed_by: String::new(),
+        refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
+    })
+    .await
+    .unwrap();
+    let members = |d: &str| -> Vec<String> {
+        first
+            .team
+            .iter()
+            .filter(|m| m.department_code == d)
+            .map(|m| m.inspector_id.clone())
+            .collect()
+    };
+    let early = lead
+        .conclude_visit(pb::ConcludeVisitRequest {
+            id: first.id.clone(),
+            outcome: pb::VisitOutcome::Inspected as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        early.code(),
+        Code::FailedPrecondition,
+        "nobody confirmed yet"
+    );
+    for (client, d) in [(&mut lead, SCJG), (&mut sthj, STHJ)] {
+        client
+            .confirm_record(pb::ConfirmRecordRequest {
+                id: first.id.clone(),
+                inspector_ids: members(d),
+            })
+            .await
+            .unwrap();
+    }
+    let concluded = lead
+        .conclude_visit(pb::ConcludeVisitRequest {
+            id: first.id.clone(),
+            outcome: pb::VisitOutcome::Inspected as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visit
+        .unwrap();
+    assert_eq!(concluded.outcome, pb::VisitOutcome::Inspected as i32);
+    assert!(concluded.signed_by.is_empty() && !concluded.refusal_note.is_empty());
+    assert!(concluded.team.iter().all(|m| m.confirmed));
+    // The directories keep the target's history from the concluded visit: one line per department.
+    let directories = w.directories.ctx.db.clone();
+    let target = first.target_id.clone();
+    let history = eventually(Duration::from_secs(15), || {
+        let (db, target) = (directories.clone(), target.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM target_inspections WHERE target_id = $1 AND problem_found = 1",
+            )
+            .bind(target)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+                == 1
+        }
+    })
+    .await;
+    assert!(history, "SCJG's problem is on the target's history");
+    // The others cannot be found: an outcome, not an error. Then the results phase.
+    for v in &visits[1..] {
+        lead.conclude_visit(pb::ConcludeVisitRequest {
+            id: v.id.clone(),
+            outcome: pb::VisitOutcome::NotFound as i32,
+        })
+        .await
+        .unwrap();
+    }
+    let results = saga(&mut lead, TASK).await;
+    assert_eq!(results.phase, pb::Phase::Results as i32, "{results:#?}");
 
     // Changes were announced.
     let announced = eventually(Duration::from_secs(10), || async {

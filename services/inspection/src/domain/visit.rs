@@ -1,0 +1,383 @@
+//! A joint visit (进一次门、查多项事): one per locked target, the whole team at once, every participating
+//! department's check points answered by that department, the record form (抽查情况记录表) signed by the target
+//! or its refusal noted, and confirmed by every team member. A target that cannot be found or has closed is an
+//! outcome, not an error.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::saga::Refusal;
+
+/// One inspector on the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Inspector id.
+    pub inspector_id: String,
+    /// Department.
+    pub department: String,
+    /// Leads the team.
+    pub leader: bool,
+}
+
+/// One check point a department answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Department.
+    pub department: String,
+    /// Catalog item.
+    pub item: String,
+    /// Check point code.
+    pub code: String,
+    /// What is checked.
+    pub description: String,
+}
+
+/// How a check point was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResult {
+    /// Complies.
+    Compliant,
+    /// A problem was found.
+    Problem,
+    /// Does not apply.
+    NotApplicable,
+}
+
+/// A finding on one check point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Department.
+    pub department: String,
+    /// Catalog item.
+    pub item: String,
+    /// Check point code.
+    pub code: String,
+    /// Result.
+    pub result: CheckResult,
+    /// Note.
+    pub note: String,
+}
+
+/// How the visit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Inspected.
+    Inspected,
+    /// Not found at its registered address.
+    NotFound,
+    /// Closed.
+    Closed,
+}
+
+/// How it was inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// On site.
+    OnSite,
+    /// Written material.
+    Written,
+    /// Online monitoring.
+    Online,
+    /// A third party.
+    ThirdParty,
+}
+
+/// The target's answer to the record form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signature {
+    /// Signed by this person.
+    Signed(String),
+    /// Refused; the inspectors' note.
+    Refused(String),
+}
+
+/// One visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// `TASK/TARGET`.
+    pub id: String,
+    /// Task.
+    pub task_id: String,
+    /// Target.
+    pub target_id: String,
+    /// Lead department.
+    pub lead: String,
+    /// The team.
+    pub team: Vec<Member>,
+    /// Every check point to answer.
+    pub checks: Vec<Check>,
+    /// Day of the assignment.
+    pub assigned_on: NaiveDate,
+    /// Last day for the visit: 5 working days after the assignment (seed 001); `None` while the calendar does
+    /// not cover those days.
+    pub schedule_by: Option<NaiveDate>,
+    /// Day set.
+    pub scheduled_for: Option<NaiveDate>,
+    /// Method.
+    pub method: Option<Method>,
+    /// Announced beforehand.
+    pub announced: bool,
+    /// Findings so far.
+    pub findings: Vec<Finding>,
+    /// Signed or refused.
+    pub signature: Option<Signature>,
+    /// Members who confirmed the record form.
+    pub confirmed: BTreeSet<String>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+    /// When it ended.
+    pub concluded_on: Option<NaiveDate>,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> Refusal {
+    Refusal::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Visit {
+    /// The departments on the team, the lead first.
+    pub fn departments(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in &self.team {
+            if !out.contains(&m.department) {
+                out.push(m.department.clone());
+            }
+        }
+        out.sort_by(|a, b| (a != &self.lead, a).cmp(&(b != &self.lead, b)));
+        out
+    }
+
+    fn open(&self) -> Result<(), Refusal> {
+        if self.outcome.is_some() {
+            Err(Refusal::NotNow(format!("visit {} is concluded", self.id)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sets the day (`is_working_day` says whether a day is one), method and notice.
+    pub fn schedule(
+        &mut self,
+        day: NaiveDate,
+        method: Method,
+        announced: bool,
+        is_working_day: bool,
+    ) -> Result<(), Refusal> {
+        self.open()?;
+        if !self.findings.is_empty() {
+            return Err(Refusal::NotNow(
+                "findings are recorded; the visit took place".into(),
+            ));
+        }
+        if day < self.assigned_on {
+            return Err(invalid(
+                "date",
+                format!("is before the assignment on {}", self.assigned_on),
+            ));
+        }
+        let Some(by) = self.schedule_by else {
+            return Err(Refusal::NotNow(
+                "the working-day calendar does not cover the days after the assignment; operators add the year \
+                 (calendar.extra_file)"
+                    .into(),
+            ));
+        };
+        if day > by {
+            return Err(invalid(
+                "date",
+                format!("is after {by}: a visit is held within 5 working days of the assignment"),
+            ));
+        }
+        if !is_working_day {
+            return Err(invalid("date", "is not a working day"));
+        }
+        self.scheduled_for = Some(day);
+        self.method = Some(method);
+        self.announced = announced;
+        Ok(())
+    }
+
+    /// Records `department`'s findings: one for every check point of its items, none of another's.
+    pub fn record_findings(
+        &mut self,
+        department: &str,
+        findings: Vec<Finding>,
+    ) -> Result<(), Refusal> {
+        self.open()?;
+        if self.scheduled_for.is_none() {
+            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+        }
+        if !self.team.iter().any(|m| m.department == department) {
+            return Err(Refusal::Invalid {
+                field: "id".into(),
+                reason: format!("{department} has nobody on this visit's team"),
+            });
+        }
+        let own: Vec<&Check> = self
+            .checks
+            .iter()
+            .filter(|c| c.department == department)
+            .collect();
+        let mut seen = BTreeSet::new();
+        for (i, f) in findings.iter().enumerate() {
+            if !own.iter().any(|c| c.item == f.item && c.code == f.code) {
+                return Err(invalid(
+                    &format!("findings[{i}]"),
+                    format!(
+                        "{}/{} is not a check point of {department}'s items on this visit",
+                        f.item, f.code
+                    ),
+                ));
+            }
+            if !seen.insert((f.item.clone(), f.code.clone())) {
+                return Err(invalid(
+                    &format!("findings[{i}]"),
+                    format!("{}/{} is answered twice", f.item, f.code),
+                ));
+            }
+            if f.result == CheckResult::Problem && f.note.trim().is_empty() {
+                return Err(invalid(
+                    &format!("findings[{i}].note"),
+                    "is required when a problem is found",
+                ));
+            }
+        }
+        if let Some(missing) = own
+            .iter()
+            .find(|c| !seen.contains(&(c.item.clone(), c.code.clone())))
+        {
+            return Err(invalid(
+                "findings",
+                format!(
+                    "check point {}/{} is not answered",
+                    missing.item, missing.code
+                ),
+            ));
+        }
+        self.findings.retain(|f| f.department != department);
+        self.findings.extend(findings.into_iter().map(|f| Finding {
+            department: department.to_string(),
+            ..f
+        }));
+        // New findings change the record form: confirmations and the signature are asked for again.
+        self.confirmed.clear();
+        self.signature = None;
+        Ok(())
+    }
+
+    /// Every department on the team has recorded its findings.
+    pub fn findings_complete(&self) -> bool {
+        self.departments().iter().all(|d| {
+            self.findings.iter().any(|f| &f.department == d)
+                || !self.checks.iter().any(|c| &c.department == d)
+        })
+    }
+
+    /// Notes the target's signature or its refusal, on a complete record form.
+    pub fn sign(&mut self, signature: Signature) -> Result<(), Refusal> {
+        self.open()?;
+        if !self.findings_complete() {
+            return Err(Refusal::NotNow(
+                "the record form is not complete: every department records its findings first"
+                    .into(),
+            ));
+        }
+        match &signature {
+            Signature::Signed(by) if by.trim().is_empty() => {
+                return Err(invalid("signed_by", "name who signed, or note the refusal"));
+            }
+            Signature::Refused(note) if note.trim().is_empty() => {
+                return Err(invalid("refusal_note", "note how the target refused"));
+            }
+            _ => {}
+        }
+        self.signature = Some(signature);
+        Ok(())
+    }
+
+    /// Notes the confirmation of `inspectors`, all of `department` and on the team.
+    pub fn confirm(&mut self, department: &str, inspectors: &[String]) -> Result<(), Refusal> {
+        self.open()?;
+        if self.signature.is_none() {
+            return Err(Refusal::NotNow(
+                "the record form is confirmed after the target signs or refuses".into(),
+            ));
+        }
+        if inspectors.is_empty() {
+            return Err(invalid("inspector_ids", "name at least one team member"));
+        }
+        for (i, id) in inspectors.iter().enumerate() {
+            match self.team.iter().find(|m| &m.inspector_id == id) {
+                Some(m) if m.department == department => {}
+                Some(_) => {
+                    return Err(Refusal::Invalid {
+                        field: format!("inspector_ids[{i}]"),
+                        reason: format!(
+                            "{id} is not of {department}; their own department confirms"
+                        ),
+                    });
+                }
+                None => {
+                    return Err(invalid(
+                        &format!("inspector_ids[{i}]"),
+                        format!("{id} is not on this visit's team"),
+                    ));
+                }
+            }
+        }
+        self.confirmed.extend(inspectors.iter().cloned());
+        Ok(())
+    }
+
+    /// Concludes the visit on `today`. Inspected: complete findings, signed or refused, confirmed by every
+    /// member. Not found or closed: scheduled is enough.
+    pub fn conclude(&mut self, outcome: Outcome, today: NaiveDate) -> Result<(), Refusal> {
+        self.open()?;
+        if self.scheduled_for.is_none() {
+            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+        }
+        if outcome == Outcome::Inspected {
+            if !self.findings_complete() {
+                return Err(Refusal::NotNow("findings are missing".into()));
+            }
+            if self.signature.is_none() {
+                return Err(Refusal::NotNow(
+                    "the target has neither signed nor refused".into(),
+                ));
+            }
+            let missing: Vec<&str> = self
+                .team
+                .iter()
+                .filter(|m| !self.confirmed.contains(&m.inspector_id))
+                .map(|m| m.inspector_id.as_str())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Refusal::NotNow(format!(
+                    "not confirmed by {}",
+                    missing.join(", ")
+                )));
+            }
+        }
+        self.outcome = Some(outcome);
+        self.concluded_on = Some(today);
+        Ok(())
+    }
+
+    /// Whether `department` found a problem.
+    pub fn problem_found(&self, department: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.department == department && f.result == CheckResult::Problem)
+    }
+}
+
+#[cfg(test)]
+mod tests;

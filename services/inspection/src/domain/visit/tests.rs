@@ -1,0 +1,223 @@
+use super::*;
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn visit() -> Visit {
+    let member = |id: &str, d: &str, leader: bool| Member {
+        inspector_id: id.into(),
+        department: d.into(),
+        leader,
+    };
+    let check = |d: &str, item: &str, code: &str| Check {
+        department: d.into(),
+        item: item.into(),
+        code: code.into(),
+        description: format!("{item} {code}"),
+    };
+    Visit {
+        id: "T/91".into(),
+        task_id: "T".into(),
+        target_id: "91".into(),
+        lead: "A".into(),
+        team: vec![
+            member("a1", "A", true),
+            member("a2", "A", false),
+            member("b1", "B", false),
+        ],
+        checks: vec![
+            check("A", "A-1", "1"),
+            check("A", "A-1", "2"),
+            check("B", "B-1", "1"),
+        ],
+        assigned_on: day("2027-03-01"),
+        schedule_by: Some(day("2027-03-08")),
+        scheduled_for: None,
+        method: None,
+        announced: false,
+        findings: Vec::new(),
+        signature: None,
+        confirmed: BTreeSet::new(),
+        outcome: None,
+        concluded_on: None,
+    }
+}
+
+fn finding(item: &str, code: &str, result: CheckResult, note: &str) -> Finding {
+    Finding {
+        department: String::new(),
+        item: item.into(),
+        code: code.into(),
+        result,
+        note: note.into(),
+    }
+}
+
+fn field(r: Result<(), Refusal>) -> String {
+    match r {
+        Err(Refusal::Invalid { field, .. }) => field,
+        other => panic!("expected a field violation, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_visit_is_held_within_five_working_days_of_the_assignment() {
+    let mut v = visit();
+    assert_eq!(
+        field(v.schedule(day("2027-03-09"), Method::OnSite, false, true)),
+        "date"
+    );
+    assert_eq!(
+        field(v.schedule(day("2027-02-28"), Method::OnSite, false, true)),
+        "date"
+    );
+    assert_eq!(
+        field(v.schedule(day("2027-03-06"), Method::OnSite, false, false)),
+        "date",
+        "not a working day"
+    );
+    v.schedule(day("2027-03-08"), Method::OnSite, false, true)
+        .unwrap();
+    assert_eq!(v.scheduled_for, Some(day("2027-03-08")));
+}
+
+#[test]
+fn each_department_answers_every_check_point_of_its_own_items() {
+    let mut v = visit();
+    assert!(matches!(
+        v.record_findings("A", vec![]),
+        Err(Refusal::NotNow(_))
+    ));
+    v.schedule(day("2027-03-02"), Method::OnSite, true, true)
+        .unwrap();
+    assert_eq!(
+        field(v.record_findings("A", vec![finding("A-1", "1", CheckResult::Compliant, "")])),
+        "findings",
+        "check point 2 unanswered"
+    );
+    assert_eq!(
+        field(v.record_findings(
+            "A",
+            vec![
+                finding("A-1", "1", CheckResult::Compliant, ""),
+                finding("B-1", "1", CheckResult::Compliant, "")
+            ]
+        )),
+        "findings[1]",
+        "another department's item"
+    );
+    assert_eq!(
+        field(v.record_findings(
+            "A",
+            vec![
+                finding("A-1", "1", CheckResult::Problem, ""),
+                finding("A-1", "2", CheckResult::Compliant, "")
+            ]
+        )),
+        "findings[0].note"
+    );
+    assert_eq!(
+        field(v.record_findings("C", vec![])),
+        "id",
+        "nobody of C on the team"
+    );
+    v.record_findings(
+        "A",
+        vec![
+            finding("A-1", "1", CheckResult::Problem, "未公示年报"),
+            finding("A-1", "2", CheckResult::Compliant, ""),
+        ],
+    )
+    .unwrap();
+    assert!(!v.findings_complete());
+    assert!(v.problem_found("A") && !v.problem_found("B"));
+}
+
+#[test]
+fn the_record_form_is_signed_or_refused_then_confirmed_by_every_member() {
+    let mut v = visit();
+    v.schedule(day("2027-03-02"), Method::OnSite, false, true)
+        .unwrap();
+    v.record_findings(
+        "A",
+        vec![
+            finding("A-1", "1", CheckResult::Compliant, ""),
+            finding("A-1", "2", CheckResult::Compliant, ""),
+        ],
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            v.sign(Signature::Signed("张三".into())),
+            Err(Refusal::NotNow(_))
+        ),
+        "B has not recorded"
+    );
+    v.record_findings(
+        "B",
+        vec![finding("B-1", "1", CheckResult::NotApplicable, "")],
+    )
+    .unwrap();
+    assert_eq!(
+        field(v.sign(Signature::Refused(" ".into()))),
+        "refusal_note"
+    );
+    v.sign(Signature::Refused(
+        "负责人拒绝签字，两名执法人员在场见证".into(),
+    ))
+    .unwrap();
+    assert_eq!(
+        field(v.confirm("A", &["b1".to_string()])),
+        "inspector_ids[0]",
+        "B confirms its own"
+    );
+    v.confirm("A", &["a1".to_string(), "a2".to_string()])
+        .unwrap();
+    assert!(
+        matches!(
+            v.conclude(Outcome::Inspected, day("2027-03-02")),
+            Err(Refusal::NotNow(why)) if why.contains("b1")
+        ),
+        "b1 has not confirmed"
+    );
+    v.confirm("B", &["b1".to_string()]).unwrap();
+    v.conclude(Outcome::Inspected, day("2027-03-02")).unwrap();
+    assert!(matches!(
+        v.record_findings("B", vec![]),
+        Err(Refusal::NotNow(_))
+    ));
+}
+
+#[test]
+fn a_target_not_found_is_an_outcome() {
+    let mut v = visit();
+    assert!(matches!(
+        v.conclude(Outcome::NotFound, day("2027-03-02")),
+        Err(Refusal::NotNow(_))
+    ));
+    v.schedule(day("2027-03-02"), Method::OnSite, false, true)
+        .unwrap();
+    v.conclude(Outcome::NotFound, day("2027-03-02")).unwrap();
+    assert_eq!(v.outcome, Some(Outcome::NotFound));
+}
+
+#[test]
+fn new_findings_ask_for_the_signature_and_confirmations_again() {
+    let mut v = visit();
+    v.schedule(day("2027-03-02"), Method::OnSite, false, true)
+        .unwrap();
+    let a = || {
+        vec![
+            finding("A-1", "1", CheckResult::Compliant, ""),
+            finding("A-1", "2", CheckResult::Compliant, ""),
+        ]
+    };
+    v.record_findings("A", a()).unwrap();
+    v.record_findings("B", vec![finding("B-1", "1", CheckResult::Compliant, "")])
+        .unwrap();
+    v.sign(Signature::Signed("李四".into())).unwrap();
+    v.confirm("A", &["a1".to_string()]).unwrap();
+    v.record_findings("A", a()).unwrap();
+    assert!(v.signature.is_none() && v.confirmed.is_empty());
+}
