@@ -30,7 +30,7 @@ lint: tools
 fmt:
 	$(CARGO) fmt --all
 
-# Every suite but the broker restart, in parallel; then the broker restart alone, since it stops RabbitMQ.
+# Every suite but the broker restarts, in parallel; then the broker restarts alone, since they stop RabbitMQ.
 test: lint unit draw-spec broker-restart
 
 # The draw page re-implemented from its text alone (Python, standard library) must match its own test vectors.
@@ -39,16 +39,18 @@ draw-spec:
 
 unit:
 ifeq ($(NEXTEST),yes)
-	$(CARGO) nextest run --workspace --no-fail-fast -E 'not binary(broker_restart)'
+	$(CARGO) nextest run --workspace --no-fail-fast -E 'not (binary(broker_restart) | test(broker_restarted))'
 else
-	$(CARGO) test --workspace --no-fail-fast -- --skip rabbitmq_restart_mid_stream
+	$(CARGO) test --workspace --no-fail-fast -- --skip rabbitmq_restart_mid_stream --skip broker_restarted
 endif
 
+# The suites that stop and start the local RabbitMQ, one at a time.
 broker-restart:
 ifeq ($(NEXTEST),yes)
-	$(CARGO) nextest run -p suiji-platform --test broker_restart
+	$(CARGO) nextest run --workspace --test-threads 1 -E 'binary(broker_restart) | test(broker_restarted)'
 else
 	$(CARGO) test -p suiji-platform --test broker_restart
+	$(CARGO) test -p suiji --test saga_faults -- broker_restarted
 endif
 
 # Each figure in its own process, so peak memory is the benchmark's own.

@@ -1,0 +1,606 @@
+//! Fault tests of the joint-inspection saga with the services as separate `suiji serve` processes on PostgreSQL and
+//! RabbitMQ: a joint task of three departments (one declining) runs from launch to the results phase while each
+//! process in turn is killed with SIGKILL at a random moment after a step (the seed is printed; set
+//! `SUIJI_FAULT_SEED` to repeat a run) and started again, the launch is delivered twice, and in the second test the
+//! broker is restarted mid-saga. At the end the saga is complete and nothing was done twice: one draw, one lock,
+//! one team draw, one visit per target, every inspector's workload raised once by the teams and released once by
+//! the visits.
+//!
+//! The broker test stops the local RabbitMQ (`rabbitmqctl stop_app`), so `make test` runs it alone, last.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use suiji_api::directories::v1 as dir;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
+use suiji_api::inspection::v1 as pb;
+use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+use suiji_api::planning::v1 as plan;
+use suiji_platform::grpc::{Bearer, channel};
+use suiji_platform::testing::{self, Backend, eventually};
+use tonic::Code;
+
+const SCJG: &str = "610400-SCJG";
+const STHJ: &str = "610400-STHJ";
+const WSJK: &str = "610400-WSJK";
+const TASK: &str = "TASK-2027-FAULTS";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One service process.
+struct Service {
+    name: &'static str,
+    port: u16,
+    child: Option<Child>,
+}
+
+/// The processes and what they share.
+struct Cluster {
+    services: Vec<Service>,
+    env: Vec<(String, String)>,
+    kills: usize,
+    /// xorshift state for the moments of the kills.
+    rng: u64,
+}
+
+impl Cluster {
+    fn spawn(&self, name: &str, port: u16) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .args(["serve", name, "--port", &port.to_string()])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "error")
+            .env_remove("SUIJI_CONFIG_FILE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    }
+
+    fn addr(&self, name: &str) -> String {
+        let s = self.services.iter().find(|s| s.name == name).unwrap();
+        format!("http://127.0.0.1:{}", s.port)
+    }
+
+    async fn start(&mut self, i: usize) {
+        let (name, port) = (self.services[i].name, self.services[i].port);
+        self.services[i].child = Some(self.spawn(name, port));
+        let addr = self.addr(name);
+        let up = eventually(Duration::from_secs(60), || {
+            let addr = addr.clone();
+            async move {
+                let Ok(channel) = channel(&addr) else {
+                    return false;
+                };
+                tonic_health::pb::health_client::HealthClient::new(channel)
+                    .check(tonic_health::pb::HealthCheckRequest::default())
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        assert!(up, "{name} came up");
+    }
+
+    /// Kills the next process with SIGKILL, at a random moment within 300 ms (while the step's messages and jobs
+    /// are on their way), and starts it again.
+    async fn chaos(&mut self, point: &str) {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        tokio::time::sleep(Duration::from_millis(self.rng % 300)).await;
+        let i = self.kills % self.services.len();
+        self.kills += 1;
+        if let Some(mut child) = self.services[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        eprintln!(
+            "kill point {}: {} after {point}",
+            self.kills, self.services[i].name
+        );
+        self.start(i).await;
+    }
+
+    fn stop(&mut self) {
+        for s in &mut self.services {
+            if let Some(mut child) = s.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Repeats `call` while its service is down or restarting.
+async fn retry<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match call().await {
+            Err(s)
+                if matches!(
+                    s.code(),
+                    Code::Unavailable | Code::Unknown | Code::Cancelled
+                ) && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+type Inspection =
+    InspectionServiceClient<tonic::codegen::InterceptedService<tonic::transport::Channel, Bearer>>;
+
+async fn saga(client: &Inspection) -> Option<pb::Saga> {
+    let mut c = client.clone();
+    c.get_saga(pb::GetSagaRequest {
+        task_id: TASK.into(),
+    })
+    .await
+    .ok()
+    .and_then(|r| r.into_inner().saga)
+}
+
+async fn reaches(client: &Inspection, phase: pb::Phase) -> pb::Saga {
+    let reached = eventually(Duration::from_secs(90), || async {
+        saga(client).await.is_some_and(|s| s.phase == phase as i32)
+    })
+    .await;
+    let now = saga(client).await;
+    assert!(reached, "the saga reached {phase:?}: {now:#?}");
+    now.unwrap()
+}
+
+fn item(code: &str, department: &str, qualification: &str) -> suiji_api::catalog::v1::Item {
+    use suiji_api::catalog::v1 as cat;
+    cat::Item {
+        code: code.into(),
+        department_code: department.into(),
+        state: cat::ItemState::Published as i32,
+        version: Some(cat::ItemVersion {
+            version: 1,
+            content: Some(cat::ItemContent {
+                name: format!("{code} 检查"),
+                department_code: department.into(),
+                target_kinds: vec![cat::TargetKind::Enterprise as i32],
+                inspector_qualifications: vec![qualification.into()],
+                checklist: vec![cat::CheckPoint {
+                    code: "1".into(),
+                    description: "检查点".into(),
+                    basis: String::new(),
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        published_version: 1,
+        ..Default::default()
+    }
+}
+
+fn launch() -> plan::TaskLaunchedEvent {
+    let participants: Vec<plan::Participant> =
+        [(SCJG, "SCJG-1"), (STHJ, "STHJ-1"), (WSJK, "WSJK-1")]
+            .iter()
+            .map(|(d, i)| plan::Participant {
+                department_code: d.to_string(),
+                item_codes: vec![i.to_string()],
+            })
+            .collect();
+    let entry = plan::PlanEntry {
+        key: "E1".into(),
+        task_name: "联合抽查".into(),
+        scope: Some(dir::TargetFilter {
+            kinds: vec![suiji_api::types::v1::TargetKind::Enterprise as i32],
+            region_codes: vec!["610000".into()],
+            ..Default::default()
+        }),
+        ratio_basis_points: 300,
+        lead_department_code: SCJG.into(),
+        participants: participants.clone(),
+        window_start: "2027-01-01".into(),
+        window_end: "2027-12-31".into(),
+        ..Default::default()
+    };
+    plan::TaskLaunchedEvent {
+        task: Some(plan::Task {
+            id: TASK.into(),
+            content: Some(plan::TaskContent {
+                name: "联合抽查".into(),
+                participants,
+                ..Default::default()
+            }),
+            lead_department_code: SCJG.into(),
+            year: 2027,
+            entry: Some(entry),
+            ..Default::default()
+        }),
+        items: vec![
+            item("SCJG-1", SCJG, "市场监管执法"),
+            item("STHJ-1", STHJ, "环境执法"),
+            item("WSJK-1", WSJK, "卫生执法"),
+        ],
+        item_caps_basis_points: vec![10_000; 3],
+        annual_caps: vec![],
+    }
+}
+
+/// Fills the directories over gRPC: generated targets, and three qualified inspectors in each of SCJG and STHJ.
+async fn fill(addr: &str, token: &str) {
+    let mut targets = Vec::new();
+    suiji_directories::generate::targets(
+        &suiji_directories::generate::Spec {
+            count: 1000,
+            seed: 5,
+            province: "610000".into(),
+            departments: vec![SCJG.into(), STHJ.into()],
+        },
+        &mut targets,
+    )
+    .unwrap();
+    let mut client = DirectoriesServiceClient::with_interceptor(
+        channel(addr).unwrap(),
+        Bearer::new(Some(token)),
+    );
+    use dir::import_targets_request::Part;
+    let messages = vec![
+        dir::ImportTargetsRequest {
+            part: Some(Part::Header(dir::ImportHeader {
+                file_name: "t.csv".into(),
+                format: 0,
+            })),
+        },
+        dir::ImportTargetsRequest {
+            part: Some(Part::Chunk(targets)),
+        },
+    ];
+    let mut replies = client
+        .import_targets(futures::stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    while replies.message().await.unwrap().is_some() {}
+    let mut csv = String::from(
+        "id,name,department,certificate_no,certificate_expires,qualifications,expertise,expert,region_code,status,recusals\n",
+    );
+    for (id, d, q) in [
+        ("S01", SCJG, "市场监管执法"),
+        ("S02", SCJG, "市场监管执法"),
+        ("S03", SCJG, "市场监管执法"),
+        ("H01", STHJ, "环境执法"),
+        ("H02", STHJ, "环境执法"),
+        ("H03", STHJ, "环境执法"),
+    ] {
+        csv.push_str(&format!(
+            "{id},检查员{id},{d},ZF{id},2030-12-31,{q},,否,610400,active,\n"
+        ));
+    }
+    use dir::import_inspectors_request::Part as IPart;
+    let messages = vec![
+        dir::ImportInspectorsRequest {
+            part: Some(IPart::Header(dir::ImportHeader {
+                file_name: "i.csv".into(),
+                format: 0,
+            })),
+        },
+        dir::ImportInspectorsRequest {
+            part: Some(IPart::Chunk(csv.into_bytes())),
+        },
+    ];
+    let mut replies = client
+        .import_inspectors(futures::stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    while replies.message().await.unwrap().is_some() {}
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let status = Command::new("rabbitmqctl")
+        .args(args)
+        .status()
+        .expect("rabbitmqctl is installed");
+    assert!(status.success(), "rabbitmqctl {args:?} failed");
+}
+
+/// Stops the broker's application; starts it again when dropped, even if the test panics.
+struct BrokerDown;
+
+impl Drop for BrokerDown {
+    fn drop(&mut self) {
+        rabbitmqctl(&["start_app"]);
+        rabbitmqctl(&["await_startup"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_process_killed_along_a_joint_inspection_loses_and_repeats_nothing() {
+    joint_inspection_under_faults(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_restarted_mid_saga_loses_and_repeats_nothing() {
+    joint_inspection_under_faults(true).await;
+}
+
+async fn joint_inspection_under_faults(restart_broker: bool) {
+    suiji_platform::telemetry::init_for_tests();
+    if !testing::require(Backend::Servers).await {
+        return;
+    }
+    let isolated = testing::isolated(Backend::Servers).await;
+    let s = &isolated.settings;
+    let directories_port = free_port();
+    let env: Vec<(String, String)> = vec![
+        (
+            "SUIJI_DATABASE__URL".into(),
+            s.database.url.expose().to_string(),
+        ),
+        ("SUIJI_BUS__KIND".into(), "amqp".into()),
+        ("SUIJI_BUS__URL".into(), s.bus.url.expose().to_string()),
+        ("SUIJI_BUS__NAMESPACE".into(), s.bus.namespace.clone()),
+        ("SUIJI_BUS__RELAY_POLL_MS".into(), "100".into()),
+        (
+            "SUIJI_AUTH__JWT_SECRET".into(),
+            "test-secret-0123456789".into(),
+        ),
+        (
+            "SUIJI_SERVICES__DIRECTORIES".into(),
+            format!("http://127.0.0.1:{directories_port}"),
+        ),
+    ];
+    let mut cluster = Cluster {
+        services: vec![
+            Service {
+                name: "directories",
+                port: directories_port,
+                child: None,
+            },
+            Service {
+                name: "draw",
+                port: free_port(),
+                child: None,
+            },
+            Service {
+                name: "inspection",
+                port: free_port(),
+                child: None,
+            },
+        ],
+        env,
+        kills: 0,
+        rng: std::env::var("SUIJI_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1
+            }),
+    };
+    eprintln!("fault seed {} (SUIJI_FAULT_SEED repeats it)", cluster.rng);
+    for i in 0..cluster.services.len() {
+        cluster.start(i).await;
+    }
+    let admin = isolated.token(SCJG, &["directories.editor", "admin"]);
+    fill(&cluster.addr("directories"), &admin).await;
+    let coordinator = |d: &str| -> Inspection {
+        InspectionServiceClient::with_interceptor(
+            channel(&cluster.addr("inspection")).unwrap(),
+            Bearer::new(Some(&isolated.token(d, &["inspection.coordinator"]))),
+        )
+    };
+    let (lead, sthj, wsjk) = (coordinator(SCJG), coordinator(STHJ), coordinator(WSJK));
+
+    // The launch, as planning publishes it.
+    let bus = isolated.bus().await;
+    let envelope = suiji_api::events::v1::Envelope {
+        id: "launch-faults".into(),
+        r#type: "planning.task.launched".into(),
+        source: "planning".into(),
+        correlation_id: TASK.into(),
+        payload: Some(prost_types::Any::from_msg(&launch()).unwrap()),
+        ..Default::default()
+    };
+    let message = suiji_platform::bus::OutgoingMessage {
+        id: envelope.id.clone(),
+        routing_key: envelope.r#type.clone(),
+        body: prost::Message::encode_to_vec(&envelope),
+        headers: Default::default(),
+    };
+    bus.publish(&message).await.unwrap();
+    cluster.chaos("the launch").await;
+    // The same launch delivered twice starts one saga.
+    bus.publish(&message).await.unwrap();
+    reaches(&lead, pb::Phase::Inviting).await;
+
+    let answer = |client: &Inspection, accept: bool, reason: &'static str| {
+        let client = client.clone();
+        async move {
+            retry(|| {
+                let mut c = client.clone();
+                async move {
+                    c.respond_to_invitation(pb::RespondToInvitationRequest {
+                        task_id: TASK.into(),
+                        accept,
+                        reason: reason.into(),
+                    })
+                    .await
+                }
+            })
+            .await
+            .unwrap();
+        }
+    };
+    answer(&sthj, true, "").await;
+    cluster.chaos("a confirmation").await;
+    answer(&wsjk, false, "本季度执法力量不足").await;
+    cluster.chaos("a refusal").await;
+
+    let review = reaches(&lead, pb::Phase::ReviewingTargets).await;
+    retry(|| {
+        let mut c = lead.clone();
+        async move {
+            c.approve_targets(pb::ApproveTargetsRequest {
+                task_id: TASK.into(),
+                expected_version: 0,
+            })
+            .await
+        }
+    })
+    .await
+    .unwrap();
+    if restart_broker {
+        // The lock command and its reply cross the broker while it is down.
+        let down = BrokerDown;
+        rabbitmqctl(&["stop_app"]);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(down);
+    }
+    cluster.chaos("the approval").await;
+    let scheduling = reaches(&lead, pb::Phase::Scheduling).await;
+    assert_eq!(scheduling.teams, review.targets);
+    cluster.chaos("the teams").await;
+
+    let visits = retry(|| {
+        let mut c = lead.clone();
+        async move {
+            c.list_visits(pb::ListVisitsRequest {
+                task_id: TASK.into(),
+                page_size: 500,
+                ..Default::default()
+            })
+            .await
+        }
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .visits;
+    assert_eq!(visits.len() as u64, review.targets, "one visit per target");
+    let calendar = suiji_platform::calendar::Calendar::shipped();
+    let mut day: chrono::NaiveDate = visits[0].assigned_on.parse().unwrap();
+    while !calendar.is_working_day(day).unwrap() {
+        day = day.succ_opt().unwrap();
+    }
+    for (n, v) in visits.iter().enumerate() {
+        retry(|| {
+            let mut c = lead.clone();
+            let id = v.id.clone();
+            async move {
+                c.schedule_visit(pb::ScheduleVisitRequest {
+                    id,
+                    date: day.to_string(),
+                    method: pb::VisitMethod::OnSite as i32,
+                    announced: false,
+                })
+                .await
+            }
+        })
+        .await
+        .unwrap();
+        if n == visits.len() / 2 {
+            cluster.chaos("half the visits scheduled").await;
+        }
+    }
+    // Every seat is one open assignment, counted once.
+    let db = suiji_platform::db::Db::connect(&isolated.settings.database, "directories")
+        .await
+        .unwrap();
+    let seats = review.targets as i64 * 4;
+    let counted = eventually(Duration::from_secs(30), || async {
+        sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(workload), 0) FROM inspectors")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            == seats
+    })
+    .await;
+    assert!(
+        counted,
+        "the teams raised the workloads exactly once ({seats} seats)"
+    );
+    for (n, v) in visits.iter().enumerate() {
+        retry(|| {
+            let mut c = lead.clone();
+            let id = v.id.clone();
+            async move {
+                c.conclude_visit(pb::ConcludeVisitRequest {
+                    id,
+                    outcome: pb::VisitOutcome::NotFound as i32,
+                })
+                .await
+            }
+        })
+        .await
+        .unwrap();
+        if n == 0 || n == visits.len() / 2 {
+            cluster.chaos("a visit concluded").await;
+        }
+    }
+    let results = reaches(&lead, pb::Phase::Results).await;
+
+    // Nothing done twice.
+    let applied = |kind: &str| {
+        results
+            .history
+            .iter()
+            .filter(|h| h.applied && h.kind == kind)
+            .count()
+    };
+    for kind in [
+        "saga.started",
+        "invitation.confirmed",
+        "invitation.declined",
+        "targets.drawn",
+        "targets.approved",
+        "targets.locked",
+        "teams.drawn",
+    ] {
+        assert_eq!(applied(kind), 1, "{kind} once: {:#?}", results.history);
+    }
+    assert_eq!(applied("visit.scheduled"), visits.len());
+    assert_eq!(applied("visit.concluded"), visits.len());
+    let draw = suiji_platform::db::Db::connect(&isolated.settings.database, "draw")
+        .await
+        .unwrap();
+    for action in ["draw.targets", "draw.lock", "draw.teams"] {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(draw.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{action} once");
+    }
+    let released = eventually(Duration::from_secs(30), || async {
+        let (sum, history): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(SUM(workload), 0) FROM inspectors), (SELECT COUNT(*) FROM target_inspections)",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        sum == 0 && history == review.targets as i64 * 2
+    })
+    .await;
+    assert!(
+        released,
+        "every visit released its team once and left one history line per department"
+    );
+    eprintln!("{} kill points, {} visits", cluster.kills, visits.len());
+    cluster.stop();
+    db.close().await;
+    draw.close().await;
+    isolated.cleanup().await;
+}
