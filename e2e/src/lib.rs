@@ -1,2 +1,4 @@
 //! Whole-system scenarios and benchmarks for suiji. The benchmarks print their figures; they assert nothing
 //! about time.
+
+pub mod processes;

@@ -8,136 +8,21 @@
 //!
 //! The broker test stops the local RabbitMQ (`rabbitmqctl stop_app`), so `make test` runs it alone, last.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use suiji_api::directories::v1 as dir;
-use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_api::planning::v1 as plan;
+use suiji_e2e::processes::{Cluster, fill, message, retry};
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::testing::{self, Backend, eventually};
-use tonic::Code;
 
 const SCJG: &str = "610400-SCJG";
 const STHJ: &str = "610400-STHJ";
 const WSJK: &str = "610400-WSJK";
 const TASK: &str = "TASK-2027-FAULTS";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One service process.
-struct Service {
-    name: &'static str,
-    port: u16,
-    child: Option<Child>,
-}
-
-/// The processes and what they share.
-struct Cluster {
-    services: Vec<Service>,
-    env: Vec<(String, String)>,
-    kills: usize,
-    /// xorshift state for the moments of the kills.
-    rng: u64,
-}
-
-impl Cluster {
-    fn spawn(&self, name: &str, port: u16) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_suiji"))
-            .args(["serve", name, "--port", &port.to_string()])
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("RUST_LOG", "error")
-            .env_remove("SUIJI_CONFIG_FILE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap()
-    }
-
-    fn addr(&self, name: &str) -> String {
-        let s = self.services.iter().find(|s| s.name == name).unwrap();
-        format!("http://127.0.0.1:{}", s.port)
-    }
-
-    async fn start(&mut self, i: usize) {
-        let (name, port) = (self.services[i].name, self.services[i].port);
-        self.services[i].child = Some(self.spawn(name, port));
-        let addr = self.addr(name);
-        let up = eventually(Duration::from_secs(60), || {
-            let addr = addr.clone();
-            async move {
-                let Ok(channel) = channel(&addr) else {
-                    return false;
-                };
-                tonic_health::pb::health_client::HealthClient::new(channel)
-                    .check(tonic_health::pb::HealthCheckRequest::default())
-                    .await
-                    .is_ok()
-            }
-        })
-        .await;
-        assert!(up, "{name} came up");
-    }
-
-    /// Kills the next process with SIGKILL, at a random moment within 300 ms (while the step's messages and jobs
-    /// are on their way), and starts it again.
-    async fn chaos(&mut self, point: &str) {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        tokio::time::sleep(Duration::from_millis(self.rng % 300)).await;
-        let i = self.kills % self.services.len();
-        self.kills += 1;
-        if let Some(mut child) = self.services[i].child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        eprintln!(
-            "kill point {}: {} after {point}",
-            self.kills, self.services[i].name
-        );
-        self.start(i).await;
-    }
-
-    fn stop(&mut self) {
-        for s in &mut self.services {
-            if let Some(mut child) = s.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-}
-
-/// Repeats `call` while its service is down or restarting.
-async fn retry<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match call().await {
-            Err(s)
-                if matches!(
-                    s.code(),
-                    Code::Unavailable | Code::Unknown | Code::Cancelled
-                ) && Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            other => return other,
-        }
-    }
-}
 
 type Inspection =
     InspectionServiceClient<tonic::codegen::InterceptedService<tonic::transport::Channel, Bearer>>;
@@ -236,76 +121,6 @@ fn launch() -> plan::TaskLaunchedEvent {
     }
 }
 
-/// Fills the directories over gRPC: generated targets, and three qualified inspectors in each of SCJG and STHJ.
-async fn fill(addr: &str, token: &str) {
-    let mut targets = Vec::new();
-    suiji_directories::generate::targets(
-        &suiji_directories::generate::Spec {
-            count: 1000,
-            seed: 5,
-            province: "610000".into(),
-            departments: vec![SCJG.into(), STHJ.into()],
-        },
-        &mut targets,
-    )
-    .unwrap();
-    let mut client = DirectoriesServiceClient::with_interceptor(
-        channel(addr).unwrap(),
-        Bearer::new(Some(token)),
-    );
-    use dir::import_targets_request::Part;
-    let messages = vec![
-        dir::ImportTargetsRequest {
-            part: Some(Part::Header(dir::ImportHeader {
-                file_name: "t.csv".into(),
-                format: 0,
-            })),
-        },
-        dir::ImportTargetsRequest {
-            part: Some(Part::Chunk(targets)),
-        },
-    ];
-    let mut replies = client
-        .import_targets(futures::stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    while replies.message().await.unwrap().is_some() {}
-    let mut csv = String::from(
-        "id,name,department,certificate_no,certificate_expires,qualifications,expertise,expert,region_code,status,recusals\n",
-    );
-    for (id, d, q) in [
-        ("S01", SCJG, "市场监管执法"),
-        ("S02", SCJG, "市场监管执法"),
-        ("S03", SCJG, "市场监管执法"),
-        ("H01", STHJ, "环境执法"),
-        ("H02", STHJ, "环境执法"),
-        ("H03", STHJ, "环境执法"),
-    ] {
-        csv.push_str(&format!(
-            "{id},检查员{id},{d},ZF{id},2030-12-31,{q},,否,610400,active,\n"
-        ));
-    }
-    use dir::import_inspectors_request::Part as IPart;
-    let messages = vec![
-        dir::ImportInspectorsRequest {
-            part: Some(IPart::Header(dir::ImportHeader {
-                file_name: "i.csv".into(),
-                format: 0,
-            })),
-        },
-        dir::ImportInspectorsRequest {
-            part: Some(IPart::Chunk(csv.into_bytes())),
-        },
-    ];
-    let mut replies = client
-        .import_inspectors(futures::stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    while replies.message().await.unwrap().is_some() {}
-}
-
 fn rabbitmqctl(args: &[&str]) {
     let status = Command::new("rabbitmqctl")
         .args(args)
@@ -340,62 +155,36 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
         return;
     }
     let isolated = testing::isolated(Backend::Servers).await;
-    let s = &isolated.settings;
-    let directories_port = free_port();
-    let env: Vec<(String, String)> = vec![
-        (
-            "SUIJI_DATABASE__URL".into(),
-            s.database.url.expose().to_string(),
-        ),
-        ("SUIJI_BUS__KIND".into(), "amqp".into()),
-        ("SUIJI_BUS__URL".into(), s.bus.url.expose().to_string()),
-        ("SUIJI_BUS__NAMESPACE".into(), s.bus.namespace.clone()),
-        ("SUIJI_BUS__RELAY_POLL_MS".into(), "100".into()),
-        (
-            "SUIJI_AUTH__JWT_SECRET".into(),
-            "test-secret-0123456789".into(),
-        ),
-        (
-            "SUIJI_SERVICES__DIRECTORIES".into(),
-            format!("http://127.0.0.1:{directories_port}"),
-        ),
-    ];
-    let mut cluster = Cluster {
-        services: vec![
-            Service {
-                name: "directories",
-                port: directories_port,
-                child: None,
-            },
-            Service {
-                name: "draw",
-                port: free_port(),
-                child: None,
-            },
-            Service {
-                name: "inspection",
-                port: free_port(),
-                child: None,
-            },
-        ],
-        env,
-        kills: 0,
-        rng: std::env::var("SUIJI_FAULT_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    | 1
-            }),
-    };
-    eprintln!("fault seed {} (SUIJI_FAULT_SEED repeats it)", cluster.rng);
-    for i in 0..cluster.services.len() {
-        cluster.start(i).await;
-    }
+    let mut cluster = Cluster::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_suiji")),
+        &isolated.settings,
+        &["directories", "draw", "inspection"],
+    )
+    .await;
+    eprintln!(
+        "fault seed {} (SUIJI_FAULT_SEED repeats it)",
+        cluster.seed()
+    );
     let admin = isolated.token(SCJG, &["directories.editor", "admin"]);
-    fill(&cluster.addr("directories"), &admin).await;
+    let inspectors: Vec<(String, String, String)> = [
+        ("S01", SCJG, "市场监管执法"),
+        ("S02", SCJG, "市场监管执法"),
+        ("S03", SCJG, "市场监管执法"),
+        ("H01", STHJ, "环境执法"),
+        ("H02", STHJ, "环境执法"),
+        ("H03", STHJ, "环境执法"),
+    ]
+    .iter()
+    .map(|(i, d, q)| (i.to_string(), d.to_string(), q.to_string()))
+    .collect();
+    fill(
+        &cluster.addr("directories"),
+        &admin,
+        1000,
+        &[SCJG, STHJ],
+        &inspectors,
+    )
+    .await;
     let coordinator = |d: &str| -> Inspection {
         InspectionServiceClient::with_interceptor(
             channel(&cluster.addr("inspection")).unwrap(),
@@ -406,20 +195,13 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
 
     // The launch, as planning publishes it.
     let bus = isolated.bus().await;
-    let envelope = suiji_api::events::v1::Envelope {
-        id: "launch-faults".into(),
-        r#type: "planning.task.launched".into(),
-        source: "planning".into(),
-        correlation_id: TASK.into(),
-        payload: Some(prost_types::Any::from_msg(&launch()).unwrap()),
-        ..Default::default()
-    };
-    let message = suiji_platform::bus::OutgoingMessage {
-        id: envelope.id.clone(),
-        routing_key: envelope.r#type.clone(),
-        body: prost::Message::encode_to_vec(&envelope),
-        headers: Default::default(),
-    };
+    let message = message(
+        "launch-faults",
+        "planning.task.launched",
+        "planning",
+        TASK,
+        &launch(),
+    );
     bus.publish(&message).await.unwrap();
     cluster.chaos("the launch").await;
     // The same launch delivered twice starts one saga.
