@@ -55,8 +55,9 @@ endif
 
 # Each figure in its own process, so peak memory is the benchmark's own.
 bench:
-	$(CARGO) build --release -p suiji-e2e --bin bench
+	$(CARGO) build --release -p suiji -p suiji-e2e --bins
 	$(BENCH) --only draw
 	$(BENCH) --only catalog,outbox
 	$(BENCH) --only import --import-rows 1000000
 	$(BENCH) --only import,draw-service --import-rows 10000000
+	$(BENCH) --only saga --sagas 1000

@@ -2,3 +2,4 @@
 //! about time.
 
 pub mod processes;
+pub mod saga_bench;

@@ -51,6 +51,12 @@ struct Args {
     /// Skip the import and measure on a database a `--keep-database` run kept.
     #[arg(long)]
     reuse_database: Option<String>,
+    /// Joint inspections in the saga benchmark.
+    #[arg(long, default_value_t = 1000)]
+    sagas: usize,
+    /// Sagas driven at once in the saga benchmark.
+    #[arg(long, default_value_t = 200)]
+    saga_concurrency: usize,
 }
 
 #[tokio::main]
@@ -74,6 +80,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants("import") && testing::require(Backend::Servers).await {
         target_import(&args).await?;
+    }
+    if wants("saga") {
+        suiji_e2e::saga_bench::run(args.sagas, args.saga_concurrency).await?;
     }
     Ok(())
 }
