@@ -78,29 +78,7 @@ fn launch(task: &str) -> plan::TaskLaunchedEvent {
         .collect();
     let items = DEPARTMENTS
         .iter()
-        .map(|(d, q)| cat::Item {
-            code: format!("{d}-1"),
-            department_code: d.to_string(),
-            state: cat::ItemState::Published as i32,
-            version: Some(cat::ItemVersion {
-                version: 1,
-                content: Some(cat::ItemContent {
-                    name: "联合抽查事项".into(),
-                    department_code: d.to_string(),
-                    target_kinds: vec![cat::TargetKind::Enterprise as i32],
-                    inspector_qualifications: vec![q.to_string()],
-                    checklist: vec![cat::CheckPoint {
-                        code: "1".into(),
-                        description: "检查点".into(),
-                        basis: String::new(),
-                    }],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            published_version: 1,
-            ..Default::default()
-        })
+        .map(|(d, q)| suiji_draw::testkit::item(&format!("{d}-1"), d, q, false))
         .collect();
     let entry = plan::PlanEntry {
         key: "E1".into(),

@@ -15,6 +15,7 @@ use suiji_api::directories::v1 as dir;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_api::planning::v1 as plan;
+use suiji_draw::testkit::item;
 use suiji_e2e::processes::{Cluster, fill, message, retry};
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::testing::{self, Backend, eventually};
@@ -45,33 +46,6 @@ async fn reaches(client: &Inspection, phase: pb::Phase) -> pb::Saga {
     let now = saga(client).await;
     assert!(reached, "the saga reached {phase:?}: {now:#?}");
     now.unwrap()
-}
-
-fn item(code: &str, department: &str, qualification: &str) -> suiji_api::catalog::v1::Item {
-    use suiji_api::catalog::v1 as cat;
-    cat::Item {
-        code: code.into(),
-        department_code: department.into(),
-        state: cat::ItemState::Published as i32,
-        version: Some(cat::ItemVersion {
-            version: 1,
-            content: Some(cat::ItemContent {
-                name: format!("{code} 检查"),
-                department_code: department.into(),
-                target_kinds: vec![cat::TargetKind::Enterprise as i32],
-                inspector_qualifications: vec![qualification.into()],
-                checklist: vec![cat::CheckPoint {
-                    code: "1".into(),
-                    description: "检查点".into(),
-                    basis: String::new(),
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        published_version: 1,
-        ..Default::default()
-    }
 }
 
 fn launch() -> plan::TaskLaunchedEvent {
@@ -112,9 +86,9 @@ fn launch() -> plan::TaskLaunchedEvent {
             ..Default::default()
         }),
         items: vec![
-            item("SCJG-1", SCJG, "市场监管执法"),
-            item("STHJ-1", STHJ, "环境执法"),
-            item("WSJK-1", WSJK, "卫生执法"),
+            item("SCJG-1", SCJG, "市场监管执法", false),
+            item("STHJ-1", STHJ, "环境执法", false),
+            item("WSJK-1", WSJK, "卫生执法", false),
         ],
         item_caps_basis_points: vec![10_000; 3],
         annual_caps: vec![],

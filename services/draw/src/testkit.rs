@@ -182,7 +182,7 @@ impl World {
     }
 }
 
-/// A published item of `department` needing `qualification` (and an expert).
+/// A published item of `department` needing `qualification` (and an expert), with one check point.
 pub fn item(code: &str, department: &str, qualification: &str, expert: bool) -> cat::Item {
     cat::Item {
         code: code.into(),
@@ -196,6 +196,11 @@ pub fn item(code: &str, department: &str, qualification: &str, expert: bool) -> 
                 target_kinds: vec![cat::TargetKind::Enterprise as i32],
                 inspector_qualifications: vec![qualification.into()],
                 requires_expert: expert,
+                checklist: vec![cat::CheckPoint {
+                    code: "1".into(),
+                    description: format!("{code} 检查点"),
+                    basis: String::new(),
+                }],
                 ..Default::default()
             }),
             ..Default::default()
