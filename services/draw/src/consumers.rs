@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use prost::Message;
 use sqlx::Row;
 use suiji_api::draw::v1 as pb;
@@ -296,7 +297,20 @@ pub async fn work(
     }
 }
 
-/// Runs the jobs due now, oldest first; true when it ran any.
+/// Jobs of different tasks carried out at once: each waits mostly on the directories and the database.
+const JOBS_AT_ONCE: usize = 8;
+
+/// A job read from the table.
+struct Job {
+    id: String,
+    kind: String,
+    task_id: String,
+    payload: Vec<u8>,
+    attempts: i64,
+}
+
+/// Runs the jobs due now, oldest first, the oldest of each task only (a task's steps stay in order), several
+/// tasks at once; true when it ran any.
 pub async fn run_due(
     db: &Db,
     draws: &Draws,
@@ -304,59 +318,87 @@ pub async fn run_due(
 ) -> Result<bool, sqlx::Error> {
     let due = sqlx::query(
         "SELECT id, kind, task_id, payload, attempts FROM draw_jobs WHERE next_at <= $1 \
-         ORDER BY created_at, id LIMIT 16",
+         ORDER BY created_at, id LIMIT 64",
     )
     .bind(now_ms())
     .fetch_all(db.pool())
     .await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut jobs = Vec::new();
     for row in &due {
-        let id: String = row.try_get("id")?;
-        let kind: String = row.try_get("kind")?;
-        let task_id: String = row.try_get("task_id")?;
-        let payload: Vec<u8> = row.try_get("payload")?;
-        let attempts: i64 = row.try_get("attempts")?;
-        match run(draws, &kind, &task_id, &payload).await {
-            Outcome::Done => {
-                sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await?;
-            }
-            Outcome::Failed(code, reason) => {
-                tracing::warn!(%kind, %task_id, %code, %reason, "draw command failed");
-                let mut tx = db.begin().await?;
-                let failed = pb::DrawFailedEvent {
-                    task_id: task_id.clone(),
-                    command: kind.clone(),
-                    code,
-                    reason,
-                };
-                outbox::enqueue(
-                    &mut tx,
-                    crate::NAME,
-                    Event::new(COMMAND_FAILED, &task_id, &failed).caused_by(&id),
-                )
-                .await?;
-                sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                relay.notify();
-            }
-            Outcome::Retry(error) => {
-                let backoff = (500i64 << attempts.min(10)).min(MAX_BACKOFF_MS);
-                tracing::info!(%kind, %task_id, %error, attempts, "draw command will be retried");
-                sqlx::query(
-                    "UPDATE draw_jobs SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3",
-                )
-                .bind(now_ms() + backoff)
-                .bind(&error)
-                .bind(&id)
-                .execute(db.pool())
-                .await?;
-            }
+        let job = Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            task_id: row.try_get("task_id")?,
+            payload: row.try_get("payload")?,
+            attempts: row.try_get("attempts")?,
+        };
+        if seen.insert(job.task_id.clone()) {
+            jobs.push(job);
         }
     }
+    let results: Vec<Result<(), sqlx::Error>> = futures::stream::iter(jobs)
+        .map(|job| async move {
+            let outcome = run(draws, &job.kind, &job.task_id, &job.payload).await;
+            finish(db, relay, &job, outcome).await
+        })
+        .buffer_unordered(JOBS_AT_ONCE)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(!due.is_empty())
+}
+
+/// Removes a job that is done or failed for good (reporting the failure to the saga), or schedules its retry.
+async fn finish(
+    db: &Db,
+    relay: &suiji_platform::outbox::Relay,
+    job: &Job,
+    outcome: Outcome,
+) -> Result<(), sqlx::Error> {
+    let (id, kind, task_id) = (&job.id, &job.kind, &job.task_id);
+    match outcome {
+        Outcome::Done => {
+            sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
+                .bind(id)
+                .execute(db.pool())
+                .await?;
+        }
+        Outcome::Failed(code, reason) => {
+            tracing::warn!(%kind, %task_id, %code, %reason, "draw command failed");
+            let mut tx = db.begin().await?;
+            let failed = pb::DrawFailedEvent {
+                task_id: task_id.clone(),
+                command: kind.clone(),
+                code,
+                reason,
+            };
+            outbox::enqueue(
+                &mut tx,
+                crate::NAME,
+                Event::new(COMMAND_FAILED, task_id, &failed).caused_by(id),
+            )
+            .await?;
+            sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            relay.notify();
+        }
+        Outcome::Retry(error) => {
+            let attempts = job.attempts;
+            let backoff = (500i64 << attempts.min(10)).min(MAX_BACKOFF_MS);
+            tracing::info!(%kind, %task_id, %error, attempts, "draw command will be retried");
+            sqlx::query(
+                "UPDATE draw_jobs SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3",
+            )
+            .bind(now_ms() + backoff)
+            .bind(&error)
+            .bind(id)
+            .execute(db.pool())
+            .await?;
+        }
+    }
+    Ok(())
 }
