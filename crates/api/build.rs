@@ -23,10 +23,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &protos,
             &[root.clone(), include],
         )?;
-    // A directory's own change time moves only when entries come or go: watch every file as well.
-    println!("cargo:rerun-if-changed={}", root.display());
+    // A directory's own change time moves only when entries come or go: watch every file as well. The paths are
+    // relative to this crate, so two checkouts sharing one target directory each watch their own files.
+    println!("cargo:rerun-if-changed=../../proto");
     for proto in &protos {
-        println!("cargo:rerun-if-changed={}", proto.display());
+        let under = proto.strip_prefix(&root).unwrap_or(proto);
+        println!(
+            "cargo:rerun-if-changed={}",
+            Path::new("../../proto").join(under).display()
+        );
     }
     Ok(())
 }

@@ -49,6 +49,8 @@ CREATE TABLE visits (
     id           TEXT PRIMARY KEY,
     task_id      TEXT NOT NULL REFERENCES sagas (task_id),
     target_id    TEXT NOT NULL,
+    -- The code the team shows the target, who checks it on a public call.
+    code         TEXT NOT NULL UNIQUE,
     scheduled    INTEGER NOT NULL,
     concluded    INTEGER NOT NULL,
     version      BIGINT NOT NULL,

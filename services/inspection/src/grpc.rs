@@ -128,16 +128,7 @@ fn visit_pb(stored: &StoredVisit) -> pb::Visit {
                 confirmed: v.confirmed.contains(&m.inspector_id),
             })
             .collect(),
-        checks: v
-            .checks
-            .iter()
-            .map(|c| pb::VisitCheck {
-                department_code: c.department.clone(),
-                item_code: c.item.clone(),
-                check_code: c.code.clone(),
-                description: c.description.clone(),
-            })
-            .collect(),
+        checks: v.checks.iter().map(check_pb).collect(),
         assigned_on: v.assigned_on.to_string(),
         schedule_by: day(v.schedule_by),
         scheduled_for: day(v.scheduled_for),
@@ -180,6 +171,17 @@ fn visit_pb(stored: &StoredVisit) -> pb::Visit {
         } as i32,
         concluded_on: day(v.concluded_on),
         version: stored.version,
+        verification_code: v.code.clone(),
+        verifications: v.verifications.len() as u32,
+    }
+}
+
+fn check_pb(c: &visit::Check) -> pb::VisitCheck {
+    pb::VisitCheck {
+        department_code: c.department.clone(),
+        item_code: c.item.clone(),
+        check_code: c.code.clone(),
+        description: c.description.clone(),
     }
 }
 
@@ -481,6 +483,55 @@ impl InspectionService for Api {
             .await?;
         Ok(Response::new(pb::ConcludeVisitResponse {
             visit: Some(visit_pb(&stored)),
+        }))
+    }
+
+    async fn verify_visit_code(
+        &self,
+        request: Request<pb::VerifyVisitCodeRequest>,
+    ) -> Result<Response<pb::VerifyVisitCodeResponse>, Status> {
+        let r = request.into_inner();
+        let Some(found) = self.sagas.verify_code(&r.code).await? else {
+            return Ok(Response::new(pb::VerifyVisitCodeResponse {
+                valid: false,
+                reason:
+                    "no inspection under way has this code: do not admit the team, and report it"
+                        .into(),
+                ..Default::default()
+            }));
+        };
+        let today = crate::service::today().to_string();
+        let v = &found.visit;
+        Ok(Response::new(pb::VerifyVisitCodeResponse {
+            valid: true,
+            reason: String::new(),
+            task_name: found.task_name.clone(),
+            lead_department_code: v.lead.clone(),
+            target_id: v.target_id.clone(),
+            checks: v.checks.iter().map(check_pb).collect(),
+            team: found
+                .team
+                .iter()
+                .map(|(m, known)| pb::VerifiedMember {
+                    name: known.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
+                    department_code: m.department.clone(),
+                    certificate_no: known
+                        .as_ref()
+                        .map(|i| i.certificate_no.clone())
+                        .unwrap_or_default(),
+                    certificate_expires: known
+                        .as_ref()
+                        .map(|i| i.certificate_expires.clone())
+                        .unwrap_or_default(),
+                    certificate_valid: known.as_ref().is_some_and(|i| {
+                        i.certificate_expires >= today
+                            && i.status
+                                == suiji_api::directories::v1::InspectorStatus::Active as i32
+                    }),
+                    leader: m.leader,
+                })
+                .collect(),
+            scheduled_for: v.scheduled_for.map(|d| d.to_string()).unwrap_or_default(),
         }))
     }
 }

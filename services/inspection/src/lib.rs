@@ -40,6 +40,8 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         ctx.relay.clone(),
         ctx.calendar.clone(),
         ctx.settings.inspection.clone(),
+        suiji_platform::grpc::channel(&ctx.settings.services.directories)?,
+        ctx.tokens.clone(),
     );
     let consumer = ctx
         .subscribe(consumers::BINDINGS, consumers::Consumer::new(sagas.clone()))

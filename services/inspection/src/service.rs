@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
 use prost::Message;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
-use suiji_platform::auth::Identity;
+use suiji_platform::auth::{Identity, Tokens};
 use suiji_platform::calendar::Calendar;
 use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
+use suiji_platform::grpc::Bearer;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
@@ -43,6 +45,20 @@ pub struct Sagas {
     relay: Relay,
     calendar: Arc<Calendar>,
     settings: InspectionSettings,
+    /// The directories, for the team's names and certificates a target checks.
+    directories: tonic::transport::Channel,
+    tokens: Tokens,
+}
+
+/// What a target sees when it checks a visit's code.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The visit.
+    pub visit: Visit,
+    /// Task name.
+    pub task_name: String,
+    /// The team, with what the directories hold on each member.
+    pub team: Vec<(visit::Member, Option<suiji_api::directories::v1::Inspector>)>,
 }
 
 /// China's time zone (UTC+8), in which deadlines fall due at the start of their day.
@@ -71,19 +87,87 @@ fn refused(r: Refusal) -> Error {
 }
 
 impl Sagas {
-    /// Sagas in `db`, sending through `relay`.
+    /// Sagas in `db`, sending through `relay`, reading inspectors from `directories`.
     pub fn new(
         db: Db,
         relay: Relay,
         calendar: Arc<Calendar>,
         settings: InspectionSettings,
+        directories: tonic::transport::Channel,
+        tokens: Tokens,
     ) -> Self {
         Self {
             db,
             relay,
             calendar,
             settings,
+            directories,
+            tokens,
         }
+    }
+
+    /// A target checks the code a team showed: the visit, unless unknown or concluded (`Ok(None)`), with its
+    /// team's names and certificates; the check is recorded on the visit.
+    pub async fn verify_code(&self, code: &str) -> Result<Option<Verified>, Error> {
+        let code = code.trim().to_uppercase();
+        if code.is_empty() {
+            return Err(Violations::one("code", "is required").into());
+        }
+        let mut tx = self.db.begin().await?;
+        let Some(mut stored) = store::visit_by_code(&mut tx, &code).await? else {
+            return Ok(None);
+        };
+        if stored.visit.outcome.is_some() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        stored.visit.verifications.push(now);
+        store::update_visit(&mut tx, &stored.visit, stored.version, now).await?;
+        let saga = store::get(&mut tx, &stored.visit.task_id).await?;
+        tx.commit().await?;
+        let token = self.tokens.issue(
+            &Identity::system(crate::NAME),
+            std::time::Duration::from_secs(600),
+        );
+        let mut client = DirectoriesServiceClient::with_interceptor(
+            self.directories.clone(),
+            Bearer::new(Some(&token)),
+        );
+        let mut known = std::collections::HashMap::new();
+        for department in stored.visit.departments() {
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_inspectors(suiji_api::directories::v1::ListInspectorsRequest {
+                        department_code: department.clone(),
+                        page_size: 500,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|s| Error::Internal(format!("the directories: {s}")))?
+                    .into_inner();
+                for i in page.inspectors {
+                    if stored.visit.team.iter().any(|m| m.inspector_id == i.id) {
+                        known.insert(i.id.clone(), i);
+                    }
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+        Ok(Some(Verified {
+            task_name: saga.map(|s| s.saga.task_name).unwrap_or_default(),
+            team: stored
+                .visit
+                .team
+                .iter()
+                .map(|m| (m.clone(), known.remove(&m.inspector_id)))
+                .collect(),
+            visit: stored.visit,
+        }))
     }
 
     /// The invitation deadline from `from`: the configured number of working days.
@@ -489,6 +573,9 @@ impl Sagas {
                 confirmed: Default::default(),
                 outcome: None,
                 concluded_on: None,
+                // 64 random bits, shown as 16 hex digits: not guessable, short enough to type.
+                code: uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase(),
+                verifications: Vec::new(),
             };
             store::insert_visit(tx, &v, now).await?;
         }

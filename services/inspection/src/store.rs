@@ -309,12 +309,13 @@ fn stored_visit(r: &sqlx::any::AnyRow) -> Result<StoredVisit, Error> {
 /// Adds a visit unless the task has one for its target already.
 pub async fn insert_visit(conn: &mut AnyConnection, v: &Visit, now: i64) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO visits (id, task_id, target_id, scheduled, concluded, version, doc, updated_at) \
-         VALUES ($1, $2, $3, 0, 0, 1, $4, $5) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at) \
+         VALUES ($1, $2, $3, $4, 0, 0, 1, $5, $6) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&v.id)
     .bind(&v.task_id)
     .bind(&v.target_id)
+    .bind(&v.code)
     .bind(visit_doc(v)?)
     .bind(now)
     .execute(conn)
@@ -326,6 +327,18 @@ pub async fn insert_visit(conn: &mut AnyConnection, v: &Visit, now: i64) -> Resu
 pub async fn get_visit(conn: &mut AnyConnection, id: &str) -> Result<Option<StoredVisit>, Error> {
     let row = sqlx::query("SELECT doc, version FROM visits WHERE id = $1")
         .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(stored_visit).transpose()
+}
+
+/// The visit with verification code `code`.
+pub async fn visit_by_code(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<StoredVisit>, Error> {
+    let row = sqlx::query("SELECT doc, version FROM visits WHERE code = $1")
+        .bind(code)
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(stored_visit).transpose()

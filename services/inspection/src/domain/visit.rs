@@ -133,6 +133,12 @@ pub struct Visit {
     pub outcome: Option<Outcome>,
     /// When it ended.
     pub concluded_on: Option<NaiveDate>,
+    /// The code the team shows the target (扫码入企).
+    #[serde(default)]
+    pub code: String,
+    /// When the target checked the code (epoch ms).
+    #[serde(default)]
+    pub verifications: Vec<i64>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> Refusal {

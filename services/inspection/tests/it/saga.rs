@@ -26,8 +26,10 @@ type Client = InspectionServiceClient<InterceptedService<Channel, Bearer>>;
 on_both_backends!(a_joint_task_runs_from_launch_to_teams, steering_in_bulk);
 
 async fn start(w: &World) -> Running {
-    testing::start(
-        &w.isolated,
+    let mut settings = (*w.isolated.settings).clone();
+    settings.services.directories = w.directories.addr.clone();
+    testing::start_with(
+        std::sync::Arc::new(settings),
         w.bus.clone(),
         suiji_inspection::NAME,
         &suiji_inspection::migrations(),
@@ -358,6 +360,52 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         pb::Phase::Visiting as i32
     );
 
+    // The target checks the code the team shows (扫码入企), without a token: the task, the items, the team's
+    // names and certificates; a made-up code is not valid.
+    let mut public = InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(None),
+    );
+    assert_eq!(first.verification_code.len(), 16);
+    let checked = public
+        .verify_visit_code(pb::VerifyVisitCodeRequest {
+            code: first.verification_code.to_lowercase(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(checked.valid, "{checked:?}");
+    assert_eq!(checked.target_id, first.target_id);
+    assert_eq!(checked.checks.len(), 3);
+    assert_eq!(checked.team.len(), 4);
+    assert!(
+        checked.team.iter().all(|m| m.name.starts_with("检查员")
+            && m.certificate_no.starts_with("ZF")
+            && m.certificate_valid),
+        "{checked:?}"
+    );
+    let forged = public
+        .verify_visit_code(pb::VerifyVisitCodeRequest {
+            code: "0123456789ABCDEF".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!forged.valid && forged.team.is_empty());
+    let recorded = lead
+        .get_visit(pb::GetVisitRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visit
+        .unwrap();
+    assert_eq!(
+        recorded.verifications, 1,
+        "the check is recorded on the visit"
+    );
+
     // The first target is inspected: findings by each department, a refusal to sign, every member confirms.
     let finding = |item: &str, code: &str, result: pb::CheckResult, note: &str| pb::Finding {
         item_code: item.into(),
@@ -447,6 +495,17 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(concluded.outcome, pb::VisitOutcome::Inspected as i32);
     assert!(concluded.signed_by.is_empty() && !concluded.refusal_note.is_empty());
     assert!(concluded.team.iter().all(|m| m.confirmed));
+    let after = public
+        .verify_visit_code(pb::VerifyVisitCodeRequest {
+            code: first.verification_code.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !after.valid,
+        "a concluded visit's code no longer admits a team"
+    );
     // The directories keep the target's history from the concluded visit: one line per department.
     let directories = w.directories.ctx.db.clone();
     let target = first.target_id.clone();

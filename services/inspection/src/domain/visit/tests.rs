@@ -41,6 +41,8 @@ fn visit() -> Visit {
         confirmed: BTreeSet::new(),
         outcome: None,
         concluded_on: None,
+        code: "C0DE".into(),
+        verifications: Vec::new(),
     }
 }
 
