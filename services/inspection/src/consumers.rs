@@ -22,6 +22,7 @@ pub const BINDINGS: &[&str] = &[
     "draw.targets.drawn",
     "draw.targets.locked",
     "draw.teams.drawn",
+    "draw.inspector.replaced",
     "draw.command.failed",
 ];
 
@@ -104,6 +105,17 @@ impl TxHandler for Consumer {
             return match self
                 .sagas
                 .on_teams(tx, &d, &envelope.source, &envelope.id)
+                .await
+            {
+                Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+                Err(e) => Err(transient(e)),
+            };
+        }
+        if envelope.r#type == "draw.inspector.replaced" {
+            let e: draw::InspectorReplacedEvent = payload(envelope)?;
+            return match self
+                .sagas
+                .on_replaced(tx, &e, &envelope.source, &envelope.id)
                 .await
             {
                 Ok(()) | Err(Error::NotFound(_)) => Ok(()),

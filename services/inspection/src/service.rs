@@ -582,6 +582,57 @@ impl Sagas {
         Ok(())
     }
 
+    /// A drawn inspector was replaced (by rule, with the head's approval): the visit's team follows, the
+    /// newcomer confirms the record form anew, and the saga's timeline says so. A visit already concluded keeps
+    /// the team that was there.
+    pub async fn on_replaced(
+        &self,
+        tx: &mut Tx,
+        e: &draw::InspectorReplacedEvent,
+        source: &str,
+        cause: &str,
+    ) -> Result<(), Error> {
+        let r = e.replacement.clone().unwrap_or_default();
+        let id = format!("{}/{}", e.task_id, r.target_id);
+        let Some(mut stored) = store::get_visit(tx, &id).await? else {
+            return Ok(());
+        };
+        let v = &mut stored.visit;
+        let Some(seat) = v
+            .team
+            .iter_mut()
+            .find(|m| m.inspector_id == r.replaced_inspector_id)
+        else {
+            // Applied already (a redelivery): the replaced inspector is no longer on the team.
+            return Ok(());
+        };
+        if v.outcome.is_some() {
+            return Ok(());
+        }
+        seat.inspector_id = r.replacement_inspector_id.clone();
+        v.confirmed.remove(&r.replaced_inspector_id);
+        let detail = format!(
+            "{} replaced by {} ({}): {}",
+            r.replaced_inspector_id, r.replacement_inspector_id, r.department_code, r.note
+        );
+        let (scheduled, concluded, total) = store::visit_counts(tx, &e.task_id).await?;
+        let input = Input::Visit {
+            kind: "visit.team_changed",
+            detail: format!("{id}: {detail}"),
+            scheduled,
+            concluded,
+            total,
+        };
+        match self.apply_in(tx, &e.task_id, input, source, cause).await? {
+            Ok(_) => store::update_visit(tx, &stored.visit, stored.version, now_ms()).await,
+            // The saga has moved past its visits (or is cancelled): the team stays as it was.
+            Err(refusal) => {
+                tracing::info!(task_id = %e.task_id, ?refusal, "replacement not applied to the visit");
+                Ok(())
+            }
+        }
+    }
+
     /// A visit.
     pub async fn visit(&self, id: &str) -> Result<StoredVisit, Error> {
         let mut conn = self.db.pool().acquire().await?;

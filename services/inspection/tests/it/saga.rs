@@ -360,6 +360,49 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         pb::Phase::Visiting as i32
     );
 
+    // A replacement in the draw (health, the head's approval) changes the visit's team.
+    let second = visits[1].clone();
+    let leaving = second
+        .team
+        .iter()
+        .find(|m| m.department_code == STHJ)
+        .unwrap()
+        .inspector_id
+        .clone();
+    w.head(STHJ)
+        .replace_inspector(suiji_api::draw::v1::ReplaceInspectorRequest {
+            task_id: TASK.into(),
+            target_id: second.target_id.clone(),
+            inspector_id: leaving.clone(),
+            reason: suiji_api::draw::v1::ReplacementReason::Health as i32,
+            note: "病假".into(),
+            eligible_on: String::new(),
+        })
+        .await
+        .unwrap();
+    let followed = eventually(Duration::from_secs(15), || {
+        let (mut c, id, leaving) = (lead.clone(), second.id.clone(), leaving.clone());
+        async move {
+            let v = c
+                .get_visit(pb::GetVisitRequest { id })
+                .await
+                .unwrap()
+                .into_inner()
+                .visit
+                .unwrap();
+            v.team.len() == 4 && v.team.iter().all(|m| m.inspector_id != leaving)
+        }
+    })
+    .await;
+    assert!(followed, "the visit's team follows the replacement");
+    assert!(
+        saga(&mut lead, TASK)
+            .await
+            .history
+            .iter()
+            .any(|h| h.kind == "visit.team_changed" && h.detail.contains(&leaving))
+    );
+
     // The target checks the code the team shows (扫码入企), without a token: the task, the items, the team's
     // names and certificates; a made-up code is not valid.
     let mut public = InspectionServiceClient::with_interceptor(
