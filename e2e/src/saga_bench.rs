@@ -267,11 +267,8 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
             })
             .collect(),
     );
-    let calendar = suiji_platform::calendar::Calendar::shipped();
-    let mut day = suiji_inspection::service::today();
-    while !calendar.is_working_day(day)? {
-        day = day.succ_opt().expect("a next day");
-    }
+    let day = suiji_platform::calendar::Calendar::shipped()
+        .working_day_on_or_after(suiji_platform::calendar::today())?;
     let started = Instant::now();
     let tasks: Vec<String> = (0..sagas).map(|i| format!("TASK-BENCH-{i:05}")).collect();
     for task in &tasks {

@@ -6,6 +6,30 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+/// Milliseconds China (UTC+8, no daylight saving) is ahead of UTC.
+const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// The date in China at `epoch_ms`: the day rules and deadlines count in.
+pub fn china_date(epoch_ms: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(epoch_ms + CHINA_OFFSET_MS)
+        .expect("a representable time")
+        .date_naive()
+}
+
+/// Today in China.
+pub fn today() -> NaiveDate {
+    china_date(chrono::Utc::now().timestamp_millis())
+}
+
+/// The start of `day` in China, in epoch ms: when a deadline on that day falls due.
+pub fn start_of_day_ms(day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp_millis()
+        - CHINA_OFFSET_MS
+}
 use serde::Deserialize;
 
 /// The shipped table, 2004–2026.
@@ -127,6 +151,15 @@ impl Calendar {
         Ok(!matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
     }
 
+    /// `day` if it is a working day, else the next one that is.
+    pub fn working_day_on_or_after(&self, day: NaiveDate) -> Result<NaiveDate, CalendarError> {
+        let mut day = day;
+        while !self.is_working_day(day)? {
+            day += Duration::days(1);
+        }
+        Ok(day)
+    }
+
     /// The day `n` working days after `start` (`start` itself is not counted): the deadline "within n working
     /// days" of an event on `start`. `n = 0` gives `start`.
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {
@@ -171,6 +204,29 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn china_days_start_at_midnight_beijing_time() {
+        // 2027-03-01 00:00 in Beijing is 2027-02-28 16:00 UTC.
+        let start = start_of_day_ms(d("2027-03-01"));
+        assert_eq!(start, 1_803_859_200_000 - 8 * 3_600_000);
+        assert_eq!(china_date(start), d("2027-03-01"));
+        assert_eq!(china_date(start - 1), d("2027-02-28"));
+    }
+
+    #[test]
+    fn the_first_working_day_skips_weekends_and_holidays() {
+        let c = Calendar::shipped();
+        // 2026-10-01 is National Day; the holiday runs to the 7th (a Wednesday); the 8th is a working day.
+        assert_eq!(
+            c.working_day_on_or_after(d("2026-10-01")).unwrap(),
+            d("2026-10-08")
+        );
+        assert_eq!(
+            c.working_day_on_or_after(d("2026-11-30")).unwrap(),
+            d("2026-11-30")
+        );
     }
 
     #[test]

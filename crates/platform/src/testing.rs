@@ -103,6 +103,8 @@ pub struct Isolated {
     pub backend: Backend,
     dir: Option<std::path::PathBuf>,
     database: Option<String>,
+    /// The bus, made on first use and shared by everything the test starts.
+    bus: tokio::sync::OnceCell<Arc<dyn Bus>>,
 }
 
 /// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
@@ -162,13 +164,18 @@ async fn isolated_in(backend: Backend, existing: Option<&str>) -> Isolated {
         backend,
         dir,
         database,
+        bus: tokio::sync::OnceCell::new(),
     }
 }
 
 impl Isolated {
-    /// A bus for these settings; the embedded bus is shared by everything a test starts.
+    /// The bus of these settings, one for everything a test starts (an in-process bus reaches only those that
+    /// share it).
     pub async fn bus(&self) -> Arc<dyn Bus> {
-        bus::connect(&self.settings.bus).await.expect("bus")
+        self.bus
+            .get_or_init(|| async { bus::connect(&self.settings.bus).await.expect("bus") })
+            .await
+            .clone()
     }
 
     /// Token issuing with the test secret.

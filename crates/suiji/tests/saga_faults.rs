@@ -246,11 +246,9 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
     .into_inner()
     .visits;
     assert_eq!(visits.len() as u64, review.targets, "one visit per target");
-    let calendar = suiji_platform::calendar::Calendar::shipped();
-    let mut day: chrono::NaiveDate = visits[0].assigned_on.parse().unwrap();
-    while !calendar.is_working_day(day).unwrap() {
-        day = day.succ_opt().unwrap();
-    }
+    let day = suiji_platform::calendar::Calendar::shipped()
+        .working_day_on_or_after(visits[0].assigned_on.parse().unwrap())
+        .unwrap();
     for (n, v) in visits.iter().enumerate() {
         retry(|| {
             let mut c = lead.clone();

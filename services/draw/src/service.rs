@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures::TryStreamExt;
 use prost::Message;
 use suiji_api::catalog::v1 as cat;
@@ -87,12 +87,7 @@ fn launch_of(bytes: &[u8]) -> Result<Launch, Error> {
     })
 }
 
-/// Today in China (UTC+8), the day rules count in.
-pub fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-        .date_naive()
-}
+pub use suiji_platform::calendar::today;
 
 fn random_secret() -> Result<[u8; 32], Error> {
     let mut secret = [0u8; 32];

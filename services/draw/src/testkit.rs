@@ -26,8 +26,6 @@ pub type Directories = DirectoriesServiceClient<InterceptedService<Channel, Bear
 
 pub struct World {
     pub isolated: Isolated,
-    /// The bus both services are on, for a test to start more services on it.
-    pub bus: Arc<dyn suiji_platform::bus::Bus>,
     pub directories: Running,
     pub draw: Running,
     pub probe: Arc<Probe>,
@@ -47,7 +45,6 @@ impl World {
     /// Starts both services in `isolated` (a fresh place, or a database a benchmark kept).
     pub async fn start_in(isolated: Isolated) -> Self {
         let bus = isolated.bus().await;
-        let stored_bus = bus.clone();
         let stop_probe = CancellationToken::new();
         let probe = Probe::bind(&bus, &["draw.#"], stop_probe.clone()).await;
         let directories = testing::start(
@@ -70,7 +67,6 @@ impl World {
         .await;
         Self {
             isolated,
-            bus: stored_bus,
             directories,
             draw,
             probe,

@@ -185,13 +185,6 @@ fn check_pb(c: &visit::Check) -> pb::VisitCheck {
     }
 }
 
-fn invalid(field: &str, reason: &str) -> Refusal {
-    Refusal::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
-}
-
 #[tonic::async_trait]
 impl InspectionService for Api {
     async fn get_saga(
@@ -382,7 +375,12 @@ impl InspectionService for Api {
                         Ok(pb::CheckResult::Compliant) => CheckResult::Compliant,
                         Ok(pb::CheckResult::Problem) => CheckResult::Problem,
                         Ok(pb::CheckResult::NotApplicable) => CheckResult::NotApplicable,
-                        _ => return Err(invalid(&format!("findings[{i}].result"), "is required")),
+                        _ => {
+                            return Err(Refusal::invalid(
+                                format!("findings[{i}].result"),
+                                "is required",
+                            ));
+                        }
                     };
                     findings.push(visit::Finding {
                         department: department.clone(),

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use prost::Message;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1 as draw;
@@ -61,23 +61,8 @@ pub struct Verified {
     pub team: Vec<(visit::Member, Option<suiji_api::directories::v1::Inspector>)>,
 }
 
-/// China's time zone (UTC+8), in which deadlines fall due at the start of their day.
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
-}
-
-/// Today in China.
-pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&china()).date_naive()
-}
-
-/// The start of `day` in China, in epoch ms.
-fn start_of(day: NaiveDate) -> i64 {
-    china()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map_or(0, |t| t.timestamp_millis())
-}
+use suiji_platform::calendar::start_of_day_ms as start_of;
+pub use suiji_platform::calendar::today;
 
 fn refused(r: Refusal) -> Error {
     match r {
@@ -389,12 +374,18 @@ impl Sagas {
 
     /// A saga with its history.
     pub async fn get(&self, task_id: &str) -> Result<(Stored, Vec<Entry>), Error> {
+        let stored = self.load(task_id).await?;
         let mut conn = self.db.pool().acquire().await?;
-        let stored = store::get(&mut conn, task_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))?;
         let history = store::history(&mut conn, task_id).await?;
         Ok((stored, history))
+    }
+
+    /// A saga without its history.
+    async fn load(&self, task_id: &str) -> Result<Stored, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::get(&mut conn, task_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))
     }
 
     /// A page of sagas.
@@ -434,7 +425,7 @@ impl Sagas {
         task_id: &str,
         expected_version: i64,
     ) -> Result<Stored, Error> {
-        let (stored, _) = self.get(task_id).await?;
+        let stored = self.load(task_id).await?;
         require_lead(who, &stored.saga)?;
         if expected_version != 0 && expected_version != stored.version {
             return Err(Error::Conflict(format!(
@@ -461,7 +452,7 @@ impl Sagas {
         reason: &str,
         working_days: u32,
     ) -> Result<Stored, Error> {
-        let (stored, _) = self.get(task_id).await?;
+        let stored = self.load(task_id).await?;
         require_lead(who, &stored.saga)?;
         let steer = match action {
             pb::Action::Remind => Steer::Remind,
@@ -615,15 +606,11 @@ impl Sagas {
             "{} replaced by {} ({}): {}",
             r.replaced_inspector_id, r.replacement_inspector_id, r.department_code, r.note
         );
-        let (scheduled, concluded, total) = store::visit_counts(tx, &e.task_id).await?;
-        let input = Input::Visit {
-            kind: "visit.team_changed",
-            detail: format!("{id}: {detail}"),
-            scheduled,
-            concluded,
-            total,
-        };
-        match self.apply_in(tx, &e.task_id, input, source, cause).await? {
+        let detail = format!("{id}: {detail}");
+        match self
+            .on_timeline(tx, &e.task_id, "visit.team_changed", detail, source, cause)
+            .await?
+        {
             Ok(_) => store::update_visit(tx, &stored.visit, stored.version, now_ms()).await,
             // The saga has moved past its visits (or is cancelled): the team stays as it was.
             Err(refusal) => {
@@ -631,6 +618,28 @@ impl Sagas {
                 Ok(())
             }
         }
+    }
+
+    /// Puts a visit's change on its saga's timeline, with the task's visit counts after it (which may move the
+    /// saga on to visiting or results).
+    async fn on_timeline(
+        &self,
+        tx: &mut Tx,
+        task_id: &str,
+        kind: &'static str,
+        detail: String,
+        actor: &str,
+        cause: &str,
+    ) -> Result<Result<Stored, Refusal>, Error> {
+        let (scheduled, concluded, total) = store::visit_counts(tx, task_id).await?;
+        let input = Input::Visit {
+            kind,
+            detail,
+            scheduled,
+            concluded,
+            total,
+        };
+        self.apply_in(tx, task_id, input, actor, cause).await
     }
 
     /// A visit.
@@ -700,17 +709,10 @@ impl Sagas {
     ) -> Result<(), Error> {
         let v = &stored.visit;
         store::update_visit(tx, v, stored.version, now).await?;
-        let (scheduled, concluded, total) = store::visit_counts(tx, &v.task_id).await?;
-        let input = Input::Visit {
-            kind,
-            detail: format!("{}: {detail}", v.id),
-            scheduled,
-            concluded,
-            total,
-        };
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
+        let detail = format!("{}: {detail}", v.id);
         match self
-            .apply_in(tx, &v.task_id, input, &who.subject, &cause)
+            .on_timeline(tx, &v.task_id, kind, detail, &who.subject, &cause)
             .await?
         {
             Ok(_) => {}

@@ -41,8 +41,15 @@ pub struct Entry {
     pub cause: String,
 }
 
-fn doc(saga: &Saga) -> Result<String, Error> {
-    serde_json::to_string(saga).map_err(|e| Error::Internal(format!("encode saga: {e}")))
+/// A saga or visit as the JSON document stored in its row.
+fn doc<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("encode: {e}")))
+}
+
+/// The document in a row's `doc` column.
+fn doc_of<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow) -> Result<T, Error> {
+    let text: String = r.try_get("doc")?;
+    serde_json::from_str(&text).map_err(|e| Error::Internal(format!("stored document: {e}")))
 }
 
 fn departments(saga: &Saga) -> String {
@@ -133,10 +140,8 @@ async fn append(conn: &mut AnyConnection, task_id: &str, e: &Entry) -> Result<()
 }
 
 fn stored(r: &sqlx::any::AnyRow) -> Result<Stored, Error> {
-    let text: String = r.try_get("doc")?;
     Ok(Stored {
-        saga: serde_json::from_str(&text)
-            .map_err(|e| Error::Internal(format!("stored saga: {e}")))?,
+        saga: doc_of(r)?,
         version: r.try_get("version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -293,15 +298,9 @@ pub struct StoredVisit {
     pub version: i64,
 }
 
-fn visit_doc(v: &Visit) -> Result<String, Error> {
-    serde_json::to_string(v).map_err(|e| Error::Internal(format!("encode visit: {e}")))
-}
-
 fn stored_visit(r: &sqlx::any::AnyRow) -> Result<StoredVisit, Error> {
-    let text: String = r.try_get("doc")?;
     Ok(StoredVisit {
-        visit: serde_json::from_str(&text)
-            .map_err(|e| Error::Internal(format!("stored visit: {e}")))?,
+        visit: doc_of(r)?,
         version: r.try_get("version")?,
     })
 }
@@ -316,7 +315,7 @@ pub async fn insert_visit(conn: &mut AnyConnection, v: &Visit, now: i64) -> Resu
     .bind(&v.task_id)
     .bind(&v.target_id)
     .bind(&v.code)
-    .bind(visit_doc(v)?)
+    .bind(doc(v)?)
     .bind(now)
     .execute(conn)
     .await?;
@@ -358,7 +357,7 @@ pub async fn update_visit(
     .bind(i64::from(v.scheduled_for.is_some()))
     .bind(i64::from(v.outcome.is_some()))
     .bind(read + 1)
-    .bind(visit_doc(v)?)
+    .bind(doc(v)?)
     .bind(now)
     .bind(&v.id)
     .bind(read)

@@ -303,6 +303,16 @@ pub enum Refusal {
     Invalid { field: String, reason: String },
 }
 
+impl Refusal {
+    /// `field` is wrong, because `reason`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// What an applied input did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -456,10 +466,7 @@ impl Saga {
                 reason,
             } => {
                 if reason.trim().is_empty() {
-                    return Err(Refusal::Invalid {
-                        field: "reason".into(),
-                        reason: "is required to decline".into(),
-                    });
+                    return Err(Refusal::invalid("reason", "is required to decline"));
                 }
                 self.answer(&department, &by, Some(reason), now)
             }
@@ -603,10 +610,10 @@ impl Saga {
             .iter_mut()
             .find(|p| p.department == department)
         else {
-            return Err(Refusal::Invalid {
-                field: "task_id".into(),
-                reason: format!("{department} does not take part in task {}", self.task_id),
-            });
+            return Err(Refusal::invalid(
+                "task_id",
+                format!("{department} does not take part in task {}", self.task_id),
+            ));
         };
         if p.answer != Answer::Invited {
             return Err(Refusal::NotNow(format!(
@@ -730,10 +737,10 @@ impl Saga {
                     .last()
                     .is_some_and(|d| deadline.date <= d.date)
                 {
-                    return Err(Refusal::Invalid {
-                        field: "working_days".into(),
-                        reason: "must move the deadline later".into(),
-                    });
+                    return Err(Refusal::invalid(
+                        "working_days",
+                        "must move the deadline later",
+                    ));
                 }
                 let day = deadline.date;
                 self.deadlines.push(deadline);
@@ -753,10 +760,10 @@ impl Saga {
                     return Err(Refusal::NotNow("the invitations are closed".into()));
                 }
                 if reason.trim().is_empty() {
-                    return Err(Refusal::Invalid {
-                        field: "reason".into(),
-                        reason: "is required to proceed without a department".into(),
-                    });
+                    return Err(Refusal::invalid(
+                        "reason",
+                        "is required to proceed without a department",
+                    ));
                 }
                 let dropped = self.unanswered();
                 for p in &mut self.participants {
@@ -796,10 +803,7 @@ impl Saga {
             }
             Steer::Cancel(reason) => {
                 if reason.trim().is_empty() {
-                    return Err(Refusal::Invalid {
-                        field: "reason".into(),
-                        reason: "is required to cancel".into(),
-                    });
+                    return Err(Refusal::invalid("reason", "is required to cancel"));
                 }
                 let from = self.phase;
                 self.phase = Phase::Cancelled;

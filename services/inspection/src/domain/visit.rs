@@ -141,13 +141,6 @@ pub struct Visit {
     pub verifications: Vec<i64>,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> Refusal {
-    Refusal::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
-}
-
 impl Visit {
     /// The departments on the team, the lead first.
     pub fn departments(&self) -> Vec<String> {
@@ -184,7 +177,7 @@ impl Visit {
             ));
         }
         if day < self.assigned_on {
-            return Err(invalid(
+            return Err(Refusal::invalid(
                 "date",
                 format!("is before the assignment on {}", self.assigned_on),
             ));
@@ -197,13 +190,13 @@ impl Visit {
             ));
         };
         if day > by {
-            return Err(invalid(
+            return Err(Refusal::invalid(
                 "date",
                 format!("is after {by}: a visit is held within 5 working days of the assignment"),
             ));
         }
         if !is_working_day {
-            return Err(invalid("date", "is not a working day"));
+            return Err(Refusal::invalid("date", "is not a working day"));
         }
         self.scheduled_for = Some(day);
         self.method = Some(method);
@@ -222,10 +215,10 @@ impl Visit {
             return Err(Refusal::NotNow("the visit is not scheduled".into()));
         }
         if !self.team.iter().any(|m| m.department == department) {
-            return Err(Refusal::Invalid {
-                field: "id".into(),
-                reason: format!("{department} has nobody on this visit's team"),
-            });
+            return Err(Refusal::invalid(
+                "id",
+                format!("{department} has nobody on this visit's team"),
+            ));
         }
         let own: Vec<&Check> = self
             .checks
@@ -235,8 +228,8 @@ impl Visit {
         let mut seen = BTreeSet::new();
         for (i, f) in findings.iter().enumerate() {
             if !own.iter().any(|c| c.item == f.item && c.code == f.code) {
-                return Err(invalid(
-                    &format!("findings[{i}]"),
+                return Err(Refusal::invalid(
+                    format!("findings[{i}]"),
                     format!(
                         "{}/{} is not a check point of {department}'s items on this visit",
                         f.item, f.code
@@ -244,14 +237,14 @@ impl Visit {
                 ));
             }
             if !seen.insert((f.item.clone(), f.code.clone())) {
-                return Err(invalid(
-                    &format!("findings[{i}]"),
+                return Err(Refusal::invalid(
+                    format!("findings[{i}]"),
                     format!("{}/{} is answered twice", f.item, f.code),
                 ));
             }
             if f.result == CheckResult::Problem && f.note.trim().is_empty() {
-                return Err(invalid(
-                    &format!("findings[{i}].note"),
+                return Err(Refusal::invalid(
+                    format!("findings[{i}].note"),
                     "is required when a problem is found",
                 ));
             }
@@ -260,7 +253,7 @@ impl Visit {
             .iter()
             .find(|c| !seen.contains(&(c.item.clone(), c.code.clone())))
         {
-            return Err(invalid(
+            return Err(Refusal::invalid(
                 "findings",
                 format!(
                     "check point {}/{} is not answered",
@@ -298,10 +291,16 @@ impl Visit {
         }
         match &signature {
             Signature::Signed(by) if by.trim().is_empty() => {
-                return Err(invalid("signed_by", "name who signed, or note the refusal"));
+                return Err(Refusal::invalid(
+                    "signed_by",
+                    "name who signed, or note the refusal",
+                ));
             }
             Signature::Refused(note) if note.trim().is_empty() => {
-                return Err(invalid("refusal_note", "note how the target refused"));
+                return Err(Refusal::invalid(
+                    "refusal_note",
+                    "note how the target refused",
+                ));
             }
             _ => {}
         }
@@ -318,22 +317,23 @@ impl Visit {
             ));
         }
         if inspectors.is_empty() {
-            return Err(invalid("inspector_ids", "name at least one team member"));
+            return Err(Refusal::invalid(
+                "inspector_ids",
+                "name at least one team member",
+            ));
         }
         for (i, id) in inspectors.iter().enumerate() {
             match self.team.iter().find(|m| &m.inspector_id == id) {
                 Some(m) if m.department == department => {}
                 Some(_) => {
-                    return Err(Refusal::Invalid {
-                        field: format!("inspector_ids[{i}]"),
-                        reason: format!(
-                            "{id} is not of {department}; their own department confirms"
-                        ),
-                    });
+                    return Err(Refusal::invalid(
+                        format!("inspector_ids[{i}]"),
+                        format!("{id} is not of {department}; their own department confirms"),
+                    ));
                 }
                 None => {
-                    return Err(invalid(
-                        &format!("inspector_ids[{i}]"),
+                    return Err(Refusal::invalid(
+                        format!("inspector_ids[{i}]"),
                         format!("{id} is not on this visit's team"),
                     ));
                 }

@@ -30,7 +30,7 @@ async fn start(w: &World) -> Running {
     settings.services.directories = w.directories.addr.clone();
     testing::start_with(
         std::sync::Arc::new(settings),
-        w.bus.clone(),
+        w.isolated.bus().await,
         suiji_inspection::NAME,
         &suiji_inspection::migrations(),
         |ctx| async move { suiji_inspection::start(&ctx).await },
@@ -150,12 +150,9 @@ async fn respond(
 
 /// The first working day on or after `from` (YYYY-MM-DD).
 fn working_day_from(from: &str) -> chrono::NaiveDate {
-    let calendar = suiji_platform::calendar::Calendar::shipped();
-    let mut day: chrono::NaiveDate = from.parse().unwrap();
-    while !calendar.is_working_day(day).unwrap() {
-        day = day.succ_opt().unwrap();
-    }
-    day
+    suiji_platform::calendar::Calendar::shipped()
+        .working_day_on_or_after(from.parse().unwrap())
+        .unwrap()
 }
 
 async fn fill(w: &World) {

@@ -673,12 +673,7 @@ fn not_now(reason: impl Into<String>) -> NotNow {
     NotNow(reason.into())
 }
 
-/// The date in China (UTC+8) at `now_ms`.
-pub fn china_date(now_ms: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp_millis(now_ms + 8 * 3_600_000)
-        .expect("a representable time")
-        .date_naive()
-}
+pub use suiji_platform::calendar::china_date;
 
 /// Last day to submit a plan for `year`: the end of December before it.
 pub fn submission_deadline(year: u32) -> NaiveDate {
