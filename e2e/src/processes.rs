@@ -4,7 +4,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_platform::config::Settings;
 use suiji_platform::grpc::{Bearer, channel};
@@ -211,65 +210,26 @@ pub async fn fill(
     departments: &[&str],
     inspectors: &[(String, String, String)],
 ) {
-    let mut csv = Vec::new();
-    suiji_directories::generate::targets(
-        &suiji_directories::generate::Spec {
-            count: targets,
-            seed: 5,
-            province: "610000".into(),
-            departments: departments.iter().map(|d| d.to_string()).collect(),
-        },
-        &mut csv,
-    )
-    .unwrap();
     let mut client = DirectoriesServiceClient::with_interceptor(
         channel(addr).unwrap(),
         Bearer::new(Some(token)),
     );
-    use dir::import_targets_request::Part;
-    let messages = vec![
-        dir::ImportTargetsRequest {
-            part: Some(Part::Header(dir::ImportHeader {
-                file_name: "t.csv".into(),
-                format: 0,
-            })),
-        },
-        dir::ImportTargetsRequest {
-            part: Some(Part::Chunk(csv)),
-        },
-    ];
-    let mut replies = client
-        .import_targets(futures::stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    while replies.message().await.unwrap().is_some() {}
-    let mut csv = String::from(
-        "id,name,department,certificate_no,certificate_expires,qualifications,expertise,expert,region_code,status,recusals\n",
-    );
-    for (id, d, q) in inspectors {
-        csv.push_str(&format!(
-            "{id},检查员{id},{d},ZF{id},2030-12-31,{q},,否,610400,active,\n"
-        ));
-    }
-    use dir::import_inspectors_request::Part as IPart;
-    let messages = vec![
-        dir::ImportInspectorsRequest {
-            part: Some(IPart::Header(dir::ImportHeader {
-                file_name: "i.csv".into(),
-                format: 0,
-            })),
-        },
-        dir::ImportInspectorsRequest {
-            part: Some(IPart::Chunk(csv.into_bytes())),
-        },
-    ];
-    let mut replies = client
-        .import_inspectors(futures::stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    while replies.message().await.unwrap().is_some() {}
+    suiji_draw::testkit::import_targets(&mut client, targets, 5, departments).await;
+    let rows: Vec<(&str, &str, &str, bool, &str, &str, &str)> = inspectors
+        .iter()
+        .map(|(id, d, q)| {
+            (
+                id.as_str(),
+                d.as_str(),
+                q.as_str(),
+                false,
+                "active",
+                "2030-12-31",
+                "",
+            )
+        })
+        .collect();
+    suiji_draw::testkit::import_inspectors(&mut client, &rows).await;
 }
 
 /// `event` as the bus message `source` would publish, with envelope id `id`.

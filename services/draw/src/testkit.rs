@@ -241,13 +241,18 @@ pub fn entry(public: bool) -> plan::PlanEntry {
 
 /// Imports `n` generated targets supervised by SCJG and STHJ.
 pub async fn targets(w: &World, n: u64) {
+    import_targets(&mut w.directories_client(), n, 7, &[SCJG, STHJ]).await;
+}
+
+/// Imports `n` targets generated from `seed`, supervised by `departments`, through `client`: all accepted.
+pub async fn import_targets(client: &mut Directories, n: u64, seed: u64, departments: &[&str]) {
     let mut csv = Vec::new();
     suiji_directories::generate::targets(
         &suiji_directories::generate::Spec {
             count: n,
-            seed: 7,
+            seed,
             province: "610000".into(),
-            departments: vec![SCJG.into(), STHJ.into()],
+            departments: departments.iter().map(|d| d.to_string()).collect(),
         },
         &mut csv,
     )
@@ -264,8 +269,7 @@ pub async fn targets(w: &World, n: u64) {
             part: Some(Part::Chunk(csv)),
         },
     ];
-    let mut replies = w
-        .directories_client()
+    let mut replies = client
         .import_targets(futures::stream::iter(messages))
         .await
         .unwrap()
@@ -279,6 +283,14 @@ pub async fn targets(w: &World, n: u64) {
 
 /// Imports inspectors from CSV rows `id,department,qualifications,expert,status,expires,recusals`.
 pub async fn inspectors(w: &World, rows: &[(&str, &str, &str, bool, &str, &str, &str)]) {
+    import_inspectors(&mut w.directories_client(), rows).await;
+}
+
+/// Imports inspector rows (as [`inspectors`] reads them) through `client`: none rejected.
+pub async fn import_inspectors(
+    client: &mut Directories,
+    rows: &[(&str, &str, &str, bool, &str, &str, &str)],
+) {
     let mut csv = String::from(
         "id,name,department,certificate_no,certificate_expires,qualifications,expertise,expert,region_code,status,recusals\n",
     );
@@ -300,8 +312,7 @@ pub async fn inspectors(w: &World, rows: &[(&str, &str, &str, bool, &str, &str, 
             part: Some(Part::Chunk(csv.into_bytes())),
         },
     ];
-    let mut replies = w
-        .directories_client()
+    let mut replies = client
         .import_inspectors(futures::stream::iter(messages))
         .await
         .unwrap()
