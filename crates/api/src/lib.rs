@@ -61,3 +61,10 @@ pub mod inspection {
         tonic::include_proto!("suiji.inspection.v1");
     }
 }
+
+/// `suiji.publication.v1`: results, publication, corrections and credit records.
+pub mod publication {
+    pub mod v1 {
+        tonic::include_proto!("suiji.publication.v1");
+    }
+}

@@ -26,6 +26,7 @@ const SECTIONS: &[&str] = &[
     "services",
     "draw",
     "inspection",
+    "publication",
 ];
 
 /// Every setting of a suiji process.
@@ -58,6 +59,48 @@ pub struct Settings {
     pub draw: DrawSettings,
     /// The inspection service.
     pub inspection: InspectionSettings,
+    /// The publication service.
+    pub publication: PublicationSettings,
+}
+
+/// Settings of the publication service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationSettings {
+    /// Working days after a visit within which its results are published (seed 002 第十七条: 20).
+    pub due_working_days: u32,
+    /// The result code table; empty: the one shipped with suiji.
+    pub result_codes_file: String,
+    /// Where the daily export file of published records is written; empty: not written (it is still served by
+    /// `ExportPublished`).
+    pub export_dir: String,
+    /// Attempts before a delivery to an outside system becomes a dead letter.
+    pub delivery_attempts: u32,
+    /// Outside systems every published result, correction and credit record is sent to.
+    #[serde(default)]
+    pub connectors: Vec<ConnectorSettings>,
+}
+
+/// One outside system (the national enterprise credit publicity system, a credit platform).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSettings {
+    /// Name, e.g. `credit-shaanxi`.
+    pub name: String,
+    /// Transport: `webhook` (HTTP POST signed with HMAC-SHA256).
+    #[serde(default = "webhook")]
+    pub kind: String,
+    /// Where it is sent, e.g. `http://credit-gateway:8080/suiji`.
+    pub url: String,
+    /// The shared HMAC key.
+    pub secret: Secret,
+    /// What it receives: `result.published`, `result.corrected`, `credit.recorded`; empty: everything.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+}
+
+fn webhook() -> String {
+    "webhook".into()
 }
 
 /// Settings of the inspection service.

@@ -54,6 +54,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     Server::builder()
+        // Plain HTTP/1.1 as well, for the public pages a service serves beside its API (the publication search).
+        .accept_http1(true)
         .trace_fn(|request| {
             let span = tracing::info_span!("grpc", method = %request.uri().path());
             crate::telemetry::set_parent_from_http(&span, request.headers());

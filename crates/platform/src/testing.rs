@@ -346,10 +346,21 @@ pub struct Probe {
 impl Probe {
     /// Subscribes a probe to `bindings` until `stop` is cancelled.
     pub async fn bind(bus: &Arc<dyn Bus>, bindings: &[&str], stop: CancellationToken) -> Arc<Self> {
+        Self::bind_as(bus, "probe", bindings, stop).await
+    }
+
+    /// A probe with its own queue `name`, beside another probe on the same bus (one queue's consumers share its
+    /// messages).
+    pub async fn bind_as(
+        bus: &Arc<dyn Bus>,
+        name: &str,
+        bindings: &[&str],
+        stop: CancellationToken,
+    ) -> Arc<Self> {
         let probe = Arc::new(Self::default());
         bus.subscribe(
             bus::Subscription {
-                service: "probe".into(),
+                service: name.into(),
                 bindings: bindings.iter().map(|b| b.to_string()).collect(),
             },
             probe.clone(),

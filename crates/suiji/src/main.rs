@@ -406,6 +406,12 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     for (spec, ctx, started, listener) in running {
         let addr = format!("http://{}", listener.local_addr()?);
         println!("{:<12} grpc://{}", spec.name, listener.local_addr()?);
+        if spec.name == suiji_publication::NAME {
+            println!(
+                "{:<12} {addr}/public  (public results page, JSON feed at /public/results?q=)",
+                ""
+            );
+        }
         addresses.push((spec.name, addr));
         tasks.push(tokio::spawn(async move {
             if let Err(error) = ctx.serve(started, listener).await {
@@ -424,6 +430,9 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             "planning.editor".into(),
             "draw.operator".into(),
             "inspection.coordinator".into(),
+            "publication.entry".into(),
+            "publication.reviewer".into(),
+            "department.head".into(),
             "admin".into(),
         ],
     };

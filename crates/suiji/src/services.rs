@@ -53,6 +53,12 @@ pub const ALL: &[Spec] = &[
         migrations: suiji_inspection::migrations,
         start: |ctx| Box::pin(async move { suiji_inspection::start(&ctx).await }),
     },
+    Spec {
+        name: suiji_publication::NAME,
+        grpc_name: suiji_publication::GRPC_NAME,
+        migrations: suiji_publication::migrations,
+        start: |ctx| Box::pin(async move { suiji_publication::start(&ctx).await }),
+    },
 ];
 
 /// The service called `name`.

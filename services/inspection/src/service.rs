@@ -711,33 +711,18 @@ impl Sagas {
         store::update_visit(tx, v, stored.version, now).await?;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = format!("{}: {detail}", v.id);
-        match self
+        let saga = match self
             .on_timeline(tx, &v.task_id, kind, detail, &who.subject, &cause)
             .await?
         {
-            Ok(_) => {}
+            Ok(stored) => stored.saga,
             Err(r) => return Err(refused(r)),
-        }
+        };
         if kind == "visit.concluded" {
-            let event = suiji_api::inspection::v1::VisitConcludedEvent {
-                task_id: v.task_id.clone(),
-                visit_id: v.id.clone(),
-                target_id: v.target_id.clone(),
-                visit_date: v
-                    .scheduled_for
-                    .or(v.concluded_on)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                outcomes: v
-                    .departments()
-                    .into_iter()
-                    .map(|d| pb::DepartmentOutcome {
-                        problem_found: v.problem_found(&d),
-                        department_code: d,
-                    })
-                    .collect(),
-                inspector_ids: v.team.iter().map(|m| m.inspector_id.clone()).collect(),
-            };
+            let launch =
+                plan::TaskLaunchedEvent::decode(store::launched(tx, &v.task_id).await?.as_slice())
+                    .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
+            let event = concluded_event(v, &saga, &launch);
             outbox::enqueue(
                 tx,
                 crate::NAME,
@@ -793,6 +778,88 @@ fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
         .into());
     }
     Ok(())
+}
+
+/// `inspection.visit.concluded` for visit `v` of `saga`: per department and item what was found, with the item
+/// names as launched, for the directories' history and the departments' results in publication.
+fn concluded_event(
+    v: &Visit,
+    saga: &Saga,
+    launch: &plan::TaskLaunchedEvent,
+) -> pb::VisitConcludedEvent {
+    let item_name = |code: &str| {
+        launch
+            .items
+            .iter()
+            .find(|i| i.code == code)
+            .and_then(|i| i.version.as_ref()?.content.as_ref())
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    let outcomes = v
+        .departments()
+        .into_iter()
+        .map(|d| {
+            let mut items: Vec<pb::ItemOutcome> = Vec::new();
+            for c in v.checks.iter().filter(|c| c.department == d) {
+                if !items.iter().any(|i| i.item_code == c.item) {
+                    items.push(pb::ItemOutcome {
+                        item_code: c.item.clone(),
+                        item_name: item_name(&c.item),
+                        ..Default::default()
+                    });
+                }
+            }
+            // A department without check points still answers for its items.
+            if let Some(p) = saga.participants.iter().find(|p| p.department == d) {
+                for code in &p.items {
+                    if !items.iter().any(|i| &i.item_code == code) {
+                        items.push(pb::ItemOutcome {
+                            item_code: code.clone(),
+                            item_name: item_name(code),
+                            ..Default::default()
+                        });
+                    }
+                }
+            }
+            for f in v
+                .findings
+                .iter()
+                .filter(|f| f.department == d && f.result == visit::CheckResult::Problem)
+            {
+                if let Some(i) = items.iter_mut().find(|i| i.item_code == f.item) {
+                    i.problem_found = true;
+                    i.problems.push(format!("{}: {}", f.code, f.note));
+                }
+            }
+            pb::DepartmentOutcome {
+                problem_found: v.problem_found(&d),
+                department_code: d,
+                items,
+            }
+        })
+        .collect();
+    pb::VisitConcludedEvent {
+        task_id: v.task_id.clone(),
+        visit_id: v.id.clone(),
+        target_id: v.target_id.clone(),
+        visit_date: v
+            .scheduled_for
+            .or(v.concluded_on)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        outcomes,
+        inspector_ids: v.team.iter().map(|m| m.inspector_id.clone()).collect(),
+        outcome: match v.outcome {
+            Some(visit::Outcome::NotFound) => "not_found",
+            Some(visit::Outcome::Closed) => "closed",
+            _ => "inspected",
+        }
+        .to_string(),
+        task_name: saga.task_name.clone(),
+        lead_department_code: saga.lead.clone(),
+        concluded_date: v.concluded_on.map(|d| d.to_string()).unwrap_or_default(),
+    }
 }
 
 /// The message carrying `command` to its service.

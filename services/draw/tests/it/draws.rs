@@ -478,8 +478,10 @@ async fn history_excludes_targets(backend: Backend) {
             outcomes: vec![insp::DepartmentOutcome {
                 department_code: department.into(),
                 problem_found: false,
+                ..Default::default()
             }],
             inspector_ids: vec![],
+            ..Default::default()
         };
         w.emit(
             "inspection",

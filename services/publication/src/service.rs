@@ -1,0 +1,750 @@
+//! The publication service's use cases: results created from concluded visits, entered, reviewed, published,
+//! withheld and corrected by the departments; the public search; the reports; deliveries to outside systems.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use suiji_api::directories::v1 as dir;
+use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
+use suiji_api::inspection::v1 as insp;
+use suiji_api::publication::v1 as pb;
+use suiji_platform::audit::{self, AuditEvent, digest_of};
+use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::calendar::{Calendar, china_date, today};
+use suiji_platform::config::PublicationSettings;
+use suiji_platform::db::{Db, Tx, now_ms};
+use suiji_platform::error::Error;
+use suiji_platform::grpc::Bearer;
+use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::paging::Page;
+use suiji_platform::validation::{Denied, Violations};
+
+use crate::domain::codes::CodeTable;
+use crate::domain::public::PublicRecord;
+use crate::domain::result::{Content, Decision, Result as Res, State};
+use crate::store::{self, Counts, Filter, Stored};
+
+/// Enters results (录入).
+pub const ROLE_ENTRY: &str = "publication.entry";
+/// Reviews and publishes them (审核).
+pub const ROLE_REVIEWER: &str = "publication.reviewer";
+/// The department head: withholds and corrects.
+pub const ROLE_HEAD: &str = "department.head";
+/// The joint meeting's office: reads every department's results.
+pub const ROLE_JOINT_MEETING: &str = "publication.joint-meeting";
+
+/// Routing keys emitted.
+pub const RESULT_PUBLISHED: &str = "publication.result.published";
+/// A published result was corrected.
+pub const RESULT_CORRECTED: &str = "publication.result.corrected";
+/// A published result made a credit record.
+pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
+
+const CONFLICT_RETRIES: usize = 3;
+
+/// Every version of the code table, and the one in force.
+#[derive(Debug)]
+pub struct Tables {
+    current: String,
+    all: BTreeMap<String, CodeTable>,
+}
+
+impl Tables {
+    /// The table in force.
+    pub fn current(&self) -> &CodeTable {
+        &self.all[&self.current]
+    }
+
+    /// Version `v`, or the one in force when it is unknown.
+    pub fn version(&self, v: &str) -> &CodeTable {
+        self.all.get(v).unwrap_or_else(|| self.current())
+    }
+}
+
+/// The publication service.
+#[derive(Clone)]
+pub struct Publications {
+    db: Db,
+    relay: Relay,
+    calendar: Arc<Calendar>,
+    settings: Arc<PublicationSettings>,
+    tables: Arc<Tables>,
+    directories: tonic::transport::Channel,
+    tokens: Tokens,
+}
+
+fn role(who: &Identity, department: &str, role: &str, field: &str) -> Result<(), Error> {
+    if !who.has_role(role) {
+        return Err(Denied {
+            field: field.into(),
+            reason: format!("needs role {role}"),
+        }
+        .into());
+    }
+    if who.department != department {
+        return Err(Denied {
+            field: field.into(),
+            reason: format!(
+                "the result belongs to {department}: each department enters, reviews and publishes its own (谁检查、谁录入)"
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// What a change of a result sends out.
+enum Announce {
+    Nothing,
+    Published,
+    Corrected,
+}
+
+impl Publications {
+    /// The service over `db`: keeps the code table of `settings` among the versions used.
+    pub async fn new(
+        db: Db,
+        relay: Relay,
+        calendar: Arc<Calendar>,
+        settings: PublicationSettings,
+        directories: tonic::transport::Channel,
+        tokens: Tokens,
+    ) -> Result<Self, String> {
+        let table = CodeTable::load(&settings.result_codes_file)?;
+        let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+        store::save_table(&mut tx, &table)
+            .await
+            .map_err(|e| e.to_string())?;
+        let all = store::tables(&mut tx).await.map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        let tables = Tables {
+            current: table.version.clone(),
+            all: all.into_iter().map(|t| (t.version.clone(), t)).collect(),
+        };
+        Ok(Self {
+            db,
+            relay,
+            calendar,
+            settings: Arc::new(settings),
+            tables: Arc::new(tables),
+            directories,
+            tokens,
+        })
+    }
+
+    /// The code tables.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// The target as the directories hold it.
+    async fn target(&self, id: &str) -> Result<Option<dir::Target>, Error> {
+        let token = self.tokens.issue(
+            &Identity::system(crate::NAME),
+            std::time::Duration::from_secs(600),
+        );
+        let mut client = DirectoriesServiceClient::with_interceptor(
+            self.directories.clone(),
+            Bearer::new(Some(&token)),
+        );
+        match client
+            .get_target(dir::GetTargetRequest { id: id.to_string() })
+            .await
+        {
+            Ok(r) => Ok(r.into_inner().target),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(Error::Internal(format!("the directories: {s}"))),
+        }
+    }
+
+    /// A visit concluded: one result to enter per department and item, due 20 working days after it (once: a
+    /// redelivery finds them there).
+    pub async fn on_visit_concluded(
+        &self,
+        tx: &mut Tx,
+        e: &insp::VisitConcludedEvent,
+    ) -> Result<(), Error> {
+        if e.outcomes.iter().all(|o| o.items.is_empty()) {
+            // From an inspection service that did not name the items yet: nothing to enter.
+            return Ok(());
+        }
+        let target = self.target(&e.target_id).await?;
+        let (credit_code, target_name) = match &target {
+            Some(t) => (t.credit_code.clone(), t.name.clone()),
+            None => {
+                tracing::warn!(target_id = %e.target_id, "target not in the directories");
+                (e.target_id.clone(), String::new())
+            }
+        };
+        let date = |s: &str, field: &str| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| Error::Internal(format!("{field} {s:?} is not a date")))
+        };
+        let inspection_date = date(&e.visit_date, "visit_date")?;
+        let concluded = if e.concluded_date.is_empty() {
+            inspection_date
+        } else {
+            date(&e.concluded_date, "concluded_date")?
+        };
+        let due = self
+            .calendar
+            .add_working_days(concluded, self.settings.due_working_days)
+            .ok();
+        let joint = e.outcomes.len() > 1;
+        let table = self.tables.current();
+        let now = now_ms();
+        for o in &e.outcomes {
+            for item in &o.items {
+                let r = Res {
+                    id: format!("{}/{}/{}", e.visit_id, o.department_code, item.item_code),
+                    task_id: e.task_id.clone(),
+                    task_name: e.task_name.clone(),
+                    visit_id: e.visit_id.clone(),
+                    target_id: e.target_id.clone(),
+                    credit_code: credit_code.clone(),
+                    target_name: target_name.clone(),
+                    department: o.department_code.clone(),
+                    item: item.item_code.clone(),
+                    item_name: item.item_name.clone(),
+                    inspection_type: if joint {
+                        "部门联合双随机抽查"
+                    } else {
+                        "双随机抽查"
+                    }
+                    .into(),
+                    inspection_date,
+                    visit_outcome: e.outcome.clone(),
+                    problem_found: item.problem_found,
+                    problems: item.problems.clone(),
+                    suggested: Res::suggest(table, &e.outcome, item.problem_found),
+                    state: State::NotEntered,
+                    content: None,
+                    table: String::new(),
+                    due,
+                    reason: String::new(),
+                    published_at: None,
+                    corrections: Vec::new(),
+                    history: vec![crate::domain::result::Step {
+                        at: now,
+                        actor: "system:publication".into(),
+                        kind: "created".into(),
+                        detail: format!("visit {} concluded {}", e.visit_id, e.outcome),
+                    }],
+                };
+                store::insert(tx, &r, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One result.
+    pub async fn get(&self, who: &Identity, id: &str) -> Result<Stored, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let s = store::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no result {id:?}")))?;
+        self.may_read(who, &s.result.department, "id")?;
+        Ok(s)
+    }
+
+    fn may_read(&self, who: &Identity, department: &str, field: &str) -> Result<(), Error> {
+        if who.department == department || who.has_role(ROLE_JOINT_MEETING) {
+            Ok(())
+        } else {
+            Err(Denied {
+                field: field.into(),
+                reason: format!(
+                    "{department}'s results are read by {department} or the joint meeting ({ROLE_JOINT_MEETING})"
+                ),
+            }
+            .into())
+        }
+    }
+
+    /// A page of a department's results.
+    pub async fn list(
+        &self,
+        who: &Identity,
+        mut filter: Filter,
+        overdue_only: bool,
+        page: &Page,
+    ) -> Result<Vec<Stored>, Error> {
+        if filter.department.is_empty() {
+            filter.department = who.department.clone();
+        }
+        self.may_read(who, &filter.department, "department_code")?;
+        if overdue_only {
+            filter.overdue_on = Some(today().to_string());
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        store::list(&mut conn, &filter, page).await
+    }
+
+    async fn known_departments(&self, tx: &mut Tx) -> Result<Vec<String>, Error> {
+        Ok(suiji_platform::departments::codes(tx).await?)
+    }
+
+    /// Reads result `id`, checks the caller holds `need` in its department, applies `change` and writes it with
+    /// its audit entry and whatever it announces, in one transaction (read again on a conflict).
+    async fn change(
+        &self,
+        who: &Identity,
+        id: &str,
+        expected: i64,
+        need: &str,
+        action: &str,
+        change: impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error>,
+    ) -> Result<Stored, Error> {
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            let Some(mut s) = store::get(&mut tx, id).await? else {
+                return Err(Error::NotFound(format!("no result {id:?}")));
+            };
+            role(who, &s.result.department, need, "id")?;
+            if expected != 0 && expected != s.version {
+                return Err(Error::Conflict(format!(
+                    "result {id} is at revision {}, not {expected}",
+                    s.version
+                )));
+            }
+            let before = digest_of(&s.result);
+            let known = self.known_departments(&mut tx).await?;
+            let now = now_ms();
+            let announce = change(&mut s.result, &known, now)?;
+            match self
+                .write(&mut tx, who, &s, action, &before, announce, now)
+                .await
+            {
+                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES && expected == 0 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    tx.commit().await?;
+                    self.relay.notify();
+                    s.version += 1;
+                    return Ok(s);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write(
+        &self,
+        tx: &mut Tx,
+        who: &Identity,
+        s: &Stored,
+        action: &str,
+        before: &str,
+        announce: Announce,
+        now: i64,
+    ) -> Result<(), Error> {
+        let r = &s.result;
+        store::update(tx, r, s.version, now).await?;
+        audit::append(
+            tx,
+            who,
+            AuditEvent {
+                action,
+                entity: "result",
+                entity_id: &r.id,
+                before_digest: before.to_string(),
+                after_digest: digest_of(r),
+                detail: r
+                    .history
+                    .last()
+                    .map(|h| h.detail.clone())
+                    .unwrap_or_default(),
+            },
+        )
+        .await?;
+        match announce {
+            Announce::Nothing => Ok(()),
+            Announce::Published => self.announce(tx, r, RESULT_PUBLISHED, now).await,
+            Announce::Corrected => self.announce(tx, r, RESULT_CORRECTED, now).await,
+        }
+    }
+
+    async fn department_name(&self, tx: &mut Tx, code: &str) -> Result<String, Error> {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM departments WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(name.unwrap_or_else(|| code.to_string()))
+    }
+
+    /// The public record, the event, the credit records and the deliveries of a published or corrected result.
+    async fn announce(&self, tx: &mut Tx, r: &Res, key: &str, now: i64) -> Result<(), Error> {
+        let authority = self.department_name(tx, &r.department).await?;
+        let record = PublicRecord::of(r, &authority, |v| self.tables.version(v));
+        let today = china_date(now).to_string();
+        let published_day = china_date(r.published_at.unwrap_or(now)).to_string();
+        let correction =
+            (key == RESULT_CORRECTED).then_some((r.corrections.len() as i64, today.as_str()));
+        store::put_public(tx, &record, &published_day, correction).await?;
+        let event = pb::ResultPublishedEvent {
+            target_id: r.target_id.clone(),
+            record: Some(public_pb(&record)),
+        };
+        outbox::enqueue(tx, crate::NAME, Event::new(key, &r.task_id, &event)).await?;
+        let kind = key.trim_start_matches("publication.");
+        let body = serde_json::json!({ "kind": kind, "target_id": r.target_id, "record": record })
+            .to_string();
+        self.deliver(tx, kind, &r.id, &body, now).await?;
+        if key == RESULT_PUBLISHED {
+            for credit in r.credit_kinds(self.tables.version(&r.table)) {
+                let e = pb::CreditRecordedEvent {
+                    target_id: r.target_id.clone(),
+                    credit_code: r.credit_code.clone(),
+                    kind: credit.clone(),
+                    result_id: r.id.clone(),
+                    department_code: r.department.clone(),
+                    inspection_date: r.inspection_date.to_string(),
+                };
+                outbox::enqueue(tx, crate::NAME, Event::new(CREDIT_RECORDED, &r.task_id, &e))
+                    .await?;
+                let body = serde_json::json!({
+                    "kind": "credit.recorded",
+                    "target_id": e.target_id,
+                    "credit_code": e.credit_code,
+                    "credit_kind": e.kind,
+                    "result_id": e.result_id,
+                    "department_code": e.department_code,
+                    "authority": authority,
+                    "inspection_date": e.inspection_date,
+                })
+                .to_string();
+                self.deliver(tx, "credit.recorded", &r.id, &body, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        result_id: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        for c in &self.settings.connectors {
+            if c.kinds.is_empty() || c.kinds.iter().any(|k| k == kind) {
+                store::enqueue_delivery(tx, &c.name, kind, result_id, body, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Enters a result and submits it for review.
+    pub async fn enter(
+        &self,
+        who: &Identity,
+        id: &str,
+        content: Content,
+        expected: i64,
+    ) -> Result<Stored, Error> {
+        let table = self.tables.current();
+        self.change(who, id, expected, ROLE_ENTRY, "enter", |r, known, now| {
+            r.enter(
+                content.clone(),
+                table,
+                |d| known.iter().any(|k| k == d),
+                &who.subject,
+                now,
+            )?;
+            Ok(Announce::Nothing)
+        })
+        .await
+    }
+
+    /// Approves, returns or rejects a result.
+    pub async fn review(
+        &self,
+        who: &Identity,
+        id: &str,
+        decision: Decision,
+        reason: &str,
+        expected: i64,
+    ) -> Result<Stored, Error> {
+        self.change(who, id, expected, ROLE_REVIEWER, "review", |r, _, now| {
+            r.review(decision, reason, &who.subject, now)?;
+            Ok(Announce::Nothing)
+        })
+        .await
+    }
+
+    /// Publishes approved results, each in its own transaction: `Ok(true)` published now, `Ok(false)` already.
+    pub async fn publish(&self, who: &Identity, ids: &[String]) -> Vec<Result<bool, Error>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut fresh = false;
+            let done = self
+                .change(who, id, 0, ROLE_REVIEWER, "publish", |r, _, now| {
+                    if r.publish(&who.subject, now)? {
+                        Ok(Announce::Published)
+                    } else {
+                        Ok(Announce::Nothing)
+                    }
+                })
+                .await;
+            if let Ok(s) = &done {
+                fresh = s
+                    .result
+                    .history
+                    .last()
+                    .is_some_and(|h| h.kind == "published");
+            }
+            out.push(done.map(|_| fresh));
+        }
+        out
+    }
+
+    /// Withholds a result (the head).
+    pub async fn withhold(
+        &self,
+        who: &Identity,
+        id: &str,
+        reason: &str,
+        expected: i64,
+    ) -> Result<Stored, Error> {
+        self.change(who, id, expected, ROLE_HEAD, "withhold", |r, _, now| {
+            r.withhold(reason, &who.subject, now)?;
+            Ok(Announce::Nothing)
+        })
+        .await
+    }
+
+    /// Corrects a published result (the head).
+    pub async fn correct(
+        &self,
+        who: &Identity,
+        id: &str,
+        content: Content,
+        reason: &str,
+        expected: i64,
+    ) -> Result<Stored, Error> {
+        let table = self.tables.current();
+        self.change(who, id, expected, ROLE_HEAD, "correct", |r, known, now| {
+            r.correct(
+                content.clone(),
+                reason,
+                table,
+                |d| known.iter().any(|k| k == d),
+                &who.subject,
+                now,
+            )?;
+            Ok(Announce::Corrected)
+        })
+        .await
+    }
+
+    /// Published records of a credit code, or of names containing `query`.
+    pub async fn search(
+        &self,
+        query: &str,
+        page: &Page,
+    ) -> Result<(Vec<PublicRecord>, String), Error> {
+        let query = query.trim();
+        let by_code = is_identifier(query);
+        if !by_code && query.chars().count() < 2 {
+            return Err(Violations::one(
+                "query",
+                "give a full unified social credit code, or at least two characters of a name",
+            )
+            .into());
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        let rows = store::search_public(&mut conn, query, by_code, page).await?;
+        let token = suiji_platform::paging::next_token(&rows, page, |(k, _)| k);
+        Ok((rows.into_iter().map(|(_, r)| r).collect(), token))
+    }
+
+    /// Counts per department and the joint meeting's total for `year` (or one quarter), overdue on `as_of`.
+    pub async fn report(
+        &self,
+        who: &Identity,
+        year: u32,
+        quarter: u32,
+        as_of: Option<NaiveDate>,
+    ) -> Result<pb::ReportResponse, Error> {
+        let _ = who;
+        let mut v = Violations::new();
+        v.check(
+            !(2000..=2100).contains(&year),
+            "year",
+            "give the year of the inspections, e.g. 2027",
+        );
+        v.check(quarter > 4, "quarter", "is 1 to 4, or 0 for the whole year");
+        v.into_result()?;
+        let y = year as i32;
+        let (from, to, period) = if quarter == 0 {
+            (
+                NaiveDate::from_ymd_opt(y, 1, 1),
+                NaiveDate::from_ymd_opt(y, 12, 31),
+                year.to_string(),
+            )
+        } else {
+            let first = NaiveDate::from_ymd_opt(y, (quarter - 1) * 3 + 1, 1);
+            let next = if quarter == 4 {
+                NaiveDate::from_ymd_opt(y + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(y, quarter * 3 + 1, 1)
+            };
+            (
+                first,
+                next.and_then(|d| d.pred_opt()),
+                format!("{year}-Q{quarter}"),
+            )
+        };
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(Violations::one("year", "is out of range").into());
+        };
+        let as_of = as_of.unwrap_or_else(today);
+        let mut tx = self.db.begin().await?;
+        let counts = store::counts(
+            &mut tx,
+            &from.to_string(),
+            &to.to_string(),
+            &as_of.to_string(),
+        )
+        .await?;
+        let mut rows = Vec::with_capacity(counts.len() + 1);
+        let mut total = Counts::default();
+        for c in &counts {
+            let name = self.department_name(&mut tx, &c.department).await?;
+            rows.push(report_row(c, name));
+            total.results += c.results;
+            total.entered += c.entered;
+            total.published += c.published;
+            total.withheld += c.withheld;
+            total.overdue += c.overdue;
+            total.problems += c.problems;
+        }
+        tx.commit().await?;
+        rows.push(report_row(&total, "联席会议".into()));
+        Ok(pb::ReportResponse {
+            rows,
+            period,
+            as_of: as_of.to_string(),
+        })
+    }
+
+    /// A page of deliveries.
+    pub async fn deliveries(
+        &self,
+        who: &Identity,
+        state: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<store::Delivery>, Error> {
+        require_admin(who)?;
+        let mut conn = self.db.pool().acquire().await?;
+        store::list_deliveries(&mut conn, state, page).await
+    }
+
+    /// Queues dead letters again.
+    pub async fn retry_deliveries(&self, who: &Identity, ids: &[String]) -> Result<u64, Error> {
+        require_admin(who)?;
+        let mut conn = self.db.pool().acquire().await?;
+        store::retry_dead(&mut conn, ids, now_ms()).await
+    }
+
+    /// The records published or corrected on `day`, `limit` at a time after id `after`.
+    pub async fn published_on(
+        &self,
+        day: NaiveDate,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<PublicRecord>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::published_on(&mut conn, &day.to_string(), after, limit).await
+    }
+
+    /// The database, for the connector's worker.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &PublicationSettings {
+        &self.settings
+    }
+}
+
+/// A credit code or another identifier the directories give (ASCII letters, digits and dashes), not a name.
+fn is_identifier(q: &str) -> bool {
+    q.len() >= 8 && q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn require_admin(who: &Identity) -> Result<(), Error> {
+    if who.has_role(suiji_platform::auth::ROLE_ADMIN) || who.has_role(ROLE_JOINT_MEETING) {
+        Ok(())
+    } else {
+        Err(Denied {
+            field: "state".into(),
+            reason: format!(
+                "the connector's deliveries are for operators ({}) and the joint meeting",
+                suiji_platform::auth::ROLE_ADMIN
+            ),
+        }
+        .into())
+    }
+}
+
+fn rate(part: u64, whole: u64) -> u32 {
+    if whole == 0 {
+        10_000
+    } else {
+        ((part as u128 * 10_000) / whole as u128) as u32
+    }
+}
+
+fn report_row(c: &Counts, name: String) -> pb::ReportRow {
+    pb::ReportRow {
+        department_code: c.department.clone(),
+        department_name: name,
+        results: c.results,
+        entered: c.entered,
+        published: c.published,
+        withheld: c.withheld,
+        overdue: c.overdue,
+        entry_rate_basis_points: rate(c.entered, c.results),
+        publication_rate_basis_points: rate(c.published, c.results - c.withheld),
+        problems: c.problems,
+    }
+}
+
+/// The gRPC form of a public record.
+pub fn public_pb(r: &PublicRecord) -> pb::PublicRecord {
+    pb::PublicRecord {
+        id: r.id.clone(),
+        credit_code: r.credit_code.clone(),
+        target_name: r.target_name.clone(),
+        task_name: r.task_name.clone(),
+        authority: r.authority.clone(),
+        inspection_type: r.inspection_type.clone(),
+        inspection_date: r.inspection_date.clone(),
+        item: r.item.clone(),
+        result: r.result.clone(),
+        published_time: Some(suiji_platform::grpc::timestamp(r.published_at)),
+        corrections: r
+            .corrections
+            .iter()
+            .map(|c| pb::PublicCorrection {
+                time: Some(suiji_platform::grpc::timestamp(c.at)),
+                previous_result: c.previous_result.clone(),
+                reason: c.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The first day of `d`'s quarter, for callers that report on the running quarter.
+pub fn quarter_of(d: NaiveDate) -> u32 {
+    (d.month() - 1) / 3 + 1
+}

@@ -1,0 +1,492 @@
+//! Results as versioned rows, the public records, the code table versions and the connector's deliveries.
+
+use sqlx::{AnyConnection, Row};
+use suiji_platform::db::{Tx, flag};
+use suiji_platform::error::Error;
+use suiji_platform::paging::Page;
+
+use crate::domain::codes::{Code, CodeTable};
+use crate::domain::public::PublicRecord;
+use crate::domain::result::{Result as Res, State};
+
+/// A result with its version.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The result.
+    pub result: Res,
+    /// One more for every change.
+    pub version: i64,
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("encode: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored document: {e}")))
+}
+
+fn stored(r: &sqlx::any::AnyRow) -> Result<Stored, Error> {
+    let doc: String = r.try_get("doc")?;
+    Ok(Stored {
+        result: decode(&doc)?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn due(r: &Res) -> String {
+    r.due.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Adds a new result; false when it is there already (a redelivered visit).
+pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "INSERT INTO results (id, task_id, department, state, entered, problem, inspection_date, due_date, version, doc, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&r.id)
+    .bind(&r.task_id)
+    .bind(&r.department)
+    .bind(r.state.as_str())
+    .bind(flag(r.state.is_entered()))
+    .bind(flag(r.problem_found))
+    .bind(r.inspection_date.to_string())
+    .bind(due(r))
+    .bind(encode(r)?)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes `r` over version `version`; `Conflict` when someone else changed it first.
+pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE results SET state = $1, entered = $2, problem = $3, due_date = $4, version = version + 1, doc = $5, \
+         updated_at = $6 WHERE id = $7 AND version = $8",
+    )
+    .bind(r.state.as_str())
+    .bind(flag(r.state.is_entered()))
+    .bind(flag(r.problem_found))
+    .bind(due(r))
+    .bind(encode(r)?)
+    .bind(now)
+    .bind(&r.id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!(
+            "result {} changed since revision {version}; read it again",
+            r.id
+        )))
+    }
+}
+
+/// One result.
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Stored>, Error> {
+    let row = sqlx::query("SELECT doc, version FROM results WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(stored).transpose()
+}
+
+/// What a list of results is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Department.
+    pub department: String,
+    /// Task; empty: all.
+    pub task_id: String,
+    /// States; empty: all.
+    pub states: Vec<State>,
+    /// Only those past their due date on this day (YYYY-MM-DD).
+    pub overdue_on: Option<String>,
+}
+
+/// A page of results, in id order.
+pub async fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> Result<Vec<Stored>, Error> {
+    let mut sql =
+        String::from("SELECT doc, version FROM results WHERE department = $1 AND id > $2");
+    let mut n = 2;
+    let mut binds: Vec<String> = vec![f.department.clone(), page.after.clone()];
+    if !f.task_id.is_empty() {
+        n += 1;
+        sql.push_str(&format!(" AND task_id = ${n}"));
+        binds.push(f.task_id.clone());
+    }
+    if !f.states.is_empty() {
+        let list: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| {
+                n += 1;
+                binds.push(s.as_str().to_string());
+                format!("${n}")
+            })
+            .collect();
+        sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
+    }
+    if let Some(day) = &f.overdue_on {
+        n += 1;
+        sql.push_str(&format!(
+            " AND state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < ${n}"
+        ));
+        binds.push(day.clone());
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT {}", page.size));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(conn).await?.iter().map(stored).collect()
+}
+
+/// Writes the public record of a result (on publication and on every correction), and the correction's line
+/// for the daily export.
+pub async fn put_public(
+    tx: &mut Tx,
+    record: &PublicRecord,
+    published_day: &str,
+    correction: Option<(i64, &str)>,
+) -> Result<(), Error> {
+    let sort_key = format!("{}|{}", record.inspection_date, record.id);
+    sqlx::query(
+        "INSERT INTO public_records (result_id, credit_code, target_name, sort_key, published_day, doc) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (result_id) DO UPDATE SET doc = excluded.doc",
+    )
+    .bind(&record.id)
+    .bind(&record.credit_code)
+    .bind(&record.target_name)
+    .bind(sort_key)
+    .bind(published_day)
+    .bind(encode(record)?)
+    .execute(&mut **tx)
+    .await?;
+    if let Some((seq, day)) = correction {
+        sqlx::query("INSERT INTO corrections (result_id, seq, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(&record.id)
+            .bind(seq)
+            .bind(day)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Public records of a full credit code, or whose name contains `query`, newest inspection first; the page key
+/// is the sort key.
+pub async fn search_public(
+    conn: &mut AnyConnection,
+    query: &str,
+    by_code: bool,
+    page: &Page,
+) -> Result<Vec<(String, PublicRecord)>, Error> {
+    let after = if page.after.is_empty() {
+        "\u{10FFFF}".to_string()
+    } else {
+        page.after.clone()
+    };
+    let sql = if by_code {
+        "SELECT sort_key, doc FROM public_records WHERE credit_code = $1 AND sort_key < $2 ORDER BY sort_key DESC LIMIT $3"
+    } else {
+        "SELECT sort_key, doc FROM public_records WHERE target_name LIKE $1 AND sort_key < $2 ORDER BY sort_key DESC LIMIT $3"
+    };
+    let pattern = if by_code {
+        query.to_string()
+    } else {
+        let escaped = query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    };
+    let rows = sqlx::query(sql)
+        .bind(pattern)
+        .bind(after)
+        .bind(page.size)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let doc: String = r.try_get("doc")?;
+            Ok((r.try_get("sort_key")?, decode(&doc)?))
+        })
+        .collect()
+}
+
+/// The public records published on `day` and those corrected on it, in id order, `after` the id given.
+pub async fn published_on(
+    conn: &mut AnyConnection,
+    day: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<PublicRecord>, Error> {
+    let rows = sqlx::query(
+        "SELECT result_id, doc FROM public_records WHERE result_id > $2 AND (published_day = $1 OR result_id IN \
+         (SELECT result_id FROM corrections WHERE day = $1)) ORDER BY result_id LIMIT $3",
+    )
+    .bind(day)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| decode(&r.try_get::<String, _>("doc")?))
+        .collect()
+}
+
+/// Keeps `table` among the versions used, unless that version is kept already.
+pub async fn save_table(tx: &mut Tx, table: &CodeTable) -> Result<(), Error> {
+    for c in &table.codes {
+        sqlx::query(
+            "INSERT INTO result_codes (version, code, text, problem, exclusive, credit, retired) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version, code) DO NOTHING",
+        )
+        .bind(&table.version)
+        .bind(&c.code)
+        .bind(&c.text)
+        .bind(flag(c.problem))
+        .bind(flag(c.exclusive))
+        .bind(&c.credit)
+        .bind(flag(c.retired))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every version of the code table kept.
+pub async fn tables(conn: &mut AnyConnection) -> Result<Vec<CodeTable>, Error> {
+    let rows = sqlx::query(
+        "SELECT version, code, text, problem, exclusive, credit, retired FROM result_codes ORDER BY version, code",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<CodeTable> = Vec::new();
+    for r in rows {
+        let version: String = r.try_get("version")?;
+        let code = Code {
+            code: r.try_get("code")?,
+            text: r.try_get("text")?,
+            problem: r.try_get::<i64, _>("problem")? != 0,
+            exclusive: r.try_get::<i64, _>("exclusive")? != 0,
+            credit: r.try_get("credit")?,
+            retired: r.try_get::<i64, _>("retired")? != 0,
+        };
+        match out.last_mut() {
+            Some(t) if t.version == version => t.codes.push(code),
+            _ => out.push(CodeTable {
+                version,
+                codes: vec![code],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// One department's counts over inspections between two days.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Department.
+    pub department: String,
+    /// Results.
+    pub results: u64,
+    /// Entered.
+    pub entered: u64,
+    /// Published.
+    pub published: u64,
+    /// Withheld.
+    pub withheld: u64,
+    /// Overdue.
+    pub overdue: u64,
+    /// With a problem.
+    pub problems: u64,
+}
+
+/// Counts per department of the results of inspections from `from` to `to` (inclusive, YYYY-MM-DD), overdue
+/// counted on `as_of`.
+pub async fn counts(
+    conn: &mut AnyConnection,
+    from: &str,
+    to: &str,
+    as_of: &str,
+) -> Result<Vec<Counts>, Error> {
+    let rows = sqlx::query(
+        "SELECT department, COUNT(*) AS results, SUM(entered) AS entered, \
+         SUM(CASE WHEN state = 'published' THEN 1 ELSE 0 END) AS published, \
+         SUM(CASE WHEN state = 'withheld' THEN 1 ELSE 0 END) AS withheld, \
+         SUM(CASE WHEN state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < $3 THEN 1 ELSE 0 END) AS overdue, \
+         SUM(problem) AS problems \
+         FROM results WHERE inspection_date >= $1 AND inspection_date <= $2 GROUP BY department ORDER BY department",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(as_of)
+    .fetch_all(conn)
+    .await?;
+    let n = |r: &sqlx::any::AnyRow, c: &str| -> Result<u64, Error> {
+        Ok(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0).max(0) as u64)
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(Counts {
+                department: r.try_get("department")?,
+                results: n(r, "results")?,
+                entered: n(r, "entered")?,
+                published: n(r, "published")?,
+                withheld: n(r, "withheld")?,
+                overdue: n(r, "overdue")?,
+                problems: n(r, "problems")?,
+            })
+        })
+        .collect()
+}
+
+/// A delivery to an outside system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Id.
+    pub id: String,
+    /// Connector name.
+    pub connector: String,
+    /// `result.published`, `result.corrected`, `credit.recorded`.
+    pub kind: String,
+    /// The result it is about.
+    pub result_id: String,
+    /// JSON body.
+    pub body: String,
+    /// `pending`, `delivered`, `dead`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Next attempt (epoch ms).
+    pub next_at: i64,
+    /// Last error.
+    pub last_error: String,
+}
+
+fn delivery(r: &sqlx::any::AnyRow) -> Result<Delivery, Error> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        connector: r.try_get("connector")?,
+        kind: r.try_get("kind")?,
+        result_id: r.try_get("result_id")?,
+        body: r.try_get("body")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_at: r.try_get("next_at")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+const DELIVERY_COLUMNS: &str =
+    "id, connector, kind, result_id, body, state, attempts, next_at, last_error";
+
+/// Queues a delivery in the caller's transaction.
+pub async fn enqueue_delivery(
+    tx: &mut Tx,
+    connector: &str,
+    kind: &str,
+    result_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO deliveries (id, connector, kind, result_id, body, state, attempts, next_at, last_error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, '', $6, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(connector)
+    .bind(kind)
+    .bind(result_id)
+    .bind(body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Pending deliveries due by `now`, oldest first.
+pub async fn due_deliveries(
+    conn: &mut AnyConnection,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<Delivery>, Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(delivery).collect()
+}
+
+/// Records an attempt's end: delivered, retried at `next_at`, or dead.
+pub async fn attempted(
+    conn: &mut AnyConnection,
+    id: &str,
+    state: &str,
+    next_at: i64,
+    error: &str,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE deliveries SET state = $1, attempts = attempts + 1, next_at = $2, last_error = $3, updated_at = $4 \
+         WHERE id = $5 AND state = 'pending'",
+    )
+    .bind(state)
+    .bind(next_at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A page of deliveries in id order, of one state or all.
+pub async fn list_deliveries(
+    conn: &mut AnyConnection,
+    state: Option<&str>,
+    page: &Page,
+) -> Result<Vec<Delivery>, Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id > $1 AND ($2 = '' OR state = $2) ORDER BY id LIMIT $3"
+    )))
+    .bind(&page.after)
+    .bind(state.unwrap_or(""))
+    .bind(page.size)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(delivery).collect()
+}
+
+/// Puts dead letters (these, or all when `ids` is empty) back in the queue with fresh attempts.
+pub async fn retry_dead(conn: &mut AnyConnection, ids: &[String], now: i64) -> Result<u64, Error> {
+    if ids.is_empty() {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $1, updated_at = $1 WHERE state = 'dead'",
+        )
+        .bind(now)
+        .execute(conn)
+        .await?;
+        return Ok(done.rows_affected());
+    }
+    let mut n = 0;
+    for id in ids {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $1, updated_at = $1 WHERE state = 'dead' AND id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        n += done.rows_affected();
+    }
+    Ok(n)
+}

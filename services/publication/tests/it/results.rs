@@ -1,0 +1,623 @@
+//! Results from the visit to the public record, with every refusal the rules call for; deadlines, reports, the
+//! daily export and the connector's signed deliveries and dead letters.
+
+use std::time::Duration;
+
+use suiji_api::publication::v1 as pb;
+use suiji_platform::audit::{Verification, verify};
+use suiji_platform::grpc::violations_of;
+use suiji_platform::on_both_backends;
+use suiji_platform::testing::{Backend, eventually};
+use suiji_publication::connector::signature;
+use tonic::Code;
+
+use crate::{SCJG, STHJ, Setup, content, http_get, publish, results};
+
+on_both_backends!(
+    results_from_entry_to_the_public,
+    deadlines_reports_and_the_connector
+);
+
+fn field_of(status: &tonic::Status) -> String {
+    violations_of(status)
+        .first()
+        .map(|(f, _)| f.clone())
+        .unwrap_or_else(|| panic!("no field violation in {status:?}"))
+}
+
+async fn results_from_entry_to_the_public(backend: Backend) {
+    let Some(s) = Setup::start(backend).await else {
+        return;
+    };
+    let today = suiji_platform::calendar::today().to_string();
+    let joint = [(SCJG, "SCJG-1", false), (STHJ, "STHJ-1", false)];
+    s.conclude("T1", 0, &today, "inspected", &joint).await;
+    // The same visit sent again makes no second result.
+    s.conclude("T1", 0, &today, "inspected", &joint).await;
+    s.conclude("T1", 1, &today, "inspected", &[(SCJG, "SCJG-1", true)])
+        .await;
+    s.conclude("T1", 2, &today, "not_found", &[(SCJG, "SCJG-1", false)])
+        .await;
+    let mut entry = s.entry(SCJG);
+    let listed = results(&mut entry, SCJG, 3).await;
+    assert_eq!(results(&mut s.entry(STHJ), STHJ, 1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        results(&mut entry, SCJG, 3).await.len(),
+        3,
+        "no duplicate from the re-sent visit"
+    );
+    let id = |target: usize| format!("T1/{}/{SCJG}/SCJG-1", s.targets[target].id);
+    let first = listed
+        .iter()
+        .find(|r| r.id == id(0))
+        .expect("target 0's result");
+    assert_eq!(first.credit_code, s.targets[0].credit_code);
+    assert_eq!(first.target_name, s.targets[0].name);
+    assert_eq!(first.suggested_codes, vec!["1"]);
+    assert_eq!(first.inspection_type, "部门联合双随机抽查");
+    assert_eq!(first.state, pb::ResultState::NotEntered as i32);
+    assert!(
+        !first.due_date.is_empty(),
+        "due 20 working days after the visit"
+    );
+    let gone = listed.iter().find(|r| r.id == id(2)).unwrap();
+    assert_eq!(gone.suggested_codes, vec!["6"]);
+
+    // Each department enters its own results only, with the role.
+    let e = s
+        .entry(STHJ)
+        .enter_result(pb::EnterResultRequest {
+            id: id(0),
+            content: content(&["1"], pb::Disposal::None),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = s
+        .reviewer(SCJG)
+        .enter_result(pb::EnterResultRequest {
+            id: id(0),
+            content: content(&["1"], pb::Disposal::None),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    // Codes are checked against the table and the visit's findings.
+    let e = entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(1),
+            content: content(&["1"], pb::Disposal::None),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(field_of(&e), "content.codes[0]");
+    assert!(violations_of(&e)[0].1.contains("found a problem"), "{e:?}");
+    let e = entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(0),
+            content: content(&["Z9"], pb::Disposal::None),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&e), "content.codes[0]");
+    // An unentered or unapproved result is not published.
+    let out = s
+        .reviewer(SCJG)
+        .publish_results(pb::PublishResultsRequest { ids: vec![id(0)] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!out.outcomes[0].published);
+    assert!(
+        out.outcomes[0].error.contains("approved"),
+        "{:?}",
+        out.outcomes[0]
+    );
+
+    // Entered, returned with a reason, entered again, approved, published.
+    let entered = entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(0),
+            content: content(&["1"], pb::Disposal::None),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(entered.state, pb::ResultState::AwaitingReview as i32);
+    let e = s
+        .reviewer(SCJG)
+        .review_result(pb::ReviewResultRequest {
+            id: id(0),
+            decision: pb::ReviewDecision::Return as i32,
+            reason: String::new(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&e), "reason");
+    let e = s
+        .reviewer(SCJG)
+        .review_result(pb::ReviewResultRequest {
+            id: id(0),
+            decision: pb::ReviewDecision::Approve as i32,
+            reason: String::new(),
+            expected_revision: entered.revision - 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::Aborted,
+        "a stale revision is refused: {e:?}"
+    );
+    let returned = s
+        .reviewer(SCJG)
+        .review_result(pb::ReviewResultRequest {
+            id: id(0),
+            decision: pb::ReviewDecision::Return as i32,
+            reason: "写明检查的年度报告年份".into(),
+            expected_revision: entered.revision,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(returned.state, pb::ResultState::Returned as i32);
+    publish(&s, SCJG, &id(0), &["1"], pb::Disposal::None).await;
+    let got = entry
+        .get_result(pb::GetResultRequest { id: id(0) })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(got.state, pb::ResultState::Published as i32);
+    let steps: Vec<&str> = got.history.iter().map(|h| h.kind.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "created",
+            "entered",
+            "returned",
+            "re-entered",
+            "approved",
+            "published"
+        ]
+    );
+    // A published result is never edited.
+    let e = entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(0),
+            content: content(&["E"], pb::Disposal::OrderedToCorrect),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+
+    // A problem: published, and a credit record follows from code B.
+    publish(&s, SCJG, &id(1), &["B"], pb::Disposal::OrderedToCorrect).await;
+    // Withheld: only the head, only with a reason; archived, never public.
+    let e = entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(2),
+            content: content(&["6"], pb::Disposal::Notified),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&e), "content.disposal_department_code");
+    entry
+        .enter_result(pb::EnterResultRequest {
+            id: id(2),
+            content: Some(pb::Content {
+                codes: vec!["6".into()],
+                disposal: pb::Disposal::Notified as i32,
+                disposal_department_code: STHJ.into(),
+                note: String::new(),
+            }),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
+    let withhold = |reason: &str| pb::WithholdResultRequest {
+        id: id(2),
+        reason: reason.into(),
+        expected_revision: 0,
+    };
+    let e = s
+        .reviewer(SCJG)
+        .withhold_result(withhold("案件调查中"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = s
+        .head(SCJG)
+        .withhold_result(withhold(" "))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&e), "reason");
+    let withheld = s
+        .head(SCJG)
+        .withhold_result(withhold("案件调查中，公示将影响调查"))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(withheld.state, pb::ResultState::Withheld as i32);
+    assert!(withheld.content.is_some(), "archived with what was found");
+
+    // Corrections: the head's sign-off with a reason; the original is kept.
+    let correct = |reason: &str| pb::CorrectResultRequest {
+        id: id(0),
+        content: content(&["E"], pb::Disposal::OrderedToCorrect),
+        reason: reason.into(),
+        expected_revision: 0,
+    };
+    let e = s
+        .reviewer(SCJG)
+        .correct_result(correct("复核"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = s.head(SCJG).correct_result(correct("")).await.unwrap_err();
+    assert_eq!(field_of(&e), "reason");
+    let corrected = s
+        .head(SCJG)
+        .correct_result(correct("复核发现未公示即时信息，已责令改正"))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(corrected.corrections.len(), 1);
+    assert_eq!(
+        corrected.corrections[0].previous.as_ref().unwrap().codes,
+        vec!["1"]
+    );
+
+    // The public sees published records only, with the correction.
+    let mut public = s.public();
+    let search = |q: &str| pb::PublicSearchRequest {
+        query: q.into(),
+        ..Default::default()
+    };
+    let records = public
+        .public_search(search(&s.targets[0].credit_code))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(
+        records.len(),
+        1,
+        "STHJ's unentered result is not public: {records:?}"
+    );
+    let r = &records[0];
+    assert_eq!(r.authority, "咸阳市市场监督管理局");
+    assert_eq!(r.result, "发现问题经责令已改正");
+    assert_eq!(r.item, "SCJG-1 检查");
+    assert_eq!(r.corrections.len(), 1);
+    assert_eq!(r.corrections[0].previous_result, "未发现问题");
+    assert!(
+        public
+            .public_search(search(&s.targets[2].credit_code))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .is_empty(),
+        "a withheld result is not public"
+    );
+    let name_part: String = s.targets[1].name.chars().take(4).collect();
+    let by_name = public
+        .public_search(search(&name_part))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(
+        by_name
+            .iter()
+            .any(|r| r.credit_code == s.targets[1].credit_code),
+        "{by_name:?}"
+    );
+    let e = public.public_search(search("某")).await.unwrap_err();
+    assert_eq!(field_of(&e), "query");
+
+    // The same over plain HTTP: the JSON feed and the page.
+    let (status, body) = http_get(
+        &s,
+        &format!("/public/results?q={}", s.targets[0].credit_code),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let feed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(feed["records"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        feed["records"][0]["corrections"][0]["previous_result"],
+        "未发现问题"
+    );
+    let (status, body) = http_get(&s, "/public/results?q=x").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("\"field\":\"q\""), "{body}");
+    let (status, page) = http_get(&s, "/public").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("双随机抽查结果公示"));
+
+    // Events for the other services, and a credit record from code B.
+    let probe = s.probe.clone();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let probe = probe.clone();
+            async move {
+                probe.of_type("publication.result.published").len() == 2
+                    && probe.of_type("publication.result.corrected").len() == 1
+                    && probe.of_type("publication.credit.recorded").len() == 1
+            }
+        })
+        .await,
+        "published ×2, corrected, one credit record: {:?}",
+        s.probe
+            .seen()
+            .iter()
+            .map(|e| e.r#type.clone())
+            .collect::<Vec<_>>()
+    );
+    let credit: pb::CreditRecordedEvent = s.probe.of_type("publication.credit.recorded")[0]
+        .payload
+        .as_ref()
+        .unwrap()
+        .to_msg()
+        .unwrap();
+    assert_eq!(credit.kind, "abnormal_operations");
+    assert_eq!(credit.credit_code, s.targets[1].credit_code);
+
+    // Every change is on the hash-chained audit trail.
+    match verify(&s.publication.ctx.db).await.unwrap() {
+        // Target 0: entered, returned, entered, approved, published, corrected; target 1: entered, approved,
+        // published; target 2: entered, withheld. Refused calls leave nothing.
+        Verification::Intact { entries, .. } => assert_eq!(entries, 11),
+        other => panic!("audit trail broken: {other:?}"),
+    }
+    s.stop().await;
+}
+
+async fn deadlines_reports_and_the_connector(backend: Backend) {
+    let Some(s) = Setup::start(backend).await else {
+        return;
+    };
+    let today = suiji_platform::calendar::today();
+    let year = chrono::Datelike::year(&today);
+    let january = format!("{year}-01-05");
+    s.conclude("T2", 3, &january, "inspected", &[(SCJG, "SCJG-1", false)])
+        .await;
+    s.conclude(
+        "T2",
+        0,
+        &today.to_string(),
+        "inspected",
+        &[(SCJG, "SCJG-1", true)],
+    )
+    .await;
+    let mut entry = s.entry(SCJG);
+    results(&mut entry, SCJG, 2).await;
+    let late = format!("T2/{}/{SCJG}/SCJG-1", s.targets[3].id);
+    let fresh = format!("T2/{}/{SCJG}/SCJG-1", s.targets[0].id);
+
+    let overdue = entry
+        .list_results(pb::ListResultsRequest {
+            overdue_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].id, late);
+    assert!(overdue[0].overdue);
+    let e = s
+        .entry(STHJ)
+        .list_results(pb::ListResultsRequest {
+            department_code: SCJG.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::PermissionDenied,
+        "another department's results are not listed"
+    );
+
+    // A refusal to cooperate with a case opened: two credit records, signed deliveries, and dead letters from the
+    // receiver that answers 503.
+    publish(&s, SCJG, &fresh, &["8"], pb::Disposal::CaseOpened).await;
+    let received = s.received.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let received = received.clone();
+            async move {
+                let r = received.lock().unwrap();
+                r.iter().filter(|x| x.path == "/hook").count() == 3
+                    && r.iter().filter(|x| x.path == "/broken").count() >= 4
+            }
+        })
+        .await,
+        "the hook got the publication and two credit records, the broken one was tried twice each: {:?}",
+        s.received.lock().unwrap()
+    );
+    let hooks: Vec<_> = s
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|x| x.path == "/hook")
+        .cloned()
+        .collect();
+    let mut kinds: Vec<&str> = hooks.iter().map(|h| h.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["credit.recorded", "credit.recorded", "result.published"]
+    );
+    for h in &hooks {
+        let t: i64 = h.signature["t=".len()..h.signature.find(',').unwrap()]
+            .parse()
+            .unwrap();
+        assert_eq!(
+            h.signature,
+            signature(crate::HOOK_SECRET.as_bytes(), t, &h.body),
+            "signed"
+        );
+        assert_ne!(h.signature, signature(b"other", t, &h.body));
+    }
+    assert!(hooks.iter().any(|h| h.body.contains("refused_inspection")));
+    assert!(hooks.iter().any(|h| h.body.contains("case_opened")));
+
+    let mut admin = s.client(SCJG, &["admin"]);
+    let dead = |admin: &mut crate::Client| {
+        let mut admin = admin.clone();
+        async move {
+            admin
+                .list_deliveries(pb::ListDeliveriesRequest {
+                    state: pb::DeliveryState::Dead as i32,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .deliveries
+        }
+    };
+    let a = admin.clone();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let mut a = a.clone();
+            async move { dead(&mut a).await.len() == 2 }
+        })
+        .await,
+        "both credit records to the broken receiver are dead letters"
+    );
+    let letters = dead(&mut admin).await;
+    assert!(
+        letters
+            .iter()
+            .all(|d| d.connector == "broken" && d.attempts == 2)
+    );
+    assert!(letters[0].last_error.contains("503"), "{:?}", letters[0]);
+    let e = entry
+        .list_deliveries(pb::ListDeliveriesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let broken = || {
+        s.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|x| x.path == "/broken")
+            .count()
+    };
+    let before = broken();
+    let queued = admin
+        .retry_deliveries(pb::RetryDeliveriesRequest {
+            ids: vec![letters[0].id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .queued;
+    assert_eq!(queued, 1);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let n = broken();
+            async move { n > before }
+        })
+        .await,
+        "a retried dead letter is sent again"
+    );
+
+    // Reports: the year and the first quarter, overdue counted on today.
+    let report = entry
+        .report(pb::ReportRequest {
+            year: year as u32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let scjg = report
+        .rows
+        .iter()
+        .find(|r| r.department_code == SCJG)
+        .unwrap();
+    assert_eq!(
+        (
+            scjg.results,
+            scjg.entered,
+            scjg.published,
+            scjg.overdue,
+            scjg.problems
+        ),
+        (2, 1, 1, 1, 1)
+    );
+    assert_eq!(scjg.entry_rate_basis_points, 5000);
+    assert_eq!(scjg.publication_rate_basis_points, 5000);
+    let total = report.rows.last().unwrap();
+    assert_eq!(
+        (total.department_name.as_str(), total.results),
+        ("联席会议", 2)
+    );
+    let q1 = entry
+        .report(pb::ReportRequest {
+            year: year as u32,
+            quarter: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(q1.period, format!("{year}-Q1"));
+    assert_eq!(q1.rows.last().unwrap().results, 1);
+    let e = entry
+        .report(pb::ReportRequest {
+            year: year as u32,
+            quarter: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&e), "quarter");
+
+    // The daily export: BOM, header, the day's published record.
+    let mut stream = entry
+        .export_published(pb::ExportPublishedRequest {
+            day: suiji_platform::calendar::china_date(suiji_platform::db::now_ms()).to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut file = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        file.extend(chunk.chunk);
+    }
+    let text = String::from_utf8(file).unwrap();
+    assert!(text.starts_with("\u{feff}统一社会信用代码,名称"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains(&s.targets[0].credit_code));
+    assert!(text.contains("不配合检查情节严重"));
+    s.stop().await;
+}
