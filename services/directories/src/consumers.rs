@@ -10,7 +10,12 @@ use suiji_platform::db::{Tx, now_ms};
 use suiji_platform::inbox::{HandleError, TxHandler, payload};
 
 /// Routing keys the directories consume.
-pub const BINDINGS: &[&str] = &[VISIT_CONCLUDED, TEAMS_DRAWN, INSPECTOR_REPLACED];
+pub const BINDINGS: &[&str] = &[
+    VISIT_CONCLUDED,
+    TEAMS_DRAWN,
+    INSPECTOR_REPLACED,
+    CREDIT_RECORDED,
+];
 
 /// A visit's record form is confirmed.
 pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
@@ -18,6 +23,22 @@ pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
 pub const TEAMS_DRAWN: &str = "draw.teams.drawn";
 /// A drawn inspector was replaced.
 pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
+
+/// A published result made a credit record.
+pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
+
+/// The risk flags a credit record raises: a target that cannot be reached at its address, did not publish what
+/// it must or published false information goes on the abnormal-operations list (企业信息公示暂行条例 第十七条);
+/// false information, a serious refusal to be inspected and an opened case make it a key focus, which the draw
+/// treats as high risk.
+pub fn credit_flags(kind: &str) -> Option<(bool, bool)> {
+    match kind {
+        "abnormal_operations" => Some((true, false)),
+        "false_disclosure" => Some((true, true)),
+        "refused_inspection" | "case_opened" => Some((false, true)),
+        _ => None,
+    }
+}
 
 /// Keeps history and workloads.
 pub struct History;
@@ -108,6 +129,25 @@ impl TxHandler for History {
                 *changes.entry(r.replaced_inspector_id).or_default() -= 1;
                 *changes.entry(r.replacement_inspector_id).or_default() += 1;
                 workload(tx, changes).await?;
+                Ok(())
+            }
+            CREDIT_RECORDED => {
+                let e: suiji_api::publication::v1::CreditRecordedEvent = payload(envelope)?;
+                let Some((abnormal, key_focus)) = credit_flags(&e.kind) else {
+                    tracing::warn!(kind = %e.kind, "credit record of an unknown kind; no flag raised");
+                    return Ok(());
+                };
+                // Flags are raised, never lowered here: leaving the list is a decision of its own.
+                sqlx::query(
+                    "UPDATE targets SET abnormal = CASE WHEN $1 = 1 THEN 1 ELSE abnormal END, \
+                     key_focus = CASE WHEN $2 = 1 THEN 1 ELSE key_focus END, updated_at = $3 WHERE id = $4",
+                )
+                .bind(i64::from(abnormal))
+                .bind(i64::from(key_focus))
+                .bind(now_ms())
+                .bind(&e.target_id)
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             }
             other => {

@@ -7,6 +7,8 @@ use suiji_api::catalog::v1 as cat;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_api::planning::v1 as plan;
+use suiji_api::publication::v1 as publ;
+use suiji_api::publication::v1::publication_service_client::PublicationServiceClient;
 use suiji_draw::testkit::{self, SCJG, STHJ, World};
 use suiji_inspection::service::ROLE_COORDINATOR;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
@@ -34,6 +36,19 @@ async fn start(w: &World) -> Running {
         suiji_inspection::NAME,
         &suiji_inspection::migrations(),
         |ctx| async move { suiji_inspection::start(&ctx).await },
+    )
+    .await
+}
+
+async fn start_publication(w: &World) -> Running {
+    let mut settings = (*w.isolated.settings).clone();
+    settings.services.directories = w.directories.addr.clone();
+    testing::start_with(
+        std::sync::Arc::new(settings),
+        w.isolated.bus().await,
+        suiji_publication::NAME,
+        &suiji_publication::migrations(),
+        |ctx| async move { suiji_publication::start(&ctx).await },
     )
     .await
 }
@@ -176,6 +191,7 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         return;
     };
     let inspection = start(&w).await;
+    let publication = start_publication(&w).await;
     fill(&w).await;
     let (entry, items) = three_departments();
     w.launch_with(TASK, entry, items, 0).await;
@@ -576,12 +592,49 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let results = saga(&mut lead, TASK).await;
     assert_eq!(results.phase, pb::Phase::Results as i32, "{results:#?}");
 
+    // Publication hears every concluded visit: one result per department and item to enter, from the findings.
+    let token = w.isolated.token(SCJG, &["publication.entry"]);
+    let entry = PublicationServiceClient::with_interceptor(
+        channel(&publication.addr).unwrap(),
+        Bearer::new(Some(&token)),
+    );
+    let listed = || {
+        let mut c = entry.clone();
+        async move {
+            c.list_results(publ::ListResultsRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .results
+        }
+    };
+    let all_there = eventually(Duration::from_secs(15), || async {
+        listed().await.len() == visits.len()
+    })
+    .await;
+    assert!(all_there, "one SCJG result per visit: {:?}", listed().await);
+    let listed = listed().await;
+    let found = listed
+        .iter()
+        .find(|r| r.visit_id == first.id)
+        .expect("the inspected visit's result");
+    assert_eq!(found.item_code, "SCJG-1");
+    assert_eq!(found.item_name, "SCJG-1 检查");
+    assert!(found.problem_found);
+    assert!(found.problems[0].contains("未按期公示年度报告"), "{found:?}");
+    assert!(found.suggested_codes.is_empty(), "the department says which problem");
+    assert_eq!(found.inspection_type, "部门联合双随机抽查");
+    let missing = listed.iter().find(|r| r.visit_id != first.id).unwrap();
+    assert_eq!(missing.visit_outcome, "not_found");
+    assert_eq!(missing.suggested_codes, vec!["6"]);
+
     // Changes were announced.
     let announced = eventually(Duration::from_secs(10), || async {
         w.probe.of_type("draw.command.draw_inspectors").len() == 1
     })
     .await;
     assert!(announced, "one teams command: {:?}", w.probe.seen().len());
+    publication.stop().await;
     inspection.stop().await;
     w.stop().await;
 }

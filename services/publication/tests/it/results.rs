@@ -383,6 +383,23 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         .unwrap();
     assert_eq!(credit.kind, "abnormal_operations");
     assert_eq!(credit.credit_code, s.targets[1].credit_code);
+    // The directories put the target on the abnormal-operations list from it.
+    assert!(!s.targets[1].abnormal, "the generated target starts off the list");
+    let directories = s.world.directories_client();
+    let target = s.targets[1].id.clone();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let mut d = directories.clone();
+            let id = target.clone();
+            async move {
+                d.get_target(suiji_api::directories::v1::GetTargetRequest { id })
+                    .await
+                    .is_ok_and(|t| t.into_inner().target.is_some_and(|t| t.abnormal))
+            }
+        })
+        .await,
+        "the credit record raises the target's abnormal flag"
+    );
 
     // Every change is on the hash-chained audit trail.
     match verify(&s.publication.ctx.db).await.unwrap() {
