@@ -2,4 +2,5 @@
 //! about time.
 
 pub mod processes;
+pub mod publication_bench;
 pub mod saga_bench;

@@ -6,6 +6,7 @@ mod demo;
 mod draw_cmd;
 mod import_cmd;
 mod plan_cmd;
+mod result_cmd;
 mod services;
 
 use std::path::PathBuf;
@@ -114,6 +115,9 @@ enum Command {
     Task(Box<plan_cmd::TaskArgs>),
     /// The verifiable draw: targets, lock, teams, replacements, export and offline verification.
     Draw(Box<draw_cmd::DrawArgs>),
+    /// Results and their publication (一公开): entry, review, publication, withholding, corrections, the public
+    /// search, reports and the daily export.
+    Result(Box<result_cmd::ResultArgs>),
 }
 
 #[derive(Subcommand)]
@@ -328,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan_cmd::run_plan(*args).await,
         Command::Task(args) => plan_cmd::run_task(*args).await,
         Command::Draw(args) => draw_cmd::run(*args).await,
+        Command::Result(args) => result_cmd::run(*args).await,
     }
 }
 

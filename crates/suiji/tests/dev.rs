@@ -158,7 +158,14 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        vec!["catalog", "directories", "planning", "draw", "inspection"],
+        vec![
+            "catalog",
+            "directories",
+            "planning",
+            "draw",
+            "inspection",
+            "publication"
+        ],
         "one line per service"
     );
     for (_, addr) in &addresses {
@@ -176,6 +183,16 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     );
     let plans = public_plans(&addresses[2].1).await;
     assert_eq!(plans.len(), 1, "the demo's joint plan is published");
+    // Publication answers the public without a token: the code table, and a search that finds nothing yet.
+    let codes = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["result", "codes", "--addr", &addresses[5].1])
+        .output()
+        .unwrap();
+    let codes = String::from_utf8_lossy(&codes.stdout);
+    assert!(
+        codes.contains("table 2024-1") && codes.contains("未发现问题"),
+        "{codes}"
+    );
     terminate(child);
 
     let (child, addresses) = start(&data, port, true);

@@ -7,7 +7,9 @@
 //! - the draw algorithm alone: sampling 200,000 of 10,000,000, and teams for 200,000 targets;
 //! - with `draw-service` beside `import`: the whole target draw through the draw and directories services over
 //!   the imported directory (snapshot, stratified draw, lock) for the province and for one district, and the
-//!   inspector teams for the province's drawn targets.
+//!   inspector teams for the province's drawn targets;
+//! - `publication`: results created from concluded visits, entered, approved and published over gRPC, and the
+//!   public search's latency while publishing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,6 +56,9 @@ struct Args {
     /// Joint inspections in the saga benchmark.
     #[arg(long, default_value_t = 1000)]
     sagas: usize,
+    /// Results in the publication benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    results: usize,
     /// Sagas driven at once in the saga benchmark.
     #[arg(long, default_value_t = 200)]
     saga_concurrency: usize,
@@ -80,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants("import") && testing::require(Backend::Servers).await {
         target_import(&args).await?;
+    }
+    if wants("publication") {
+        suiji_e2e::publication_bench::run(args.results, args.clients).await?;
     }
     if wants("saga") {
         suiji_e2e::saga_bench::run(args.sagas, args.saga_concurrency).await?;

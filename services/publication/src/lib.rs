@@ -12,6 +12,7 @@ pub mod consumers;
 pub mod domain;
 pub mod grpc;
 pub mod public;
+pub mod report;
 pub mod service;
 pub mod store;
 

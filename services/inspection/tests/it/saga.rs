@@ -621,8 +621,14 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(found.item_code, "SCJG-1");
     assert_eq!(found.item_name, "SCJG-1 检查");
     assert!(found.problem_found);
-    assert!(found.problems[0].contains("未按期公示年度报告"), "{found:?}");
-    assert!(found.suggested_codes.is_empty(), "the department says which problem");
+    assert!(
+        found.problems[0].contains("未按期公示年度报告"),
+        "{found:?}"
+    );
+    assert!(
+        found.suggested_codes.is_empty(),
+        "the department says which problem"
+    );
     assert_eq!(found.inspection_type, "部门联合双随机抽查");
     let missing = listed.iter().find(|r| r.visit_id != first.id).unwrap();
     assert_eq!(missing.visit_outcome, "not_found");

@@ -384,7 +384,10 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     assert_eq!(credit.kind, "abnormal_operations");
     assert_eq!(credit.credit_code, s.targets[1].credit_code);
     // The directories put the target on the abnormal-operations list from it.
-    assert!(!s.targets[1].abnormal, "the generated target starts off the list");
+    assert!(
+        !s.targets[1].abnormal,
+        "the generated target starts off the list"
+    );
     let directories = s.world.directories_client();
     let target = s.targets[1].id.clone();
     assert!(
