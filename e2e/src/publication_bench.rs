@@ -49,7 +49,15 @@ pub async fn run(results: usize, clients: usize) -> anyhow::Result<()> {
             })
             .await?
             .into_inner();
-        targets.extend(page.targets.into_iter().map(|t| (t.id, t.credit_code)));
+        targets.extend(page.targets.into_iter().map(|t| {
+            // The public finds a target without a credit code by its identifier.
+            let code = if t.credit_code.is_empty() {
+                t.id.clone()
+            } else {
+                t.credit_code
+            };
+            (t.id, code)
+        }));
         if page.next_page_token.is_empty() {
             break;
         }

@@ -93,54 +93,88 @@ pub fn digest_of<T: Serialize>(value: &T) -> String {
 }
 
 /// Appends an entry inside the caller's transaction. The head row is locked by the update, so concurrent
-/// transactions append one after the other.
+/// transactions append one after the other: append last, just before committing, to hold it briefly.
 #[tracing::instrument(skip_all, fields(action = event.action, entity_id = event.entity_id))]
 pub async fn append(
     tx: &mut Tx,
     who: &Identity,
     event: AuditEvent<'_>,
 ) -> Result<AuditEntry, sqlx::Error> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    let mut entries = append_many(tx, who, vec![event]).await?;
+    Ok(entries.pop().expect("one entry per event"))
+}
+
+/// Rows of one audit insert: 12 parameters each, within SQLite's 999.
+const INSERT_ROWS: usize = 80;
+
+/// Appends `events` in order inside the caller's transaction with three statements whatever their number: the
+/// head is moved on by all of them at once (which locks it until the transaction ends, so call this last), the
+/// entries are chained in memory and inserted together.
+pub async fn append_many(
+    tx: &mut Tx,
+    who: &Identity,
+    events: Vec<AuditEvent<'_>>,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(events.len() as i64)
         .fetch_one(&mut **tx)
         .await?;
-    let mut entry = AuditEntry {
-        seq: row.try_get("seq")?,
-        at_ms: now_ms(),
-        actor: who.subject.clone(),
-        department: who.department.clone(),
-        action: event.action.to_string(),
-        entity: event.entity.to_string(),
-        entity_id: event.entity_id.to_string(),
-        before_digest: event.before_digest,
-        after_digest: event.after_digest,
-        detail: event.detail,
-        prev_hash: row.try_get("hash")?,
-        hash: String::new(),
-    };
-    entry.hash = entry.compute_hash();
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at_ms, actor, department, action, entity, entity_id, before_digest, \
-         after_digest, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(entry.seq)
-    .bind(entry.at_ms)
-    .bind(&entry.actor)
-    .bind(&entry.department)
-    .bind(&entry.action)
-    .bind(&entry.entity)
-    .bind(&entry.entity_id)
-    .bind(&entry.before_digest)
-    .bind(&entry.after_digest)
-    .bind(&entry.detail)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut **tx)
-    .await?;
+    let last: i64 = row.try_get("seq")?;
+    let mut prev: String = row.try_get("hash")?;
+    let at_ms = now_ms();
+    let first = last - events.len() as i64 + 1;
+    let mut entries = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        let mut entry = AuditEntry {
+            seq: first + i as i64,
+            at_ms,
+            actor: who.subject.clone(),
+            department: who.department.clone(),
+            action: event.action.to_string(),
+            entity: event.entity.to_string(),
+            entity_id: event.entity_id.to_string(),
+            before_digest: event.before_digest,
+            after_digest: event.after_digest,
+            detail: event.detail,
+            prev_hash: std::mem::take(&mut prev),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        prev = entry.hash.clone();
+        entries.push(entry);
+    }
+    for chunk in entries.chunks(INSERT_ROWS) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at_ms, actor, department, action, entity, entity_id, before_digest, \
+             after_digest, detail, prev_hash, hash) VALUES {}",
+            crate::db::values_list(chunk.len(), 12)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(&e.department)
+                .bind(&e.action)
+                .bind(&e.entity)
+                .bind(&e.entity_id)
+                .bind(&e.before_digest)
+                .bind(&e.after_digest)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&entry.hash)
+        .bind(&prev)
         .execute(&mut **tx)
         .await?;
-    Ok(entry)
+    Ok(entries)
 }
 
 /// What `suiji audit verify` finds.

@@ -4,7 +4,8 @@
 //! `SUIJI_FAULT_SEED` to repeat a run) and started again, the launch is delivered twice, and in the second test the
 //! broker is restarted mid-saga. At the end the saga is complete and nothing was done twice: one draw, one lock,
 //! one team draw, one visit per target, every inspector's workload raised once by the teams and released once by
-//! the visits.
+//! the visits, and one result per department and item in publication (one visit held with findings and a
+//! refusal to sign, the others not found).
 //!
 //! The broker test stops the local RabbitMQ (`rabbitmqctl stop_app`), so `make test` runs it alone, last.
 
@@ -132,7 +133,7 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
     let mut cluster = Cluster::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_suiji")),
         &isolated.settings,
-        &["directories", "draw", "inspection"],
+        &["directories", "draw", "inspection", "publication"],
     )
     .await;
     eprintln!(
@@ -286,14 +287,84 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
         counted,
         "the teams raised the workloads exactly once ({seats} seats)"
     );
+    // The first visit is held: each department records its findings (SCJG finds a problem), the target refuses to
+    // sign, every member confirms, and it concludes as inspected. The others are not found.
+    let first = &visits[0];
+    for (client, department, result, note) in [
+        (&lead, SCJG, pb::CheckResult::Problem, "未按期公示年度报告"),
+        (&sthj, STHJ, pb::CheckResult::Compliant, ""),
+    ] {
+        let item = if department == SCJG {
+            "SCJG-1"
+        } else {
+            "STHJ-1"
+        };
+        retry(|| {
+            let mut c = client.clone();
+            let id = first.id.clone();
+            async move {
+                c.record_findings(pb::RecordFindingsRequest {
+                    id,
+                    findings: vec![pb::Finding {
+                        item_code: item.into(),
+                        check_code: "1".into(),
+                        result: result as i32,
+                        note: note.into(),
+                        department_code: String::new(),
+                    }],
+                })
+                .await
+            }
+        })
+        .await
+        .unwrap();
+    }
+    cluster.chaos("the findings").await;
+    retry(|| {
+        let mut c = lead.clone();
+        let id = first.id.clone();
+        async move {
+            c.sign_record(pb::SignRecordRequest {
+                id,
+                signed_by: String::new(),
+                refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
+            })
+            .await
+        }
+    })
+    .await
+    .unwrap();
+    for (client, department) in [(&lead, SCJG), (&sthj, STHJ)] {
+        let members: Vec<String> = first
+            .team
+            .iter()
+            .filter(|m| m.department_code == department)
+            .map(|m| m.inspector_id.clone())
+            .collect();
+        retry(|| {
+            let mut c = client.clone();
+            let (id, inspector_ids) = (first.id.clone(), members.clone());
+            async move {
+                c.confirm_record(pb::ConfirmRecordRequest { id, inspector_ids })
+                    .await
+            }
+        })
+        .await
+        .unwrap();
+    }
     for (n, v) in visits.iter().enumerate() {
+        let outcome = if n == 0 {
+            pb::VisitOutcome::Inspected
+        } else {
+            pb::VisitOutcome::NotFound
+        };
         retry(|| {
             let mut c = lead.clone();
             let id = v.id.clone();
             async move {
                 c.conclude_visit(pb::ConcludeVisitRequest {
                     id,
-                    outcome: pb::VisitOutcome::NotFound as i32,
+                    outcome: outcome as i32,
                 })
                 .await
             }
@@ -352,9 +423,33 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
         released,
         "every visit released its team once and left one history line per department"
     );
+    // Publication holds one result per department and item of every visit, each once, from the findings.
+    let publication = suiji_platform::db::Db::connect(&isolated.settings.database, "publication")
+        .await
+        .unwrap();
+    let expected = review.targets as i64 * 2;
+    let handed = eventually(Duration::from_secs(30), || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM results")
+            .fetch_one(publication.pool())
+            .await
+            .unwrap()
+            == expected
+    })
+    .await;
+    assert!(
+        handed,
+        "{expected} results: SCJG's and STHJ's item on every visit"
+    );
+    let problems: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM results WHERE problem = 1 ORDER BY id")
+            .fetch_all(publication.pool())
+            .await
+            .unwrap();
+    assert_eq!(problems, vec![format!("{}/{SCJG}/SCJG-1", first.id)]);
     eprintln!("{} kill points, {} visits", cluster.kills, visits.len());
     cluster.stop();
     db.close().await;
     draw.close().await;
+    publication.close().await;
     isolated.cleanup().await;
 }

@@ -14,8 +14,12 @@ pub const BINDINGS: &[&str] = &[
     VISIT_CONCLUDED,
     TEAMS_DRAWN,
     INSPECTOR_REPLACED,
+    ASSIGNMENT_RELEASED,
     CREDIT_RECORDED,
 ];
+
+/// Inspectors left visits that had not taken place (their department withdrew).
+pub const ASSIGNMENT_RELEASED: &str = "inspection.assignment.released";
 
 /// A visit's record form is confirmed.
 pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
@@ -128,6 +132,15 @@ impl TxHandler for History {
                 let mut changes = BTreeMap::new();
                 *changes.entry(r.replaced_inspector_id).or_default() -= 1;
                 *changes.entry(r.replacement_inspector_id).or_default() += 1;
+                workload(tx, changes).await?;
+                Ok(())
+            }
+            ASSIGNMENT_RELEASED => {
+                let e: inspection::AssignmentReleasedEvent = payload(envelope)?;
+                let mut changes = BTreeMap::new();
+                for id in e.inspector_ids {
+                    *changes.entry(id).or_default() -= 1;
+                }
                 workload(tx, changes).await?;
                 Ok(())
             }

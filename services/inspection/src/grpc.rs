@@ -49,6 +49,7 @@ fn answer_pb(a: Answer) -> pb::InvitationState {
         Answer::Confirmed => pb::InvitationState::Confirmed,
         Answer::Declined => pb::InvitationState::Declined,
         Answer::Dropped => pb::InvitationState::Dropped,
+        Answer::Withdrawn => pb::InvitationState::Withdrawn,
     }
 }
 
@@ -241,6 +242,18 @@ impl InspectionService for Api {
             .respond(&who, &r.task_id, r.accept, &r.reason)
             .await?;
         Ok(Response::new(pb::RespondToInvitationResponse {
+            saga: Some(saga_pb(&stored, &[])),
+        }))
+    }
+
+    async fn withdraw(
+        &self,
+        request: Request<pb::WithdrawRequest>,
+    ) -> Result<Response<pb::WithdrawResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let stored = self.sagas.withdraw(&who, &r.task_id, &r.reason).await?;
+        Ok(Response::new(pb::WithdrawResponse {
             saga: Some(saga_pb(&stored, &[])),
         }))
     }

@@ -25,6 +25,9 @@ use crate::domain::saga::{Command, Deadline, Effect, Input, Outcome, Refusal, Sa
 use crate::domain::visit::{self, Visit};
 use crate::store::{self, Entry, Filter, Stored, StoredVisit};
 
+/// Emitted when a withdrawn department's inspectors leave the pending visits.
+pub const ASSIGNMENT_RELEASED: &str = "inspection.assignment.released";
+
 /// Emitted when a visit is concluded: the directories keep the target's inspection history from it.
 pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
 /// Working days within which a visit is held after the assignment (seed 001: 5个工作日内).
@@ -316,6 +319,9 @@ impl Sagas {
                 Effect::VoidTimers => store::void_timers(tx, &saga.task_id).await?,
                 // Reminders reach the departments through the change event below, which names them.
                 Effect::Remind(_) => {}
+                Effect::Release(department) => {
+                    self.release(tx, saga, department, cause, now).await?;
+                }
             }
         }
         let changed = pb::SagaChangedEvent {
@@ -334,6 +340,66 @@ impl Sagas {
             tx,
             crate::NAME,
             Event::new(SAGA_CHANGED, &saga.task_id, &changed).caused_by(cause),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Compensates a withdrawal: `department`'s members and items leave every visit of the task not yet
+    /// concluded (a record form it had answered is signed and confirmed anew), and the directories are told to
+    /// end their open assignments.
+    async fn release(
+        &self,
+        tx: &mut Tx,
+        saga: &Saga,
+        department: &str,
+        cause: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        let mut released = Vec::new();
+        let mut page = Page {
+            size: 500,
+            after: String::new(),
+        };
+        loop {
+            let visits = store::list_visits(tx, &saga.task_id, &page).await?;
+            for mut stored in visits.iter().cloned() {
+                let v = &mut stored.visit;
+                if v.outcome.is_some() || !v.team.iter().any(|m| m.department == department) {
+                    continue;
+                }
+                released.extend(
+                    v.team
+                        .iter()
+                        .filter(|m| m.department == department)
+                        .map(|m| m.inspector_id.clone()),
+                );
+                v.withdraw(department);
+                store::update_visit(tx, v, stored.version, now).await?;
+            }
+            match visits.last() {
+                Some(last) if visits.len() as i64 == page.size => {
+                    page.after = last.visit.id.clone()
+                }
+                _ => break,
+            }
+        }
+        let reason = saga
+            .participants
+            .iter()
+            .find(|p| p.department == department)
+            .map(|p| p.reason.clone())
+            .unwrap_or_default();
+        let event = pb::AssignmentReleasedEvent {
+            task_id: saga.task_id.clone(),
+            department_code: department.to_string(),
+            inspector_ids: released,
+            reason,
+        };
+        outbox::enqueue(
+            tx,
+            crate::NAME,
+            Event::new(ASSIGNMENT_RELEASED, &saga.task_id, &event).caused_by(cause),
         )
         .await?;
         Ok(())
@@ -414,6 +480,22 @@ impl Sagas {
                 by: who.subject.clone(),
                 reason: reason.to_string(),
             }
+        };
+        self.user_action(who, task_id, input).await
+    }
+
+    /// The caller's department withdraws from a task it confirmed (its coordinator).
+    pub async fn withdraw(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        reason: &str,
+    ) -> Result<Stored, Error> {
+        require_role(who, "task_id")?;
+        let input = Input::Withdrawn {
+            department: who.department.clone(),
+            by: who.subject.clone(),
+            reason: reason.to_string(),
         };
         self.user_action(who, task_id, input).await
     }

@@ -266,7 +266,7 @@ impl PublicationService for Api {
                 .iter()
                 .zip(outcomes)
                 .map(|(id, o)| match o {
-                    Ok(_) => pb::PublishOutcome {
+                    Ok(()) => pb::PublishOutcome {
                         id: id.clone(),
                         published: true,
                         error: String::new(),

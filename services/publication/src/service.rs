@@ -43,6 +43,22 @@ pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
 
 const CONFLICT_RETRIES: usize = 3;
 
+/// Results published in one transaction.
+pub const PUBLISH_BATCH: usize = 100;
+
+/// The change that publishes a result (a second publish changes nothing and announces nothing).
+fn publish_one(
+    who: &Identity,
+) -> impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error> + '_ {
+    move |r, _, now| {
+        if r.publish(&who.subject, now)? {
+            Ok(Announce::Published)
+        } else {
+            Ok(Announce::Nothing)
+        }
+    }
+}
+
 /// Every version of the code table, and the one in force.
 #[derive(Debug)]
 pub struct Tables {
@@ -171,6 +187,8 @@ impl Publications {
         }
         let target = self.target(&e.target_id).await?;
         let (credit_code, target_name) = match &target {
+            // Natural persons, projects, facilities and premises have no credit code: their identifier stands in.
+            Some(t) if t.credit_code.is_empty() => (t.id.clone(), t.name.clone()),
             Some(t) => (t.credit_code.clone(), t.name.clone()),
             None => {
                 tracing::warn!(target_id = %e.target_id, "target not in the directories");
@@ -293,79 +311,97 @@ impl Publications {
         id: &str,
         expected: i64,
         need: &str,
-        action: &str,
+        action: &'static str,
         change: impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error>,
     ) -> Result<Stored, Error> {
         let mut attempt = 0;
         loop {
             let mut tx = self.db.begin().await?;
-            let Some(mut s) = store::get(&mut tx, id).await? else {
-                return Err(Error::NotFound(format!("no result {id:?}")));
-            };
-            role(who, &s.result.department, need, "id")?;
-            if expected != 0 && expected != s.version {
-                return Err(Error::Conflict(format!(
-                    "result {id} is at revision {}, not {expected}",
-                    s.version
-                )));
-            }
-            let before = digest_of(&s.result);
             let known = self.known_departments(&mut tx).await?;
-            let now = now_ms();
-            let announce = change(&mut s.result, &known, now)?;
             match self
-                .write(&mut tx, who, &s, action, &before, announce, now)
+                .change_in(&mut tx, who, id, expected, need, action, &known, &change)
                 .await
             {
                 Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES && expected == 0 => {
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
-                Ok(()) => {
+                Ok((s, audit)) => {
+                    append_audit(&mut tx, who, audit.into_iter().collect()).await?;
                     tx.commit().await?;
                     self.relay.notify();
-                    s.version += 1;
                     return Ok(s);
                 }
             }
         }
     }
 
+    /// [`Self::change`] inside the caller's transaction, without its audit line, which it returns (none when
+    /// nothing changed). A refusal (not allowed, not now, invalid) comes before anything is written, so the
+    /// transaction stays usable for other results.
     #[allow(clippy::too_many_arguments)]
-    async fn write(
+    async fn change_in(
         &self,
         tx: &mut Tx,
         who: &Identity,
+        id: &str,
+        expected: i64,
+        need: &str,
+        action: &'static str,
+        known: &[String],
+        change: impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error>,
+    ) -> Result<(Stored, Option<Audit>), Error> {
+        let Some(mut s) = store::get(tx, id).await? else {
+            return Err(Error::NotFound(format!("no result {id:?}")));
+        };
+        role(who, &s.result.department, need, "id")?;
+        if expected != 0 && expected != s.version {
+            return Err(Error::Conflict(format!(
+                "result {id} is at revision {}, not {expected}",
+                s.version
+            )));
+        }
+        let before = digest_of(&s.result);
+        let now = now_ms();
+        let announce = change(&mut s.result, known, now)?;
+        if digest_of(&s.result) == before {
+            // Nothing changed (published already): nothing to write or audit.
+            return Ok((s, None));
+        }
+        let audit = self.write(tx, &s, action, before, announce, now).await?;
+        s.version += 1;
+        Ok((s, Some(audit)))
+    }
+
+    /// Writes a changed result and what it announces; the audit line is returned, to be appended last (the
+    /// chain's head stays locked from then until the commit).
+    async fn write(
+        &self,
+        tx: &mut Tx,
         s: &Stored,
-        action: &str,
-        before: &str,
+        action: &'static str,
+        before: String,
         announce: Announce,
         now: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<Audit, Error> {
         let r = &s.result;
         store::update(tx, r, s.version, now).await?;
-        audit::append(
-            tx,
-            who,
-            AuditEvent {
-                action,
-                entity: "result",
-                entity_id: &r.id,
-                before_digest: before.to_string(),
-                after_digest: digest_of(r),
-                detail: r
-                    .history
-                    .last()
-                    .map(|h| h.detail.clone())
-                    .unwrap_or_default(),
-            },
-        )
-        .await?;
         match announce {
-            Announce::Nothing => Ok(()),
-            Announce::Published => self.announce(tx, r, RESULT_PUBLISHED, now).await,
-            Announce::Corrected => self.announce(tx, r, RESULT_CORRECTED, now).await,
+            Announce::Nothing => {}
+            Announce::Published => self.announce(tx, r, RESULT_PUBLISHED, now).await?,
+            Announce::Corrected => self.announce(tx, r, RESULT_CORRECTED, now).await?,
         }
+        Ok(Audit {
+            action,
+            id: r.id.clone(),
+            before,
+            after: digest_of(r),
+            detail: r
+                .history
+                .last()
+                .map(|h| h.detail.clone())
+                .unwrap_or_default(),
+        })
     }
 
     async fn department_name(&self, tx: &mut Tx, code: &str) -> Result<String, Error> {
@@ -479,30 +515,66 @@ impl Publications {
         .await
     }
 
-    /// Publishes approved results, each in its own transaction: `Ok(true)` published now, `Ok(false)` already.
-    pub async fn publish(&self, who: &Identity, ids: &[String]) -> Vec<Result<bool, Error>> {
+    /// Publishes approved results, up to [`PUBLISH_BATCH`] in one transaction: a result that may not be published
+    /// is reported and the others go ahead; when the database refuses the batch, each is tried on its own.
+    pub async fn publish(&self, who: &Identity, ids: &[String]) -> Vec<Result<(), Error>> {
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let mut fresh = false;
-            let done = self
-                .change(who, id, 0, ROLE_REVIEWER, "publish", |r, _, now| {
-                    if r.publish(&who.subject, now)? {
-                        Ok(Announce::Published)
-                    } else {
-                        Ok(Announce::Nothing)
+        for chunk in ids.chunks(PUBLISH_BATCH) {
+            match self.publish_batch(who, chunk).await {
+                Ok(outcomes) => out.extend(outcomes),
+                Err(error) => {
+                    tracing::info!(%error, "a publication batch is tried one result at a time");
+                    for id in chunk {
+                        out.push(
+                            self.change(who, id, 0, ROLE_REVIEWER, "publish", publish_one(who))
+                                .await
+                                .map(|_| ()),
+                        );
                     }
-                })
-                .await;
-            if let Ok(s) = &done {
-                fresh = s
-                    .result
-                    .history
-                    .last()
-                    .is_some_and(|h| h.kind == "published");
+                }
             }
-            out.push(done.map(|_| fresh));
         }
         out
+    }
+
+    async fn publish_batch(
+        &self,
+        who: &Identity,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), Error>>, Error> {
+        let mut tx = self.db.begin().await?;
+        let known = self.known_departments(&mut tx).await?;
+        let mut outcomes = Vec::with_capacity(ids.len());
+        let mut audits = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self
+                .change_in(
+                    &mut tx,
+                    who,
+                    id,
+                    0,
+                    ROLE_REVIEWER,
+                    "publish",
+                    &known,
+                    publish_one(who),
+                )
+                .await
+            {
+                Ok((_, audit)) => {
+                    audits.extend(audit);
+                    outcomes.push(Ok(()));
+                }
+                // The database refused a statement: the transaction is spent.
+                Err(e @ (Error::Internal(_) | Error::Conflict(_) | Error::AlreadyExists(_))) => {
+                    return Err(e);
+                }
+                Err(refused) => outcomes.push(Err(refused)),
+            }
+        }
+        append_audit(&mut tx, who, audits).await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(outcomes)
     }
 
     /// Withholds a result (the head).
@@ -679,6 +751,32 @@ impl Publications {
 /// A credit code or another identifier the directories give (ASCII letters, digits and dashes), not a name.
 fn is_identifier(q: &str) -> bool {
     q.len() >= 8 && q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// An audit line waiting for the end of its transaction.
+struct Audit {
+    action: &'static str,
+    id: String,
+    before: String,
+    after: String,
+    detail: String,
+}
+
+/// Appends `audits` to the chain, last in the transaction.
+async fn append_audit(tx: &mut Tx, who: &Identity, audits: Vec<Audit>) -> Result<(), Error> {
+    let events = audits
+        .iter()
+        .map(|a| AuditEvent {
+            action: a.action,
+            entity: "result",
+            entity_id: &a.id,
+            before_digest: a.before.clone(),
+            after_digest: a.after.clone(),
+            detail: a.detail.clone(),
+        })
+        .collect();
+    audit::append_many(tx, who, events).await?;
+    Ok(())
 }
 
 fn require_admin(who: &Identity) -> Result<(), Error> {

@@ -81,6 +81,8 @@ pub enum Answer {
     Declined,
     /// Did not answer; the coordinator proceeded without it.
     Dropped,
+    /// Confirmed, then withdrew (its inspectors released, its items taken off the pending visits).
+    Withdrawn,
 }
 
 /// One department of the task.
@@ -227,6 +229,9 @@ pub enum Effect {
     VoidTimers,
     /// Remind these departments.
     Remind(Vec<String>),
+    /// Compensate a withdrawal: release the department's inspectors from the visits not yet concluded and take its
+    /// items off them.
+    Release(String),
 }
 
 /// A coordinator's action.
@@ -255,6 +260,12 @@ pub enum Input {
     Confirmed { department: String, by: String },
     /// A department declined.
     Declined {
+        department: String,
+        by: String,
+        reason: String,
+    },
+    /// A department that confirmed withdraws.
+    Withdrawn {
         department: String,
         by: String,
         reason: String,
@@ -470,6 +481,11 @@ impl Saga {
                 }
                 self.answer(&department, &by, Some(reason), now)
             }
+            Input::Withdrawn {
+                department,
+                by,
+                reason,
+            } => self.withdraw(&department, &by, &reason, now),
             Input::TimerFired(timer) => self.timer(timer, now),
             Input::TargetsDrawn { count } => {
                 self.expect(Phase::DrawingTargets, "the targets were drawn")?;
@@ -713,6 +729,82 @@ impl Saga {
                 })
             }
         }
+    }
+
+    /// A confirmed department other than the lead withdraws. Before the teams are drawn it simply sends nobody;
+    /// once they are assigned, its inspectors are released and its items taken off the visits not yet concluded
+    /// (a concluded visit keeps what happened). While the teams are being drawn it waits for them.
+    fn withdraw(
+        &mut self,
+        department: &str,
+        by: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Outcome, Refusal> {
+        if reason.trim().is_empty() {
+            return Err(Refusal::invalid("reason", "is required to withdraw"));
+        }
+        if department == self.lead {
+            return Err(Refusal::invalid(
+                "task_id",
+                format!("{department} leads this task: the lead cancels it instead of withdrawing"),
+            ));
+        }
+        let Some(p) = self
+            .participants
+            .iter()
+            .position(|p| p.department == department)
+        else {
+            return Err(Refusal::invalid(
+                "task_id",
+                format!("{department} is not invited to this task"),
+            ));
+        };
+        if self.participants[p].answer != Answer::Confirmed {
+            return Err(Refusal::NotNow(format!(
+                "{department} does not take part ({:?})",
+                self.participants[p].answer
+            )));
+        }
+        let release = match self.phase {
+            Phase::Inviting | Phase::DrawingTargets | Phase::ReviewingTargets | Phase::Locking => {
+                false
+            }
+            Phase::AssigningInspectors => {
+                return Err(Refusal::NotNow(
+                    "the teams are being drawn; withdraw once they are assigned".into(),
+                ));
+            }
+            Phase::Scheduling | Phase::Visiting => true,
+            Phase::Results | Phase::Cancelled => {
+                return Err(Refusal::NotNow(format!(
+                    "the saga is {}: the visits are over",
+                    self.phase.as_str()
+                )));
+            }
+        };
+        let part = &mut self.participants[p];
+        part.answer = Answer::Withdrawn;
+        part.reason = reason.trim().to_string();
+        part.answered_at = now;
+        part.answered_by = by.to_string();
+        Ok(Outcome {
+            kind: "department.withdrawn",
+            detail: if release {
+                format!(
+                    "{department} withdrew: {}; its inspectors are released and its items taken off the visits \
+                     not yet concluded",
+                    reason.trim()
+                )
+            } else {
+                format!("{department} withdrew before the teams: {}", reason.trim())
+            },
+            effects: if release {
+                vec![Effect::Release(department.to_string())]
+            } else {
+                Vec::new()
+            },
+        })
     }
 
     fn steer(&mut self, action: Steer, now: i64) -> Result<Outcome, Refusal> {

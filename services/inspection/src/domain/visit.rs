@@ -377,6 +377,28 @@ impl Visit {
         Ok(())
     }
 
+    /// Takes `department` off the visit (it withdrew from the task): its members, its check points and its
+    /// findings leave; if it had answered, the changed record form is signed and confirmed anew.
+    pub fn withdraw(&mut self, department: &str) {
+        let had_findings = self.findings.iter().any(|f| f.department == department);
+        let leaving: Vec<String> = self
+            .team
+            .iter()
+            .filter(|m| m.department == department)
+            .map(|m| m.inspector_id.clone())
+            .collect();
+        self.team.retain(|m| m.department != department);
+        self.checks.retain(|c| c.department != department);
+        self.findings.retain(|f| f.department != department);
+        for id in &leaving {
+            self.confirmed.remove(id);
+        }
+        if had_findings {
+            self.signature = None;
+            self.confirmed.clear();
+        }
+    }
+
     /// Whether `department` found a problem.
     pub fn problem_found(&self, department: &str) -> bool {
         self.findings

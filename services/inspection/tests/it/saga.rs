@@ -25,7 +25,11 @@ const VALID: &str = "2030-12-31";
 
 type Client = InspectionServiceClient<InterceptedService<Channel, Bearer>>;
 
-on_both_backends!(a_joint_task_runs_from_launch_to_teams, steering_in_bulk);
+on_both_backends!(
+    a_joint_task_runs_from_launch_to_teams,
+    steering_in_bulk,
+    a_department_withdraws_after_the_teams
+);
 
 async fn start(w: &World) -> Running {
     let mut settings = (*w.isolated.settings).clone();
@@ -794,6 +798,129 @@ async fn steering_in_bulk(backend: Backend) {
         cancelled
             .iter()
             .all(|r| r.saga.as_ref().unwrap().phase == pb::Phase::Cancelled as i32)
+    );
+    inspection.stop().await;
+    w.stop().await;
+}
+
+/// Open assignments in the directories: of every inspector, and of `department`'s.
+async fn workloads(w: &World, department: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(workload), 0), COALESCE(SUM(CASE WHEN department_code = $1 THEN workload ELSE 0 END), 0) \
+         FROM inspectors",
+    )
+    .bind(department)
+    .fetch_one(w.directories.ctx.db.pool())
+    .await
+    .unwrap()
+}
+
+async fn a_department_withdraws_after_the_teams(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    let inspection = start(&w).await;
+    fill(&w).await;
+    testkit::inspectors(
+        &w,
+        &[
+            ("W01", WSJK, "卫生执法", false, "active", VALID, ""),
+            ("W02", WSJK, "卫生执法", false, "active", VALID, ""),
+            ("W03", WSJK, "卫生执法", false, "active", VALID, ""),
+        ],
+    )
+    .await;
+    let (entry, items) = three_departments();
+    w.launch_with(TASK, entry, items, 0).await;
+    let lead = coordinator(&w, &inspection, SCJG);
+    let mut sthj = coordinator(&w, &inspection, STHJ);
+    let mut wsjk = coordinator(&w, &inspection, WSJK);
+    reaches(&lead, TASK, pb::Phase::Inviting).await;
+    respond(&mut sthj, true, "").await.unwrap();
+    respond(&mut wsjk, true, "").await.unwrap();
+    let review = reaches(&lead, TASK, pb::Phase::ReviewingTargets).await;
+    lead.clone()
+        .approve_targets(pb::ApproveTargetsRequest {
+            task_id: TASK.into(),
+            expected_version: review.version,
+        })
+        .await
+        .unwrap();
+    let scheduling = reaches(&lead, TASK, pb::Phase::Scheduling).await;
+    let seats = scheduling.teams as i64 * 6;
+    let counted = eventually(Duration::from_secs(15), || async {
+        workloads(&w, WSJK).await == (seats, scheduling.teams as i64 * 2)
+    })
+    .await;
+    assert!(
+        counted,
+        "two seats per department per team: {:?}",
+        workloads(&w, WSJK).await
+    );
+
+    let withdraw = |reason: &str| pb::WithdrawRequest {
+        task_id: TASK.into(),
+        reason: reason.into(),
+    };
+    let e = wsjk.withdraw(withdraw(" ")).await.unwrap_err();
+    assert_eq!(violations_of(&e)[0].0, "reason");
+    let e = lead.clone().withdraw(withdraw("x")).await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::InvalidArgument,
+        "the lead cancels instead: {e:?}"
+    );
+    let after = wsjk
+        .withdraw(withdraw("突发公共卫生事件，人员抽调"))
+        .await
+        .unwrap()
+        .into_inner()
+        .saga
+        .unwrap();
+    let state = after
+        .participants
+        .iter()
+        .find(|p| p.department_code == WSJK)
+        .unwrap();
+    assert_eq!(state.state, pb::InvitationState::Withdrawn as i32);
+    let again = wsjk.withdraw(withdraw("again")).await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    // Its inspectors and items are off every visit, and the directories ended their assignments.
+    let visits = lead
+        .clone()
+        .list_visits(pb::ListVisitsRequest {
+            task_id: TASK.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits;
+    assert_eq!(visits.len() as u64, scheduling.teams);
+    for v in &visits {
+        assert_eq!(v.team.len(), 4, "{v:?}");
+        assert!(v.team.iter().all(|m| m.department_code != WSJK));
+        assert!(v.checks.iter().all(|c| c.department_code != WSJK));
+        assert!(v.team.iter().any(|m| m.leader && m.department_code == SCJG));
+    }
+    let released = eventually(Duration::from_secs(15), || async {
+        workloads(&w, WSJK).await == (scheduling.teams as i64 * 4, 0)
+    })
+    .await;
+    assert!(
+        released,
+        "WSJK's seats released once: {:?}",
+        workloads(&w, WSJK).await
+    );
+    let mut c = lead.clone();
+    let history = saga(&mut c, TASK).await.history;
+    assert!(
+        history
+            .iter()
+            .any(|h| h.kind == "department.withdrawn" && h.detail.contains("released")),
+        "{history:#?}"
     );
     inspection.stop().await;
     w.stop().await;

@@ -45,6 +45,8 @@ pub struct Setup {
     pub probe: Arc<Probe>,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub targets: Vec<dir::Target>,
+    /// Where the daily export files go.
+    pub export_dir: std::path::PathBuf,
     stop: CancellationToken,
 }
 
@@ -107,6 +109,9 @@ impl Setup {
         let mut settings = (*world.isolated.settings).clone();
         settings.services.directories = world.directories.addr.clone();
         settings.publication.delivery_attempts = 2;
+        let export_dir =
+            std::env::temp_dir().join(format!("suiji-export-{}", uuid::Uuid::new_v4()));
+        settings.publication.export_dir = export_dir.to_string_lossy().into_owned();
         settings.publication.connectors = vec![
             ConnectorSettings {
                 name: "credit".into(),
@@ -137,6 +142,7 @@ impl Setup {
             probe,
             received,
             targets,
+            export_dir,
             stop,
         })
     }
@@ -226,6 +232,7 @@ impl Setup {
     }
 
     pub async fn stop(self) {
+        let _ = std::fs::remove_dir_all(&self.export_dir);
         self.stop.cancel();
         self.publication.stop().await;
         self.world.stop().await;

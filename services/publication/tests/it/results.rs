@@ -639,5 +639,37 @@ async fn deadlines_reports_and_the_connector(backend: Backend) {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains(&s.targets[0].credit_code));
     assert!(text.contains("不配合检查情节严重"));
+
+    // The daily file of the day before is written once into the export directory, whole.
+    let yesterday = suiji_platform::calendar::china_date(suiji_platform::db::now_ms())
+        .pred_opt()
+        .unwrap();
+    let file = s.export_dir.join(format!("published-{yesterday}.csv"));
+    let path = file.clone();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let path = path.clone();
+            async move { path.exists() }
+        })
+        .await,
+        "{} is written",
+        file.display()
+    );
+    let daily = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        daily.starts_with("\u{feff}统一社会信用代码,名称"),
+        "{daily}"
+    );
+    assert_eq!(
+        daily.lines().count(),
+        1,
+        "nothing was published yesterday: {daily}"
+    );
+    let partial: Vec<_> = std::fs::read_dir(&s.export_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(partial.is_empty(), "no half-written file is left");
     s.stop().await;
 }

@@ -310,3 +310,64 @@ fn a_deadline_the_calendar_cannot_count_asks_the_coordinator() {
     let attention = saga.attention.unwrap();
     assert!(attention.reason.contains("2028") && attention.actions.contains(&"extend".to_string()));
 }
+
+fn withdraw(saga: &mut Saga, department: &str, reason: &str) -> Result<Outcome, Refusal> {
+    saga.apply(
+        Input::Withdrawn {
+            department: department.into(),
+            by: format!("coordinator@{department}"),
+            reason: reason.into(),
+        },
+        9,
+    )
+}
+
+#[test]
+fn a_withdrawal_before_the_teams_sends_nobody_and_after_them_releases_the_department() {
+    let (mut saga, _) = three_departments();
+    assert!(
+        matches!(
+            withdraw(&mut saga, STHJ, "人员调整"),
+            Err(Refusal::NotNow(_))
+        ),
+        "STHJ has not confirmed"
+    );
+    confirm(&mut saga, STHJ).unwrap();
+    confirm(&mut saga, WSJ).unwrap();
+    saga.apply(Input::TargetsDrawn { count: 10 }, 4).unwrap();
+    // Before the teams: WSJ just sends nobody.
+    let early = withdraw(&mut saga, WSJ, "执法力量调整").unwrap();
+    assert_eq!(early.kind, "department.withdrawn");
+    assert!(early.effects.is_empty());
+    saga.apply(Input::TargetsApproved { by: "c".into() }, 5)
+        .unwrap();
+    let locked = saga.apply(Input::TargetsLocked { count: 10 }, 6).unwrap();
+    assert_eq!(
+        locked.effects,
+        vec![Effect::Send(Command::DrawInspectors {
+            departments: vec![SCJG.into(), STHJ.into()]
+        })]
+    );
+    assert!(
+        matches!(withdraw(&mut saga, STHJ, "x"), Err(Refusal::NotNow(_))),
+        "not while the teams are drawn"
+    );
+    saga.apply(Input::TeamsDrawn { count: 10 }, 7).unwrap();
+    assert!(matches!(
+        withdraw(&mut saga, STHJ, " "),
+        Err(Refusal::Invalid { field, .. }) if field == "reason"
+    ));
+    assert!(matches!(
+        withdraw(&mut saga, SCJG, "x"),
+        Err(Refusal::Invalid { reason, .. }) if reason.contains("cancels")
+    ));
+    // After the teams: the compensation is asked for.
+    let late = withdraw(&mut saga, STHJ, "突发环境事件，人员抽调").unwrap();
+    assert_eq!(late.effects, vec![Effect::Release(STHJ.into())]);
+    assert_eq!(saga.confirmed(), vec![SCJG.to_string()]);
+    assert_eq!(saga.participants[1].answer, Answer::Withdrawn);
+    assert!(matches!(
+        withdraw(&mut saga, STHJ, "again"),
+        Err(Refusal::NotNow(_))
+    ));
+}
