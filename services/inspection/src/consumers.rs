@@ -24,6 +24,9 @@ pub const BINDINGS: &[&str] = &[
     "draw.teams.drawn",
     "draw.inspector.replaced",
     "draw.command.failed",
+    "publication.result.published",
+    "publication.task.completed",
+    "directories.department.upserted",
 ];
 
 /// Handles the inspection service's messages.
@@ -89,7 +92,26 @@ fn input_of(envelope: &Envelope) -> Result<Option<(String, Input)>, HandleError>
 #[async_trait::async_trait]
 impl TxHandler for Consumer {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+        if let Some(done) = suiji_platform::departments::apply_event(tx, envelope).await {
+            return done;
+        }
         let transient = |e: Error| HandleError::Transient(e.to_string());
+        if envelope.r#type == "publication.result.published" {
+            let e: suiji_api::publication::v1::ResultPublishedEvent = payload(envelope)?;
+            return self
+                .sagas
+                .on_result_published(tx, &e, &envelope.id)
+                .await
+                .map_err(transient);
+        }
+        if envelope.r#type == "publication.task.completed" {
+            let e: suiji_api::publication::v1::TaskCompletedEvent = payload(envelope)?;
+            return self
+                .sagas
+                .on_task_completed(tx, &e, &envelope.id)
+                .await
+                .map_err(transient);
+        }
         if envelope.r#type == "planning.task.launched" {
             let e: plan::TaskLaunchedEvent = payload(envelope)?;
             return self

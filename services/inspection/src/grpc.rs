@@ -2,6 +2,7 @@
 
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_server::InspectionService;
+use suiji_platform::db::now_ms;
 use suiji_platform::error::Error;
 use suiji_platform::grpc::{require, timestamp as ts};
 use suiji_platform::paging;
@@ -9,9 +10,10 @@ use suiji_platform::validation::Violations;
 use tonic::{Request, Response, Status};
 
 use crate::domain::saga::{Answer, Phase, Refusal, Saga};
+use crate::domain::transfer;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
 use crate::service::Sagas;
-use crate::store::{Entry, Filter, Stored, StoredVisit};
+use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
 pub struct Api {
@@ -35,7 +37,45 @@ fn phase_pb(p: Phase) -> pb::Phase {
         Phase::Scheduling => pb::Phase::Scheduling,
         Phase::Visiting => pb::Phase::Visiting,
         Phase::Results => pb::Phase::Results,
+        Phase::FollowUp => pb::Phase::FollowUp,
+        Phase::Closed => pb::Phase::Closed,
         Phase::Cancelled => pb::Phase::Cancelled,
+    }
+}
+
+fn transfer_pb(s: &StoredTransfer) -> pb::Transfer {
+    let t = &s.transfer;
+    pb::Transfer {
+        id: t.id.clone(),
+        task_id: t.task_id.clone(),
+        visit_id: t.visit_id.clone(),
+        target_id: t.target_id.clone(),
+        item_code: t.item.clone(),
+        from_department_code: t.from.clone(),
+        to_department_code: t.to.clone(),
+        kind: match t.kind {
+            transfer::Kind::Department => pb::TransferKind::Department,
+            transfer::Kind::Judicial => pb::TransferKind::Judicial,
+        } as i32,
+        problem: t.problem.clone(),
+        state: match t.state {
+            transfer::State::Open => pb::TransferState::Open,
+            transfer::State::Accepted => pb::TransferState::Accepted,
+            transfer::State::Declined => pb::TransferState::Declined,
+            transfer::State::Closed => pb::TransferState::Closed,
+        } as i32,
+        outcome: t.outcome.clone(),
+        history: t
+            .history
+            .iter()
+            .map(|h| pb::TransferStep {
+                time: Some(ts(h.at)),
+                actor: h.actor.clone(),
+                kind: h.kind.clone(),
+                detail: h.detail.clone(),
+            })
+            .collect(),
+        version: s.version,
     }
 }
 
@@ -243,6 +283,107 @@ impl InspectionService for Api {
             .await?;
         Ok(Response::new(pb::RespondToInvitationResponse {
             saga: Some(saga_pb(&stored, &[])),
+        }))
+    }
+
+    async fn create_transfer(
+        &self,
+        request: Request<pb::CreateTransferRequest>,
+    ) -> Result<Response<pb::CreateTransferResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let kind = match pb::TransferKind::try_from(r.kind) {
+            Ok(pb::TransferKind::Department) => transfer::Kind::Department,
+            Ok(pb::TransferKind::Judicial) => transfer::Kind::Judicial,
+            _ => {
+                return Err(Error::from(Violations::one(
+                    "kind",
+                    "a department (谁管辖、谁负责) or the judicial organs",
+                ))
+                .into());
+            }
+        };
+        let t = self
+            .sagas
+            .create_transfer(
+                &who,
+                &r.visit_id,
+                &r.item_code,
+                &r.to_department_code,
+                kind,
+                &r.note,
+            )
+            .await?;
+        Ok(Response::new(pb::CreateTransferResponse {
+            transfer: Some(transfer_pb(&t)),
+        }))
+    }
+
+    async fn list_transfers(
+        &self,
+        request: Request<pb::ListTransfersRequest>,
+    ) -> Result<Response<pb::ListTransfersResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
+        let list = self
+            .sagas
+            .transfers(&r.task_id, &r.to_department_code, r.open_only, &page)
+            .await?;
+        Ok(Response::new(pb::ListTransfersResponse {
+            next_page_token: paging::next_token(&list, &page, |t| t.transfer.id.as_str()),
+            transfers: list.iter().map(transfer_pb).collect(),
+        }))
+    }
+
+    async fn answer_transfer(
+        &self,
+        request: Request<pb::AnswerTransferRequest>,
+    ) -> Result<Response<pb::AnswerTransferResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let (answer, kind) = match pb::TransferAnswer::try_from(r.answer) {
+            Ok(pb::TransferAnswer::Accept) => (transfer::Answer::Accept, "transfer.accepted"),
+            Ok(pb::TransferAnswer::Decline) => (transfer::Answer::Decline, "transfer.declined"),
+            Ok(pb::TransferAnswer::Close) => (transfer::Answer::Close, "transfer.closed"),
+            _ => {
+                return Err(
+                    Error::from(Violations::one("answer", "accept, decline or close")).into(),
+                );
+            }
+        };
+        let department = who.department.clone();
+        let subject = who.subject.clone();
+        let t = self
+            .sagas
+            .change_transfer(&who, &r.id, kind, |t| {
+                t.answer(&department, answer, &r.note, &subject, now_ms())?;
+                Ok(format!("{} {}", t.to, kind.trim_start_matches("transfer.")))
+            })
+            .await?;
+        Ok(Response::new(pb::AnswerTransferResponse {
+            transfer: Some(transfer_pb(&t)),
+        }))
+    }
+
+    async fn reroute_transfer(
+        &self,
+        request: Request<pb::RerouteTransferRequest>,
+    ) -> Result<Response<pb::RerouteTransferResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let department = who.department.clone();
+        let subject = who.subject.clone();
+        let to = r.to_department_code.trim().to_string();
+        let t = self
+            .sagas
+            .change_transfer(&who, &r.id, "transfer.rerouted", |t| {
+                t.reroute(&department, &to, &subject, now_ms())?;
+                Ok(format!("routed to {to}"))
+            })
+            .await?;
+        Ok(Response::new(pb::RerouteTransferResponse {
+            transfer: Some(transfer_pb(&t)),
         }))
     }
 

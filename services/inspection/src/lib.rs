@@ -35,6 +35,10 @@ pub fn migrations() -> Migrations {
 /// Subscribes to launches, cancellations and the draw's replies, starts the timer worker and builds the gRPC
 /// routes.
 pub async fn start(ctx: &Context) -> Result<Started, StartError> {
+    // Its copy of the departments: transfers go to known departments.
+    suiji_platform::departments::seed(&ctx.db, &ctx.settings.reference.departments_file)
+        .await
+        .map_err(StartError::Io)?;
     let sagas = service::Sagas::new(
         ctx.db.clone(),
         ctx.relay.clone(),

@@ -22,8 +22,9 @@ use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
 
 use crate::domain::saga::{Command, Deadline, Effect, Input, Outcome, Refusal, Saga, Steer, Timer};
+use crate::domain::transfer::{self, Transfer};
 use crate::domain::visit::{self, Visit};
-use crate::store::{self, Entry, Filter, Stored, StoredVisit};
+use crate::store::{self, Entry, Filter, Stored, StoredTransfer, StoredVisit};
 
 /// Emitted when a withdrawn department's inspectors leave the pending visits.
 pub const ASSIGNMENT_RELEASED: &str = "inspection.assignment.released";
@@ -403,6 +404,275 @@ impl Sagas {
         )
         .await?;
         Ok(())
+    }
+
+    /// Puts a transfer's change on its saga's timeline, with the task's open transfers after it (which may close
+    /// the follow-up).
+    async fn transfer_timeline(
+        &self,
+        tx: &mut Tx,
+        task_id: &str,
+        kind: &'static str,
+        detail: String,
+        actor: &str,
+        cause: &str,
+    ) -> Result<(), Error> {
+        let open = store::open_transfers(tx, task_id).await?;
+        let input = Input::Transfer { kind, detail, open };
+        self.apply_in(tx, task_id, input, actor, cause)
+            .await?
+            .map(|_| ())
+            .map_err(refused)
+    }
+
+    /// The caller's department sends a problem it found on a concluded visit to `to` for follow-up.
+    pub async fn create_transfer(
+        &self,
+        who: &Identity,
+        visit_id: &str,
+        item: &str,
+        to: &str,
+        kind: transfer::Kind,
+        note: &str,
+    ) -> Result<StoredTransfer, Error> {
+        require_role(who, "visit_id")?;
+        let to = to.trim();
+        let mut tx = self.db.begin().await?;
+        let Some(stored) = store::get_visit(&mut tx, visit_id).await? else {
+            return Err(Error::NotFound(format!("no visit {visit_id:?}")));
+        };
+        let v = &stored.visit;
+        if v.outcome != Some(visit::Outcome::Inspected) {
+            return Err(NotNow(format!(
+                "visit {visit_id} is not concluded as inspected: transfers follow its findings"
+            ))
+            .into());
+        }
+        let problems: Vec<String> = v
+            .findings
+            .iter()
+            .filter(|f| {
+                f.department == who.department
+                    && f.item == item
+                    && f.result == visit::CheckResult::Problem
+            })
+            .map(|f| format!("{}: {}", f.code, f.note))
+            .collect();
+        let mut violations = Violations::new();
+        violations.check(
+            problems.is_empty(),
+            "item_code",
+            format!(
+                "{} found no problem on {item:?} at this visit",
+                who.department
+            ),
+        );
+        if to.is_empty() || to == who.department {
+            violations.add(
+                "to_department_code",
+                "name the receiver, another department or the judicial organ",
+            );
+        } else if kind == transfer::Kind::Department
+            && !suiji_platform::departments::exists(&mut tx, to).await?
+        {
+            violations.add(
+                "to_department_code",
+                format!("{to:?} is not a known department"),
+            );
+        }
+        violations.into_result()?;
+        let now = now_ms();
+        let mut problem = problems.join("; ");
+        if !note.trim().is_empty() {
+            problem = format!("{problem} — {}", note.trim());
+        }
+        let t = Transfer {
+            id: format!(
+                "{visit_id}/{}/{item}/{}",
+                who.department,
+                &uuid::Uuid::now_v7().simple().to_string()[20..]
+            ),
+            task_id: v.task_id.clone(),
+            visit_id: visit_id.to_string(),
+            target_id: v.target_id.clone(),
+            item: item.to_string(),
+            from: who.department.clone(),
+            to: to.to_string(),
+            kind,
+            problem,
+            state: transfer::State::Open,
+            outcome: String::new(),
+            history: vec![transfer::Step {
+                at: now,
+                actor: who.subject.clone(),
+                kind: "created".into(),
+                detail: format!("to {to}"),
+            }],
+        };
+        store::insert_transfer(&mut tx, &t, now).await?;
+        let cause = format!("grpc:{}", uuid::Uuid::now_v7());
+        let what = match kind {
+            transfer::Kind::Department => "transferred to",
+            transfer::Kind::Judicial => "suspected crime transferred to the judicial organ",
+        };
+        let detail = format!("{}: {} {what} {to}", t.id, t.from);
+        self.transfer_timeline(
+            &mut tx,
+            &t.task_id,
+            "transfer.created",
+            detail,
+            &who.subject,
+            &cause,
+        )
+        .await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(StoredTransfer {
+            transfer: t,
+            version: 1,
+        })
+    }
+
+    /// A result published with the disposal "transferred" becomes a tracked transfer (once).
+    pub async fn on_result_published(
+        &self,
+        tx: &mut Tx,
+        e: &suiji_api::publication::v1::ResultPublishedEvent,
+        cause: &str,
+    ) -> Result<(), Error> {
+        use suiji_api::publication::v1::Disposal;
+        if e.disposal != Disposal::Transferred as i32 || e.disposal_department_code.is_empty() {
+            return Ok(());
+        }
+        let Some(saga) = store::get(tx, &e.task_id).await? else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let t = Transfer {
+            id: format!(
+                "{}/{}/{}/publication",
+                e.visit_id, e.department_code, e.item_code
+            ),
+            task_id: e.task_id.clone(),
+            visit_id: e.visit_id.clone(),
+            target_id: e.target_id.clone(),
+            item: e.item_code.clone(),
+            from: e.department_code.clone(),
+            to: e.disposal_department_code.clone(),
+            kind: transfer::Kind::Department,
+            problem: e.problems.join("; "),
+            state: transfer::State::Open,
+            outcome: String::new(),
+            history: vec![transfer::Step {
+                at: now,
+                actor: "publication".into(),
+                kind: "created".into(),
+                detail: format!(
+                    "from the published result: to {}",
+                    e.disposal_department_code
+                ),
+            }],
+        };
+        if store::insert_transfer(tx, &t, now).await? {
+            let detail = format!(
+                "{}: {} transferred to {} with its published result",
+                t.id, t.from, t.to
+            );
+            self.transfer_timeline(
+                tx,
+                &saga.saga.task_id,
+                "transfer.created",
+                detail,
+                "publication",
+                cause,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every result of a task is published or withheld: the saga follows up or closes.
+    pub async fn on_task_completed(
+        &self,
+        tx: &mut Tx,
+        e: &suiji_api::publication::v1::TaskCompletedEvent,
+        cause: &str,
+    ) -> Result<(), Error> {
+        if store::get(tx, &e.task_id).await?.is_none() {
+            return Ok(());
+        }
+        let open = store::open_transfers(tx, &e.task_id).await?;
+        let input = Input::ResultsFinal {
+            results: e.results,
+            open,
+        };
+        // A completion before the last visits is recorded as late, not applied.
+        let _ = self
+            .apply_in(tx, &e.task_id, input, "publication", cause)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes transfer `id` by `change` and records it on the saga's timeline, in one transaction.
+    pub async fn change_transfer(
+        &self,
+        who: &Identity,
+        id: &str,
+        kind: &'static str,
+        change: impl Fn(&mut Transfer) -> Result<String, Refusal>,
+    ) -> Result<StoredTransfer, Error> {
+        require_role(who, "id")?;
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            let Some(mut stored) = store::get_transfer(&mut tx, id).await? else {
+                return Err(Error::NotFound(format!("no transfer {id:?}")));
+            };
+            let detail = change(&mut stored.transfer).map_err(refused)?;
+            let now = now_ms();
+            let cause = format!("grpc:{}", uuid::Uuid::now_v7());
+            let t = &stored.transfer;
+            let result = async {
+                store::update_transfer(&mut tx, t, stored.version, now).await?;
+                self.transfer_timeline(
+                    &mut tx,
+                    &t.task_id,
+                    kind,
+                    format!("{id}: {detail}"),
+                    &who.subject,
+                    &cause,
+                )
+                .await
+            }
+            .await;
+            match result {
+                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    tx.commit().await?;
+                    self.relay.notify();
+                    stored.version += 1;
+                    return Ok(stored);
+                }
+            }
+        }
+    }
+
+    /// A page of transfers of a task or sent to a department.
+    pub async fn transfers(
+        &self,
+        task_id: &str,
+        to_department: &str,
+        open_only: bool,
+        page: &Page,
+    ) -> Result<Vec<StoredTransfer>, Error> {
+        if task_id.is_empty() && to_department.is_empty() {
+            return Err(
+                Violations::one("task_id", "give a task, or a receiving department").into(),
+            );
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        store::list_transfers(&mut conn, task_id, to_department, open_only, page).await
     }
 
     /// Runs the timers due now; true when it ran any.

@@ -5,6 +5,7 @@ use suiji_platform::error::Error;
 use suiji_platform::paging::Page;
 
 use crate::domain::saga::{Phase, Saga, Timer};
+use crate::domain::transfer::Transfer;
 use crate::domain::visit::Visit;
 
 /// A saga as stored.
@@ -403,4 +404,115 @@ pub async fn visit_counts(
     .await?;
     let n = |c: &str| -> Result<u64, Error> { Ok(row.try_get::<i64, _>(c)? as u64) };
     Ok((n("s")?, n("c")?, n("n")?))
+}
+
+/// A transfer as stored.
+#[derive(Debug, Clone)]
+pub struct StoredTransfer {
+    /// The transfer.
+    pub transfer: Transfer,
+    /// Its version.
+    pub version: i64,
+}
+
+fn stored_transfer(r: &sqlx::any::AnyRow) -> Result<StoredTransfer, Error> {
+    Ok(StoredTransfer {
+        transfer: doc_of(r)?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// Adds a transfer; false when one with its id is there (a redelivered publication).
+pub async fn insert_transfer(
+    conn: &mut AnyConnection,
+    t: &Transfer,
+    now: i64,
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "INSERT INTO transfers (id, task_id, to_department, state, version, doc, updated_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&t.id)
+    .bind(&t.task_id)
+    .bind(&t.to)
+    .bind(t.state.as_str())
+    .bind(doc(t)?)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes `t` over `version`; `Conflict` when it changed since.
+pub async fn update_transfer(
+    conn: &mut AnyConnection,
+    t: &Transfer,
+    version: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE transfers SET to_department = $1, state = $2, version = version + 1, doc = $3, updated_at = $4 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(&t.to)
+    .bind(t.state.as_str())
+    .bind(doc(t)?)
+    .bind(now)
+    .bind(&t.id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!(
+            "transfer {} changed; read it again",
+            t.id
+        )))
+    }
+}
+
+/// One transfer.
+pub async fn get_transfer(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<StoredTransfer>, Error> {
+    let row = sqlx::query("SELECT doc, version FROM transfers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(stored_transfer).transpose()
+}
+
+/// Transfers of a task, or sent to a department, in id order; only open ones when asked.
+pub async fn list_transfers(
+    conn: &mut AnyConnection,
+    task_id: &str,
+    to_department: &str,
+    open_only: bool,
+    page: &Page,
+) -> Result<Vec<StoredTransfer>, Error> {
+    let rows = sqlx::query(
+        "SELECT doc, version FROM transfers WHERE ($1 = '' OR task_id = $1) AND ($2 = '' OR to_department = $2) \
+         AND ($3 = 0 OR state <> 'closed') AND id > $4 ORDER BY id LIMIT $5",
+    )
+    .bind(task_id)
+    .bind(to_department)
+    .bind(i64::from(open_only))
+    .bind(&page.after)
+    .bind(page.size)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_transfer).collect()
+}
+
+/// Transfers of a task not closed.
+pub async fn open_transfers(conn: &mut AnyConnection, task_id: &str) -> Result<u64, Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM transfers WHERE task_id = $1 AND state <> 'closed'",
+    )
+    .bind(task_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n.max(0) as u64)
 }

@@ -42,7 +42,8 @@ fn state_pb(s: State) -> pb::ResultState {
     }
 }
 
-fn disposal_pb(d: Disposal) -> pb::Disposal {
+/// The gRPC form of a disposal.
+pub fn disposal_pb(d: Disposal) -> pb::Disposal {
     match d {
         Disposal::None => pb::Disposal::None,
         Disposal::OrderedToCorrect => pb::Disposal::OrderedToCorrect,

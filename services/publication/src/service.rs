@@ -38,6 +38,8 @@ pub const ROLE_JOINT_MEETING: &str = "publication.joint-meeting";
 pub const RESULT_PUBLISHED: &str = "publication.result.published";
 /// A published result was corrected.
 pub const RESULT_CORRECTED: &str = "publication.result.corrected";
+/// Every result of a task is published or withheld.
+pub const TASK_COMPLETED: &str = "publication.task.completed";
 /// A published result made a credit record.
 pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
 
@@ -212,6 +214,7 @@ impl Publications {
         let joint = e.outcomes.len() > 1;
         let table = self.tables.current();
         let now = now_ms();
+        let mut created = 0;
         for o in &e.outcomes {
             for item in &o.items {
                 let r = Res {
@@ -250,8 +253,11 @@ impl Publications {
                         detail: format!("visit {} concluded {}", e.visit_id, e.outcome),
                     }],
                 };
-                store::insert(tx, &r, now).await?;
+                created += i64::from(store::insert(tx, &r, now).await?);
             }
+        }
+        if created > 0 {
+            store::add_pending(tx, &e.task_id, created).await?;
         }
         Ok(())
     }
@@ -386,6 +392,20 @@ impl Publications {
     ) -> Result<Audit, Error> {
         let r = &s.result;
         store::update(tx, r, s.version, now).await?;
+        if r.state.is_final() {
+            // Published or withheld now (a final result is never written again but for a correction).
+            if !matches!(announce, Announce::Corrected) {
+                let (pending, results) = store::settle(tx, &r.task_id).await?;
+                if pending == 0 {
+                    let e = pb::TaskCompletedEvent {
+                        task_id: r.task_id.clone(),
+                        results: results.max(0) as u64,
+                    };
+                    outbox::enqueue(tx, crate::NAME, Event::new(TASK_COMPLETED, &r.task_id, &e))
+                        .await?;
+                }
+            }
+        }
         match announce {
             Announce::Nothing => {}
             Announce::Published => self.announce(tx, r, RESULT_PUBLISHED, now).await?,
@@ -422,9 +442,17 @@ impl Publications {
         let correction =
             (key == RESULT_CORRECTED).then_some((r.corrections.len() as i64, today.as_str()));
         store::put_public(tx, &record, &published_day, correction).await?;
+        let content = r.content.clone().expect("a published result has content");
         let event = pb::ResultPublishedEvent {
             target_id: r.target_id.clone(),
             record: Some(public_pb(&record)),
+            task_id: r.task_id.clone(),
+            visit_id: r.visit_id.clone(),
+            department_code: r.department.clone(),
+            item_code: r.item.clone(),
+            disposal: crate::grpc::disposal_pb(content.disposal) as i32,
+            disposal_department_code: content.disposal_department.clone(),
+            problems: r.problems.clone(),
         };
         outbox::enqueue(tx, crate::NAME, Event::new(key, &r.task_id, &event)).await?;
         let kind = key.trim_start_matches("publication.");

@@ -490,3 +490,27 @@ pub async fn retry_dead(conn: &mut AnyConnection, ids: &[String], now: i64) -> R
     }
     Ok(n)
 }
+
+/// Counts `created` new results of `task` as pending.
+pub async fn add_pending(tx: &mut Tx, task_id: &str, created: i64) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO task_progress (task_id, pending, results) VALUES ($1, $2, $2) ON CONFLICT (task_id) DO UPDATE \
+         SET pending = task_progress.pending + excluded.pending, results = task_progress.results + excluded.results",
+    )
+    .bind(task_id)
+    .bind(created)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One result of `task` became final: its pending and total counts after it.
+pub async fn settle(tx: &mut Tx, task_id: &str) -> Result<(i64, i64), Error> {
+    let row = sqlx::query(
+        "UPDATE task_progress SET pending = pending - 1 WHERE task_id = $1 RETURNING pending, results",
+    )
+    .bind(task_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("pending")?, row.try_get("results")?))
+}

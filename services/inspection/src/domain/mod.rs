@@ -1,4 +1,5 @@
 //! The inspection service's rules, with no I/O.
 
 pub mod saga;
+pub mod transfer;
 pub mod visit;

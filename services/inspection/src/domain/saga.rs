@@ -30,6 +30,10 @@ pub enum Phase {
     Visiting,
     /// Every visit is concluded; results are entered and published.
     Results,
+    /// Every result is published or withheld; transferred problems are followed up.
+    FollowUp,
+    /// Done: results final, every transfer closed.
+    Closed,
     /// Cancelled, with a reason.
     Cancelled,
 }
@@ -46,12 +50,14 @@ impl Phase {
             Self::Scheduling => "scheduling",
             Self::Visiting => "visiting",
             Self::Results => "results",
+            Self::FollowUp => "follow_up",
+            Self::Closed => "closed",
             Self::Cancelled => "cancelled",
         }
     }
 
     /// Every phase, in order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 11] = [
         Self::Inviting,
         Self::DrawingTargets,
         Self::ReviewingTargets,
@@ -60,6 +66,8 @@ impl Phase {
         Self::Scheduling,
         Self::Visiting,
         Self::Results,
+        Self::FollowUp,
+        Self::Closed,
         Self::Cancelled,
     ];
 
@@ -288,6 +296,17 @@ pub enum Input {
     },
     /// A coordinator's action.
     Steer(Steer),
+    /// Publication has every result of the task published or withheld; `open` transfers are not closed.
+    ResultsFinal { results: u64, open: u64 },
+    /// A transfer changed (created, answered, rerouted); `open` transfers of the task are not closed after it.
+    Transfer {
+        /// History kind, e.g. `transfer.created`.
+        kind: &'static str,
+        /// Details in words.
+        detail: String,
+        /// Open transfers after it.
+        open: u64,
+    },
     /// A visit changed: scheduled, findings recorded, concluded…; with the task's counts after it.
     Visit {
         /// History kind, e.g. `visit.scheduled`.
@@ -455,12 +474,18 @@ impl Saga {
             }
             Phase::ReviewingTargets => vec![format!("the coordinator of {} (review)", self.lead)],
             Phase::Scheduling | Phase::Visiting => vec!["the inspection teams".into()],
-            Phase::Results | Phase::Cancelled => Vec::new(),
+            Phase::Results => vec!["the departments' results (entry, review, publication)".into()],
+            Phase::FollowUp => vec!["the receivers of the open transfers".into()],
+            Phase::Closed | Phase::Cancelled => Vec::new(),
         }
     }
 
     /// Applies `input` at `now` (epoch ms).
     pub fn apply(&mut self, input: Input, now: i64) -> Result<Outcome, Refusal> {
+        if let Input::Transfer { kind, detail, open } = input {
+            // Problems found stay followed up whatever became of the task.
+            return Ok(self.transfer_changed(kind, detail, open));
+        }
         if self.phase == Phase::Cancelled {
             return Err(match input {
                 Input::Steer(_) | Input::TargetsApproved { .. } => {
@@ -560,6 +585,33 @@ impl Saga {
                 })
             }
             Input::Steer(action) => self.steer(action, now),
+            Input::ResultsFinal { results, open } => {
+                if self.phase != Phase::Results {
+                    return Err(Refusal::Late(format!(
+                        "results final while {}: more visits or results are to come",
+                        self.phase.as_str()
+                    )));
+                }
+                self.phase = if open == 0 {
+                    Phase::Closed
+                } else {
+                    Phase::FollowUp
+                };
+                Ok(Outcome {
+                    kind: "results.final",
+                    detail: if open == 0 {
+                        format!(
+                            "all {results} results published or withheld; nothing to follow up: closed"
+                        )
+                    } else {
+                        format!(
+                            "all {results} results published or withheld; {open} transfer(s) to follow up"
+                        )
+                    },
+                    effects: Vec::new(),
+                })
+            }
+            Input::Transfer { .. } => unreachable!("handled above"),
             Input::Visit {
                 kind,
                 detail,
@@ -731,6 +783,28 @@ impl Saga {
         }
     }
 
+    /// A transfer changed: on the timeline; the follow-up closes when the last one is closed, and opens again when
+    /// a closed saga gets a new one.
+    fn transfer_changed(&mut self, kind: &'static str, detail: String, open: u64) -> Outcome {
+        let mut detail = detail;
+        match self.phase {
+            Phase::FollowUp if open == 0 => {
+                self.phase = Phase::Closed;
+                detail.push_str("; every transfer closed: the task is closed");
+            }
+            Phase::Closed if open > 0 => {
+                self.phase = Phase::FollowUp;
+                detail.push_str("; follow-up reopened");
+            }
+            _ => {}
+        }
+        Outcome {
+            kind,
+            detail,
+            effects: Vec::new(),
+        }
+    }
+
     /// A confirmed department other than the lead withdraws. Before the teams are drawn it simply sends nobody;
     /// once they are assigned, its inspectors are released and its items taken off the visits not yet concluded
     /// (a concluded visit keeps what happened). While the teams are being drawn it waits for them.
@@ -776,7 +850,7 @@ impl Saga {
                 ));
             }
             Phase::Scheduling | Phase::Visiting => true,
-            Phase::Results | Phase::Cancelled => {
+            Phase::Results | Phase::FollowUp | Phase::Closed | Phase::Cancelled => {
                 return Err(Refusal::NotNow(format!(
                     "the saga is {}: the visits are over",
                     self.phase.as_str()

@@ -638,6 +638,201 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(missing.visit_outcome, "not_found");
     assert_eq!(missing.suggested_codes, vec!["6"]);
 
+    // Follow-up: SCJG sends its problem to STHJ by hand; only a department that found a problem on its item can,
+    // and only from a visit held.
+    let transfer = |visit: &str, item: &str, to: &str| pb::CreateTransferRequest {
+        visit_id: visit.into(),
+        item_code: item.into(),
+        to_department_code: to.into(),
+        kind: pb::TransferKind::Department as i32,
+        note: "涉嫌无证排污，请依职责处理".into(),
+    };
+    let e = sthj
+        .create_transfer(transfer(&first.id, "SCJG-1", SCJG))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violations_of(&e)[0].0,
+        "item_code",
+        "STHJ found no problem on SCJG-1"
+    );
+    let e = lead
+        .create_transfer(transfer(&visits[1].id, "SCJG-1", STHJ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::FailedPrecondition,
+        "the target was not found"
+    );
+    let e = lead
+        .create_transfer(transfer(&first.id, "SCJG-1", "610400-NOPE"))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&e)[0].0, "to_department_code");
+    let by_hand = lead
+        .create_transfer(transfer(&first.id, "SCJG-1", STHJ))
+        .await
+        .unwrap()
+        .into_inner()
+        .transfer
+        .unwrap();
+    assert_eq!(by_hand.state, pb::TransferState::Open as i32);
+    assert!(
+        by_hand.problem.contains("未按期公示年度报告"),
+        "{by_hand:?}"
+    );
+
+    // Every result is published; SCJG's problem goes to WSJK with its published result, which makes a second
+    // transfer. Then the saga follows up.
+    let roles = ["publication.entry", "publication.reviewer"];
+    for department in [SCJG, STHJ] {
+        let token = w.isolated.token(department, &roles);
+        let mut c = PublicationServiceClient::with_interceptor(
+            channel(&publication.addr).unwrap(),
+            Bearer::new(Some(&token)),
+        );
+        let all = || {
+            let mut c = c.clone();
+            async move {
+                c.list_results(publ::ListResultsRequest::default())
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .results
+            }
+        };
+        let there = eventually(Duration::from_secs(15), || async {
+            all().await.len() == visits.len()
+        })
+        .await;
+        assert!(there, "{department} has a result per visit");
+        let page = all().await;
+        for r in &page {
+            let content = if r.problem_found {
+                publ::Content {
+                    codes: vec!["B".into()],
+                    disposal: publ::Disposal::Transferred as i32,
+                    disposal_department_code: WSJK.into(),
+                    note: String::new(),
+                }
+            } else if r.visit_outcome == "not_found" {
+                publ::Content {
+                    codes: vec!["6".into()],
+                    disposal: publ::Disposal::OrderedToCorrect as i32,
+                    ..Default::default()
+                }
+            } else {
+                publ::Content {
+                    codes: vec!["1".into()],
+                    ..Default::default()
+                }
+            };
+            c.enter_result(publ::EnterResultRequest {
+                id: r.id.clone(),
+                content: Some(content),
+                expected_revision: 0,
+            })
+            .await
+            .unwrap();
+            c.review_result(publ::ReviewResultRequest {
+                id: r.id.clone(),
+                decision: publ::ReviewDecision::Approve as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        let out = c
+            .publish_results(publ::PublishResultsRequest {
+                ids: page.iter().map(|r| r.id.clone()).collect(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(out.outcomes.iter().all(|o| o.published), "{out:?}");
+    }
+    let follow_up = reaches(&lead, TASK, pb::Phase::FollowUp).await;
+    assert!(
+        follow_up
+            .history
+            .iter()
+            .any(|h| h.kind == "results.final" && h.detail.contains("2 transfer(s)")),
+        "{:#?}",
+        follow_up.history
+    );
+    let open = lead
+        .list_transfers(pb::ListTransfersRequest {
+            task_id: TASK.into(),
+            open_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .transfers;
+    assert_eq!(open.len(), 2, "{open:#?}");
+    let automatic = open.iter().find(|t| t.to_department_code == WSJK).unwrap();
+
+    // STHJ takes up and closes the first; WSJK declines the second, SCJG routes it to STHJ, who closes it.
+    let answer = |id: &str, answer: pb::TransferAnswer, note: &str| pb::AnswerTransferRequest {
+        id: id.into(),
+        answer: answer as i32,
+        note: note.into(),
+    };
+    let e = wsjk
+        .answer_transfer(answer(&by_hand.id, pb::TransferAnswer::Accept, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "only the receiver answers");
+    sthj.answer_transfer(answer(&by_hand.id, pb::TransferAnswer::Accept, ""))
+        .await
+        .unwrap();
+    let e = sthj
+        .answer_transfer(answer(&by_hand.id, pb::TransferAnswer::Close, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&e)[0].0, "note");
+    sthj.answer_transfer(answer(
+        &by_hand.id,
+        pb::TransferAnswer::Close,
+        "已立案调查并责令停止排污",
+    ))
+    .await
+    .unwrap();
+    wsjk.answer_transfer(answer(
+        &automatic.id,
+        pb::TransferAnswer::Decline,
+        "不属卫生健康部门职责",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        saga(&mut lead, TASK).await.phase,
+        pb::Phase::FollowUp as i32
+    );
+    lead.reroute_transfer(pb::RerouteTransferRequest {
+        id: automatic.id.clone(),
+        to_department_code: STHJ.into(),
+    })
+    .await
+    .unwrap();
+    sthj.answer_transfer(answer(
+        &automatic.id,
+        pb::TransferAnswer::Close,
+        "已核查处理",
+    ))
+    .await
+    .unwrap();
+    let closed = saga(&mut lead, TASK).await;
+    assert_eq!(
+        closed.phase,
+        pb::Phase::Closed as i32,
+        "{:#?}",
+        closed.history
+    );
+    assert!(closed.waiting_on.is_empty());
+
     // Changes were announced.
     let announced = eventually(Duration::from_secs(10), || async {
         w.probe.of_type("draw.command.draw_inspectors").len() == 1

@@ -371,3 +371,114 @@ fn a_withdrawal_before_the_teams_sends_nobody_and_after_them_releases_the_depart
         Err(Refusal::NotNow(_))
     ));
 }
+
+/// A saga of SCJG and STHJ with every visit concluded.
+fn in_results() -> Saga {
+    let (mut saga, _) = three_departments();
+    confirm(&mut saga, STHJ).unwrap();
+    confirm(&mut saga, WSJ).unwrap();
+    saga.apply(Input::TargetsDrawn { count: 2 }, 4).unwrap();
+    saga.apply(Input::TargetsApproved { by: "c".into() }, 5)
+        .unwrap();
+    saga.apply(Input::TargetsLocked { count: 2 }, 6).unwrap();
+    saga.apply(Input::TeamsDrawn { count: 2 }, 7).unwrap();
+    for (scheduled, concluded) in [(2, 0), (2, 2)] {
+        saga.apply(
+            Input::Visit {
+                kind: "visit.concluded",
+                detail: String::new(),
+                scheduled,
+                concluded,
+                total: 2,
+            },
+            8,
+        )
+        .unwrap();
+    }
+    assert_eq!(saga.phase, Phase::Results);
+    saga
+}
+
+fn transfer(saga: &mut Saga, kind: &'static str, open: u64) -> Outcome {
+    saga.apply(
+        Input::Transfer {
+            kind,
+            detail: "t".into(),
+            open,
+        },
+        9,
+    )
+    .unwrap()
+}
+
+#[test]
+fn final_results_close_the_saga_or_open_the_follow_up_until_every_transfer_is_closed() {
+    let mut saga = in_results();
+    let mut clean = saga.clone();
+    let closed = clean
+        .apply(
+            Input::ResultsFinal {
+                results: 4,
+                open: 0,
+            },
+            9,
+        )
+        .unwrap();
+    assert_eq!(closed.kind, "results.final");
+    assert_eq!(clean.phase, Phase::Closed);
+    assert!(clean.waiting_on().is_empty());
+
+    transfer(&mut saga, "transfer.created", 1);
+    assert_eq!(
+        saga.phase,
+        Phase::Results,
+        "a transfer alone does not end the results"
+    );
+    saga.apply(
+        Input::ResultsFinal {
+            results: 4,
+            open: 1,
+        },
+        10,
+    )
+    .unwrap();
+    assert_eq!(saga.phase, Phase::FollowUp);
+    assert!(matches!(
+        saga.apply(
+            Input::ResultsFinal {
+                results: 4,
+                open: 1
+            },
+            11
+        ),
+        Err(Refusal::Late(_))
+    ));
+    transfer(&mut saga, "transfer.accepted", 1);
+    assert_eq!(saga.phase, Phase::FollowUp);
+    let done = transfer(&mut saga, "transfer.closed", 0);
+    assert_eq!(saga.phase, Phase::Closed);
+    assert!(done.detail.contains("closed"));
+    // A transfer made later (after a correction) opens the follow-up again.
+    transfer(&mut saga, "transfer.created", 1);
+    assert_eq!(saga.phase, Phase::FollowUp);
+}
+
+#[test]
+fn results_final_before_the_last_visit_are_late_and_transfers_outlive_a_cancellation() {
+    let (mut saga, _) = three_departments();
+    assert!(matches!(
+        saga.apply(
+            Input::ResultsFinal {
+                results: 1,
+                open: 0
+            },
+            3
+        ),
+        Err(Refusal::Late(_))
+    ));
+    saga.apply(Input::Steer(Steer::Cancel("计划调整".into())), 4)
+        .unwrap();
+    let t = transfer(&mut saga, "transfer.closed", 0);
+    assert_eq!(t.kind, "transfer.closed");
+    assert_eq!(saga.phase, Phase::Cancelled);
+}
