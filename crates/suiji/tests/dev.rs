@@ -276,3 +276,316 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+/// A development token of `department` with `roles`, from `suiji token`.
+fn token(department: &str, roles: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["token", "--department", department, "--role", roles])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+type Authed =
+    tonic::codegen::InterceptedService<tonic::transport::Channel, suiji_platform::grpc::Bearer>;
+
+fn authed(addr: &str, token: &str) -> (tonic::transport::Channel, suiji_platform::grpc::Bearer) {
+    (
+        suiji_platform::grpc::channel(addr).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(token)),
+    )
+}
+
+/// Polls `check` every 100 ms for up to 60 s.
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} within 60 s");
+}
+
+/// The demo's joint task, from launch to closed, on the embedded default in one `suiji dev` process: STHJ confirms,
+/// the lead approves the drawn targets, the teams are drawn, every visit is scheduled, the first is held (SCJG
+/// finds a problem, the target refuses to sign, every member confirms), the others are not found; both
+/// departments enter, approve and publish their results; the saga closes and the public finds the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joint_inspection_runs_end_to_end_in_dev() {
+    use suiji_api::inspection::v1 as insp;
+    use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+    use suiji_api::planning::v1 as plan;
+    use suiji_api::publication::v1 as publ;
+    use suiji_api::publication::v1::publication_service_client::PublicationServiceClient;
+    const SCJG: &str = "610400-SCJG";
+    const STHJ: &str = "610400-STHJ";
+
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let (child, addresses) = start(&data, free_port(), true);
+    let addr = |name: &str| {
+        addresses
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.clone())
+            .unwrap()
+    };
+    let roles = "planning.editor,inspection.coordinator,publication.entry,publication.reviewer";
+    let (scjg, sthj) = (token(SCJG, roles), token(STHJ, roles));
+    let inspection = |t: &str| -> InspectionServiceClient<Authed> {
+        let (c, b) = authed(&addr("inspection"), t);
+        InspectionServiceClient::with_interceptor(c, b)
+    };
+    let publication = |t: &str| -> PublicationServiceClient<Authed> {
+        let (c, b) = authed(&addr("publication"), t);
+        PublicationServiceClient::with_interceptor(c, b)
+    };
+    let (mut lead, mut other) = (inspection(&scjg), inspection(&sthj));
+
+    // Launch the demo task.
+    let (c, b) = authed(&addr("planning"), &scjg);
+    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
+    let task = planning
+        .list_tasks(plan::ListTasksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+        .remove(0)
+        .id;
+    planning
+        .launch_task(plan::LaunchTaskRequest {
+            id: task.clone(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
+    let phase = |c: &InspectionServiceClient<Authed>| {
+        let (mut c, task) = (c.clone(), task.clone());
+        async move {
+            c.get_saga(insp::GetSagaRequest { task_id: task })
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().saga)
+        }
+    };
+    let watcher = lead.clone();
+    let reach = |p: insp::Phase| {
+        let lead = watcher.clone();
+        let phase = &phase;
+        async move {
+            until(&format!("the saga reaches {p:?}"), || async {
+                phase(&lead).await.is_some_and(|s| s.phase == p as i32)
+            })
+            .await;
+            phase(&lead).await.unwrap()
+        }
+    };
+    reach(insp::Phase::Inviting).await;
+    other
+        .respond_to_invitation(insp::RespondToInvitationRequest {
+            task_id: task.clone(),
+            accept: true,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let review = reach(insp::Phase::ReviewingTargets).await;
+    assert!(review.targets > 0, "{review:?}");
+    lead.approve_targets(insp::ApproveTargetsRequest {
+        task_id: task.clone(),
+        expected_version: review.version,
+    })
+    .await
+    .unwrap();
+    reach(insp::Phase::Scheduling).await;
+
+    // The visits: all scheduled, the first held, the others not found.
+    let visits = lead
+        .list_visits(insp::ListVisitsRequest {
+            task_id: task.clone(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits;
+    assert_eq!(visits.len() as u64, review.targets);
+    let day = suiji_platform::calendar::Calendar::shipped()
+        .working_day_on_or_after(visits[0].assigned_on.parse().unwrap())
+        .unwrap();
+    for v in &visits {
+        lead.schedule_visit(insp::ScheduleVisitRequest {
+            id: v.id.clone(),
+            date: day.to_string(),
+            method: insp::VisitMethod::OnSite as i32,
+            announced: false,
+        })
+        .await
+        .unwrap();
+    }
+    let first = &visits[0];
+    for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
+        let findings = first
+            .checks
+            .iter()
+            .filter(|c| c.department_code == department)
+            .map(|c| insp::Finding {
+                item_code: c.item_code.clone(),
+                check_code: c.check_code.clone(),
+                result: if department == SCJG {
+                    insp::CheckResult::Problem
+                } else {
+                    insp::CheckResult::Compliant
+                } as i32,
+                note: if department == SCJG {
+                    "未按规定公示年度报告".into()
+                } else {
+                    String::new()
+                },
+                department_code: String::new(),
+            })
+            .collect();
+        client
+            .record_findings(insp::RecordFindingsRequest {
+                id: first.id.clone(),
+                findings,
+            })
+            .await
+            .unwrap();
+    }
+    lead.sign_record(insp::SignRecordRequest {
+        id: first.id.clone(),
+        signed_by: String::new(),
+        refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
+    })
+    .await
+    .unwrap();
+    for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
+        client
+            .confirm_record(insp::ConfirmRecordRequest {
+                id: first.id.clone(),
+                inspector_ids: first
+                    .team
+                    .iter()
+                    .filter(|m| m.department_code == department)
+                    .map(|m| m.inspector_id.clone())
+                    .collect(),
+            })
+            .await
+            .unwrap();
+    }
+    for (n, v) in visits.iter().enumerate() {
+        lead.conclude_visit(insp::ConcludeVisitRequest {
+            id: v.id.clone(),
+            outcome: if n == 0 {
+                insp::VisitOutcome::Inspected
+            } else {
+                insp::VisitOutcome::NotFound
+            } as i32,
+        })
+        .await
+        .unwrap();
+    }
+    reach(insp::Phase::Results).await;
+
+    // Each department publishes its results; then the saga closes.
+    for t in [&scjg, &sthj] {
+        let mut c = publication(t);
+        let list = || {
+            let mut c = c.clone();
+            async move {
+                c.list_results(publ::ListResultsRequest::default())
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .results
+            }
+        };
+        until("every result to enter", || async {
+            list().await.len() == visits.len()
+        })
+        .await;
+        let results = list().await;
+        for r in &results {
+            let (codes, disposal) = if r.problem_found {
+                (vec!["B".to_string()], publ::Disposal::OrderedToCorrect)
+            } else {
+                (r.suggested_codes.clone(), {
+                    if r.visit_outcome == "not_found" {
+                        publ::Disposal::OrderedToCorrect
+                    } else {
+                        publ::Disposal::None
+                    }
+                })
+            };
+            c.enter_result(publ::EnterResultRequest {
+                id: r.id.clone(),
+                content: Some(publ::Content {
+                    codes,
+                    disposal: disposal as i32,
+                    ..Default::default()
+                }),
+                expected_revision: 0,
+            })
+            .await
+            .unwrap();
+            c.review_result(publ::ReviewResultRequest {
+                id: r.id.clone(),
+                decision: publ::ReviewDecision::Approve as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        let out = c
+            .publish_results(publ::PublishResultsRequest {
+                ids: results.iter().map(|r| r.id.clone()).collect(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(out.outcomes.iter().all(|o| o.published), "{out:?}");
+    }
+    let closed = reach(insp::Phase::Closed).await;
+    assert!(
+        closed.history.iter().any(|h| h.kind == "results.final"),
+        "{:#?}",
+        closed.history
+    );
+
+    // The public finds the held visit's results by the target's credit code, with no token.
+    let mut public =
+        PublicationServiceClient::new(suiji_platform::grpc::channel(&addr("publication")).unwrap());
+    let target = publication(&scjg)
+        .list_results(publ::ListResultsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .results
+        .into_iter()
+        .find(|r| r.visit_id == first.id)
+        .unwrap();
+    let records = public
+        .public_search(publ::PublicSearchRequest {
+            query: target.credit_code.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records.len(), 2, "SCJG's and STHJ's results: {records:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.result == "未按规定公示应当公示的信息")
+    );
+    terminate(child);
+    let _ = std::fs::remove_dir_all(&data);
+}
