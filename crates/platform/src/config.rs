@@ -109,6 +109,9 @@ fn webhook() -> String {
 pub struct InspectionSettings {
     /// Working days a participating department has to answer an invitation.
     pub invitation_working_days: u32,
+    /// Where the public reaches the inspection service's verification page (扫码入企), e.g.
+    /// `https://suiji.example.gov.cn`; the QR code a team shows carries `<public_url>/verify?code=…`.
+    pub public_url: String,
 }
 
 /// Addresses of the services one service calls.

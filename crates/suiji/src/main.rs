@@ -376,6 +376,9 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         if let Some(i) = index("directories") {
             s.services.directories = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
         }
+        if let Some(i) = index("inspection") {
+            s.inspection.public_url = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+        }
         Arc::new(s)
     };
     let shutdown = shutdown_signal();
@@ -411,6 +414,12 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     for (spec, ctx, started, listener) in running {
         let addr = format!("http://{}", listener.local_addr()?);
         println!("{:<12} grpc://{}", spec.name, listener.local_addr()?);
+        if spec.name == suiji_inspection::NAME {
+            println!(
+                "{:<12} {addr}/verify  (扫码入企: a target checks a team's code)",
+                ""
+            );
+        }
         if spec.name == suiji_publication::NAME {
             println!(
                 "{:<12} {addr}/public  (public results page, JSON feed at /public/results?q=)",

@@ -152,7 +152,7 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
     }
 }
 
-fn visit_pb(stored: &StoredVisit) -> pb::Visit {
+fn visit_pb(stored: &StoredVisit, public_url: &str) -> pb::Visit {
     let v = &stored.visit;
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     pb::Visit {
@@ -213,6 +213,7 @@ fn visit_pb(stored: &StoredVisit) -> pb::Visit {
         concluded_on: day(v.concluded_on),
         version: stored.version,
         verification_code: v.code.clone(),
+        verification_url: crate::public::verification_url(public_url, &v.code),
         verifications: v.verifications.len() as u32,
     }
 }
@@ -460,7 +461,10 @@ impl InspectionService for Api {
         let visits = self.sagas.visits(&r.task_id, &page).await?;
         let next_page_token = paging::next_token(&visits, &page, |v| v.visit.id.as_str());
         Ok(Response::new(pb::ListVisitsResponse {
-            visits: visits.iter().map(visit_pb).collect(),
+            visits: visits
+                .iter()
+                .map(|v| visit_pb(v, self.sagas.public_url()))
+                .collect(),
             next_page_token,
         }))
     }
@@ -472,7 +476,7 @@ impl InspectionService for Api {
         require(&request)?;
         let stored = self.sagas.visit(&request.into_inner().id).await?;
         Ok(Response::new(pb::GetVisitResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -509,7 +513,7 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::ScheduleVisitResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -555,7 +559,7 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::RecordFindingsResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -590,7 +594,7 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::SignRecordResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -609,7 +613,7 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::ConfirmRecordResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -634,7 +638,7 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::ConcludeVisitResponse {
-            visit: Some(visit_pb(&stored)),
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }
 
@@ -643,47 +647,52 @@ impl InspectionService for Api {
         request: Request<pb::VerifyVisitCodeRequest>,
     ) -> Result<Response<pb::VerifyVisitCodeResponse>, Status> {
         let r = request.into_inner();
-        let Some(found) = self.sagas.verify_code(&r.code).await? else {
-            return Ok(Response::new(pb::VerifyVisitCodeResponse {
-                valid: false,
-                reason:
-                    "no inspection under way has this code: do not admit the team, and report it"
-                        .into(),
-                ..Default::default()
-            }));
+        let found = self.sagas.verify_code(&r.code).await?;
+        Ok(Response::new(verified_pb(found.as_ref())))
+    }
+}
+
+/// What a target is told of a code: the visit's task, items and team with their certificates, or that it is not
+/// valid.
+pub fn verified_pb(found: Option<&crate::service::Verified>) -> pb::VerifyVisitCodeResponse {
+    let Some(found) = found else {
+        return pb::VerifyVisitCodeResponse {
+            valid: false,
+            reason: "no inspection under way has this code: do not admit the team, and report it"
+                .into(),
+            ..Default::default()
         };
-        let today = crate::service::today().to_string();
-        let v = &found.visit;
-        Ok(Response::new(pb::VerifyVisitCodeResponse {
-            valid: true,
-            reason: String::new(),
-            task_name: found.task_name.clone(),
-            lead_department_code: v.lead.clone(),
-            target_id: v.target_id.clone(),
-            checks: v.checks.iter().map(check_pb).collect(),
-            team: found
-                .team
-                .iter()
-                .map(|(m, known)| pb::VerifiedMember {
-                    name: known.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
-                    department_code: m.department.clone(),
-                    certificate_no: known
-                        .as_ref()
-                        .map(|i| i.certificate_no.clone())
-                        .unwrap_or_default(),
-                    certificate_expires: known
-                        .as_ref()
-                        .map(|i| i.certificate_expires.clone())
-                        .unwrap_or_default(),
-                    certificate_valid: known.as_ref().is_some_and(|i| {
-                        i.certificate_expires >= today
-                            && i.status
-                                == suiji_api::directories::v1::InspectorStatus::Active as i32
-                    }),
-                    leader: m.leader,
-                })
-                .collect(),
-            scheduled_for: v.scheduled_for.map(|d| d.to_string()).unwrap_or_default(),
-        }))
+    };
+    let today = crate::service::today().to_string();
+    let v = &found.visit;
+    pb::VerifyVisitCodeResponse {
+        valid: true,
+        reason: String::new(),
+        task_name: found.task_name.clone(),
+        lead_department_code: v.lead.clone(),
+        target_id: v.target_id.clone(),
+        checks: v.checks.iter().map(check_pb).collect(),
+        team: found
+            .team
+            .iter()
+            .map(|(m, known)| pb::VerifiedMember {
+                name: known.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
+                department_code: m.department.clone(),
+                certificate_no: known
+                    .as_ref()
+                    .map(|i| i.certificate_no.clone())
+                    .unwrap_or_default(),
+                certificate_expires: known
+                    .as_ref()
+                    .map(|i| i.certificate_expires.clone())
+                    .unwrap_or_default(),
+                certificate_valid: known.as_ref().is_some_and(|i| {
+                    i.certificate_expires >= today
+                        && i.status == suiji_api::directories::v1::InspectorStatus::Active as i32
+                }),
+                leader: m.leader,
+            })
+            .collect(),
+        scheduled_for: v.scheduled_for.map(|d| d.to_string()).unwrap_or_default(),
     }
 }

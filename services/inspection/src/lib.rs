@@ -8,6 +8,7 @@
 pub mod consumers;
 pub mod domain;
 pub mod grpc;
+pub mod public;
 pub mod service;
 pub mod store;
 
@@ -54,9 +55,11 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
     let mut parts = suiji_platform::grpc::base_routes();
     parts
         .routes
-        .add_service(InspectionServiceServer::new(grpc::Api::new(sagas)));
+        .add_service(InspectionServiceServer::new(grpc::Api::new(sagas.clone())));
+    let mut routes = parts.routes.routes();
+    let router = std::mem::take(routes.axum_router_mut()).merge(public::router(sagas));
     Ok(Started {
-        routes: parts.routes.routes(),
+        routes: tonic::service::Routes::from(router),
         health: parts.health,
         grpc_name: GRPC_NAME,
         tasks: vec![consumer, timers],

@@ -95,6 +95,11 @@ impl Sagas {
         }
     }
 
+    /// Where the public verification page is.
+    pub fn public_url(&self) -> &str {
+        &self.settings.public_url
+    }
+
     /// A target checks the code a team showed: the visit, unless unknown or concluded (`Ok(None)`), with its
     /// team's names and certificates; the check is recorded on the visit.
     pub async fn verify_code(&self, code: &str) -> Result<Option<Verified>, Error> {

@@ -438,6 +438,35 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(checked.target_id, first.target_id);
     assert_eq!(checked.checks.len(), 3);
     assert_eq!(checked.team.len(), 4);
+    // The same on the public page's JSON, and the QR code the team shows opens that page with the code.
+    assert!(
+        first
+            .verification_url
+            .ends_with(&format!("/verify?code={}", first.verification_code)),
+        "{}",
+        first.verification_url
+    );
+    let (status, body) = http_get(
+        &inspection.addr,
+        &format!("/verify/check?code={}", first.verification_code),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["valid"], true);
+    assert_eq!(page["team"].as_array().unwrap().len(), 4);
+    let (status, body) = http_get(&inspection.addr, "/verify/check?code=0000000000000000").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"valid\":false"), "{body}");
+    let (status, svg) = http_get(
+        &inspection.addr,
+        &format!("/verify/qr.svg?code={}", first.verification_code),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(svg.contains("<svg"), "{svg}");
+    let (status, _) = http_get(&inspection.addr, "/verify/qr.svg?code=nonsense").await;
+    assert_eq!(status, 400);
     assert!(
         checked.team.iter().all(|m| m.name.starts_with("检查员")
             && m.certificate_no.starts_with("ZF")
@@ -462,8 +491,8 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .visit
         .unwrap();
     assert_eq!(
-        recorded.verifications, 1,
-        "the check is recorded on the visit"
+        recorded.verifications, 2,
+        "each check (over gRPC and on the page) is recorded on the visit"
     );
 
     // The first target is inspected: findings by each department, a refusal to sign, every member confirms.
@@ -1119,4 +1148,21 @@ async fn a_department_withdraws_after_the_teams(backend: Backend) {
     );
     inspection.stop().await;
     w.stop().await;
+}
+
+/// GET `path` from `addr` (`http://host:port`) over plain HTTP/1.1: the status and the body.
+async fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = addr.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    // Bodies come chunked or whole; the tests look for markers within them, so the chunk sizes may stay.
+    let _ = head;
+    (status, body.to_string())
 }
