@@ -321,7 +321,6 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
     use suiji_api::planning::v1 as plan;
     use suiji_api::publication::v1 as publ;
-    use suiji_api::publication::v1::publication_service_client::PublicationServiceClient;
     const SCJG: &str = "610400-SCJG";
     const STHJ: &str = "610400-STHJ";
 
@@ -340,10 +339,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let (c, b) = authed(&addr("inspection"), t);
         InspectionServiceClient::with_interceptor(c, b)
     };
-    let publication = |t: &str| -> PublicationServiceClient<Authed> {
-        let (c, b) = authed(&addr("publication"), t);
-        PublicationServiceClient::with_interceptor(c, b)
-    };
+    let publication = |t: &str| suiji_publication::testkit::client(&addr("publication"), Some(t));
     let (mut lead, mut other) = (inspection(&scjg), inspection(&sthj));
 
     // Launch the demo task.
@@ -496,61 +492,13 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
 
     // Each department publishes its results; then the saga closes.
     for t in [&scjg, &sthj] {
-        let mut c = publication(t);
-        let list = || {
-            let mut c = c.clone();
-            async move {
-                c.list_results(publ::ListResultsRequest::default())
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .results
-            }
-        };
-        until("every result to enter", || async {
-            list().await.len() == visits.len()
+        let c = suiji_publication::testkit::client(&addr("publication"), Some(t));
+        let results = suiji_publication::testkit::results(&c, visits.len()).await;
+        let problem = ("B", publ::Disposal::OrderedToCorrect, "");
+        suiji_publication::testkit::publish_all(&c, &results, |r| {
+            suiji_publication::testkit::suggested(r, problem)
         })
         .await;
-        let results = list().await;
-        for r in &results {
-            let (codes, disposal) = if r.problem_found {
-                (vec!["B".to_string()], publ::Disposal::OrderedToCorrect)
-            } else {
-                (r.suggested_codes.clone(), {
-                    if r.visit_outcome == "not_found" {
-                        publ::Disposal::OrderedToCorrect
-                    } else {
-                        publ::Disposal::None
-                    }
-                })
-            };
-            c.enter_result(publ::EnterResultRequest {
-                id: r.id.clone(),
-                content: Some(publ::Content {
-                    codes,
-                    disposal: disposal as i32,
-                    ..Default::default()
-                }),
-                expected_revision: 0,
-            })
-            .await
-            .unwrap();
-            c.review_result(publ::ReviewResultRequest {
-                id: r.id.clone(),
-                decision: publ::ReviewDecision::Approve as i32,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        }
-        let out = c
-            .publish_results(publ::PublishResultsRequest {
-                ids: results.iter().map(|r| r.id.clone()).collect(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(out.outcomes.iter().all(|o| o.published), "{out:?}");
     }
     let closed = reach(insp::Phase::Closed).await;
     assert!(
@@ -560,8 +508,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     );
 
     // The public finds the held visit's results by the target's credit code, with no token.
-    let mut public =
-        PublicationServiceClient::new(suiji_platform::grpc::channel(&addr("publication")).unwrap());
+    let mut public = suiji_publication::testkit::client(&addr("publication"), None);
     let target = publication(&scjg)
         .list_results(publ::ListResultsRequest::default())
         .await

@@ -15,6 +15,8 @@ pub mod public;
 pub mod report;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use suiji_api::publication::v1::publication_service_server::PublicationServiceServer;
 use suiji_platform::db::Migrations;

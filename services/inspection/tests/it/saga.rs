@@ -8,13 +8,13 @@ use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_api::planning::v1 as plan;
 use suiji_api::publication::v1 as publ;
-use suiji_api::publication::v1::publication_service_client::PublicationServiceClient;
 use suiji_draw::testkit::{self, SCJG, STHJ, World};
 use suiji_inspection::service::ROLE_COORDINATOR;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
 use suiji_platform::on_both_backends;
 use suiji_platform::outbox::Event;
 use suiji_platform::testing::{self, Backend, Running, eventually};
+use suiji_publication::testkit as publ_kit;
 use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
@@ -627,26 +627,11 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
 
     // Publication hears every concluded visit: one result per department and item to enter, from the findings.
     let token = w.isolated.token(SCJG, &["publication.entry"]);
-    let entry = PublicationServiceClient::with_interceptor(
-        channel(&publication.addr).unwrap(),
-        Bearer::new(Some(&token)),
-    );
-    let listed = || {
-        let mut c = entry.clone();
-        async move {
-            c.list_results(publ::ListResultsRequest::default())
-                .await
-                .unwrap()
-                .into_inner()
-                .results
-        }
-    };
-    let all_there = eventually(Duration::from_secs(15), || async {
-        listed().await.len() == visits.len()
-    })
+    let listed = publ_kit::results(
+        &publ_kit::client(&publication.addr, Some(&token)),
+        visits.len(),
+    )
     .await;
-    assert!(all_there, "one SCJG result per visit: {:?}", listed().await);
-    let listed = listed().await;
     let found = listed
         .iter()
         .find(|r| r.visit_id == first.id)
@@ -717,69 +702,10 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let roles = ["publication.entry", "publication.reviewer"];
     for department in [SCJG, STHJ] {
         let token = w.isolated.token(department, &roles);
-        let mut c = PublicationServiceClient::with_interceptor(
-            channel(&publication.addr).unwrap(),
-            Bearer::new(Some(&token)),
-        );
-        let all = || {
-            let mut c = c.clone();
-            async move {
-                c.list_results(publ::ListResultsRequest::default())
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .results
-            }
-        };
-        let there = eventually(Duration::from_secs(15), || async {
-            all().await.len() == visits.len()
-        })
-        .await;
-        assert!(there, "{department} has a result per visit");
-        let page = all().await;
-        for r in &page {
-            let content = if r.problem_found {
-                publ::Content {
-                    codes: vec!["B".into()],
-                    disposal: publ::Disposal::Transferred as i32,
-                    disposal_department_code: WSJK.into(),
-                    note: String::new(),
-                }
-            } else if r.visit_outcome == "not_found" {
-                publ::Content {
-                    codes: vec!["6".into()],
-                    disposal: publ::Disposal::OrderedToCorrect as i32,
-                    ..Default::default()
-                }
-            } else {
-                publ::Content {
-                    codes: vec!["1".into()],
-                    ..Default::default()
-                }
-            };
-            c.enter_result(publ::EnterResultRequest {
-                id: r.id.clone(),
-                content: Some(content),
-                expected_revision: 0,
-            })
-            .await
-            .unwrap();
-            c.review_result(publ::ReviewResultRequest {
-                id: r.id.clone(),
-                decision: publ::ReviewDecision::Approve as i32,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        }
-        let out = c
-            .publish_results(publ::PublishResultsRequest {
-                ids: page.iter().map(|r| r.id.clone()).collect(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(out.outcomes.iter().all(|o| o.published), "{out:?}");
+        let c = publ_kit::client(&publication.addr, Some(&token));
+        let results = publ_kit::results(&c, visits.len()).await;
+        let transferred = ("B", publ::Disposal::Transferred, WSJK);
+        publ_kit::publish_all(&c, &results, |r| publ_kit::suggested(r, transferred)).await;
     }
     let follow_up = reaches(&lead, TASK, pb::Phase::FollowUp).await;
     assert!(
