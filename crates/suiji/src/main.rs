@@ -477,7 +477,7 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         println!("demo data: {}", demo::load_plan(&planning, &tokens).await?);
     }
     println!(
-        "token for 610400-SCJG (catalog editor and publisher, directories and planning editor, admin): export SUIJI_TOKEN={token}"
+        "token for 610400-SCJG (catalog editor and publisher, directories and planning editor, draw operator, inspection coordinator, result entry, reviewer and head, admin): export SUIJI_TOKEN={token}"
     );
     println!(
         "other departments: suiji token --department 610400-STHJ --role catalog.editor,catalog.publisher"
