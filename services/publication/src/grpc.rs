@@ -148,8 +148,20 @@ fn result_pb(
     }
 }
 
-fn one(s: &Stored) -> Option<pb::Result> {
-    Some(result_pb(s, true, suiji_platform::calendar::today(), ""))
+impl Api {
+    /// One result with its history and its department's name.
+    async fn one(&self, s: &Stored) -> Result<Option<pb::Result>, Status> {
+        let name = self
+            .publications
+            .department_name_of(&s.result.department)
+            .await?;
+        Ok(Some(result_pb(
+            s,
+            true,
+            suiji_platform::calendar::today(),
+            &name,
+        )))
+    }
 }
 
 fn day(s: &str, field: &str) -> Result<Option<NaiveDate>, Error> {
@@ -190,11 +202,20 @@ impl PublicationService for Api {
             .list(&who, filter, r.overdue_only, &page)
             .await?;
         let today = suiji_platform::calendar::today();
+        // A list is of one department.
+        let name = match results.first() {
+            Some(s) => {
+                self.publications
+                    .department_name_of(&s.result.department)
+                    .await?
+            }
+            None => String::new(),
+        };
         Ok(Response::new(pb::ListResultsResponse {
             next_page_token: paging::next_token(&results, &page, |s| s.result.id.as_str()),
             results: results
                 .iter()
-                .map(|s| result_pb(s, false, today, ""))
+                .map(|s| result_pb(s, false, today, &name))
                 .collect(),
         }))
     }
@@ -208,7 +229,9 @@ impl PublicationService for Api {
             .publications
             .get(&who, &request.into_inner().id)
             .await?;
-        Ok(Response::new(pb::GetResultResponse { result: one(&s) }))
+        Ok(Response::new(pb::GetResultResponse {
+            result: self.one(&s).await?,
+        }))
     }
 
     async fn enter_result(
@@ -222,7 +245,9 @@ impl PublicationService for Api {
             .publications
             .enter(&who, &r.id, content, r.expected_revision)
             .await?;
-        Ok(Response::new(pb::EnterResultResponse { result: one(&s) }))
+        Ok(Response::new(pb::EnterResultResponse {
+            result: self.one(&s).await?,
+        }))
     }
 
     async fn review_result(
@@ -245,7 +270,9 @@ impl PublicationService for Api {
             .publications
             .review(&who, &r.id, decision, &r.reason, r.expected_revision)
             .await?;
-        Ok(Response::new(pb::ReviewResultResponse { result: one(&s) }))
+        Ok(Response::new(pb::ReviewResultResponse {
+            result: self.one(&s).await?,
+        }))
     }
 
     async fn publish_results(
@@ -293,7 +320,7 @@ impl PublicationService for Api {
             .withhold(&who, &r.id, &r.reason, r.expected_revision)
             .await?;
         Ok(Response::new(pb::WithholdResultResponse {
-            result: one(&s),
+            result: self.one(&s).await?,
         }))
     }
 
@@ -308,7 +335,9 @@ impl PublicationService for Api {
             .publications
             .correct(&who, &r.id, content, &r.reason, r.expected_revision)
             .await?;
-        Ok(Response::new(pb::CorrectResultResponse { result: one(&s) }))
+        Ok(Response::new(pb::CorrectResultResponse {
+            result: self.one(&s).await?,
+        }))
     }
 
     async fn list_result_codes(

@@ -424,6 +424,14 @@ impl Publications {
         })
     }
 
+    /// The name of department `code` (the code itself when unknown).
+    pub async fn department_name_of(&self, code: &str) -> Result<String, Error> {
+        let mut tx = self.db.begin().await?;
+        let name = self.department_name(&mut tx, code).await?;
+        tx.commit().await?;
+        Ok(name)
+    }
+
     async fn department_name(&self, tx: &mut Tx, code: &str) -> Result<String, Error> {
         let name: Option<String> =
             sqlx::query_scalar("SELECT name FROM departments WHERE code = $1")

@@ -56,6 +56,7 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     assert_eq!(first.target_name, s.targets[0].name);
     assert_eq!(first.suggested_codes, vec!["1"]);
     assert_eq!(first.inspection_type, "部门联合双随机抽查");
+    assert_eq!(first.department_name, "咸阳市市场监督管理局");
     assert_eq!(first.state, pb::ResultState::NotEntered as i32);
     assert!(
         !first.due_date.is_empty(),
