@@ -3,17 +3,10 @@
 // line. The Rust test that starts the services asserts on it.
 //
 //   node e2e/browser/public_page.mjs http://127.0.0.1:PORT QUERY [QUERY …]
-import { chromium } from 'playwright-core';
+import { drive } from './chromium.mjs';
 
 const [base, ...queries] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu'],
-});
-try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+await drive(async (page) => {
   await page.goto(`${base}/public`);
   const seen = [];
   for (const query of queries) {
@@ -27,7 +20,5 @@ try {
     const status = await page.textContent('#status');
     seen.push({ query, status, rows });
   }
-  console.log(JSON.stringify({ title: await page.title(), errors, seen }));
-} finally {
-  await browser.close();
-}
+  return { title: await page.title(), seen };
+});

@@ -77,6 +77,52 @@ async fn require_server(what: &str, url: &str) -> bool {
     false
 }
 
+/// The browser driver `e2e/browser/<script>` when node, playwright-core and Chromium (`CHROMIUM`, default
+/// `/usr/bin/chromium`) are there. Outside CI a missing one skips the test with a message; in CI it fails it.
+pub fn browser_driver(script: &str) -> Option<std::path::PathBuf> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing = if !std::path::Path::new(&chromium).exists() {
+        Some(format!(
+            "Chromium at {chromium} (apt-get install -y chromium)"
+        ))
+    } else if !root.join("node_modules/playwright-core").exists() {
+        Some("playwright-core (npm install, or make tools)".into())
+    } else if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        Some("node".into())
+    } else {
+        None
+    };
+    match missing {
+        None => Some(root.join("e2e/browser").join(script)),
+        Some(what) if in_ci() => panic!("{what} is required in CI (CI=true) but missing"),
+        Some(what) => {
+            eprintln!("SKIPPED: {what} is missing (set CI=true to make this a failure)");
+            None
+        }
+    }
+}
+
+/// Runs the browser driver `script` with `args` and returns what it printed as JSON; the driver must succeed.
+pub fn run_browser_driver(script: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let output = std::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "the driver {} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the driver prints one JSON document")
+}
+
 /// Whether PostgreSQL is there; see the module doc.
 pub async fn require_postgres() -> bool {
     require_server("PostgreSQL", &postgres_url()).await

@@ -312,7 +312,8 @@ where
 }
 
 /// The demo's joint task, from launch to closed, on the embedded default in one `suiji dev` process: STHJ confirms,
-/// the lead approves the drawn targets, the teams are drawn, every visit is scheduled, the first is held (SCJG
+/// the lead approves the drawn targets, the teams are drawn, every visit is scheduled, the target of the first
+/// checks the team's code on the 扫码入企 page in headless Chromium, the first is held (SCJG
 /// finds a problem, the target refuses to sign, every member confirms), the others are not found; both
 /// departments enter, approve and publish their results; the saga closes and the public finds the results.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,6 +427,33 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         .unwrap();
     }
     let first = &visits[0];
+    // The target scans the team's QR code: the page it opens names the task, the items and the team.
+    if let Some(script) = suiji_platform::testing::browser_driver("verify_page.mjs") {
+        let seen = suiji_platform::testing::run_browser_driver(
+            &script,
+            &[&addr("inspection"), &first.verification_code],
+        );
+        assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+        assert!(
+            seen["verdict"].as_str().unwrap().contains("核验通过"),
+            "{seen}"
+        );
+        let team = seen["team"].as_array().unwrap();
+        assert_eq!(team.len(), first.team.len(), "{seen}");
+        assert!(
+            team.iter().any(|m| m.as_str().unwrap().contains("组长")),
+            "{seen}"
+        );
+        assert!(
+            team.iter().all(|m| m.as_str().unwrap().contains("有效")),
+            "{seen}"
+        );
+        assert_eq!(
+            seen["items"].as_array().unwrap().len(),
+            first.checks.len(),
+            "{seen}"
+        );
+    }
     for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
         let findings = first
             .checks

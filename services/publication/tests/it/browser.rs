@@ -1,45 +1,14 @@
 //! The public results page in headless Chromium (playwright-core, `/usr/bin/chromium`): a credit code shows its
 //! published results with the correction note; nothing withheld or unpublished is visible.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use suiji_api::publication::v1 as pb;
-use suiji_platform::testing::Backend;
+use suiji_platform::testing::{self, Backend};
 
 use crate::{SCJG, STHJ, Setup, content, publish, results};
 
-/// The driver script, when node, playwright-core and Chromium are there; outside CI a missing one skips the test,
-/// in CI (`CI=true`) it fails it.
-fn driver() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let missing = if !PathBuf::from(&chromium).exists() {
-        Some(format!(
-            "Chromium at {chromium} (apt-get install -y chromium)"
-        ))
-    } else if !root.join("node_modules/playwright-core").exists() {
-        Some("playwright-core (npm install, or make tools)".into())
-    } else if Command::new("node").arg("--version").output().is_err() {
-        Some("node".into())
-    } else {
-        None
-    };
-    match missing {
-        None => Some(root.join("e2e/browser/public_page.mjs")),
-        Some(what) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
-            panic!("{what} is required in CI (CI=true) but missing")
-        }
-        Some(what) => {
-            eprintln!("SKIPPED: {what} is missing (set CI=true to make this a failure)");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_page_shows_published_results_and_corrections_only() {
-    let Some(script) = driver() else {
+    let Some(script) = testing::browser_driver("public_page.mjs") else {
         return;
     };
     let Some(s) = Setup::start(Backend::Embedded).await else {
@@ -85,19 +54,14 @@ async fn the_public_page_shows_published_results_and_corrections_only() {
         .await
         .unwrap();
 
-    let output = Command::new("node")
-        .arg(&script)
-        .arg(&s.publication.addr)
-        .arg(&s.targets[0].credit_code)
-        .arg(&s.targets[1].credit_code)
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "the driver failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let seen = testing::run_browser_driver(
+        &script,
+        &[
+            &s.publication.addr,
+            &s.targets[0].credit_code,
+            &s.targets[1].credit_code,
+        ],
     );
-    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(seen["title"], "双随机抽查结果公示 · suiji");
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
     let first = &seen["seen"][0];
