@@ -123,6 +123,24 @@ pub fn run_browser_driver(script: &std::path::Path, args: &[&str]) -> serde_json
     serde_json::from_slice(&output.stdout).expect("the driver prints one JSON document")
 }
 
+/// GET `path` over plain HTTP/1.1 from a service at `addr` (`http://host:port`), e.g. the public pages served beside
+/// a gRPC API: the status and the body.
+pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: http::Uri = format!("{addr}{path}").parse().expect("a URI");
+    let response = client.get(uri).await.expect("the service answers");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 /// Whether PostgreSQL is there; see the module doc.
 pub async fn require_postgres() -> bool {
     require_server("PostgreSQL", &postgres_url()).await

@@ -491,29 +491,26 @@ impl Sagas {
         if !note.trim().is_empty() {
             problem = format!("{problem} — {}", note.trim());
         }
-        let t = Transfer {
-            id: format!(
+        let t = Transfer::open(
+            format!(
                 "{visit_id}/{}/{item}/{}",
                 who.department,
                 &uuid::Uuid::now_v7().simple().to_string()[20..]
             ),
-            task_id: v.task_id.clone(),
-            visit_id: visit_id.to_string(),
-            target_id: v.target_id.clone(),
-            item: item.to_string(),
-            from: who.department.clone(),
-            to: to.to_string(),
+            transfer::Route {
+                task_id: &v.task_id,
+                visit_id,
+                target_id: &v.target_id,
+                item,
+                from: &who.department,
+                to,
+            },
             kind,
             problem,
-            state: transfer::State::Open,
-            outcome: String::new(),
-            history: vec![transfer::Step {
-                at: now,
-                actor: who.subject.clone(),
-                kind: "created".into(),
-                detail: format!("to {to}"),
-            }],
-        };
+            &who.subject,
+            format!("to {to}"),
+            now,
+        );
         store::insert_transfer(&mut tx, &t, now).await?;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let what = match kind {
@@ -553,31 +550,28 @@ impl Sagas {
             return Ok(());
         };
         let now = now_ms();
-        let t = Transfer {
-            id: format!(
+        let t = Transfer::open(
+            format!(
                 "{}/{}/{}/publication",
                 e.visit_id, e.department_code, e.item_code
             ),
-            task_id: e.task_id.clone(),
-            visit_id: e.visit_id.clone(),
-            target_id: e.target_id.clone(),
-            item: e.item_code.clone(),
-            from: e.department_code.clone(),
-            to: e.disposal_department_code.clone(),
-            kind: transfer::Kind::Department,
-            problem: e.problems.join("; "),
-            state: transfer::State::Open,
-            outcome: String::new(),
-            history: vec![transfer::Step {
-                at: now,
-                actor: "publication".into(),
-                kind: "created".into(),
-                detail: format!(
-                    "from the published result: to {}",
-                    e.disposal_department_code
-                ),
-            }],
-        };
+            transfer::Route {
+                task_id: &e.task_id,
+                visit_id: &e.visit_id,
+                target_id: &e.target_id,
+                item: &e.item_code,
+                from: &e.department_code,
+                to: &e.disposal_department_code,
+            },
+            transfer::Kind::Department,
+            e.problems.join("; "),
+            "publication",
+            format!(
+                "from the published result: to {}",
+                e.disposal_department_code
+            ),
+            now,
+        );
         if store::insert_transfer(tx, &t, now).await? {
             let detail = format!(
                 "{}: {} transferred to {} with its published result",

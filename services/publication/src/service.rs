@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use sqlx::AnyConnection;
+
+use chrono::NaiveDate;
 use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::inspection::v1 as insp;
@@ -49,10 +51,8 @@ const CONFLICT_RETRIES: usize = 3;
 pub const PUBLISH_BATCH: usize = 100;
 
 /// The change that publishes a result (a second publish changes nothing and announces nothing).
-fn publish_one(
-    who: &Identity,
-) -> impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error> + '_ {
-    move |r, _, now| {
+fn publish_one(who: &Identity) -> impl Fn(&mut Res, i64) -> Result<Announce, Error> + '_ {
+    move |r, now| {
         if r.publish(&who.subject, now)? {
             Ok(Announce::Published)
         } else {
@@ -305,8 +305,13 @@ impl Publications {
         store::list(&mut conn, &filter, page).await
     }
 
-    async fn known_departments(&self, tx: &mut Tx) -> Result<Vec<String>, Error> {
-        Ok(suiji_platform::departments::codes(tx).await?)
+    /// Whether a transfer or notice may go to `department` (no department named: nothing to check).
+    async fn may_receive(&self, department: &str) -> Result<bool, Error> {
+        if department.is_empty() {
+            return Ok(true);
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(suiji_platform::departments::exists(&mut conn, department).await?)
     }
 
     /// Reads result `id`, checks the caller holds `need` in its department, applies `change` and writes it with
@@ -318,14 +323,13 @@ impl Publications {
         expected: i64,
         need: &str,
         action: &'static str,
-        change: impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error>,
+        change: impl Fn(&mut Res, i64) -> Result<Announce, Error>,
     ) -> Result<Stored, Error> {
         let mut attempt = 0;
         loop {
             let mut tx = self.db.begin().await?;
-            let known = self.known_departments(&mut tx).await?;
             match self
-                .change_in(&mut tx, who, id, expected, need, action, &known, &change)
+                .change_in(&mut tx, who, id, expected, need, action, &mut None, &change)
                 .await
             {
                 Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES && expected == 0 => {
@@ -354,8 +358,8 @@ impl Publications {
         expected: i64,
         need: &str,
         action: &'static str,
-        known: &[String],
-        change: impl Fn(&mut Res, &[String], i64) -> Result<Announce, Error>,
+        authority: &mut Option<String>,
+        change: impl Fn(&mut Res, i64) -> Result<Announce, Error>,
     ) -> Result<(Stored, Option<Audit>), Error> {
         let Some(mut s) = store::get(tx, id).await? else {
             return Err(Error::NotFound(format!("no result {id:?}")));
@@ -369,82 +373,94 @@ impl Publications {
         }
         let before = digest_of(&s.result);
         let now = now_ms();
-        let announce = change(&mut s.result, known, now)?;
-        if digest_of(&s.result) == before {
+        let announce = change(&mut s.result, now)?;
+        let after = digest_of(&s.result);
+        if after == before {
             // Nothing changed (published already): nothing to write or audit.
             return Ok((s, None));
         }
-        let audit = self.write(tx, &s, action, before, announce, now).await?;
-        s.version += 1;
-        Ok((s, Some(audit)))
-    }
-
-    /// Writes a changed result and what it announces; the audit line is returned, to be appended last (the
-    /// chain's head stays locked from then until the commit).
-    async fn write(
-        &self,
-        tx: &mut Tx,
-        s: &Stored,
-        action: &'static str,
-        before: String,
-        announce: Announce,
-        now: i64,
-    ) -> Result<Audit, Error> {
         let r = &s.result;
         store::update(tx, r, s.version, now).await?;
-        if r.state.is_final() {
-            // Published or withheld now (a final result is never written again but for a correction).
-            if !matches!(announce, Announce::Corrected) {
-                let (pending, results) = store::settle(tx, &r.task_id).await?;
-                if pending == 0 {
-                    let e = pb::TaskCompletedEvent {
-                        task_id: r.task_id.clone(),
-                        results: results.max(0) as u64,
-                    };
-                    outbox::enqueue(tx, crate::NAME, Event::new(TASK_COMPLETED, &r.task_id, &e))
-                        .await?;
-                }
-            }
-        }
+        self.settle_if_final(tx, r, &announce).await?;
         match announce {
             Announce::Nothing => {}
-            Announce::Published => self.announce(tx, r, RESULT_PUBLISHED, now).await?,
-            Announce::Corrected => self.announce(tx, r, RESULT_CORRECTED, now).await?,
+            Announce::Published => {
+                self.announce(tx, r, RESULT_PUBLISHED, now, authority)
+                    .await?
+            }
+            Announce::Corrected => {
+                self.announce(tx, r, RESULT_CORRECTED, now, authority)
+                    .await?
+            }
         }
-        Ok(Audit {
+        let audit = Audit {
             action,
             id: r.id.clone(),
             before,
-            after: digest_of(r),
+            after,
             detail: r
                 .history
                 .last()
                 .map(|h| h.detail.clone())
                 .unwrap_or_default(),
-        })
+        };
+        s.version += 1;
+        Ok((s, Some(audit)))
+    }
+
+    /// A result that became final (published or withheld; a correction changes nothing) settles one of its
+    /// task's pending results, and the last one says the task's results are complete.
+    async fn settle_if_final(
+        &self,
+        tx: &mut Tx,
+        r: &Res,
+        announce: &Announce,
+    ) -> Result<(), Error> {
+        if !r.state.is_final() || matches!(announce, Announce::Corrected) {
+            return Ok(());
+        }
+        let (pending, results) = store::settle(tx, &r.task_id).await?;
+        if pending == 0 {
+            let e = pb::TaskCompletedEvent {
+                task_id: r.task_id.clone(),
+                results: results.max(0) as u64,
+            };
+            outbox::enqueue(tx, crate::NAME, Event::new(TASK_COMPLETED, &r.task_id, &e)).await?;
+        }
+        Ok(())
     }
 
     /// The name of department `code` (the code itself when unknown).
     pub async fn department_name_of(&self, code: &str) -> Result<String, Error> {
-        let mut tx = self.db.begin().await?;
-        let name = self.department_name(&mut tx, code).await?;
-        tx.commit().await?;
-        Ok(name)
+        let mut conn = self.db.pool().acquire().await?;
+        self.department_name(&mut conn, code).await
     }
 
-    async fn department_name(&self, tx: &mut Tx, code: &str) -> Result<String, Error> {
+    async fn department_name(&self, conn: &mut AnyConnection, code: &str) -> Result<String, Error> {
         let name: Option<String> =
             sqlx::query_scalar("SELECT name FROM departments WHERE code = $1")
                 .bind(code)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(conn)
                 .await?;
         Ok(name.unwrap_or_else(|| code.to_string()))
     }
 
     /// The public record, the event, the credit records and the deliveries of a published or corrected result.
-    async fn announce(&self, tx: &mut Tx, r: &Res, key: &str, now: i64) -> Result<(), Error> {
-        let authority = self.department_name(tx, &r.department).await?;
-        let record = PublicRecord::of(r, &authority, |v| self.tables.version(v));
+    /// `authority` is the caller's department's name, looked up once per transaction (every result a caller
+    /// changes is of its own department).
+    async fn announce(
+        &self,
+        tx: &mut Tx,
+        r: &Res,
+        key: &str,
+        now: i64,
+        authority: &mut Option<String>,
+    ) -> Result<(), Error> {
+        if authority.is_none() {
+            *authority = Some(self.department_name(tx, &r.department).await?);
+        }
+        let authority = authority.as_deref().unwrap_or_default();
+        let record = PublicRecord::of(r, authority, |v| self.tables.version(v));
         let today = china_date(now).to_string();
         let published_day = china_date(r.published_at.unwrap_or(now)).to_string();
         let correction =
@@ -522,14 +538,9 @@ impl Publications {
         expected: i64,
     ) -> Result<Stored, Error> {
         let table = self.tables.current();
-        self.change(who, id, expected, ROLE_ENTRY, "enter", |r, known, now| {
-            r.enter(
-                content.clone(),
-                table,
-                |d| known.iter().any(|k| k == d),
-                &who.subject,
-                now,
-            )?;
+        let receives = self.may_receive(&content.disposal_department).await?;
+        self.change(who, id, expected, ROLE_ENTRY, "enter", |r, now| {
+            r.enter(content.clone(), table, |_| receives, &who.subject, now)?;
             Ok(Announce::Nothing)
         })
         .await
@@ -544,7 +555,7 @@ impl Publications {
         reason: &str,
         expected: i64,
     ) -> Result<Stored, Error> {
-        self.change(who, id, expected, ROLE_REVIEWER, "review", |r, _, now| {
+        self.change(who, id, expected, ROLE_REVIEWER, "review", |r, now| {
             r.review(decision, reason, &who.subject, now)?;
             Ok(Announce::Nothing)
         })
@@ -579,7 +590,7 @@ impl Publications {
         ids: &[String],
     ) -> Result<Vec<Result<(), Error>>, Error> {
         let mut tx = self.db.begin().await?;
-        let known = self.known_departments(&mut tx).await?;
+        let mut authority = None;
         let mut outcomes = Vec::with_capacity(ids.len());
         let mut audits = Vec::with_capacity(ids.len());
         for id in ids {
@@ -591,7 +602,7 @@ impl Publications {
                     0,
                     ROLE_REVIEWER,
                     "publish",
-                    &known,
+                    &mut authority,
                     publish_one(who),
                 )
                 .await
@@ -621,7 +632,7 @@ impl Publications {
         reason: &str,
         expected: i64,
     ) -> Result<Stored, Error> {
-        self.change(who, id, expected, ROLE_HEAD, "withhold", |r, _, now| {
+        self.change(who, id, expected, ROLE_HEAD, "withhold", |r, now| {
             r.withhold(reason, &who.subject, now)?;
             Ok(Announce::Nothing)
         })
@@ -638,12 +649,13 @@ impl Publications {
         expected: i64,
     ) -> Result<Stored, Error> {
         let table = self.tables.current();
-        self.change(who, id, expected, ROLE_HEAD, "correct", |r, known, now| {
+        let receives = self.may_receive(&content.disposal_department).await?;
+        self.change(who, id, expected, ROLE_HEAD, "correct", |r, now| {
             r.correct(
                 content.clone(),
                 reason,
                 table,
-                |d| known.iter().any(|k| k == d),
+                |_| receives,
                 &who.subject,
                 now,
             )?;
@@ -676,12 +688,10 @@ impl Publications {
     /// Counts per department and the joint meeting's total for `year` (or one quarter), overdue on `as_of`.
     pub async fn report(
         &self,
-        who: &Identity,
         year: u32,
         quarter: u32,
         as_of: Option<NaiveDate>,
     ) -> Result<pb::ReportResponse, Error> {
-        let _ = who;
         let mut v = Violations::new();
         v.check(
             !(2000..=2100).contains(&year),
@@ -876,9 +886,4 @@ pub fn public_pb(r: &PublicRecord) -> pb::PublicRecord {
             })
             .collect(),
     }
-}
-
-/// The first day of `d`'s quarter, for callers that report on the running quarter.
-pub fn quarter_of(d: NaiveDate) -> u32 {
-    (d.month() - 1) / 3 + 1
 }

@@ -95,7 +95,51 @@ pub enum Answer {
     Close,
 }
 
+/// Where a new transfer comes from and goes.
+pub struct Route<'a> {
+    /// Task.
+    pub task_id: &'a str,
+    /// Visit.
+    pub visit_id: &'a str,
+    /// Target.
+    pub target_id: &'a str,
+    /// Item.
+    pub item: &'a str,
+    /// The department that found the problem.
+    pub from: &'a str,
+    /// The receiver.
+    pub to: &'a str,
+}
+
 impl Transfer {
+    /// A transfer sent now by `actor`, open.
+    pub fn open(
+        id: String,
+        route: Route<'_>,
+        kind: Kind,
+        problem: String,
+        actor: &str,
+        detail: String,
+        now: i64,
+    ) -> Self {
+        let mut t = Self {
+            id,
+            task_id: route.task_id.to_string(),
+            visit_id: route.visit_id.to_string(),
+            target_id: route.target_id.to_string(),
+            item: route.item.to_string(),
+            from: route.from.to_string(),
+            to: route.to.to_string(),
+            kind,
+            problem,
+            state: State::Open,
+            outcome: String::new(),
+            history: Vec::new(),
+        };
+        t.step(now, actor, "created", detail);
+        t
+    }
+
     /// Whether it still needs someone to act.
     pub fn is_open(&self) -> bool {
         self.state != State::Closed

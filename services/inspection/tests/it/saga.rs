@@ -446,7 +446,7 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         "{}",
         first.verification_url
     );
-    let (status, body) = http_get(
+    let (status, body) = testing::http_get(
         &inspection.addr,
         &format!("/verify/check?code={}", first.verification_code),
     )
@@ -455,17 +455,18 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let page: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(page["valid"], true);
     assert_eq!(page["team"].as_array().unwrap().len(), 4);
-    let (status, body) = http_get(&inspection.addr, "/verify/check?code=0000000000000000").await;
+    let (status, body) =
+        testing::http_get(&inspection.addr, "/verify/check?code=0000000000000000").await;
     assert_eq!(status, 200);
     assert!(body.contains("\"valid\":false"), "{body}");
-    let (status, svg) = http_get(
+    let (status, svg) = testing::http_get(
         &inspection.addr,
         &format!("/verify/qr.svg?code={}", first.verification_code),
     )
     .await;
     assert_eq!(status, 200);
     assert!(svg.contains("<svg"), "{svg}");
-    let (status, _) = http_get(&inspection.addr, "/verify/qr.svg?code=nonsense").await;
+    let (status, _) = testing::http_get(&inspection.addr, "/verify/qr.svg?code=nonsense").await;
     assert_eq!(status, 400);
     assert!(
         checked.team.iter().all(|m| m.name.starts_with("检查员")
@@ -1074,21 +1075,4 @@ async fn a_department_withdraws_after_the_teams(backend: Backend) {
     );
     inspection.stop().await;
     w.stop().await;
-}
-
-/// GET `path` from `addr` (`http://host:port`) over plain HTTP/1.1: the status and the body.
-async fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = addr.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text[9..12].parse().unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    // Bodies come chunked or whole; the tests look for markers within them, so the chunk sizes may stay.
-    let _ = head;
-    (status, body.to_string())
 }

@@ -315,19 +315,5 @@ pub async fn publish(
 
 /// GET `path` on the publication service's port: status and body.
 pub async fn http_get(s: &Setup, path: &str) -> (u16, String) {
-    use http_body_util::BodyExt;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let uri: http::Uri = format!("{}{path}", s.publication.addr).parse().unwrap();
-    let response = client.get(uri).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
-}
-
-pub fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Embedded => "embedded",
-        Backend::Servers => "servers",
-    }
+    testing::http_get(&s.publication.addr, path).await
 }
