@@ -255,6 +255,16 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
     if args.reuse_database.is_none() {
         import_generated(args, &db).await?;
     }
+    db.migrate(&suiji_directories::migrations()).await?;
+    // The import marked the key ranges it wrote; the first wide snapshot would rebuild their segments.
+    let started = Instant::now();
+    let refreshed = suiji_directories::segments::refresh(&db).await?;
+    println!(
+        "target segments brought up to date after the import: {} segments of {} targets packed in {:.2} s",
+        refreshed.written,
+        refreshed.rows,
+        started.elapsed().as_secs_f64()
+    );
     let query = suiji_directories::store::TargetQuery {
         region_prefixes: vec!["61".into()],
         statuses: vec!["operating".into()],

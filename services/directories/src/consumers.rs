@@ -150,7 +150,8 @@ impl TxHandler for History {
                     tracing::warn!(kind = %e.kind, "credit record of an unknown kind; no flag raised");
                     return Ok(());
                 };
-                // Flags are raised, never lowered here: leaving the list is a decision of its own.
+                // Flags are raised, never lowered here: leaving the list is a decision of its own. Neither flag
+                // is a snapshot filter column, so the target segments stay as they are.
                 sqlx::query(
                     "UPDATE targets SET abnormal = CASE WHEN $1 = 1 THEN 1 ELSE abnormal END, \
                      key_focus = CASE WHEN $2 = 1 THEN 1 ELSE key_focus END, updated_at = $3 WHERE id = $4",

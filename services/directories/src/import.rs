@@ -409,6 +409,10 @@ async fn write_batch<R: Record>(
         batch.iter().map(|s| (s.line, s.record.values())).collect();
     let mut tx = db.begin().await?;
     let outcome = store::upsert_rows(&mut tx, R::TABLE, import_id, &rows, now_ms()).await?;
+    let ids = batch.iter().map(|s| s.record.id());
+    if let (true, Some(lo), Some(hi)) = (R::TABLE.segmented, ids.clone().min(), ids.max()) {
+        crate::segments::touch(&mut tx, lo, hi).await?;
+    }
     tx.commit().await?;
     Ok(outcome)
 }

@@ -7,6 +7,7 @@ pub mod export;
 pub mod generate;
 pub mod grpc;
 pub mod import;
+pub mod segments;
 pub mod service;
 pub mod snapshot;
 pub mod store;

@@ -13,10 +13,13 @@ use tokio::sync::mpsc;
 
 use crate::domain::history::{Exclusions, Inspection, Rules};
 use crate::domain::target::Risk;
+use crate::segments;
 use crate::store::{InspectorQuery, TargetQuery};
 
 /// Bytes of ids per stored chunk.
 const CHUNK: usize = 1 << 20;
+/// Region prefixes at least this long (a city, a district) are read through the region index.
+const NARROW_REGION: usize = 4;
 
 /// A snapshot's description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +105,14 @@ impl Sink {
     }
 }
 
+/// A stored risk level as its stable name (the stratum).
+fn stratum_name(risk: &[u8]) -> &'static str {
+    std::str::from_utf8(risk)
+        .ok()
+        .and_then(Risk::parse)
+        .map_or("", Risk::as_str)
+}
+
 /// The chunk writer stopped (its error is what the snapshot reports).
 struct Closed;
 
@@ -123,6 +134,8 @@ enum Source {
     Copy(String),
     /// A query through `Any` with bound text values.
     Select(String, Vec<String>),
+    /// The packed segments (`crate::segments`), filtered here.
+    Segments(TargetQuery),
 }
 
 /// Reads the inspection history the rules look at.
@@ -161,7 +174,15 @@ pub async fn create(
     rules: &Rules,
 ) -> Result<SnapshotInfo, sqlx::Error> {
     let exclusions = exclusions(db, rules).await?;
-    let source = if db.postgres().is_some() {
+    // A district's or a city's targets are read through the region index; wider scopes from the segments,
+    // brought up to date first.
+    let narrow = (!query.region_prefixes.is_empty()
+        && query.region_prefixes.iter().all(|p| p.len() >= NARROW_REGION))
+        || !query.name_contains.is_empty();
+    let source = if !narrow {
+        segments::refresh(db).await?;
+        Source::Segments(query.clone())
+    } else if db.postgres().is_some() {
         // An index-only scan of the covering primary key, in id order.
         Source::Copy(format!(
             "COPY (SELECT id, risk FROM targets WHERE true{} ORDER BY id) TO STDOUT",
@@ -316,6 +337,33 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
                     }
                 }
                 carry.drain(..complete);
+            }
+        }
+        Source::Segments(query) => {
+            let mut reader = db.pool().acquire().await?;
+            let mut rows =
+                sqlx::query("SELECT data FROM target_segments ORDER BY lo").fetch(&mut *reader);
+            let mut ids: Vec<u8> = Vec::new();
+            let mut matched: Vec<(usize, &'static str)> = Vec::new();
+            'segments: loop {
+                let Some(row) = rows.try_next().await? else {
+                    break Ok(());
+                };
+                let data: Vec<u8> = row.try_get(0)?;
+                ids.clear();
+                matched.clear();
+                segments::Segment::parse(&data)?.matching(&query, |id, risk| {
+                    ids.extend_from_slice(id);
+                    matched.push((ids.len(), stratum_name(risk)));
+                    Ok(())
+                })?;
+                let mut at = 0;
+                for (end, risk) in &matched {
+                    if let Err(closed) = sink.push(&ids[at..*end], risk).await {
+                        break 'segments Err(closed);
+                    }
+                    at = *end;
+                }
             }
         }
         Source::Select(sql, values) => {

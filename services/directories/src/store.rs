@@ -51,6 +51,8 @@ pub struct Table {
     pub name: &'static str,
     /// Data columns, `id` first.
     pub columns: &'static [&'static str],
+    /// Whether snapshots read it through segments (`crate::segments`), so writes mark their key range stale.
+    pub segmented: bool,
 }
 
 impl Table {
@@ -97,6 +99,7 @@ pub const TARGETS: Table = Table {
         "complaints_12m",
         "key_focus",
     ],
+    segmented: true,
 };
 
 /// The inspectors table.
@@ -115,6 +118,7 @@ pub const INSPECTORS: Table = Table {
         "status",
         "recusals",
     ],
+    segmented: false,
 };
 
 /// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
@@ -447,6 +451,13 @@ pub async fn merge_stage(
         }
         Err(e) => return Err(e),
     };
+    if table.segmented && written > 0 {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO target_segments_stale (lo, hi) SELECT min(id), max(id) FROM {stage}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
     outcome.created = created as u64;
     outcome.updated = (written - created) as u64;
     // Every distinct id is written; fewer rows written than staged means some ids came twice.
@@ -618,6 +629,23 @@ impl TargetQuery {
             );
         }
         sql
+    }
+
+    /// Whether a target whose `column` holds `value` passes this filter on that column, as [`Self::clause`]
+    /// says in SQL (the name is not a snapshot's filter and passes).
+    pub fn admits(&self, column: &str, value: &str) -> bool {
+        let any = |items: &[String], pass: &dyn Fn(&str) -> bool| {
+            items.is_empty() || items.iter().any(|i| pass(i))
+        };
+        match column {
+            "kind" => any(&self.kinds, &|k| value == k),
+            "region_code" => any(&self.region_prefixes, &|p| value.starts_with(p)),
+            "industry_code" => any(&self.industry_prefixes, &|p| value.starts_with(p)),
+            "departments" => any(&self.departments, &|d| value.contains(&format!(",{d},"))),
+            "risk" => any(&self.risks, &|r| value == r),
+            "status" => any(&self.statuses, &|s| value == s),
+            _ => true,
+        }
     }
 
     /// The WHERE clause (after `id > $1`) and its bound values, numbered from `$2`.

@@ -359,10 +359,16 @@ pub struct Seat {
     pub department: String,
     /// Inspector.
     pub inspector_id: String,
-    /// Leads the team (the lead department's first seat).
+    /// Leads the team (the lead department's first seat); written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub leader: bool,
-    /// Drawn from the experts.
+    /// Drawn from the experts; written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub expert_seat: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Draws a team for each target, in the given target order (the service gives them sorted bytewise).

@@ -139,8 +139,10 @@ impl TargetRecord {
     }
 }
 
-/// A team as drawn and after replacements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A team as drawn and after replacements. A province's record holds some hundred thousand teams, so `current`
+/// is written only when a replacement changed it: a record without it reads as `current` = `drawn`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "StoredTeam")]
 pub struct TeamRecord {
     /// Target.
     pub target_id: String,
@@ -148,6 +150,40 @@ pub struct TeamRecord {
     pub drawn: Vec<Seat>,
     /// After replacements.
     pub current: Vec<Seat>,
+}
+
+impl Serialize for TeamRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let changed = self.current != self.drawn;
+        let mut team = serializer.serialize_struct("TeamRecord", 2 + usize::from(changed))?;
+        team.serialize_field("target_id", &self.target_id)?;
+        team.serialize_field("drawn", &self.drawn)?;
+        if changed {
+            team.serialize_field("current", &self.current)?;
+        }
+        team.end()
+    }
+}
+
+/// A [`TeamRecord`] as stored: `current` absent while it equals `drawn`.
+#[derive(Deserialize)]
+struct StoredTeam {
+    target_id: String,
+    drawn: Vec<Seat>,
+    #[serde(default)]
+    current: Option<Vec<Seat>>,
+}
+
+impl From<StoredTeam> for TeamRecord {
+    fn from(t: StoredTeam) -> Self {
+        let current = t.current.unwrap_or_else(|| t.drawn.clone());
+        Self {
+            target_id: t.target_id,
+            drawn: t.drawn,
+            current,
+        }
+    }
 }
 
 /// Why an inspector may be replaced.

@@ -7,7 +7,7 @@ use suiji_platform::db::Db;
 use suiji_platform::testing::{self, Backend, Isolated};
 use tokio::sync::mpsc;
 
-async fn directory(backend: Backend) -> Option<(Isolated, Db)> {
+pub(crate) async fn directory(backend: Backend) -> Option<(Isolated, Db)> {
     suiji_platform::telemetry::init_for_tests();
     if !testing::require(backend).await {
         return None;
@@ -21,7 +21,7 @@ async fn directory(backend: Backend) -> Option<(Isolated, Db)> {
     Some((isolated, db))
 }
 
-async fn run(db: &Db, bytes: Vec<u8>) -> (Summary, Vec<Rejection>) {
+pub(crate) async fn run(db: &Db, bytes: Vec<u8>) -> (Summary, Vec<Rejection>) {
     run_as(db, bytes, suiji_directories::import::Format::Csv)
         .await
         .unwrap()

@@ -1,0 +1,600 @@
+//! Segments: the columns a target snapshot filters on, packed per key range in id order.
+//!
+//! A province-wide snapshot of ten million targets walked the covering primary key row by row; reading the same
+//! rows packed (front-coded ids, a dictionary per column) is a fraction of the work. The segments tile the key
+//! space: each covers `[lo, hi)` (`hi` empty = no upper bound) and holds every target in it. Whatever writes
+//! targets records the key range it touched with [`touch`] in the same transaction; [`refresh`] rebuilds the
+//! segments those ranges overlap, and deletes exactly the marks it saw, so a write committed meanwhile is
+//! rebuilt by the next refresh.
+//!
+//! Layout of `data` (little-endian):
+//! `"SJS1"`, `u32` rows, then per column (kind, region, industry, status, risk, departments) a dictionary
+//! (`u16` count, then per value `u16` length and bytes), then per row: `u8` bytes shared with the previous id,
+//! `u16` length of the rest, the rest, and six `u16` dictionary indexes.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use sqlx::{AssertSqlSafe, Row};
+use suiji_platform::db::{Db, Tx, now_ms};
+
+use crate::store::TargetQuery;
+
+/// Rows per segment (a segment may close earlier when a dictionary fills).
+pub const SEGMENT_ROWS: usize = 65_536;
+/// Filter columns, in stored order.
+pub const COLUMNS: [&str; 6] = [
+    "kind",
+    "region_code",
+    "industry_code",
+    "status",
+    "risk",
+    "departments",
+];
+const MAGIC: &[u8; 4] = b"SJS1";
+/// Index of the risk column, a snapshot's stratum.
+pub const RISK: usize = 4;
+const MAX_DICT: usize = u16::MAX as usize;
+
+/// Records, in `tx`, that targets with ids in `[lo, hi]` were written.
+pub async fn touch(tx: &mut Tx, lo: &str, hi: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
+        .bind(lo)
+        .bind(hi)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Dict {
+    index: HashMap<Vec<u8>, u16>,
+    values: Vec<Vec<u8>>,
+}
+
+impl Dict {
+    fn code(&mut self, value: &[u8]) -> u16 {
+        if let Some(code) = self.index.get(value) {
+            return *code;
+        }
+        let code = self.values.len() as u16;
+        self.values.push(value.to_vec());
+        self.index.insert(value.to_vec(), code);
+        code
+    }
+}
+
+/// Packs rows given in ascending id order into one segment.
+pub struct Builder {
+    /// Rows at which the segment is full.
+    limit: usize,
+    rows: u32,
+    dicts: [Dict; 6],
+    body: Vec<u8>,
+    previous: Vec<u8>,
+    first: Option<String>,
+}
+
+impl Builder {
+    /// A builder whose segments hold up to `limit` rows.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            rows: 0,
+            dicts: Default::default(),
+            body: Vec::new(),
+            previous: Vec::new(),
+            first: None,
+        }
+    }
+
+    /// Adds a row; true when the segment is full.
+    pub fn push(&mut self, id: &[u8], columns: [&[u8]; 6]) -> bool {
+        if self.first.is_none() {
+            self.first = Some(String::from_utf8_lossy(id).into_owned());
+        }
+        let shared = self
+            .previous
+            .iter()
+            .zip(id)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(255);
+        let rest = &id[shared..];
+        let rest = &rest[..rest.len().min(u16::MAX as usize)];
+        self.body.push(shared as u8);
+        self.body
+            .extend_from_slice(&(rest.len() as u16).to_le_bytes());
+        self.body.extend_from_slice(rest);
+        for (dict, value) in self.dicts.iter_mut().zip(columns) {
+            let value = &value[..value.len().min(u16::MAX as usize)];
+            self.body.extend_from_slice(&dict.code(value).to_le_bytes());
+        }
+        self.previous.clear();
+        self.previous.extend_from_slice(id);
+        self.rows += 1;
+        self.rows as usize >= self.limit || self.dicts.iter().any(|d| d.values.len() >= MAX_DICT)
+    }
+
+    /// Rows so far.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// The first id pushed.
+    pub fn first_id(&self) -> Option<&str> {
+        self.first.as_deref()
+    }
+
+    /// The packed segment; the builder starts over.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let done = std::mem::replace(self, Self::new(self.limit));
+        let mut out = Vec::with_capacity(done.body.len() + 4096);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&done.rows.to_le_bytes());
+        for dict in &done.dicts {
+            out.extend_from_slice(&(dict.values.len() as u16).to_le_bytes());
+            for value in &dict.values {
+                out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+                out.extend_from_slice(value);
+            }
+        }
+        out.extend_from_slice(&done.body);
+        out
+    }
+}
+
+/// A packed segment, read.
+pub struct Segment<'a> {
+    rows: u32,
+    dicts: [Vec<&'a [u8]>; 6],
+    body: &'a [u8],
+}
+
+/// A segment that does not parse (a bug or a damaged row: the snapshot fails rather than guess).
+fn damaged(what: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("a target segment is damaged: {what}"))
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], sqlx::Error> {
+        if self.0.len() < n {
+            return Err(damaged("it ends early"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u16(&mut self) -> Result<u16, sqlx::Error> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+}
+
+impl<'a> Segment<'a> {
+    /// Reads the header and dictionaries of `data`.
+    pub fn parse(data: &'a [u8]) -> Result<Self, sqlx::Error> {
+        let mut c = Cursor(data);
+        if c.take(4)? != MAGIC {
+            return Err(damaged("unknown format"));
+        }
+        let rows = c.take(4)?;
+        let rows = u32::from_le_bytes([rows[0], rows[1], rows[2], rows[3]]);
+        let mut dicts: [Vec<&[u8]>; 6] = Default::default();
+        for dict in &mut dicts {
+            let n = c.u16()?;
+            for _ in 0..n {
+                let len = c.u16()? as usize;
+                dict.push(c.take(len)?);
+            }
+        }
+        Ok(Self {
+            rows,
+            dicts,
+            body: c.0,
+        })
+    }
+
+    /// Rows in the segment.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Calls `each` with every row's id and column values, in id order.
+    pub fn for_each(
+        &self,
+        mut each: impl FnMut(&[u8], [&'a [u8]; 6]) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        let mut c = Cursor(self.body);
+        let mut id: Vec<u8> = Vec::with_capacity(64);
+        for _ in 0..self.rows {
+            let shared = c.take(1)?[0] as usize;
+            let len = c.u16()? as usize;
+            if shared > id.len() {
+                return Err(damaged("an id shares more than the previous one has"));
+            }
+            id.truncate(shared);
+            id.extend_from_slice(c.take(len)?);
+            let mut columns: [&[u8]; 6] = [&[]; 6];
+            for (k, column) in columns.iter_mut().enumerate() {
+                let code = c.u16()? as usize;
+                *column = self.dicts[k]
+                    .get(code)
+                    .ok_or_else(|| damaged("a value outside its dictionary"))?;
+            }
+            each(&id, columns)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `each` with the id and risk level of every row `query` matches, in id order.
+    pub fn matching(
+        &self,
+        query: &TargetQuery,
+        mut each: impl FnMut(&[u8], &'a [u8]) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        // Each dictionary value is judged once; a row then costs six lookups.
+        let allowed: Vec<Vec<bool>> = self
+            .dicts
+            .iter()
+            .enumerate()
+            .map(|(k, dict)| {
+                dict.iter()
+                    .map(|v| query.admits(COLUMNS[k], &String::from_utf8_lossy(v)))
+                    .collect()
+            })
+            .collect();
+        let mut c = Cursor(self.body);
+        let mut id: Vec<u8> = Vec::with_capacity(64);
+        for _ in 0..self.rows {
+            let shared = c.take(1)?[0] as usize;
+            let len = c.u16()? as usize;
+            if shared > id.len() {
+                return Err(damaged("an id shares more than the previous one has"));
+            }
+            id.truncate(shared);
+            id.extend_from_slice(c.take(len)?);
+            let mut admitted = true;
+            let mut risk: &[u8] = &[];
+            for (k, allowed) in allowed.iter().enumerate() {
+                let code = c.u16()? as usize;
+                admitted &= *allowed
+                    .get(code)
+                    .ok_or_else(|| damaged("a value outside its dictionary"))?;
+                if k == RISK {
+                    risk = self.dicts[k][code];
+                }
+            }
+            if admitted {
+                each(&id, risk)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Segments replaced.
+    pub replaced: u64,
+    /// Segments written.
+    pub written: u64,
+    /// Target rows packed.
+    pub rows: u64,
+}
+
+/// A current segment's bounds.
+struct Bounds {
+    lo: String,
+    hi: String,
+}
+
+impl Bounds {
+    /// Whether `[lo, hi]` (inclusive) meets this segment.
+    fn meets(&self, lo: &str, hi: &str) -> bool {
+        hi >= self.lo.as_str() && (self.hi.is_empty() || lo < self.hi.as_str())
+    }
+}
+
+/// Rebuilds the segments whose key ranges were written since they were built. Refreshes run one at a time.
+pub async fn refresh(db: &Db) -> Result<Refreshed, sqlx::Error> {
+    refresh_sized(db, SEGMENT_ROWS).await
+}
+
+/// [`refresh`], with new segments of up to `rows` rows (tests use small ones).
+pub async fn refresh_sized(db: &Db, rows: usize) -> Result<Refreshed, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if db.postgres().is_some() {
+        sqlx::query("SELECT pg_advisory_xact_lock(8237401)")
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        // Takes SQLite's write lock now, so two refreshes queue instead of both reading and one failing.
+        sqlx::query("DELETE FROM target_segments_stale WHERE id < 0")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let stale: Vec<(i64, String, String)> =
+        sqlx::query("SELECT id, lo, hi FROM target_segments_stale ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    if stale.is_empty() {
+        tx.commit().await?;
+        return Ok(Refreshed::default());
+    }
+    let mut segments: Vec<Bounds> = sqlx::query("SELECT lo, hi FROM target_segments ORDER BY lo")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Bounds {
+                lo: r.try_get(0)?,
+                hi: r.try_get(1)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let fresh_directory = segments.is_empty();
+    if fresh_directory {
+        segments.push(Bounds {
+            lo: String::new(),
+            hi: String::new(),
+        });
+    }
+    let dirty: Vec<bool> = segments
+        .iter()
+        .map(|s| stale.iter().any(|(_, lo, hi)| s.meets(lo, hi)))
+        .collect();
+    // Adjacent dirty segments are rebuilt as one run.
+    let mut runs: Vec<(Vec<String>, String, String)> = Vec::new();
+    for (segment, dirty) in segments.iter().zip(&dirty) {
+        if !dirty {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((los, _, hi)) if *hi == segment.lo => {
+                los.push(segment.lo.clone());
+                *hi = segment.hi.clone();
+            }
+            _ => runs.push((vec![segment.lo.clone()], segment.lo.clone(), segment.hi.clone())),
+        }
+    }
+    let mut outcome = Refreshed::default();
+    for (los, lo, hi) in runs {
+        if !fresh_directory {
+            for old in &los {
+                sqlx::query("DELETE FROM target_segments WHERE lo = $1")
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?;
+                outcome.replaced += 1;
+            }
+        }
+        let done = rebuild(db, &mut tx, &lo, &hi, rows).await?;
+        outcome.written += done.written;
+        outcome.rows += done.rows;
+    }
+    for ids in stale.chunks(1000) {
+        let list: Vec<String> = ids.iter().map(|(id, _, _)| id.to_string()).collect();
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM target_segments_stale WHERE id IN ({})",
+            list.join(",")
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Turns rows in id order into segments written in a transaction. A full segment is written when the next one
+/// begins, since its upper bound is that one's first id.
+struct Packer {
+    builder: Builder,
+    /// Where the segment being built starts.
+    start: String,
+    /// A full segment waiting for its upper bound: start, data, rows.
+    full: Option<(String, Vec<u8>, u32)>,
+    outcome: Refreshed,
+}
+
+impl Packer {
+    async fn row(&mut self, tx: &mut Tx, id: &[u8], cols: [&[u8]; 6]) -> Result<(), sqlx::Error> {
+        if let Some((lo, data, rows)) = self.full.take() {
+            self.start = String::from_utf8_lossy(id).into_owned();
+            self.write(tx, &lo, &self.start.clone(), data, rows).await?;
+        }
+        if self.builder.push(id, cols) {
+            let rows = self.builder.rows();
+            self.full = Some((self.start.clone(), self.builder.finish(), rows));
+        }
+        Ok(())
+    }
+
+    /// Writes what is left; the last segment ends at `hi`. A range without targets keeps one empty segment.
+    async fn finish(mut self, tx: &mut Tx, hi: &str) -> Result<Refreshed, sqlx::Error> {
+        match self.full.take() {
+            Some((lo, data, rows)) => self.write(tx, &lo, hi, data, rows).await?,
+            None => {
+                let rows = self.builder.rows();
+                let data = self.builder.finish();
+                let lo = self.start.clone();
+                self.write(tx, &lo, hi, data, rows).await?;
+            }
+        }
+        Ok(self.outcome)
+    }
+
+    async fn write(
+        &mut self,
+        tx: &mut Tx,
+        lo: &str,
+        hi: &str,
+        data: Vec<u8>,
+        rows: u32,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO target_segments (lo, hi, rows, data, built_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(lo)
+        .bind(hi)
+        .bind(i64::from(rows))
+        .bind(data)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+        self.outcome.written += 1;
+        self.outcome.rows += u64::from(rows);
+        Ok(())
+    }
+}
+
+/// Packs the targets in `[lo, hi)` into new segments, written in `tx`; the first starts at `lo` and the last
+/// ends at `hi`, so the tiling stays whole.
+async fn rebuild(
+    db: &Db,
+    tx: &mut Tx,
+    lo: &str,
+    hi: &str,
+    rows: usize,
+) -> Result<Refreshed, sqlx::Error> {
+    let mut packer = Packer {
+        builder: Builder::new(rows),
+        start: lo.to_string(),
+        full: None,
+        outcome: Refreshed::default(),
+    };
+    let columns = format!("id, {}", COLUMNS.join(", "));
+    match db.postgres() {
+        Some(pg) => {
+            let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
+            let upper = if hi.is_empty() {
+                String::new()
+            } else {
+                format!(" AND id < {}", literal(hi))
+            };
+            let sql = format!(
+                "COPY (SELECT {columns} FROM targets WHERE id >= {}{upper} ORDER BY id) TO STDOUT",
+                literal(lo)
+            );
+            let mut conn = pg.acquire().await?;
+            let mut stream = conn.copy_out_raw(&sql).await?;
+            let mut carry: Vec<u8> = Vec::new();
+            while let Some(bytes) = stream.try_next().await? {
+                carry.extend_from_slice(&bytes);
+                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                for line in carry[..complete]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
+                    let mut fields = line.split(|b| *b == b'\t');
+                    let id = fields.next().unwrap_or_default();
+                    let cols: [&[u8]; 6] = std::array::from_fn(|_| fields.next().unwrap_or_default());
+                    packer.row(tx, id, cols).await?;
+                }
+                carry.drain(..complete);
+            }
+        }
+        None => {
+            let mut reader = db.pool().acquire().await?;
+            let sql = format!(
+                "SELECT {columns} FROM targets WHERE id >= $1 AND ($2 = '' OR id < $2) ORDER BY id"
+            );
+            let mut found = sqlx::query(AssertSqlSafe(sql))
+                .bind(lo)
+                .bind(hi)
+                .fetch(&mut *reader);
+            while let Some(row) = found.try_next().await? {
+                let values: Vec<String> = (0..=6)
+                    .map(|i| row.try_get::<String, _>(i))
+                    .collect::<Result<_, _>>()?;
+                let cols: [&[u8]; 6] = std::array::from_fn(|i| values[i + 1].as_bytes());
+                packer.row(tx, values[0].as_bytes(), cols).await?;
+            }
+        }
+    }
+    packer.finish(tx, hi).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols<'a>(kind: &'a str, region: &'a str, risk: &'a str) -> [&'a [u8]; 6] {
+        [
+            kind.as_bytes(),
+            region.as_bytes(),
+            b"C13",
+            b"operating",
+            risk.as_bytes(),
+            b",SCJG,",
+        ]
+    }
+
+    #[test]
+    fn a_segment_reads_back_what_was_packed() {
+        let mut b = Builder::new(SEGMENT_ROWS);
+        let rows = [
+            ("91610102MA6TG1234X", "enterprise", "610102", "high"),
+            ("91610102MA6TG1235X", "enterprise", "610103", "low"),
+            ("92610102MA6TG1", "individual_business", "620102", "low"),
+            ("P-0001", "natural_person", "610102", "medium"),
+        ];
+        for (id, kind, region, risk) in rows {
+            assert!(!b.push(id.as_bytes(), cols(kind, region, risk)));
+        }
+        assert_eq!(b.first_id(), Some("91610102MA6TG1234X"));
+        let data = b.finish();
+        let s = Segment::parse(&data).unwrap();
+        assert_eq!(s.rows(), 4);
+        let mut back = Vec::new();
+        s.for_each(|id, c| {
+            back.push((
+                String::from_utf8(id.to_vec()).unwrap(),
+                String::from_utf8(c[0].to_vec()).unwrap(),
+                String::from_utf8(c[1].to_vec()).unwrap(),
+                String::from_utf8(c[RISK].to_vec()).unwrap(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        let expected: Vec<_> = rows
+            .iter()
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+            .collect();
+        assert_eq!(back, expected);
+        let query = TargetQuery {
+            region_prefixes: vec!["61".into()],
+            risks: vec!["low".into(), "medium".into()],
+            ..Default::default()
+        };
+        let mut hits = Vec::new();
+        s.matching(&query, |id, risk| {
+            hits.push(format!(
+                "{} {}",
+                String::from_utf8_lossy(id),
+                String::from_utf8_lossy(risk)
+            ));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(hits, ["91610102MA6TG1235X low", "P-0001 medium"]);
+    }
+
+    #[test]
+    fn a_damaged_segment_is_an_error_not_a_guess() {
+        let mut b = Builder::new(SEGMENT_ROWS);
+        b.push(b"A1", cols("enterprise", "610102", "low"));
+        let data = b.finish();
+        assert!(Segment::parse(&data[..data.len() - 3]).is_ok());
+        let cut = Segment::parse(&data[..data.len() - 3]).unwrap();
+        assert!(cut.for_each(|_, _| Ok(())).is_err());
+        assert!(Segment::parse(b"XXXX\0\0\0\0").is_err());
+    }
+}
