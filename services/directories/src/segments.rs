@@ -93,19 +93,7 @@ impl Builder {
         if self.first.is_none() {
             self.first = Some(String::from_utf8_lossy(id).into_owned());
         }
-        let shared = self
-            .previous
-            .iter()
-            .zip(id)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(255);
-        let rest = &id[shared..];
-        let rest = &rest[..rest.len().min(u16::MAX as usize)];
-        self.body.push(shared as u8);
-        self.body
-            .extend_from_slice(&(rest.len() as u16).to_le_bytes());
-        self.body.extend_from_slice(rest);
+        front_code(&self.previous, id, &mut self.body);
         for (dict, value) in self.dicts.iter_mut().zip(columns) {
             let value = &value[..value.len().min(u16::MAX as usize)];
             self.body.extend_from_slice(&dict.code(value).to_le_bytes());
@@ -155,6 +143,64 @@ pub struct Segment<'a> {
 fn damaged(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("a target segment is damaged: {what}"))
 }
+
+/// Appends `id` to `out` front-coded against `previous`: `u8` bytes shared with it, `u16` (little-endian)
+/// length of the rest, the rest. Sorted ids share long prefixes, so this about halves them.
+pub fn front_code(previous: &[u8], id: &[u8], out: &mut Vec<u8>) {
+    let shared = previous
+        .iter()
+        .zip(id)
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(255);
+    let rest = &id[shared..];
+    let rest = &rest[..rest.len().min(u16::MAX as usize)];
+    out.push(shared as u8);
+    out.extend_from_slice(&(rest.len() as u16).to_le_bytes());
+    out.extend_from_slice(rest);
+}
+
+/// Reads one front-coded id into `id`, which holds the previous one.
+fn front_decode(c: &mut Cursor<'_>, id: &mut Vec<u8>) -> Result<(), sqlx::Error> {
+    let shared = c.take(1)?[0] as usize;
+    let len = c.u16()? as usize;
+    if shared > id.len() {
+        return Err(damaged("an id shares more than the previous one has"));
+    }
+    id.truncate(shared);
+    id.extend_from_slice(c.take(len)?);
+    Ok(())
+}
+
+/// Front-codes newline-terminated ids (a stored snapshot chunk), behind a marker no id list starts with.
+pub fn pack_ids(ids: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ids.len() / 2 + 16);
+    out.extend_from_slice(PACKED_IDS);
+    let mut previous: &[u8] = &[];
+    for id in ids.split(|b| *b == b'\n').filter(|i| !i.is_empty()) {
+        front_code(previous, id, &mut out);
+        previous = id;
+    }
+    out
+}
+
+/// The newline-terminated ids of a stored chunk: unpacked if [`pack_ids`] packed it, else as stored.
+pub fn unpack_ids(stored: Vec<u8>) -> Result<Vec<u8>, sqlx::Error> {
+    let Some(packed) = stored.strip_prefix(PACKED_IDS) else {
+        return Ok(stored);
+    };
+    let mut out = Vec::with_capacity(packed.len() * 2);
+    let mut c = Cursor(packed);
+    let mut id = Vec::with_capacity(64);
+    while !c.0.is_empty() {
+        front_decode(&mut c, &mut id)?;
+        out.extend_from_slice(&id);
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+const PACKED_IDS: &[u8] = b"\0SJF1";
 
 struct Cursor<'a>(&'a [u8]);
 
@@ -211,13 +257,7 @@ impl<'a> Segment<'a> {
         let mut c = Cursor(self.body);
         let mut id: Vec<u8> = Vec::with_capacity(64);
         for _ in 0..self.rows {
-            let shared = c.take(1)?[0] as usize;
-            let len = c.u16()? as usize;
-            if shared > id.len() {
-                return Err(damaged("an id shares more than the previous one has"));
-            }
-            id.truncate(shared);
-            id.extend_from_slice(c.take(len)?);
+            front_decode(&mut c, &mut id)?;
             let mut columns: [&[u8]; 6] = [&[]; 6];
             for (k, column) in columns.iter_mut().enumerate() {
                 let code = c.u16()? as usize;
@@ -250,13 +290,7 @@ impl<'a> Segment<'a> {
         let mut c = Cursor(self.body);
         let mut id: Vec<u8> = Vec::with_capacity(64);
         for _ in 0..self.rows {
-            let shared = c.take(1)?[0] as usize;
-            let len = c.u16()? as usize;
-            if shared > id.len() {
-                return Err(damaged("an id shares more than the previous one has"));
-            }
-            id.truncate(shared);
-            id.extend_from_slice(c.take(len)?);
+            front_decode(&mut c, &mut id)?;
             let mut admitted = true;
             let mut risk: &[u8] = &[];
             for (k, allowed) in allowed.iter().enumerate() {
@@ -362,7 +396,11 @@ pub async fn refresh_sized(db: &Db, rows: usize) -> Result<Refreshed, sqlx::Erro
                 los.push(segment.lo.clone());
                 *hi = segment.hi.clone();
             }
-            _ => runs.push((vec![segment.lo.clone()], segment.lo.clone(), segment.hi.clone())),
+            _ => runs.push((
+                vec![segment.lo.clone()],
+                segment.lo.clone(),
+                segment.hi.clone(),
+            )),
         }
     }
     let mut outcome = Refreshed::default();
@@ -495,7 +533,8 @@ async fn rebuild(
                 {
                     let mut fields = line.split(|b| *b == b'\t');
                     let id = fields.next().unwrap_or_default();
-                    let cols: [&[u8]; 6] = std::array::from_fn(|_| fields.next().unwrap_or_default());
+                    let cols: [&[u8]; 6] =
+                        std::array::from_fn(|_| fields.next().unwrap_or_default());
                     packer.row(tx, id, cols).await?;
                 }
                 carry.drain(..complete);
@@ -585,6 +624,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(hits, ["91610102MA6TG1235X low", "P-0001 medium"]);
+    }
+
+    #[test]
+    fn packed_ids_unpack_to_the_same_bytes() {
+        let ids = b"91610102MA6TG1234X\n91610102MA6TG1235X\n92610102MA6TG1\nP-0001\n".to_vec();
+        let packed = pack_ids(&ids);
+        assert!(packed.len() < ids.len());
+        assert_eq!(unpack_ids(packed).unwrap(), ids);
+        assert_eq!(
+            unpack_ids(ids.clone()).unwrap(),
+            ids,
+            "a plain chunk reads as it is"
+        );
+        assert_eq!(unpack_ids(pack_ids(b"")).unwrap(), b"");
     }
 
     #[test]

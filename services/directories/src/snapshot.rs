@@ -177,7 +177,10 @@ pub async fn create(
     // A district's or a city's targets are read through the region index; wider scopes from the segments,
     // brought up to date first.
     let narrow = (!query.region_prefixes.is_empty()
-        && query.region_prefixes.iter().all(|p| p.len() >= NARROW_REGION))
+        && query
+            .region_prefixes
+            .iter()
+            .all(|p| p.len() >= NARROW_REGION))
         || !query.name_contains.is_empty();
     let source = if !narrow {
         segments::refresh(db).await?;
@@ -340,16 +343,31 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
             }
         }
         Source::Segments(query) => {
-            let mut reader = db.pool().acquire().await?;
-            let mut rows =
-                sqlx::query("SELECT data FROM target_segments ORDER BY lo").fetch(&mut *reader);
+            // The next segments are fetched while this one is filtered.
+            let (fetched, mut segments) = mpsc::channel::<Result<Vec<u8>, sqlx::Error>>(2);
+            let pool = db.pool().clone();
+            let fetcher = tokio::spawn(async move {
+                let mut rows =
+                    sqlx::query("SELECT data FROM target_segments ORDER BY lo").fetch(&pool);
+                loop {
+                    let next = match rows.try_next().await {
+                        Ok(Some(row)) => row.try_get::<Vec<u8>, _>(0),
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    };
+                    let failed = next.is_err();
+                    if fetched.send(next).await.is_err() || failed {
+                        return;
+                    }
+                }
+            });
             let mut ids: Vec<u8> = Vec::new();
             let mut matched: Vec<(usize, &'static str)> = Vec::new();
-            'segments: loop {
-                let Some(row) = rows.try_next().await? else {
+            let read = 'segments: loop {
+                let Some(data) = segments.recv().await else {
                     break Ok(());
                 };
-                let data: Vec<u8> = row.try_get(0)?;
+                let data = data?;
                 ids.clear();
                 matched.clear();
                 segments::Segment::parse(&data)?.matching(&query, |id, risk| {
@@ -364,7 +382,9 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
                     }
                     at = *end;
                 }
-            }
+            };
+            fetcher.abort();
+            read
         }
         Source::Select(sql, values) => {
             let mut reader = db.pool().acquire().await?;
@@ -403,7 +423,7 @@ async fn store_chunk(
     )
     .bind(id)
     .bind(chunk_no)
-    .bind(ids.to_vec())
+    .bind(segments::pack_ids(ids))
     .bind(risks.to_vec())
         .execute(&mut **tx)
         .await?;
@@ -512,7 +532,7 @@ pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<(Vec<u8>, Vec<u8>
     row.map(|r| {
         let ids: Vec<u8> = r.try_get(0)?;
         let risks: Option<Vec<u8>> = r.try_get(1)?;
-        Ok((ids, risks.unwrap_or_default()))
+        Ok((segments::unpack_ids(ids)?, risks.unwrap_or_default()))
     })
     .transpose()
 }

@@ -276,3 +276,28 @@ fn the_public_view_hides_lists_unless_they_are_public() {
     public.list_public = true;
     assert_eq!(public.public_view(), public);
 }
+
+#[test]
+fn a_stored_team_writes_its_current_seats_only_once_they_differ() {
+    let r = with_teams(drawn_record());
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        !json.contains("\"current\""),
+        "no replacement, no current seats"
+    );
+    assert!(
+        !json.contains("\"expert_seat\":false"),
+        "unset flags are left out"
+    );
+    assert!(json.contains("\"leader\":true"));
+    let back: Record = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, r, "current reads back as drawn");
+
+    let mut replaced = r.clone();
+    let team = &mut replaced.teams.as_mut().unwrap().teams[0];
+    team.current[1].inspector_id = "S-other".into();
+    let json = serde_json::to_string(&replaced).unwrap();
+    assert_eq!(json.matches("\"current\"").count(), 1);
+    let back: Record = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, replaced);
+}
