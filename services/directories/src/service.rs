@@ -155,6 +155,23 @@ impl Directories {
         audit::append(&mut tx, who, change).await?;
         tx.commit().await?;
         self.relay.notify();
+        if R::TABLE.segmented && summary.accepted > 0 {
+            // The next draw should not wait for the segments the import made stale: rebuilt now, in the
+            // background (a snapshot meanwhile simply waits for this refresh and finds nothing left to do).
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                match crate::segments::refresh(&db).await {
+                    Ok(done) => tracing::info!(
+                        segments = done.written,
+                        rows = done.rows,
+                        "target segments refreshed"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refreshing the target segments failed; the next snapshot retries")
+                    }
+                }
+            });
+        }
         Ok(summary)
     }
 
