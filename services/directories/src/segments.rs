@@ -270,11 +270,17 @@ impl<'a> Segment<'a> {
         Ok(())
     }
 
-    /// Calls `each` with the id and risk level of every row `query` matches, in id order.
+    /// The risk levels the rows refer to by index.
+    pub fn risk_levels(&self) -> &[&'a [u8]] {
+        &self.dicts[RISK]
+    }
+
+    /// Calls `each` with the id of every row `query` matches and the index of its risk level in
+    /// [`Self::risk_levels`], in id order.
     pub fn matching(
         &self,
         query: &TargetQuery,
-        mut each: impl FnMut(&[u8], &'a [u8]) -> Result<(), sqlx::Error>,
+        mut each: impl FnMut(&[u8], usize) -> Result<(), sqlx::Error>,
     ) -> Result<(), sqlx::Error> {
         // Each dictionary value is judged once; a row then costs six lookups.
         let allowed: Vec<Vec<bool>> = self
@@ -292,14 +298,14 @@ impl<'a> Segment<'a> {
         for _ in 0..self.rows {
             front_decode(&mut c, &mut id)?;
             let mut admitted = true;
-            let mut risk: &[u8] = &[];
+            let mut risk = 0;
             for (k, allowed) in allowed.iter().enumerate() {
                 let code = c.u16()? as usize;
                 admitted &= *allowed
                     .get(code)
                     .ok_or_else(|| damaged("a value outside its dictionary"))?;
                 if k == RISK {
-                    risk = self.dicts[k][code];
+                    risk = code;
                 }
             }
             if admitted {
@@ -618,7 +624,7 @@ mod tests {
             hits.push(format!(
                 "{} {}",
                 String::from_utf8_lossy(id),
-                String::from_utf8_lossy(risk)
+                String::from_utf8_lossy(s.risk_levels()[risk])
             ));
             Ok(())
         })

@@ -370,9 +370,15 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
                 let data = data?;
                 ids.clear();
                 matched.clear();
-                segments::Segment::parse(&data)?.matching(&query, |id, risk| {
+                let segment = segments::Segment::parse(&data)?;
+                let strata: Vec<&'static str> = segment
+                    .risk_levels()
+                    .iter()
+                    .map(|r| stratum_name(r))
+                    .collect();
+                segment.matching(&query, |id, risk| {
                     ids.extend_from_slice(id);
-                    matched.push((ids.len(), stratum_name(risk)));
+                    matched.push((ids.len(), strata[risk]));
                     Ok(())
                 })?;
                 let mut at = 0;
