@@ -252,10 +252,10 @@ async fn target_import(args: &Args) -> anyhow::Result<()> {
         None => testing::isolated(Backend::Servers).await,
     };
     let db = Db::connect(&isolated.settings.database, suiji_directories::NAME).await?;
+    db.migrate(&suiji_directories::migrations()).await?;
     if args.reuse_database.is_none() {
         import_generated(args, &db).await?;
     }
-    db.migrate(&suiji_directories::migrations()).await?;
     // The import marked the key ranges it wrote; the first wide snapshot would rebuild their segments.
     let started = Instant::now();
     let refreshed = suiji_directories::segments::refresh(&db).await?;
@@ -311,7 +311,6 @@ async fn import_generated(args: &Args, db: &Db) -> anyhow::Result<()> {
         );
     }
     let size = std::fs::metadata(&file)?.len();
-    db.migrate(&suiji_directories::migrations()).await?;
     suiji_platform::departments::seed(db, "")
         .await
         .map_err(anyhow::Error::msg)?;

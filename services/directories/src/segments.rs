@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::{Db, Tx, now_ms};
 
-use crate::store::TargetQuery;
+use crate::store::{self, TargetQuery};
 
 /// Rows per segment (a segment may close earlier when a dictionary fills).
 pub const SEGMENT_ROWS: usize = 65_536;
@@ -249,27 +249,6 @@ impl<'a> Segment<'a> {
         self.rows
     }
 
-    /// Calls `each` with every row's id and column values, in id order.
-    pub fn for_each(
-        &self,
-        mut each: impl FnMut(&[u8], [&'a [u8]; 6]) -> Result<(), sqlx::Error>,
-    ) -> Result<(), sqlx::Error> {
-        let mut c = Cursor(self.body);
-        let mut id: Vec<u8> = Vec::with_capacity(64);
-        for _ in 0..self.rows {
-            front_decode(&mut c, &mut id)?;
-            let mut columns: [&[u8]; 6] = [&[]; 6];
-            for (k, column) in columns.iter_mut().enumerate() {
-                let code = c.u16()? as usize;
-                *column = self.dicts[k]
-                    .get(code)
-                    .ok_or_else(|| damaged("a value outside its dictionary"))?;
-            }
-            each(&id, columns)?;
-        }
-        Ok(())
-    }
-
     /// The risk levels the rows refer to by index.
     pub fn risk_levels(&self) -> &[&'a [u8]] {
         &self.dicts[RISK]
@@ -380,8 +359,8 @@ pub async fn refresh_sized(db: &Db, rows: usize) -> Result<Refreshed, sqlx::Erro
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    let fresh_directory = segments.is_empty();
-    if fresh_directory {
+    if segments.is_empty() {
+        // No segments yet: the whole key space is one to build.
         segments.push(Bounds {
             lo: String::new(),
             hi: String::new(),
@@ -391,35 +370,24 @@ pub async fn refresh_sized(db: &Db, rows: usize) -> Result<Refreshed, sqlx::Erro
         .iter()
         .map(|s| stale.iter().any(|(_, lo, hi)| s.meets(lo, hi)))
         .collect();
-    // Adjacent dirty segments are rebuilt as one run.
-    let mut runs: Vec<(Vec<String>, String, String)> = Vec::new();
+    // Adjacent dirty segments are rebuilt as one run `[lo, hi)`.
+    let mut runs: Vec<(String, String)> = Vec::new();
     for (segment, dirty) in segments.iter().zip(&dirty) {
-        if !dirty {
-            continue;
-        }
         match runs.last_mut() {
-            Some((los, _, hi)) if *hi == segment.lo => {
-                los.push(segment.lo.clone());
-                *hi = segment.hi.clone();
-            }
-            _ => runs.push((
-                vec![segment.lo.clone()],
-                segment.lo.clone(),
-                segment.hi.clone(),
-            )),
+            _ if !dirty => {}
+            Some((_, hi)) if *hi == segment.lo => *hi = segment.hi.clone(),
+            _ => runs.push((segment.lo.clone(), segment.hi.clone())),
         }
     }
     let mut outcome = Refreshed::default();
-    for (los, lo, hi) in runs {
-        if !fresh_directory {
-            for old in &los {
-                sqlx::query("DELETE FROM target_segments WHERE lo = $1")
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await?;
-                outcome.replaced += 1;
-            }
-        }
+    for (lo, hi) in runs {
+        outcome.replaced +=
+            sqlx::query("DELETE FROM target_segments WHERE lo >= $1 AND ($2 = '' OR lo < $2)")
+                .bind(&lo)
+                .bind(&hi)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         let done = rebuild(db, &mut tx, &lo, &hi, rows).await?;
         outcome.written += done.written;
         outcome.rows += done.rows;
@@ -517,33 +485,25 @@ async fn rebuild(
     let columns = format!("id, {}", COLUMNS.join(", "));
     match db.postgres() {
         Some(pg) => {
-            let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
             let upper = if hi.is_empty() {
                 String::new()
             } else {
-                format!(" AND id < {}", literal(hi))
+                format!(" AND id < {}", store::literal(hi))
             };
             let sql = format!(
                 "COPY (SELECT {columns} FROM targets WHERE id >= {}{upper} ORDER BY id) TO STDOUT",
-                literal(lo)
+                store::literal(lo)
             );
             let mut conn = pg.acquire().await?;
-            let mut stream = conn.copy_out_raw(&sql).await?;
-            let mut carry: Vec<u8> = Vec::new();
-            while let Some(bytes) = stream.try_next().await? {
-                carry.extend_from_slice(&bytes);
-                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-                for line in carry[..complete]
-                    .split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                {
+            let mut copy = store::CopyLines::new(conn.copy_out_raw(&sql).await?);
+            while let Some(block) = copy.next().await? {
+                for line in store::lines(&block) {
                     let mut fields = line.split(|b| *b == b'\t');
                     let id = fields.next().unwrap_or_default();
                     let cols: [&[u8]; 6] =
                         std::array::from_fn(|_| fields.next().unwrap_or_default());
                     packer.row(tx, id, cols).await?;
                 }
-                carry.drain(..complete);
             }
         }
         None => {
@@ -599,21 +559,34 @@ mod tests {
         let s = Segment::parse(&data).unwrap();
         assert_eq!(s.rows(), 4);
         let mut back = Vec::new();
-        s.for_each(|id, c| {
+        s.matching(&TargetQuery::default(), |id, risk| {
             back.push((
                 String::from_utf8(id.to_vec()).unwrap(),
-                String::from_utf8(c[0].to_vec()).unwrap(),
-                String::from_utf8(c[1].to_vec()).unwrap(),
-                String::from_utf8(c[RISK].to_vec()).unwrap(),
+                String::from_utf8(s.risk_levels()[risk].to_vec()).unwrap(),
             ));
             Ok(())
         })
         .unwrap();
         let expected: Vec<_> = rows
             .iter()
-            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+            .map(|(id, _, _, risk)| (id.to_string(), risk.to_string()))
             .collect();
-        assert_eq!(back, expected);
+        assert_eq!(back, expected, "every row, in order, with its risk level");
+        let kinds = |kinds: &[&str]| {
+            let query = TargetQuery {
+                kinds: kinds.iter().map(|k| k.to_string()).collect(),
+                ..Default::default()
+            };
+            let mut hits = Vec::new();
+            s.matching(&query, |id, _| {
+                hits.push(String::from_utf8(id.to_vec()).unwrap());
+                Ok(())
+            })
+            .unwrap();
+            hits
+        };
+        assert_eq!(kinds(&["natural_person"]), ["P-0001"]);
+        assert_eq!(kinds(&["individual_business"]), ["92610102MA6TG1"]);
         let query = TargetQuery {
             region_prefixes: vec!["61".into()],
             risks: vec!["low".into(), "medium".into()],
@@ -653,7 +626,10 @@ mod tests {
         let data = b.finish();
         assert!(Segment::parse(&data[..data.len() - 3]).is_ok());
         let cut = Segment::parse(&data[..data.len() - 3]).unwrap();
-        assert!(cut.for_each(|_, _| Ok(())).is_err());
+        assert!(
+            cut.matching(&TargetQuery::default(), |_, _| Ok(()))
+                .is_err()
+        );
         assert!(Segment::parse(b"XXXX\0\0\0\0").is_err());
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::domain::history::{Exclusions, Inspection, Rules};
 use crate::domain::target::Risk;
 use crate::segments;
-use crate::store::{InspectorQuery, TargetQuery};
+use crate::store::{self, InspectorQuery, TargetQuery};
 
 /// Bytes of ids per stored chunk.
 const CHUNK: usize = 1 << 20;
@@ -320,18 +320,12 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
         Source::Copy(sql) => {
             let pg = db.postgres().expect("COPY only on PostgreSQL");
             let mut conn = pg.acquire().await?;
-            let mut stream = conn.copy_out_raw(&sql).await?;
-            let mut carry: Vec<u8> = Vec::new();
+            let mut copy = store::CopyLines::new(conn.copy_out_raw(&sql).await?);
             'read: loop {
-                let Some(bytes) = stream.try_next().await? else {
+                let Some(block) = copy.next().await? else {
                     break Ok(());
                 };
-                carry.extend_from_slice(&bytes);
-                let complete = carry.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-                for line in carry[..complete]
-                    .split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                {
+                for line in store::lines(&block) {
                     let tab = line.iter().position(|b| *b == b'\t').unwrap_or(line.len());
                     let stratum =
                         std::str::from_utf8(line.get(tab + 1..).unwrap_or_default()).unwrap_or("");
@@ -339,7 +333,6 @@ async fn read_source(db: &Db, source: Source, sink: &mut Sink) -> Result<(), sql
                         break 'read Err(closed);
                     }
                 }
-                carry.drain(..complete);
             }
         }
         Source::Segments(query) => {

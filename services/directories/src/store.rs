@@ -121,6 +121,51 @@ pub const INSPECTORS: Table = Table {
     segmented: false,
 };
 
+/// `value` as a quoted SQL literal (quotes doubled), for statements that take no bound values (`COPY`).
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The output of a `COPY … TO STDOUT`, handed out a block of whole newline-terminated lines at a time.
+pub struct CopyLines<S> {
+    stream: S,
+    carry: Vec<u8>,
+}
+
+impl<S, B> CopyLines<S>
+where
+    S: futures::Stream<Item = Result<B, sqlx::Error>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    /// Reads `stream` (what `copy_out_raw` returns).
+    pub fn new(stream: S) -> Self {
+        Self {
+            stream,
+            carry: Vec::new(),
+        }
+    }
+
+    /// The next block of whole lines; `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        use futures::TryStreamExt;
+        loop {
+            let Some(bytes) = self.stream.try_next().await? else {
+                return Ok((!self.carry.is_empty()).then(|| std::mem::take(&mut self.carry)));
+            };
+            self.carry.extend_from_slice(bytes.as_ref());
+            if let Some(end) = self.carry.iter().rposition(|b| *b == b'\n') {
+                let rest = self.carry.split_off(end + 1);
+                return Ok(Some(std::mem::replace(&mut self.carry, rest)));
+            }
+        }
+    }
+}
+
+/// The non-empty lines of a block.
+pub fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    block.split(|b| *b == b'\n').filter(|l| !l.is_empty())
+}
+
 /// Rows per statement: within SQLite's and PostgreSQL's limits on bound values.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -623,10 +668,7 @@ impl TargetQuery {
     pub fn clause_literal(&self) -> String {
         let (mut sql, values) = self.clause();
         for (i, value) in values.iter().enumerate().rev() {
-            sql = sql.replace(
-                &format!("${}", i + 2),
-                &format!("'{}'", value.replace('\'', "''")),
-            );
+            sql = sql.replace(&format!("${}", i + 2), &literal(value));
         }
         sql
     }
