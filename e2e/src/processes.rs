@@ -47,6 +47,11 @@ impl Cluster {
             .position(|n| *n == "directories")
             .map(|i| format!("http://127.0.0.1:{}", ports[i]))
             .unwrap_or_else(|| settings.services.directories.clone());
+        let draw = names
+            .iter()
+            .position(|n| *n == "draw")
+            .map(|i| format!("http://127.0.0.1:{}", ports[i]))
+            .unwrap_or_else(|| settings.services.draw.clone());
         let env = vec![
             (
                 "SUIJI_DATABASE__URL".to_string(),
@@ -67,6 +72,7 @@ impl Cluster {
                 "test-secret-0123456789".into(),
             ),
             ("SUIJI_SERVICES__DIRECTORIES".into(), directories),
+            ("SUIJI_SERVICES__DRAW".into(), draw),
         ];
         let rng = std::env::var("SUIJI_FAULT_SEED")
             .ok()

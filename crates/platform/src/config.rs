@@ -120,6 +120,8 @@ pub struct InspectionSettings {
 pub struct ServicesSettings {
     /// The directories service, e.g. `http://directories:50051`.
     pub directories: String,
+    /// The draw service, e.g. `http://draw:50051`.
+    pub draw: String,
 }
 
 /// Settings of the draw service.

@@ -157,16 +157,46 @@ fn print_draw(d: &pb::Draw) {
             println!("    result digest {}", t.result_digest);
         }
     }
+}
+
+type Client = DrawServiceClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
+>;
+
+/// Prints the teams of `d` (a page at a time) and its replacements.
+async fn print_teams(c: &mut Client, d: &pb::Draw) -> anyhow::Result<()> {
     if let Some(t) = &d.teams {
         let seed = t.seed.clone().unwrap_or_default();
-        println!("  teams: commitment {}", seed.commitment);
-        for team in &t.teams {
-            let seats: Vec<String> = team
-                .current
-                .iter()
-                .map(|s| format!("{}{}", s.inspector_id, if s.leader { "*" } else { "" }))
-                .collect();
-            println!("    {}: {}", team.target_id, seats.join(" "));
+        println!("  teams: {} (commitment {})", t.team_count, seed.commitment);
+        let mut page_token = String::new();
+        let mut more = t.team_count > 0;
+        while more {
+            let page = match c
+                .list_teams(pb::ListTeamsRequest {
+                    task_id: d.task_id.clone(),
+                    page_size: 10_000,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(page) => page.into_inner(),
+                Err(s) if s.code() == tonic::Code::Unauthenticated => {
+                    println!("    (the list is not public: give a token to see the teams)");
+                    break;
+                }
+                Err(s) => return Err(show_status(s)),
+            };
+            for team in &page.teams {
+                let seats: Vec<String> = team
+                    .current
+                    .iter()
+                    .map(|s| format!("{}{}", s.inspector_id, if s.leader { "*" } else { "" }))
+                    .collect();
+                println!("    {}: {}", team.target_id, seats.join(" "));
+            }
+            more = !page.next_page_token.is_empty();
+            page_token = page.next_page_token;
         }
         for r in &t.replacements {
             println!(
@@ -179,6 +209,7 @@ fn print_draw(d: &pb::Draw) {
             );
         }
     }
+    Ok(())
 }
 
 /// Runs `suiji draw …`.
@@ -275,8 +306,9 @@ pub async fn run(args: DrawArgs) -> anyhow::Result<()> {
         }
         DrawCommand::Verify { .. } => unreachable!("handled above"),
     };
-    print_draw(&shown.map_err(show_status)?.unwrap_or_default());
-    Ok(())
+    let d = shown.map_err(show_status)?.unwrap_or_default();
+    print_draw(&d);
+    print_teams(&mut c, &d).await
 }
 
 fn report(checks: &[Check]) -> anyhow::Result<()> {

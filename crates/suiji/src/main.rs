@@ -376,6 +376,9 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         if let Some(i) = index("directories") {
             s.services.directories = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
         }
+        if let Some(i) = index("draw") {
+            s.services.draw = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+        }
         if let Some(i) = index("inspection") {
             s.inspection.public_url = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
         }

@@ -386,8 +386,8 @@ async fn draw_service(isolated: testing::Isolated, db: &Db) -> anyhow::Result<te
     )
     .fetch_one(db.pool())
     .await?;
-    // A province's teams come back in one record of some tens of megabytes.
-    let mut client = world.operator(SCJG).max_decoding_message_size(usize::MAX);
+    // A province's drawn targets come back in one record of some megabytes.
+    let mut client = world.operator(SCJG).max_decoding_message_size(64 << 20);
     // Task ids of their own, so a kept database can be drawn from again.
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -446,7 +446,7 @@ async fn draw_service(isolated: testing::Isolated, db: &Db) -> anyhow::Result<te
         );
         if task == province {
             let started = Instant::now();
-            let teams = client
+            let drawn = client
                 .draw_inspectors(draw::DrawInspectorsRequest {
                     task_id: task.into(),
                     eligible_on: "2027-03-01".into(),
@@ -457,13 +457,17 @@ async fn draw_service(isolated: testing::Isolated, db: &Db) -> anyhow::Result<te
                 .draw
                 .unwrap_or_default()
                 .teams
-                .unwrap_or_default()
-                .teams;
+                .unwrap_or_default();
+            let assigned = started.elapsed();
+            let started = Instant::now();
+            let teams = World::teams(&mut client, task, 10_000, Default::default()).await?;
             let seats = teams.first().map_or(0, |t| t.drawn.len());
+            anyhow::ensure!(teams.len() as u64 == drawn.team_count);
             println!(
                 "inspector teams through the services, {} targets ({seats} seats each from two departments' \
-                 pools of 2,000): {:.0} ms",
+                 pools of 2,000): {:.0} ms; the teams read back with ListTeams in pages of 10,000: {:.0} ms",
                 teams.len(),
+                assigned.as_secs_f64() * 1000.0,
                 started.elapsed().as_secs_f64() * 1000.0
             );
         }

@@ -110,17 +110,11 @@ impl TxHandler for History {
             }
             TEAMS_DRAWN => {
                 let e: draw::TeamsDrawnEvent = payload(envelope)?;
-                let mut changes = BTreeMap::new();
-                for team in e
-                    .draw
-                    .and_then(|d| d.teams)
-                    .map(|t| t.teams)
-                    .unwrap_or_default()
-                {
-                    for seat in team.current {
-                        *changes.entry(seat.inspector_id).or_default() += 1;
-                    }
-                }
+                let changes = e
+                    .seats
+                    .into_iter()
+                    .map(|s| (s.inspector_id, i64::from(s.seats)))
+                    .collect();
                 workload(tx, changes).await?;
                 Ok(())
             }

@@ -6,6 +6,7 @@
 //! primitive is the ChaCha20 keystream (`rand_chacha`, checked against RFC 8439's vectors below) and SHA-256.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -324,7 +325,7 @@ pub fn teams_digest(teams: &[(String, Vec<Seat>)]) -> String {
     ids_digest(
         teams
             .iter()
-            .flat_map(|(_, seats)| seats.iter().map(|s| s.inspector_id.as_str())),
+            .flat_map(|(_, seats)| seats.iter().map(|s| &*s.inspector_id)),
     )
 }
 
@@ -355,10 +356,10 @@ pub struct DepartmentSeats {
 /// One inspector on one team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seat {
-    /// Department.
-    pub department: String,
-    /// Inspector.
-    pub inspector_id: String,
+    /// Department (shared by every seat of the department: a province's teams have some hundred thousand).
+    pub department: Arc<str>,
+    /// Inspector (shared likewise).
+    pub inspector_id: Arc<str>,
     /// Leads the team (the lead department's first seat); written only when true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub leader: bool,
@@ -386,13 +387,31 @@ pub fn draw_teams(
 ) -> Result<Vec<(String, Vec<Seat>)>, DrawError> {
     let (order, mut pools) = arrange(lead, departments);
     let mut loads: Vec<Loads> = pools.iter().map(|p| Loads::new(p)).collect();
+    // Each name once: the seats share them.
+    let names: Vec<(Arc<str>, Vec<Arc<str>>)> = order
+        .iter()
+        .zip(&pools)
+        .map(|(d, pool)| {
+            (
+                Arc::from(d.department.as_str()),
+                pool.iter().map(|c| Arc::from(c.id.as_str())).collect(),
+            )
+        })
+        .collect();
+    let seats: usize = order.iter().map(|d| d.seats.max(1) as usize).sum();
     let mut stream = Stream::new(seed);
     let mut teams = Vec::with_capacity(targets.len());
     let mut skip: Vec<u32> = Vec::new();
+    let mut present: Vec<usize> = Vec::new();
     for target in targets {
         let out_for_target = excluded.get(target).map(Vec::as_slice).unwrap_or(&[]);
-        let mut team: Vec<Seat> = Vec::new();
-        for ((d, pool), loads) in order.iter().zip(pools.iter_mut()).zip(loads.iter_mut()) {
+        let mut team: Vec<Seat> = Vec::with_capacity(seats);
+        for (((d, pool), loads), (department, ids)) in order
+            .iter()
+            .zip(pools.iter_mut())
+            .zip(loads.iter_mut())
+            .zip(&names)
+        {
             for seat in 0..d.seats.max(1) {
                 let expert_seat = d.needs_expert && seat == 0;
                 // Not eligible: excluded for the target, or already on the team.
@@ -400,11 +419,12 @@ pub fn draw_teams(
                 skip.extend(
                     out_for_target
                         .iter()
-                        .chain(team.iter().map(|s| &s.inspector_id))
-                        .filter_map(|id| pool.binary_search_by(|c| c.id.cmp(id)).ok())
+                        .map(String::as_str)
+                        .chain(team.iter().map(|s| &*s.inspector_id))
+                        .filter_map(|id| pool.binary_search_by(|c| c.id.as_str().cmp(id)).ok())
                         .map(|i| i as u32),
                 );
-                let Some(chosen) = loads.pick(expert_seat, &skip, &mut stream) else {
+                let Some(chosen) = loads.pick(expert_seat, &skip, &mut present, &mut stream) else {
                     return Err(DrawError::Shortage {
                         target_id: target.clone(),
                         department: d.department.clone(),
@@ -424,8 +444,8 @@ pub fn draw_teams(
                 loads.raise(chosen, c.load, c.expert);
                 c.load += 1;
                 team.push(Seat {
-                    department: d.department.clone(),
-                    inspector_id: c.id.clone(),
+                    department: department.clone(),
+                    inspector_id: ids[chosen as usize].clone(),
                     leader: d.department == lead && seat == 0,
                     expert_seat,
                 });
@@ -485,13 +505,19 @@ impl Loads {
 
     /// Draws one of the candidates with the least load, leaving out `skip` (pool indices): `below(count)` picks
     /// the `r`-th in id order. `None` when nobody is left.
-    fn pick(&self, expert_only: bool, skip: &[u32], stream: &mut Stream) -> Option<u32> {
+    /// `present` is scratch space.
+    fn pick(
+        &self,
+        expert_only: bool,
+        skip: &[u32],
+        present: &mut Vec<usize>,
+        stream: &mut Stream,
+    ) -> Option<u32> {
         let buckets = if expert_only {
             &self.experts
         } else {
             &self.all
         };
-        let mut present: Vec<usize> = Vec::with_capacity(skip.len());
         for members in buckets.values() {
             present.clear();
             present.extend(skip.iter().filter_map(|i| members.binary_search(i).ok()));
@@ -503,7 +529,7 @@ impl Loads {
             }
             // The r-th member not skipped: step over each skipped position at or before it.
             let mut at = stream.below(count as u64) as usize;
-            for p in &present {
+            for p in present.iter() {
                 if *p <= at {
                     at += 1;
                 }

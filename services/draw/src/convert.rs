@@ -86,8 +86,8 @@ fn seed_pb(s: &SeedRecord) -> pb::Seed {
 
 fn seat_pb(s: &Seat) -> pb::Seat {
     pb::Seat {
-        department_code: s.department.clone(),
-        inspector_id: s.inspector_id.clone(),
+        department_code: s.department.to_string(),
+        inspector_id: s.inspector_id.to_string(),
         leader: s.leader,
         expert_seat: s.expert_seat,
     }
@@ -233,7 +233,7 @@ pub fn draw_pb(r: &Record) -> pb::Draw {
                     inspector_ids: ids.clone(),
                 })
                 .collect(),
-            teams: d.teams.iter().map(team_pb).collect(),
+            team_count: d.teams.len() as u64,
             result_digest: d.result_digest.clone(),
             replacements: d.replacements.iter().map(replacement_pb).collect(),
         }),

@@ -12,7 +12,7 @@ use suiji_platform::paging;
 use suiji_platform::validation::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{draw_pb, reason_from, replacement_pb, state_from, witnesses_from};
+use crate::convert::{draw_pb, reason_from, replacement_pb, state_from, team_pb, witnesses_from};
 use crate::record::{Check, Record, RecordFile};
 use crate::service::{Draws, lines};
 
@@ -46,6 +46,16 @@ fn view(record: Record, who: Option<&Identity>) -> Record {
     } else {
         record.public_view()
     }
+}
+
+/// `bytes` as export chunks of at most a mebibyte (a province's record is some tens of them).
+fn chunks_of(bytes: Vec<u8>) -> impl Stream<Item = Result<pb::ExportDrawResponse, Status>> {
+    let chunks: Vec<Vec<u8>> = bytes.chunks(1 << 20).map(<[u8]>::to_vec).collect();
+    futures::stream::iter(
+        chunks
+            .into_iter()
+            .map(|chunk| Ok(pb::ExportDrawResponse { chunk })),
+    )
 }
 
 fn checks_pb(checks: Vec<Check>) -> pb::VerifyDrawResponse {
@@ -94,7 +104,6 @@ impl DrawService for Api {
                         t.strata.iter_mut().for_each(|s| s.drawn.clear());
                     }
                     if let Some(t) = &mut d.teams {
-                        t.teams.clear();
                         t.pools.iter_mut().for_each(|p| p.members.clear());
                     }
                     d
@@ -185,6 +194,39 @@ impl DrawService for Api {
         }))
     }
 
+    async fn list_teams(
+        &self,
+        request: Request<pb::ListTeamsRequest>,
+    ) -> Result<Response<pb::ListTeamsResponse>, Status> {
+        let who = request.extensions().get::<Identity>().cloned();
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        v.check(r.task_id.is_empty(), "task_id", "is required");
+        v.check(r.page_size < 0, "page_size", "must not be negative");
+        v.into_result().map_err(Error::from)?;
+        let after = paging::page(0, &r.page_token).map_err(Error::from)?.after;
+        let teams = self
+            .draws
+            .teams(
+                who.as_ref(),
+                &r.task_id,
+                &r.department_code,
+                &r.inspector_id,
+                r.page_size,
+                &after,
+            )
+            .await?;
+        let full = teams.len() == Draws::teams_page_size(r.page_size);
+        let next_page_token = match teams.last() {
+            Some(last) if full => paging::token_after(&last.target_id),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListTeamsResponse {
+            teams: teams.iter().map(team_pb).collect(),
+            next_page_token,
+        }))
+    }
+
     type ExportDrawStream = ResponseStream<pb::ExportDrawResponse>;
 
     async fn export_draw(
@@ -200,9 +242,7 @@ impl DrawService for Api {
         serde_json::to_writer(&mut head, &record).map_err(|e| Status::internal(e.to_string()))?;
         if !with_candidates {
             head.extend_from_slice(b"}\n");
-            let once =
-                futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) });
-            return Ok(Response::new(Box::pin(once)));
+            return Ok(Response::new(Box::pin(chunks_of(head))));
         }
         head.extend_from_slice(b",\"candidates\":[");
         let snapshot = self
@@ -228,14 +268,13 @@ impl DrawService for Api {
             }
             Ok(pb::ExportDrawResponse { chunk: out })
         });
-        let stream =
-            futures::stream::once(async move { Ok(pb::ExportDrawResponse { chunk: head }) })
-                .chain(body)
-                .chain(futures::stream::once(async {
-                    Ok(pb::ExportDrawResponse {
-                        chunk: b"]}\n".to_vec(),
-                    })
-                }));
+        let stream = chunks_of(head)
+            .chain(body)
+            .chain(futures::stream::once(async {
+                Ok(pb::ExportDrawResponse {
+                    chunk: b"]}\n".to_vec(),
+                })
+            }));
         Ok(Response::new(Box::pin(stream)))
     }
 

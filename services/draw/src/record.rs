@@ -186,6 +186,189 @@ impl From<StoredTeam> for TeamRecord {
     }
 }
 
+/// How a record writes its teams. Every team of a draw has the same seats in the same order (docs/draw-v1.md §8),
+/// so the seats are named once and each team is one row of ids — a province's 200,000 teams take about a fifth
+/// of the space they would as one object per seat:
+///
+/// ```json
+/// {"slots": [{"department": "610400-SCJG", "leader": true}, {"department": "610400-STHJ", "expert_seat": true}],
+///  "rows": [["<target id>", "<inspector in slot 1>", "<inspector in slot 2>"], …],
+///  "current": [["<target id>", …]]}
+/// ```
+///
+/// `rows` are the teams as drawn, `current` the rows of the teams a replacement changed, in the same order. Teams
+/// that do not share their seats (none are drawn so) are written as a list of [`TeamRecord`]s, which is also read.
+pub mod team_table {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Seat, TeamRecord};
+
+    /// One seat of every team: whose it is and what it is, without the inspector.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    struct Slot {
+        department: Arc<str>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        leader: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        expert_seat: bool,
+    }
+
+    impl Slot {
+        fn of(seat: &Seat) -> Self {
+            Self {
+                department: seat.department.clone(),
+                leader: seat.leader,
+                expert_seat: seat.expert_seat,
+            }
+        }
+
+        fn fits(&self, seat: &Seat) -> bool {
+            self.department == seat.department
+                && self.leader == seat.leader
+                && self.expert_seat == seat.expert_seat
+        }
+
+        fn seat(&self, inspector_id: Arc<str>) -> Seat {
+            Seat {
+                department: self.department.clone(),
+                inspector_id,
+                leader: self.leader,
+                expert_seat: self.expert_seat,
+            }
+        }
+    }
+
+    #[derive(Serialize)]
+    struct TableOut<'a> {
+        slots: Vec<Slot>,
+        rows: Vec<Row<'a>>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        current: Vec<Row<'a>>,
+    }
+
+    /// A target id followed by its seats' inspector ids.
+    struct Row<'a>(&'a str, &'a [Seat]);
+
+    impl Serialize for Row<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut row = serializer.serialize_seq(Some(1 + self.1.len()))?;
+            row.serialize_element(self.0)?;
+            for seat in self.1 {
+                row.serialize_element(&seat.inspector_id)?;
+            }
+            row.end()
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct TableIn {
+        slots: Vec<Slot>,
+        rows: Vec<Vec<String>>,
+        #[serde(default)]
+        current: Vec<Vec<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Table(TableIn),
+        Teams(Vec<TeamRecord>),
+    }
+
+    /// Writes `teams` as a table when they share their seats, else as a list.
+    pub fn serialize<S: Serializer>(
+        teams: &[TeamRecord],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let slots: Vec<Slot> = teams
+            .first()
+            .map(|t| t.drawn.iter().map(Slot::of).collect())
+            .unwrap_or_default();
+        let fits = |seats: &[Seat]| {
+            seats.len() == slots.len() && slots.iter().zip(seats).all(|(s, seat)| s.fits(seat))
+        };
+        if teams.is_empty() || !teams.iter().all(|t| fits(&t.drawn) && fits(&t.current)) {
+            return teams.serialize(serializer);
+        }
+        TableOut {
+            rows: teams.iter().map(|t| Row(&t.target_id, &t.drawn)).collect(),
+            current: teams
+                .iter()
+                .filter(|t| t.current != t.drawn)
+                .map(|t| Row(&t.target_id, &t.current))
+                .collect(),
+            slots,
+        }
+        .serialize(serializer)
+    }
+
+    /// Reads either form.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<TeamRecord>, D::Error> {
+        use serde::de::Error;
+        let table = match Stored::deserialize(deserializer)? {
+            Stored::Teams(teams) => return Ok(teams),
+            Stored::Table(table) => table,
+        };
+        // Each inspector's id once, shared by their seats.
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
+        let mut seats = |row: Vec<String>| -> Result<(String, Vec<Seat>), D::Error> {
+            if row.len() != table.slots.len() + 1 {
+                return Err(D::Error::custom(format!(
+                    "a team row has {} values, not a target and {} seats",
+                    row.len(),
+                    table.slots.len()
+                )));
+            }
+            let mut ids = row.into_iter();
+            let target = ids.next().unwrap_or_default();
+            let seats = table
+                .slots
+                .iter()
+                .zip(ids)
+                .map(|(slot, id)| {
+                    let name = match names.get(&id) {
+                        Some(name) => name.clone(),
+                        None => names
+                            .entry(id)
+                            .or_insert_with_key(|id| Arc::from(id.as_str()))
+                            .clone(),
+                    };
+                    slot.seat(name)
+                })
+                .collect();
+            Ok((target, seats))
+        };
+        let current = table
+            .current
+            .into_iter()
+            .map(&mut seats)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut current = current.into_iter().peekable();
+        let mut teams = Vec::with_capacity(table.rows.len());
+        for row in table.rows {
+            let (target_id, drawn) = seats(row)?;
+            let changed = current.next_if(|(t, _)| *t == target_id);
+            teams.push(TeamRecord {
+                current: changed.map_or_else(|| drawn.clone(), |(_, seats)| seats),
+                target_id,
+                drawn,
+            });
+        }
+        if let Some((target, _)) = current.next() {
+            return Err(D::Error::custom(format!(
+                "current seats of {target}, which has no team or is out of order"
+            )));
+        }
+        Ok(teams)
+    }
+}
+
 /// Why an inspector may be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -232,7 +415,8 @@ pub struct TeamDraw {
     pub qualifications: BTreeMap<String, Vec<String>>,
     /// Inspectors excluded per target.
     pub exclusions: BTreeMap<String, Vec<String>>,
-    /// Teams by target id, bytewise.
+    /// Teams by target id, bytewise; stored as a [`team_table`].
+    #[serde(with = "team_table")]
     pub teams: Vec<TeamRecord>,
     /// Result digest.
     pub result_digest: String,
@@ -844,7 +1028,7 @@ fn replacements_check(d: &TeamDraw) -> Check {
                 format!("replacement {}: no approver", i + 1)
             });
         }
-        if team.iter().any(|s| s.inspector_id == r.replacement) {
+        if team.iter().any(|s| *s.inspector_id == *r.replacement) {
             return check("replacements", false, || {
                 format!(
                     "replacement {}: {} already sits on the team",
@@ -855,7 +1039,7 @@ fn replacements_check(d: &TeamDraw) -> Check {
         }
         let Some(seat) = team
             .iter_mut()
-            .find(|s| s.inspector_id == r.replaced && s.department == r.department)
+            .find(|s| *s.inspector_id == *r.replaced && *s.department == *r.department)
         else {
             return check("replacements", false, || {
                 format!(
@@ -866,7 +1050,7 @@ fn replacements_check(d: &TeamDraw) -> Check {
                 )
             });
         };
-        seat.inspector_id = r.replacement.clone();
+        seat.inspector_id = r.replacement.as_str().into();
     }
     let bad = d
         .teams

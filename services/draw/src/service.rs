@@ -3,6 +3,7 @@
 //! in one transaction that checks the revision it read.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -66,7 +67,19 @@ pub struct Draws {
     tokens: Tokens,
     directories: Channel,
     settings: DrawSettings,
+    teams: TeamsCache,
 }
+
+/// The teams of the records read last, by task and revision: `ListTeams` pages through a province's 200,000 teams
+/// without parsing its record again for every page. At most [`CACHED_RECORDS`] are kept.
+type TeamsCache = Arc<Mutex<Vec<(String, i64, Arc<Record>)>>>;
+
+/// Records whose teams are kept for paging.
+const CACHED_RECORDS: usize = 2;
+
+/// Largest page of teams, and the default.
+const MAX_TEAMS_PAGE: usize = 10_000;
+const DEFAULT_TEAMS_PAGE: usize = 1_000;
 
 /// A target draw's inputs from the launch.
 struct Launch {
@@ -213,6 +226,7 @@ impl Draws {
             tokens,
             directories,
             settings,
+            teams: TeamsCache::default(),
         }
     }
 
@@ -238,6 +252,78 @@ impl Draws {
     /// A task's record.
     pub async fn get(&self, task_id: &str) -> Result<Record, Error> {
         Ok(self.load(task_id).await?.0)
+    }
+
+    /// A page of the teams of `task_id` (by target id, after `after`), only those with a seat of `department` or
+    /// of `inspector` when given; without credentials, only when the list is public.
+    pub async fn teams(
+        &self,
+        who: Option<&Identity>,
+        task_id: &str,
+        department: &str,
+        inspector: &str,
+        page_size: i32,
+        after: &str,
+    ) -> Result<Vec<TeamRecord>, Error> {
+        let record = {
+            let mut conn = self.db.pool().acquire().await?;
+            let revision = store::revision(&mut conn, task_id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+            let cached = self
+                .teams
+                .lock()
+                .expect("teams cache")
+                .iter()
+                .find(|(t, r, _)| t == task_id && *r == revision)
+                .map(|(_, _, record)| record.clone());
+            match cached {
+                Some(record) => record,
+                None => {
+                    let (record, _) = store::get(&mut conn, task_id)
+                        .await?
+                        .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+                    let record = Arc::new(record);
+                    let mut cache = self.teams.lock().expect("teams cache");
+                    cache.retain(|(t, _, _)| t != task_id);
+                    if cache.len() >= CACHED_RECORDS {
+                        cache.remove(0);
+                    }
+                    cache.push((task_id.to_string(), record.revision, record.clone()));
+                    record
+                }
+            }
+        };
+        if who.is_none() && !record.list_public {
+            return Err(Error::Unauthenticated);
+        }
+        let size = Self::teams_page_size(page_size);
+        let Some(d) = &record.teams else {
+            return Ok(Vec::new());
+        };
+        let from = d
+            .teams
+            .partition_point(|t| t.target_id.as_bytes() <= after.as_bytes());
+        let sits = |t: &TeamRecord| {
+            t.drawn.iter().chain(&t.current).any(|s| {
+                (department.is_empty() || &*s.department == department)
+                    && (inspector.is_empty() || &*s.inspector_id == inspector)
+            })
+        };
+        Ok(d.teams[from..]
+            .iter()
+            .filter(|t| sits(t))
+            .take(size)
+            .cloned()
+            .collect())
+    }
+
+    /// Teams a `ListTeams` page holds when asked for `page_size`.
+    pub fn teams_page_size(page_size: i32) -> usize {
+        match page_size {
+            n if n <= 0 => DEFAULT_TEAMS_PAGE,
+            n => (n as usize).min(MAX_TEAMS_PAGE),
+        }
     }
 
     /// A page of records.
@@ -809,14 +895,28 @@ impl Draws {
         d.exclusions = exclusions;
         record.state = State::TeamsDrawn;
         let detail = format!("{} teams, result {}", d.teams.len(), d.result_digest);
-        let tx = self.db.begin().await?;
+        let seats = {
+            let mut seats: BTreeMap<&str, u32> = BTreeMap::new();
+            for seat in d.teams.iter().flat_map(|t| &t.drawn) {
+                *seats.entry(&*seat.inspector_id).or_default() += 1;
+            }
+            seats
+                .into_iter()
+                .map(|(id, seats)| pb::InspectorSeats {
+                    inspector_id: id.to_string(),
+                    seats,
+                })
+                .collect()
+        };
         let event = Event::new(
             TEAMS_DRAWN,
             task_id,
             &pb::TeamsDrawnEvent {
                 draw: Some(draw_pb(&record)),
+                seats,
             },
         );
+        let tx = self.db.begin().await?;
         self.save(tx, who, &mut record, "draw.teams", detail, event)
             .await?;
         Ok(record)
@@ -858,10 +958,10 @@ impl Draws {
         let seat = team
             .current
             .iter()
-            .find(|s| s.inspector_id == inspector_id)
+            .find(|s| &*s.inspector_id == inspector_id)
             .ok_or_else(|| Violations::one("inspector_id", "does not sit on this team"))?
             .clone();
-        if who.department != seat.department || !who.has_role(ROLE_HEAD) {
+        if who.department.as_str() != &*seat.department || !who.has_role(ROLE_HEAD) {
             return Err(Denied {
                 field: "inspector_id".into(),
                 reason: format!(
@@ -873,7 +973,7 @@ impl Draws {
         }
         let quals = d
             .qualifications
-            .get(&seat.department)
+            .get(&*seat.department)
             .cloned()
             .unwrap_or_default();
         let mut directories = self.directories();
@@ -894,7 +994,7 @@ impl Draws {
             .collect();
         candidates.retain(|c| {
             (!seat.expert_seat || c.expert)
-                && !team.current.iter().any(|s| s.inspector_id == c.id)
+                && !team.current.iter().any(|s| *s.inspector_id == *c.id)
                 && !excluded.contains(c.id.as_str())
                 && !replaced_off.contains(c.id.as_str())
                 && c.id != inspector_id
@@ -913,7 +1013,7 @@ impl Draws {
             .clone();
         let replacement = ReplacementRecord {
             target_id: target_id.to_string(),
-            department: seat.department.clone(),
+            department: seat.department.to_string(),
             replaced: inspector_id.to_string(),
             replacement: chosen.clone(),
             reason,
@@ -929,8 +1029,8 @@ impl Draws {
             .find(|t| t.target_id == target_id)
             .expect("found above");
         for s in &mut team.current {
-            if s.inspector_id == inspector_id {
-                s.inspector_id = chosen.clone();
+            if &*s.inspector_id == inspector_id {
+                s.inspector_id = chosen.as_str().into();
             }
         }
         let event = Event::new(

@@ -74,6 +74,16 @@ pub async fn secret(conn: &mut AnyConnection, task_id: &str, part: &str) -> Resu
         .ok_or_else(|| Error::Internal(format!("task {task_id}: no {part} secret")))
 }
 
+/// A task's revision, without reading its record.
+pub async fn revision(conn: &mut AnyConnection, task_id: &str) -> Result<Option<i64>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT revision FROM draws WHERE task_id = $1")
+            .bind(task_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
 /// A task's record and the launch it came from.
 pub async fn get(
     conn: &mut AnyConnection,

@@ -74,6 +74,37 @@ impl World {
         }
     }
 
+    /// Every team of `task_id` through `ListTeams`, `page_size` at a time, with the filters of `request`.
+    pub async fn teams(
+        client: &mut Client,
+        task_id: &str,
+        page_size: i32,
+        request: suiji_api::draw::v1::ListTeamsRequest,
+    ) -> Result<Vec<suiji_api::draw::v1::Team>, tonic::Status> {
+        let mut teams = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_teams(suiji_api::draw::v1::ListTeamsRequest {
+                    task_id: task_id.into(),
+                    page_size,
+                    page_token,
+                    ..request.clone()
+                })
+                .await?
+                .into_inner();
+            assert!(
+                page.teams.len() <= crate::service::Draws::teams_page_size(page_size),
+                "a page larger than asked for"
+            );
+            teams.extend(page.teams);
+            if page.next_page_token.is_empty() {
+                return Ok(teams);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     pub fn client(&self, token: Option<&str>) -> Client {
         DrawServiceClient::with_interceptor(channel(&self.draw.addr).unwrap(), Bearer::new(token))
     }

@@ -46,6 +46,7 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         ctx.calendar.clone(),
         ctx.settings.inspection.clone(),
         suiji_platform::grpc::channel(&ctx.settings.services.directories)?,
+        suiji_platform::grpc::channel(&ctx.settings.services.draw)?,
         ctx.tokens.clone(),
     );
     let consumer = ctx

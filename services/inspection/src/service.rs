@@ -51,6 +51,8 @@ pub struct Sagas {
     settings: InspectionSettings,
     /// The directories, for the team's names and certificates a target checks.
     directories: tonic::transport::Channel,
+    /// The draw, whose teams become visits.
+    draw: tonic::transport::Channel,
     tokens: Tokens,
 }
 
@@ -76,13 +78,14 @@ fn refused(r: Refusal) -> Error {
 }
 
 impl Sagas {
-    /// Sagas in `db`, sending through `relay`, reading inspectors from `directories`.
+    /// Sagas in `db`, sending through `relay`, reading inspectors from `directories` and teams from `draw`.
     pub fn new(
         db: Db,
         relay: Relay,
         calendar: Arc<Calendar>,
         settings: InspectionSettings,
         directories: tonic::transport::Channel,
+        draw: tonic::transport::Channel,
         tokens: Tokens,
     ) -> Self {
         Self {
@@ -91,7 +94,42 @@ impl Sagas {
             calendar,
             settings,
             directories,
+            draw,
             tokens,
+        }
+    }
+
+    /// Every team of `task_id` as drawn, page by page from the draw (the event that says they are drawn does not
+    /// carry a province's teams).
+    async fn drawn_teams(&self, task_id: &str) -> Result<Vec<draw::Team>, Error> {
+        let token = self.tokens.issue(
+            &Identity::system(crate::NAME),
+            std::time::Duration::from_secs(600),
+        );
+        let mut client =
+            suiji_api::draw::v1::draw_service_client::DrawServiceClient::with_interceptor(
+                self.draw.clone(),
+                Bearer::new(Some(&token)),
+            )
+            .max_decoding_message_size(64 << 20);
+        let mut teams = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_teams(draw::ListTeamsRequest {
+                    task_id: task_id.to_string(),
+                    page_size: 10_000,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| Error::Internal(format!("the draw's teams of {task_id}: {s}")))?
+                .into_inner();
+            teams.extend(page.teams);
+            if page.next_page_token.is_empty() {
+                return Ok(teams);
+            }
+            page_token = page.next_page_token;
         }
     }
 
@@ -849,14 +887,14 @@ impl Sagas {
         source: &str,
         cause: &str,
     ) -> Result<(), Error> {
-        let teams = d.teams.clone().unwrap_or_default().teams;
         let input = Input::TeamsDrawn {
-            count: teams.len() as u64,
+            count: d.teams.as_ref().map_or(0, |t| t.team_count),
         };
         let stored = match self.apply_in(tx, &d.task_id, input, source, cause).await? {
             Ok(stored) => stored,
             Err(_) => return Ok(()),
         };
+        let teams = self.drawn_teams(&d.task_id).await?;
         let launch =
             plan::TaskLaunchedEvent::decode(store::launched(tx, &d.task_id).await?.as_slice())
                 .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
@@ -868,8 +906,9 @@ impl Sagas {
         let now = now_ms();
         let saga = &stored.saga;
         for team in teams {
+            // As drawn: replacements arrive as events of their own and are applied to the visit.
             let members: Vec<visit::Member> = team
-                .current
+                .drawn
                 .iter()
                 .map(|s| visit::Member {
                     inspector_id: s.inspector_id.clone(),

@@ -311,24 +311,24 @@ fn teams_respect_leaders_experts_recusals_and_spread_the_work() {
             let leaders: Vec<&Seat> = team.iter().filter(|s| s.leader).collect();
             assert_eq!(leaders.len(), 1);
             assert_eq!(
-                leaders[0].department, "A-SCJG",
+                &*leaders[0].department, "A-SCJG",
                 "the leader is from the lead department"
             );
-            let mut ids: Vec<&str> = team.iter().map(|s| s.inspector_id.as_str()).collect();
+            let mut ids: Vec<&str> = team.iter().map(|s| &*s.inspector_id).collect();
             ids.sort_unstable();
             ids.dedup();
             assert_eq!(ids.len(), 3, "nobody twice on one team");
-            let expert = team.iter().find(|s| s.department == "B-STHJ").unwrap();
-            assert!(expert.expert_seat && ["B00", "B01"].contains(&expert.inspector_id.as_str()));
+            let expert = team.iter().find(|s| &*s.department == "B-STHJ").unwrap();
+            assert!(expert.expert_seat && ["B00", "B01"].contains(&&*expert.inspector_id));
             if target == "T000" {
                 assert!(
                     team.iter()
-                        .all(|s| !["A00", "A01", "B00"].contains(&s.inspector_id.as_str())),
+                        .all(|s| !["A00", "A01", "B00"].contains(&&*s.inspector_id)),
                     "recusals"
                 );
             }
             for s in team {
-                *load.entry(s.inspector_id.clone()).or_default() += 1;
+                *load.entry(s.inspector_id.to_string()).or_default() += 1;
             }
         }
         // 80 seats over 8 A inspectors: exactly 10 each; 40 expert seats over 2 experts: 20 each.
@@ -412,7 +412,7 @@ fn teams_by_passes(
                         let c = &pool[i];
                         (!expert_seat || c.expert)
                             && !out.contains(&c.id)
-                            && !team.iter().any(|s| s.inspector_id == c.id)
+                            && !team.iter().any(|s| *s.inspector_id == *c.id)
                     })
                     .collect();
                 let least = eligible.iter().map(|&i| pool[i].load).min()?;
@@ -423,8 +423,8 @@ fn teams_by_passes(
                 let chosen = tied[stream.below(tied.len() as u64) as usize];
                 pool[chosen].load += 1;
                 team.push(Seat {
-                    department: d.department.clone(),
-                    inspector_id: pool[chosen].id.clone(),
+                    department: d.department.as_str().into(),
+                    inspector_id: pool[chosen].id.as_str().into(),
                     leader: d.department == lead && seat == 0,
                     expert_seat,
                 });

@@ -237,13 +237,13 @@ fn teams_verify_and_replacements_must_replay() {
     let out = team.current[1].inspector_id.clone();
     let free = (0..6)
         .map(|i| format!("S{i}"))
-        .find(|c| !team.current.iter().any(|s| &s.inspector_id == c))
+        .find(|c| !team.current.iter().any(|s| *s.inspector_id == **c))
         .unwrap();
-    team.current[1].inspector_id = free.clone();
+    team.current[1].inspector_id = free.as_str().into();
     d.replacements.push(ReplacementRecord {
         target_id: team.target_id.clone(),
         department: "610400-SCJG".into(),
-        replaced: out,
+        replaced: out.to_string(),
         replacement: free,
         reason: Reason::Health,
         note: String::new(),
@@ -300,4 +300,61 @@ fn a_stored_team_writes_its_current_seats_only_once_they_differ() {
     assert_eq!(json.matches("\"current\"").count(), 1);
     let back: Record = serde_json::from_str(&json).unwrap();
     assert_eq!(back, replaced);
+}
+
+#[test]
+fn teams_are_stored_as_one_row_of_ids_each_and_the_list_form_still_reads() {
+    let r = with_teams(drawn_record());
+    let d = r.teams.as_ref().unwrap();
+    assert!(d.teams.len() >= 2, "a record with several teams");
+    let table = serde_json::to_value(&r).unwrap()["teams"]["teams"].clone();
+    let slots = table["slots"].as_array().expect("the seats, named once");
+    assert_eq!(slots.len(), d.teams[0].drawn.len());
+    assert_eq!(slots[0]["department"], &*d.teams[0].drawn[0].department);
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), d.teams.len(), "a row per team");
+    let first: Vec<&str> = rows[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut expected = vec![d.teams[0].target_id.as_str()];
+    expected.extend(d.teams[0].drawn.iter().map(|s| &*s.inspector_id));
+    assert_eq!(first, expected, "the target, then its seats' inspectors");
+
+    // The second team's seats changed: its current row follows, and reads back onto that team only.
+    let mut replaced = r.clone();
+    replaced.teams.as_mut().unwrap().teams[1].current[0].inspector_id = "S-other".into();
+    let value = serde_json::to_value(&replaced).unwrap();
+    assert_eq!(
+        value["teams"]["teams"]["current"].as_array().unwrap().len(),
+        1
+    );
+    let back: Record = serde_json::from_value(value).unwrap();
+    assert_eq!(back, replaced);
+
+    // Records written before the table read as they were.
+    let mut old = serde_json::to_value(&r).unwrap();
+    old["teams"]["teams"] = serde_json::to_value(&d.teams).unwrap();
+    assert!(old["teams"]["teams"].is_array());
+    assert_eq!(serde_json::from_value::<Record>(old).unwrap(), r);
+
+    // Teams that do not share their seats are written as a list.
+    let mut odd = r.clone();
+    let t = &mut odd.teams.as_mut().unwrap().teams[1];
+    t.drawn.pop();
+    t.current.pop();
+    let value = serde_json::to_value(&odd).unwrap();
+    assert!(value["teams"]["teams"].is_array());
+    assert_eq!(serde_json::from_value::<Record>(value).unwrap(), odd);
+
+    // A row that does not fit the seats is refused, naming the mismatch.
+    let mut broken = serde_json::to_value(&r).unwrap();
+    broken["teams"]["teams"]["rows"][0]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let e = serde_json::from_value::<Record>(broken).unwrap_err();
+    assert!(e.to_string().contains("team row"), "{e}");
 }

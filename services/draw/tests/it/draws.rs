@@ -271,10 +271,75 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
         .draw,
     );
     assert_eq!(teams.state, pb::DrawState::TeamsDrawn as i32);
-    let td = teams.teams.clone().unwrap();
-    assert_eq!(td.teams.len(), list.len(), "a team per locked target");
+    assert_eq!(
+        teams.teams.as_ref().unwrap().team_count,
+        list.len() as u64,
+        "a team per locked target"
+    );
+    let all = pb::ListTeamsRequest::default();
+    let team_list = World::teams(&mut lead, TASK, 0, all.clone()).await.unwrap();
+    assert_eq!(team_list.len(), list.len(), "a team per locked target");
+    let ids: Vec<&str> = team_list.iter().map(|t| t.target_id.as_str()).collect();
+    let mut sorted = list.iter().map(String::as_str).collect::<Vec<_>>();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "the teams in target order, bytewise");
+    // Pages of any size give the same teams; the filters keep the teams a department or an inspector sits on.
+    assert_eq!(
+        World::teams(&mut lead, TASK, 3, all.clone()).await.unwrap(),
+        team_list
+    );
+    let sits =
+        |t: &pb::Team, f: &dyn Fn(&pb::Seat) -> bool| t.drawn.iter().chain(&t.current).any(f);
+    let someone = team_list[0].drawn[1].inspector_id.clone();
+    let theirs = World::teams(
+        &mut lead,
+        TASK,
+        2,
+        pb::ListTeamsRequest {
+            inspector_id: someone.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let expected: Vec<pb::Team> = team_list
+        .iter()
+        .filter(|t| sits(t, &|s| s.inspector_id == someone))
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < team_list.len());
+    assert_eq!(theirs, expected);
+    let sthj = World::teams(
+        &mut lead,
+        TASK,
+        0,
+        pb::ListTeamsRequest {
+            department_code: STHJ.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sthj, team_list, "STHJ sits on every team");
+    let nobody = World::teams(
+        &mut lead,
+        TASK,
+        0,
+        pb::ListTeamsRequest {
+            department_code: "610400-NOPE".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(nobody.is_empty());
+    // The list is not public: without a token the teams are not shown.
+    let anonymous = World::teams(&mut w.client(None), TASK, 0, all.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
     let never: BTreeSet<&str> = ["S07", "S08", "H05"].into_iter().collect();
-    for team in &td.teams {
+    for team in &team_list {
         let seats = &team.drawn;
         assert_eq!(seats.len(), 4, "two seats per department");
         let ids: HashSet<&str> = seats.iter().map(|s| s.inspector_id.as_str()).collect();
@@ -301,7 +366,7 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     assert!(verdict.r#match, "{:?}", verdict.checks);
 
     // Replacement: only the head of the inspector's department, only for a listed reason.
-    let team = &td.teams[0];
+    let team = &team_list[0];
     let out = team
         .current
         .iter()
@@ -340,8 +405,8 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     assert_eq!(r.replaced_inspector_id, out);
     assert!(!never.contains(r.replacement_inspector_id.as_str()));
     assert!(r.replacement_inspector_id.starts_with('S'));
-    let after = replaced.draw.unwrap().teams.unwrap();
-    let t0 = &after.teams[0];
+    let after = World::teams(&mut lead, TASK, 0, all.clone()).await.unwrap();
+    let t0 = &after[0];
     assert!(
         t0.drawn.iter().any(|s| s.inspector_id == out),
         "the drawn team is kept"
@@ -367,7 +432,7 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     assert_eq!(w.probe.of_type("draw.teams.drawn").len(), 1);
 
     // The directories count the open assignments.
-    let seats = (td.teams.len() * 4) as i64;
+    let seats = (team_list.len() * 4) as i64;
     let db = w.directories.ctx.db.clone();
     assert!(
         eventually(Duration::from_secs(10), || {

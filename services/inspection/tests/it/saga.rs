@@ -34,6 +34,7 @@ on_both_backends!(
 async fn start(w: &World) -> Running {
     let mut settings = (*w.isolated.settings).clone();
     settings.services.directories = w.directories.addr.clone();
+    settings.services.draw = w.draw.addr.clone();
     testing::start_with(
         std::sync::Arc::new(settings),
         w.isolated.bus().await,
@@ -259,26 +260,23 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     // Lock, then teams from the two departments that take part.
     let scheduling = reaches(&lead, TASK, pb::Phase::Scheduling).await;
     assert_eq!(scheduling.teams, review.targets, "a team per locked target");
-    let record = w
-        .operator(SCJG)
-        .get_draw(suiji_api::draw::v1::GetDrawRequest {
-            task_id: TASK.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .draw
-        .unwrap();
-    let teams = record.teams.unwrap();
+    let teams = World::teams(
+        &mut w.operator(SCJG),
+        TASK,
+        0,
+        suiji_api::draw::v1::ListTeamsRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(teams.len() as u64, scheduling.teams);
     assert!(
         teams
-            .teams
             .iter()
             .flat_map(|t| &t.drawn)
             .all(|s| s.department_code != WSJK),
         "the department that declined sends nobody"
     );
-    assert!(teams.teams.iter().all(|t| t.drawn.len() == 4));
+    assert!(teams.iter().all(|t| t.drawn.len() == 4));
 
     // The history is the timeline, in order, each line one version.
     let kinds: Vec<String> = scheduling.history.iter().map(|h| h.kind.clone()).collect();
