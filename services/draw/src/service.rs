@@ -802,11 +802,24 @@ impl Draws {
         let mut qualifications = BTreeMap::new();
         let mut exclusions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut members: HashSet<String> = HashSet::new();
-        for department in &sending {
-            let (quals, needs_expert) = Self::requirements(&record, &launch, department);
-            let inspectors = self
-                .eligible(&mut directories, department, &quals, day)
-                .await?;
+        // Every department's pool at once.
+        let wanted: Vec<(Vec<String>, bool)> = sending
+            .iter()
+            .map(|d| Self::requirements(&record, &launch, d))
+            .collect();
+        let found = futures::future::try_join_all(sending.iter().zip(&wanted).map(
+            |(department, (quals, _))| {
+                let mut directories = directories.clone();
+                async move {
+                    self.eligible(&mut directories, department, quals, day)
+                        .await
+                }
+            },
+        ))
+        .await?;
+        for ((department, (quals, needs_expert)), inspectors) in
+            sending.iter().zip(wanted).zip(found)
+        {
             for i in &inspectors {
                 members.insert(i.id.clone());
                 for t in &i.recusals {
@@ -908,11 +921,16 @@ impl Draws {
                 })
                 .collect()
         };
+        // The locked list went out with `draw.targets.locked`; this event names the teams' count and seats.
+        let mut draw = draw_pb(&record);
+        if let Some(t) = &mut draw.targets {
+            t.strata.iter_mut().for_each(|s| s.drawn.clear());
+        }
         let event = Event::new(
             TEAMS_DRAWN,
             task_id,
             &pb::TeamsDrawnEvent {
-                draw: Some(draw_pb(&record)),
+                draw: Some(draw),
                 seats,
             },
         );
