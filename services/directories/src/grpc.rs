@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::domain::inspector::{Inspector, InspectorStatus};
 use crate::domain::target::{Kind, Risk, Status as OperatingStatus, Target};
 use crate::import::Report;
-use crate::service::Directories;
+use crate::service::{Directories, SNAPSHOT_READ_AHEAD};
 use crate::store::TargetQuery;
 
 /// The `suiji.directories.v1.DirectoriesService` implementation.
@@ -35,8 +35,6 @@ impl Api {
 
 /// Targets per export message.
 const EXPORT_PAGE: i64 = 5000;
-/// Snapshot chunks read ahead of the one being sent.
-const SNAPSHOT_READ_AHEAD: usize = 3;
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -693,6 +691,61 @@ impl DirectoriesService for Api {
         Ok(Response::new(pb::UnpinSnapshotResponse {
             snapshot: Some(snapshot_pb(&info, None)),
         }))
+    }
+
+    async fn pick_from_snapshot(
+        &self,
+        request: Request<pb::PickFromSnapshotRequest>,
+    ) -> Result<Response<pb::PickFromSnapshotResponse>, Status> {
+        require(&request)?;
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        v.check(r.id.is_empty(), "id", "is required");
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in r.strata.iter().enumerate() {
+            match pb::RiskLevel::try_from(s.risk_level) {
+                Ok(level) if level != pb::RiskLevel::Unspecified => {
+                    if !seen.insert(s.risk_level) {
+                        v.add(
+                            format!("strata[{i}].risk_level"),
+                            "names a level already asked for",
+                        );
+                    }
+                }
+                _ => v.add(
+                    format!("strata[{i}].risk_level"),
+                    "must be a risk level (low, medium, medium high or high)",
+                ),
+            }
+        }
+        v.into_result().map_err(Error::from)?;
+        let wanted: Vec<(u8, Vec<u64>)> = r
+            .strata
+            .iter()
+            .map(|s| (s.risk_level as u8, s.positions.clone()))
+            .collect();
+        let picked = self.directories.pick_from_snapshot(&r.id, &wanted).await?;
+        let mut v = Violations::new();
+        let mut strata = Vec::with_capacity(picked.len());
+        for (i, ((ids, count), asked)) in picked.into_iter().zip(&r.strata).enumerate() {
+            if let Some(j) = ids.iter().position(Option::is_none) {
+                v.add(
+                    format!("strata[{i}].positions[{j}]"),
+                    format!(
+                        "is {}, past the end of the level's {count} ids",
+                        asked.positions[j]
+                    ),
+                );
+                continue;
+            }
+            strata.push(pb::StratumIds {
+                risk_level: asked.risk_level,
+                ids: ids.into_iter().flatten().collect(),
+                count,
+            });
+        }
+        v.into_result().map_err(Error::from)?;
+        Ok(Response::new(pb::PickFromSnapshotResponse { strata }))
     }
 
     type ReadSnapshotIdsStream = ResponseStream<pb::ReadSnapshotIdsResponse>;

@@ -22,6 +22,9 @@ pub const RECUSAL_DECIDED: &str = "directories.recusal.decided";
 /// Routing key of a department change.
 pub const DEPARTMENT_UPSERTED: &str = "directories.department.upserted";
 
+/// Snapshot chunks read ahead of the one being sent or picked from.
+pub(crate) const SNAPSHOT_READ_AHEAD: usize = 3;
+
 /// The directories' use cases.
 #[derive(Clone)]
 pub struct Directories {
@@ -293,6 +296,66 @@ impl Directories {
         n: i64,
     ) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
         Ok(crate::snapshot::chunk(&self.db, id, n).await?)
+    }
+
+    /// The ids at `wanted` positions of target snapshot `id`'s risk levels (`(risk level number, positions)`, each
+    /// level once), in the order asked, with each level's count; `None` where a position is past its level's end.
+    /// The chunks are read in order, a few ahead, and each id is looked at once.
+    pub async fn pick_from_snapshot(
+        &self,
+        id: &str,
+        wanted: &[(u8, Vec<u64>)],
+    ) -> Result<Vec<(Vec<Option<String>>, u64)>, Error> {
+        use futures::StreamExt;
+        self.snapshot(id).await?;
+        // Per risk level: ids read so far and the positions wanted, ascending, with their place in the answer.
+        struct Level {
+            read: u64,
+            wanted: Vec<(u64, usize)>,
+            cursor: usize,
+        }
+        let mut levels: Vec<Level> = (0..=u8::MAX)
+            .map(|_| Level {
+                read: 0,
+                wanted: Vec::new(),
+                cursor: 0,
+            })
+            .collect();
+        let mut out: Vec<(Vec<Option<String>>, u64)> = Vec::with_capacity(wanted.len());
+        for (answer, (risk, positions)) in wanted.iter().enumerate() {
+            let level = &mut levels[*risk as usize];
+            level.wanted = positions.iter().copied().zip(0..).collect();
+            level.wanted.sort_unstable();
+            // The answer's index rides in the high bits: `(answer << 32) | place`.
+            for w in &mut level.wanted {
+                w.1 |= answer << 32;
+            }
+            out.push((vec![None; positions.len()], 0));
+        }
+        let mut chunks = futures::stream::iter(0i64..)
+            .map(|n| crate::snapshot::chunk(&self.db, id, n))
+            .buffered(SNAPSHOT_READ_AHEAD);
+        while let Some(read) = chunks.next().await {
+            let Some((ids, risks)) = read? else {
+                break;
+            };
+            let lines = ids.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+            for (line, risk) in lines.zip(risks) {
+                let level = &mut levels[risk as usize];
+                while let Some((position, slot)) = level.wanted.get(level.cursor)
+                    && *position == level.read
+                {
+                    out[slot >> 32].0[slot & 0xffff_ffff] =
+                        Some(String::from_utf8_lossy(line).into_owned());
+                    level.cursor += 1;
+                }
+                level.read += 1;
+            }
+        }
+        for ((_, count), (risk, _)) in out.iter_mut().zip(wanted) {
+            *count = levels[*risk as usize].read;
+        }
+        Ok(out)
     }
 
     /// Records a target's recusal request against an inspector; audited.

@@ -1,7 +1,8 @@
 //! The draw record: everything an outsider needs to re-run a draw (docs/draw-v1.md §9), kept as one document
-//! and exported as the record file. [`Picker`] reads a snapshot's ids once, in order, and keeps only those a
-//! draw picked: the service draws with it and [`verify_targets`] verifies with it, so memory stays in
-//! proportion to the drawn list, not to the directory.
+//! and exported as the record file. [`verify_targets`] reads a snapshot's ids once, in order, and keeps only those
+//! the draw picked, so memory stays in proportion to the drawn list, not to the directory; [`Picker`] does the
+//! same reading for a draw made outside the service (the directories pick the service's draws where the
+//! snapshot is kept).
 
 use std::collections::BTreeMap;
 

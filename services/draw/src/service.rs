@@ -29,8 +29,8 @@ use tonic::transport::Channel;
 use crate::algorithm::{self, Amount, Candidate, DepartmentSeats, DrawError};
 use crate::convert::draw_pb;
 use crate::record::{
-    self, Check, Picker, Reason, Record, ReplacementRecord, Scope, SeedRecord, State, TeamDraw,
-    TeamRecord, Witness,
+    self, Check, Reason, Record, ReplacementRecord, Scope, SeedRecord, State, TeamDraw, TeamRecord,
+    Witness,
 };
 use crate::store;
 
@@ -124,6 +124,17 @@ fn risk_name(level: i32) -> &'static str {
         Ok(dir::RiskLevel::Medium) => "medium",
         Ok(dir::RiskLevel::Low) => "low",
         _ => "unknown",
+    }
+}
+
+/// The level of a stratum name ([`risk_name`] backwards).
+fn risk_level(name: &str) -> dir::RiskLevel {
+    match name {
+        "high" => dir::RiskLevel::High,
+        "medium_high" => dir::RiskLevel::MediumHigh,
+        "medium" => dir::RiskLevel::Medium,
+        "low" => dir::RiskLevel::Low,
+        _ => dir::RiskLevel::Unspecified,
     }
 }
 
@@ -578,17 +589,43 @@ impl Draws {
         let seed = record::seed_of(&secret, entropy, task_id, &snapshot.digest)
             .map_err(Error::Internal)?;
         let picks = record::positions(seed, &planned).map_err(|e| NotNow(e.to_string()))?;
-        let mut picker = Picker::new(&picks);
-        self.for_each_candidate(&snapshot.id, |id, stratum| picker.push(id, stratum))
-            .await?;
-        let read = picker.finish();
-        if read.digest != snapshot.digest || read.counts != counts {
+        // The directories pick the drawn positions from the snapshot they hold: a province's ten million
+        // candidates stay there (anyone verifying the record reads them all, and the digest with them).
+        let picked = directories
+            .pick_from_snapshot(dir::PickFromSnapshotRequest {
+                id: snapshot.id.clone(),
+                strata: picks
+                    .iter()
+                    .map(|(name, positions)| dir::StratumPositions {
+                        risk_level: risk_level(name) as i32,
+                        positions: positions.clone(),
+                    })
+                    .collect(),
+            })
+            .await
+            .map_err(|s| upstream("the drawn positions", s))?
+            .into_inner()
+            .strata;
+        // Each level as asked, counted as when the snapshot was made.
+        let differs = picked.len() != picks.len()
+            || picked.iter().zip(&picks).any(|(s, (name, _))| {
+                risk_name(s.risk_level) != name || counts.get(name) != Some(&s.count)
+            });
+        if differs {
+            let read: Vec<(&str, u64)> = picked
+                .iter()
+                .map(|s| (risk_name(s.risk_level), s.count))
+                .collect();
             return Err(Error::Internal(format!(
-                "snapshot {} read back as {} with {:?}, made as {} with {counts:?}",
-                snapshot.id, read.digest, read.counts, snapshot.digest
+                "snapshot {} counted {read:?} when picked from, {counts:?} when made",
+                snapshot.id
             )));
         }
-        let strata = record::target_strata(&planned, read.picked).map_err(Error::Internal)?;
+        let picked: Vec<Option<String>> = picked
+            .into_iter()
+            .flat_map(|s| s.ids.into_iter().map(Some))
+            .collect();
+        let strata = record::target_strata(&planned, picked).map_err(Error::Internal)?;
         let t = &mut record.targets;
         t.result_digest = algorithm::ids_digest(
             strata

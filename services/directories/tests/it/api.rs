@@ -271,6 +271,81 @@ async fn directories_over_grpc(backend: Backend) {
         expected_ids,
         "a snapshot never changes"
     );
+    // Picking positions of each risk level gives what reading every id gives, in the order asked.
+    let mut by_level: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
+    let mut stream = reader
+        .read_snapshot_ids(pb::ReadSnapshotIdsRequest {
+            id: later.id.clone(),
+            with_risk_levels: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(part) = stream.message().await.unwrap() {
+        let ids = String::from_utf8(part.ids).unwrap();
+        for (id, risk) in ids.lines().zip(part.risk_levels) {
+            by_level
+                .entry(i32::from(risk))
+                .or_default()
+                .push(id.to_string());
+        }
+    }
+    let asked: Vec<pb::StratumPositions> = by_level
+        .iter()
+        .rev()
+        .map(|(level, ids)| pb::StratumPositions {
+            risk_level: *level,
+            positions: (0..ids.len() as u64).rev().collect(),
+        })
+        .collect();
+    let picked = reader
+        .pick_from_snapshot(pb::PickFromSnapshotRequest {
+            id: later.id.clone(),
+            strata: asked.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .strata;
+    let expected: Vec<pb::StratumIds> = by_level
+        .iter()
+        .rev()
+        .map(|(level, ids)| pb::StratumIds {
+            risk_level: *level,
+            ids: ids.iter().rev().cloned().collect(),
+            count: ids.len() as u64,
+        })
+        .collect();
+    assert_eq!(picked, expected);
+    let refused = |strata: Vec<pb::StratumPositions>| {
+        let mut reader = reader.clone();
+        let id = later.id.clone();
+        async move {
+            let e = reader
+                .pick_from_snapshot(pb::PickFromSnapshotRequest { id, strata })
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            violations_of(&e)
+        }
+    };
+    let mut past = asked[0].clone();
+    past.positions = vec![0, past.positions.len() as u64];
+    assert_eq!(
+        refused(vec![past]).await[0].0,
+        "strata[0].positions[1]",
+        "a position past the level's end"
+    );
+    assert_eq!(
+        refused(vec![asked[0].clone(), asked[0].clone()]).await[0].0,
+        "strata[1].risk_level",
+        "a level asked twice"
+    );
+    assert_eq!(
+        refused(vec![pb::StratumPositions::default()]).await[0].0,
+        "strata[0].risk_level"
+    );
+
     let got = reader
         .get_snapshot(pb::GetSnapshotRequest {
             id: first.id.clone(),
