@@ -186,7 +186,7 @@ pub async fn create(
         segments::refresh(db).await?;
         Source::Segments(query.clone())
     } else if db.postgres().is_some() {
-        // An index-only scan of the covering primary key, in id order.
+        // An index-only scan of the region index, sorted by id.
         Source::Copy(format!(
             "COPY (SELECT id, risk FROM targets WHERE true{} ORDER BY id) TO STDOUT",
             query.clause_literal()
