@@ -758,29 +758,19 @@ impl DirectoriesService for Api {
         let r = request.into_inner();
         let (id, with_risks) = (r.id, r.with_risk_levels);
         self.directories.snapshot(&id).await?;
-        let directories = self.directories.clone();
-        // The next chunks are read while one is on the wire; the stream ends at the first missing chunk.
-        let chunks = futures::stream::iter(0i64..)
-            .map(move |n| {
-                let (directories, id) = (directories.clone(), id.clone());
-                async move { directories.snapshot_chunk(&id, n).await }
-            })
-            .buffered(SNAPSHOT_READ_AHEAD)
-            .scan(false, move |failed, read| {
-                let next = match read {
-                    _ if *failed => None,
-                    Ok(Some((ids, risks))) => Some(Ok(pb::ReadSnapshotIdsResponse {
-                        ids,
-                        risk_levels: if with_risks { risks } else { Vec::new() },
-                    })),
-                    Ok(None) => None,
-                    Err(e) => {
-                        *failed = true;
-                        Some(Err(Status::from(e)))
-                    }
-                };
-                futures::future::ready(next)
-            });
+        // The next chunks are read while one is on the wire; the stream ends after the first error.
+        let received = self.directories.snapshot_chunks(&id, SNAPSHOT_READ_AHEAD);
+        let chunks = futures::stream::unfold(received, |mut received| async move {
+            let read = received.recv().await?;
+            Some((read, received))
+        })
+        .map(move |read| match read {
+            Ok((ids, risks)) => Ok(pb::ReadSnapshotIdsResponse {
+                ids,
+                risk_levels: if with_risks { risks } else { Vec::new() },
+            }),
+            Err(e) => Err(Status::from(Error::from(e))),
+        });
         Ok(Response::new(Box::pin(chunks)))
     }
 }

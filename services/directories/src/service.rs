@@ -289,13 +289,9 @@ impl Directories {
         self.snapshot(id).await
     }
 
-    /// A snapshot's chunk `n`.
-    pub async fn snapshot_chunk(
-        &self,
-        id: &str,
-        n: i64,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, Error> {
-        Ok(crate::snapshot::chunk(&self.db, id, n).await?)
+    /// A snapshot's chunks in order, `ahead` of them read ahead ([`crate::snapshot::chunks`]).
+    pub fn snapshot_chunks(&self, id: &str, ahead: usize) -> crate::snapshot::Chunks {
+        crate::snapshot::chunks(&self.db, id, ahead)
     }
 
     /// The ids at `wanted` positions of target snapshot `id`'s risk levels (`(risk level number, positions)`, each
@@ -306,7 +302,6 @@ impl Directories {
         id: &str,
         wanted: &[(u8, Vec<u64>)],
     ) -> Result<Vec<(Vec<Option<String>>, u64)>, Error> {
-        use futures::StreamExt;
         self.snapshot(id).await?;
         // Per risk level: ids read so far and the positions wanted, ascending, with their place in the answer.
         struct Level {
@@ -332,13 +327,9 @@ impl Directories {
             }
             out.push((vec![None; positions.len()], 0));
         }
-        let mut chunks = futures::stream::iter(0i64..)
-            .map(|n| crate::snapshot::chunk(&self.db, id, n))
-            .buffered(SNAPSHOT_READ_AHEAD);
-        while let Some(read) = chunks.next().await {
-            let Some((ids, risks)) = read? else {
-                break;
-            };
+        let mut chunks = crate::snapshot::chunks(&self.db, id, SNAPSHOT_READ_AHEAD);
+        while let Some(read) = chunks.recv().await {
+            let (ids, risks) = read?;
             let lines = ids.split(|b| *b == b'\n').filter(|l| !l.is_empty());
             for (line, risk) in lines.zip(risks) {
                 let level = &mut levels[risk as usize];

@@ -538,6 +538,39 @@ pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<(Vec<u8>, Vec<u8>
     .transpose()
 }
 
+/// A snapshot's chunks, in order: newline-terminated ids and one risk byte per id (targets only).
+pub type Chunks = mpsc::Receiver<Result<(Vec<u8>, Vec<u8>), sqlx::Error>>;
+
+/// Every chunk of snapshot `id` in order, as [`chunk`] gives them, from one query read by a task of its own (so
+/// the next chunks are fetched and unpacked while the caller works on one), `ahead` at most waiting.
+pub fn chunks(db: &Db, id: &str, ahead: usize) -> Chunks {
+    let (sender, received) = mpsc::channel(ahead.max(1));
+    let (pool, id) = (db.pool().clone(), id.to_string());
+    tokio::spawn(async move {
+        let mut rows = sqlx::query(
+            "SELECT ids, risk_levels FROM snapshot_chunks WHERE snapshot_id = $1 ORDER BY chunk",
+        )
+        .bind(&id)
+        .fetch(&pool);
+        loop {
+            let next = match rows.try_next().await {
+                Ok(Some(r)) => (|| {
+                    let ids: Vec<u8> = r.try_get(0)?;
+                    let risks: Option<Vec<u8>> = r.try_get(1)?;
+                    Ok((segments::unpack_ids(ids)?, risks.unwrap_or_default()))
+                })(),
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let failed = next.is_err();
+            if sender.send(next).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    received
+}
+
 /// Recomputes a digest from newline-terminated ids, and checks they are strictly ascending.
 pub fn digest_of(ids: &[u8]) -> Result<String, String> {
     let mut previous: Option<&[u8]> = None;
