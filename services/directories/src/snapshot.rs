@@ -521,27 +521,10 @@ pub async fn purge_unpinned(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// A snapshot's chunk `n` (from 0) with its risk bytes (empty for inspector snapshots), if there is one.
-pub async fn chunk(db: &Db, id: &str, n: i64) -> Result<Option<(Vec<u8>, Vec<u8>)>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT ids, risk_levels FROM snapshot_chunks WHERE snapshot_id = $1 AND chunk = $2",
-    )
-    .bind(id)
-    .bind(n)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| {
-        let ids: Vec<u8> = r.try_get(0)?;
-        let risks: Option<Vec<u8>> = r.try_get(1)?;
-        Ok((segments::unpack_ids(ids)?, risks.unwrap_or_default()))
-    })
-    .transpose()
-}
-
 /// A snapshot's chunks, in order: newline-terminated ids and one risk byte per id (targets only).
 pub type Chunks = mpsc::Receiver<Result<(Vec<u8>, Vec<u8>), sqlx::Error>>;
 
-/// Every chunk of snapshot `id` in order, as [`chunk`] gives them, from one query read by a task of its own (so
+/// Every chunk of snapshot `id` in order, each as newline-terminated ids and its risk bytes, from one query read by a task of its own (so
 /// the next chunks are fetched and unpacked while the caller works on one), `ahead` at most waiting.
 pub fn chunks(db: &Db, id: &str, ahead: usize) -> Chunks {
     let (sender, received) = mpsc::channel(ahead.max(1));

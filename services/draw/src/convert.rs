@@ -120,6 +120,13 @@ fn enum_by_name<E>(name: &str, prefix: &str, from: impl Fn(&str) -> Option<E>) -
     from(&format!("{prefix}{}", name.to_ascii_uppercase()))
 }
 
+/// `d` without its drawn target lists (listings, and events after the lock that carried them).
+pub fn without_target_lists(d: &mut pb::Draw) {
+    if let Some(t) = &mut d.targets {
+        t.strata.iter_mut().for_each(|s| s.drawn.clear());
+    }
+}
+
 /// A record as a message.
 pub fn draw_pb(r: &Record) -> pb::Draw {
     let t = &r.targets;

@@ -12,7 +12,9 @@ use suiji_platform::paging;
 use suiji_platform::validation::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{draw_pb, reason_from, replacement_pb, state_from, team_pb, witnesses_from};
+use crate::convert::{
+    draw_pb, reason_from, replacement_pb, state_from, team_pb, without_target_lists, witnesses_from,
+};
 use crate::record::{Check, Record, RecordFile};
 use crate::service::{Draws, lines};
 
@@ -100,9 +102,7 @@ impl DrawService for Api {
                 .map(|r| {
                     let mut d = draw_pb(r);
                     // Listings carry no lists; GetDraw does.
-                    if let Some(t) = &mut d.targets {
-                        t.strata.iter_mut().for_each(|s| s.drawn.clear());
-                    }
+                    without_target_lists(&mut d);
                     if let Some(t) = &mut d.teams {
                         t.pools.iter_mut().for_each(|p| p.members.clear());
                     }

@@ -27,7 +27,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::algorithm::{self, Amount, Candidate, DepartmentSeats, DrawError};
-use crate::convert::draw_pb;
+use crate::convert::{draw_pb, without_target_lists};
 use crate::record::{
     self, Check, Reason, Record, ReplacementRecord, Scope, SeedRecord, State, TeamDraw, TeamRecord,
     Witness,
@@ -960,9 +960,7 @@ impl Draws {
         };
         // The locked list went out with `draw.targets.locked`; this event names the teams' count and seats.
         let mut draw = draw_pb(&record);
-        if let Some(t) = &mut draw.targets {
-            t.strata.iter_mut().for_each(|s| s.drawn.clear());
-        }
+        without_target_lists(&mut draw);
         let event = Event::new(
             TEAMS_DRAWN,
             task_id,

@@ -55,13 +55,9 @@ async fn snapshot_ids(db: &Db, query: &TargetQuery) -> String {
         .await
         .unwrap();
     let mut ids = Vec::new();
-    let mut n = 0;
-    while let Some((chunk, _)) = suiji_directories::snapshot::chunk(db, &info.id, n)
-        .await
-        .unwrap()
-    {
-        ids.extend(chunk);
-        n += 1;
+    let mut chunks = suiji_directories::snapshot::chunks(db, &info.id, 2);
+    while let Some(chunk) = chunks.recv().await {
+        ids.extend(chunk.unwrap().0);
     }
     assert_eq!(
         info.digest,
