@@ -74,10 +74,13 @@ impl Rule {
 
 /// What the history says about one target, before its risk is known.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Standing {
-    higher_clean: bool,
-    visits_this_year: u32,
-    cap_reached: bool,
+pub struct Standing {
+    /// A higher level than the lead's inspected it in the last six months and found nothing.
+    pub higher_clean: bool,
+    /// Tasks that inspected it this year (several departments in one task are one visit).
+    pub visits_this_year: u32,
+    /// A department's annual cap on inspections of it is reached.
+    pub cap_reached: bool,
 }
 
 /// The targets some rule may remove, built from the history of the window the rules look at.
@@ -96,10 +99,30 @@ impl Rules {
 
     /// The first day of history the rules look at (the earlier of 1 January and six months back), and the last.
     pub fn window(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let (jan1, six) = (self.year_start()?, self.six_months_ago()?);
+        Some((jan1.min(six), self.as_of?))
+    }
+
+    /// 1 January of the draw's year: inspections from that day count towards the year's maximum and the caps.
+    pub fn year_start(&self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.as_of?.year(), 1, 1)
+    }
+
+    /// Six months before the draw's day: a higher level's clean inspection after that day protects a target.
+    pub fn six_months_ago(&self) -> Option<NaiveDate> {
         let as_of = self.as_of?;
-        let jan1 = NaiveDate::from_ymd_opt(as_of.year(), 1, 1)?;
-        let six = as_of.checked_sub_months(Months::new(6))?;
-        Some((jan1.min(six), as_of))
+        Some(as_of.checked_sub_months(Months::new(6)).unwrap_or(as_of))
+    }
+
+    /// The levels above the lead department's (whose clean inspections protect a target); none without a lead.
+    pub fn higher_levels(&self) -> Vec<&'static str> {
+        let Some(lead) = self.lead_level.as_deref().map(level_rank) else {
+            return Vec::new();
+        };
+        ["province", "city", "county"]
+            .into_iter()
+            .filter(|l| level_rank(l) < lead)
+            .collect()
     }
 }
 
@@ -112,8 +135,8 @@ impl Exclusions {
                 standing: HashMap::new(),
             };
         };
-        let six_months_ago = as_of.checked_sub_months(Months::new(6)).unwrap_or(as_of);
-        let lead_rank = rules.lead_level.as_deref().map(level_rank);
+        let six_months_ago = rules.six_months_ago().unwrap_or(as_of);
+        let higher = rules.higher_levels();
         let mut tasks: HashMap<String, HashSet<String>> = HashMap::new();
         let mut per_department: HashMap<(String, String), u32> = HashMap::new();
         let mut standing: HashMap<String, Standing> = HashMap::new();
@@ -132,7 +155,7 @@ impl Exclusions {
             }
             if row.date > six_months_ago
                 && !row.problem_found
-                && lead_rank.is_some_and(|lead| level_rank(&row.level) < lead)
+                && higher.contains(&row.level.as_str())
             {
                 standing
                     .entry(row.target_id.clone())
@@ -152,6 +175,19 @@ impl Exclusions {
                 standing.entry(target).or_default().cap_reached = true;
             }
         }
+        Self { rules, standing }
+    }
+
+    /// The exclusions of `rules` from each target's standing, as the database summed it up (`snapshot`); targets
+    /// no rule can remove may be left out.
+    pub fn from_standings(
+        rules: Rules,
+        standings: impl IntoIterator<Item = (String, Standing)>,
+    ) -> Self {
+        let standing = standings
+            .into_iter()
+            .filter(|(_, s)| *s != Standing::default())
+            .collect();
         Self { rules, standing }
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the directories service on the embedded default and on PostgreSQL.
 
 mod api;
+mod history;
 mod import;
 mod segments;
