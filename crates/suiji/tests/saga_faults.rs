@@ -276,11 +276,7 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
         .unwrap();
     let seats = review.targets as i64 * 4;
     let counted = eventually(Duration::from_secs(30), || async {
-        sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(workload), 0) FROM inspectors")
-            .fetch_one(db.pool())
-            .await
-            .unwrap()
-            == seats
+        suiji_directories::workload::total(&db).await.unwrap() == seats
     })
     .await;
     assert!(
@@ -410,12 +406,11 @@ async fn joint_inspection_under_faults(restart_broker: bool) {
         assert_eq!(n, 1, "{action} once");
     }
     let released = eventually(Duration::from_secs(30), || async {
-        let (sum, history): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COALESCE(SUM(workload), 0) FROM inspectors), (SELECT COUNT(*) FROM target_inspections)",
-        )
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+        let sum = suiji_directories::workload::total(&db).await.unwrap();
+        let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM target_inspections")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
         sum == 0 && history == review.targets as i64 * 2
     })
     .await;

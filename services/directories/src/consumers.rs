@@ -47,25 +47,6 @@ pub fn credit_flags(kind: &str) -> Option<(bool, bool)> {
 /// Keeps history and workloads.
 pub struct History;
 
-/// Changes open assignments by `delta` per occurrence of each inspector.
-async fn workload(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), sqlx::Error> {
-    for (inspector, delta) in changes {
-        if delta == 0 {
-            continue;
-        }
-        sqlx::query(
-            "UPDATE inspectors SET workload = CASE WHEN workload + $1 < 0 THEN 0 ELSE workload + $1 END, \
-             updated_at = $2 WHERE id = $3",
-        )
-        .bind(delta)
-        .bind(now_ms())
-        .bind(&inspector)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl TxHandler for History {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
@@ -105,7 +86,7 @@ impl TxHandler for History {
                 for id in e.inspector_ids {
                     *changes.entry(id).or_default() -= 1;
                 }
-                workload(tx, changes).await?;
+                crate::workload::record(tx, changes).await?;
                 Ok(())
             }
             TEAMS_DRAWN => {
@@ -115,7 +96,7 @@ impl TxHandler for History {
                     .into_iter()
                     .map(|s| (s.inspector_id, i64::from(s.seats)))
                     .collect();
-                workload(tx, changes).await?;
+                crate::workload::record(tx, changes).await?;
                 Ok(())
             }
             INSPECTOR_REPLACED => {
@@ -126,7 +107,7 @@ impl TxHandler for History {
                 let mut changes = BTreeMap::new();
                 *changes.entry(r.replaced_inspector_id).or_default() -= 1;
                 *changes.entry(r.replacement_inspector_id).or_default() += 1;
-                workload(tx, changes).await?;
+                crate::workload::record(tx, changes).await?;
                 Ok(())
             }
             ASSIGNMENT_RELEASED => {
@@ -135,7 +116,7 @@ impl TxHandler for History {
                 for id in e.inspector_ids {
                     *changes.entry(id).or_default() -= 1;
                 }
-                workload(tx, changes).await?;
+                crate::workload::record(tx, changes).await?;
                 Ok(())
             }
             CREDIT_RECORDED => {

@@ -11,6 +11,7 @@ pub mod segments;
 pub mod service;
 pub mod snapshot;
 pub mod store;
+pub mod workload;
 
 use suiji_platform::db::Migrations;
 
@@ -55,11 +56,16 @@ pub async fn start(
         std::time::Duration::from_secs(ctx.settings.directories.snapshot_retention_hours * 3600),
         ctx.shutdown.clone(),
     ));
+    let folder = tokio::spawn(workload::run(
+        ctx.db.clone(),
+        std::time::Duration::from_secs(1),
+        ctx.shutdown.clone(),
+    ));
     Ok(Started {
         routes: parts.routes.routes(),
         health: parts.health,
         grpc_name: GRPC_NAME,
-        tasks: vec![sweeper, consumer],
+        tasks: vec![sweeper, consumer, folder],
     })
 }
 

@@ -609,12 +609,14 @@ pub async fn list_inspectors(
     after: &str,
     limit: i64,
 ) -> Result<Vec<(Inspector, u32)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT id, name, department_code, certificate_no, certificate_expires, qualifications, expertise, expert, \
-         region_code, status, recusals, workload FROM inspectors WHERE id > $1 \
+         region_code, status, recusals, {} AS workload FROM inspectors {} WHERE id > $1 \
          AND ($2 = '' OR department_code = $2) AND ($3 = '' OR qualifications LIKE $4) \
          AND ($5 = '' OR (status = 'active' AND certificate_expires >= $5)) ORDER BY id LIMIT $6",
-    )
+        crate::workload::CURRENT,
+        crate::workload::PENDING_JOIN
+    )))
     .bind(after)
     .bind(&query.department_code)
     .bind(&query.qualification)

@@ -4,3 +4,4 @@ mod api;
 mod history;
 mod import;
 mod segments;
+mod workload;

@@ -437,13 +437,7 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     assert!(
         eventually(Duration::from_secs(10), || {
             let db = db.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>("SELECT CAST(SUM(workload) AS BIGINT) FROM inspectors")
-                    .fetch_one(db.pool())
-                    .await
-                    .unwrap_or(0)
-                    == seats
-            }
+            async move { suiji_directories::workload::total(&db).await.unwrap_or(0) == seats }
         })
         .await,
         "workloads follow the teams"

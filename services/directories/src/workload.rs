@@ -1,0 +1,111 @@
+//! Inspectors' workloads (open assignments), kept as a ledger: each event appends one change per inspector
+//! ([`record`]), a background task folds the changes into the inspectors' rows ([`fold`], [`run`]), and a workload
+//! is read as the row's value plus the changes not yet folded ([`CURRENT`], [`PENDING_JOIN`]). Concurrent events thus never wait on
+//! one another's row locks, however many teams name the same inspector.
+//!
+//! Changes are summed, not clamped one by one, so the order events arrive in does not matter; a workload that
+//! would read below zero (a release of assignments never counted) reads as zero.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sqlx::AssertSqlSafe;
+use suiji_platform::db::{Db, Dialect, Tx};
+use tokio_util::sync::CancellationToken;
+
+/// The changes not yet folded, per inspector, joined to `inspectors` (one pass over the ledger per query).
+pub const PENDING_JOIN: &str = "LEFT JOIN (SELECT inspector_id, SUM(delta) AS pending FROM workload_changes \
+     GROUP BY inspector_id) pending ON pending.inspector_id = inspectors.id";
+
+/// An inspector's current workload, as a column expression over `inspectors` [`PENDING_JOIN`]ed.
+pub const CURRENT: &str = "CAST(CASE WHEN workload + COALESCE(pending.pending, 0) < 0 THEN 0 \
+     ELSE workload + COALESCE(pending.pending, 0) END AS BIGINT)";
+
+/// Changes folded per transaction.
+const FOLD_BATCH: i64 = 10_000;
+/// Rows of changes per `INSERT`.
+const INSERT_ROWS: usize = 500;
+
+/// Appends `changes` (inspector → change in open assignments) inside `tx`; zero changes are left out.
+pub async fn record(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), sqlx::Error> {
+    let changes: Vec<(String, i64)> = changes.into_iter().filter(|(_, d)| *d != 0).collect();
+    for rows in changes.chunks(INSERT_ROWS) {
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let mut insert = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO workload_changes (inspector_id, delta) VALUES {}",
+            values.join(", ")
+        )));
+        for (inspector, delta) in rows {
+            insert = insert.bind(inspector).bind(*delta);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds up to one batch of changes to the inspectors' rows and deletes them, in one transaction; returns how many
+/// were folded. On PostgreSQL concurrent folds (several replicas) take disjoint changes.
+pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
+    let lock = match db.dialect() {
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    };
+    let mut tx = db.begin().await?;
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT seq, inspector_id, delta FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH}{lock}"
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, inspector, delta) in &rows {
+        *sums.entry(inspector).or_default() += delta;
+    }
+    // In id order, so two folds never wait on each other in a cycle.
+    for (inspector, sum) in sums {
+        sqlx::query("UPDATE inspectors SET workload = workload + $1 WHERE id = $2")
+            .bind(sum)
+            .bind(inspector)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // Exactly the rows read: a change committed meanwhile stays for the next fold.
+    let seqs: Vec<String> = rows.iter().map(|(seq, _, _)| seq.to_string()).collect();
+    sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM workload_changes WHERE seq IN ({})",
+        seqs.join(", ")
+    )))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// Every inspector's workload added up, folded or not (for checks and tests).
+pub async fn total(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST((SELECT COALESCE(SUM(workload), 0) FROM inspectors) \
+         + (SELECT COALESCE(SUM(delta), 0) FROM workload_changes) AS BIGINT)",
+    )
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Folds changes every `every` until `shutdown` (at once again while full batches come back).
+pub async fn run(db: Db, every: Duration, shutdown: CancellationToken) {
+    loop {
+        match fold(&db).await {
+            Ok(n) if n as i64 == FOLD_BATCH => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "folding workload changes failed; trying again"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Workloads kept as a ledger: changes recorded by events read at once, concurrent events never lose one, a fold
+//! moves them into the inspectors' rows without changing what is read, and a workload never reads below zero;
+//! on both backends.
+
+use std::collections::BTreeMap;
+
+use suiji_directories::store::{InspectorQuery, list_inspectors};
+use suiji_directories::workload;
+use suiji_platform::db::Db;
+use suiji_platform::testing::Backend;
+use tokio::sync::mpsc;
+
+const INSPECTORS: &str = "id,name,department,certificate_no,certificate_expires,qualifications,region_code,status\n\
+                          W-1,李四,610400-SCJG,C-1,2030-06-30,food-safety,610400,active\n\
+                          W-2,王五,610400-SCJG,C-2,2030-06-30,food-safety,610400,active\n\
+                          W-3,赵六,610400-SCJG,C-3,2030-06-30,food-safety,610400,active\n";
+
+async fn read(db: &Db) -> Vec<(String, u32)> {
+    let mut conn = db.pool().acquire().await.unwrap();
+    list_inspectors(&mut conn, &InspectorQuery::default(), "", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(i, w)| (i.id, w))
+        .collect()
+}
+
+async fn record(db: &Db, changes: &[(&str, i64)]) {
+    let mut tx = db.begin().await.unwrap();
+    let changes: BTreeMap<String, i64> = changes.iter().map(|(i, d)| (i.to_string(), *d)).collect();
+    workload::record(&mut tx, changes).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn ledger_rows(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM workload_changes")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
+    let Some((isolated, db)) = crate::import::directory(backend).await else {
+        return;
+    };
+    let (reports, mut drain) = mpsc::channel(64);
+    tokio::spawn(async move { while drain.recv().await.is_some() {} });
+    let summary = suiji_directories::import::import_inspectors(
+        &db,
+        "tester",
+        "inspectors.csv",
+        suiji_directories::import::Format::Csv,
+        std::io::Cursor::new(INSPECTORS.as_bytes().to_vec()),
+        reports,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 3);
+
+    // Teams raise, concluded visits lower; forty events at once, none waiting on another.
+    let events: Vec<_> = (0..40)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let who = ["W-1", "W-2"][i % 2];
+                record(&db, &[(who, 3), ("W-3", 1)]).await;
+            })
+        })
+        .collect();
+    for e in events {
+        e.await.unwrap();
+    }
+    record(&db, &[("W-1", -10), ("W-2", 0)]).await;
+    let expected = vec![
+        ("W-1".to_string(), 50),
+        ("W-2".to_string(), 60),
+        ("W-3".to_string(), 40),
+    ];
+    assert_eq!(read(&db).await, expected, "read before any fold");
+    assert_eq!(workload::total(&db).await.unwrap(), 150);
+    assert_eq!(ledger_rows(&db).await, 81, "a zero change is not recorded");
+
+    assert_eq!(workload::fold(&db).await.unwrap(), 81);
+    assert_eq!(ledger_rows(&db).await, 0);
+    assert_eq!(read(&db).await, expected, "the same after the fold");
+    assert_eq!(
+        workload::fold(&db).await.unwrap(),
+        0,
+        "nothing left to fold"
+    );
+
+    // Releases beyond what was counted read as zero, and are summed, not clamped one by one: a raise that arrives
+    // after them is cancelled out.
+    record(&db, &[("W-3", -45)]).await;
+    assert_eq!(read(&db).await[2], ("W-3".to_string(), 0));
+    record(&db, &[("W-3", 7)]).await;
+    assert_eq!(read(&db).await[2], ("W-3".to_string(), 2));
+    workload::fold(&db).await.unwrap();
+    assert_eq!(read(&db).await[2], ("W-3".to_string(), 2));
+    isolated.cleanup().await;
+}
+
+suiji_platform::on_both_backends!(workloads_are_a_ledger_folded_in_the_background);
