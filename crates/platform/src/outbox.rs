@@ -185,7 +185,8 @@ impl Relay {
     pub async fn relay_once(&self) -> Result<RoundStats, sqlx::Error> {
         match self.db.dialect() {
             Dialect::Postgres => {
-                let mut tx = self.db.begin().await?;
+                // Marking rows sent may be lost in a server crash: they are published again, which is harmless.
+                let mut tx = self.db.begin_redoable().await?;
                 let pending = fetch(&mut tx, self.batch, true).await?;
                 let (sent, failed) = self.publish(&pending).await;
                 mark_sent(&mut tx, &sent).await?;

@@ -9,6 +9,8 @@ use suiji_api::inspection::v1 as inspection;
 use suiji_platform::db::{Tx, now_ms};
 use suiji_platform::inbox::{HandleError, TxHandler, payload};
 
+use crate::domain::history::Inspection;
+
 /// Routing keys the directories consume.
 pub const BINDINGS: &[&str] = &[
     VISIT_CONCLUDED,
@@ -53,34 +55,27 @@ impl TxHandler for History {
         match envelope.r#type.as_str() {
             VISIT_CONCLUDED => {
                 let e: inspection::VisitConcludedEvent = payload(envelope)?;
-                if e.visit_date.parse::<chrono::NaiveDate>().is_err() {
+                let Ok(date) = e.visit_date.parse::<chrono::NaiveDate>() else {
                     return Err(HandleError::Permanent(format!(
                         "visit {}: visit_date {:?} is not YYYY-MM-DD",
                         e.visit_id, e.visit_date
                     )));
-                }
+                };
                 for o in &e.outcomes {
                     let level: Option<String> =
                         sqlx::query_scalar("SELECT level FROM departments WHERE code = $1")
                             .bind(&o.department_code)
                             .fetch_optional(&mut **tx)
                             .await?;
-                    sqlx::query(
-                        "INSERT INTO target_inspections \
-                         (target_id, task_id, department_code, level, visit_date, problem_found) \
-                         VALUES ($1, $2, $3, $4, $5, $6) \
-                         ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
-                         level = excluded.level, visit_date = excluded.visit_date, \
-                         problem_found = excluded.problem_found",
-                    )
-                    .bind(&e.target_id)
-                    .bind(&e.task_id)
-                    .bind(&o.department_code)
-                    .bind(level.unwrap_or_default())
-                    .bind(&e.visit_date)
-                    .bind(i64::from(o.problem_found))
-                    .execute(&mut **tx)
-                    .await?;
+                    let row = Inspection {
+                        target_id: e.target_id.clone(),
+                        task_id: e.task_id.clone(),
+                        department: o.department_code.clone(),
+                        level: level.unwrap_or_default(),
+                        date,
+                        problem_found: o.problem_found,
+                    };
+                    crate::history::record(tx, &row).await?;
                 }
                 let mut changes = BTreeMap::new();
                 for id in e.inspector_ids {

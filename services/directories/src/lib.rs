@@ -6,6 +6,7 @@ pub mod domain;
 pub mod export;
 pub mod generate;
 pub mod grpc;
+pub mod history;
 pub mod import;
 pub mod segments;
 pub mod service;

@@ -2,7 +2,7 @@
 //! and counts per risk level. The digest is `SHA-256(id₁ ‖ "\n" ‖ id₂ ‖ "\n" ‖ …)` over the ids in ascending
 //! byte order, so anyone holding the id list can recompute it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::{Db, Tx, now_ms};
 use tokio::sync::mpsc;
 
-use crate::domain::history::{Exclusions, Rules, Standing};
+use crate::domain::history::{Exclusions, Rules};
 use crate::domain::target::Risk;
 use crate::segments;
 use crate::store::{self, InspectorQuery, TargetQuery};
@@ -138,93 +138,6 @@ enum Source {
     Segments(TargetQuery),
 }
 
-/// Sums up, in the database, the inspection history the rules look at: only the targets some rule may remove
-/// come back (a higher level's recent clean inspection, the year's maximum reached, a department's cap reached),
-/// so a year of a province's history is not read into the service for every snapshot.
-pub async fn exclusions(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error> {
-    let (Some((from, to)), Some(jan1), Some(six)) =
-        (rules.window(), rules.year_start(), rules.six_months_ago())
-    else {
-        return Ok(Exclusions::default());
-    };
-    if rules.is_empty() {
-        return Ok(Exclusions::default());
-    }
-    let (from, to, jan1, six) = (
-        from.to_string(),
-        to.to_string(),
-        jan1.to_string(),
-        six.to_string(),
-    );
-    let mut standings: HashMap<String, Standing> = HashMap::new();
-    // The levels are fixed names, so they are written into the statement.
-    let higher = match rules.higher_levels().as_slice() {
-        [] => "1 = 0".to_string(),
-        levels => format!(
-            "level IN ({})",
-            levels
-                .iter()
-                .map(|l| store::literal(l))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let max = match rules.max_per_year {
-        0 => i64::MAX,
-        n => i64::from(n),
-    };
-    let clean = format!(
-        "MAX(CASE WHEN visit_date > $1 AND problem_found = 0 AND {higher} THEN 1 ELSE 0 END)"
-    );
-    let this_year = "COUNT(DISTINCT CASE WHEN visit_date >= $2 THEN task_id END)";
-    let mut rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT target_id, CAST({clean} AS BIGINT) AS clean, CAST({this_year} AS BIGINT) AS this_year \
-         FROM target_inspections WHERE visit_date >= $3 AND visit_date <= $4 \
-         GROUP BY target_id HAVING {clean} = 1 OR {this_year} >= $5"
-    )))
-    .bind(&six)
-    .bind(&jan1)
-    .bind(&from)
-    .bind(&to)
-    .bind(max)
-    .fetch(db.pool());
-    while let Some(r) = rows.try_next().await? {
-        let s = standings.entry(r.try_get("target_id")?).or_default();
-        s.higher_clean = r.try_get::<i64, _>("clean")? == 1;
-        s.visits_this_year = u32::try_from(r.try_get::<i64, _>("this_year")?).unwrap_or(u32::MAX);
-    }
-    drop(rows);
-    if !rules.annual_caps.is_empty() {
-        // One department's parts in this year's visits against its cap; codes and caps are bound.
-        let mut cases = String::new();
-        let mut codes = Vec::new();
-        for i in 0..rules.annual_caps.len() {
-            let (code, cap) = (3 + 2 * i, 4 + 2 * i);
-            cases.push_str(&format!(" WHEN ${code} THEN ${cap}"));
-            codes.push(format!("${code}"));
-        }
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT DISTINCT target_id FROM (SELECT target_id, department_code, COUNT(*) AS n \
-             FROM target_inspections WHERE visit_date >= $1 AND visit_date <= $2 AND department_code IN ({}) \
-             GROUP BY target_id, department_code) s WHERE n >= CASE department_code{cases} END",
-            codes.join(", ")
-        )))
-        .bind(&jan1)
-        .bind(&to);
-        for (department, cap) in &rules.annual_caps {
-            query = query.bind(department).bind(i64::from(*cap));
-        }
-        let mut rows = query.fetch(db.pool());
-        while let Some(r) = rows.try_next().await? {
-            standings
-                .entry(r.try_get("target_id")?)
-                .or_default()
-                .cap_reached = true;
-        }
-    }
-    Ok(Exclusions::from_standings(rules.clone(), standings))
-}
-
 /// Freezes the targets matching `query` that `rules` do not remove; strata are risk levels.
 pub async fn create(
     db: &Db,
@@ -232,7 +145,7 @@ pub async fn create(
     query: &TargetQuery,
     rules: &Rules,
 ) -> Result<SnapshotInfo, sqlx::Error> {
-    let exclusions = exclusions(db, rules).await?;
+    let exclusions = crate::history::exclusions(db, rules).await?;
     // A district's or a city's targets are read through the region index; wider scopes from the segments,
     // brought up to date first.
     let narrow = (!query.region_prefixes.is_empty()

@@ -1,11 +1,14 @@
-//! The exclusions a snapshot applies are summed up by the database; over random histories they must remove
-//! exactly the targets the rules remove when every row is read (`Exclusions::new`, the rules' own statement),
-//! for every lead level, yearly maximum and set of annual caps, on both backends.
+//! The exclusions a snapshot applies are summed up by the database, from the per-year sums kept with the history
+//! or, for a draw dated before some recorded visit, from the rows; over random histories both must remove exactly
+//! the targets the rules remove when every row is read (`Exclusions::new`, the rules' own statement), for every
+//! lead level, yearly maximum and set of annual caps, on both backends. The rows are recorded as the directories
+//! record concluded visits, some of them twice, so the sums are rewritten with every change.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use suiji_directories::domain::history::{Exclusions, Inspection, Rules};
 use suiji_directories::domain::target::Risk;
+use suiji_directories::history;
 use suiji_platform::testing::Backend;
 
 const TARGETS: usize = 40;
@@ -20,9 +23,9 @@ fn history(rng: &mut ChaCha8Rng) -> Vec<Inspection> {
     let mut rows: Vec<Inspection> = Vec::new();
     for task in 0..60 {
         let target = format!("T{:02}", rng.next_u32() as usize % TARGETS);
-        // Days from mid-2026 to the end of 2027, around the draw's day.
+        // Days from mid-2026 to mid-December 2027, around the draws' days.
         let date = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
-            + chrono::Days::new(u64::from(rng.next_u32() % 580));
+            + chrono::Days::new(u64::from(rng.next_u32() % 560));
         let departments = 1 + rng.next_u32() as usize % 3;
         for d in 0..departments {
             let (department, level) = DEPARTMENTS[(task + d) % DEPARTMENTS.len()];
@@ -61,46 +64,56 @@ async fn database_sums_up_history_as_the_rules_say(backend: Backend) {
     };
     let mut rng = ChaCha8Rng::seed_from_u64(2027);
     let rows = history(&mut rng);
-    for r in &rows {
-        sqlx::query(
-            "INSERT INTO target_inspections (target_id, task_id, department_code, level, visit_date, problem_found) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&r.target_id)
-        .bind(&r.task_id)
-        .bind(&r.department)
-        .bind(&r.level)
-        .bind(r.date.to_string())
-        .bind(i64::from(r.problem_found))
-        .execute(db.pool())
-        .await
-        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        if i % 7 == 0 {
+            // Reported first with other findings, then corrected: the sums follow the row as it ends up.
+            let first = Inspection {
+                problem_found: !r.problem_found,
+                date: r.date - chrono::Days::new(40),
+                ..r.clone()
+            };
+            suiji_directories::history::record(&mut tx, &first).await.unwrap();
+        }
+        suiji_directories::history::record(&mut tx, r).await.unwrap();
     }
+    tx.commit().await.unwrap();
+    let latest = rows.iter().map(|r| r.date).max().unwrap();
     let mut seen = std::collections::HashSet::new();
-    for (round, as_of) in ["2027-02-10", "2027-07-01", "2027-09-15"]
+    let mut from_sums = 0;
+    for (round, as_of) in ["2027-02-10", "2027-07-01", "2027-09-15", "2027-12-31"]
         .iter()
         .cycle()
-        .take(24)
+        .take(32)
         .enumerate()
     {
         let rules = rules(&mut rng, as_of);
         let expected = Exclusions::new(rules.clone(), rows.clone());
-        let summed = suiji_directories::snapshot::exclusions(&db, &rules)
-            .await
-            .unwrap();
-        for t in 0..TARGETS {
-            let target = format!("T{t:02}");
-            for risk in Risk::ALL {
-                let rule = expected.rule_for(&target, risk);
-                seen.extend(rule);
-                assert_eq!(
-                    summed.rule_for(&target, risk),
-                    rule,
-                    "round {round}, {target} at {risk:?} under {rules:?}"
-                );
+        let mut summed = vec![
+            ("rows", history::from_rows(&db, &rules).await.unwrap()),
+            ("chosen", history::exclusions(&db, &rules).await.unwrap()),
+        ];
+        // The sums count a whole year: right for a draw no recorded visit comes after.
+        if rules.as_of.unwrap() >= latest {
+            summed.push(("sums", history::from_sums(&db, &rules).await.unwrap()));
+            from_sums += 1;
+        }
+        for (how, summed) in &summed {
+            for t in 0..TARGETS {
+                let target = format!("T{t:02}");
+                for risk in Risk::ALL {
+                    let rule = expected.rule_for(&target, risk);
+                    seen.extend(rule);
+                    assert_eq!(
+                        summed.rule_for(&target, risk),
+                        rule,
+                        "{how}, round {round}, {target} at {risk:?} under {rules:?}"
+                    );
+                }
             }
         }
     }
+    assert_eq!(from_sums, 8);
     // The histories and rules reach every rule, so no rule is compared only on empty sets.
     assert_eq!(seen.len(), 3, "rules reached: {seen:?}");
     isolated.cleanup().await;
