@@ -61,22 +61,24 @@ impl TxHandler for History {
                         e.visit_id, e.visit_date
                     )));
                 };
-                for o in &e.outcomes {
-                    let level: Option<String> =
-                        sqlx::query_scalar("SELECT level FROM departments WHERE code = $1")
-                            .bind(&o.department_code)
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                    let row = Inspection {
+                let levels = suiji_platform::departments::levels(
+                    &mut **tx,
+                    e.outcomes.iter().map(|o| o.department_code.as_str()),
+                )
+                .await?;
+                let rows: Vec<Inspection> = e
+                    .outcomes
+                    .iter()
+                    .map(|o| Inspection {
                         target_id: e.target_id.clone(),
                         task_id: e.task_id.clone(),
                         department: o.department_code.clone(),
-                        level: level.unwrap_or_default(),
+                        level: levels.get(&o.department_code).cloned().unwrap_or_default(),
                         date,
                         problem_found: o.problem_found,
-                    };
-                    crate::history::record(tx, &row).await?;
-                }
+                    })
+                    .collect();
+                crate::history::record(tx, &rows).await?;
                 let mut changes = BTreeMap::new();
                 for id in e.inspector_ids {
                     *changes.entry(id).or_default() -= 1;

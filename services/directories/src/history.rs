@@ -5,7 +5,7 @@
 //! and the annual caps from the sums. Only a draw dated before some recorded visit (a draw re-run for a past day)
 //! groups the rows themselves.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::TryStreamExt;
 use sqlx::{AssertSqlSafe, Row};
@@ -14,24 +14,40 @@ use suiji_platform::db::{Db, Tx};
 use crate::domain::history::{Exclusions, Inspection, Rules, Standing};
 use crate::store;
 
-/// Records one department's part in a concluded visit (a second report of the same part replaces the first) and
-/// sums up its target's history again.
-pub async fn record(tx: &mut Tx, row: &Inspection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO target_inspections (target_id, task_id, department_code, level, visit_date, problem_found) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
-         level = excluded.level, visit_date = excluded.visit_date, problem_found = excluded.problem_found",
-    )
-    .bind(&row.target_id)
-    .bind(&row.task_id)
-    .bind(&row.department)
-    .bind(&row.level)
-    .bind(row.date.to_string())
-    .bind(i64::from(row.problem_found))
-    .execute(&mut **tx)
-    .await?;
-    resum(tx, &row.target_id).await
+/// Rows of one history insert: 6 parameters each.
+const INSERT_ROWS: usize = 100;
+
+/// Records departments' parts in concluded visits (a second report of the same part replaces the first; within
+/// `rows` the last one counts) and sums up each of their targets' history again, once per target.
+pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error> {
+    let mut parts: BTreeMap<(&str, &str, &str), &Inspection> = BTreeMap::new();
+    for r in rows {
+        parts.insert((&r.target_id, &r.task_id, &r.department), r);
+    }
+    let parts: Vec<&Inspection> = parts.into_values().collect();
+    for chunk in parts.chunks(INSERT_ROWS) {
+        let mut insert = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO target_inspections (target_id, task_id, department_code, level, visit_date, problem_found) \
+             VALUES {} ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
+             level = excluded.level, visit_date = excluded.visit_date, problem_found = excluded.problem_found",
+            suiji_platform::db::values_list(chunk.len(), 6)
+        )));
+        for r in chunk {
+            insert = insert
+                .bind(&r.target_id)
+                .bind(&r.task_id)
+                .bind(&r.department)
+                .bind(&r.level)
+                .bind(r.date.to_string())
+                .bind(i64::from(r.problem_found));
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    let targets: BTreeSet<&str> = parts.iter().map(|r| r.target_id.as_str()).collect();
+    for target in targets {
+        resum(tx, target).await?;
+    }
+    Ok(())
 }
 
 /// Rewrites `target`'s sums from its rows. Two transactions summing up one target at once both insert its sums,
@@ -58,9 +74,10 @@ pub async fn exclusions(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Erro
     let Some(as_of) = rules.as_of.filter(|_| !rules.is_empty()) else {
         return Ok(Exclusions::default());
     };
-    let latest: Option<String> = sqlx::query_scalar("SELECT MAX(visit_date) FROM target_inspections")
-        .fetch_one(db.pool())
-        .await?;
+    let latest: Option<String> =
+        sqlx::query_scalar("SELECT MAX(visit_date) FROM target_inspections")
+            .fetch_one(db.pool())
+            .await?;
     match latest {
         Some(latest) if latest > as_of.to_string() => from_rows(db, rules).await,
         _ => from_sums(db, rules).await,
@@ -89,7 +106,10 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
         .bind(to.to_string())
         .fetch(db.pool());
         while let Some(r) = rows.try_next().await? {
-            standings.entry(r.try_get("target_id")?).or_default().higher_clean = true;
+            standings
+                .entry(r.try_get("target_id")?)
+                .or_default()
+                .higher_clean = true;
         }
     }
     if rules.max_per_year > 0 {
@@ -100,7 +120,10 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
         .bind(i64::from(rules.max_per_year))
         .fetch(db.pool());
         while let Some(r) = rows.try_next().await? {
-            standings.entry(r.try_get("target_id")?).or_default().visits_this_year =
+            standings
+                .entry(r.try_get("target_id")?)
+                .or_default()
+                .visits_this_year =
                 u32::try_from(r.try_get::<i64, _>("tasks")?).unwrap_or(u32::MAX);
         }
     }
@@ -116,7 +139,10 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
         }
         let mut rows = query.fetch(db.pool());
         while let Some(r) = rows.try_next().await? {
-            standings.entry(r.try_get("target_id")?).or_default().cap_reached = true;
+            standings
+                .entry(r.try_get("target_id")?)
+                .or_default()
+                .cap_reached = true;
         }
     }
     Ok(Exclusions::from_standings(rules.clone(), standings))
@@ -213,4 +239,3 @@ pub async fn from_rows(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
     }
     Ok(Exclusions::from_standings(rules.clone(), standings))
 }
-

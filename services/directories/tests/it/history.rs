@@ -73,9 +73,16 @@ async fn database_sums_up_history_as_the_rules_say(backend: Backend) {
                 date: r.date - chrono::Days::new(40),
                 ..r.clone()
             };
-            suiji_directories::history::record(&mut tx, &first).await.unwrap();
+            suiji_directories::history::record(&mut tx, &[first])
+                .await
+                .unwrap();
         }
-        suiji_directories::history::record(&mut tx, r).await.unwrap();
+    }
+    // Then the rows as they end up, a visit's departments at a time.
+    for visit in rows.chunk_by(|a, b| a.task_id == b.task_id) {
+        suiji_directories::history::record(&mut tx, visit)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     let latest = rows.iter().map(|r| r.date).max().unwrap();
