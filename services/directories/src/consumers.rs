@@ -62,7 +62,7 @@ impl TxHandler for History {
                     )));
                 };
                 let levels = suiji_platform::departments::levels(
-                    &mut **tx,
+                    tx,
                     e.outcomes.iter().map(|o| o.department_code.as_str()),
                 )
                 .await?;
