@@ -155,21 +155,6 @@ impl Db {
         }
     }
 
-    /// Starts a write transaction whose commit does not wait for the log to reach the disk (PostgreSQL's
-    /// `synchronous_commit = off`; SQLite as [`Db::begin`]). Only for work that a server crash may undo without
-    /// harm because it is simply done again: marking outbox rows sent (they are published again, and inboxes
-    /// drop the copies), removing a finished job (it runs again and finds itself done), folding a ledger. The
-    /// transaction stays atomic; only its durability is deferred by a fraction of a second.
-    pub async fn begin_redoable(&self) -> Result<Tx, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx)
-    }
-
     /// The pool, for reads outside a transaction.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -185,11 +185,19 @@ impl Relay {
     pub async fn relay_once(&self) -> Result<RoundStats, sqlx::Error> {
         match self.db.dialect() {
             Dialect::Postgres => {
-                // Marking rows sent may be lost in a server crash: they are published again, which is harmless.
-                let mut tx = self.db.begin_redoable().await?;
-                let pending = fetch(&mut tx, self.batch, true).await?;
+                // The rows are claimed and marked sent in one statement; those the bus refuses are unmarked
+                // before the commit. Until then they are locked, so another relay skips them.
+                let mut tx = self.db.begin().await?;
+                let pending = claim(&mut tx, self.batch).await?;
                 let (sent, failed) = self.publish(&pending).await;
-                mark_sent(&mut tx, &sent).await?;
+                if failed > 0 {
+                    let refused: Vec<i64> = pending
+                        .iter()
+                        .map(|p| p.seq)
+                        .filter(|seq| !sent.contains(seq))
+                        .collect();
+                    unmark(&mut tx, &refused).await?;
+                }
                 tx.commit().await?;
                 Ok(RoundStats {
                     sent: sent.len(),
@@ -213,7 +221,7 @@ impl Relay {
     /// steps of a round, so tests can stop a relay between publishing and marking.
     pub async fn fetch_unsent(&self) -> Result<Vec<Pending>, sqlx::Error> {
         let mut conn = self.db.pool().acquire().await?;
-        fetch(&mut conn, self.batch, false).await
+        fetch(&mut conn, self.batch).await
     }
 
     /// Publishes rows concurrently; returns the seqs confirmed and the number that failed.
@@ -259,22 +267,46 @@ impl Relay {
     }
 }
 
-async fn fetch(
-    conn: &mut sqlx::AnyConnection,
-    batch: i64,
-    lock: bool,
-) -> Result<Vec<Pending>, sqlx::Error> {
-    let query = if lock {
-        sqlx::query(
-            "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 \
-             FOR UPDATE SKIP LOCKED",
-        )
-    } else {
-        sqlx::query(
-            "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
-        )
-    };
-    let rows = query.bind(batch).fetch_all(&mut *conn).await?;
+async fn fetch(conn: &mut sqlx::AnyConnection, batch: i64) -> Result<Vec<Pending>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, id, routing_key, body, headers FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+    )
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?;
+    pending(rows)
+}
+
+/// Claims up to `batch` unsent rows, oldest first, marking them sent (PostgreSQL): rows another relay holds are
+/// skipped.
+async fn claim(conn: &mut sqlx::AnyConnection, batch: i64) -> Result<Vec<Pending>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN (SELECT seq FROM outbox \
+         WHERE sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING seq, id, routing_key, body, headers",
+    )
+    .bind(now_ms())
+    .bind(batch)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut claimed = pending(rows)?;
+    claimed.sort_by_key(|p| p.seq);
+    Ok(claimed)
+}
+
+/// Rows claimed but refused by the bus: unsent again.
+async fn unmark(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE outbox SET sent_at = NULL WHERE seq IN ({})",
+        seq_list(seqs)
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Rows read from the outbox as messages.
+fn pending(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<Pending>, sqlx::Error> {
     rows.into_iter()
         .map(|row| {
             let headers: String = row.try_get("headers")?;
@@ -296,19 +328,23 @@ async fn mark_sent(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), s
     if seqs.is_empty() {
         return Ok(());
     }
-    // The seqs are integers read from the table itself, so listing them inline is safe; `Any` has no arrays.
-    let list = seqs
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
     sqlx::query(AssertSqlSafe(format!(
-        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({list})"
+        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({})",
+        seq_list(seqs)
     )))
     .bind(now_ms())
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// `seqs` as an SQL list. They are integers read from the table itself, so listing them inline is safe; `Any`
+/// has no arrays.
+fn seq_list(seqs: &[i64]) -> String {
+    seqs.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Rows not yet sent, for health reports and tests.

@@ -94,7 +94,15 @@ where
     let provider = builder.build();
     let tracer = provider.tracer("suiji");
     opentelemetry::global::set_tracer_provider(provider.clone());
-    (provider, tracing_opentelemetry::layer().with_tracer(tracer))
+    // Trace ids are read from the span itself (`OpenTelemetrySpanExt::context`), so no OpenTelemetry context is
+    // attached on every poll of an instrumented future; nor are busy and idle times clocked on every poll, nor
+    // thread attributes added to every span (together about 6% of a busy service's CPU in a profile).
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_context_activation(false)
+        .with_tracked_inactivity(false)
+        .with_threads(false);
+    (provider, layer)
 }
 
 /// Installs a subscriber for tests (output captured per test, trace ids on spans); harmless when one is

@@ -52,8 +52,7 @@ pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
         Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         Dialect::Sqlite => "",
     };
-    // A fold lost in a server crash is undone whole (the changes are still in the ledger) and done again.
-    let mut tx = db.begin_redoable().await?;
+    let mut tx = db.begin().await?;
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT seq, inspector_id, delta FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH}{lock}"
     )))

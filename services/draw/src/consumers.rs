@@ -359,13 +359,10 @@ async fn finish(
     let (id, kind, task_id) = (&job.id, &job.kind, &job.task_id);
     match outcome {
         Outcome::Done => {
-            // Its work is committed; a removal lost in a server crash runs the job again, which finds it done.
-            let mut tx = db.begin_redoable().await?;
             sqlx::query("DELETE FROM draw_jobs WHERE id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(db.pool())
                 .await?;
-            tx.commit().await?;
         }
         Outcome::Failed(code, reason) => {
             tracing::warn!(%kind, %task_id, %code, %reason, "draw command failed");

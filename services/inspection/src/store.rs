@@ -1,6 +1,6 @@
 //! Sagas as versioned rows with their ordered history and durable timers.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use suiji_platform::error::Error;
 use suiji_platform::paging::Page;
 
@@ -99,24 +99,46 @@ pub async fn update(
     read: i64,
     entry: &Entry,
 ) -> Result<(), Error> {
-    let done = sqlx::query(
-        "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5 \
-         WHERE task_id = $6 AND version = $7",
-    )
-    .bind(saga.phase.as_str())
-    .bind(i64::from(saga.attention.is_some()))
-    .bind(read + 1)
-    .bind(doc(saga)?)
-    .bind(entry.at)
-    .bind(&saga.task_id)
-    .bind(read)
-    .execute(&mut *conn)
-    .await?;
+    let set = "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5 \
+               WHERE task_id = $6 AND version = $7";
+    let postgres = conn.backend_name() == "PostgreSQL";
+    // On PostgreSQL the entry goes in with the update, in one statement: it is written only when the update is.
+    let sql = if postgres {
+        format!(
+            "WITH moved AS ({set} RETURNING task_id) \
+             INSERT INTO saga_history (task_id, seq, at, actor, kind, detail, phase, applied, cause) \
+             SELECT task_id, $8, $5, $9, $10, $11, $14, $12, $13 FROM moved"
+        )
+    } else {
+        set.to_string()
+    };
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(saga.phase.as_str())
+        .bind(i64::from(saga.attention.is_some()))
+        .bind(read + 1)
+        .bind(doc(saga)?)
+        .bind(entry.at)
+        .bind(&saga.task_id)
+        .bind(read);
+    if postgres {
+        query = query
+            .bind(entry.seq)
+            .bind(&entry.actor)
+            .bind(&entry.kind)
+            .bind(&entry.detail)
+            .bind(i64::from(entry.applied))
+            .bind(&entry.cause)
+            .bind(entry.phase.as_str());
+    }
+    let done = query.execute(&mut *conn).await?;
     if done.rows_affected() == 0 {
         return Err(Error::Conflict(format!(
             "the saga of task {} changed since it was read",
             saga.task_id
         )));
+    }
+    if postgres {
+        return Ok(());
     }
     append(conn, &saga.task_id, entry).await
 }
