@@ -52,6 +52,13 @@ pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
         Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         Dialect::Sqlite => "",
     };
+    // Most rounds find nothing: a read says so without taking SQLite's write lock.
+    let any: Option<i64> = sqlx::query_scalar("SELECT seq FROM workload_changes LIMIT 1")
+        .fetch_optional(db.pool())
+        .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT seq, inspector_id, delta FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH}{lock}"
