@@ -42,16 +42,16 @@ impl Cluster {
     /// The kills' moments come from `SUIJI_FAULT_SEED`, or from the clock.
     pub async fn start(binary: &std::path::Path, settings: &Settings, names: &[&str]) -> Self {
         let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
-        let directories = names
-            .iter()
-            .position(|n| *n == "directories")
-            .map(|i| format!("http://127.0.0.1:{}", ports[i]))
-            .unwrap_or_else(|| settings.services.directories.clone());
-        let draw = names
-            .iter()
-            .position(|n| *n == "draw")
-            .map(|i| format!("http://127.0.0.1:{}", ports[i]))
-            .unwrap_or_else(|| settings.services.draw.clone());
+        // A service started here is found on its port; one that is not, where the settings say.
+        let address = |name: &str, configured: &str| {
+            names
+                .iter()
+                .position(|n| *n == name)
+                .map(|i| format!("http://127.0.0.1:{}", ports[i]))
+                .unwrap_or_else(|| configured.to_string())
+        };
+        let directories = address("directories", &settings.services.directories);
+        let draw = address("draw", &settings.services.draw);
         let env = vec![
             (
                 "SUIJI_DATABASE__URL".to_string(),

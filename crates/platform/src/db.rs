@@ -235,11 +235,22 @@ pub fn placeholder_list(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Integers as an SQL list, `1,2,3`, for `IN (…)` over ids a statement read itself (`Any` has no arrays; being
+/// integers, they are safe inline).
+pub fn integer_list(values: &[i64]) -> String {
+    values
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn placeholders_number_from_one() {
         assert_eq!(super::values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(super::placeholder_list(3, 2), "$3, $4");
+        assert_eq!(super::integer_list(&[7, -1, 30]), "7,-1,30");
     }
 }

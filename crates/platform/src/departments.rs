@@ -60,10 +60,9 @@ pub async fn levels<'a>(
     if codes.is_empty() {
         return Ok(Default::default());
     }
-    let placeholders: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
     let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(format!(
         "SELECT code, level FROM departments WHERE code IN ({})",
-        placeholders.join(", ")
+        crate::db::placeholder_list(1, codes.len())
     )));
     for code in codes {
         query = query.bind(code);

@@ -298,7 +298,7 @@ async fn claim(conn: &mut sqlx::AnyConnection, batch: i64) -> Result<Vec<Pending
 async fn unmark(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
     sqlx::query(AssertSqlSafe(format!(
         "UPDATE outbox SET sent_at = NULL WHERE seq IN ({})",
-        seq_list(seqs)
+        crate::db::integer_list(seqs)
     )))
     .execute(&mut *conn)
     .await?;
@@ -330,21 +330,12 @@ async fn mark_sent(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), s
     }
     sqlx::query(AssertSqlSafe(format!(
         "UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE seq IN ({})",
-        seq_list(seqs)
+        crate::db::integer_list(seqs)
     )))
     .bind(now_ms())
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// `seqs` as an SQL list. They are integers read from the table itself, so listing them inline is safe; `Any`
-/// has no arrays.
-fn seq_list(seqs: &[i64]) -> String {
-    seqs.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Rows not yet sent, for health reports and tests.

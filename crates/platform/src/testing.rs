@@ -281,23 +281,24 @@ impl Isolated {
             pool.close().await;
         }
         if self.backend == Backend::Servers {
-            // Seen once under a full suite's load: lapin's connect never returned, without a socket. A cleanup
-            // must not hold a suite up; what it leaves is one namespace's empty queues.
-            let namespace = &self.settings.bus.namespace;
-            if tokio::time::timeout(Duration::from_secs(20), delete_namespace(namespace))
-                .await
-                .is_err()
-            {
-                eprintln!(
-                    "cleanup: deleting the bus namespace {namespace} timed out; left as it is"
-                );
-            }
+            delete_namespace(&self.settings.bus.namespace).await;
         }
     }
 }
 
-/// Deletes a test namespace's exchanges and queues from RabbitMQ.
+/// Deletes a test namespace's exchanges and queues from RabbitMQ, giving up after 20 s: seen once under a full
+/// suite's load, lapin's connect never returned (without a socket), and a cleanup must not hold a suite up; what it
+/// leaves is one namespace's empty queues.
 pub async fn delete_namespace(namespace: &str) {
+    if tokio::time::timeout(Duration::from_secs(20), delete_namespace_now(namespace))
+        .await
+        .is_err()
+    {
+        eprintln!("cleanup: deleting the bus namespace {namespace} timed out; left as it is");
+    }
+}
+
+async fn delete_namespace_now(namespace: &str) {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     let Ok(conn) =
         lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await

@@ -46,6 +46,15 @@ pub fn credit_flags(kind: &str) -> Option<(bool, bool)> {
     }
 }
 
+/// `delta` for every occurrence of an inspector in `ids`.
+fn each(ids: Vec<String>, delta: i64) -> BTreeMap<String, i64> {
+    let mut changes = BTreeMap::new();
+    for id in ids {
+        *changes.entry(id).or_default() += delta;
+    }
+    changes
+}
+
 /// Keeps history and workloads.
 pub struct History;
 
@@ -79,11 +88,7 @@ impl TxHandler for History {
                     })
                     .collect();
                 crate::history::record(tx, &rows).await?;
-                let mut changes = BTreeMap::new();
-                for id in e.inspector_ids {
-                    *changes.entry(id).or_default() -= 1;
-                }
-                crate::workload::record(tx, changes).await?;
+                crate::workload::record(tx, each(e.inspector_ids, -1)).await?;
                 Ok(())
             }
             TEAMS_DRAWN => {
@@ -109,11 +114,7 @@ impl TxHandler for History {
             }
             ASSIGNMENT_RELEASED => {
                 let e: inspection::AssignmentReleasedEvent = payload(envelope)?;
-                let mut changes = BTreeMap::new();
-                for id in e.inspector_ids {
-                    *changes.entry(id).or_default() -= 1;
-                }
-                crate::workload::record(tx, changes).await?;
+                crate::workload::record(tx, each(e.inspector_ids, -1)).await?;
                 Ok(())
             }
             CREDIT_RECORDED => {

@@ -760,17 +760,14 @@ impl DirectoriesService for Api {
         self.directories.snapshot(&id).await?;
         // The next chunks are read while one is on the wire; the stream ends after the first error.
         let received = self.directories.snapshot_chunks(&id, SNAPSHOT_READ_AHEAD);
-        let chunks = futures::stream::unfold(received, |mut received| async move {
-            let read = received.recv().await?;
-            Some((read, received))
-        })
-        .map(move |read| match read {
-            Ok((ids, risks)) => Ok(pb::ReadSnapshotIdsResponse {
-                ids,
-                risk_levels: if with_risks { risks } else { Vec::new() },
-            }),
-            Err(e) => Err(Status::from(Error::from(e))),
-        });
+        let chunks =
+            tokio_stream::wrappers::ReceiverStream::new(received).map(move |read| match read {
+                Ok((ids, risks)) => Ok(pb::ReadSnapshotIdsResponse {
+                    ids,
+                    risk_levels: if with_risks { risks } else { Vec::new() },
+                }),
+                Err(e) => Err(Status::from(Error::from(e))),
+            });
         Ok(Response::new(Box::pin(chunks)))
     }
 }

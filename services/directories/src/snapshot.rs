@@ -496,8 +496,9 @@ pub async fn purge_unpinned(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
 /// A snapshot's chunks, in order: newline-terminated ids and one risk byte per id (targets only).
 pub type Chunks = mpsc::Receiver<Result<(Vec<u8>, Vec<u8>), sqlx::Error>>;
 
-/// Every chunk of snapshot `id` in order, each as newline-terminated ids and its risk bytes, from one query read by a task of its own (so
-/// the next chunks are fetched and unpacked while the caller works on one), `ahead` at most waiting.
+/// Every chunk of snapshot `id` in order, each as newline-terminated ids and its risk bytes, from one query read
+/// by a task of its own (so the next chunks are fetched and unpacked while the caller works on one), `ahead` at
+/// most waiting.
 pub fn chunks(db: &Db, id: &str, ahead: usize) -> Chunks {
     let (sender, received) = mpsc::channel(ahead.max(1));
     let (pool, id) = (db.pool().clone(), id.to_string());

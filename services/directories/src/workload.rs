@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
-use suiji_platform::db::{Db, Dialect, Tx};
+use suiji_platform::db::{Db, Dialect, Tx, integer_list, values_list};
 use tokio_util::sync::CancellationToken;
 
 /// The changes not yet folded, per inspector, joined to `inspectors` (one pass over the ledger per query).
@@ -30,12 +30,9 @@ const INSERT_ROWS: usize = 500;
 pub async fn record(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), sqlx::Error> {
     let changes: Vec<(String, i64)> = changes.into_iter().filter(|(_, d)| *d != 0).collect();
     for rows in changes.chunks(INSERT_ROWS) {
-        let values: Vec<String> = (0..rows.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect();
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO workload_changes (inspector_id, delta) VALUES {}",
-            values.join(", ")
+            values_list(rows.len(), 2)
         )));
         for (inspector, delta) in rows {
             insert = insert.bind(inspector).bind(*delta);
@@ -81,10 +78,10 @@ pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
             .await?;
     }
     // Exactly the rows read: a change committed meanwhile stays for the next fold.
-    let seqs: Vec<String> = rows.iter().map(|(seq, _, _)| seq.to_string()).collect();
+    let seqs: Vec<i64> = rows.iter().map(|(seq, _, _)| *seq).collect();
     sqlx::query(AssertSqlSafe(format!(
         "DELETE FROM workload_changes WHERE seq IN ({})",
-        seqs.join(", ")
+        integer_list(&seqs)
     )))
     .execute(&mut *tx)
     .await?;

@@ -178,8 +178,8 @@ impl Exclusions {
         Self { rules, standing }
     }
 
-    /// The exclusions of `rules` from each target's standing, as the database summed it up (`snapshot`); targets
-    /// no rule can remove may be left out.
+    /// The exclusions of `rules` from each target's standing, as the database summed it up
+    /// (`crate::history`); targets no rule can remove may be left out.
     pub fn from_standings(
         rules: Rules,
         standings: impl IntoIterator<Item = (String, Standing)>,
