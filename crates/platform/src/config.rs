@@ -218,6 +218,10 @@ pub struct BusSettings {
     pub relay_poll_ms: u64,
     /// Days an inbox keeps handled message ids; must outlive any redelivery.
     pub inbox_retention_days: u32,
+    /// Deliveries an inbox handles in one transaction at most, when that many are waiting (1: each alone).
+    pub inbox_batch: u32,
+    /// Transactions one consumer's inbox runs at once.
+    pub inbox_transactions: u32,
 }
 
 /// gRPC listener settings.
@@ -385,6 +389,14 @@ impl Settings {
         }
         if self.bus.relay_batch == 0 {
             return Err(ConfigError("bus.relay_batch: must be at least 1".into()));
+        }
+        if self.bus.inbox_batch == 0 {
+            return Err(ConfigError("bus.inbox_batch: must be at least 1".into()));
+        }
+        if self.bus.inbox_transactions == 0 {
+            return Err(ConfigError(
+                "bus.inbox_transactions: must be at least 1".into(),
+            ));
         }
         let cap = self.jurisdiction.general_ratio_cap_basis_points;
         if cap == 0 || cap > 10_000 {

@@ -42,6 +42,9 @@ pub struct Migrations {
     pub sqlite: &'static Migrator,
 }
 
+/// How long a pooled connection may sit idle before it is checked with a ping when next taken.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A service's connection pool.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -58,9 +61,20 @@ impl Db {
     pub async fn connect(settings: &DatabaseSettings, service: &str) -> Result<Self, sqlx::Error> {
         install_default_drivers();
         let url = settings.url.expose();
+        // A connection is pinged before reuse only after it has been idle a while: a ping on every acquire is a
+        // round trip per transaction. One that died meanwhile fails its statement, which the caller retries.
         let options = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
-            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         if let Some(dir) = url.strip_prefix("sqlite:") {
             let dir = dir.trim_start_matches("//");
             std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;

@@ -48,45 +48,199 @@ pub trait TxHandler: Send + Sync + 'static {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError>;
 }
 
-/// Wraps a [`TxHandler`] with decoding, deduplication and tracing.
+/// Deliveries handled in one transaction at most, unless [`Inbox::batching`] says otherwise.
+pub const DEFAULT_BATCH: usize = 32;
+/// Transactions one inbox runs at once, unless [`Inbox::batching`] says otherwise.
+pub const DEFAULT_TRANSACTIONS: usize = 4;
+
+/// Rows of one inbox insert: 3 parameters each, within SQLite's 999.
+const INSERT_ROWS: usize = 300;
+
+/// Wraps a [`TxHandler`] with decoding, deduplication, tracing and group commit.
+///
+/// Deliveries that arrive while the inbox's transactions are busy wait, and the next free transaction takes
+/// up to a batch of them: their ids are recorded with one insert, each is handled in turn, and one commit
+/// makes them all handled. If any of them fails, the whole transaction is rolled back and each is handled
+/// again in a transaction of its own, so one bad message never fails the others and a batch is never half
+/// done. With little traffic every delivery is its own batch.
 pub struct Inbox<H> {
+    shared: Arc<Shared<H>>,
+}
+
+struct Shared<H> {
     db: Db,
     handler: H,
     after_commit: Option<Arc<tokio::sync::Notify>>,
+    batch: usize,
+    transactions: usize,
+    state: std::sync::Mutex<Waiting>,
+}
+
+/// Deliveries not yet taken, and how many transactions are running.
+#[derive(Default)]
+struct Waiting {
+    queue: std::collections::VecDeque<Pending>,
+    running: usize,
+}
+
+struct Pending {
+    routing_key: String,
+    envelope: Envelope,
+    span: tracing::Span,
+    done: tokio::sync::oneshot::Sender<Result<bool, HandleError>>,
 }
 
 impl<H: TxHandler> Inbox<H> {
     /// An inbox in `db` around `handler`.
     pub fn new(db: Db, handler: H) -> Self {
         Self {
-            db,
-            handler,
-            after_commit: None,
+            shared: Arc::new(Shared {
+                db,
+                handler,
+                after_commit: None,
+                batch: DEFAULT_BATCH,
+                transactions: DEFAULT_TRANSACTIONS,
+                state: std::sync::Mutex::new(Waiting::default()),
+            }),
+        }
+    }
+
+    fn configure(self, change: impl FnOnce(&mut Shared<H>)) -> Self {
+        let mut shared = Arc::into_inner(self.shared).expect("configured before use");
+        change(&mut shared);
+        Self {
+            shared: Arc::new(shared),
         }
     }
 
     /// Wakes `notify` after each commit (the service's outbox relay, when handlers emit events).
-    pub fn waking(mut self, notify: Arc<tokio::sync::Notify>) -> Self {
-        self.after_commit = Some(notify);
-        self
+    pub fn waking(self, notify: Arc<tokio::sync::Notify>) -> Self {
+        self.configure(|s| s.after_commit = Some(notify))
     }
 
-    async fn process(
-        &self,
-        message: &IncomingMessage,
-        envelope: &Envelope,
-    ) -> Result<bool, HandleError> {
+    /// Handles up to `batch` deliveries per transaction, in up to `transactions` transactions at once.
+    pub fn batching(self, batch: usize, transactions: usize) -> Self {
+        self.configure(|s| {
+            s.batch = batch.max(1);
+            s.transactions = transactions.max(1);
+        })
+    }
+}
+
+impl<H: TxHandler> Shared<H> {
+    /// Takes batches until none is waiting.
+    async fn work(self: Arc<Self>) {
+        loop {
+            let batch: Vec<Pending> = {
+                let mut waiting = self.state.lock().expect("inbox state");
+                if waiting.queue.is_empty() {
+                    waiting.running -= 1;
+                    return;
+                }
+                let n = waiting.queue.len().min(self.batch);
+                waiting.queue.drain(..n).collect()
+            };
+            // A handler that panics loses its batch's answers (those deliveries are retried), not the worker.
+            let _ = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(self.run(batch)))
+                .await;
+        }
+    }
+
+    async fn run(&self, batch: Vec<Pending>) {
+        if batch.len() > 1 {
+            let span = tracing::debug_span!("inbox_batch", size = batch.len());
+            match self.together(&batch).instrument(span).await {
+                Ok(handled) => {
+                    if handled.iter().any(|h| *h) {
+                        self.committed();
+                    }
+                    for (p, h) in batch.into_iter().zip(handled) {
+                        let _ = p.done.send(Ok(h));
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "a batch failed; handling its deliveries one by one");
+                }
+            }
+        }
+        for p in batch {
+            let result = self
+                .alone(&p.routing_key, &p.envelope)
+                .instrument(p.span.clone())
+                .await;
+            if matches!(result, Ok(true)) {
+                self.committed();
+            }
+            let _ = p.done.send(result);
+        }
+    }
+
+    fn committed(&self) {
+        if let Some(notify) = &self.after_commit {
+            notify.notify_one();
+        }
+    }
+
+    /// Handles `batch` in one transaction; whether each was new (a repeated id within it counts once).
+    async fn together(&self, batch: &[Pending]) -> Result<Vec<bool>, HandleError> {
+        let mut tx = self.db.begin().await?;
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<&Pending> = batch
+            .iter()
+            .filter(|p| seen.insert(p.envelope.id.as_str()))
+            .collect();
+        let mut new = std::collections::HashSet::new();
+        let now = now_ms();
+        for chunk in unique.chunks(INSERT_ROWS) {
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO inbox (message_id, routing_key, handled_at) VALUES {} \
+                 ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+                crate::db::values_list(chunk.len(), 3)
+            )));
+            for p in chunk {
+                insert = insert.bind(&p.envelope.id).bind(&p.routing_key).bind(now);
+            }
+            let ids: Vec<String> = insert
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| sqlx::Row::try_get(r, 0))
+                .collect::<Result<_, _>>()?;
+            new.extend(ids);
+        }
+        let mut handled = Vec::with_capacity(batch.len());
+        for p in batch {
+            // The first delivery of an id takes it out of `new`; a repeat finds it handled.
+            let first = new.remove(&p.envelope.id);
+            if first {
+                self.handler
+                    .handle(&mut tx, &p.envelope)
+                    .instrument(p.span.clone())
+                    .await?;
+            } else {
+                tracing::debug!(parent: &p.span, "duplicate delivery dropped by the inbox");
+            }
+            handled.push(first);
+        }
+        tx.commit().await?;
+        Ok(handled)
+    }
+
+    /// Handles one delivery in a transaction of its own; whether it was new.
+    async fn alone(&self, routing_key: &str, envelope: &Envelope) -> Result<bool, HandleError> {
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO inbox (message_id, routing_key, handled_at) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(&envelope.id)
-        .bind(&message.routing_key)
+        .bind(routing_key)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
+            tracing::debug!("duplicate delivery dropped by the inbox");
             return Ok(false);
         }
         self.handler.handle(&mut tx, envelope).await?;
@@ -106,19 +260,29 @@ impl<H: TxHandler> Handler for Inbox<H> {
         let span =
             tracing::info_span!("consume", routing_key = %message.routing_key, id = %envelope.id);
         crate::telemetry::set_parent_from(&span, &message.headers);
-        match self.process(&message, &envelope).instrument(span).await {
-            Ok(true) => {
-                if let Some(notify) = &self.after_commit {
-                    notify.notify_one();
-                }
-                Outcome::Ack
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut waiting = self.shared.state.lock().expect("inbox state");
+            waiting.queue.push_back(Pending {
+                routing_key: message.routing_key,
+                envelope,
+                span,
+                done,
+            });
+            let start = waiting.running < self.shared.transactions;
+            if start {
+                waiting.running += 1;
             }
-            Ok(false) => {
-                tracing::debug!("duplicate delivery dropped by the inbox");
-                Outcome::Ack
-            }
-            Err(HandleError::Transient(reason)) => Outcome::Retry(reason),
-            Err(HandleError::Permanent(reason)) => Outcome::Reject(reason),
+            start
+        };
+        if start {
+            tokio::spawn(self.shared.clone().work());
+        }
+        match answer.await {
+            Ok(Ok(_)) => Outcome::Ack,
+            Ok(Err(HandleError::Transient(reason))) => Outcome::Retry(reason),
+            Ok(Err(HandleError::Permanent(reason))) => Outcome::Reject(reason),
+            Err(_) => Outcome::Retry("the inbox stopped before handling the message".into()),
         }
     }
 }

@@ -113,7 +113,12 @@ impl Context {
         bindings: &[&str],
         handler: H,
     ) -> Result<JoinHandle<()>, StartError> {
-        let inbox = Inbox::new(self.db.clone(), handler).waking(self.relay.waker());
+        let inbox = Inbox::new(self.db.clone(), handler)
+            .waking(self.relay.waker())
+            .batching(
+                self.settings.bus.inbox_batch as usize,
+                self.settings.bus.inbox_transactions as usize,
+            );
         let subscription = Subscription {
             service: self.service.to_string(),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),

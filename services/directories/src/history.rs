@@ -44,26 +44,54 @@ pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error>
         insert.execute(&mut **tx).await?;
     }
     let targets: BTreeSet<&str> = parts.iter().map(|r| r.target_id.as_str()).collect();
-    for target in targets {
-        resum(tx, target).await?;
+    let targets: Vec<&str> = targets.into_iter().collect();
+    for chunk in targets.chunks(RESUM_TARGETS) {
+        resum(tx, chunk).await?;
     }
     Ok(())
 }
 
-/// Rewrites `target`'s sums from its rows. Two transactions summing up one target at once both insert its sums,
-/// so the later one fails on the key and is retried (its message is delivered again), then sees both rows.
-async fn resum(tx: &mut Tx, target: &str) -> Result<(), sqlx::Error> {
-    for sql in [
-        "DELETE FROM target_year_visits WHERE target_id = $1",
+/// Targets summed up again by one set of statements (one parameter each, within SQLite's 999).
+const RESUM_TARGETS: usize = 500;
+
+/// Rewrites the sums of `targets` from their rows: the old sums are deleted, then the new ones inserted by a
+/// later statement, which sees every row committed by then. Two transactions summing up one target at once
+/// both insert its sums, so the later one fails on the key and is retried (its message is delivered again),
+/// then sees both rows. On PostgreSQL both tables are done in two statements, elsewhere in four.
+async fn resum(tx: &mut Tx, targets: &[&str]) -> Result<(), sqlx::Error> {
+    let list = suiji_platform::db::placeholder_list(1, targets.len());
+    let delete_years = format!("DELETE FROM target_year_visits WHERE target_id IN ({list})");
+    let delete_departments =
+        format!("DELETE FROM target_department_year WHERE target_id IN ({list})");
+    let insert_years = format!(
         "INSERT INTO target_year_visits (target_id, year, tasks) \
          SELECT target_id, substr(visit_date, 1, 4), COUNT(DISTINCT task_id) FROM target_inspections \
-         WHERE target_id = $1 GROUP BY target_id, substr(visit_date, 1, 4)",
-        "DELETE FROM target_department_year WHERE target_id = $1",
+         WHERE target_id IN ({list}) GROUP BY target_id, substr(visit_date, 1, 4)"
+    );
+    let insert_departments = format!(
         "INSERT INTO target_department_year (target_id, department_code, year, inspections) \
          SELECT target_id, department_code, substr(visit_date, 1, 4), COUNT(*) FROM target_inspections \
-         WHERE target_id = $1 GROUP BY target_id, department_code, substr(visit_date, 1, 4)",
-    ] {
-        sqlx::query(sql).bind(target).execute(&mut **tx).await?;
+         WHERE target_id IN ({list}) GROUP BY target_id, department_code, substr(visit_date, 1, 4)"
+    );
+    let statements = if tx.backend_name() == "PostgreSQL" {
+        vec![
+            format!("WITH years AS ({delete_years}) {delete_departments}"),
+            format!("WITH years AS ({insert_years}) {insert_departments}"),
+        ]
+    } else {
+        vec![
+            delete_years,
+            insert_years,
+            delete_departments,
+            insert_departments,
+        ]
+    };
+    for sql in statements {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for target in targets {
+            query = query.bind(*target);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }

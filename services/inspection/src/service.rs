@@ -54,7 +54,12 @@ pub struct Sagas {
     /// The draw, whose teams become visits.
     draw: tonic::transport::Channel,
     tokens: Tokens,
+    /// Launches by task, decoded: a task's launch never changes once its saga is stored.
+    launches: moka::sync::Cache<String, Arc<plan::TaskLaunchedEvent>>,
 }
+
+/// How many decoded launches the inspection service keeps in memory.
+const LAUNCHES_CACHED: u64 = 4096;
 
 /// What a target sees when it checks a visit's code.
 #[derive(Debug, Clone)]
@@ -96,7 +101,25 @@ impl Sagas {
             directories,
             draw,
             tokens,
+            launches: moka::sync::Cache::new(LAUNCHES_CACHED),
         }
+    }
+
+    /// The launch of `task_id`'s saga, decoded once and then kept.
+    async fn launch(
+        &self,
+        tx: &mut Tx,
+        task_id: &str,
+    ) -> Result<Arc<plan::TaskLaunchedEvent>, Error> {
+        if let Some(launch) = self.launches.get(task_id) {
+            return Ok(launch);
+        }
+        let launch = Arc::new(
+            plan::TaskLaunchedEvent::decode(store::launched(tx, task_id).await?.as_slice())
+                .map_err(|e| Error::Internal(format!("stored launch: {e}")))?,
+        );
+        self.launches.insert(task_id.to_string(), launch.clone());
+        Ok(launch)
     }
 
     /// Every team of `task_id` as drawn, page by page from the draw (the event that says they are drawn does not
@@ -275,9 +298,21 @@ impl Sagas {
         actor: &str,
         cause: &str,
     ) -> Result<Result<Stored, Refusal>, Error> {
-        let Some(mut stored) = store::get(tx, task_id).await? else {
+        let Some(stored) = store::get(tx, task_id).await? else {
             return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
         };
+        self.apply_to(tx, stored, input, actor, cause).await
+    }
+
+    /// Applies `input` to `stored`, read in `tx`; see [`Self::apply_in`].
+    async fn apply_to(
+        &self,
+        tx: &mut Tx,
+        mut stored: Stored,
+        input: Input,
+        actor: &str,
+        cause: &str,
+    ) -> Result<Result<Stored, Refusal>, Error> {
         let now = now_ms();
         let read = stored.version;
         let (outcome, refusal) = match stored.saga.apply(input, now) {
@@ -895,9 +930,7 @@ impl Sagas {
             Err(_) => return Ok(()),
         };
         let teams = self.drawn_teams(&d.task_id).await?;
-        let launch =
-            plan::TaskLaunchedEvent::decode(store::launched(tx, &d.task_id).await?.as_slice())
-                .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
+        let launch = self.launch(tx, &d.task_id).await?;
         let assigned_on = today();
         let schedule_by = self
             .calendar
@@ -905,6 +938,7 @@ impl Sagas {
             .ok();
         let now = now_ms();
         let saga = &stored.saga;
+        let mut visits = Vec::with_capacity(teams.len());
         for team in teams {
             // As drawn: replacements arrive as events of their own and are applied to the visit.
             let members: Vec<visit::Member> = team
@@ -958,8 +992,9 @@ impl Sagas {
                 code: uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase(),
                 verifications: Vec::new(),
             };
-            store::insert_visit(tx, &v, now).await?;
+            visits.push(v);
         }
+        store::insert_visits(tx, &visits, now).await?;
         Ok(())
     }
 
@@ -1021,15 +1056,11 @@ impl Sagas {
         actor: &str,
         cause: &str,
     ) -> Result<Result<Stored, Refusal>, Error> {
-        let (scheduled, concluded, total) = store::visit_counts(tx, task_id).await?;
-        let input = Input::Visit {
-            kind,
-            detail,
-            scheduled,
-            concluded,
-            total,
+        let Some((stored, counts)) = store::get_counted(tx, task_id).await? else {
+            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
         };
-        self.apply_in(tx, task_id, input, actor, cause).await
+        self.apply_to(tx, stored, visit_input(kind, detail, counts), actor, cause)
+            .await
     }
 
     /// A visit.
@@ -1060,9 +1091,11 @@ impl Sagas {
         let mut attempt = 0;
         loop {
             let mut tx = self.db.begin().await?;
-            let Some(mut stored) = store::get_visit(&mut tx, id).await? else {
+            let Some((mut stored, saga, counts)) = store::get_visit_counted(&mut tx, id).await?
+            else {
                 return Err(Error::NotFound(format!("no visit {id:?}")));
             };
+            let before = counted(&stored.visit);
             if lead_only && who.department != stored.visit.lead {
                 return Err(Denied {
                     field: "id".into(),
@@ -1072,8 +1105,15 @@ impl Sagas {
             }
             let detail = change(&mut stored.visit).map_err(refused)?;
             let now = now_ms();
+            // The counts were read before this change: they follow it.
+            let after = counted(&stored.visit);
+            let counts = (
+                counts.0 + after.0 - before.0,
+                counts.1 + after.1 - before.1,
+                counts.2,
+            );
             let result = self
-                .record_visit(&mut tx, who, &stored, kind, detail, now)
+                .record_visit(&mut tx, who, &stored, (saga, counts), kind, detail, now)
                 .await;
             match result {
                 Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
@@ -1088,11 +1128,15 @@ impl Sagas {
         }
     }
 
+    /// Writes a changed visit and puts the change on its saga's timeline: `saga` as read with the visit, and the
+    /// task's visit counts with this change.
+    #[allow(clippy::too_many_arguments)]
     async fn record_visit(
         &self,
         tx: &mut Tx,
         who: &Identity,
         stored: &StoredVisit,
+        (saga, counts): (Stored, store::Counts),
         kind: &'static str,
         detail: String,
         now: i64,
@@ -1101,17 +1145,13 @@ impl Sagas {
         store::update_visit(tx, v, stored.version, now).await?;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = format!("{}: {detail}", v.id);
-        let saga = match self
-            .on_timeline(tx, &v.task_id, kind, detail, &who.subject, &cause)
-            .await?
-        {
+        let input = visit_input(kind, detail, counts);
+        let saga = match self.apply_to(tx, saga, input, &who.subject, &cause).await? {
             Ok(stored) => stored.saga,
             Err(r) => return Err(refused(r)),
         };
         if kind == "visit.concluded" {
-            let launch =
-                plan::TaskLaunchedEvent::decode(store::launched(tx, &v.task_id).await?.as_slice())
-                    .map_err(|e| Error::Internal(format!("stored launch: {e}")))?;
+            let launch = self.launch(tx, &v.task_id).await?;
             let event = concluded_event(v, &saga, &launch);
             outbox::enqueue(
                 tx,
@@ -1172,6 +1212,29 @@ fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
 
 /// `inspection.visit.concluded` for visit `v` of `saga`: per department and item what was found, with the item
 /// names as launched, for the directories' history and the departments' results in publication.
+/// Whether a visit counts as scheduled and as concluded (as the visits table stores it).
+fn counted(v: &Visit) -> (u64, u64) {
+    (
+        u64::from(v.scheduled_for.is_some()),
+        u64::from(v.outcome.is_some()),
+    )
+}
+
+/// A visit's change as the saga's input, with the task's visit counts after it.
+fn visit_input(
+    kind: &'static str,
+    detail: String,
+    (scheduled, concluded, total): store::Counts,
+) -> Input {
+    Input::Visit {
+        kind,
+        detail,
+        scheduled,
+        concluded,
+        total,
+    }
+}
+
 fn concluded_event(
     v: &Visit,
     saga: &Saga,

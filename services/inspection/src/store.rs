@@ -49,7 +49,11 @@ fn doc<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 
 /// The document in a row's `doc` column.
 fn doc_of<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow) -> Result<T, Error> {
-    let text: String = r.try_get("doc")?;
+    doc_in(r, "doc")
+}
+
+fn doc_in<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow, column: &str) -> Result<T, Error> {
+    let text: String = r.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| Error::Internal(format!("stored document: {e}")))
 }
 
@@ -328,20 +332,46 @@ fn stored_visit(r: &sqlx::any::AnyRow) -> Result<StoredVisit, Error> {
     })
 }
 
-/// Adds a visit unless the task has one for its target already.
-pub async fn insert_visit(conn: &mut AnyConnection, v: &Visit, now: i64) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at) \
-         VALUES ($1, $2, $3, $4, 0, 0, 1, $5, $6) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&v.id)
-    .bind(&v.task_id)
-    .bind(&v.target_id)
-    .bind(&v.code)
-    .bind(doc(v)?)
-    .bind(now)
-    .execute(conn)
-    .await?;
+/// Rows of one visit insert: 6 parameters each.
+const VISIT_ROWS: usize = 100;
+
+/// Adds visits, leaving out any the task has already (its id is the task's and target's).
+pub async fn insert_visits(
+    conn: &mut AnyConnection,
+    visits: &[Visit],
+    now: i64,
+) -> Result<(), Error> {
+    for chunk in visits.chunks(VISIT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, 0, 0, 1, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect();
+        let mut insert = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at) \
+             VALUES {} ON CONFLICT (id) DO NOTHING",
+            rows.join(", ")
+        )));
+        for v in chunk {
+            insert = insert
+                .bind(&v.id)
+                .bind(&v.task_id)
+                .bind(&v.target_id)
+                .bind(&v.code)
+                .bind(doc(v)?)
+                .bind(now);
+        }
+        insert.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -412,20 +442,61 @@ pub async fn list_visits(
     rows.iter().map(stored_visit).collect()
 }
 
-/// A task's visits: scheduled, concluded, in all.
-pub async fn visit_counts(
+/// A saga with the counts of its task's visits (scheduled, concluded, all), read in one snapshot: a writer that
+/// changed a visit and then the saga is either seen in both or in neither, so the saga's version check catches
+/// counts that are out of date.
+pub async fn get_counted(
     conn: &mut AnyConnection,
     task_id: &str,
-) -> Result<(u64, u64, u64), Error> {
+) -> Result<Option<(Stored, Counts)>, Error> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(scheduled), 0) AS s, COALESCE(SUM(concluded), 0) AS c, COUNT(*) AS n \
-         FROM visits WHERE task_id = $1",
+        "SELECT doc, version, created_at, updated_at, \
+         (SELECT COALESCE(SUM(scheduled), 0) FROM visits WHERE task_id = $1) AS s, \
+         (SELECT COALESCE(SUM(concluded), 0) FROM visits WHERE task_id = $1) AS c, \
+         (SELECT COUNT(*) FROM visits WHERE task_id = $1) AS n \
+         FROM sagas WHERE task_id = $1",
     )
     .bind(task_id)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some((stored(&row)?, counts(&row)?)))
+}
+
+/// Visit counts of a task: scheduled, concluded, all.
+pub type Counts = (u64, u64, u64);
+
+fn counts(row: &sqlx::any::AnyRow) -> Result<Counts, Error> {
     let n = |c: &str| -> Result<u64, Error> { Ok(row.try_get::<i64, _>(c)? as u64) };
     Ok((n("s")?, n("c")?, n("n")?))
+}
+
+/// Visit `id`, its task's saga and the task's visit counts, read in one snapshot (see [`get_counted`]).
+pub async fn get_visit_counted(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(StoredVisit, Stored, Counts)>, Error> {
+    let row = sqlx::query(
+        "SELECT v.doc AS visit_doc, v.version AS visit_version, \
+         s.doc, s.version, s.created_at, s.updated_at, \
+         (SELECT COALESCE(SUM(scheduled), 0) FROM visits WHERE task_id = v.task_id) AS s, \
+         (SELECT COALESCE(SUM(concluded), 0) FROM visits WHERE task_id = v.task_id) AS c, \
+         (SELECT COUNT(*) FROM visits WHERE task_id = v.task_id) AS n \
+         FROM visits v JOIN sagas s ON s.task_id = v.task_id WHERE v.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let visit = StoredVisit {
+        visit: doc_in(&row, "visit_doc")?,
+        version: row.try_get("visit_version")?,
+    };
+    Ok(Some((visit, stored(&row)?, counts(&row)?)))
 }
 
 /// A transfer as stored.

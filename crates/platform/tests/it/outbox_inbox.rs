@@ -263,3 +263,137 @@ async fn unroutable_events_are_kept_on_rabbitmq() {
     let _ = conn.close(200, "bye".into()).await;
     isolated.cleanup().await;
 }
+
+/// Fails for good on `test.bad`, records the rest; the second call waits a little so the others queue up behind it.
+struct Picky {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl suiji_platform::inbox::TxHandler for Picky {
+    async fn handle(
+        &self,
+        tx: &mut suiji_platform::db::Tx,
+        envelope: &suiji_api::events::v1::Envelope,
+    ) -> Result<(), suiji_platform::inbox::HandleError> {
+        // The others queue up behind the first of the burst.
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 1 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sqlx::query("INSERT INTO effects (message_id, routing_key) VALUES ($1, $2)")
+            .bind(&envelope.id)
+            .bind(&envelope.r#type)
+            .execute(&mut **tx)
+            .await?;
+        if envelope.r#type == "test.bad" {
+            return Err(suiji_platform::inbox::HandleError::Permanent(
+                "bad by design".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn delivery(id: &str, kind: &str) -> suiji_platform::bus::IncomingMessage {
+    use prost::Message;
+    let envelope = suiji_api::events::v1::Envelope {
+        id: id.into(),
+        r#type: kind.into(),
+        ..Default::default()
+    };
+    suiji_platform::bus::IncomingMessage {
+        id: id.into(),
+        routing_key: kind.into(),
+        body: envelope.encode_to_vec(),
+        headers: Default::default(),
+        previous_deliveries: 0,
+    }
+}
+
+/// Deliveries that wait together are handled in one transaction; one that fails rolls its batch back and each
+/// is handled again alone, so the bad one is rejected and every other is acknowledged with its effect once; an id
+/// delivered twice at once, or handled before, has no second effect.
+async fn batches_commit_together_and_fail_alone(backend: Backend) {
+    use suiji_platform::bus::{Handler, Outcome};
+    if !testing::require(backend).await {
+        return;
+    }
+    let isolated = testing::isolated(backend).await;
+    let consumer = database(&isolated, "consumer").await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let picky = Picky {
+        calls: calls.clone(),
+    };
+    let inbox = std::sync::Arc::new(
+        suiji_platform::inbox::Inbox::new(consumer.clone(), picky).batching(8, 1),
+    );
+    // Handled before: its repeat below must change nothing.
+    assert_eq!(
+        inbox.handle(delivery("early", "test.good")).await,
+        Outcome::Ack
+    );
+    let mut deliveries = vec![delivery("early", "test.good")];
+    for i in 0..40 {
+        deliveries.push(delivery(&format!("good-{i}"), "test.good"));
+        if i % 8 == 3 {
+            deliveries.push(delivery(&format!("bad-{i}"), "test.bad"));
+        }
+        if i % 10 == 5 {
+            deliveries.push(delivery(&format!("good-{i}"), "test.good"));
+        }
+    }
+    let outcomes = futures::future::join_all(deliveries.iter().map(|d| {
+        let inbox = inbox.clone();
+        let d = d.clone();
+        async move { (d.id.clone(), inbox.handle(d).await) }
+    }))
+    .await;
+    for (id, outcome) in &outcomes {
+        if id.starts_with("bad") {
+            assert!(
+                matches!(outcome, Outcome::Reject(r) if r.contains("bad by design")),
+                "{id}: {outcome:?}"
+            );
+        } else {
+            assert_eq!(outcome, &Outcome::Ack, "{id}");
+        }
+    }
+    let effects: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM effects ORDER BY message_id")
+            .fetch_all(consumer.pool())
+            .await
+            .unwrap();
+    let mut expected: Vec<String> = (0..40).map(|i| format!("good-{i}")).collect();
+    expected.push("early".into());
+    expected.sort();
+    assert_eq!(
+        effects, expected,
+        "each good delivery's effect once, no bad one's"
+    );
+    let handled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE message_id LIKE 'bad%'")
+            .fetch_one(consumer.pool())
+            .await
+            .unwrap();
+    assert_eq!(handled, 0, "a rejected delivery is not recorded as handled");
+    // 41 good and 5 bad handled at least once each; the batches the bad ones were in ran again one by one.
+    let calls = calls.load(Ordering::SeqCst);
+    assert!(
+        calls > 46,
+        "the failed batches were handled again alone ({calls} calls)"
+    );
+    isolated.cleanup().await;
+}
+
+mod inbox_batches {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded() {
+        super::batches_commit_together_and_fail_alone(suiji_platform::testing::Backend::Embedded)
+            .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_rabbitmq() {
+        super::batches_commit_together_and_fail_alone(suiji_platform::testing::Backend::Servers)
+            .await
+    }
+}
