@@ -55,32 +55,60 @@ impl Event {
 /// Writes `event` into the outbox inside the caller's transaction and returns the envelope id.
 #[tracing::instrument(skip_all, fields(routing_key = %event.routing_key))]
 pub async fn enqueue(tx: &mut Tx, source: &str, event: Event) -> Result<String, sqlx::Error> {
-    let id = uuid::Uuid::now_v7().to_string();
+    let mut ids = enqueue_all(tx, source, vec![event]).await?;
+    Ok(ids.pop().expect("one id per event"))
+}
+
+/// Rows of one outbox insert: 5 parameters each.
+const INSERT_ROWS: usize = 100;
+
+/// Writes `events`, in order, into the outbox inside the caller's transaction with one insert (per hundred);
+/// returns their envelope ids.
+pub async fn enqueue_all(
+    tx: &mut Tx,
+    source: &str,
+    events: Vec<Event>,
+) -> Result<Vec<String>, sqlx::Error> {
     let headers = crate::telemetry::current_trace_headers();
+    let header_text = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into());
     let now = now_ms();
-    let envelope = Envelope {
-        id: id.clone(),
-        r#type: event.routing_key.clone(),
-        source: source.to_string(),
-        time: Some(prost_types::Timestamp {
-            seconds: now.div_euclid(1000),
-            nanos: (now.rem_euclid(1000) * 1_000_000) as i32,
-        }),
-        correlation_id: event.correlation_id,
-        causation_id: event.causation_id,
-        traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
-        tracestate: headers.get("tracestate").cloned().unwrap_or_default(),
-        payload: Some(event.payload),
-    };
-    sqlx::query("INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(&event.routing_key)
-        .bind(envelope.encode_to_vec())
-        .bind(serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(id)
+    let rows: Vec<(String, String, Vec<u8>)> = events
+        .into_iter()
+        .map(|event| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let envelope = Envelope {
+                id: id.clone(),
+                r#type: event.routing_key.clone(),
+                source: source.to_string(),
+                time: Some(prost_types::Timestamp {
+                    seconds: now.div_euclid(1000),
+                    nanos: (now.rem_euclid(1000) * 1_000_000) as i32,
+                }),
+                correlation_id: event.correlation_id,
+                causation_id: event.causation_id,
+                traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
+                tracestate: headers.get("tracestate").cloned().unwrap_or_default(),
+                payload: Some(event.payload),
+            };
+            (id, event.routing_key, envelope.encode_to_vec())
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_ROWS) {
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES {}",
+            crate::db::values_list(chunk.len(), 5)
+        )));
+        for (id, routing_key, body) in chunk {
+            insert = insert
+                .bind(id)
+                .bind(routing_key)
+                .bind(body)
+                .bind(&header_text)
+                .bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(rows.into_iter().map(|(id, _, _)| id).collect())
 }
 
 /// One unsent row.

@@ -369,8 +369,9 @@ impl Draws {
             after_digest: record.stored_digest.clone(),
             detail,
         };
-        audit::append(&mut tx, who, change).await?;
         outbox::enqueue(&mut tx, crate::NAME, event).await?;
+        // Last before the commit: the audit head stays locked from here on.
+        audit::append(&mut tx, who, change).await?;
         tx.commit().await?;
         self.relay.notify();
         Ok(())
@@ -425,7 +426,6 @@ impl Draws {
             after_digest: digest_of(&record),
             detail: format!("commitment {}", record.targets.seed.commitment),
         };
-        audit::append(tx, &who, change).await?;
         let published = pb::DrawCommittedEvent {
             task_id: record.task_id.clone(),
             commitment: record.targets.seed.commitment.clone(),
@@ -436,6 +436,8 @@ impl Draws {
             Event::new(COMMITTED, &record.task_id, &published).caused_by(causation),
         )
         .await?;
+        // Last: the audit head stays locked until the inbox commits.
+        audit::append(tx, &who, change).await?;
         Ok(())
     }
 

@@ -283,7 +283,8 @@ impl Sagas {
             cause: cause.into(),
         };
         if store::insert(tx, &saga, &first, &e.encode_to_vec()).await? {
-            self.effects(tx, &saga, &outcome, cause, now).await?;
+            self.effects(tx, &saga, &outcome, cause, now, Vec::new())
+                .await?;
         }
         Ok(())
     }
@@ -301,10 +302,12 @@ impl Sagas {
         let Some(stored) = store::get(tx, task_id).await? else {
             return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
         };
-        self.apply_to(tx, stored, input, actor, cause).await
+        self.apply_to(tx, stored, input, actor, cause, Vec::new())
+            .await
     }
 
-    /// Applies `input` to `stored`, read in `tx`; see [`Self::apply_in`].
+    /// Applies `input` to `stored`, read in `tx`; see [`Self::apply_in`]. `also` are events to announce with
+    /// the change when it is applied.
     async fn apply_to(
         &self,
         tx: &mut Tx,
@@ -312,6 +315,7 @@ impl Sagas {
         input: Input,
         actor: &str,
         cause: &str,
+        also: Vec<Event>,
     ) -> Result<Result<Stored, Refusal>, Error> {
         let now = now_ms();
         let read = stored.version;
@@ -343,7 +347,8 @@ impl Sagas {
         if let Some(late) = refusal {
             return Ok(Err(late));
         }
-        self.effects(tx, &stored.saga, &outcome, cause, now).await?;
+        self.effects(tx, &stored.saga, &outcome, cause, now, also)
+            .await?;
         Ok(Ok(stored))
     }
 
@@ -373,7 +378,8 @@ impl Sagas {
         }
     }
 
-    /// Carries out an outcome's effects and announces the change.
+    /// Carries out an outcome's effects and announces the change, with `also`; the events go into the outbox
+    /// together, in order.
     async fn effects(
         &self,
         tx: &mut Tx,
@@ -381,17 +387,12 @@ impl Sagas {
         outcome: &Outcome,
         cause: &str,
         now: i64,
+        also: Vec<Event>,
     ) -> Result<(), Error> {
+        let mut events = Vec::new();
         for effect in &outcome.effects {
             match effect {
-                Effect::Send(command) => {
-                    outbox::enqueue(
-                        tx,
-                        crate::NAME,
-                        command_event(saga, command).caused_by(cause),
-                    )
-                    .await?;
-                }
+                Effect::Send(command) => events.push(command_event(saga, command).caused_by(cause)),
                 Effect::SetTimer(timer, day) => {
                     store::set_timer(tx, &saga.task_id, *timer, start_of(*day), now).await?;
                 }
@@ -399,6 +400,8 @@ impl Sagas {
                 // Reminders reach the departments through the change event below, which names them.
                 Effect::Remind(_) => {}
                 Effect::Release(department) => {
+                    // The release announces events of its own: what came before goes out before them.
+                    outbox::enqueue_all(tx, crate::NAME, std::mem::take(&mut events)).await?;
                     self.release(tx, saga, department, cause, now).await?;
                 }
             }
@@ -415,12 +418,9 @@ impl Sagas {
                 .unwrap_or_default(),
             detail: outcome.detail.clone(),
         };
-        outbox::enqueue(
-            tx,
-            crate::NAME,
-            Event::new(SAGA_CHANGED, &saga.task_id, &changed).caused_by(cause),
-        )
-        .await?;
+        events.push(Event::new(SAGA_CHANGED, &saga.task_id, &changed).caused_by(cause));
+        events.extend(also);
+        outbox::enqueue_all(tx, crate::NAME, events).await?;
         Ok(())
     }
 
@@ -1059,7 +1059,8 @@ impl Sagas {
         let Some((stored, counts)) = store::get_counted(tx, task_id).await? else {
             return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
         };
-        self.apply_to(tx, stored, visit_input(kind, detail, counts), actor, cause)
+        let input = visit_input(kind, detail, counts);
+        self.apply_to(tx, stored, input, actor, cause, Vec::new())
             .await
     }
 
@@ -1146,19 +1147,19 @@ impl Sagas {
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = format!("{}: {detail}", v.id);
         let input = visit_input(kind, detail, counts);
-        let saga = match self.apply_to(tx, saga, input, &who.subject, &cause).await? {
-            Ok(stored) => stored.saga,
-            Err(r) => return Err(refused(r)),
-        };
+        // A conclusion is announced with the saga's change (a visit's change never alters the participants, the
+        // task's name or its lead, which the announcement names).
+        let mut also = Vec::new();
         if kind == "visit.concluded" {
             let launch = self.launch(tx, &v.task_id).await?;
-            let event = concluded_event(v, &saga, &launch);
-            outbox::enqueue(
-                tx,
-                crate::NAME,
-                Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause),
-            )
-            .await?;
+            let event = concluded_event(v, &saga.saga, &launch);
+            also.push(Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause));
+        }
+        if let Err(r) = self
+            .apply_to(tx, saga, input, &who.subject, &cause, also)
+            .await?
+        {
+            return Err(refused(r));
         }
         Ok(())
     }
