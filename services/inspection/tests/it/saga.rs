@@ -612,14 +612,31 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     })
     .await;
     assert!(history, "SCJG's problem is on the target's history");
-    // The others cannot be found: an outcome, not an error. Then the results phase.
+    // The others cannot be found: an outcome, not an error. Then the results phase. They are concluded all at
+    // once, as several coordinators may: the saga must count every one (counts read apart from the saga would
+    // let one conclusion miss another and leave the saga short of results). A write that lost the race is
+    // answered ABORTED and sent again, as a client does.
+    let mut concluding = tokio::task::JoinSet::new();
     for v in &visits[1..] {
-        lead.conclude_visit(pb::ConcludeVisitRequest {
-            id: v.id.clone(),
-            outcome: pb::VisitOutcome::NotFound as i32,
-        })
-        .await
-        .unwrap();
+        let (mut lead, id) = (lead.clone(), v.id.clone());
+        concluding.spawn(async move {
+            loop {
+                match lead
+                    .conclude_visit(pb::ConcludeVisitRequest {
+                        id: id.clone(),
+                        outcome: pb::VisitOutcome::NotFound as i32,
+                    })
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(s) if s.code() == tonic::Code::Aborted => continue,
+                    Err(s) => panic!("{id}: {s}"),
+                }
+            }
+        });
+    }
+    while let Some(done) = concluding.join_next().await {
+        done.unwrap();
     }
     let results = saga(&mut lead, TASK).await;
     assert_eq!(results.phase, pb::Phase::Results as i32, "{results:#?}");
