@@ -51,25 +51,6 @@ pub async fn exists(conn: &mut AnyConnection, code: &str) -> Result<bool, sqlx::
     Ok(n > 0)
 }
 
-/// The levels (province, city, county) of the departments among `codes` that are registered, by code.
-pub async fn levels<'a>(
-    conn: &mut AnyConnection,
-    codes: impl IntoIterator<Item = &'a str>,
-) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
-    let codes: std::collections::BTreeSet<&str> = codes.into_iter().collect();
-    if codes.is_empty() {
-        return Ok(Default::default());
-    }
-    let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(format!(
-        "SELECT code, level FROM departments WHERE code IN ({})",
-        crate::db::placeholder_list(1, codes.len())
-    )));
-    for code in codes {
-        query = query.bind(code);
-    }
-    Ok(query.fetch_all(conn).await?.into_iter().collect())
-}
-
 /// Codes of the active departments.
 pub async fn codes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT code FROM departments WHERE active = 1")

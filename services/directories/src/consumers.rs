@@ -70,11 +70,6 @@ impl TxHandler for History {
                         e.visit_id, e.visit_date
                     )));
                 };
-                let levels = suiji_platform::departments::levels(
-                    tx,
-                    e.outcomes.iter().map(|o| o.department_code.as_str()),
-                )
-                .await?;
                 let rows: Vec<Inspection> = e
                     .outcomes
                     .iter()
@@ -82,7 +77,8 @@ impl TxHandler for History {
                         target_id: e.target_id.clone(),
                         task_id: e.task_id.clone(),
                         department: o.department_code.clone(),
-                        level: levels.get(&o.department_code).cloned().unwrap_or_default(),
+                        // Looked up in the registry by the insert.
+                        level: String::new(),
                         date,
                         problem_found: o.problem_found,
                     })

@@ -18,7 +18,8 @@ use crate::store;
 const INSERT_ROWS: usize = 100;
 
 /// Records departments' parts in concluded visits (a second report of the same part replaces the first; within
-/// `rows` the last one counts) and sums up each of their targets' history again, once per target.
+/// `rows` the last one counts; a part whose level is empty gets its department's level from the registry, or
+/// stays empty for a department the registry does not know) and sums up each of their targets' history again, once per target.
 pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error> {
     let mut parts: BTreeMap<(&str, &str, &str), &Inspection> = BTreeMap::new();
     for r in rows {
@@ -26,11 +27,27 @@ pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error>
     }
     let parts: Vec<&Inspection> = parts.into_values().collect();
     for chunk in parts.chunks(INSERT_ROWS) {
+        // A part without its level takes its department's from the registry in the same statement.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 6;
+                format!(
+                    "(${a}, ${b}, ${c}, COALESCE(NULLIF(${d}, ''), \
+                     (SELECT level FROM departments WHERE code = ${c}), ''), ${e}, ${f})",
+                    a = p + 1,
+                    b = p + 2,
+                    c = p + 3,
+                    d = p + 4,
+                    e = p + 5,
+                    f = p + 6
+                )
+            })
+            .collect();
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO target_inspections (target_id, task_id, department_code, level, visit_date, problem_found) \
              VALUES {} ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
              level = excluded.level, visit_date = excluded.visit_date, problem_found = excluded.problem_found",
-            suiji_platform::db::values_list(chunk.len(), 6)
+            rows.join(", ")
         )));
         for r in chunk {
             insert = insert
