@@ -223,22 +223,21 @@ pub fn flag(value: bool) -> i64 {
 /// `($1, $2, …), ($k+1, …)`: the VALUES list of a multi-row insert of `rows` rows of `columns` values, for
 /// `Any` (whose query builder writes `?`, which PostgreSQL does not accept).
 pub fn values_list(rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(r * columns + c + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql
+    values_rows(rows, columns, |p| format!("({})", p.join(", ")))
+}
+
+/// The VALUES list of `rows` rows, each written by `row` from its `columns` placeholders (`$1`… for the
+/// first row, on from there): for rows with constants or expressions among their values.
+pub fn values_rows(rows: usize, columns: usize, row: impl Fn(&[String]) -> String) -> String {
+    (0..rows)
+        .map(|r| {
+            let placeholders: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            row(&placeholders)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `$first, $first+1, …`: a list of `n` placeholders, for `IN (…)`.

@@ -166,9 +166,9 @@ impl<H: TxHandler> Shared<H> {
         }
         for p in batch {
             let result = self
-                .alone(&p.routing_key, &p.envelope)
-                .instrument(p.span.clone())
-                .await;
+                .together(std::slice::from_ref(&p))
+                .await
+                .map(|handled| handled[0]);
             if matches!(result, Ok(true)) {
                 self.committed();
             }
@@ -182,7 +182,8 @@ impl<H: TxHandler> Shared<H> {
         }
     }
 
-    /// Handles `batch` in one transaction; whether each was new (a repeated id within it counts once).
+    /// Handles `batch` (one delivery or many) in one transaction; whether each was new (a repeated id within it
+    /// counts once).
     async fn together(&self, batch: &[Pending]) -> Result<Vec<bool>, HandleError> {
         let mut tx = self.db.begin().await?;
         let mut seen = std::collections::HashSet::new();
@@ -225,27 +226,6 @@ impl<H: TxHandler> Shared<H> {
         }
         tx.commit().await?;
         Ok(handled)
-    }
-
-    /// Handles one delivery in a transaction of its own; whether it was new.
-    async fn alone(&self, routing_key: &str, envelope: &Envelope) -> Result<bool, HandleError> {
-        let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO inbox (message_id, routing_key, handled_at) VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
-        )
-        .bind(&envelope.id)
-        .bind(routing_key)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tracing::debug!("duplicate delivery dropped by the inbox");
-            return Ok(false);
-        }
-        self.handler.handle(&mut tx, envelope).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }
 

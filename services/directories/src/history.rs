@@ -28,26 +28,15 @@ pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error>
     let parts: Vec<&Inspection> = parts.into_values().collect();
     for chunk in parts.chunks(INSERT_ROWS) {
         // A part without its level takes its department's from the registry in the same statement.
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!(
-                    "(${a}, ${b}, ${c}, COALESCE(NULLIF(${d}, ''), \
-                     (SELECT level FROM departments WHERE code = ${c}), ''), ${e}, ${f})",
-                    a = p + 1,
-                    b = p + 2,
-                    c = p + 3,
-                    d = p + 4,
-                    e = p + 5,
-                    f = p + 6
-                )
-            })
-            .collect();
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO target_inspections (target_id, task_id, department_code, level, visit_date, problem_found) \
              VALUES {} ON CONFLICT (target_id, task_id, department_code) DO UPDATE SET \
              level = excluded.level, visit_date = excluded.visit_date, problem_found = excluded.problem_found",
-            rows.join(", ")
+            // A part without its level takes its department's from the registry in the same statement.
+            suiji_platform::db::values_rows(chunk.len(), 6, |p| format!(
+                "({}, {}, {}, COALESCE(NULLIF({}, ''), (SELECT level FROM departments WHERE code = {}), ''), {}, {})",
+                p[0], p[1], p[2], p[3], p[2], p[4], p[5]
+            ))
         )));
         for r in chunk {
             insert = insert

@@ -1096,7 +1096,7 @@ impl Sagas {
             else {
                 return Err(Error::NotFound(format!("no visit {id:?}")));
             };
-            let before = counted(&stored.visit);
+            let before = store::counted(&stored.visit);
             if lead_only && who.department != stored.visit.lead {
                 return Err(Denied {
                     field: "id".into(),
@@ -1107,7 +1107,7 @@ impl Sagas {
             let detail = change(&mut stored.visit).map_err(refused)?;
             let now = now_ms();
             // The counts were read before this change: they follow it.
-            let after = counted(&stored.visit);
+            let after = store::counted(&stored.visit);
             let counts = (
                 counts.0 + after.0 - before.0,
                 counts.1 + after.1 - before.1,
@@ -1213,14 +1213,6 @@ fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
 
 /// `inspection.visit.concluded` for visit `v` of `saga`: per department and item what was found, with the item
 /// names as launched, for the directories' history and the departments' results in publication.
-/// Whether a visit counts as scheduled and as concluded (as the visits table stores it).
-fn counted(v: &Visit) -> (u64, u64) {
-    (
-        u64::from(v.scheduled_for.is_some()),
-        u64::from(v.outcome.is_some()),
-    )
-}
-
 /// A visit's change as the saga's input, with the task's visit counts after it.
 fn visit_input(
     kind: &'static str,

@@ -342,24 +342,13 @@ pub async fn insert_visits(
     now: i64,
 ) -> Result<(), Error> {
     for chunk in visits.chunks(VISIT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, 0, 0, 1, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6
-                )
-            })
-            .collect();
         let mut insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at) \
              VALUES {} ON CONFLICT (id) DO NOTHING",
-            rows.join(", ")
+            suiji_platform::db::values_rows(chunk.len(), 6, |p| format!(
+                "({}, {}, {}, {}, 0, 0, 1, {}, {})",
+                p[0], p[1], p[2], p[3], p[4], p[5]
+            ))
         )));
         for v in chunk {
             insert = insert
@@ -407,8 +396,8 @@ pub async fn update_visit(
         "UPDATE visits SET scheduled = $1, concluded = $2, version = $3, doc = $4, updated_at = $5 \
          WHERE id = $6 AND version = $7",
     )
-    .bind(i64::from(v.scheduled_for.is_some()))
-    .bind(i64::from(v.outcome.is_some()))
+    .bind(counted(v).0 as i64)
+    .bind(counted(v).1 as i64)
     .bind(read + 1)
     .bind(doc(v)?)
     .bind(now)
@@ -449,13 +438,10 @@ pub async fn get_counted(
     conn: &mut AnyConnection,
     task_id: &str,
 ) -> Result<Option<(Stored, Counts)>, Error> {
-    let row = sqlx::query(
-        "SELECT doc, version, created_at, updated_at, \
-         (SELECT COALESCE(SUM(scheduled), 0) FROM visits WHERE task_id = $1) AS s, \
-         (SELECT COALESCE(SUM(concluded), 0) FROM visits WHERE task_id = $1) AS c, \
-         (SELECT COUNT(*) FROM visits WHERE task_id = $1) AS n \
-         FROM sagas WHERE task_id = $1",
-    )
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT doc, version, created_at, updated_at, {} FROM sagas WHERE task_id = $1",
+        counts_of("$1")
+    )))
     .bind(task_id)
     .fetch_optional(conn)
     .await?;
@@ -468,6 +454,23 @@ pub async fn get_counted(
 /// Visit counts of a task: scheduled, concluded, all.
 pub type Counts = (u64, u64, u64);
 
+/// The columns `s`, `c` and `n` of the visit counts of the task `task` (an SQL expression).
+fn counts_of(task: &str) -> String {
+    format!(
+        "(SELECT COALESCE(SUM(scheduled), 0) FROM visits WHERE task_id = {task}) AS s, \
+         (SELECT COALESCE(SUM(concluded), 0) FROM visits WHERE task_id = {task}) AS c, \
+         (SELECT COUNT(*) FROM visits WHERE task_id = {task}) AS n"
+    )
+}
+
+/// Whether a visit counts as scheduled and as concluded: its `scheduled` and `concluded` columns.
+pub fn counted(v: &Visit) -> (u64, u64) {
+    (
+        u64::from(v.scheduled_for.is_some()),
+        u64::from(v.outcome.is_some()),
+    )
+}
+
 fn counts(row: &sqlx::any::AnyRow) -> Result<Counts, Error> {
     let n = |c: &str| -> Result<u64, Error> { Ok(row.try_get::<i64, _>(c)? as u64) };
     Ok((n("s")?, n("c")?, n("n")?))
@@ -478,14 +481,12 @@ pub async fn get_visit_counted(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<(StoredVisit, Stored, Counts)>, Error> {
-    let row = sqlx::query(
+    let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT v.doc AS visit_doc, v.version AS visit_version, \
-         s.doc, s.version, s.created_at, s.updated_at, \
-         (SELECT COALESCE(SUM(scheduled), 0) FROM visits WHERE task_id = v.task_id) AS s, \
-         (SELECT COALESCE(SUM(concluded), 0) FROM visits WHERE task_id = v.task_id) AS c, \
-         (SELECT COUNT(*) FROM visits WHERE task_id = v.task_id) AS n \
+         s.doc, s.version, s.created_at, s.updated_at, {} \
          FROM visits v JOIN sagas s ON s.task_id = v.task_id WHERE v.id = $1",
-    )
+        counts_of("v.task_id")
+    )))
     .bind(id)
     .fetch_optional(conn)
     .await?;
