@@ -2,9 +2,13 @@
 //! row checked, good rows upserted in batches, every rejected row reported with its line, column and reason.
 //! Memory stays bounded whatever the file size: one batch in flight while the next is parsed.
 //!
-//! Accepted rows are committed (on SQLite batch by batch; on PostgreSQL each writer stages its rows and merges
-//! them once, in key order); a rejected row is never written. A second row with the same id
+//! Accepted rows are committed chunk by chunk; a rejected row is never written. A second row with the same id
 //! in one file is rejected, naming the line of the first.
+//!
+//! On PostgreSQL the rows are first sorted by id (an external sort: runs of [`SORT_RUN`] rows spilled to
+//! temporary files, then merged), and written in that order by `COPY` straight into the table, so each index
+//! is walked from start to end rather than page by random page, and the table lies in id order (a credit code
+//! carries its region, so a district's targets lie together). On SQLite each batch is upserted in key order.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -21,11 +25,33 @@ use crate::domain::inspector::Inspector;
 use crate::domain::target::{Checks, FieldError, Layout, Target, parse_row};
 use crate::store::{self, BatchOutcome, Staged};
 
-/// Rows written per transaction.
+/// Rows checked and handed on together (on SQLite, written per transaction).
 pub const BATCH: usize = 20_000;
+/// Rows sorted in memory before they are spilled to a run on disk (PostgreSQL).
+const SORT_RUN: usize = 200_000;
+/// Rows in key order written per transaction on PostgreSQL.
+const CHUNK: u64 = 50_000;
+/// How an import on PostgreSQL cuts its work: rows per sorted run and per written chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Rows sorted in memory before they are spilled to a run on disk.
+    pub sort_run: usize,
+    /// Rows in key order written per transaction.
+    pub chunk: u64,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Self {
+            sort_run: SORT_RUN,
+            chunk: CHUNK,
+        }
+    }
+}
+
 /// Accepted rows after which a PostgreSQL import vacuums the table.
 const VACUUM_AFTER: u64 = 100_000;
-/// Connections that merge batches at once on PostgreSQL.
+/// Connections that write chunks at once on PostgreSQL.
 pub const WRITERS: usize = 2;
 /// Rejections listed one by one; beyond this they are only counted.
 pub const MAX_LISTED: u64 = 10_000;
@@ -137,6 +163,15 @@ impl Counters {
         }
     }
 
+    /// Counts so far.
+    fn progress(&self) -> Report {
+        Report::Progress {
+            rows_read: self.rows_read.load(Ordering::Relaxed),
+            accepted: self.accepted.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+
     /// Counts a rejected row and lists why.
     fn reject(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
@@ -144,19 +179,17 @@ impl Counters {
     }
 }
 
-/// A batch being filled, with the line of each id in it.
-type OpenBatch<R> = (Vec<Staged<R>>, HashMap<String, u64>);
-
 /// Turns rows into batches, whatever the file format: the header first, then each data row with its line.
 struct Rows<'a, R> {
     layout: Option<Layout>,
     checks: Checks<'a>,
     counters: &'a Counters,
     reports: mpsc::Sender<Report>,
-    batches: Vec<mpsc::Sender<Vec<Staged<R>>>>,
-    /// One open batch per writer; a target always goes to the same writer (by a hash of its id), so two rows
-    /// with one id are written in file order and the second is recognised as the duplicate.
-    open: Vec<OpenBatch<R>>,
+    batches: mpsc::Sender<Vec<Staged<R>>>,
+    /// The batch being filled, with the line of each id in it: a second row with an id already in the batch is
+    /// recognised here (between batches, by the writing side).
+    open: Vec<Staged<R>>,
+    lines: HashMap<String, u64>,
 }
 
 impl<'a, R: Record> Rows<'a, R> {
@@ -164,19 +197,16 @@ impl<'a, R: Record> Rows<'a, R> {
         checks: Checks<'a>,
         counters: &'a Counters,
         reports: mpsc::Sender<Report>,
-        batches: Vec<mpsc::Sender<Vec<Staged<R>>>>,
+        batches: mpsc::Sender<Vec<Staged<R>>>,
     ) -> Self {
-        let open = batches
-            .iter()
-            .map(|_| (Vec::with_capacity(BATCH), HashMap::with_capacity(BATCH)))
-            .collect();
         Self {
             layout: None,
             checks,
             counters,
             reports,
             batches,
-            open,
+            open: Vec::with_capacity(BATCH),
+            lines: HashMap::with_capacity(BATCH),
         }
     }
 
@@ -209,9 +239,7 @@ impl<'a, R: Record> Rows<'a, R> {
         };
         match R::parse(layout, cells, &self.checks) {
             Ok(record) => {
-                let partition = partition_of(record.id(), self.batches.len());
-                let (batch, in_batch) = &mut self.open[partition];
-                if let Some(first) = in_batch.get(record.id()) {
+                if let Some(first) = self.lines.get(record.id()) {
                     let reason = format!(
                         "duplicate of line {first}: {} appears twice in the file",
                         record.id()
@@ -219,12 +247,12 @@ impl<'a, R: Record> Rows<'a, R> {
                     self.counters.reject(&self.reports, line, "id", reason);
                     return true;
                 }
-                in_batch.insert(record.id().to_string(), line);
-                batch.push(Staged { line, record });
-                if batch.len() == BATCH {
-                    in_batch.clear();
-                    let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-                    return self.batches[partition].blocking_send(full).is_ok();
+                self.lines.insert(record.id().to_string(), line);
+                self.open.push(Staged { line, record });
+                if self.open.len() == BATCH {
+                    self.lines.clear();
+                    let full = std::mem::replace(&mut self.open, Vec::with_capacity(BATCH));
+                    return self.batches.blocking_send(full).is_ok();
                 }
             }
             Err(errors) => {
@@ -238,12 +266,10 @@ impl<'a, R: Record> Rows<'a, R> {
         true
     }
 
-    /// Sends the last, partly filled batches.
+    /// Sends the last, partly filled batch.
     fn finish(self) {
-        for ((batch, _), sender) in self.open.into_iter().zip(&self.batches) {
-            if !batch.is_empty() {
-                let _ = sender.blocking_send(batch);
-            }
+        if !self.open.is_empty() {
+            let _ = self.batches.blocking_send(self.open);
         }
     }
 }
@@ -461,14 +487,6 @@ impl Record for Inspector {
     }
 }
 
-/// Which writer a record goes to.
-fn partition_of(id: &str, writers: usize) -> usize {
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (hash % writers as u64) as usize
-}
-
 /// What one writer did.
 #[derive(Default)]
 struct Written {
@@ -507,10 +525,8 @@ async fn tally(
     }
 }
 
-/// Writes the batches of one partition. On PostgreSQL they are staged by `COPY` into a session-local table and
-/// merged once at the end, in key order (one pass over the primary key however large the directory); on SQLite
-/// each batch is upserted in its own transaction.
-async fn write_partition<R: Record>(
+/// Writes the batches on SQLite, each upserted in its own transaction, in key order.
+async fn write_batches<R: Record>(
     db: Db,
     import_id: String,
     mut batches: mpsc::Receiver<Vec<Staged<R>>>,
@@ -518,52 +534,155 @@ async fn write_partition<R: Record>(
     reports: mpsc::Sender<Report>,
 ) -> Result<Written, ImportError> {
     let mut written = Written::default();
-    let now = now_ms();
-    let mut stage = match db.postgres() {
-        Some(pg) => {
-            let mut conn = pg.acquire().await?;
-            store::open_stage(&mut conn, R::TABLE).await?;
-            Some(conn)
-        }
-        None => None,
-    };
-    let progress = |counters: &Counters| Report::Progress {
-        rows_read: counters.rows_read.load(Ordering::Relaxed),
-        accepted: counters.accepted.load(Ordering::Relaxed),
-        rejected: counters.rejected.load(Ordering::Relaxed),
-    };
-    let mut staged = 0u64;
     while let Some(mut batch) = batches.recv().await {
         let started = std::time::Instant::now();
-        match stage.as_mut() {
-            Some(conn) => {
-                staged += batch.len() as u64;
-                let rows = batch.iter().map(|s| (s.line, s.record.values()));
-                store::stage(conn, R::TABLE, store::copy_lines(rows, &import_id, now)).await?;
-                written.time += started.elapsed();
-            }
-            None => {
-                // Keys in order touch the primary-key index page by page rather than at random.
-                batch.sort_unstable_by(|a, b| a.record.id().cmp(b.record.id()));
-                let outcome = write_batch::<R>(&db, &import_id, &batch).await?;
-                written.time += started.elapsed();
-                tally(outcome, &mut written, &counters, &reports).await;
-            }
-        }
-        let _ = reports.send(progress(&counters)).await;
-    }
-    if let Some(mut conn) = stage {
-        let started = std::time::Instant::now();
-        let outcome = store::merge_stage(&mut conn, R::TABLE, staged, now).await?;
-        tracing::info!(
-            rows = staged,
-            staging_s = written.time.as_secs_f64(),
-            merge_s = started.elapsed().as_secs_f64(),
-            "import partition merged"
-        );
+        // Keys in order touch the primary-key index page by page rather than at random.
+        batch.sort_unstable_by(|a, b| a.record.id().cmp(b.record.id()));
+        let outcome = write_batch::<R>(&db, &import_id, &batch).await?;
         written.time += started.elapsed();
         tally(outcome, &mut written, &counters, &reports).await;
-        let _ = reports.send(progress(&counters)).await;
+        let _ = reports.send(counters.progress()).await;
+    }
+    Ok(written)
+}
+
+/// One row on its way through the sort: its id, then its COPY line; ordered by id, then by file line.
+struct SortRow {
+    line: u64,
+    id_len: u32,
+    bytes: Vec<u8>,
+}
+
+impl SortRow {
+    fn id(&self) -> &[u8] {
+        &self.bytes[..self.id_len as usize]
+    }
+
+    fn copy_line(&self) -> &[u8] {
+        &self.bytes[self.id_len as usize..]
+    }
+}
+
+impl extsort::Sortable for SortRow {
+    fn encode<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(&self.line.to_le_bytes())?;
+        writer.write_all(&self.id_len.to_le_bytes())?;
+        writer.write_all(&(self.bytes.len() as u32).to_le_bytes())?;
+        writer.write_all(&self.bytes)
+    }
+
+    fn decode<Rd: Read>(reader: &mut Rd) -> std::io::Result<Self> {
+        let mut head = [0u8; 16];
+        reader.read_exact(&mut head)?;
+        let word = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap_or_default());
+        let line = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+        let mut bytes = vec![0; word(12) as usize];
+        reader.read_exact(&mut bytes)?;
+        Ok(Self {
+            line,
+            id_len: word(8),
+            bytes,
+        })
+    }
+}
+
+/// Sorts the checked rows by id on disk and deals them out in chunks of consecutive ids to the writers, in turn.
+/// A second row with an id is rejected here, naming the first; the rows that reach the writers have distinct ids.
+fn sort_rows<R: Record>(
+    mut batches: mpsc::Receiver<Vec<Staged<R>>>,
+    writers: Vec<mpsc::Sender<store::Chunk>>,
+    import_id: &str,
+    now: i64,
+    sizes: Sizes,
+    counters: &Counters,
+    reports: &mpsc::Sender<Report>,
+) -> Result<(), ImportError> {
+    let io = |e: std::io::Error| ImportError::Io(format!("sorting the rows: {e}"));
+    let mut sorter = extsort::ExternalSorter::new()
+        .with_segment_size(sizes.sort_run)
+        .pushed_by(|a: &SortRow, b: &SortRow| (a.id(), a.line).cmp(&(b.id(), b.line)));
+    while let Some(batch) = batches.blocking_recv() {
+        for staged in batch {
+            let id = staged.record.id();
+            let mut bytes = Vec::with_capacity(256);
+            bytes.extend_from_slice(id.as_bytes());
+            store::copy_line(
+                &mut bytes,
+                staged.line,
+                staged.record.values(),
+                import_id,
+                now,
+            );
+            sorter
+                .push(SortRow {
+                    line: staged.line,
+                    id_len: id.len() as u32,
+                    bytes,
+                })
+                .map_err(io)?;
+        }
+    }
+    let mut chunk = store::Chunk::default();
+    let mut turn = 0;
+    let mut last: Option<SortRow> = None;
+    let mut deal = |chunk: &mut store::Chunk, last: &SortRow| {
+        chunk.hi = String::from_utf8_lossy(last.id()).into_owned();
+        let full = std::mem::take(chunk);
+        let sent = writers[turn % writers.len()].blocking_send(full).is_ok();
+        turn += 1;
+        sent
+    };
+    for row in sorter.done().map_err(io)? {
+        let row = row.map_err(io)?;
+        if let Some(previous) = &last {
+            if previous.id() == row.id() {
+                let id = String::from_utf8_lossy(row.id());
+                let reason = format!(
+                    "duplicate of line {}: {id} appears twice in the file",
+                    previous.line
+                );
+                counters.reject(reports, row.line, "id", reason);
+                continue;
+            }
+            if chunk.rows == sizes.chunk && !deal(&mut chunk, previous) {
+                // A writer stopped; its error is the import's.
+                return Ok(());
+            }
+        }
+        if chunk.rows == 0 {
+            chunk.lo = String::from_utf8_lossy(row.id()).into_owned();
+        }
+        chunk.lines.extend_from_slice(row.copy_line());
+        chunk.rows += 1;
+        last = Some(row);
+    }
+    if let Some(previous) = &last
+        && chunk.rows > 0
+    {
+        deal(&mut chunk, previous);
+    }
+    Ok(())
+}
+
+/// Writes chunks of rows in key order on one PostgreSQL connection, each in its own transaction.
+async fn write_chunks<R: Record>(
+    db: Db,
+    mut chunks: mpsc::Receiver<store::Chunk>,
+    now: i64,
+    counters: Arc<Counters>,
+    reports: mpsc::Sender<Report>,
+) -> Result<Written, ImportError> {
+    let mut written = Written::default();
+    let Some(pg) = db.postgres() else {
+        return Ok(written);
+    };
+    let mut conn = pg.acquire().await?;
+    while let Some(chunk) = chunks.recv().await {
+        let started = std::time::Instant::now();
+        let outcome = store::write_chunk(&mut conn, R::TABLE, &chunk, now).await?;
+        written.time += started.elapsed();
+        tally(outcome, &mut written, &counters, &reports).await;
+        let _ = reports.send(counters.progress()).await;
     }
     Ok(written)
 }
@@ -624,7 +743,16 @@ pub async fn import_targets(
     source: impl AsyncRead + Send + Unpin + 'static,
     reports: mpsc::Sender<Report>,
 ) -> Result<Summary, ImportError> {
-    import::<Target>(db, actor, file_name, format, source, reports).await
+    import::<Target>(
+        db,
+        actor,
+        file_name,
+        format,
+        source,
+        reports,
+        Sizes::default(),
+    )
+    .await
 }
 
 /// Imports inspectors from `source` into `db`, sending progress and rejections to `reports`.
@@ -636,10 +764,19 @@ pub async fn import_inspectors(
     source: impl AsyncRead + Send + Unpin + 'static,
     reports: mpsc::Sender<Report>,
 ) -> Result<Summary, ImportError> {
-    import::<Inspector>(db, actor, file_name, format, source, reports).await
+    import::<Inspector>(
+        db,
+        actor,
+        file_name,
+        format,
+        source,
+        reports,
+        Sizes::default(),
+    )
+    .await
 }
 
-/// Imports records of kind `R` from `source` into `db`.
+/// Imports records of kind `R` from `source` into `db`, cutting the work by `sizes` on PostgreSQL.
 pub async fn import<R: Record>(
     db: &Db,
     actor: &str,
@@ -647,6 +784,7 @@ pub async fn import<R: Record>(
     format: Format,
     source: impl AsyncRead + Send + Unpin + 'static,
     reports: mpsc::Sender<Report>,
+    sizes: Sizes,
 ) -> Result<Summary, ImportError> {
     let import_id = uuid::Uuid::now_v7().to_string();
     let departments: HashSet<String> = {
@@ -655,11 +793,7 @@ pub async fn import<R: Record>(
         store::begin_import(&mut conn, &import_id, R::WHAT, file_name, actor, now_ms()).await?;
         codes.into_iter().collect()
     };
-    // PostgreSQL merges batches on several connections at once; SQLite has one writer.
-    let writers = if db.postgres().is_some() { WRITERS } else { 1 };
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..writers)
-        .map(|_| mpsc::channel::<Vec<Staged<R>>>(1))
-        .unzip();
+    let (sender, batches) = mpsc::channel::<Vec<Staged<R>>>(1);
     let counters = Arc::new(Counters::default());
     let parser = {
         let reports = reports.clone();
@@ -671,7 +805,7 @@ pub async fn import<R: Record>(
                 regions,
                 departments: &departments,
             };
-            let mut rows = Rows::new(checks, &counters, reports, senders);
+            let mut rows = Rows::new(checks, &counters, reports, sender);
             let result = match format {
                 Format::Csv => parse_csv(bridge, &mut rows),
                 Format::Xlsx => spool(bridge).and_then(|file| parse_xlsx(file, &mut rows)),
@@ -680,18 +814,44 @@ pub async fn import<R: Record>(
             result
         })
     };
-    let tasks: Vec<_> = receivers
-        .into_iter()
-        .map(|rx| {
-            tokio::spawn(write_partition::<R>(
-                db.clone(),
-                import_id.clone(),
-                rx,
-                counters.clone(),
-                reports.clone(),
-            ))
-        })
-        .collect();
+    // PostgreSQL: sorted on disk, then written by several connections at once. SQLite has one writer.
+    let now = now_ms();
+    let (tasks, sorter) = if db.postgres().is_some() {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..WRITERS)
+            .map(|_| mpsc::channel::<store::Chunk>(1))
+            .unzip();
+        let sorter = {
+            let (import_id, counters, reports) =
+                (import_id.clone(), counters.clone(), reports.clone());
+            tokio::task::spawn_blocking(move || {
+                sort_rows::<R>(
+                    batches, senders, &import_id, now, sizes, &counters, &reports,
+                )
+            })
+        };
+        let tasks: Vec<_> = receivers
+            .into_iter()
+            .map(|rx| {
+                tokio::spawn(write_chunks::<R>(
+                    db.clone(),
+                    rx,
+                    now,
+                    counters.clone(),
+                    reports.clone(),
+                ))
+            })
+            .collect();
+        (tasks, Some(sorter))
+    } else {
+        let task = tokio::spawn(write_batches::<R>(
+            db.clone(),
+            import_id.clone(),
+            batches,
+            counters.clone(),
+            reports.clone(),
+        ));
+        (vec![task], None)
+    };
     let mut accepted = 0u64;
     let mut created = 0u64;
     let mut write_time = std::time::Duration::ZERO;
@@ -700,6 +860,9 @@ pub async fn import<R: Record>(
         accepted += written.accepted;
         created += written.created;
         write_time = write_time.max(written.time);
+    }
+    if let Some(sorter) = sorter {
+        sorter.await.map_err(|e| ImportError::Io(e.to_string()))??;
     }
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
     if let Some(pg) = db.postgres()

@@ -123,10 +123,17 @@ impl Directories {
         source: impl AsyncRead + Send + Unpin + 'static,
         reports: mpsc::Sender<Report>,
     ) -> Result<Summary, Error> {
-        let summary =
-            import::import::<R>(&self.db, &who.subject, file_name, format, source, reports)
-                .await
-                .map_err(internal)?;
+        let summary = import::import::<R>(
+            &self.db,
+            &who.subject,
+            file_name,
+            format,
+            source,
+            reports,
+            import::Sizes::default(),
+        )
+        .await
+        .map_err(internal)?;
         let mut tx = self.db.begin().await?;
         let event = pb::ImportedEvent {
             import_id: summary.import_id.clone(),

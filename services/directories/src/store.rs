@@ -368,29 +368,21 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&bytes[plain..]);
 }
 
-/// The `COPY … (FORMAT text)` lines of `rows` (`(line, values)`): the values, then the import stamp.
-pub fn copy_lines<'a>(
-    rows: impl Iterator<Item = (u64, Vec<Value<'a>>)>,
-    import_id: &str,
-    now: i64,
-) -> Vec<u8> {
+/// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, then the import stamp.
+pub fn copy_line(buf: &mut Vec<u8>, line: u64, values: Vec<Value<'_>>, import_id: &str, now: i64) {
     use std::io::Write;
-    let mut buf = Vec::with_capacity(rows.size_hint().0 * 200);
-    for (line, values) in rows {
-        for value in values {
-            match value {
-                Value::Text(t) => copy_text(&mut buf, &t),
-                Value::Null => buf.extend_from_slice(b"\\N"),
-                Value::Int(n) => {
-                    let _ = write!(buf, "{n}");
-                }
+    for value in values {
+        match value {
+            Value::Text(t) => copy_text(buf, &t),
+            Value::Null => buf.extend_from_slice(b"\\N"),
+            Value::Int(n) => {
+                let _ = write!(buf, "{n}");
             }
-            buf.push(b'\t');
         }
-        copy_text(&mut buf, import_id);
-        let _ = writeln!(buf, "\t{line}\t{now}\t{now}");
+        buf.push(b'\t');
     }
-    buf
+    copy_text(buf, import_id);
+    let _ = writeln!(buf, "\t{line}\t{now}\t{now}");
 }
 
 /// The session-local table an import stages `table`'s rows in, on PostgreSQL.
@@ -417,18 +409,80 @@ pub async fn open_stage(conn: &mut sqlx::PgConnection, table: &Table) -> Result<
 pub async fn stage(
     conn: &mut sqlx::PgConnection,
     table: &Table,
-    lines: Vec<u8>,
+    lines: &[u8],
+) -> Result<(), sqlx::Error> {
+    copy_into(conn, &stage_name(table), table, lines).await
+}
+
+/// Appends COPY lines to `into`, a table with `table`'s import columns.
+async fn copy_into(
+    conn: &mut sqlx::PgConnection,
+    into: &str,
+    table: &Table,
+    lines: &[u8],
 ) -> Result<(), sqlx::Error> {
     let mut copy = conn
         .copy_in_raw(&format!(
-            "COPY {} ({}) FROM STDIN (FORMAT text)",
-            stage_name(table),
+            "COPY {into} ({}) FROM STDIN (FORMAT text)",
             table.import_columns()
         ))
         .await?;
     copy.send(lines).await?;
     copy.finish().await?;
     Ok(())
+}
+
+/// A run of an import's rows in key order, with distinct ids, as COPY lines.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// The COPY lines.
+    pub lines: Vec<u8>,
+    /// How many.
+    pub rows: u64,
+    /// The first and the last id.
+    pub lo: String,
+    pub hi: String,
+}
+
+/// Writes a chunk in one transaction (committed without waiting for the WAL flush: the import's closing record
+/// is synchronous and flushes it). Its rows go straight into the table by `COPY`, in key order, so the indexes
+/// are walked page by page; should an id be there already (an earlier import, or another one running), the
+/// chunk is staged and merged instead, which updates the known ids.
+pub async fn write_chunk(
+    conn: &mut sqlx::PgConnection,
+    table: &Table,
+    chunk: &Chunk,
+    now: i64,
+) -> Result<BatchOutcome, sqlx::Error> {
+    use sqlx::{Acquire, Executor};
+    let mut tx = conn.begin().await?;
+    tx.execute("SET LOCAL synchronous_commit = off").await?;
+    tx.execute("SAVEPOINT chunk").await?;
+    let outcome = match copy_into(&mut tx, table.name, table, &chunk.lines).await {
+        Ok(()) => {
+            tx.execute("RELEASE SAVEPOINT chunk").await?;
+            BatchOutcome {
+                created: chunk.rows,
+                ..Default::default()
+            }
+        }
+        Err(e) if suiji_platform::db::is_unique_violation(&e) => {
+            tx.execute("ROLLBACK TO SAVEPOINT chunk").await?;
+            open_stage(&mut tx, table).await?;
+            stage(&mut tx, table, &chunk.lines).await?;
+            merge_stage(&mut tx, table, chunk.rows, now).await?
+        }
+        Err(e) => return Err(e),
+    };
+    if table.segmented {
+        sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
+            .bind(&chunk.lo)
+            .bind(&chunk.hi)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Merges everything staged into `table` in one transaction, in key order, so the primary key is walked once
@@ -443,7 +497,9 @@ pub async fn merge_stage(
     use sqlx::{Acquire, Executor};
     let stage = stage_name(table);
     let mut tx = conn.begin().await?;
+    // The sort of the staged rows in memory; no JIT compilation for a statement that runs once.
     tx.execute("SET LOCAL work_mem = '128MB'").await?;
+    tx.execute("SET LOCAL jit = off").await?;
     let mut outcome = BatchOutcome::default();
     let (name, columns) = (table.name, table.import_columns());
     let first_lines =

@@ -425,8 +425,108 @@ async fn inspectors_import_with_their_own_rules(backend: Backend) {
     isolated.cleanup().await;
 }
 
+/// Small runs and chunks, so that a modest file goes through every part of the PostgreSQL path: rows spilled
+/// to many sorted runs and merged, a duplicate far from its first line found in the merge, chunks dealt to both
+/// writers, and a second import of known and new ids, whose chunks hit known ids and are merged instead.
+async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
+    use suiji_directories::domain::target::Target;
+    use suiji_directories::import::{Format, Sizes, import};
+    let Some((isolated, db)) = directory(backend).await else {
+        return;
+    };
+    let sizes = Sizes {
+        sort_run: 500,
+        chunk: 700,
+    };
+    let generated = |seed, count| {
+        let mut file = Vec::new();
+        let spec = Spec {
+            count,
+            seed,
+            province: "610000".into(),
+            departments: vec!["610400-SCJG".into()],
+        };
+        generate::targets(&spec, &mut file).unwrap();
+        String::from_utf8(file).unwrap()
+    };
+    let sized = |text: String| {
+        let db = db.clone();
+        async move {
+            let (tx, mut rx) = mpsc::channel(1024);
+            let collector = tokio::spawn(async move {
+                let mut rejections = Vec::new();
+                while let Some(report) = rx.recv().await {
+                    if let Report::Rejected(r) = report {
+                        rejections.push(r);
+                    }
+                }
+                rejections
+            });
+            let source = std::io::Cursor::new(text.into_bytes());
+            let summary = import::<Target>(&db, "tester", "t.csv", Format::Csv, source, tx, sizes)
+                .await
+                .unwrap();
+            (summary, collector.await.unwrap())
+        }
+    };
+    let text = generated(7, 12_000);
+    let lines: Vec<&str> = text.lines().collect();
+    // Line 5's id again at the end of the file: in another run, found when the runs are merged.
+    let (summary, rejections) = sized(format!("{text}{}\n", lines[4])).await;
+    assert_eq!(
+        (
+            summary.rows_read,
+            summary.accepted,
+            summary.created,
+            summary.rejected
+        ),
+        (12_001, 12_000, 12_000, 1)
+    );
+    assert_eq!(rejections.len(), 1);
+    assert_eq!(
+        (rejections[0].line, rejections[0].field.as_str()),
+        (12_002, "id")
+    );
+    assert!(
+        rejections[0].reason.starts_with("duplicate of line 5: "),
+        "{}",
+        rejections[0].reason
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 12_000);
+    let first_import = summary.import_id.clone();
+
+    // Half the known ids again, with new ones between them in key order.
+    let fresh = generated(8, 3_000);
+    let again = format!(
+        "{}\n{}\n{}",
+        lines[0],
+        lines[6_001..].join("\n"),
+        fresh.lines().skip(1).collect::<Vec<_>>().join("\n")
+    );
+    let (summary, rejections) = sized(again).await;
+    assert_eq!(rejections, vec![]);
+    assert_eq!(
+        (summary.accepted, summary.created, summary.rejected),
+        (9_000, 3_000, 0)
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 15_000);
+    let by_import: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT import_id, COUNT(*) FROM targets GROUP BY import_id ORDER BY COUNT(*)",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        by_import,
+        vec![(first_import, 6_000), (summary.import_id.clone(), 9_000)]
+    );
+    db.close().await;
+    isolated.cleanup().await;
+}
+
 suiji_platform::on_both_backends!(
     good_rows_land_and_bad_rows_are_named,
+    imports_sorted_on_disk_and_written_in_chunks,
     gbk_files_with_chinese_headers_import,
     reimport_updates_and_duplicates_across_batches_are_found,
     a_bad_header_rejects_the_file_at_line_1,
