@@ -97,8 +97,8 @@ pub struct Summary {
     pub listed: u64,
     /// The import's id.
     pub import_id: String,
-    /// Time the busiest writer spent writing batches, in milliseconds (reading and checking rows overlaps
-    /// with it).
+    /// Time the busiest writer spent writing, in milliseconds (on SQLite reading and checking rows overlap
+    /// with it; on PostgreSQL the writing begins once every row is read and sorted).
     pub write_ms: u64,
 }
 
