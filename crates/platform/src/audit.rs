@@ -148,7 +148,7 @@ pub async fn append_many(
     }
     // On PostgreSQL the last insert moves the head's hash on in the same statement: the head stays locked until
     // the commit, so every round trip saved here is time other writers do not wait.
-    let postgres = tx.backend_name() == "PostgreSQL";
+    let postgres = crate::db::is_postgres(tx);
     let chunks: Vec<&[AuditEntry]> = entries.chunks(INSERT_ROWS).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let insert = format!(

@@ -215,6 +215,11 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
+/// Whether `conn` talks to PostgreSQL (for statements only it can run, such as a data-modifying `WITH`).
+pub fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
 /// A bool as the 0/1 integer a flag column stores.
 pub fn flag(value: bool) -> i64 {
     i64::from(value)

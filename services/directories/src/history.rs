@@ -79,7 +79,7 @@ async fn resum(tx: &mut Tx, targets: &[&str]) -> Result<(), sqlx::Error> {
          SELECT target_id, department_code, substr(visit_date, 1, 4), COUNT(*) FROM target_inspections \
          WHERE target_id IN ({list}) GROUP BY target_id, department_code, substr(visit_date, 1, 4)"
     );
-    let statements = if tx.backend_name() == "PostgreSQL" {
+    let statements = if suiji_platform::db::is_postgres(tx) {
         vec![
             format!("WITH years AS ({delete_years}) {delete_departments}"),
             format!("WITH years AS ({insert_years}) {insert_departments}"),

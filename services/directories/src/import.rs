@@ -5,10 +5,12 @@
 //! Accepted rows are committed chunk by chunk; a rejected row is never written. A second row with the same id
 //! in one file is rejected, naming the line of the first.
 //!
-//! On PostgreSQL the rows are first sorted by id (an external sort: runs of [`SORT_RUN`] rows spilled to
+//! On PostgreSQL the rows are first sorted by id (an external sort: runs of [`Sizes::sort_run`] rows spilled to
 //! temporary files, then merged), and written in that order by `COPY` straight into the table, so each index
 //! is walked from start to end rather than page by random page, and the table lies in id order (a credit code
 //! carries its region, so a district's targets lie together). On SQLite each batch is upserted in key order.
+//! A second row of an id is found in its batch as the rows are read (so that a short file's rejections come in
+//! its order), and beyond the batch by the sort's merge or the upsert.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -27,10 +29,6 @@ use crate::store::{self, BatchOutcome, Staged};
 
 /// Rows checked and handed on together (on SQLite, written per transaction).
 pub const BATCH: usize = 20_000;
-/// Rows sorted in memory before they are spilled to a run on disk (PostgreSQL).
-const SORT_RUN: usize = 200_000;
-/// Rows in key order written per transaction on PostgreSQL.
-const CHUNK: u64 = 50_000;
 /// How an import on PostgreSQL cuts its work: rows per sorted run and per written chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sizes {
@@ -43,8 +41,8 @@ pub struct Sizes {
 impl Default for Sizes {
     fn default() -> Self {
         Self {
-            sort_run: SORT_RUN,
-            chunk: CHUNK,
+            sort_run: 200_000,
+            chunk: 50_000,
         }
     }
 }
@@ -186,8 +184,7 @@ struct Rows<'a, R> {
     counters: &'a Counters,
     reports: mpsc::Sender<Report>,
     batches: mpsc::Sender<Vec<Staged<R>>>,
-    /// The batch being filled, with the line of each id in it: a second row with an id already in the batch is
-    /// recognised here (between batches, by the writing side).
+    /// The batch being filled, with the line of each id in it.
     open: Vec<Staged<R>>,
     lines: HashMap<String, u64>,
 }
@@ -240,10 +237,7 @@ impl<'a, R: Record> Rows<'a, R> {
         match R::parse(layout, cells, &self.checks) {
             Ok(record) => {
                 if let Some(first) = self.lines.get(record.id()) {
-                    let reason = format!(
-                        "duplicate of line {first}: {} appears twice in the file",
-                        record.id()
-                    );
+                    let reason = duplicate(*first, record.id());
                     self.counters.reject(&self.reports, line, "id", reason);
                     return true;
                 }
@@ -487,6 +481,11 @@ impl Record for Inspector {
     }
 }
 
+/// Why a second row of an id is refused.
+fn duplicate(first: u64, id: &str) -> String {
+    format!("duplicate of line {first}: {id} appears twice in the file")
+}
+
 /// What one writer did.
 #[derive(Default)]
 struct Written {
@@ -513,7 +512,7 @@ async fn tally(
     for (line, id, first) in outcome.duplicates {
         counters.rejected.fetch_add(1, Ordering::Relaxed);
         if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
-            let reason = format!("duplicate of line {first}: {id} appears twice in the file");
+            let reason = duplicate(first, &id);
             let _ = reports
                 .send(Report::Rejected(Rejection {
                     line,
@@ -636,11 +635,7 @@ fn sort_rows<R: Record>(
         let row = row.map_err(io)?;
         if let Some(previous) = &last {
             if previous.id() == row.id() {
-                let id = String::from_utf8_lossy(row.id());
-                let reason = format!(
-                    "duplicate of line {}: {id} appears twice in the file",
-                    previous.line
-                );
+                let reason = duplicate(previous.line, &String::from_utf8_lossy(row.id()));
                 counters.reject(reports, row.line, "id", reason);
                 continue;
             }
@@ -666,16 +661,13 @@ fn sort_rows<R: Record>(
 
 /// Writes chunks of rows in key order on one PostgreSQL connection, each in its own transaction.
 async fn write_chunks<R: Record>(
-    db: Db,
+    pg: sqlx::PgPool,
     mut chunks: mpsc::Receiver<store::Chunk>,
     now: i64,
     counters: Arc<Counters>,
     reports: mpsc::Sender<Report>,
 ) -> Result<Written, ImportError> {
     let mut written = Written::default();
-    let Some(pg) = db.postgres() else {
-        return Ok(written);
-    };
     let mut conn = pg.acquire().await?;
     while let Some(chunk) = chunks.recv().await {
         let started = std::time::Instant::now();
@@ -816,7 +808,7 @@ pub async fn import<R: Record>(
     };
     // PostgreSQL: sorted on disk, then written by several connections at once. SQLite has one writer.
     let now = now_ms();
-    let (tasks, sorter) = if db.postgres().is_some() {
+    let (tasks, sorter) = if let Some(pg) = db.postgres() {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..WRITERS)
             .map(|_| mpsc::channel::<store::Chunk>(1))
             .unzip();
@@ -833,7 +825,7 @@ pub async fn import<R: Record>(
             .into_iter()
             .map(|rx| {
                 tokio::spawn(write_chunks::<R>(
-                    db.clone(),
+                    pg.clone(),
                     rx,
                     now,
                     counters.clone(),
@@ -869,7 +861,8 @@ pub async fn import<R: Record>(
         && accepted >= VACUUM_AFTER
         && R::WHAT == "targets"
     {
-        // Sets the visibility map, so snapshots stay index-only scans, and refreshes the planner's statistics.
+        // Sets the hint bits and the visibility map now rather than on the first snapshots, and refreshes the
+        // planner's statistics.
         use sqlx::Executor;
         pg.execute("VACUUM (ANALYZE) targets").await?;
     }

@@ -461,11 +461,19 @@ pub async fn write_chunk(
     let outcome = match copy_into(&mut tx, table.name, table, &chunk.lines).await {
         Ok(()) => {
             tx.execute("RELEASE SAVEPOINT chunk").await?;
+            if table.segmented {
+                sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
+                    .bind(&chunk.lo)
+                    .bind(&chunk.hi)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             BatchOutcome {
                 created: chunk.rows,
                 ..Default::default()
             }
         }
+        // The merge marks the key range it wrote itself.
         Err(e) if suiji_platform::db::is_unique_violation(&e) => {
             tx.execute("ROLLBACK TO SAVEPOINT chunk").await?;
             open_stage(&mut tx, table).await?;
@@ -474,13 +482,6 @@ pub async fn write_chunk(
         }
         Err(e) => return Err(e),
     };
-    if table.segmented {
-        sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
-            .bind(&chunk.lo)
-            .bind(&chunk.hi)
-            .execute(&mut *tx)
-            .await?;
-    }
     tx.commit().await?;
     Ok(outcome)
 }

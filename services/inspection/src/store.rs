@@ -105,7 +105,7 @@ pub async fn update(
 ) -> Result<(), Error> {
     let set = "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5 \
                WHERE task_id = $6 AND version = $7";
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let postgres = suiji_platform::db::is_postgres(conn);
     // On PostgreSQL the entry goes in with the update, in one statement: it is written only when the update is.
     let sql = if postgres {
         format!(
