@@ -177,45 +177,56 @@ impl Counters {
     }
 }
 
-/// Turns rows into batches, whatever the file format: the header first, then each data row with its line.
-struct Rows<'a, R> {
-    layout: Option<Layout>,
-    checks: Checks<'a>,
-    counters: &'a Counters,
-    reports: mpsc::Sender<Report>,
-    batches: mpsc::Sender<Vec<Staged<R>>>,
-    /// The batch being filled, with the line of each id in it.
-    open: Vec<Staged<R>>,
-    lines: HashMap<String, u64>,
+/// Raw rows read but not yet checked, dealt to the checkers this many at a time.
+const RAW_BATCH: usize = 2_000;
+/// Threads that check rows while the file is read.
+const CHECKERS: usize = 2;
+
+/// A row as read from the file, before its checks.
+enum Raw {
+    /// The cells of a data row.
+    Row { line: u64, cells: csv::StringRecord },
+    /// A row that could not be read into cells, and why.
+    Bad { line: u64, reason: String },
 }
 
-impl<'a, R: Record> Rows<'a, R> {
-    fn new(
-        checks: Checks<'a>,
-        counters: &'a Counters,
-        reports: mpsc::Sender<Report>,
-        batches: mpsc::Sender<Vec<Staged<R>>>,
-    ) -> Self {
-        Self {
-            layout: None,
-            checks,
-            counters,
-            reports,
-            batches,
-            open: Vec::with_capacity(BATCH),
-            lines: HashMap::with_capacity(BATCH),
-        }
-    }
+/// A row after its checks.
+enum Checked<T> {
+    Good(T),
+    Bad {
+        line: u64,
+        problems: Vec<FieldError>,
+    },
+}
 
+/// A run of raw rows with the layout of the file's header.
+struct RawBatch {
+    layout: Arc<Layout>,
+    rows: Vec<Raw>,
+}
+
+/// Takes rows from the file reader, whatever the file format: the header first, then each data row with its
+/// line. Data rows are dealt in runs to the checkers, in turn, so that they are checked on several threads and
+/// come back in the file's order.
+struct Rows<'a> {
+    layout: Option<Arc<Layout>>,
+    counters: &'a Counters,
+    reports: mpsc::Sender<Report>,
+    checkers: Vec<std::sync::mpsc::SyncSender<RawBatch>>,
+    turn: usize,
+    open: Vec<Raw>,
+}
+
+impl<'a> Rows<'a> {
     fn reject(&self, line: u64, field: &str, reason: String) {
         self.counters.reject(&self.reports, line, field, reason);
     }
 
     /// Reads the header; false when the file cannot be read further.
-    fn header(&mut self, cells: &[&str]) -> bool {
+    fn header<R: Record>(&mut self, cells: &[&str]) -> bool {
         match R::layout(cells) {
             Ok(layout) => {
-                self.layout = Some(layout);
+                self.layout = Some(Arc::new(layout));
                 true
             }
             Err(reason) => {
@@ -226,50 +237,179 @@ impl<'a, R: Record> Rows<'a, R> {
     }
 
     /// Takes one data row; false when the import was abandoned.
-    fn row(&mut self, line: u64, cells: &[&str]) -> bool {
+    fn row(&mut self, line: u64, cells: csv::StringRecord) -> bool {
         if cells.iter().all(|f| f.trim().is_empty()) {
             return true;
         }
-        self.counters.rows_read.fetch_add(1, Ordering::Relaxed);
-        let Some(layout) = &self.layout else {
-            return false;
-        };
-        match R::parse(layout, cells, &self.checks) {
-            Ok(record) => {
-                if let Some(first) = self.lines.get(record.id()) {
-                    let reason = duplicate(*first, record.id());
-                    self.counters.reject(&self.reports, line, "id", reason);
-                    return true;
-                }
-                self.lines.insert(record.id().to_string(), line);
-                self.open.push(Staged { line, record });
-                if self.open.len() == BATCH {
-                    self.lines.clear();
-                    let full = std::mem::replace(&mut self.open, Vec::with_capacity(BATCH));
-                    return self.batches.blocking_send(full).is_ok();
-                }
-            }
-            Err(errors) => {
-                // One row counts once, however many of its fields are wrong; each problem is listed.
-                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                for (field, reason) in errors {
-                    self.counters.list(&self.reports, line, field, reason);
-                }
-            }
-        }
-        true
+        self.push(Raw::Row { line, cells })
     }
 
-    /// Sends the last, partly filled batch.
-    fn finish(self) {
+    /// Takes a row that could not be read, in its place among the others.
+    fn bad(&mut self, line: u64, reason: String) -> bool {
+        self.push(Raw::Bad { line, reason })
+    }
+
+    fn push(&mut self, raw: Raw) -> bool {
+        self.counters.rows_read.fetch_add(1, Ordering::Relaxed);
+        self.open.push(raw);
+        self.open.len() < RAW_BATCH || self.deal()
+    }
+
+    /// Hands the open run to the next checker; false when the import was abandoned.
+    fn deal(&mut self) -> bool {
+        let Some(layout) = self.layout.clone() else {
+            return false;
+        };
+        let rows = std::mem::replace(&mut self.open, Vec::with_capacity(RAW_BATCH));
+        let checker = &self.checkers[self.turn % self.checkers.len()];
+        self.turn += 1;
+        checker.send(RawBatch { layout, rows }).is_ok()
+    }
+
+    /// Hands on the last, partly filled run.
+    fn finish(mut self) {
         if !self.open.is_empty() {
-            let _ = self.batches.blocking_send(self.open);
+            self.deal();
         }
     }
 }
 
+/// A checked row on its way to be written: its key and the file line it came from.
+trait Keyed: Send {
+    fn key(&self) -> &[u8];
+    fn line(&self) -> u64;
+}
+
+impl<R: Record> Keyed for Staged<R> {
+    fn key(&self) -> &[u8] {
+        self.record.id().as_bytes()
+    }
+
+    fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+/// Checks runs of raw rows until the reader is done, turning each good row into what the writing side takes.
+fn check_rows<R: Record, T: Keyed>(
+    raw: std::sync::mpsc::Receiver<RawBatch>,
+    checked: std::sync::mpsc::SyncSender<Vec<Checked<T>>>,
+    checks: &Checks<'_>,
+    encode: &(dyn Fn(Staged<R>) -> T + Sync),
+) {
+    for batch in raw {
+        let rows = batch
+            .rows
+            .into_iter()
+            .map(|raw| match raw {
+                Raw::Bad { line, reason } => Checked::Bad {
+                    line,
+                    problems: vec![("", reason)],
+                },
+                Raw::Row { line, cells } => {
+                    let cells: Vec<&str> = cells.iter().collect();
+                    match R::parse(&batch.layout, &cells, checks) {
+                        Ok(record) => Checked::Good(encode(Staged { line, record })),
+                        Err(problems) => Checked::Bad { line, problems },
+                    }
+                }
+            })
+            .collect();
+        if checked.send(rows).is_err() {
+            return;
+        }
+    }
+}
+
+/// Takes the checked rows back from the checkers in the file's order (the order they were dealt in), reports
+/// the rejected ones, rejects a second row of an id within a batch (naming the first) and hands on batches.
+fn sequence<T: Keyed>(
+    checkers: Vec<std::sync::mpsc::Receiver<Vec<Checked<T>>>>,
+    counters: &Counters,
+    reports: &mpsc::Sender<Report>,
+    batches: mpsc::Sender<Vec<T>>,
+) {
+    let mut open: Vec<T> = Vec::with_capacity(BATCH);
+    let mut lines: HashMap<Box<[u8]>, u64> = HashMap::with_capacity(BATCH);
+    for turn in 0.. {
+        let Ok(rows) = checkers[turn % checkers.len()].recv() else {
+            break;
+        };
+        for row in rows {
+            match row {
+                Checked::Good(row) => {
+                    if let Some(first) = lines.get(row.key()) {
+                        let id = String::from_utf8_lossy(row.key());
+                        counters.reject(reports, row.line(), "id", duplicate(*first, &id));
+                        continue;
+                    }
+                    lines.insert(row.key().into(), row.line());
+                    open.push(row);
+                    if open.len() == BATCH {
+                        lines.clear();
+                        let full = std::mem::replace(&mut open, Vec::with_capacity(BATCH));
+                        if batches.blocking_send(full).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Checked::Bad { line, problems } => {
+                    // One row counts once, however many of its fields are wrong; each problem is listed.
+                    counters.rejected.fetch_add(1, Ordering::Relaxed);
+                    for (field, reason) in problems {
+                        counters.list(reports, line, field, reason);
+                    }
+                }
+            }
+        }
+    }
+    if !open.is_empty() {
+        let _ = batches.blocking_send(open);
+    }
+}
+
+/// Reads `source` in `format` and hands its good rows on in batches, in the file's order: one thread reads, the
+/// checkers check, and one puts the rows back in order.
+fn read_rows<R: Record, T: Keyed>(
+    format: Format,
+    source: impl Read,
+    checks: &Checks<'_>,
+    encode: &(dyn Fn(Staged<R>) -> T + Sync),
+    counters: &Counters,
+    reports: &mpsc::Sender<Report>,
+    batches: mpsc::Sender<Vec<T>>,
+) -> Result<(), ImportError> {
+    std::thread::scope(|scope| {
+        let (to_checkers, from_checkers): (Vec<_>, Vec<_>) = (0..CHECKERS)
+            .map(|_| {
+                let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel(1);
+                let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || check_rows::<R, T>(raw_rx, checked_tx, checks, encode));
+                (raw_tx, checked_rx)
+            })
+            .unzip();
+        scope.spawn(move || sequence(from_checkers, counters, reports, batches));
+        let mut rows = Rows {
+            layout: None,
+            counters,
+            reports: reports.clone(),
+            checkers: to_checkers,
+            turn: 0,
+            open: Vec::with_capacity(RAW_BATCH),
+        };
+        // Reads of a megabyte: each read of the upload may wait on another thread.
+        let source = std::io::BufReader::with_capacity(1 << 20, source);
+        let result = match format {
+            Format::Csv => parse_csv::<R>(source, &mut rows),
+            Format::Xlsx => spool(source).and_then(|file| parse_xlsx::<R>(file, &mut rows)),
+        };
+        rows.finish();
+        result
+    })
+}
+
 /// Reads a CSV file (UTF-8 or GB18030) into `rows`.
-fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_, R>) -> Result<(), ImportError> {
+fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportError> {
     let mut head = Vec::with_capacity(SNIFF);
     (&mut source)
         .take(SNIFF as u64)
@@ -288,7 +428,7 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_, R>) -> Result
     match reader.read_record(&mut record) {
         Ok(true) => {
             let cells: Vec<&str> = record.iter().collect();
-            if !rows.header(&cells) {
+            if !rows.header::<R>(&cells) {
                 return Ok(());
             }
         }
@@ -311,23 +451,20 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_, R>) -> Result
                 return Err(ImportError::Io(e.to_string()));
             }
             Err(e) => {
-                rows.counters.rows_read.fetch_add(1, Ordering::Relaxed);
-                rows.reject(line, "", format!("malformed CSV: {e}"));
+                if !rows.bad(line, format!("malformed CSV: {e}")) {
+                    return Ok(());
+                }
                 continue;
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(line);
-        if record.iter().any(|f| f.contains('\u{FFFD}')) {
-            rows.counters.rows_read.fetch_add(1, Ordering::Relaxed);
-            rows.reject(
-                line,
-                "",
-                format!("holds bytes that are not valid {} text", encoding.name()),
-            );
-            continue;
-        }
-        let cells: Vec<&str> = record.iter().collect();
-        if !rows.row(line, &cells) {
+        let more = if record.iter().any(|f| f.contains('\u{FFFD}')) {
+            let reason = format!("holds bytes that are not valid {} text", encoding.name());
+            rows.bad(line, reason)
+        } else {
+            rows.row(line, std::mem::take(&mut record))
+        };
+        if !more {
             return Ok(());
         }
     }
@@ -352,7 +489,7 @@ fn cell_text(value: &calamine::DataRef<'_>) -> String {
 }
 
 /// Reads the first sheet of an XLSX workbook into `rows`, cell by cell (the sheet is never held whole).
-fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_, R>) -> Result<(), ImportError> {
+fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportError> {
     use calamine::Reader;
     let bad =
         |e: calamine::XlsxError| ImportError::Io(format!("not a readable XLSX workbook: {e}"));
@@ -365,19 +502,19 @@ fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_, R>) -> Result<
     let mut current: Option<u32> = None;
     let mut row: Vec<String> = Vec::new();
     let mut header_seen = false;
-    let mut emit = |index: u32, row: &mut Vec<String>, rows: &mut Rows<'_, R>| -> bool {
-        if let Some(width) = rows.layout.as_ref().map(Layout::width) {
+    let mut emit = |index: u32, row: &mut Vec<String>, rows: &mut Rows<'_>| -> bool {
+        if let Some(width) = rows.layout.as_ref().map(|layout| layout.width()) {
             // Trailing empty cells are not stored in a sheet.
             if row.len() < width {
                 row.resize(width, String::new());
             }
         }
-        let values: Vec<&str> = row.iter().map(String::as_str).collect();
         let more = if header_seen {
-            rows.row(u64::from(index) + 1, &values)
+            rows.row(u64::from(index) + 1, csv::StringRecord::from(row.clone()))
         } else {
             header_seen = true;
-            rows.header(&values)
+            let values: Vec<&str> = row.iter().map(String::as_str).collect();
+            rows.header::<R>(&values)
         };
         row.clear();
         more
@@ -562,6 +699,32 @@ impl SortRow {
     }
 }
 
+impl SortRow {
+    /// A checked row as the sort takes it: its COPY line, stamped with the import.
+    fn of<R: Record>(staged: Staged<R>, import_id: &str, now: i64) -> Self {
+        let id = staged.record.id();
+        let mut bytes = Vec::with_capacity(256);
+        bytes.extend_from_slice(id.as_bytes());
+        let values = staged.record.values();
+        store::copy_line(&mut bytes, staged.line, values, import_id, now);
+        Self {
+            line: staged.line,
+            id_len: id.len() as u32,
+            bytes,
+        }
+    }
+}
+
+impl Keyed for SortRow {
+    fn key(&self) -> &[u8] {
+        self.id()
+    }
+
+    fn line(&self) -> u64 {
+        self.line
+    }
+}
+
 impl extsort::Sortable for SortRow {
     fn encode<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
         writer.write_all(&self.line.to_le_bytes())?;
@@ -587,11 +750,9 @@ impl extsort::Sortable for SortRow {
 
 /// Sorts the checked rows by id on disk and deals them out in chunks of consecutive ids to the writers, in turn.
 /// A second row with an id is rejected here, naming the first; the rows that reach the writers have distinct ids.
-fn sort_rows<R: Record>(
-    mut batches: mpsc::Receiver<Vec<Staged<R>>>,
+fn sort_rows(
+    mut batches: mpsc::Receiver<Vec<SortRow>>,
     writers: Vec<mpsc::Sender<store::Chunk>>,
-    import_id: &str,
-    now: i64,
     sizes: Sizes,
     counters: &Counters,
     reports: &mpsc::Sender<Report>,
@@ -601,25 +762,7 @@ fn sort_rows<R: Record>(
         .with_segment_size(sizes.sort_run)
         .pushed_by(|a: &SortRow, b: &SortRow| (a.id(), a.line).cmp(&(b.id(), b.line)));
     while let Some(batch) = batches.blocking_recv() {
-        for staged in batch {
-            let id = staged.record.id();
-            let mut bytes = Vec::with_capacity(256);
-            bytes.extend_from_slice(id.as_bytes());
-            store::copy_line(
-                &mut bytes,
-                staged.line,
-                staged.record.values(),
-                import_id,
-                now,
-            );
-            sorter
-                .push(SortRow {
-                    line: staged.line,
-                    id_len: id.len() as u32,
-                    bytes,
-                })
-                .map_err(io)?;
-        }
+        sorter.push_iter(batch).map_err(io)?;
     }
     let mut chunk = store::Chunk::default();
     let mut turn = 0;
@@ -664,6 +807,7 @@ async fn write_chunks<R: Record>(
     pg: sqlx::PgPool,
     mut chunks: mpsc::Receiver<store::Chunk>,
     now: i64,
+    into: Option<String>,
     counters: Arc<Counters>,
     reports: mpsc::Sender<Report>,
 ) -> Result<Written, ImportError> {
@@ -671,7 +815,7 @@ async fn write_chunks<R: Record>(
     let mut conn = pg.acquire().await?;
     while let Some(chunk) = chunks.recv().await {
         let started = std::time::Instant::now();
-        let outcome = store::write_chunk(&mut conn, R::TABLE, &chunk, now).await?;
+        let outcome = store::write_chunk(&mut conn, R::TABLE, &chunk, now, into.as_deref()).await?;
         written.time += started.elapsed();
         tally(outcome, &mut written, &counters, &reports).await;
         let _ = reports.send(counters.progress()).await;
@@ -768,6 +912,40 @@ pub async fn import_inspectors(
     .await
 }
 
+/// What the reading side of an import needs besides the file.
+struct Reader {
+    format: Format,
+    departments: HashSet<String>,
+    counters: Arc<Counters>,
+    reports: mpsc::Sender<Report>,
+}
+
+impl Reader {
+    /// Reads and checks the file on blocking threads, handing on its good rows as `encode` makes them.
+    fn spawn<R: Record, T: Keyed + 'static>(
+        self,
+        source: impl Read + Send + 'static,
+        batches: mpsc::Sender<Vec<T>>,
+        encode: impl Fn(Staged<R>) -> T + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<Result<(), ImportError>> {
+        tokio::task::spawn_blocking(move || {
+            let checks = Checks {
+                regions: Regions::shipped(),
+                departments: &self.departments,
+            };
+            read_rows::<R, T>(
+                self.format,
+                source,
+                &checks,
+                &encode,
+                &self.counters,
+                &self.reports,
+                batches,
+            )
+        })
+    }
+}
+
 /// Imports records of kind `R` from `source` into `db`, cutting the work by `sizes` on PostgreSQL.
 pub async fn import<R: Record>(
     db: &Db,
@@ -785,40 +963,32 @@ pub async fn import<R: Record>(
         store::begin_import(&mut conn, &import_id, R::WHAT, file_name, actor, now_ms()).await?;
         codes.into_iter().collect()
     };
-    let (sender, batches) = mpsc::channel::<Vec<Staged<R>>>(1);
     let counters = Arc::new(Counters::default());
-    let parser = {
-        let reports = reports.clone();
-        let counters = counters.clone();
-        let bridge = tokio_util::io::SyncIoBridge::new(source);
-        tokio::task::spawn_blocking(move || {
-            let regions = Regions::shipped();
-            let checks = Checks {
-                regions,
-                departments: &departments,
-            };
-            let mut rows = Rows::new(checks, &counters, reports, sender);
-            let result = match format {
-                Format::Csv => parse_csv(bridge, &mut rows),
-                Format::Xlsx => spool(bridge).and_then(|file| parse_xlsx(file, &mut rows)),
-            };
-            rows.finish();
-            result
-        })
+    let bridge = tokio_util::io::SyncIoBridge::new(source);
+    let reader = Reader {
+        format,
+        departments,
+        counters: counters.clone(),
+        reports: reports.clone(),
     };
     // PostgreSQL: sorted on disk, then written by several connections at once. SQLite has one writer.
     let now = now_ms();
-    let (tasks, sorter) = if let Some(pg) = db.postgres() {
+    let mut first_load = None;
+    let (parser, tasks, sorter) = if let Some(pg) = db.postgres() {
+        first_load = crate::first_load::begin(pg, R::TABLE).await?;
+        let into = first_load.as_ref().map(|load| load.into.clone());
+        let (sender, batches) = mpsc::channel(1);
+        let stamp = import_id.clone();
+        let parser = reader.spawn(bridge, sender, move |staged: Staged<R>| {
+            SortRow::of(staged, &stamp, now)
+        });
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..WRITERS)
             .map(|_| mpsc::channel::<store::Chunk>(1))
             .unzip();
         let sorter = {
-            let (import_id, counters, reports) =
-                (import_id.clone(), counters.clone(), reports.clone());
+            let (counters, reports) = (counters.clone(), reports.clone());
             tokio::task::spawn_blocking(move || {
-                sort_rows::<R>(
-                    batches, senders, &import_id, now, sizes, &counters, &reports,
-                )
+                sort_rows(batches, senders, sizes, &counters, &reports)
             })
         };
         let tasks: Vec<_> = receivers
@@ -828,13 +998,16 @@ pub async fn import<R: Record>(
                     pg.clone(),
                     rx,
                     now,
+                    into.clone(),
                     counters.clone(),
                     reports.clone(),
                 ))
             })
             .collect();
-        (tasks, Some(sorter))
+        (parser, tasks, Some(sorter))
     } else {
+        let (sender, batches) = mpsc::channel(1);
+        let parser = reader.spawn(bridge, sender, |staged: Staged<R>| staged);
         let task = tokio::spawn(write_batches::<R>(
             db.clone(),
             import_id.clone(),
@@ -842,7 +1015,7 @@ pub async fn import<R: Record>(
             counters.clone(),
             reports.clone(),
         ));
-        (vec![task], None)
+        (parser, vec![task], None)
     };
     let mut accepted = 0u64;
     let mut created = 0u64;
@@ -857,6 +1030,14 @@ pub async fn import<R: Record>(
         sorter.await.map_err(|e| ImportError::Io(e.to_string()))??;
     }
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
+    if let (Some(load), Some(pg)) = (first_load, db.postgres()) {
+        let started = std::time::Instant::now();
+        if let Some(merged) = load.finish(pg, accepted, now).await? {
+            accepted = merged.created + merged.updated;
+            created = merged.created;
+        }
+        write_time += started.elapsed();
+    }
     if let Some(pg) = db.postgres()
         && accepted >= VACUUM_AFTER
         && R::WHAT == "targets"

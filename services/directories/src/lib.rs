@@ -4,6 +4,7 @@
 pub mod consumers;
 pub mod domain;
 pub mod export;
+pub mod first_load;
 pub mod generate;
 pub mod grpc;
 pub mod history;

@@ -53,6 +53,9 @@ pub struct Table {
     pub columns: &'static [&'static str],
     /// Whether snapshots read it through segments (`crate::segments`), so writes mark their key range stale.
     pub segmented: bool,
+    /// Whether an import into it while it is empty loads a copy without indexes and puts it in its place
+    /// ([`crate::first_load`]); only for a table that no other table refers to.
+    pub first_load: bool,
 }
 
 impl Table {
@@ -100,6 +103,7 @@ pub const TARGETS: Table = Table {
         "key_focus",
     ],
     segmented: true,
+    first_load: true,
 };
 
 /// The inspectors table.
@@ -119,6 +123,7 @@ pub const INSPECTORS: Table = Table {
         "recusals",
     ],
     segmented: false,
+    first_load: false,
 };
 
 /// `value` as a quoted SQL literal (quotes doubled), for statements that take no bound values (`COPY`).
@@ -447,16 +452,26 @@ pub struct Chunk {
 /// Writes a chunk in one transaction (committed without waiting for the WAL flush: the import's closing record
 /// is synchronous and flushes it). Its rows go straight into the table by `COPY`, in key order, so the indexes
 /// are walked page by page; should an id be there already (an earlier import, or another one running), the
-/// chunk is staged and merged instead, which updates the known ids.
+/// chunk is staged and merged instead, which updates the known ids. In a first load the rows go `into` the copy
+/// of the table being loaded, which has no index and so no known ids.
 pub async fn write_chunk(
     conn: &mut sqlx::PgConnection,
     table: &Table,
     chunk: &Chunk,
     now: i64,
+    into: Option<&str>,
 ) -> Result<BatchOutcome, sqlx::Error> {
     use sqlx::{Acquire, Executor};
     let mut tx = conn.begin().await?;
     tx.execute("SET LOCAL synchronous_commit = off").await?;
+    if let Some(load) = into {
+        copy_into(&mut tx, load, table, &chunk.lines).await?;
+        tx.commit().await?;
+        return Ok(BatchOutcome {
+            created: chunk.rows,
+            ..Default::default()
+        });
+    }
     tx.execute("SAVEPOINT chunk").await?;
     let outcome = match copy_into(&mut tx, table.name, table, &chunk.lines).await {
         Ok(()) => {
@@ -495,8 +510,23 @@ pub async fn merge_stage(
     staged: u64,
     now: i64,
 ) -> Result<BatchOutcome, sqlx::Error> {
-    use sqlx::{Acquire, Executor};
+    use sqlx::Executor;
     let stage = stage_name(table);
+    let outcome = merge_from(conn, table, &stage, staged, now).await?;
+    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
+        .await?;
+    Ok(outcome)
+}
+
+/// Merges the `staged` rows of `stage`, a table with `table`'s import columns, into `table` (as [`merge_stage`]).
+pub async fn merge_from(
+    conn: &mut sqlx::PgConnection,
+    table: &Table,
+    stage: &str,
+    staged: u64,
+    now: i64,
+) -> Result<BatchOutcome, sqlx::Error> {
+    use sqlx::{Acquire, Executor};
     let mut tx = conn.begin().await?;
     // The sort of the staged rows in memory; no JIT compilation for a statement that runs once.
     tx.execute("SET LOCAL work_mem = '128MB'").await?;
@@ -581,8 +611,6 @@ pub async fn merge_stage(
         outcome.unlisted_duplicates = staged - written as u64 - outcome.duplicates.len() as u64;
     }
     tx.commit().await?;
-    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
-        .await?;
     Ok(outcome)
 }
 

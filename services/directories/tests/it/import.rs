@@ -524,6 +524,120 @@ async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
     isolated.cleanup().await;
 }
 
+/// The schema of `targets` as a migrated database has it: its indexes and constraints.
+async fn targets_schema(db: &Db) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'targets' \
+         UNION ALL SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'targets'::regclass ORDER BY 1, 2",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+}
+
+/// An import into the empty table on PostgreSQL loads a copy without indexes and swaps it in: afterwards the
+/// table has the same indexes and constraints as before, under the same names, and no copy is left. A second
+/// first load waits for none (it writes into the table itself), and rows that reach the table during a first
+/// load are kept, the loaded ones merged into them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_load_swaps_in_a_table_like_the_migrated_one() {
+    use suiji_directories::first_load;
+    use suiji_directories::store::TARGETS;
+    let Some((isolated, db)) = directory(Backend::Servers).await else {
+        return;
+    };
+    let pg = db.postgres().unwrap().clone();
+    let migrated = targets_schema(&db).await;
+    assert!(
+        migrated.iter().any(|(name, _)| name == "targets_region"),
+        "{migrated:?}"
+    );
+    let mut file = Vec::new();
+    let spec = Spec {
+        count: 2_000,
+        seed: 11,
+        province: "610000".into(),
+        departments: vec!["610400-SCJG".into()],
+    };
+    generate::targets(&spec, &mut file).unwrap();
+    let relation = "SELECT 'targets'::regclass::oid::bigint";
+    let before = count(&db, relation).await;
+    let (summary, rejections) = run(&db, file).await;
+    assert_eq!(rejections, vec![]);
+    assert_eq!((summary.accepted, summary.created), (2_000, 2_000));
+    assert_ne!(
+        count(&db, relation).await,
+        before,
+        "the loaded copy took the table's place"
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 2_000);
+    assert_eq!(targets_schema(&db).await, migrated);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'targets_loading%'"
+        )
+        .await,
+        0
+    );
+    // The loaded range is marked for the snapshots' segments, and the key is a key.
+    assert!(count(&db, "SELECT COUNT(*) FROM target_segments_stale").await >= 1);
+    let again = sqlx::query("INSERT INTO targets SELECT * FROM targets LIMIT 1")
+        .execute(db.pool())
+        .await;
+    assert!(suiji_platform::db::is_unique_violation(&again.unwrap_err()));
+
+    // The table emptied again; a first load begins, and a second one is refused while it runs.
+    sqlx::query("CREATE TABLE kept AS SELECT * FROM targets")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM targets")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let load = first_load::begin(&pg, &TARGETS).await.unwrap().unwrap();
+    assert!(first_load::begin(&pg, &TARGETS).await.unwrap().is_none());
+    let loaded = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} SELECT * FROM kept WHERE id > (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM kept)",
+        load.into
+    )))
+    .execute(db.pool())
+    .await
+    .unwrap()
+    .rows_affected();
+    assert!(loaded > 900 && loaded < 1_100, "{loaded}");
+    // Meanwhile another writer puts the other half into the table itself.
+    sqlx::query(
+        "INSERT INTO targets SELECT * FROM kept WHERE id NOT IN (SELECT id FROM targets_loading)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let merged = load.finish(&pg, loaded, 1).await.unwrap().unwrap();
+    assert_eq!((merged.created, merged.updated), (loaded, 0));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 2_000);
+    assert_eq!(targets_schema(&db).await, migrated);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM pg_class WHERE relname LIKE 'targets_loading%'"
+        )
+        .await,
+        0
+    );
+    // The lock went with the load: the next first load of the empty table may begin.
+    sqlx::query("DELETE FROM targets")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let next = first_load::begin(&pg, &TARGETS).await.unwrap();
+    assert!(next.is_some());
+    db.close().await;
+    isolated.cleanup().await;
+}
+
 suiji_platform::on_both_backends!(
     good_rows_land_and_bad_rows_are_named,
     imports_sorted_on_disk_and_written_in_chunks,
