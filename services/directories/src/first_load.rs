@@ -107,9 +107,9 @@ pub async fn begin(pg: &PgPool, table: &'static Table) -> Result<Option<FirstLoa
 }
 
 impl FirstLoad {
-    /// Builds the indexes on the `rows` loaded, each on its own connection, and puts the loaded copy in the
-    /// table's place. Returns the merge's outcome when the table had rows by then and the copy was merged
-    /// into it instead.
+    /// Vacuums the `rows` loaded (hint bits and visibility map set once, before the index builds read them),
+    /// builds the indexes, each on its own connection, puts the loaded copy in the table's place and analyses
+    /// it. Returns the merge's outcome when the table had rows by then and the copy was merged into it instead.
     pub async fn finish(
         mut self,
         pg: &PgPool,
@@ -117,6 +117,9 @@ impl FirstLoad {
         now: i64,
     ) -> Result<Option<BatchOutcome>, sqlx::Error> {
         let (name, into) = (self.table.name, self.into.clone());
+        self.conn
+            .execute(AssertSqlSafe(format!("VACUUM {into}")))
+            .await?;
         let mut builds = Vec::new();
         for index in &self.indexes {
             let statement = index.build_on(&into).ok_or_else(|| {
@@ -170,6 +173,9 @@ impl FirstLoad {
                 .await?;
             }
             tx.commit().await?;
+            self.conn
+                .execute(AssertSqlSafe(format!("ANALYZE {name}")))
+                .await?;
             None
         } else {
             tx.commit().await?;

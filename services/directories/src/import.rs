@@ -684,12 +684,27 @@ async fn write_batches<R: Record>(
 
 /// One row on its way through the sort: its id, then its COPY line; ordered by id, then by file line.
 struct SortRow {
+    /// The id's first 16 bytes as a number, so most comparisons are one comparison of integers.
+    prefix: u128,
     line: u64,
     id_len: u32,
     bytes: Vec<u8>,
 }
 
 impl SortRow {
+    fn new(line: u64, id_len: u32, bytes: Vec<u8>) -> Self {
+        let mut head = [0u8; 16];
+        let id = &bytes[..id_len as usize];
+        let n = id.len().min(16);
+        head[..n].copy_from_slice(&id[..n]);
+        Self {
+            prefix: u128::from_be_bytes(head),
+            line,
+            id_len,
+            bytes,
+        }
+    }
+
     fn id(&self) -> &[u8] {
         &self.bytes[..self.id_len as usize]
     }
@@ -697,21 +712,25 @@ impl SortRow {
     fn copy_line(&self) -> &[u8] {
         &self.bytes[self.id_len as usize..]
     }
+
+    /// By id, then by line.
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.id().cmp(other.id()))
+            .then(self.line.cmp(&other.line))
+    }
 }
 
 impl SortRow {
     /// A checked row as the sort takes it: its COPY line, stamped with the import.
     fn of<R: Record>(staged: Staged<R>, import_id: &str, now: i64) -> Self {
         let id = staged.record.id();
-        let mut bytes = Vec::with_capacity(256);
+        let mut bytes = Vec::with_capacity(320);
         bytes.extend_from_slice(id.as_bytes());
         let values = staged.record.values();
         store::copy_line(&mut bytes, staged.line, values, import_id, now);
-        Self {
-            line: staged.line,
-            id_len: id.len() as u32,
-            bytes,
-        }
+        Self::new(staged.line, id.len() as u32, bytes)
     }
 }
 
@@ -740,19 +759,15 @@ impl extsort::Sortable for SortRow {
         let line = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
         let mut bytes = vec![0; word(12) as usize];
         reader.read_exact(&mut bytes)?;
-        Ok(Self {
-            line,
-            id_len: word(8),
-            bytes,
-        })
+        Ok(Self::new(line, word(8), bytes))
     }
 }
 
-/// Sorts the checked rows by id on disk and deals them out in chunks of consecutive ids to the writers, in turn.
+/// Sorts the checked rows by id on disk and hands them out in chunks of consecutive ids to whichever writer is free.
 /// A second row with an id is rejected here, naming the first; the rows that reach the writers have distinct ids.
 fn sort_rows(
     mut batches: mpsc::Receiver<Vec<SortRow>>,
-    writers: Vec<mpsc::Sender<store::Chunk>>,
+    writers: mpsc::Sender<store::Chunk>,
     sizes: Sizes,
     counters: &Counters,
     reports: &mpsc::Sender<Report>,
@@ -760,19 +775,15 @@ fn sort_rows(
     let io = |e: std::io::Error| ImportError::Io(format!("sorting the rows: {e}"));
     let mut sorter = extsort::ExternalSorter::new()
         .with_segment_size(sizes.sort_run)
-        .pushed_by(|a: &SortRow, b: &SortRow| (a.id(), a.line).cmp(&(b.id(), b.line)));
+        .pushed_by(SortRow::order);
     while let Some(batch) = batches.blocking_recv() {
         sorter.push_iter(batch).map_err(io)?;
     }
     let mut chunk = store::Chunk::default();
-    let mut turn = 0;
     let mut last: Option<SortRow> = None;
-    let mut deal = |chunk: &mut store::Chunk, last: &SortRow| {
+    let deal = |chunk: &mut store::Chunk, last: &SortRow| {
         chunk.hi = String::from_utf8_lossy(last.id()).into_owned();
-        let full = std::mem::take(chunk);
-        let sent = writers[turn % writers.len()].blocking_send(full).is_ok();
-        turn += 1;
-        sent
+        writers.blocking_send(std::mem::take(chunk)).is_ok()
     };
     for row in sorter.done().map_err(io)? {
         let row = row.map_err(io)?;
@@ -805,7 +816,7 @@ fn sort_rows(
 /// Writes chunks of rows in key order on one PostgreSQL connection, each in its own transaction.
 async fn write_chunks<R: Record>(
     pg: sqlx::PgPool,
-    mut chunks: mpsc::Receiver<store::Chunk>,
+    chunks: Arc<tokio::sync::Mutex<mpsc::Receiver<store::Chunk>>>,
     now: i64,
     into: Option<String>,
     counters: Arc<Counters>,
@@ -813,7 +824,11 @@ async fn write_chunks<R: Record>(
 ) -> Result<Written, ImportError> {
     let mut written = Written::default();
     let mut conn = pg.acquire().await?;
-    while let Some(chunk) = chunks.recv().await {
+    loop {
+        // The next chunk, whichever writer is free.
+        let Some(chunk) = chunks.lock().await.recv().await else {
+            break;
+        };
         let started = std::time::Instant::now();
         let outcome = store::write_chunk(&mut conn, R::TABLE, &chunk, now, into.as_deref()).await?;
         written.time += started.elapsed();
@@ -982,21 +997,19 @@ pub async fn import<R: Record>(
         let parser = reader.spawn(bridge, sender, move |staged: Staged<R>| {
             SortRow::of(staged, &stamp, now)
         });
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..WRITERS)
-            .map(|_| mpsc::channel::<store::Chunk>(1))
-            .unzip();
+        let (chunks, queue) = mpsc::channel::<store::Chunk>(WRITERS);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let sorter = {
             let (counters, reports) = (counters.clone(), reports.clone());
             tokio::task::spawn_blocking(move || {
-                sort_rows(batches, senders, sizes, &counters, &reports)
+                sort_rows(batches, chunks, sizes, &counters, &reports)
             })
         };
-        let tasks: Vec<_> = receivers
-            .into_iter()
-            .map(|rx| {
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|_| {
                 tokio::spawn(write_chunks::<R>(
                     pg.clone(),
-                    rx,
+                    queue.clone(),
                     now,
                     into.clone(),
                     counters.clone(),
@@ -1030,15 +1043,21 @@ pub async fn import<R: Record>(
         sorter.await.map_err(|e| ImportError::Io(e.to_string()))??;
     }
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
+    // A first load's copy is vacuumed before its indexes are built, and analysed once in place.
+    let mut vacuumed = false;
     if let (Some(load), Some(pg)) = (first_load, db.postgres()) {
         let started = std::time::Instant::now();
-        if let Some(merged) = load.finish(pg, accepted, now).await? {
-            accepted = merged.created + merged.updated;
-            created = merged.created;
+        match load.finish(pg, accepted, now).await? {
+            Some(merged) => {
+                accepted = merged.created + merged.updated;
+                created = merged.created;
+            }
+            None => vacuumed = true,
         }
         write_time += started.elapsed();
     }
     if let Some(pg) = db.postgres()
+        && !vacuumed
         && accepted >= VACUUM_AFTER
         && R::WHAT == "targets"
     {

@@ -357,6 +357,13 @@ pub async fn finish_import(
 /// Appends `value` to a `COPY … (FORMAT text)` buffer, escaped.
 fn copy_text(buf: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
+    if !bytes
+        .iter()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut plain = 0;
     for (i, b) in bytes.iter().enumerate() {
         let escaped: &[u8] = match b {
@@ -375,19 +382,21 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
 
 /// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, then the import stamp.
 pub fn copy_line(buf: &mut Vec<u8>, line: u64, values: Vec<Value<'_>>, import_id: &str, now: i64) {
-    use std::io::Write;
+    let mut digits = itoa::Buffer::new();
     for value in values {
         match value {
             Value::Text(t) => copy_text(buf, &t),
             Value::Null => buf.extend_from_slice(b"\\N"),
-            Value::Int(n) => {
-                let _ = write!(buf, "{n}");
-            }
+            Value::Int(n) => buf.extend_from_slice(digits.format(n).as_bytes()),
         }
         buf.push(b'\t');
     }
     copy_text(buf, import_id);
-    let _ = writeln!(buf, "\t{line}\t{now}\t{now}");
+    for stamp in [line as i64, now, now] {
+        buf.push(b'\t');
+        buf.extend_from_slice(digits.format(stamp).as_bytes());
+    }
+    buf.push(b'\n');
 }
 
 /// The session-local table an import stages `table`'s rows in, on PostgreSQL.
