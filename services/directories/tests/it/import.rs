@@ -524,6 +524,57 @@ async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
     isolated.cleanup().await;
 }
 
+/// Rows are checked on several threads, a run at a time; the rejections still come in the file's order, whether
+/// a row is refused by its checks or cannot be read at all, and every good row lands.
+async fn rejections_come_in_file_order_from_every_checker(backend: Backend) {
+    let Some((isolated, db)) = directory(backend).await else {
+        return;
+    };
+    let mut file = Vec::new();
+    let spec = Spec {
+        count: 9_000,
+        seed: 5,
+        province: "610000".into(),
+        departments: vec!["610400-SCJG".into()],
+    };
+    generate::targets(&spec, &mut file).unwrap();
+    let text = String::from_utf8(file).unwrap();
+    let mut bytes = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let number = i as u64 + 1;
+        if number % 997 == 0 {
+            // A row cut short: its checks refuse it.
+            bytes.extend_from_slice(b"enterprise,x\n");
+            bad.push(number);
+        } else if number % 1_499 == 0 {
+            // Bytes that are not UTF-8: the reader refuses it before any check.
+            bytes.extend_from_slice(b"enterprise,\xff\xfe\n");
+            bad.push(number);
+        } else {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+    }
+    bad.sort_unstable();
+    let (summary, rejections) = run(&db, bytes).await;
+    let lines: Vec<u64> = rejections.iter().map(|r| r.line).collect();
+    let mut distinct = lines.clone();
+    distinct.dedup();
+    assert_eq!(distinct, bad, "{rejections:?}");
+    assert!(lines.is_sorted(), "{lines:?}");
+    assert_eq!(
+        (summary.rows_read, summary.rejected, summary.accepted),
+        (9_000, bad.len() as u64, 9_000 - bad.len() as u64)
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM targets").await,
+        9_000 - bad.len() as i64
+    );
+    db.close().await;
+    isolated.cleanup().await;
+}
+
 /// The schema of `targets` as a migrated database has it: its indexes and constraints.
 async fn targets_schema(db: &Db) -> Vec<(String, String)> {
     sqlx::query_as(
@@ -640,6 +691,7 @@ async fn a_first_load_swaps_in_a_table_like_the_migrated_one() {
 
 suiji_platform::on_both_backends!(
     good_rows_land_and_bad_rows_are_named,
+    rejections_come_in_file_order_from_every_checker,
     imports_sorted_on_disk_and_written_in_chunks,
     gbk_files_with_chinese_headers_import,
     reimport_updates_and_duplicates_across_batches_are_found,
