@@ -543,11 +543,11 @@ async fn rejections_come_in_file_order_from_every_checker(backend: Backend) {
     let mut bad = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let number = i as u64 + 1;
-        if number % 997 == 0 {
+        if number.is_multiple_of(997) {
             // A row cut short: its checks refuse it.
             bytes.extend_from_slice(b"enterprise,x\n");
             bad.push(number);
-        } else if number % 1_499 == 0 {
+        } else if number.is_multiple_of(1_499) {
             // Bytes that are not UTF-8: the reader refuses it before any check.
             bytes.extend_from_slice(b"enterprise,\xff\xfe\n");
             bad.push(number);
