@@ -179,6 +179,9 @@ impl Counters {
 
 /// Raw rows read but not yet checked, dealt to the checkers this many at a time.
 const RAW_BATCH: usize = 2_000;
+/// The bytes and fields a record is made with, enough for a typical row.
+const RECORD_BYTES: usize = 256;
+const RECORD_FIELDS: usize = 24;
 /// Threads that check rows while the file is read.
 const CHECKERS: usize = 2;
 
@@ -330,7 +333,8 @@ fn sequence<T: Keyed>(
     batches: mpsc::Sender<Vec<T>>,
 ) {
     let mut open: Vec<T> = Vec::with_capacity(BATCH);
-    let mut lines: HashMap<Box<[u8]>, u64> = HashMap::with_capacity(BATCH);
+    let mut lines: HashMap<Box<[u8]>, u64, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(BATCH, Default::default());
     for turn in 0.. {
         let Ok(rows) = checkers[turn % checkers.len()].recv() else {
             break;
@@ -462,7 +466,9 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<()
             let reason = format!("holds bytes that are not valid {} text", encoding.name());
             rows.bad(line, reason)
         } else {
-            rows.row(line, std::mem::take(&mut record))
+            // The next row read into a record of a row's size, rather than one grown from nothing.
+            let next = csv::StringRecord::with_capacity(RECORD_BYTES, RECORD_FIELDS);
+            rows.row(line, std::mem::replace(&mut record, next))
         };
         if !more {
             return Ok(());
