@@ -1,6 +1,8 @@
 //! Bulk import of targets: a CSV file (UTF-8 with or without BOM, or GB18030/GBK) is read as a stream, each
 //! row checked, good rows upserted in batches, every rejected row reported with its line, column and reason.
-//! Memory stays bounded whatever the file size: one batch in flight while the next is parsed.
+//! Memory stays bounded whatever the file size: one batch in flight while the next is parsed. One thread reads
+//! the file into raw rows, two threads check runs of them, and a third puts the checked runs back in
+//! the file's order, so the rejections are reported in it.
 //!
 //! Accepted rows are committed chunk by chunk; a rejected row is never written. A second row with the same id
 //! in one file is rejected, naming the line of the first.
@@ -8,7 +10,9 @@
 //! On PostgreSQL the rows are first sorted by id (an external sort: runs of [`Sizes::sort_run`] rows spilled to
 //! temporary files, then merged), and written in that order by `COPY` straight into the table, so each index
 //! is walked from start to end rather than page by random page, and the table lies in id order (a credit code
-//! carries its region, so a district's targets lie together). On SQLite each batch is upserted in key order.
+//! carries its region, so a district's targets lie together). Into an empty table, the rows go into a copy
+//! without indexes that takes the table's place at the end ([`crate::first_load`]). On SQLite each batch is
+//! upserted in key order.
 //! A second row of an id is found in its batch as the rows are read (so that a short file's rejections come in
 //! its order), and beyond the batch by the sort's merge or the upsert.
 
