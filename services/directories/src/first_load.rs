@@ -40,6 +40,15 @@ impl Index {
     }
 }
 
+/// Whether `table` has no rows.
+async fn is_empty(conn: &mut sqlx::PgConnection, table: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {table})"
+    )))
+    .fetch_one(conn)
+    .await
+}
+
 /// A first load under way.
 pub struct FirstLoad {
     /// The connection that holds the load's advisory lock, and swaps the tables at the end.
@@ -62,14 +71,7 @@ pub async fn begin(pg: &PgPool, table: &'static Table) -> Result<Option<FirstLoa
         .bind(format!("suiji.first_load.{}", table.name))
         .fetch_one(&mut conn)
         .await?;
-    let empty: bool = locked
-        && sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT NOT EXISTS (SELECT 1 FROM {})",
-            table.name
-        )))
-        .fetch_one(&mut conn)
-        .await?;
-    if !empty {
+    if !locked || !is_empty(&mut conn, table.name).await? {
         conn.close().await?;
         return Ok(None);
     }
@@ -142,12 +144,7 @@ impl FirstLoad {
             "LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"
         )))
         .await?;
-        let empty: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT NOT EXISTS (SELECT 1 FROM {name})"
-        )))
-        .fetch_one(&mut *tx)
-        .await?;
-        let merged = if empty {
+        let merged = if is_empty(&mut tx, name).await? {
             tx.execute(AssertSqlSafe(format!("DROP TABLE {name}")))
                 .await?;
             tx.execute(AssertSqlSafe(format!(
@@ -166,11 +163,7 @@ impl FirstLoad {
                 tx.execute(AssertSqlSafe(statement)).await?;
             }
             if self.table.segmented {
-                tx.execute(AssertSqlSafe(format!(
-                    "INSERT INTO target_segments_stale (lo, hi) SELECT lo, hi \
-                     FROM (SELECT min(id) AS lo, max(id) AS hi FROM {name}) s WHERE lo IS NOT NULL"
-                )))
-                .await?;
+                crate::segments::touch_ids_of(&mut tx, name).await?;
             }
             tx.commit().await?;
             self.conn

@@ -520,7 +520,10 @@ fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(),
             }
         }
         let more = if header_seen {
-            rows.row(u64::from(index) + 1, csv::StringRecord::from(row.clone()))
+            rows.row(
+                u64::from(index) + 1,
+                csv::StringRecord::from(std::mem::take(row)),
+            )
         } else {
             header_seen = true;
             let values: Vec<&str> = row.iter().map(String::as_str).collect();
@@ -730,9 +733,7 @@ impl SortRow {
             .then_with(|| self.id().cmp(other.id()))
             .then(self.line.cmp(&other.line))
     }
-}
 
-impl SortRow {
     /// A checked row as the sort takes it: its COPY line, stamped with the import.
     fn of<R: Record>(staged: Staged<R>, import_id: &str, now: i64) -> Self {
         let id = staged.record.id();

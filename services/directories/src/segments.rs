@@ -36,13 +36,41 @@ const MAGIC: &[u8; 4] = b"SJS1";
 pub const RISK: usize = 4;
 const MAX_DICT: usize = u16::MAX as usize;
 
+/// Marks the key range `[$1, $2]` as written.
+const TOUCH: &str = "INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)";
+
 /// Records, in `tx`, that targets with ids in `[lo, hi]` were written.
 pub async fn touch(tx: &mut Tx, lo: &str, hi: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
+    sqlx::query(TOUCH)
         .bind(lo)
         .bind(hi)
         .execute(&mut **tx)
         .await?;
+    Ok(())
+}
+
+/// [`touch`] on a PostgreSQL connection (an import's writers).
+pub async fn touch_pg(
+    conn: &mut sqlx::PgConnection,
+    lo: &str,
+    hi: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(TOUCH).bind(lo).bind(hi).execute(conn).await?;
+    Ok(())
+}
+
+/// Records that targets with ids between the least and the greatest id of `relation` were written, if it has
+/// rows (PostgreSQL: an import's staged or loaded rows).
+pub async fn touch_ids_of(
+    conn: &mut sqlx::PgConnection,
+    relation: &str,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO target_segments_stale (lo, hi) SELECT lo, hi \
+         FROM (SELECT min(id) AS lo, max(id) AS hi FROM {relation}) s WHERE lo IS NOT NULL"
+    )))
+    .await?;
     Ok(())
 }
 

@@ -486,11 +486,7 @@ pub async fn write_chunk(
         Ok(()) => {
             tx.execute("RELEASE SAVEPOINT chunk").await?;
             if table.segmented {
-                sqlx::query("INSERT INTO target_segments_stale (lo, hi) VALUES ($1, $2)")
-                    .bind(&chunk.lo)
-                    .bind(&chunk.hi)
-                    .execute(&mut *tx)
-                    .await?;
+                crate::segments::touch_pg(&mut tx, &chunk.lo, &chunk.hi).await?;
             }
             BatchOutcome {
                 created: chunk.rows,
@@ -593,11 +589,7 @@ pub async fn merge_from(
         Err(e) => return Err(e),
     };
     if table.segmented && written > 0 {
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO target_segments_stale (lo, hi) SELECT min(id), max(id) FROM {stage}"
-        )))
-        .execute(&mut *tx)
-        .await?;
+        crate::segments::touch_ids_of(&mut tx, stage).await?;
     }
     outcome.created = created as u64;
     outcome.updated = (written - created) as u64;

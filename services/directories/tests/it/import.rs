@@ -1,8 +1,9 @@
 //! Bulk import of targets: good rows land, bad rows are named by line, column and reason, nothing is
 //! half-written; on both backends.
 
+use suiji_directories::domain::target::Target;
 use suiji_directories::generate::{self, Spec};
-use suiji_directories::import::{Rejection, Report, Summary, import_targets};
+use suiji_directories::import::{Rejection, Report, Sizes, Summary, import, import_targets};
 use suiji_platform::db::Db;
 use suiji_platform::testing::{self, Backend, Isolated};
 use tokio::sync::mpsc;
@@ -32,6 +33,16 @@ async fn run_as(
     bytes: Vec<u8>,
     format: suiji_directories::import::Format,
 ) -> Result<(Summary, Vec<Rejection>), suiji_directories::import::ImportError> {
+    run_sized(db, bytes, format, Sizes::default()).await
+}
+
+/// Imports targets from `bytes`, cutting the work by `sizes`; the summary and every rejection reported.
+async fn run_sized(
+    db: &Db,
+    bytes: Vec<u8>,
+    format: suiji_directories::import::Format,
+    sizes: Sizes,
+) -> Result<(Summary, Vec<Rejection>), suiji_directories::import::ImportError> {
     let (tx, mut rx) = mpsc::channel(1024);
     let collector = tokio::spawn(async move {
         let mut rejections = Vec::new();
@@ -42,13 +53,14 @@ async fn run_as(
         }
         rejections
     });
-    let summary = import_targets(
+    let summary = import::<Target>(
         db,
         "tester",
         "test.csv",
         format,
         std::io::Cursor::new(bytes),
         tx,
+        sizes,
     )
     .await;
     let rejections = collector.await.unwrap();
@@ -429,8 +441,7 @@ async fn inspectors_import_with_their_own_rules(backend: Backend) {
 /// to many sorted runs and merged, a duplicate far from its first line found in the merge, chunks dealt to both
 /// writers, and a second import of known and new ids, whose chunks hit known ids and are merged instead.
 async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
-    use suiji_directories::domain::target::Target;
-    use suiji_directories::import::{Format, Sizes, import};
+    use suiji_directories::import::Format;
     let Some((isolated, db)) = directory(backend).await else {
         return;
     };
@@ -452,21 +463,9 @@ async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
     let sized = |text: String| {
         let db = db.clone();
         async move {
-            let (tx, mut rx) = mpsc::channel(1024);
-            let collector = tokio::spawn(async move {
-                let mut rejections = Vec::new();
-                while let Some(report) = rx.recv().await {
-                    if let Report::Rejected(r) = report {
-                        rejections.push(r);
-                    }
-                }
-                rejections
-            });
-            let source = std::io::Cursor::new(text.into_bytes());
-            let summary = import::<Target>(&db, "tester", "t.csv", Format::Csv, source, tx, sizes)
+            run_sized(&db, text.into_bytes(), Format::Csv, sizes)
                 .await
-                .unwrap();
-            (summary, collector.await.unwrap())
+                .unwrap()
         }
     };
     let text = generated(7, 12_000);
