@@ -113,7 +113,11 @@ impl Db {
                 )))
                 .await?;
             bootstrap.close().await;
-            let set_path = format!("SET search_path TO {schema}");
+            // The application name tells an operator's `pg_stat_activity` which service a connection serves.
+            let set_path = format!(
+                "SET search_path TO {schema}; SET application_name TO {}",
+                quote_literal(&format!("suiji-{service}"))
+            );
             let native_path = set_path.clone();
             let postgres = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(4)
@@ -201,6 +205,11 @@ impl Db {
 /// Quotes an SQL identifier.
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes an SQL string literal.
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Now, in epoch milliseconds, as every time column stores it.

@@ -41,11 +41,31 @@ pub fn payload<M: prost::Message + prost::Name + Default>(
         .map_err(|e| HandleError::Permanent(format!("payload: {e}")))
 }
 
+/// A delivery handed to [`TxHandler::handle_all`]: its envelope and the span it is traced under.
+pub struct Delivery<'a> {
+    /// The message.
+    pub envelope: &'a Envelope,
+    /// Its `consume` span, child of the publisher's trace.
+    pub span: &'a tracing::Span,
+}
+
 /// Applies a message's effect inside the inbox's transaction.
 #[async_trait]
 pub trait TxHandler: Send + Sync + 'static {
     /// Handles `envelope` within `tx`; the inbox commits when this returns `Ok`.
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError>;
+
+    /// Handles the new deliveries of one transaction, in order: one by one unless the handler does better (say,
+    /// one statement for the effects of all of them). Either all of them are handled or the error says which
+    /// failed, and the inbox then handles each alone.
+    async fn handle_all(&self, tx: &mut Tx, batch: &[Delivery<'_>]) -> Result<(), HandleError> {
+        for d in batch {
+            self.handle(tx, d.envelope)
+                .instrument(d.span.clone())
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Deliveries handled in one transaction at most, unless [`Inbox::batching`] says otherwise.
@@ -211,18 +231,22 @@ impl<H: TxHandler> Shared<H> {
             new.extend(ids);
         }
         let mut handled = Vec::with_capacity(batch.len());
+        let mut firsts = Vec::with_capacity(new.len());
         for p in batch {
             // The first delivery of an id takes it out of `new`; a repeat finds it handled.
             let first = new.remove(&p.envelope.id);
             if first {
-                self.handler
-                    .handle(&mut tx, &p.envelope)
-                    .instrument(p.span.clone())
-                    .await?;
+                firsts.push(Delivery {
+                    envelope: &p.envelope,
+                    span: &p.span,
+                });
             } else {
                 tracing::debug!(parent: &p.span, "duplicate delivery dropped by the inbox");
             }
             handled.push(first);
+        }
+        if !firsts.is_empty() {
+            self.handler.handle_all(&mut tx, &firsts).await?;
         }
         tx.commit().await?;
         Ok(handled)

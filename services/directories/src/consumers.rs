@@ -7,7 +7,8 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
 use suiji_api::inspection::v1 as inspection;
 use suiji_platform::db::{Tx, now_ms};
-use suiji_platform::inbox::{HandleError, TxHandler, payload};
+use suiji_platform::inbox::{Delivery, HandleError, TxHandler, payload};
+use tracing::Instrument;
 
 use crate::domain::history::Inspection;
 
@@ -55,12 +56,42 @@ fn each(ids: Vec<String>, delta: i64) -> BTreeMap<String, i64> {
     changes
 }
 
+/// What a batch of messages changes: history rows, in delivery order (a later report of a part replaces an
+/// earlier one), and workload changes, summed (their order does not matter).
+#[derive(Default)]
+struct Changes {
+    rows: Vec<Inspection>,
+    workloads: BTreeMap<String, i64>,
+}
+
+impl Changes {
+    fn add(&mut self, workloads: BTreeMap<String, i64>) {
+        for (inspector, delta) in workloads {
+            *self.workloads.entry(inspector).or_default() += delta;
+        }
+    }
+
+    /// Writes them: a few statements however many messages they came from.
+    async fn apply(self, tx: &mut Tx) -> Result<(), HandleError> {
+        if !self.rows.is_empty() {
+            crate::history::record(tx, &self.rows).await?;
+        }
+        crate::workload::record(tx, self.workloads).await?;
+        Ok(())
+    }
+}
+
 /// Keeps history and workloads.
 pub struct History;
 
-#[async_trait::async_trait]
-impl TxHandler for History {
-    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+impl History {
+    /// Adds what `envelope` changes to `changes`; a credit record's flags are raised at once.
+    async fn collect(
+        &self,
+        tx: &mut Tx,
+        envelope: &Envelope,
+        changes: &mut Changes,
+    ) -> Result<(), HandleError> {
         match envelope.r#type.as_str() {
             VISIT_CONCLUDED => {
                 let e: inspection::VisitConcludedEvent = payload(envelope)?;
@@ -70,10 +101,9 @@ impl TxHandler for History {
                         e.visit_id, e.visit_date
                     )));
                 };
-                let rows: Vec<Inspection> = e
-                    .outcomes
-                    .iter()
-                    .map(|o| Inspection {
+                changes
+                    .rows
+                    .extend(e.outcomes.iter().map(|o| Inspection {
                         target_id: e.target_id.clone(),
                         task_id: e.task_id.clone(),
                         department: o.department_code.clone(),
@@ -81,37 +111,29 @@ impl TxHandler for History {
                         level: String::new(),
                         date,
                         problem_found: o.problem_found,
-                    })
-                    .collect();
-                crate::history::record(tx, &rows).await?;
-                crate::workload::record(tx, each(e.inspector_ids, -1)).await?;
-                Ok(())
+                    }));
+                changes.add(each(e.inspector_ids, -1));
             }
             TEAMS_DRAWN => {
                 let e: draw::TeamsDrawnEvent = payload(envelope)?;
-                let changes = e
-                    .seats
-                    .into_iter()
-                    .map(|s| (s.inspector_id, i64::from(s.seats)))
-                    .collect();
-                crate::workload::record(tx, changes).await?;
-                Ok(())
+                changes.add(
+                    e.seats
+                        .into_iter()
+                        .map(|s| (s.inspector_id, i64::from(s.seats)))
+                        .collect(),
+                );
             }
             INSPECTOR_REPLACED => {
                 let e: draw::InspectorReplacedEvent = payload(envelope)?;
                 let r = e
                     .replacement
                     .ok_or_else(|| HandleError::Permanent("no replacement".into()))?;
-                let mut changes = BTreeMap::new();
-                *changes.entry(r.replaced_inspector_id).or_default() -= 1;
-                *changes.entry(r.replacement_inspector_id).or_default() += 1;
-                crate::workload::record(tx, changes).await?;
-                Ok(())
+                changes.add(BTreeMap::from([(r.replaced_inspector_id, -1)]));
+                changes.add(BTreeMap::from([(r.replacement_inspector_id, 1)]));
             }
             ASSIGNMENT_RELEASED => {
                 let e: inspection::AssignmentReleasedEvent = payload(envelope)?;
-                crate::workload::record(tx, each(e.inspector_ids, -1)).await?;
-                Ok(())
+                changes.add(each(e.inspector_ids, -1));
             }
             CREDIT_RECORDED => {
                 let e: suiji_api::publication::v1::CreditRecordedEvent = payload(envelope)?;
@@ -131,12 +153,29 @@ impl TxHandler for History {
                 .bind(&e.target_id)
                 .execute(&mut **tx)
                 .await?;
-                Ok(())
             }
-            other => {
-                tracing::debug!(routing_key = other, "ignored");
-                Ok(())
-            }
+            other => tracing::debug!(routing_key = other, "ignored"),
         }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl TxHandler for History {
+    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+        let mut changes = Changes::default();
+        self.collect(tx, envelope, &mut changes).await?;
+        changes.apply(tx).await
+    }
+
+    /// The history rows and workload changes of the whole batch are written together.
+    async fn handle_all(&self, tx: &mut Tx, batch: &[Delivery<'_>]) -> Result<(), HandleError> {
+        let mut changes = Changes::default();
+        for d in batch {
+            self.collect(tx, d.envelope, &mut changes)
+                .instrument(d.span.clone())
+                .await?;
+        }
+        changes.apply(tx).await
     }
 }

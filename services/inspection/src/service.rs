@@ -283,7 +283,7 @@ impl Sagas {
             cause: cause.into(),
         };
         if store::insert(tx, &saga, &first, &e.encode_to_vec()).await? {
-            self.effects(tx, &saga, &outcome, cause, now, Vec::new())
+            self.effects(tx, &saga, &outcome, cause, now, Vec::new(), true)
                 .await?;
         }
         Ok(())
@@ -319,6 +319,7 @@ impl Sagas {
     ) -> Result<Result<Stored, Refusal>, Error> {
         let now = now_ms();
         let read = stored.version;
+        let before = stored.saga.headline();
         let (outcome, refusal) = match stored.saga.apply(input, now) {
             Ok(outcome) => (outcome, None),
             Err(Refusal::Late(why)) => (
@@ -347,7 +348,8 @@ impl Sagas {
         if let Some(late) = refusal {
             return Ok(Err(late));
         }
-        self.effects(tx, &stored.saga, &outcome, cause, now, also)
+        let announce = outcome.reminds() || stored.saga.headline() != before;
+        self.effects(tx, &stored.saga, &outcome, cause, now, also, announce)
             .await?;
         Ok(Ok(stored))
     }
@@ -378,8 +380,9 @@ impl Sagas {
         }
     }
 
-    /// Carries out an outcome's effects and announces the change, with `also`; the events go into the outbox
-    /// together, in order.
+    /// Carries out an outcome's effects and, when `announce`, announces the change; then `also`. The events go
+    /// into the outbox together, in order.
+    #[allow(clippy::too_many_arguments)]
     async fn effects(
         &self,
         tx: &mut Tx,
@@ -388,6 +391,7 @@ impl Sagas {
         cause: &str,
         now: i64,
         also: Vec<Event>,
+        announce: bool,
     ) -> Result<(), Error> {
         let mut events = Vec::new();
         for effect in &outcome.effects {
@@ -406,19 +410,9 @@ impl Sagas {
                 }
             }
         }
-        let changed = pb::SagaChangedEvent {
-            task_id: saga.task_id.clone(),
-            phase: saga.phase.as_str().into(),
-            kind: outcome.kind.into(),
-            departments: saga.confirmed(),
-            attention: saga
-                .attention
-                .as_ref()
-                .map(|a| format!("{}: {}", a.step, a.reason))
-                .unwrap_or_default(),
-            detail: outcome.detail.clone(),
-        };
-        events.push(Event::new(SAGA_CHANGED, &saga.task_id, &changed).caused_by(cause));
+        if announce {
+            events.push(announcement(saga, outcome).caused_by(cause));
+        }
         events.extend(also);
         outbox::enqueue_all(tx, crate::NAME, events).await?;
         Ok(())
@@ -1309,6 +1303,23 @@ fn concluded_event(
 }
 
 /// The message carrying `command` to its service.
+/// `inspection.saga.changed` for `saga` after `outcome`.
+fn announcement(saga: &Saga, outcome: &Outcome) -> Event {
+    let changed = pb::SagaChangedEvent {
+        task_id: saga.task_id.clone(),
+        phase: saga.phase.as_str().into(),
+        kind: outcome.kind.into(),
+        departments: saga.confirmed(),
+        attention: saga
+            .attention
+            .as_ref()
+            .map(|a| format!("{}: {}", a.step, a.reason))
+            .unwrap_or_default(),
+        detail: outcome.detail.clone(),
+    };
+    Event::new(SAGA_CHANGED, &saga.task_id, &changed)
+}
+
 fn command_event(saga: &Saga, command: &Command) -> Event {
     let task_id = saga.task_id.clone();
     let actor = format!("saga:{task_id}");

@@ -4,9 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use suiji_api::draw::v1 as draw;
+use suiji_api::events::v1::Envelope;
+use suiji_api::inspection::v1 as inspection;
+use suiji_directories::consumers::{History, TEAMS_DRAWN, VISIT_CONCLUDED};
 use suiji_directories::store::{InspectorQuery, list_inspectors};
 use suiji_directories::workload;
 use suiji_platform::db::Db;
+use suiji_platform::inbox::{Delivery, HandleError, TxHandler};
 use suiji_platform::testing::Backend;
 use tokio::sync::mpsc;
 
@@ -100,4 +105,139 @@ async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
     isolated.cleanup().await;
 }
 
-suiji_platform::on_both_backends!(workloads_are_a_ledger_folded_in_the_background);
+/// An envelope of `message` as `kind`.
+fn envelope<M: prost::Message + prost::Name>(id: &str, kind: &str, message: &M) -> Envelope {
+    Envelope {
+        id: id.into(),
+        r#type: kind.into(),
+        payload: Some(prost_types::Any::from_msg(message).unwrap()),
+        ..Default::default()
+    }
+}
+
+fn concluded(target: &str, problem: bool, inspectors: &[&str]) -> inspection::VisitConcludedEvent {
+    inspection::VisitConcludedEvent {
+        task_id: "TASK-1".into(),
+        visit_id: format!("V-{target}"),
+        target_id: target.into(),
+        visit_date: "2027-03-04".into(),
+        outcomes: vec![inspection::DepartmentOutcome {
+            department_code: "610400-SCJG".into(),
+            problem_found: problem,
+            ..Default::default()
+        }],
+        inspector_ids: inspectors.iter().map(|i| i.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// The history and workloads of a batch of messages handled in one transaction are what handling them one by one
+/// gives: rows in delivery order (a later report of a part replaces the earlier), workload changes summed.
+async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
+    let Some((isolated, db)) = crate::import::directory(backend).await else {
+        return;
+    };
+    let (reports, mut drain) = mpsc::channel(64);
+    tokio::spawn(async move { while drain.recv().await.is_some() {} });
+    suiji_directories::import::import_inspectors(
+        &db,
+        "tester",
+        "inspectors.csv",
+        suiji_directories::import::Format::Csv,
+        std::io::Cursor::new(INSPECTORS.as_bytes().to_vec()),
+        reports,
+    )
+    .await
+    .unwrap();
+    let teams = draw::TeamsDrawnEvent {
+        seats: vec![
+            draw::InspectorSeats {
+                inspector_id: "W-1".into(),
+                seats: 3,
+            },
+            draw::InspectorSeats {
+                inspector_id: "W-2".into(),
+                seats: 2,
+            },
+        ],
+        ..Default::default()
+    };
+    let messages = vec![
+        envelope("m1", TEAMS_DRAWN, &teams),
+        envelope("m2", VISIT_CONCLUDED, &concluded("T-1", false, &["W-1", "W-2"])),
+        envelope("m3", VISIT_CONCLUDED, &concluded("T-2", false, &["W-2"])),
+        // The same part reported again: the later report counts.
+        envelope("m4", VISIT_CONCLUDED, &concluded("T-1", true, &["W-1"])),
+    ];
+    let spans: Vec<tracing::Span> = messages.iter().map(|_| tracing::Span::none()).collect();
+    let batch: Vec<Delivery<'_>> = messages
+        .iter()
+        .zip(&spans)
+        .map(|(envelope, span)| Delivery { envelope, span })
+        .collect();
+    let mut tx = db.begin().await.unwrap();
+    History.handle_all(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        read(&db).await,
+        vec![
+            ("W-1".to_string(), 1),
+            ("W-2".to_string(), 0),
+            ("W-3".to_string(), 0)
+        ]
+    );
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT target_id, problem_found FROM target_inspections ORDER BY target_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows, vec![("T-1".to_string(), 1), ("T-2".to_string(), 0)]);
+    let sums: Vec<(String, i64)> =
+        sqlx::query_as("SELECT target_id, CAST(tasks AS BIGINT) FROM target_year_visits ORDER BY target_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(sums, vec![("T-1".to_string(), 1), ("T-2".to_string(), 1)]);
+
+    // A bad message fails the whole batch, so the inbox can handle each alone: nothing of it is written.
+    let bad = envelope(
+        "m5",
+        VISIT_CONCLUDED,
+        &inspection::VisitConcludedEvent {
+            visit_date: "soon".into(),
+            ..concluded("T-3", false, &["W-3"])
+        },
+    );
+    let good = envelope("m6", VISIT_CONCLUDED, &concluded("T-4", false, &["W-1"]));
+    let none = tracing::Span::none();
+    let mut tx = db.begin().await.unwrap();
+    let failed = History
+        .handle_all(
+            &mut tx,
+            &[
+                Delivery {
+                    envelope: &good,
+                    span: &none,
+                },
+                Delivery {
+                    envelope: &bad,
+                    span: &none,
+                },
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&failed, HandleError::Permanent(why) if why.contains("visit_date")),
+        "{failed:?}"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(read(&db).await[0], ("W-1".to_string(), 1));
+    isolated.cleanup().await;
+}
+
+suiji_platform::on_both_backends!(
+    workloads_are_a_ledger_folded_in_the_background,
+    a_batch_of_messages_is_kept_as_one_by_one
+);

@@ -354,7 +354,35 @@ pub struct Outcome {
     pub effects: Vec<Effect>,
 }
 
+impl Outcome {
+    /// Whether it reminds departments, which hear it through the saga's announcement.
+    pub fn reminds(&self) -> bool {
+        self.effects.iter().any(|e| matches!(e, Effect::Remind(_)))
+    }
+}
+
+/// What `inspection.saga.changed` announces, so what must change for it to be sent: the phase, the attention,
+/// the departments taking part and the pause. A visit's progress within a phase is not announced; the saga's
+/// timeline and its counts say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headline {
+    phase: Phase,
+    attention: Option<Attention>,
+    departments: Vec<String>,
+    paused: bool,
+}
+
 impl Saga {
+    /// What its announcement says.
+    pub fn headline(&self) -> Headline {
+        Headline {
+            phase: self.phase,
+            attention: self.attention.clone(),
+            departments: self.confirmed(),
+            paused: self.paused,
+        }
+    }
+
     /// A saga for a launched task: the lead takes part by launching it; the others are invited, with the
     /// invitation deadline set. A deadline that cannot be counted (the calendar does not cover its year yet)
     /// leaves the invitations open and asks the lead's coordinator to set one.

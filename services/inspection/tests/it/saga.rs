@@ -175,6 +175,14 @@ fn working_day_from(from: &str) -> chrono::NaiveDate {
         .unwrap()
 }
 
+/// `inspection.saga.changed` events the inspection service has put in its outbox.
+async fn announcements(inspection: &Running) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE routing_key = 'inspection.saga.changed'")
+        .fetch_one(inspection.ctx.db.pool())
+        .await
+        .unwrap()
+}
+
 async fn fill(w: &World) {
     testkit::targets(w, 300).await;
     testkit::inspectors(
@@ -365,15 +373,24 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(too_late.code(), Code::InvalidArgument, "{too_late:?}");
+    let announced_before = announcements(&inspection).await;
     for v in &visits {
         lead.schedule_visit(schedule(v.id.clone(), day.to_string()))
             .await
             .unwrap();
     }
+    let visiting = saga(&mut lead, TASK).await;
+    assert_eq!(visiting.phase, pb::Phase::Visiting as i32);
+    // Every scheduling is on the timeline; only the one that moved the phase on is announced.
     assert_eq!(
-        saga(&mut lead, TASK).await.phase,
-        pb::Phase::Visiting as i32
+        visiting
+            .history
+            .iter()
+            .filter(|h| h.kind == "visit.scheduled")
+            .count(),
+        visits.len()
     );
+    assert_eq!(announcements(&inspection).await, announced_before + 1);
 
     // A replacement in the draw (health, the head's approval) changes the visit's team.
     let second = visits[1].clone();
