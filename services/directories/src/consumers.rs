@@ -101,17 +101,15 @@ impl History {
                         e.visit_id, e.visit_date
                     )));
                 };
-                changes
-                    .rows
-                    .extend(e.outcomes.iter().map(|o| Inspection {
-                        target_id: e.target_id.clone(),
-                        task_id: e.task_id.clone(),
-                        department: o.department_code.clone(),
-                        // Looked up in the registry by the insert.
-                        level: String::new(),
-                        date,
-                        problem_found: o.problem_found,
-                    }));
+                changes.rows.extend(e.outcomes.iter().map(|o| Inspection {
+                    target_id: e.target_id.clone(),
+                    task_id: e.task_id.clone(),
+                    department: o.department_code.clone(),
+                    // Looked up in the registry by the insert.
+                    level: String::new(),
+                    date,
+                    problem_found: o.problem_found,
+                }));
                 changes.add(each(e.inspector_ids, -1));
             }
             TEAMS_DRAWN => {

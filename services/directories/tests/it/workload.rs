@@ -164,7 +164,11 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
     };
     let messages = vec![
         envelope("m1", TEAMS_DRAWN, &teams),
-        envelope("m2", VISIT_CONCLUDED, &concluded("T-1", false, &["W-1", "W-2"])),
+        envelope(
+            "m2",
+            VISIT_CONCLUDED,
+            &concluded("T-1", false, &["W-1", "W-2"]),
+        ),
         envelope("m3", VISIT_CONCLUDED, &concluded("T-2", false, &["W-2"])),
         // The same part reported again: the later report counts.
         envelope("m4", VISIT_CONCLUDED, &concluded("T-1", true, &["W-1"])),
@@ -193,11 +197,12 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(rows, vec![("T-1".to_string(), 1), ("T-2".to_string(), 0)]);
-    let sums: Vec<(String, i64)> =
-        sqlx::query_as("SELECT target_id, CAST(tasks AS BIGINT) FROM target_year_visits ORDER BY target_id")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+    let sums: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT target_id, CAST(tasks AS BIGINT) FROM target_year_visits ORDER BY target_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
     assert_eq!(sums, vec![("T-1".to_string(), 1), ("T-2".to_string(), 1)]);
 
     // A bad message fails the whole batch, so the inbox can handle each alone: nothing of it is written.
