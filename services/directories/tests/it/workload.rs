@@ -162,7 +162,7 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
         ],
         ..Default::default()
     };
-    let messages = vec![
+    let messages = [
         envelope("m1", TEAMS_DRAWN, &teams),
         envelope(
             "m2",
