@@ -56,8 +56,8 @@ pub trait TxHandler: Send + Sync + 'static {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError>;
 
     /// Handles the new deliveries of one transaction, in order: one by one unless the handler does better (say,
-    /// one statement for the effects of all of them). Either all of them are handled or the error says which
-    /// failed, and the inbox then handles each alone.
+    /// one statement for the effects of all of them). An error rolls the whole transaction back, and the inbox
+    /// then handles each delivery alone, so the one at fault fails by itself.
     async fn handle_all(&self, tx: &mut Tx, batch: &[Delivery<'_>]) -> Result<(), HandleError> {
         for d in batch {
             self.handle(tx, d.envelope)

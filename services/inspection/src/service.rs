@@ -37,7 +37,8 @@ pub const VISIT_WORKING_DAYS: u32 = 5;
 /// Role: a department's joint-inspection coordinator: answers invitations; for the lead, reviews the targets
 /// and steers the saga.
 pub const ROLE_COORDINATOR: &str = "inspection.coordinator";
-/// Emitted whenever a saga's phase or attention changes.
+/// Emitted whenever a saga's phase, attention, departments, pause or current deadline change, and with every
+/// reminder.
 pub const SAGA_CHANGED: &str = "inspection.saga.changed";
 /// How often a user action is retried when another writer changed the saga meanwhile.
 const CONFLICT_RETRIES: usize = 5;

@@ -361,15 +361,16 @@ impl Outcome {
     }
 }
 
-/// What `inspection.saga.changed` announces, so what must change for it to be sent: the phase, the attention,
-/// the departments taking part and the pause. A visit's progress within a phase is not announced; the saga's
-/// timeline and its counts say it.
+/// What must change for `inspection.saga.changed` to be sent: the phase, the attention, the departments taking
+/// part, the pause, the current deadline. A visit's progress within a phase is not announced; the saga's timeline
+/// and its counts say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Headline {
     phase: Phase,
     attention: Option<Attention>,
     departments: Vec<String>,
     paused: bool,
+    deadline: Option<Deadline>,
 }
 
 impl Saga {
@@ -380,6 +381,7 @@ impl Saga {
             attention: self.attention.clone(),
             departments: self.confirmed(),
             paused: self.paused,
+            deadline: self.deadlines.last().cloned(),
         }
     }
 

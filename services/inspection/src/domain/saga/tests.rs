@@ -482,3 +482,52 @@ fn results_final_before_the_last_visit_are_late_and_transfers_outlive_a_cancella
     assert_eq!(t.kind, "transfer.closed");
     assert_eq!(saga.phase, Phase::Cancelled);
 }
+
+#[test]
+fn the_headline_changes_with_phase_departments_deadline_and_attention_not_with_a_visit_in_its_phase()
+ {
+    let (mut saga, _) = three_departments();
+    let invited = saga.headline();
+    confirm(&mut saga, STHJ).unwrap();
+    assert_ne!(saga.headline(), invited, "a department confirmed");
+    saga.apply(Input::TimerFired(Timer::InvitationDeadline), 5)
+        .unwrap();
+    saga.apply(Input::TimerFired(Timer::InvitationEscalation), 6)
+        .unwrap();
+    let escalated = saga.headline();
+    saga.apply(Input::Steer(Steer::Extend(deadline("2027-03-09"))), 7)
+        .unwrap();
+    assert_ne!(
+        saga.headline(),
+        escalated,
+        "extended: attention and deadline"
+    );
+    confirm(&mut saga, WSJ).unwrap();
+    saga.apply(Input::TargetsDrawn { count: 3 }, 8).unwrap();
+    saga.apply(Input::TargetsApproved { by: "c".into() }, 9)
+        .unwrap();
+    saga.apply(Input::TargetsLocked { count: 3 }, 10).unwrap();
+    saga.apply(Input::TeamsDrawn { count: 3 }, 11).unwrap();
+    let visit = |scheduled, concluded| Input::Visit {
+        kind: "visit.scheduled",
+        detail: String::new(),
+        scheduled,
+        concluded,
+        total: 3,
+    };
+    let scheduling = saga.headline();
+    saga.apply(visit(1, 0), 12).unwrap();
+    saga.apply(visit(2, 0), 13).unwrap();
+    assert_eq!(
+        saga.headline(),
+        scheduling,
+        "visits scheduled within the phase"
+    );
+    saga.apply(visit(3, 0), 14).unwrap();
+    assert_eq!(saga.phase, Phase::Visiting);
+    assert_ne!(
+        saga.headline(),
+        scheduling,
+        "the last one moves the phase on"
+    );
+}
