@@ -33,6 +33,39 @@ pub struct AuditEvent<'a> {
     pub detail: String,
 }
 
+/// An [`AuditEvent`] that owns its text: a change whose entry is appended later in its transaction (a consumer
+/// appends the entries of a whole batch of messages at its end, so the chain's head is locked only from there to
+/// the commit).
+#[derive(Debug, Clone)]
+pub struct OwnedAuditEvent {
+    /// What was done.
+    pub action: &'static str,
+    /// Kind of thing changed.
+    pub entity: &'static str,
+    /// Its id.
+    pub entity_id: String,
+    /// SHA-256 of the state before (empty when created).
+    pub before_digest: String,
+    /// SHA-256 of the state after.
+    pub after_digest: String,
+    /// Free text.
+    pub detail: String,
+}
+
+impl OwnedAuditEvent {
+    /// The event to append.
+    pub fn event(&self) -> AuditEvent<'_> {
+        AuditEvent {
+            action: self.action,
+            entity: self.entity,
+            entity_id: &self.entity_id,
+            before_digest: self.before_digest.clone(),
+            after_digest: self.after_digest.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

@@ -12,13 +12,15 @@ use sqlx::Row;
 use suiji_api::draw::v1 as pb;
 use suiji_api::events::v1::Envelope;
 use suiji_api::planning::v1 as plan;
+use suiji_platform::audit::{self, OwnedAuditEvent};
 use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::departments;
 use suiji_platform::error::Error;
-use suiji_platform::inbox::{HandleError, TxHandler, payload};
+use suiji_platform::inbox::{Delivery, HandleError, TxHandler, payload};
 use suiji_platform::outbox::{self, Event};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::convert::{reason_from, witnesses_from};
 use crate::record::State;
@@ -86,11 +88,16 @@ fn task_of(envelope: &Envelope) -> Result<(String, Vec<u8>), HandleError> {
     Ok((task_id, bytes.unwrap_or_default()))
 }
 
-#[async_trait::async_trait]
-impl TxHandler for Consumer {
-    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+impl Consumer {
+    /// Applies `envelope` inside `tx`; a launch's or a cancellation's audit entry is returned, to be appended
+    /// at the end of the transaction.
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        envelope: &Envelope,
+    ) -> Result<Option<OwnedAuditEvent>, HandleError> {
         if let Some(done) = departments::apply_event(tx, envelope).await {
-            return done;
+            return done.map(|()| None);
         }
         let transient = |e: Error| HandleError::Transient(e.to_string());
         match envelope.r#type.as_str() {
@@ -123,13 +130,48 @@ impl TxHandler for Consumer {
                 .execute(&mut **tx)
                 .await?;
                 self.wake.notify_one();
-                Ok(())
+                Ok(None)
             }
             other => {
                 tracing::debug!(routing_key = other, "ignored");
-                Ok(())
+                Ok(None)
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl TxHandler for Consumer {
+    async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
+        let span = tracing::Span::current();
+        self.handle_all(
+            tx,
+            &[Delivery {
+                envelope,
+                span: &span,
+            }],
+        )
+        .await
+    }
+
+    /// The audit entries of the whole batch are appended together at its end: the chain's head is locked from
+    /// that statement until the inbox commits, not while the rest of the batch is handled.
+    async fn handle_all(&self, tx: &mut Tx, batch: &[Delivery<'_>]) -> Result<(), HandleError> {
+        let mut changes = Vec::new();
+        for d in batch {
+            changes.extend(
+                self.apply(tx, d.envelope)
+                    .instrument(d.span.clone())
+                    .await?,
+            );
+        }
+        audit::append_many(
+            tx,
+            &Identity::system(crate::NAME),
+            changes.iter().map(OwnedAuditEvent::event).collect(),
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1 as pb;
 use suiji_api::planning::v1 as plan;
-use suiji_platform::audit::{self, AuditEvent, digest_of};
+use suiji_platform::audit::{self, AuditEvent, OwnedAuditEvent, digest_of};
 use suiji_platform::auth::{Identity, Tokens};
 use suiji_platform::config::DrawSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
@@ -377,13 +377,14 @@ impl Draws {
         Ok(())
     }
 
-    /// Commits a target secret for a launched task (once; a redelivered launch changes nothing).
+    /// Commits a target secret for a launched task (once; a redelivered launch changes nothing). Returns the
+    /// change for the caller to append to the audit trail last in its transaction.
     pub async fn on_launched(
         &self,
         tx: &mut Tx,
         event: &plan::TaskLaunchedEvent,
         causation: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<OwnedAuditEvent>, Error> {
         let task = event.task.clone().unwrap_or_default();
         let entry = task.entry.clone().unwrap_or_default();
         let content = task.content.clone().unwrap_or_default();
@@ -415,13 +416,12 @@ impl Draws {
         )
         .await?
         {
-            return Ok(());
+            return Ok(None);
         }
-        let who = Identity::system(crate::NAME);
-        let change = AuditEvent {
+        let change = OwnedAuditEvent {
             action: "draw.commit",
             entity: "draw",
-            entity_id: &record.task_id,
+            entity_id: record.task_id.clone(),
             before_digest: String::new(),
             after_digest: digest_of(&record),
             detail: format!("commitment {}", record.targets.seed.commitment),
@@ -436,39 +436,36 @@ impl Draws {
             Event::new(COMMITTED, &record.task_id, &published).caused_by(causation),
         )
         .await?;
-        // Last: the audit head stays locked until the inbox commits.
-        audit::append(tx, &who, change).await?;
-        Ok(())
+        Ok(Some(change))
     }
 
-    /// Marks a task's draw cancelled unless its teams are drawn; what was drawn or locked stays on record.
+    /// Marks a task's draw cancelled unless its teams are drawn; what was drawn or locked stays on record. Returns
+    /// the change for the caller to append to the audit trail last in its transaction.
     pub async fn on_cancelled(
         &self,
         tx: &mut Tx,
         task_id: &str,
         reason: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<OwnedAuditEvent>, Error> {
         let Some((mut record, _)) = store::get(&mut *tx, task_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         if matches!(record.state, State::TeamsDrawn | State::Cancelled) {
-            return Ok(());
+            return Ok(None);
         }
         let before = before_digest(&record);
         record.state = State::Cancelled;
         record.cancel_reason = reason.to_string();
         record.revision += 1;
         store::update(&mut *tx, &mut record).await?;
-        let change = AuditEvent {
+        Ok(Some(OwnedAuditEvent {
             action: "draw.cancel",
             entity: "draw",
-            entity_id: task_id,
+            entity_id: task_id.to_string(),
             before_digest: before,
             after_digest: record.stored_digest.clone(),
             detail: reason.to_string(),
-        };
-        audit::append(tx, &Identity::system(crate::NAME), change).await?;
-        Ok(())
+        }))
     }
 
     /// The scope of the snapshot: the task's, with closed and revoked targets left out unless the scope names

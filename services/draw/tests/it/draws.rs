@@ -82,6 +82,20 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
         })
         .await
     );
+    // The commitment is on the audit trail, appended at the end of the launch's inbox transaction.
+    let commits: Vec<(String, String)> =
+        sqlx::query_as("SELECT entity_id, detail FROM audit_log WHERE action = 'draw.commit'")
+            .fetch_all(w.draw.ctx.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        commits,
+        vec![(TASK.to_string(), format!("commitment {}", seed.commitment))]
+    );
+    assert!(matches!(
+        suiji_platform::audit::verify(&w.draw.ctx.db).await.unwrap(),
+        suiji_platform::audit::Verification::Intact { .. }
+    ));
 
     // Only the lead department draws.
     let refused = w
