@@ -161,9 +161,15 @@ impl History {
 #[async_trait::async_trait]
 impl TxHandler for History {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        let mut changes = Changes::default();
-        self.collect(tx, envelope, &mut changes).await?;
-        changes.apply(tx).await
+        let span = tracing::Span::current();
+        self.handle_all(
+            tx,
+            &[Delivery {
+                envelope,
+                span: &span,
+            }],
+        )
+        .await
     }
 
     /// The history rows and workload changes of the whole batch are written together.
