@@ -47,15 +47,6 @@ pub fn credit_flags(kind: &str) -> Option<(bool, bool)> {
     }
 }
 
-/// `delta` for every occurrence of an inspector in `ids`.
-fn each(ids: Vec<String>, delta: i64) -> BTreeMap<String, i64> {
-    let mut changes = BTreeMap::new();
-    for id in ids {
-        *changes.entry(id).or_default() += delta;
-    }
-    changes
-}
-
 /// What a batch of messages changes: history rows, in delivery order (a later report of a part replaces an
 /// earlier one), and workload changes, summed (their order does not matter).
 #[derive(Default)]
@@ -65,10 +56,9 @@ struct Changes {
 }
 
 impl Changes {
-    fn add(&mut self, workloads: BTreeMap<String, i64>) {
-        for (inspector, delta) in workloads {
-            *self.workloads.entry(inspector).or_default() += delta;
-        }
+    /// `delta` more open assignments for `inspector`.
+    fn add(&mut self, inspector: String, delta: i64) {
+        *self.workloads.entry(inspector).or_default() += delta;
     }
 
     /// Writes them: a few statements however many messages they came from.
@@ -110,28 +100,29 @@ impl History {
                     date,
                     problem_found: o.problem_found,
                 }));
-                changes.add(each(e.inspector_ids, -1));
+                for inspector in e.inspector_ids {
+                    changes.add(inspector, -1);
+                }
             }
             TEAMS_DRAWN => {
                 let e: draw::TeamsDrawnEvent = payload(envelope)?;
-                changes.add(
-                    e.seats
-                        .into_iter()
-                        .map(|s| (s.inspector_id, i64::from(s.seats)))
-                        .collect(),
-                );
+                for seat in e.seats {
+                    changes.add(seat.inspector_id, i64::from(seat.seats));
+                }
             }
             INSPECTOR_REPLACED => {
                 let e: draw::InspectorReplacedEvent = payload(envelope)?;
                 let r = e
                     .replacement
                     .ok_or_else(|| HandleError::Permanent("no replacement".into()))?;
-                changes.add(BTreeMap::from([(r.replaced_inspector_id, -1)]));
-                changes.add(BTreeMap::from([(r.replacement_inspector_id, 1)]));
+                changes.add(r.replaced_inspector_id, -1);
+                changes.add(r.replacement_inspector_id, 1);
             }
             ASSIGNMENT_RELEASED => {
                 let e: inspection::AssignmentReleasedEvent = payload(envelope)?;
-                changes.add(each(e.inspector_ids, -1));
+                for inspector in e.inspector_ids {
+                    changes.add(inspector, -1);
+                }
             }
             CREDIT_RECORDED => {
                 let e: suiji_api::publication::v1::CreditRecordedEvent = payload(envelope)?;

@@ -172,11 +172,7 @@ impl FirstLoad {
             None
         } else {
             tx.commit().await?;
-            let outcome = store::merge_from(&mut self.conn, self.table, &into, rows, now).await?;
-            self.conn
-                .execute(AssertSqlSafe(format!("DROP TABLE {into}")))
-                .await?;
-            Some(outcome)
+            Some(store::merge_from(&mut self.conn, self.table, &into, rows, now).await?)
         };
         self.conn.close().await?;
         Ok(merged)

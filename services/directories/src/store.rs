@@ -498,7 +498,7 @@ pub async fn write_chunk(
             tx.execute("ROLLBACK TO SAVEPOINT chunk").await?;
             open_stage(&mut tx, table).await?;
             stage(&mut tx, table, &chunk.lines).await?;
-            merge_stage(&mut tx, table, chunk.rows, now).await?
+            merge_from(&mut tx, table, &stage_name(table), chunk.rows, now).await?
         }
         Err(e) => return Err(e),
     };
@@ -506,24 +506,10 @@ pub async fn write_chunk(
     Ok(outcome)
 }
 
-/// Merges everything staged into `table` in one transaction, in key order, so the primary key is walked once
-/// from start to end instead of page by random page: the first line of an id wins, later lines of the same id
-/// are reported as duplicates, and an id a previous import wrote is updated. Drops the stage afterwards.
-pub async fn merge_stage(
-    conn: &mut sqlx::PgConnection,
-    table: &Table,
-    staged: u64,
-    now: i64,
-) -> Result<BatchOutcome, sqlx::Error> {
-    use sqlx::Executor;
-    let stage = stage_name(table);
-    let outcome = merge_from(conn, table, &stage, staged, now).await?;
-    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
-        .await?;
-    Ok(outcome)
-}
-
-/// Merges the `staged` rows of `stage`, a table with `table`'s import columns, into `table` (as [`merge_stage`]).
+/// Merges the `staged` rows of `stage`, a table with `table`'s import columns, into `table` in one transaction,
+/// in key order, so the primary key is walked once from start to end instead of page by random page: the first
+/// line of an id wins, later lines of the same id are reported as duplicates, and an id a previous import wrote is
+/// updated. Drops `stage` in the same transaction.
 pub async fn merge_from(
     conn: &mut sqlx::PgConnection,
     table: &Table,
@@ -611,6 +597,8 @@ pub async fn merge_from(
         }
         outcome.unlisted_duplicates = staged - written as u64 - outcome.duplicates.len() as u64;
     }
+    tx.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {stage}")))
+        .await?;
     tx.commit().await?;
     Ok(outcome)
 }

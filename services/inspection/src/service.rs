@@ -284,7 +284,8 @@ impl Sagas {
             cause: cause.into(),
         };
         if store::insert(tx, &saga, &first, &e.encode_to_vec()).await? {
-            self.effects(tx, &saga, &outcome, cause, now, Vec::new(), true)
+            let announced = vec![announcement(&saga, &outcome).caused_by(cause)];
+            self.effects(tx, &saga, &outcome, cause, now, announced)
                 .await?;
         }
         Ok(())
@@ -349,8 +350,12 @@ impl Sagas {
         if let Some(late) = refusal {
             return Ok(Err(late));
         }
-        let announce = outcome.reminds() || stored.saga.headline() != before;
-        self.effects(tx, &stored.saga, &outcome, cause, now, also, announce)
+        let mut after = Vec::with_capacity(also.len() + 1);
+        if outcome.reminds() || stored.saga.headline() != before {
+            after.push(announcement(&stored.saga, &outcome).caused_by(cause));
+        }
+        after.extend(also);
+        self.effects(tx, &stored.saga, &outcome, cause, now, after)
             .await?;
         Ok(Ok(stored))
     }
@@ -381,9 +386,8 @@ impl Sagas {
         }
     }
 
-    /// Carries out an outcome's effects and, when `announce`, announces the change; then `also`. The events go
+    /// Carries out an outcome's effects, then sends `after` (its announcement, what goes with it); the events go
     /// into the outbox together, in order.
-    #[allow(clippy::too_many_arguments)]
     async fn effects(
         &self,
         tx: &mut Tx,
@@ -391,8 +395,7 @@ impl Sagas {
         outcome: &Outcome,
         cause: &str,
         now: i64,
-        also: Vec<Event>,
-        announce: bool,
+        after: Vec<Event>,
     ) -> Result<(), Error> {
         let mut events = Vec::new();
         for effect in &outcome.effects {
@@ -411,10 +414,7 @@ impl Sagas {
                 }
             }
         }
-        if announce {
-            events.push(announcement(saga, outcome).caused_by(cause));
-        }
-        events.extend(also);
+        events.extend(after);
         outbox::enqueue_all(tx, crate::NAME, events).await?;
         Ok(())
     }
