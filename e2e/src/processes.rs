@@ -119,6 +119,14 @@ impl Cluster {
         format!("http://127.0.0.1:{}", s.port)
     }
 
+    /// The running services' names and process ids.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.services
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.child.as_ref()?.id())))
+            .collect()
+    }
+
     async fn start_one(&mut self, i: usize) {
         let (name, port) = (self.services[i].name.clone(), self.services[i].port);
         let child = Command::new(&self.binary)

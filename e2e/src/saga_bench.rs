@@ -270,6 +270,8 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
     let day = suiji_platform::calendar::Calendar::shipped()
         .working_day_on_or_after(suiji_platform::calendar::today())?;
     let started = Instant::now();
+    let cpu_before = machine_cpu();
+    let shares_before = cpu_shares(&cluster, &isolated.settings.database).await;
     let tasks: Vec<String> = (0..sagas).map(|i| format!("TASK-BENCH-{i:05}")).collect();
     for task in &tasks {
         bus.publish(&message(
@@ -300,6 +302,8 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
         calls.extend(r.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(machine_cpu()).map(|(a, b)| b - a);
+    let shares_after = cpu_shares(&cluster, &isolated.settings.database).await;
     stop.cancel();
     // Steps and the time each took, from the sagas' own timelines.
     let db = suiji_platform::db::Db::connect(&isolated.settings.database, "inspection").await?;
@@ -322,16 +326,140 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
         "saga benchmark: {sagas} joint inspections (3 departments, 10 targets each), {concurrency} driven at once, \
          services as separate processes on PostgreSQL and RabbitMQ: {steps} saga steps in {elapsed:.1} s = {:.0} steps/s, \
          {:.1} sagas completed/s; replies from the draw (command → reply applied) p50 {:.0} ms, p99 {:.0} ms; \
-         coordinators' calls p50 {:.1} ms, p99 {:.1} ms",
+         coordinators' calls p50 {:.1} ms, p99 {:.1} ms{}",
         steps as f64 / elapsed,
         sagas as f64 / elapsed,
         percentile(&replies, 0.5),
         percentile(&replies, 0.99),
         percentile(&calls, 0.5),
         percentile(&calls, 0.99),
+        cpu.map(|c| format!(
+            "; the machine's CPU busy {:.0}% of {} cores, {:.2} core-ms per step",
+            c.busy_ms / c.total_ms * 100.0,
+            c.cores,
+            c.busy_ms / steps as f64
+        ))
+        .unwrap_or_default(),
     );
+    if let Some(c) = cpu {
+        // Where the machine's CPU went, per step: each service, its PostgreSQL connections, the broker, this
+        // benchmark (the coordinators' clients), and everything else.
+        let mut parts: Vec<(String, f64)> = shares_after
+            .iter()
+            .map(|(who, ms)| {
+                (
+                    who.clone(),
+                    ms - shares_before.get(who).copied().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        let known: f64 = parts.iter().map(|(_, ms)| ms).sum();
+        parts.push(("other".into(), (c.busy_ms - known).max(0.0)));
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|(who, ms)| format!("{who} {:.2}", ms / steps as f64))
+            .collect();
+        println!("core-ms per step by process: {}", parts.join(", "));
+    }
     db.close().await;
     cluster.stop();
     isolated.cleanup().await;
     Ok(())
+}
+
+/// The whole machine's CPU time so far, from `/proc/stat` (Linux; `None` elsewhere): every process's share,
+/// the services', PostgreSQL's, RabbitMQ's and the benchmark's own, which is what a step costs.
+#[derive(Clone, Copy)]
+struct MachineCpu {
+    busy_ms: f64,
+    total_ms: f64,
+    cores: usize,
+}
+
+impl std::ops::Sub for MachineCpu {
+    type Output = MachineCpu;
+    fn sub(self, earlier: MachineCpu) -> MachineCpu {
+        MachineCpu {
+            busy_ms: self.busy_ms - earlier.busy_ms,
+            total_ms: self.total_ms - earlier.total_ms,
+            cores: self.cores,
+        }
+    }
+}
+
+fn machine_cpu() -> Option<MachineCpu> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let mut lines = stat.lines();
+    // user nice system idle iowait irq softirq steal, in clock ticks of 10 ms (USER_HZ = 100 on Linux).
+    let ticks: Vec<f64> = lines
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .take(8)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let cores = lines.filter(|l| l.starts_with("cpu")).count();
+    let total: f64 = ticks.iter().sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some(MachineCpu {
+        busy_ms: (total - idle) * 10.0,
+        total_ms: total * 10.0,
+        cores,
+    })
+}
+
+/// CPU time so far (ms) of each service process, of each service's PostgreSQL connections (told apart by their
+/// `application_name`), of RabbitMQ and of this benchmark; empty where `/proc` is not there.
+async fn cpu_shares(
+    cluster: &Cluster,
+    database: &suiji_platform::config::DatabaseSettings,
+) -> HashMap<String, f64> {
+    let mut shares = HashMap::new();
+    let mut add = |who: String, pid: u32| {
+        if let Some(ms) = process_cpu_ms(pid) {
+            *shares.entry(who).or_insert(0.0) += ms;
+        }
+    };
+    for (name, pid) in cluster.pids() {
+        add(name, pid);
+    }
+    add("benchmark".into(), std::process::id());
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse().ok()) else {
+                continue;
+            };
+            if std::fs::read_to_string(entry.path().join("comm"))
+                .is_ok_and(|c| c.trim() == "beam.smp")
+            {
+                add("rabbitmq".into(), pid);
+            }
+        }
+    }
+    if let Ok(db) = suiji_platform::db::Db::connect(database, "inspection").await {
+        let backends: Vec<(i32, String)> = sqlx::query_as(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'suiji-%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap_or_default();
+        for (pid, name) in backends {
+            add(
+                format!("postgres({})", name.trim_start_matches("suiji-")),
+                pid as u32,
+            );
+        }
+        db.close().await;
+    }
+    shares
+}
+
+/// User and system CPU time of process `pid` so far (ms), from `/proc/<pid>/stat`.
+fn process_cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the first, utime the 12th, stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0)
 }

@@ -314,6 +314,7 @@ async fn delete_namespace_now(namespace: &str) {
         "inspection",
         "publication",
         "probe",
+        "bench",
         "test",
     ] {
         for queue in [names.queue(service), names.dead(service)] {
