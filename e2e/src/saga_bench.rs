@@ -2,7 +2,7 @@
 //! with the directories, the draw and the inspection as separate `suiji serve` processes. Prints saga steps per
 //! second, sagas completed per second, and the time per step (p50/p99): for the steps another service answers
 //! (draw, lock, teams), the time from the saga's command to the reply being applied; for coordinators' steps,
-//! the gRPC call.
+//! the gRPC call. Then the machine's CPU time per step, and how it divides between the processes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
