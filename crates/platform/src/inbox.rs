@@ -68,6 +68,25 @@ pub trait TxHandler: Send + Sync + 'static {
     }
 }
 
+/// [`TxHandler::handle`] for a handler whose work is in its [`TxHandler::handle_all`]: `envelope` as a batch of
+/// one, traced under the current span.
+pub async fn handle_one<H: TxHandler + ?Sized>(
+    handler: &H,
+    tx: &mut Tx,
+    envelope: &Envelope,
+) -> Result<(), HandleError> {
+    let span = tracing::Span::current();
+    handler
+        .handle_all(
+            tx,
+            &[Delivery {
+                envelope,
+                span: &span,
+            }],
+        )
+        .await
+}
+
 /// Deliveries handled in one transaction at most, unless [`Inbox::batching`] says otherwise.
 pub const DEFAULT_BATCH: usize = 32;
 /// Transactions one inbox runs at once, unless [`Inbox::batching`] says otherwise.

@@ -7,7 +7,7 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
 use suiji_api::inspection::v1 as inspection;
 use suiji_platform::db::{Tx, now_ms};
-use suiji_platform::inbox::{Delivery, HandleError, TxHandler, payload};
+use suiji_platform::inbox::{self, Delivery, HandleError, TxHandler, payload};
 use tracing::Instrument;
 
 use crate::domain::history::Inspection;
@@ -152,15 +152,7 @@ impl History {
 #[async_trait::async_trait]
 impl TxHandler for History {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        let span = tracing::Span::current();
-        self.handle_all(
-            tx,
-            &[Delivery {
-                envelope,
-                span: &span,
-            }],
-        )
-        .await
+        inbox::handle_one(self, tx, envelope).await
     }
 
     /// The history rows and workload changes of the whole batch are written together.

@@ -17,7 +17,7 @@ use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::departments;
 use suiji_platform::error::Error;
-use suiji_platform::inbox::{Delivery, HandleError, TxHandler, payload};
+use suiji_platform::inbox::{self, Delivery, HandleError, TxHandler, payload};
 use suiji_platform::outbox::{self, Event};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -143,15 +143,7 @@ impl Consumer {
 #[async_trait::async_trait]
 impl TxHandler for Consumer {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        let span = tracing::Span::current();
-        self.handle_all(
-            tx,
-            &[Delivery {
-                envelope,
-                span: &span,
-            }],
-        )
-        .await
+        inbox::handle_one(self, tx, envelope).await
     }
 
     /// The audit entries of the whole batch are appended together at its end: the chain's head is locked from
