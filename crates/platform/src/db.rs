@@ -243,10 +243,20 @@ pub fn values_list(rows: usize, columns: usize) -> String {
 /// The VALUES list of `rows` rows, each written by `row` from its `columns` placeholders (`$1`… for the
 /// first row, on from there): for rows with constants or expressions among their values.
 pub fn values_rows(rows: usize, columns: usize, row: impl Fn(&[String]) -> String) -> String {
+    values_rows_from(1, rows, columns, row)
+}
+
+/// [`values_rows`] with placeholders from `$first`, for rows bound after other parameters.
+pub fn values_rows_from(
+    first: usize,
+    rows: usize,
+    columns: usize,
+    row: impl Fn(&[String]) -> String,
+) -> String {
     (0..rows)
         .map(|r| {
-            let placeholders: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
+            let placeholders: Vec<String> = (0..columns)
+                .map(|c| format!("${}", first + r * columns + c))
                 .collect();
             row(&placeholders)
         })

@@ -62,6 +62,96 @@ pub async fn enqueue(tx: &mut Tx, source: &str, event: Event) -> Result<String, 
 /// Rows of one outbox insert: 5 parameters each.
 const INSERT_ROWS: usize = 100;
 
+/// Events made ready for the outbox: each given its envelope id and encoded, with the current trace's headers.
+/// [`enqueue_all`] writes them in a transaction; a store that writes a change in one statement puts
+/// [`Prepared::insert_sql`] into it and binds [`Prepared::bind`].
+pub struct Prepared {
+    /// Envelope id, routing key, encoded envelope.
+    rows: Vec<(String, String, Vec<u8>)>,
+    headers: String,
+    now: i64,
+}
+
+impl Prepared {
+    /// `events` from `source`, in order.
+    pub fn new(source: &str, events: Vec<Event>) -> Self {
+        let headers = crate::telemetry::current_trace_headers();
+        let now = now_ms();
+        let rows = events
+            .into_iter()
+            .map(|event| {
+                let id = uuid::Uuid::now_v7().to_string();
+                let envelope = Envelope {
+                    id: id.clone(),
+                    r#type: event.routing_key.clone(),
+                    source: source.to_string(),
+                    time: Some(prost_types::Timestamp {
+                        seconds: now.div_euclid(1000),
+                        nanos: (now.rem_euclid(1000) * 1_000_000) as i32,
+                    }),
+                    correlation_id: event.correlation_id,
+                    causation_id: event.causation_id,
+                    traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
+                    tracestate: headers.get("tracestate").cloned().unwrap_or_default(),
+                    payload: Some(event.payload),
+                };
+                (id, event.routing_key, envelope.encode_to_vec())
+            })
+            .collect();
+        Self {
+            rows,
+            headers: serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()),
+            now,
+        }
+    }
+
+    /// How many events.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Their envelope ids, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.rows.iter().map(|(id, _, _)| id.clone()).collect()
+    }
+
+    /// An insert of every event (PostgreSQL; to go into a `WITH`), its parameters numbered from `first`, its
+    /// rows written only when `only_if` (an SQL condition) holds. Nothing to insert is a `SELECT` of no rows.
+    pub fn insert_sql(&self, first: usize, only_if: &str) -> String {
+        if self.rows.is_empty() {
+            return "SELECT 1 WHERE false".into();
+        }
+        let values = crate::db::values_rows_from(first, self.rows.len(), 5, |p| {
+            format!("({})", p.join(", "))
+        });
+        format!(
+            "INSERT INTO outbox (id, routing_key, body, headers, created_at) \
+             SELECT * FROM (VALUES {values}) AS e WHERE {only_if}"
+        )
+    }
+
+    /// Binds the parameters of [`Self::insert_sql`] (five per event) after those already bound to `query`.
+    pub fn bind<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for (id, routing_key, body) in &self.rows {
+            query = query
+                .bind(id)
+                .bind(routing_key)
+                .bind(body)
+                .bind(&self.headers)
+                .bind(self.now);
+        }
+        query
+    }
+}
+
 /// Writes `events`, in order, into the outbox inside the caller's transaction with one insert (per hundred);
 /// returns their envelope ids.
 pub async fn enqueue_all(
@@ -69,31 +159,12 @@ pub async fn enqueue_all(
     source: &str,
     events: Vec<Event>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let headers = crate::telemetry::current_trace_headers();
-    let header_text = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into());
-    let now = now_ms();
-    let rows: Vec<(String, String, Vec<u8>)> = events
-        .into_iter()
-        .map(|event| {
-            let id = uuid::Uuid::now_v7().to_string();
-            let envelope = Envelope {
-                id: id.clone(),
-                r#type: event.routing_key.clone(),
-                source: source.to_string(),
-                time: Some(prost_types::Timestamp {
-                    seconds: now.div_euclid(1000),
-                    nanos: (now.rem_euclid(1000) * 1_000_000) as i32,
-                }),
-                correlation_id: event.correlation_id,
-                causation_id: event.causation_id,
-                traceparent: headers.get("traceparent").cloned().unwrap_or_default(),
-                tracestate: headers.get("tracestate").cloned().unwrap_or_default(),
-                payload: Some(event.payload),
-            };
-            (id, event.routing_key, envelope.encode_to_vec())
-        })
-        .collect();
-    for chunk in rows.chunks(INSERT_ROWS) {
+    write_prepared(tx, &Prepared::new(source, events)).await
+}
+
+/// Writes `prepared` into the outbox inside the caller's transaction; returns their envelope ids.
+pub async fn write_prepared(tx: &mut Tx, prepared: &Prepared) -> Result<Vec<String>, sqlx::Error> {
+    for chunk in prepared.rows.chunks(INSERT_ROWS) {
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES {}",
             crate::db::values_list(chunk.len(), 5)
@@ -103,12 +174,12 @@ pub async fn enqueue_all(
                 .bind(id)
                 .bind(routing_key)
                 .bind(body)
-                .bind(&header_text)
-                .bind(now);
+                .bind(&prepared.headers)
+                .bind(prepared.now);
         }
         insert.execute(&mut **tx).await?;
     }
-    Ok(rows.into_iter().map(|(id, _, _)| id).collect())
+    Ok(prepared.ids())
 }
 
 /// One unsent row.

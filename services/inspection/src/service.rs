@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use sqlx::AnyConnection;
+
 use chrono::NaiveDate;
 use prost::Message;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
@@ -17,7 +19,7 @@ use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
 use suiji_platform::grpc::Bearer;
-use suiji_platform::outbox::{self, Event, Relay};
+use suiji_platform::outbox::{self, Event, Prepared, Relay};
 use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
 
@@ -42,6 +44,22 @@ pub const ROLE_COORDINATOR: &str = "inspection.coordinator";
 pub const SAGA_CHANGED: &str = "inspection.saga.changed";
 /// How often a user action is retried when another writer changed the saga meanwhile.
 const CONFLICT_RETRIES: usize = 5;
+
+/// What an input makes of a saga before it is written (`Sagas::step`).
+struct Step {
+    /// The saga after it, at its new version.
+    stored: Stored,
+    /// The version it was read at.
+    read: i64,
+    /// Its line in the history.
+    entry: Entry,
+    /// What it sets off.
+    outcome: Outcome,
+    /// The refusal of an input that came after its step (recorded, not applied).
+    late: Option<Refusal>,
+    /// Events to send after the outcome's own: the announcement of the change and what goes with it.
+    after: Vec<Event>,
+}
 
 /// The sagas.
 #[derive(Clone)]
@@ -109,14 +127,14 @@ impl Sagas {
     /// The launch of `task_id`'s saga, decoded once and then kept.
     async fn launch(
         &self,
-        tx: &mut Tx,
+        conn: &mut AnyConnection,
         task_id: &str,
     ) -> Result<Arc<plan::TaskLaunchedEvent>, Error> {
         if let Some(launch) = self.launches.get(task_id) {
             return Ok(launch);
         }
         let launch = Arc::new(
-            plan::TaskLaunchedEvent::decode(store::launched(tx, task_id).await?.as_slice())
+            plan::TaskLaunchedEvent::decode(store::launched(conn, task_id).await?.as_slice())
                 .map_err(|e| Error::Internal(format!("stored launch: {e}")))?,
         );
         self.launches.insert(task_id.to_string(), launch.clone());
@@ -308,21 +326,20 @@ impl Sagas {
             .await
     }
 
-    /// Applies `input` to `stored`, read in `tx`; see [`Self::apply_in`]. `also` are events to announce with
-    /// the change when it is applied.
-    async fn apply_to(
-        &self,
-        tx: &mut Tx,
+    /// What `input` makes of `stored`, before anything is written: the saga after it, its history entry, and
+    /// what it sets off. `also` are events to announce with the change when it is applied. A late input makes
+    /// an entry to record and its refusal; other refusals make nothing.
+    fn step(
         mut stored: Stored,
         input: Input,
         actor: &str,
         cause: &str,
         also: Vec<Event>,
-    ) -> Result<Result<Stored, Refusal>, Error> {
+    ) -> Result<Step, Refusal> {
         let now = now_ms();
         let read = stored.version;
         let before = stored.saga.headline();
-        let (outcome, refusal) = match stored.saga.apply(input, now) {
+        let (outcome, late) = match stored.saga.apply(input, now) {
             Ok(outcome) => (outcome, None),
             Err(Refusal::Late(why)) => (
                 Outcome {
@@ -332,7 +349,7 @@ impl Sagas {
                 },
                 Some(Refusal::Late(why)),
             ),
-            Err(other) => return Ok(Err(other)),
+            Err(other) => return Err(other),
         };
         let entry = Entry {
             seq: read + 1,
@@ -341,23 +358,57 @@ impl Sagas {
             kind: outcome.kind.into(),
             detail: outcome.detail.clone(),
             phase: stored.saga.phase,
-            applied: refusal.is_none(),
+            applied: late.is_none(),
             cause: cause.into(),
         };
-        store::update(tx, &stored.saga, read, &entry).await?;
         stored.version = read + 1;
         stored.updated_at = now;
-        if let Some(late) = refusal {
+        let mut after = Vec::with_capacity(also.len() + 1);
+        if late.is_none() {
+            if outcome.reminds() || stored.saga.headline() != before {
+                after.push(announcement(&stored.saga, &outcome).caused_by(cause));
+            }
+            after.extend(also);
+        }
+        Ok(Step {
+            stored,
+            read,
+            entry,
+            outcome,
+            late,
+            after,
+        })
+    }
+
+    /// Applies `input` to `stored`, read in `tx`; see [`Self::apply_in`]. `also` are events to announce with
+    /// the change when it is applied.
+    async fn apply_to(
+        &self,
+        tx: &mut Tx,
+        stored: Stored,
+        input: Input,
+        actor: &str,
+        cause: &str,
+        also: Vec<Event>,
+    ) -> Result<Result<Stored, Refusal>, Error> {
+        let step = match Self::step(stored, input, actor, cause, also) {
+            Ok(step) => step,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        store::update(tx, &step.stored.saga, step.read, &step.entry).await?;
+        if let Some(late) = step.late {
             return Ok(Err(late));
         }
-        let mut after = Vec::with_capacity(also.len() + 1);
-        if outcome.reminds() || stored.saga.headline() != before {
-            after.push(announcement(&stored.saga, &outcome).caused_by(cause));
-        }
-        after.extend(also);
-        self.effects(tx, &stored.saga, &outcome, cause, now, after)
-            .await?;
-        Ok(Ok(stored))
+        self.effects(
+            tx,
+            &step.stored.saga,
+            &step.outcome,
+            cause,
+            step.entry.at,
+            step.after,
+        )
+        .await?;
+        Ok(Ok(step.stored))
     }
 
     /// Applies `input` in a transaction of its own, reading again when another writer got there first.
@@ -1074,7 +1125,8 @@ impl Sagas {
     }
 
     /// Changes visit `id` by `change` (given the visit and the caller), records it on the saga's timeline with
-    /// the task's counts, and announces a conclusion; all in one transaction, read again on a conflict.
+    /// the task's counts, and announces a conclusion; all written at once (`store::write_visit_step`), read
+    /// again on a conflict.
     pub async fn change_visit(
         &self,
         who: &Identity,
@@ -1086,9 +1138,13 @@ impl Sagas {
         require_role(who, "id")?;
         let mut attempt = 0;
         loop {
-            let mut tx = self.db.begin().await?;
-            let Some((mut stored, saga, counts)) = store::get_visit_counted(&mut tx, id).await?
-            else {
+            // Read outside a transaction, and the connection given back before the write: the versions read
+            // are checked when it is written.
+            let read = {
+                let mut conn = self.db.pool().acquire().await?;
+                store::get_visit_counted(&mut conn, id).await?
+            };
+            let Some((mut stored, saga, counts)) = read else {
                 return Err(Error::NotFound(format!("no visit {id:?}")));
             };
             let before = store::counted(&stored.visit);
@@ -1100,7 +1156,6 @@ impl Sagas {
                 .into());
             }
             let detail = change(&mut stored.visit).map_err(refused)?;
-            let now = now_ms();
             // The counts were read before this change: they follow it.
             let after = store::counted(&stored.visit);
             let counts = (
@@ -1109,13 +1164,12 @@ impl Sagas {
                 counts.2,
             );
             let result = self
-                .record_visit(&mut tx, who, &stored, (saga, counts), kind, detail, now)
+                .record_visit(who, &stored, (saga, counts), kind, detail)
                 .await;
             match result {
                 Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(e) => return Err(e),
                 Ok(()) => {
-                    tx.commit().await?;
                     self.relay.notify();
                     stored.version += 1;
                     return Ok(stored);
@@ -1126,19 +1180,15 @@ impl Sagas {
 
     /// Writes a changed visit and puts the change on its saga's timeline: `saga` as read with the visit, and the
     /// task's visit counts with this change.
-    #[allow(clippy::too_many_arguments)]
     async fn record_visit(
         &self,
-        tx: &mut Tx,
         who: &Identity,
         stored: &StoredVisit,
         (saga, counts): (Stored, store::Counts),
         kind: &'static str,
         detail: String,
-        now: i64,
     ) -> Result<(), Error> {
         let v = &stored.visit;
-        store::update_visit(tx, v, stored.version, now).await?;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = format!("{}: {detail}", v.id);
         let input = visit_input(kind, detail, counts);
@@ -1146,17 +1196,37 @@ impl Sagas {
         // task's name or its lead, which the announcement names).
         let mut also = Vec::new();
         if kind == "visit.concluded" {
-            let launch = self.launch(tx, &v.task_id).await?;
+            let launch = match self.launches.get(&v.task_id) {
+                Some(launch) => launch,
+                None => {
+                    let mut conn = self.db.pool().acquire().await?;
+                    self.launch(&mut conn, &v.task_id).await?
+                }
+            };
             let event = concluded_event(v, &saga.saga, &launch);
             also.push(Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause));
         }
-        if let Err(r) = self
-            .apply_to(tx, saga, input, &who.subject, &cause, also)
-            .await?
-        {
-            return Err(refused(r));
+        let step = Self::step(saga, input, &who.subject, &cause, also).map_err(refused)?;
+        if let Some(late) = step.late {
+            return Err(refused(late));
         }
-        Ok(())
+        // A visit's change moves the saga's counts and phase and sets nothing off (no command, timer or
+        // release: `Saga::apply` of a visit input has no effects), so its events are all it writes besides.
+        if !step.outcome.effects.is_empty() {
+            return Err(Error::Internal(format!(
+                "a visit's change set off {:?}",
+                step.outcome.effects
+            )));
+        }
+        let events = Prepared::new(crate::NAME, step.after);
+        store::write_visit_step(
+            &self.db,
+            (v, stored.version),
+            (&step.stored.saga, step.read),
+            &step.entry,
+            &events,
+        )
+        .await
     }
 
     /// Whether `day` is a working day; a day the calendar does not cover is refused by name.

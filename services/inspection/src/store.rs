@@ -1,7 +1,9 @@
 //! Sagas as versioned rows with their ordered history and durable timers.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use suiji_platform::db::Db;
 use suiji_platform::error::Error;
+use suiji_platform::outbox::{self, Prepared};
 use suiji_platform::paging::Page;
 
 use crate::domain::saga::{Phase, Saga, Timer};
@@ -95,6 +97,53 @@ pub async fn insert(
     Ok(true)
 }
 
+/// The saga's columns as parameters `$1`–`$5` (phase, attention, new version, document, time), for a row chosen
+/// after it.
+const MOVE_SAGA: &str =
+    "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5";
+
+/// The history entry (parameters `$8`–`$14`, the time `$5`) inserted for each row of the `WITH` named after it.
+const ENTRY_FROM: &str = "INSERT INTO saga_history (task_id, seq, at, actor, kind, detail, phase, applied, cause) \
+                          SELECT task_id, $8, $5, $9, $10, $11, $14, $12, $13 FROM";
+
+/// Binds [`MOVE_SAGA`]'s parameters (at `entry`'s time), the task (`$6`) and the version read (`$7`); and
+/// [`ENTRY_FROM`]'s when `with_entry`.
+fn bind_step<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    saga: &'q Saga,
+    read: i64,
+    entry: &'q Entry,
+    with_entry: bool,
+) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, Error> {
+    let query = query
+        .bind(saga.phase.as_str())
+        .bind(i64::from(saga.attention.is_some()))
+        .bind(read + 1)
+        .bind(doc(saga)?)
+        .bind(entry.at)
+        .bind(&saga.task_id)
+        .bind(read);
+    let e = entry;
+    Ok(match with_entry {
+        false => query,
+        true => query
+            .bind(e.seq)
+            .bind(&e.actor)
+            .bind(&e.kind)
+            .bind(&e.detail)
+            .bind(i64::from(e.applied))
+            .bind(&e.cause)
+            .bind(e.phase.as_str()),
+    })
+}
+
+fn changed_since(saga: &Saga) -> Error {
+    Error::Conflict(format!(
+        "the saga of task {} changed since it was read",
+        saga.task_id
+    ))
+}
+
 /// Writes `saga` over version `read` and appends `entry` as the next line; `Conflict` when another writer got
 /// there first (the caller reads again and retries).
 pub async fn update(
@@ -103,48 +152,70 @@ pub async fn update(
     read: i64,
     entry: &Entry,
 ) -> Result<(), Error> {
-    let set = "UPDATE sagas SET phase = $1, attention = $2, version = $3, doc = $4, updated_at = $5 \
-               WHERE task_id = $6 AND version = $7";
     let postgres = suiji_platform::db::is_postgres(conn);
     // On PostgreSQL the entry goes in with the update, in one statement: it is written only when the update is.
     let sql = if postgres {
         format!(
-            "WITH moved AS ({set} RETURNING task_id) \
-             INSERT INTO saga_history (task_id, seq, at, actor, kind, detail, phase, applied, cause) \
-             SELECT task_id, $8, $5, $9, $10, $11, $14, $12, $13 FROM moved"
+            "WITH moved AS ({MOVE_SAGA} WHERE task_id = $6 AND version = $7 RETURNING task_id) \
+             {ENTRY_FROM} moved"
         )
     } else {
-        set.to_string()
+        format!("{MOVE_SAGA} WHERE task_id = $6 AND version = $7")
     };
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(saga.phase.as_str())
-        .bind(i64::from(saga.attention.is_some()))
-        .bind(read + 1)
-        .bind(doc(saga)?)
-        .bind(entry.at)
-        .bind(&saga.task_id)
-        .bind(read);
-    if postgres {
-        query = query
-            .bind(entry.seq)
-            .bind(&entry.actor)
-            .bind(&entry.kind)
-            .bind(&entry.detail)
-            .bind(i64::from(entry.applied))
-            .bind(&entry.cause)
-            .bind(entry.phase.as_str());
-    }
-    let done = query.execute(&mut *conn).await?;
+    let done = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, postgres)?
+        .execute(&mut *conn)
+        .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::Conflict(format!(
-            "the saga of task {} changed since it was read",
-            saga.task_id
-        )));
+        return Err(changed_since(saga));
     }
     if postgres {
         return Ok(());
     }
     append(conn, &saga.task_id, entry).await
+}
+
+/// A visit's change and the step it makes on its saga, written together: `visit` over version `visit_read`,
+/// `saga` over `read` with `entry`, and `events` into the outbox; `Conflict` when either row changed since it
+/// was read, and then nothing is written. On PostgreSQL this is one statement and one round trip (both rows are
+/// locked at the versions read, or the statement writes nothing); on SQLite one transaction.
+pub async fn write_visit_step(
+    db: &Db,
+    (visit, visit_read): (&Visit, i64),
+    (saga, read): (&Saga, i64),
+    entry: &Entry,
+    events: &Prepared,
+) -> Result<(), Error> {
+    if db.postgres().is_none() {
+        let mut tx = db.begin().await?;
+        update_visit(&mut tx, visit, visit_read, entry.at).await?;
+        update(&mut tx, saga, read, entry).await?;
+        outbox::write_prepared(&mut tx, events).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH ok AS (SELECT s.task_id FROM sagas s JOIN visits v ON v.task_id = s.task_id \
+                     WHERE s.task_id = $6 AND s.version = $7 AND v.id = $15 AND v.version = $16 FOR UPDATE), \
+         moved AS ({MOVE_SAGA} WHERE task_id IN (SELECT task_id FROM ok) RETURNING task_id), \
+         entry AS ({ENTRY_FROM} moved), \
+         visit AS (UPDATE visits SET scheduled = $17, concluded = $18, version = $16 + 1, doc = $19, \
+                   updated_at = $5 WHERE id = $15 AND EXISTS (SELECT 1 FROM ok)), \
+         sent AS ({}) \
+         SELECT COUNT(*) FROM ok",
+        events.insert_sql(20, "EXISTS (SELECT 1 FROM ok)")
+    );
+    let (scheduled, concluded) = counted(visit);
+    let query = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, true)?
+        .bind(&visit.id)
+        .bind(visit_read)
+        .bind(scheduled as i64)
+        .bind(concluded as i64)
+        .bind(doc(visit)?);
+    let written: i64 = events.bind(query).fetch_one(db.pool()).await?.try_get(0)?;
+    if written == 0 {
+        return Err(changed_since(saga));
+    }
+    Ok(())
 }
 
 async fn append(conn: &mut AnyConnection, task_id: &str, e: &Entry) -> Result<(), Error> {

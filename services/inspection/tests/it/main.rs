@@ -3,3 +3,4 @@
 //! carries out the saga's commands.
 
 mod saga;
+mod store;
