@@ -60,7 +60,7 @@ pub async fn start(
     ));
     let folder = tokio::spawn(workload::run(
         ctx.db.clone(),
-        std::time::Duration::from_secs(1),
+        workload::FOLD_EVERY,
         ctx.shutdown.clone(),
     ));
     Ok(Started {

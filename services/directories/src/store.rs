@@ -684,10 +684,11 @@ pub async fn list_inspectors(
     limit: i64,
 ) -> Result<Vec<(Inspector, u32)>, sqlx::Error> {
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT id, name, department_code, certificate_no, certificate_expires, qualifications, expertise, expert, \
+        "{}SELECT id, name, department_code, certificate_no, certificate_expires, qualifications, expertise, expert, \
          region_code, status, recusals, {} AS workload FROM inspectors {} WHERE id > $1 \
          AND ($2 = '' OR department_code = $2) AND ($3 = '' OR qualifications LIKE $4) \
          AND ($5 = '' OR (status = 'active' AND certificate_expires >= $5)) ORDER BY id LIMIT $6",
+        crate::workload::PENDING_WITH,
         crate::workload::CURRENT,
         crate::workload::PENDING_JOIN
     )))

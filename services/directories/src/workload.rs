@@ -1,6 +1,6 @@
 //! Inspectors' workloads (open assignments), kept as a ledger: each event appends one change per inspector
 //! ([`record`]), a background task folds the changes into the inspectors' rows ([`fold`], [`run`]), and a workload
-//! is read as the row's value plus the changes not yet folded ([`CURRENT`], [`PENDING_JOIN`]). Concurrent events thus never wait on
+//! is read as the row's value plus the changes not yet folded ([`CURRENT`], [`PENDING_WITH`]). Concurrent events thus never wait on
 //! one another's row locks, however many teams name the same inspector.
 //!
 //! Changes are summed, not clamped one by one, so the order events arrive in does not matter; a workload that
@@ -13,9 +13,14 @@ use sqlx::AssertSqlSafe;
 use suiji_platform::db::{Db, Dialect, Tx, integer_list, values_list};
 use tokio_util::sync::CancellationToken;
 
-/// The changes not yet folded, per inspector, joined to `inspectors` (one pass over the ledger per query).
-pub const PENDING_JOIN: &str = "LEFT JOIN (SELECT inspector_id, SUM(delta) AS pending FROM workload_changes \
-     GROUP BY inspector_id) pending ON pending.inspector_id = inspectors.id";
+/// The changes not yet folded, per inspector, summed once per query (`pending`; `MATERIALIZED`, so the planner
+/// cannot sum the ledger again for every inspector it joins, as it did when the ledger was just folded and looked
+/// empty to it). Goes before the `SELECT` that joins it with [`PENDING_JOIN`].
+pub const PENDING_WITH: &str = "WITH pending AS MATERIALIZED (SELECT inspector_id, SUM(delta) AS pending \
+     FROM workload_changes GROUP BY inspector_id) ";
+
+/// The changes not yet folded joined to `inspectors`, from [`PENDING_WITH`].
+pub const PENDING_JOIN: &str = "LEFT JOIN pending ON pending.inspector_id = inspectors.id";
 
 /// An inspector's current workload, as a column expression over `inspectors` [`PENDING_JOIN`]ed.
 pub const CURRENT: &str = "CAST(CASE WHEN workload + COALESCE(pending.pending, 0) < 0 THEN 0 \
@@ -23,6 +28,9 @@ pub const CURRENT: &str = "CAST(CASE WHEN workload + COALESCE(pending.pending, 0
 
 /// Changes folded per transaction.
 const FOLD_BATCH: i64 = 10_000;
+/// How often the folder looks for changes: every inspector list sums what is not folded yet, so the ledger is
+/// kept to what a fraction of a second brings.
+pub const FOLD_EVERY: Duration = Duration::from_millis(250);
 /// Rows of changes per `INSERT`.
 const INSERT_ROWS: usize = 500;
 
@@ -42,13 +50,9 @@ pub async fn record(tx: &mut Tx, changes: BTreeMap<String, i64>) -> Result<(), s
     Ok(())
 }
 
-/// Adds up to one batch of changes to the inspectors' rows and deletes them, in one transaction; returns how many
-/// were folded. On PostgreSQL concurrent folds (several replicas) take disjoint changes.
+/// Adds up to one batch of changes to the inspectors' rows and deletes them, at once; returns how many were
+/// folded. On PostgreSQL one statement, and concurrent folds (several replicas) take disjoint changes.
 pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
-    let lock = match db.dialect() {
-        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        Dialect::Sqlite => "",
-    };
     // Most rounds find nothing: a read says so without taking SQLite's write lock.
     let any: Option<i64> = sqlx::query_scalar("SELECT seq FROM workload_changes LIMIT 1")
         .fetch_optional(db.pool())
@@ -56,37 +60,58 @@ pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
     if any.is_none() {
         return Ok(0);
     }
-    let mut tx = db.begin().await?;
-    let rows: Vec<(i64, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT seq, inspector_id, delta FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH}{lock}"
-    )))
-    .fetch_all(&mut *tx)
-    .await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
-    for (_, inspector, delta) in &rows {
-        *sums.entry(inspector).or_default() += delta;
-    }
-    // In id order, so two folds never wait on each other in a cycle.
-    for (inspector, sum) in sums {
-        sqlx::query("UPDATE inspectors SET workload = workload + $1 WHERE id = $2")
-            .bind(sum)
-            .bind(inspector)
+    match db.dialect() {
+        Dialect::Postgres => {
+            // The changes taken are deleted and their sums added in the same statement; the inspectors' rows
+            // are locked in id order first, so two folds never wait on each other in a cycle.
+            let folded: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "WITH taken AS (DELETE FROM workload_changes WHERE seq IN \
+                     (SELECT seq FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH} FOR UPDATE SKIP LOCKED) \
+                     RETURNING inspector_id, delta), \
+                 sums AS (SELECT inspector_id, SUM(delta) AS delta FROM taken GROUP BY inspector_id), \
+                 locked AS (SELECT id FROM inspectors WHERE id IN (SELECT inspector_id FROM sums) \
+                     ORDER BY id FOR UPDATE), \
+                 added AS (UPDATE inspectors SET workload = workload + sums.delta FROM sums \
+                     WHERE inspectors.id = sums.inspector_id AND inspectors.id IN (SELECT id FROM locked)) \
+                 SELECT COUNT(*) FROM taken"
+            )))
+            .fetch_one(db.pool())
+            .await?;
+            Ok(folded as usize)
+        }
+        Dialect::Sqlite => {
+            let mut tx = db.begin().await?;
+            let rows: Vec<(i64, String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT seq, inspector_id, delta FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH}"
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+            for (_, inspector, delta) in &rows {
+                *sums.entry(inspector).or_default() += delta;
+            }
+            for (inspector, sum) in sums {
+                sqlx::query("UPDATE inspectors SET workload = workload + $1 WHERE id = $2")
+                    .bind(sum)
+                    .bind(inspector)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Exactly the rows read (SQLite has one writer, but the same rule as on PostgreSQL).
+            let seqs: Vec<i64> = rows.iter().map(|(seq, _, _)| *seq).collect();
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM workload_changes WHERE seq IN ({})",
+                integer_list(&seqs)
+            )))
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
+            Ok(rows.len())
+        }
     }
-    // Exactly the rows read: a change committed meanwhile stays for the next fold.
-    let seqs: Vec<i64> = rows.iter().map(|(seq, _, _)| *seq).collect();
-    sqlx::query(AssertSqlSafe(format!(
-        "DELETE FROM workload_changes WHERE seq IN ({})",
-        integer_list(&seqs)
-    )))
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows.len())
 }
 
 /// Every inspector's workload added up, folded or not (for checks and tests).
