@@ -63,10 +63,12 @@ pub async fn fold(db: &Db) -> Result<usize, sqlx::Error> {
     match db.dialect() {
         Dialect::Postgres => {
             // The changes taken are deleted and their sums added in the same statement; the inspectors' rows
-            // are locked in id order first, so two folds never wait on each other in a cycle.
+            // are locked in id order first, so two folds never wait on each other in a cycle. The rows are
+            // deleted by their physical address (a TID scan): joined by `seq` instead, the planner took the ledger
+            // for empty just after a fold and scanned it once per change (66 ms a fold).
             let folded: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                "WITH taken AS (DELETE FROM workload_changes WHERE seq IN \
-                     (SELECT seq FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH} FOR UPDATE SKIP LOCKED) \
+                "WITH taken AS (DELETE FROM workload_changes WHERE ctid = ANY(ARRAY( \
+                     SELECT ctid FROM workload_changes ORDER BY seq LIMIT {FOLD_BATCH} FOR UPDATE SKIP LOCKED)) \
                      RETURNING inspector_id, delta), \
                  sums AS (SELECT inspector_id, SUM(delta) AS delta FROM taken GROUP BY inspector_id), \
                  locked AS (SELECT id FROM inspectors WHERE id IN (SELECT inspector_id FROM sums) \
