@@ -16,8 +16,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A running `suiji dev`, killed if the test ends (or fails) without [`terminate`]: a failed test must not
+/// leave it holding its ports.
+struct Dev(Option<Child>);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `suiji dev` and returns it with the addresses it printed.
-fn start(data: &std::path::Path, port: u16, demo: bool) -> (Child, Vec<(String, String)>) {
+fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, String)>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
     command.args([
         "dev",
@@ -29,14 +42,16 @@ fn start(data: &std::path::Path, port: u16, demo: bool) -> (Child, Vec<(String, 
     if demo {
         command.arg("--demo");
     }
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .env_remove("SUIJI_CONFIG_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut dev = Dev(Some(
+        command
+            .env("RUST_LOG", "warn")
+            .env_remove("SUIJI_CONFIG_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    ));
+    let stdout = BufReader::new(dev.0.as_mut().unwrap().stdout.take().unwrap());
     let mut addresses = Vec::new();
     for line in stdout.lines() {
         let line = line.unwrap();
@@ -47,10 +62,11 @@ fn start(data: &std::path::Path, port: u16, demo: bool) -> (Child, Vec<(String, 
             break;
         }
     }
-    (child, addresses)
+    (dev, addresses)
 }
 
-fn terminate(mut child: Child) {
+fn terminate(mut dev: Dev) {
+    let mut child = dev.0.take().unwrap();
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
