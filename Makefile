@@ -61,5 +61,5 @@ bench:
 	$(BENCH) --only import --import-rows 1000000
 	$(BENCH) --only import,draw-service --import-rows 10000000
 	$(BENCH) --only saga --sagas 1000
-	$(BENCH) --only saga --sagas 200 --saga-concurrency 10
+	$(BENCH) --only saga --sagas 1000 --saga-concurrency 25
 	$(BENCH) --only publication --results 100000

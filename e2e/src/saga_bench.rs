@@ -229,6 +229,21 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
         &["directories", "draw", "inspection"],
     )
     .await;
+    // The database and the broker's queues go whatever happens: a failed run must not leave them to slow the
+    // next one down.
+    let measured = measure(&cluster, &isolated, sagas, concurrency).await;
+    cluster.stop();
+    isolated.cleanup().await;
+    measured
+}
+
+/// Fills the directories, drives the sagas and prints the figures.
+async fn measure(
+    cluster: &Cluster,
+    isolated: &testing::Isolated,
+    sagas: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     let admin = isolated.token(DEPARTMENTS[0].0, &["directories.editor", "admin"]);
     let inspectors: Vec<(String, String, String)> = DEPARTMENTS
         .iter()
@@ -271,7 +286,7 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
         .working_day_on_or_after(suiji_platform::calendar::today())?;
     let started = Instant::now();
     let cpu_before = machine_cpu();
-    let shares_before = cpu_shares(&cluster, &isolated.settings.database).await;
+    let shares_before = cpu_shares(cluster, &isolated.settings.database).await;
     let tasks: Vec<String> = (0..sagas).map(|i| format!("TASK-BENCH-{i:05}")).collect();
     for task in &tasks {
         bus.publish(&message(
@@ -303,7 +318,7 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_before.zip(machine_cpu()).map(|(a, b)| b - a);
-    let shares_after = cpu_shares(&cluster, &isolated.settings.database).await;
+    let shares_after = cpu_shares(cluster, &isolated.settings.database).await;
     stop.cancel();
     // Steps and the time each took, from the sagas' own timelines.
     let db = suiji_platform::db::Db::connect(&isolated.settings.database, "inspection").await?;
@@ -363,8 +378,6 @@ pub async fn run(sagas: usize, concurrency: usize) -> anyhow::Result<()> {
         println!("core-ms per step by process: {}", parts.join(", "));
     }
     db.close().await;
-    cluster.stop();
-    isolated.cleanup().await;
     Ok(())
 }
 
