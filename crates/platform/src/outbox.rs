@@ -162,8 +162,11 @@ pub async fn enqueue_all(
     write_prepared(tx, &Prepared::new(source, events)).await
 }
 
-/// Writes `prepared` into the outbox inside the caller's transaction; returns their envelope ids.
-pub async fn write_prepared(tx: &mut Tx, prepared: &Prepared) -> Result<Vec<String>, sqlx::Error> {
+/// Writes `prepared` into the outbox on `conn`, in the caller's transaction there; returns their envelope ids.
+pub async fn write_prepared(
+    conn: &mut sqlx::AnyConnection,
+    prepared: &Prepared,
+) -> Result<Vec<String>, sqlx::Error> {
     for chunk in prepared.rows.chunks(INSERT_ROWS) {
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES {}",
@@ -177,7 +180,7 @@ pub async fn write_prepared(tx: &mut Tx, prepared: &Prepared) -> Result<Vec<Stri
                 .bind(&prepared.headers)
                 .bind(prepared.now);
         }
-        insert.execute(&mut **tx).await?;
+        insert.execute(&mut *conn).await?;
     }
     Ok(prepared.ids())
 }

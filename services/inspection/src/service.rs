@@ -1136,14 +1136,12 @@ impl Sagas {
         change: impl Fn(&mut Visit) -> Result<String, Refusal>,
     ) -> Result<StoredVisit, Error> {
         require_role(who, "id")?;
+        // One connection for the reads and the write (each connection given back costs a round trip: the pool
+        // pings it); the read is outside a transaction, and the versions read are checked by the write.
+        let mut conn = self.db.pool().acquire().await?;
         let mut attempt = 0;
         loop {
-            // Read outside a transaction, and the connection given back before the write: the versions read
-            // are checked when it is written.
-            let read = {
-                let mut conn = self.db.pool().acquire().await?;
-                store::get_visit_counted(&mut conn, id).await?
-            };
+            let read = store::get_visit_counted(&mut conn, id).await?;
             let Some((mut stored, saga, counts)) = read else {
                 return Err(Error::NotFound(format!("no visit {id:?}")));
             };
@@ -1164,7 +1162,7 @@ impl Sagas {
                 counts.2,
             );
             let result = self
-                .record_visit(who, &stored, (saga, counts), kind, detail)
+                .record_visit(&mut conn, who, &stored, (saga, counts), kind, detail)
                 .await;
             match result {
                 Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
@@ -1179,9 +1177,10 @@ impl Sagas {
     }
 
     /// Writes a changed visit and puts the change on its saga's timeline: `saga` as read with the visit, and the
-    /// task's visit counts with this change.
+    /// task's visit counts with this change; on `conn`.
     async fn record_visit(
         &self,
+        conn: &mut AnyConnection,
         who: &Identity,
         stored: &StoredVisit,
         (saga, counts): (Stored, store::Counts),
@@ -1196,13 +1195,7 @@ impl Sagas {
         // task's name or its lead, which the announcement names).
         let mut also = Vec::new();
         if kind == "visit.concluded" {
-            let launch = match self.launches.get(&v.task_id) {
-                Some(launch) => launch,
-                None => {
-                    let mut conn = self.db.pool().acquire().await?;
-                    self.launch(&mut conn, &v.task_id).await?
-                }
-            };
+            let launch = self.launch(conn, &v.task_id).await?;
             let event = concluded_event(v, &saga.saga, &launch);
             also.push(Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause));
         }
@@ -1220,7 +1213,7 @@ impl Sagas {
         }
         let events = Prepared::new(crate::NAME, step.after);
         store::write_visit_step(
-            &self.db,
+            conn,
             (v, stored.version),
             (&step.stored.saga, step.read),
             &step.entry,

@@ -1,7 +1,6 @@
 //! Sagas as versioned rows with their ordered history and durable timers.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
-use suiji_platform::db::Db;
 use suiji_platform::error::Error;
 use suiji_platform::outbox::{self, Prepared};
 use suiji_platform::paging::Page;
@@ -174,19 +173,19 @@ pub async fn update(
     append(conn, &saga.task_id, entry).await
 }
 
-/// A visit's change and the step it makes on its saga, written together: `visit` over version `visit_read`,
-/// `saga` over `read` with `entry`, and `events` into the outbox; `Conflict` when either row changed since it
-/// was read, and then nothing is written. On PostgreSQL this is one statement and one round trip (both rows are
-/// locked at the versions read, or the statement writes nothing); on SQLite one transaction.
+/// A visit's change and the step it makes on its saga, written together on `conn`: `visit` over version
+/// `visit_read`, `saga` over `read` with `entry`, and `events` into the outbox; `Conflict` when either row changed
+/// since it was read, and then nothing is written. On PostgreSQL this is one statement and one round trip (both
+/// rows are locked at the versions read, or the statement writes nothing); on SQLite one transaction.
 pub async fn write_visit_step(
-    db: &Db,
+    conn: &mut AnyConnection,
     (visit, visit_read): (&Visit, i64),
     (saga, read): (&Saga, i64),
     entry: &Entry,
     events: &Prepared,
 ) -> Result<(), Error> {
-    if db.postgres().is_none() {
-        let mut tx = db.begin().await?;
+    if !suiji_platform::db::is_postgres(conn) {
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         update_visit(&mut tx, visit, visit_read, entry.at).await?;
         update(&mut tx, saga, read, entry).await?;
         outbox::write_prepared(&mut tx, events).await?;
@@ -211,7 +210,7 @@ pub async fn write_visit_step(
         .bind(scheduled as i64)
         .bind(concluded as i64)
         .bind(doc(visit)?);
-    let written: i64 = events.bind(query).fetch_one(db.pool()).await?.try_get(0)?;
+    let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
     if written == 0 {
         return Err(changed_since(saga));
     }

@@ -129,8 +129,9 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
     saga.task_name = "联合抽查（改）".into();
 
     // The visit was changed by someone else since it was read (version 0 is not its version 1): nothing at all.
+    let mut conn = db.pool().acquire().await.expect("a connection");
     let stale_visit = store::write_visit_step(
-        &db,
+        &mut conn,
         (&scheduled, 0),
         (&saga, 1),
         &entry(2, "stale visit"),
@@ -145,7 +146,7 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
 
     // The saga moved on since it was read: nothing at all either.
     let stale_saga = store::write_visit_step(
-        &db,
+        &mut conn,
         (&scheduled, 1),
         (&saga, 0),
         &entry(1, "stale saga"),
@@ -160,7 +161,7 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
 
     // Both as read: the visit, the saga with its history line, and both events.
     store::write_visit_step(
-        &db,
+        &mut conn,
         (&scheduled, 1),
         (&saga, 1),
         &entry(2, "scheduled"),
@@ -169,7 +170,6 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
     .await
     .expect("written");
     assert_eq!(state(&db).await, (2, 2, 2, Some(day), outbox_before + 2));
-    let mut conn = db.pool().acquire().await.expect("a connection");
     let stored = store::get(&mut conn, TASK)
         .await
         .expect("read")
