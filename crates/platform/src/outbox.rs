@@ -138,9 +138,18 @@ impl Prepared {
     /// Binds the parameters of [`Self::insert_sql`] (five per event) after those already bound to `query`.
     pub fn bind<'q>(
         &'q self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        for (id, routing_key, body) in &self.rows {
+        self.bind_rows(query, &self.rows)
+    }
+
+    /// Binds five parameters for each of `rows` (some of this one's) after those already bound to `query`.
+    fn bind_rows<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        rows: &'q [(String, String, Vec<u8>)],
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for (id, routing_key, body) in rows {
             query = query
                 .bind(id)
                 .bind(routing_key)
@@ -168,19 +177,14 @@ pub async fn write_prepared(
     prepared: &Prepared,
 ) -> Result<Vec<String>, sqlx::Error> {
     for chunk in prepared.rows.chunks(INSERT_ROWS) {
-        let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO outbox (id, routing_key, body, headers, created_at) VALUES {}",
             crate::db::values_list(chunk.len(), 5)
         )));
-        for (id, routing_key, body) in chunk {
-            insert = insert
-                .bind(id)
-                .bind(routing_key)
-                .bind(body)
-                .bind(&prepared.headers)
-                .bind(prepared.now);
-        }
-        insert.execute(&mut *conn).await?;
+        prepared
+            .bind_rows(insert, chunk)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(prepared.ids())
 }

@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use sqlx::AnyConnection;
-
 use chrono::NaiveDate;
 use prost::Message;
+use sqlx::AnyConnection;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
