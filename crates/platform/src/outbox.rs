@@ -105,16 +105,6 @@ impl Prepared {
         }
     }
 
-    /// How many events.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Their envelope ids, in order.
     pub fn ids(&self) -> Vec<String> {
         self.rows.iter().map(|(id, _, _)| id.clone()).collect()

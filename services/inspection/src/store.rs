@@ -122,18 +122,17 @@ fn bind_step<'q>(
         .bind(entry.at)
         .bind(&saga.task_id)
         .bind(read);
-    let e = entry;
-    Ok(match with_entry {
-        false => query,
-        true => query
-            .bind(e.seq)
-            .bind(&e.actor)
-            .bind(&e.kind)
-            .bind(&e.detail)
-            .bind(i64::from(e.applied))
-            .bind(&e.cause)
-            .bind(e.phase.as_str()),
-    })
+    if !with_entry {
+        return Ok(query);
+    }
+    Ok(query
+        .bind(entry.seq)
+        .bind(&entry.actor)
+        .bind(&entry.kind)
+        .bind(&entry.detail)
+        .bind(i64::from(entry.applied))
+        .bind(&entry.cause)
+        .bind(entry.phase.as_str()))
 }
 
 fn changed_since(saga: &Saga) -> Error {
