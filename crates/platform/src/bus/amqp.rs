@@ -7,6 +7,9 @@
 //! - `ns.<service>`: one durable quorum queue per consuming service, with `x-delivery-limit` and at-least-once
 //!   dead-lettering through `ns.dlx` into `ns.<service>.dead`.
 //!
+//! Deliveries are acknowledged in runs ([`Settler`]): one `basic.ack` with `multiple` for every delivery handled
+//! since the last, so a quorum queue writes one settlement to its log where it would write one per message.
+//!
 //! Connections are managed here rather than by lapin's auto-recovery: after any failure the connection and
 //! its channels are dropped and rebuilt with back-off, so prefetch (`basic.qos`), confirm mode and the
 //! topology are always applied afresh. A publish that fails or is returned unroutable is reported as an error
@@ -322,7 +325,7 @@ impl AmqpBus {
                 .map_err(|e| BusError::Unavailable(e.to_string()))?;
             Ok::<_, BusError>((connection, channel, consumer))
         };
-        let (connection, _channel, consumer) = match bounded("starting to consume", setup).await {
+        let (connection, channel, consumer) = match bounded("starting to consume", setup).await {
             Ok(parts) => parts,
             Err(error) => {
                 if let Some(ready) = ready.take() {
@@ -335,6 +338,9 @@ impl AmqpBus {
             let _ = ready.send(Ok(()));
         }
         tracing::info!(queue = %self.names.queue(&subscription.service), "consuming");
+        let (settle, settled) = tokio::sync::mpsc::unbounded_channel();
+        let worked = CancellationToken::new();
+        let settler = Settler::new(channel, self.settings.prefetch).run(settled, worked.clone());
         // The session ends at the stream's first error: lapin may keep a failed consumer stream open, and a
         // session that never ends never reconnects.
         let work = consumer
@@ -345,10 +351,9 @@ impl AmqpBus {
                 }
                 std::future::ready(delivery.is_ok())
             })
-            .for_each_concurrent(
-            usize::from(self.settings.prefetch),
-            |delivery| {
+            .for_each_concurrent(usize::from(self.settings.prefetch), |delivery| {
                 let handler = handler.clone();
+                let settle = settle.clone();
                 async move {
                     let delivery = match delivery {
                         Ok(d) => d,
@@ -359,26 +364,24 @@ impl AmqpBus {
                     };
                     let message = incoming(&delivery);
                     let outcome = handler.handle(message.clone()).await;
-                    let result = match outcome {
-                        Outcome::Ack => delivery.ack(BasicAckOptions::default()).await,
+                    let how = match outcome {
+                        Outcome::Ack => Settle::Ack,
                         Outcome::Retry(reason) => {
                             let delay = backoff(message.previous_deliveries + 1);
                             tracing::warn!(id = %message.id, %reason, ?delay, "handler failed; requeueing");
                             tokio::time::sleep(delay).await;
-                            delivery.nack(BasicNackOptions { requeue: true, multiple: false }).await
+                            Settle::Requeue
                         }
                         Outcome::Reject(reason) => {
                             tracing::error!(id = %message.id, %reason, "message rejected to the dead-letter queue");
-                            delivery.reject(BasicRejectOptions { requeue: false }).await
+                            Settle::Reject
                         }
                     };
-                    if let Err(error) = result {
-                        // The broker redelivers an unacknowledged message; the inbox drops the duplicate.
-                        tracing::warn!(%error, id = %message.id, "acknowledgement lost");
-                    }
+                    // The settler is gone only with the session; the broker then redelivers the message and
+                    // the inbox drops the duplicate.
+                    let _ = settle.send((delivery.delivery_tag, how));
                 }
-            },
-        );
+            });
         // And when the connection drops without the stream saying so.
         let watchdog = async {
             loop {
@@ -390,7 +393,8 @@ impl AmqpBus {
             }
         };
         tokio::select! {
-            _ = work => {}
+            // The settler ends once the work has and every outcome is sent on.
+            _ = async { tokio::join!(async { work.await; worked.cancel() }, settler) } => {}
             _ = watchdog => {}
         }
         let _ = tokio::time::timeout(BROKER_TIMEOUT, connection.close(200, "bye".into())).await;
@@ -399,6 +403,130 @@ impl AmqpBus {
         } else {
             Err(BusError::Unavailable("consumer stream ended".into()))
         }
+    }
+}
+
+/// How a delivery is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    Ack,
+    /// Back to the queue, to be delivered again.
+    Requeue,
+    /// To the dead-letter queue.
+    Reject,
+}
+
+/// Settles one channel's deliveries with as few frames as it can: acknowledgements wait until every earlier
+/// delivery is settled and then go as one `basic.ack` with `multiple` (on a quorum queue each frame is an entry
+/// in the queue's log). A requeue or a reject goes at once, on its own. Acknowledgements a slow earlier delivery
+/// holds back are sent one by one once half the prefetch waits, so a slow handler never stalls the rest.
+struct Settler {
+    channel: Channel,
+    /// Every delivery tag below this one is settled on the broker.
+    next: u64,
+    /// Handled, acknowledgement not sent yet.
+    acked: std::collections::BTreeSet<u64>,
+    /// Settled on the broker already, above `next`.
+    sent: std::collections::BTreeSet<u64>,
+    /// Acknowledgements held back at most.
+    hold: usize,
+}
+
+impl Settler {
+    fn new(channel: Channel, prefetch: u16) -> Self {
+        Self {
+            channel,
+            // Delivery tags start at 1 on every channel, and every session has its own channel.
+            next: 1,
+            acked: Default::default(),
+            sent: Default::default(),
+            hold: usize::from(prefetch / 2).max(1),
+        }
+    }
+
+    /// Settles what arrives on `outcomes`, taking all that is waiting each time, until `worked` fires and what
+    /// came before it is settled.
+    async fn run(
+        mut self,
+        mut outcomes: tokio::sync::mpsc::UnboundedReceiver<(u64, Settle)>,
+        worked: CancellationToken,
+    ) {
+        let mut batch = Vec::new();
+        loop {
+            let last = tokio::select! {
+                biased;
+                _ = outcomes.recv_many(&mut batch, usize::MAX) => false,
+                _ = worked.cancelled() => {
+                    while let Ok(outcome) = outcomes.try_recv() {
+                        batch.push(outcome);
+                    }
+                    true
+                }
+            };
+            if let Err(error) = self.settle(batch.drain(..)).await {
+                // The broker redelivers what was not settled; the inbox drops the duplicates.
+                tracing::warn!(%error, "settling deliveries failed");
+            }
+            if last {
+                return;
+            }
+        }
+    }
+
+    async fn settle(
+        &mut self,
+        outcomes: impl Iterator<Item = (u64, Settle)>,
+    ) -> Result<(), lapin::Error> {
+        for (tag, how) in outcomes {
+            match how {
+                Settle::Ack => {
+                    self.acked.insert(tag);
+                }
+                Settle::Requeue => {
+                    self.channel
+                        .basic_nack(
+                            tag,
+                            BasicNackOptions {
+                                requeue: true,
+                                multiple: false,
+                            },
+                        )
+                        .await?;
+                    self.sent.insert(tag);
+                }
+                Settle::Reject => {
+                    self.channel
+                        .basic_reject(tag, BasicRejectOptions { requeue: false })
+                        .await?;
+                    self.sent.insert(tag);
+                }
+            }
+        }
+        // The longest run of settled tags from `next`; one `multiple` acknowledgement up to its last acked tag
+        // covers every acked tag of the run (the others are settled already and no longer outstanding).
+        let mut upto = None;
+        loop {
+            if self.acked.remove(&self.next) {
+                upto = Some(self.next);
+            } else if !self.sent.remove(&self.next) {
+                break;
+            }
+            self.next += 1;
+        }
+        if let Some(tag) = upto {
+            self.channel
+                .basic_ack(tag, BasicAckOptions { multiple: true })
+                .await?;
+        }
+        if self.acked.len() > self.hold {
+            for tag in std::mem::take(&mut self.acked) {
+                self.channel
+                    .basic_ack(tag, BasicAckOptions { multiple: false })
+                    .await?;
+                self.sent.insert(tag);
+            }
+        }
+        Ok(())
     }
 }
 

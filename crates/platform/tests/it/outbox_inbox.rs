@@ -397,3 +397,105 @@ mod inbox_batches {
             .await
     }
 }
+
+/// Holds its first message until told, and records what it handles.
+struct Slow {
+    handled: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl suiji_platform::bus::Handler for Slow {
+    async fn handle(
+        &self,
+        m: suiji_platform::bus::IncomingMessage,
+    ) -> suiji_platform::bus::Outcome {
+        if m.id == "m-0" {
+            self.release.notified().await;
+        }
+        self.handled.lock().unwrap().push(m.id);
+        suiji_platform::bus::Outcome::Ack
+    }
+}
+
+/// Acknowledgements go to RabbitMQ in runs (one frame for several deliveries), but a delivery whose handler is
+/// slow does not hold back the others' past half the prefetch: the rest of the queue is consumed meanwhile, and
+/// when the consumer stops every delivery is settled (nothing goes back to the queue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_delivery_holds_back_no_others_on_rabbitmq() {
+    use lapin::options::QueueDeclareOptions;
+    use suiji_platform::bus::{self, OutgoingMessage, Subscription};
+    suiji_platform::telemetry::init_for_tests();
+    if !testing::require(Backend::Servers).await {
+        return;
+    }
+    let isolated = testing::isolated(Backend::Servers).await;
+    let mut settings = isolated.settings.bus.clone();
+    settings.prefetch = 4;
+    let bus = bus::connect(&settings).await.unwrap();
+    let slow = std::sync::Arc::new(Slow {
+        handled: Default::default(),
+        release: Default::default(),
+    });
+    let stop = CancellationToken::new();
+    let consuming = bus
+        .subscribe(
+            Subscription {
+                service: "slow".into(),
+                bindings: vec!["test.slow.*".into()],
+            },
+            slow.clone(),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
+    for i in 0..12 {
+        bus.publish(&OutgoingMessage {
+            id: format!("m-{i}"),
+            routing_key: "test.slow.done".into(),
+            body: Vec::new(),
+            headers: Default::default(),
+        })
+        .await
+        .unwrap();
+    }
+    let handled = |n: usize| {
+        let slow = slow.clone();
+        async move { slow.handled.lock().unwrap().len() == n }
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || handled(11)).await,
+        "the other 11 are handled while the first waits (prefetch 4): {:?}",
+        slow.handled.lock().unwrap()
+    );
+    assert!(!slow.handled.lock().unwrap().contains(&"m-0".to_string()));
+    slow.release.notify_one();
+    assert!(eventually(Duration::from_secs(10), || handled(12)).await);
+    stop.cancel();
+    consuming.await.unwrap();
+
+    let conn =
+        lapin::Connection::connect(&testing::amqp_url(), lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let queue = suiji_platform::bus::amqp::Names::new(&settings.namespace).queue("slow");
+    let left = channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .message_count();
+    assert_eq!(
+        left, 0,
+        "every delivery was acknowledged before the consumer stopped"
+    );
+    let _ = conn.close(200, "bye".into()).await;
+    isolated.cleanup().await;
+}
