@@ -240,9 +240,12 @@ impl Relay {
     /// Runs until `shutdown`, then makes one last round.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut last_purge = std::time::Instant::now() - Duration::from_secs(3600);
+        // On PostgreSQL the rounds keep one connection: each connection given back to the pool costs a round
+        // trip (sqlx pings it). A round that fails gives it back, and the next takes a fresh one.
+        let mut held = None;
         loop {
             loop {
-                match self.relay_once().await {
+                match self.round(&mut held).await {
                     Ok(stats) if stats.sent as i64 == self.batch && stats.failed == 0 => continue,
                     Ok(stats) if stats.failed > 0 => {
                         // The bus is struggling; wait before hammering it again.
@@ -271,9 +274,52 @@ impl Relay {
                 _ = tokio::time::sleep(self.poll) => {}
             }
         }
-        if let Err(error) = self.relay_once().await {
+        if let Err(error) = self.round(&mut held).await {
             tracing::warn!(%error, "last outbox round failed");
         }
+    }
+
+    /// One round on PostgreSQL on the connection `held` (taken from the pool if there is none, given back if
+    /// the round fails); elsewhere [`Relay::relay_once`].
+    async fn round(
+        &self,
+        held: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    ) -> Result<RoundStats, sqlx::Error> {
+        if self.db.dialect() != Dialect::Postgres {
+            return self.relay_once().await;
+        }
+        let mut conn = match held.take() {
+            Some(conn) => conn,
+            None => self.db.pool().acquire().await?,
+        };
+        let stats = self.claim_and_publish(&mut conn).await?;
+        *held = Some(conn);
+        Ok(stats)
+    }
+
+    /// Claims rows on `conn` (PostgreSQL), publishes them and commits: the rows are claimed and marked sent in
+    /// one statement, and those the bus refuses are unmarked before the commit. Until then they are locked, so
+    /// another relay skips them.
+    async fn claim_and_publish(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<RoundStats, sqlx::Error> {
+        let mut tx = sqlx::Connection::begin(conn).await?;
+        let pending = claim(&mut tx, self.batch).await?;
+        let (sent, failed) = self.publish(&pending).await;
+        if failed > 0 {
+            let refused: Vec<i64> = pending
+                .iter()
+                .map(|p| p.seq)
+                .filter(|seq| !sent.contains(seq))
+                .collect();
+            unmark(&mut tx, &refused).await?;
+        }
+        tx.commit().await?;
+        Ok(RoundStats {
+            sent: sent.len(),
+            failed,
+        })
     }
 
     /// One round: fetch, publish, mark. On PostgreSQL the rows are locked (`FOR UPDATE SKIP LOCKED`) while
@@ -281,24 +327,8 @@ impl Relay {
     pub async fn relay_once(&self) -> Result<RoundStats, sqlx::Error> {
         match self.db.dialect() {
             Dialect::Postgres => {
-                // The rows are claimed and marked sent in one statement; those the bus refuses are unmarked
-                // before the commit. Until then they are locked, so another relay skips them.
-                let mut tx = self.db.begin().await?;
-                let pending = claim(&mut tx, self.batch).await?;
-                let (sent, failed) = self.publish(&pending).await;
-                if failed > 0 {
-                    let refused: Vec<i64> = pending
-                        .iter()
-                        .map(|p| p.seq)
-                        .filter(|seq| !sent.contains(seq))
-                        .collect();
-                    unmark(&mut tx, &refused).await?;
-                }
-                tx.commit().await?;
-                Ok(RoundStats {
-                    sent: sent.len(),
-                    failed,
-                })
+                let mut conn = self.db.pool().acquire().await?;
+                self.claim_and_publish(&mut conn).await
             }
             Dialect::Sqlite => {
                 // SQLite has one writer; holding its lock while waiting on the bus would stall the service.
