@@ -74,10 +74,19 @@ pub struct Sagas {
     tokens: Tokens,
     /// Launches by task, decoded: a task's launch never changes once its saga is stored.
     launches: moka::sync::Cache<String, Arc<plan::TaskLaunchedEvent>>,
+    /// Visits as this process last read or wrote them, by id.
+    visits_seen: moka::sync::Cache<String, StoredVisit>,
+    /// Sagas with their tasks' visit counts, as this process last wrote them with a visit's change, by task.
+    counted_seen: moka::sync::Cache<String, (Stored, store::Counts)>,
 }
 
 /// How many decoded launches the inspection service keeps in memory.
 const LAUNCHES_CACHED: u64 = 4096;
+/// How many visits, and sagas with their visit counts, the inspection service remembers for coordinators' next
+/// calls (a visit's change then needs no read: the write checks the versions, and what it refuses is read
+/// again).
+const VISITS_SEEN: u64 = 65_536;
+const COUNTED_SEEN: u64 = 4096;
 
 /// What a target sees when it checks a visit's code.
 #[derive(Debug, Clone)]
@@ -120,6 +129,8 @@ impl Sagas {
             draw,
             tokens,
             launches: moka::sync::Cache::new(LAUNCHES_CACHED),
+            visits_seen: moka::sync::Cache::new(VISITS_SEEN),
+            counted_seen: moka::sync::Cache::new(COUNTED_SEEN),
         }
     }
 
@@ -1120,7 +1131,18 @@ impl Sagas {
     /// A page of a task's visits.
     pub async fn visits(&self, task_id: &str, page: &Page) -> Result<Vec<StoredVisit>, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        store::list_visits(&mut conn, task_id, page).await
+        let visits = store::list_visits(&mut conn, task_id, page).await?;
+        for v in &visits {
+            self.visits_seen.insert(v.visit.id.clone(), v.clone());
+        }
+        Ok(visits)
+    }
+
+    /// Visit `id`, its saga and its task's counts as this process last saw them, if it saw all three.
+    fn seen_counted(&self, id: &str) -> Option<(StoredVisit, Stored, store::Counts)> {
+        let visit = self.visits_seen.get(id)?;
+        let (saga, counts) = self.counted_seen.get(&visit.visit.task_id)?;
+        Some((visit, saga, counts))
     }
 
     /// Changes visit `id` by `change` (given the visit and the caller), records it on the saga's timeline with
@@ -1136,47 +1158,91 @@ impl Sagas {
     ) -> Result<StoredVisit, Error> {
         require_role(who, "id")?;
         // One connection for the reads and the write (each connection given back costs a round trip: the pool
-        // pings it); the read is outside a transaction, and the versions read are checked by the write.
+        // pings it); the read is outside a transaction, and the versions read are checked by the write. What this
+        // process last wrote stands in for the read: a stale visit or saga is refused by the write, and whatever
+        // is refused on what was remembered is decided again on what is stored.
         let mut conn = self.db.pool().acquire().await?;
         let mut attempt = 0;
+        let mut remembered = true;
         loop {
-            let read = store::get_visit_counted(&mut conn, id).await?;
-            let Some((mut stored, saga, counts)) = read else {
+            let seen = if remembered {
+                self.seen_counted(id)
+            } else {
+                None
+            };
+            let from_memory = seen.is_some();
+            let read = match seen {
+                Some(seen) => Some(seen),
+                None => store::get_visit_counted(&mut conn, id).await?,
+            };
+            let Some((stored, saga, counts)) = read else {
                 return Err(Error::NotFound(format!("no visit {id:?}")));
             };
-            let before = store::counted(&stored.visit);
-            if lead_only && who.department != stored.visit.lead {
-                return Err(Denied {
-                    field: "id".into(),
-                    reason: format!("only the lead department {} does this", stored.visit.lead),
-                }
-                .into());
-            }
-            let detail = change(&mut stored.visit).map_err(refused)?;
-            // The counts were read before this change: they follow it.
-            let after = store::counted(&stored.visit);
-            let counts = (
-                counts.0 + after.0 - before.0,
-                counts.1 + after.1 - before.1,
-                counts.2,
-            );
+            let task_id = stored.visit.task_id.clone();
             let result = self
-                .record_visit(&mut conn, who, &stored, (saga, counts), kind, detail)
+                .change_read(
+                    &mut conn,
+                    who,
+                    (stored, saga, counts),
+                    kind,
+                    lead_only,
+                    &change,
+                )
                 .await;
             match result {
-                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e),
-                Ok(()) => {
+                Ok((stored, saga, counts)) => {
                     self.relay.notify();
-                    stored.version += 1;
+                    self.visits_seen.insert(id.to_string(), stored.clone());
+                    self.counted_seen.insert(task_id, (saga, counts));
                     return Ok(stored);
                 }
+                Err(_) if from_memory => {
+                    self.visits_seen.invalidate(id);
+                    self.counted_seen.invalidate(&task_id);
+                    remembered = false;
+                }
+                Err(Error::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
             }
         }
     }
 
+    /// Changes the visit read (with its saga and its task's counts) and writes it; the visit, the saga and the
+    /// counts as written.
+    async fn change_read(
+        &self,
+        conn: &mut AnyConnection,
+        who: &Identity,
+        (mut stored, saga, counts): (StoredVisit, Stored, store::Counts),
+        kind: &'static str,
+        lead_only: bool,
+        change: &impl Fn(&mut Visit) -> Result<String, Refusal>,
+    ) -> Result<(StoredVisit, Stored, store::Counts), Error> {
+        let before = store::counted(&stored.visit);
+        if lead_only && who.department != stored.visit.lead {
+            return Err(Denied {
+                field: "id".into(),
+                reason: format!("only the lead department {} does this", stored.visit.lead),
+            }
+            .into());
+        }
+        let detail = change(&mut stored.visit).map_err(refused)?;
+        // The counts were read before this change: they follow it.
+        let after = store::counted(&stored.visit);
+        let counts = (
+            counts.0 + after.0 - before.0,
+            counts.1 + after.1 - before.1,
+            counts.2,
+        );
+        let saga = self
+            .record_visit(conn, who, &stored, (saga, counts), kind, detail)
+            .await?;
+        stored.version += 1;
+        Ok((stored, saga, counts))
+    }
+
     /// Writes a changed visit and puts the change on its saga's timeline: `saga` as read with the visit, and the
-    /// task's visit counts with this change; on `conn`.
+    /// task's visit counts with this change; on `conn`. The saga as written.
     async fn record_visit(
         &self,
         conn: &mut AnyConnection,
@@ -1185,7 +1251,7 @@ impl Sagas {
         (saga, counts): (Stored, store::Counts),
         kind: &'static str,
         detail: String,
-    ) -> Result<(), Error> {
+    ) -> Result<Stored, Error> {
         let v = &stored.visit;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = format!("{}: {detail}", v.id);
@@ -1218,7 +1284,8 @@ impl Sagas {
             &step.entry,
             &events,
         )
-        .await
+        .await?;
+        Ok(step.stored)
     }
 
     /// Whether `day` is a working day; a day the calendar does not cover is refused by name.

@@ -531,6 +531,9 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         "findings[0]",
         "not STHJ's item"
     );
+    // The service remembers the visit and its saga as it last wrote them; both have moved since (the code checks
+    // are recorded on the visit, the replacement on the saga), so the write refuses what it remembers and the
+    // call is decided again on what is stored.
     lead.record_findings(pb::RecordFindingsRequest {
         id: first.id.clone(),
         findings: vec![
