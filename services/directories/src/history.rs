@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::TryStreamExt;
 use sqlx::{AssertSqlSafe, Row};
-use suiji_platform::db::{Db, Tx};
+use suiji_platform::db::{Db, Dialect, Tx};
 
 use crate::domain::history::{Exclusions, Inspection, Rules, Standing};
 use crate::store;
@@ -147,18 +147,30 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
         }
     }
     if rules.max_per_year > 0 {
-        let mut rows = sqlx::query(
-            "SELECT target_id, CAST(tasks AS BIGINT) AS tasks FROM target_year_visits WHERE year = $1 AND tasks >= $2",
-        )
+        // Every target at the year's maximum, however many, in one value: `id tasks` pairs, comma-separated (ids
+        // are letters, digits, `-` and `_`), so no row is decoded per target.
+        let pairs: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT {} FROM target_year_visits WHERE year = $1 AND tasks >= $2",
+            text_agg(db.dialect(), "target_id || ' ' || CAST(tasks AS TEXT)")
+        )))
         .bind(&year)
         .bind(i64::from(rules.max_per_year))
-        .fetch(db.pool());
-        while let Some(r) = rows.try_next().await? {
-            standings
-                .entry(r.try_get("target_id")?)
-                .or_default()
-                .visits_this_year =
-                u32::try_from(r.try_get::<i64, _>("tasks")?).unwrap_or(u32::MAX);
+        .fetch_one(db.pool())
+        .await?;
+        for pair in pairs.as_deref().unwrap_or_default().split(',') {
+            if pair.is_empty() {
+                continue;
+            }
+            let parsed = pair
+                .split_once(' ')
+                .and_then(|(id, tasks)| Some((id, tasks.parse::<u64>().ok()?)));
+            let Some((id, tasks)) = parsed else {
+                return Err(sqlx::Error::Decode(
+                    format!("a year's visits read as {pair:?}").into(),
+                ));
+            };
+            standings.entry(id.to_string()).or_default().visits_this_year =
+                u32::try_from(tasks).unwrap_or(u32::MAX);
         }
     }
     if !rules.annual_caps.is_empty() {
@@ -180,6 +192,14 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
         }
     }
     Ok(Exclusions::from_standings(rules.clone(), standings))
+}
+
+/// The texts of `expr` over the rows, joined by commas, in `dialect` (NULL for no rows).
+fn text_agg(dialect: Dialect, expr: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("string_agg({expr}, ',')"),
+        Dialect::Sqlite => format!("group_concat({expr}, ',')"),
+    }
 }
 
 /// `CASE department_code` arms and the `IN` list for the annual caps, their parameters numbered after `before`
