@@ -169,8 +169,10 @@ pub async fn from_sums(db: &Db, rules: &Rules) -> Result<Exclusions, sqlx::Error
                     format!("a year's visits read as {pair:?}").into(),
                 ));
             };
-            standings.entry(id.to_string()).or_default().visits_this_year =
-                u32::try_from(tasks).unwrap_or(u32::MAX);
+            standings
+                .entry(id.to_string())
+                .or_default()
+                .visits_this_year = u32::try_from(tasks).unwrap_or(u32::MAX);
         }
     }
     if !rules.annual_caps.is_empty() {

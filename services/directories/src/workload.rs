@@ -139,16 +139,24 @@ pub async fn vacuum(db: &Db) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The least time between two vacuums of the ledger: a vacuum costs a few milliseconds, the dead rows a few
+/// seconds of folds leave behind cost the lists next to nothing.
+const VACUUM_EVERY: Duration = Duration::from_secs(2);
+
 /// Folds changes every `every` until `shutdown` (at once again while full batches come back), vacuuming the
-/// ledger after each fold that emptied some of it.
+/// ledger after a fold that emptied some of it, at most every [`VACUUM_EVERY`].
 pub async fn run(db: Db, every: Duration, shutdown: CancellationToken) {
+    let mut vacuumed = std::time::Instant::now();
     loop {
         let folded = fold(&db).await;
         if let Ok(n) = folded
             && n > 0
-            && let Err(error) = vacuum(&db).await
+            && vacuumed.elapsed() >= VACUUM_EVERY
         {
-            tracing::warn!(%error, "vacuuming the workload ledger failed");
+            vacuumed = std::time::Instant::now();
+            if let Err(error) = vacuum(&db).await {
+                tracing::warn!(%error, "vacuuming the workload ledger failed");
+            }
         }
         match folded {
             Ok(n) if n as i64 == FOLD_BATCH => continue,
