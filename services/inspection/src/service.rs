@@ -1196,7 +1196,15 @@ impl Sagas {
                     self.counted_seen.insert(task_id, (saga, counts));
                     return Ok(stored);
                 }
-                Err(_) if from_memory => {
+                // A decision on what was remembered is taken again on what is stored (not a failure of the
+                // database: the write may have landed, and the call is not made twice).
+                Err(
+                    Error::Conflict(_)
+                    | Error::NotNow(_)
+                    | Error::Invalid(_)
+                    | Error::Denied(_)
+                    | Error::NotFound(_),
+                ) if from_memory => {
                     self.visits_seen.invalidate(id);
                     self.counted_seen.invalidate(&task_id);
                     remembered = false;
