@@ -279,22 +279,33 @@ impl Relay {
         }
     }
 
-    /// One round on PostgreSQL on the connection `held` (taken from the pool if there is none, given back if
-    /// the round fails); elsewhere [`Relay::relay_once`].
+    /// One round; on PostgreSQL on the connection `held` (taken from the pool if there is none, given back if
+    /// the round fails).
     async fn round(
         &self,
         held: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     ) -> Result<RoundStats, sqlx::Error> {
-        if self.db.dialect() != Dialect::Postgres {
-            return self.relay_once().await;
+        match self.db.dialect() {
+            Dialect::Postgres => {
+                let mut conn = match held.take() {
+                    Some(conn) => conn,
+                    None => self.db.pool().acquire().await?,
+                };
+                let stats = self.claim_and_publish(&mut conn).await?;
+                *held = Some(conn);
+                Ok(stats)
+            }
+            Dialect::Sqlite => {
+                // SQLite has one writer; holding its lock while waiting on the bus would stall the service.
+                let pending = self.fetch_unsent().await?;
+                let (sent, failed) = self.publish(&pending).await;
+                self.mark(&sent).await?;
+                Ok(RoundStats {
+                    sent: sent.len(),
+                    failed,
+                })
+            }
         }
-        let mut conn = match held.take() {
-            Some(conn) => conn,
-            None => self.db.pool().acquire().await?,
-        };
-        let stats = self.claim_and_publish(&mut conn).await?;
-        *held = Some(conn);
-        Ok(stats)
     }
 
     /// Claims rows on `conn` (PostgreSQL), publishes them and commits: the rows are claimed and marked sent in
@@ -325,22 +336,7 @@ impl Relay {
     /// One round: fetch, publish, mark. On PostgreSQL the rows are locked (`FOR UPDATE SKIP LOCKED`) while
     /// they are published, so several replicas of a service share the work without publishing a row twice.
     pub async fn relay_once(&self) -> Result<RoundStats, sqlx::Error> {
-        match self.db.dialect() {
-            Dialect::Postgres => {
-                let mut conn = self.db.pool().acquire().await?;
-                self.claim_and_publish(&mut conn).await
-            }
-            Dialect::Sqlite => {
-                // SQLite has one writer; holding its lock while waiting on the bus would stall the service.
-                let pending = self.fetch_unsent().await?;
-                let (sent, failed) = self.publish(&pending).await;
-                self.mark(&sent).await?;
-                Ok(RoundStats {
-                    sent: sent.len(),
-                    failed,
-                })
-            }
-        }
+        self.round(&mut None).await
     }
 
     /// The oldest unsent rows, without locking them. With [`Relay::publish`] and [`Relay::mark`], the three

@@ -135,13 +135,6 @@ fn bind_step<'q>(
         .bind(entry.phase.as_str()))
 }
 
-fn changed_since(saga: &Saga) -> Error {
-    Error::Conflict(format!(
-        "the saga of task {} changed since it was read",
-        saga.task_id
-    ))
-}
-
 /// Writes `saga` over version `read` and appends `entry` as the next line; `Conflict` when another writer got
 /// there first (the caller reads again and retries).
 pub async fn update(
@@ -164,7 +157,10 @@ pub async fn update(
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(changed_since(saga));
+        return Err(Error::Conflict(format!(
+            "the saga of task {} changed since it was read",
+            saga.task_id
+        )));
     }
     if postgres {
         return Ok(());
@@ -211,7 +207,10 @@ pub async fn write_visit_step(
         .bind(doc(visit)?);
     let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
     if written == 0 {
-        return Err(changed_since(saga));
+        return Err(Error::Conflict(format!(
+            "visit {} or the saga of task {} changed since they were read",
+            visit.id, saga.task_id
+        )));
     }
     Ok(())
 }
