@@ -109,7 +109,7 @@ pub struct Inbox<H> {
 struct Shared<H> {
     db: Db,
     handler: H,
-    after_commit: Option<Arc<tokio::sync::Notify>>,
+    after_commit: Option<Arc<crate::outbox::Wake>>,
     batch: usize,
     transactions: usize,
     state: std::sync::Mutex<Waiting>,
@@ -153,7 +153,7 @@ impl<H: TxHandler> Inbox<H> {
     }
 
     /// Wakes `notify` after each commit (the service's outbox relay, when handlers emit events).
-    pub fn waking(self, notify: Arc<tokio::sync::Notify>) -> Self {
+    pub fn waking(self, notify: Arc<crate::outbox::Wake>) -> Self {
         self.configure(|s| s.after_commit = Some(notify))
     }
 
@@ -188,10 +188,11 @@ impl<H: TxHandler> Shared<H> {
     async fn run(&self, batch: Vec<Pending>) {
         if batch.len() > 1 {
             let span = tracing::debug_span!("inbox_batch", size = batch.len());
+            let before = crate::outbox::prepared_so_far();
             match self.together(&batch).instrument(span).await {
                 Ok(handled) => {
                     if handled.iter().any(|h| *h) {
-                        self.committed();
+                        self.committed(before);
                     }
                     for (p, h) in batch.into_iter().zip(handled) {
                         let _ = p.done.send(Ok(h));
@@ -204,20 +205,25 @@ impl<H: TxHandler> Shared<H> {
             }
         }
         for p in batch {
+            let before = crate::outbox::prepared_so_far();
             let result = self
                 .together(std::slice::from_ref(&p))
                 .await
                 .map(|handled| handled[0]);
             if matches!(result, Ok(true)) {
-                self.committed();
+                self.committed(before);
             }
             let _ = p.done.send(result);
         }
     }
 
-    fn committed(&self) {
-        if let Some(notify) = &self.after_commit {
-            notify.notify_one();
+    /// A transaction committed: the relay is woken if events may have been written since `before` (what
+    /// [`crate::outbox::prepared_so_far`] said when it began; a handler that wrote none wakes nothing).
+    fn committed(&self, before: u64) {
+        if let Some(wake) = &self.after_commit
+            && crate::outbox::prepared_so_far() != before
+        {
+            wake.wake();
         }
     }
 

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -59,6 +60,16 @@ pub async fn enqueue(tx: &mut Tx, source: &str, event: Event) -> Result<String, 
     Ok(ids.pop().expect("one id per event"))
 }
 
+/// How many times this process has made events ready for an outbox (it only grows). A transaction that writes
+/// events moves it before it commits, so a transaction that leaves it as it found it wrote none.
+static PREPARED: AtomicU64 = AtomicU64::new(0);
+
+/// See [`PREPARED`]: compare it before and after a transaction to learn whether the transaction may have written
+/// events (another task's events move it too; that only means a relay round that finds nothing).
+pub fn prepared_so_far() -> u64 {
+    PREPARED.load(Ordering::SeqCst)
+}
+
 /// Rows of one outbox insert: 5 parameters each.
 const INSERT_ROWS: usize = 100;
 
@@ -75,6 +86,9 @@ pub struct Prepared {
 impl Prepared {
     /// `events` from `source`, in order.
     pub fn new(source: &str, events: Vec<Event>) -> Self {
+        if !events.is_empty() {
+            PREPARED.fetch_add(1, Ordering::SeqCst);
+        }
         let headers = crate::telemetry::current_trace_headers();
         let now = now_ms();
         let rows = events
@@ -197,12 +211,32 @@ pub struct RoundStats {
     pub failed: usize,
 }
 
+/// What wakes a relay: a count of wake-ups besides the notification, so that a wake-up its last round already
+/// answered (counted before the round's claim, so its rows were committed and claimed) starts no round of its own.
+#[derive(Default)]
+pub struct Wake {
+    count: AtomicU64,
+    notify: Notify,
+}
+
+impl Wake {
+    /// Wakes the relay; call after a commit.
+    pub fn wake(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
 /// Publishes a service's outbox.
 #[derive(Clone)]
 pub struct Relay {
     db: Db,
     bus: Arc<dyn Bus>,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     batch: i64,
     poll: Duration,
     inbox_retention: Duration,
@@ -220,7 +254,7 @@ impl Relay {
         Self {
             db,
             bus,
-            wake: Arc::new(Notify::new()),
+            wake: Arc::new(Wake::default()),
             batch: i64::from(batch),
             poll,
             inbox_retention,
@@ -229,11 +263,11 @@ impl Relay {
 
     /// Wakes the relay now; call after committing a transaction that enqueued events.
     pub fn notify(&self) {
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// A handle that wakes this relay.
-    pub fn waker(&self) -> Arc<Notify> {
+    pub fn waker(&self) -> Arc<Wake> {
         self.wake.clone()
     }
 
@@ -243,8 +277,11 @@ impl Relay {
         // On PostgreSQL the rounds keep one connection: each connection given back to the pool costs a round
         // trip (sqlx pings it). A round that fails gives it back, and the next takes a fresh one.
         let mut held = None;
-        loop {
+        // The wake-ups counted before the last round began: that round's claim saw their rows.
+        let mut answered;
+        'rounds: loop {
             loop {
+                answered = self.wake.count();
                 match self.round(&mut held).await {
                     Ok(stats) if stats.sent as i64 == self.batch && stats.failed == 0 => continue,
                     Ok(stats) if stats.failed > 0 => {
@@ -268,10 +305,19 @@ impl Relay {
                     tracing::warn!(%error, "outbox/inbox purge failed");
                 }
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll) => {}
+            // A wake-up left from before the last round (its permit outlived the round) is passed over.
+            let poll = tokio::time::sleep(self.poll);
+            tokio::pin!(poll);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break 'rounds,
+                    _ = self.wake.notify.notified() => {
+                        if self.wake.count() != answered {
+                            break;
+                        }
+                    }
+                    _ = &mut poll => break,
+                }
             }
         }
         if let Err(error) = self.round(&mut held).await {

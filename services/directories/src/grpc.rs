@@ -36,6 +36,9 @@ impl Api {
 /// Targets per export message.
 const EXPORT_PAGE: i64 = 5000;
 
+/// Departments one inspector list may name.
+const MAX_DEPARTMENT_CODES: usize = 50;
+
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 use suiji_platform::grpc::timestamp as ts;
@@ -557,8 +560,26 @@ impl DirectoriesService for Api {
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::Invalid)?;
         let eligible_on = parse_day("eligible_on", &r.eligible_on)?;
+        let mut v = Violations::new();
+        v.check(
+            r.department_codes.len() > MAX_DEPARTMENT_CODES,
+            "department_codes",
+            format!(
+                "{} departments; at most {MAX_DEPARTMENT_CODES}",
+                r.department_codes.len()
+            ),
+        );
+        for (i, code) in r.department_codes.iter().enumerate() {
+            v.check(
+                code.is_empty(),
+                format!("department_codes[{i}]"),
+                "must not be empty",
+            );
+        }
+        v.into_result().map_err(Error::from)?;
         let filter = crate::store::InspectorQuery {
             department_code: r.department_code,
+            departments: r.department_codes,
             qualification: r.qualification,
             eligible_on: eligible_on.map(|d| d.to_string()),
         };
@@ -640,6 +661,7 @@ impl DirectoriesService for Api {
         let r = request.into_inner();
         let query = crate::store::InspectorQuery {
             department_code: r.department_code,
+            departments: Vec::new(),
             qualification: r.qualification,
             eligible_on: parse_day("eligible_on", &r.eligible_on)?.map(|d| d.to_string()),
         };

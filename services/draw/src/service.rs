@@ -721,33 +721,49 @@ impl Draws {
         Ok(record)
     }
 
-    /// Every inspector of `department` eligible on `day`, with all of `qualifications`.
+    /// Every inspector of each `wanted` department eligible on `day`, with all of that department's
+    /// qualifications; one list (by id) for them all, in the order of `wanted`.
     async fn eligible(
         &self,
         directories: &mut Directories,
-        department: &str,
-        qualifications: &[String],
+        wanted: &[(&str, &[String])],
         day: NaiveDate,
-    ) -> Result<Vec<dir::Inspector>, Error> {
-        let mut out = Vec::new();
+    ) -> Result<Vec<Vec<dir::Inspector>>, Error> {
+        let mut out: Vec<Vec<dir::Inspector>> = vec![Vec::new(); wanted.len()];
+        // One department's list is narrowed by its first qualification in the directories already.
+        let qualification = match wanted {
+            [(_, quals)] => quals.first().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
         let mut token = String::new();
         loop {
             let page = directories
                 .list_inspectors(dir::ListInspectorsRequest {
-                    department_code: department.to_string(),
-                    qualification: qualifications.first().cloned().unwrap_or_default(),
+                    department_codes: wanted.iter().map(|(d, _)| d.to_string()).collect(),
+                    qualification: qualification.clone(),
                     eligible_on: day.to_string(),
                     page_size: 500,
                     page_token: token,
+                    ..Default::default()
                 })
                 .await
                 .map_err(|s| upstream("the inspectors", s))?
                 .into_inner();
-            out.extend(
-                page.inspectors
-                    .into_iter()
-                    .filter(|i| qualifications.iter().all(|q| i.qualifications.contains(q))),
-            );
+            for inspector in page.inspectors {
+                let Some(at) = wanted
+                    .iter()
+                    .position(|(d, _)| *d == inspector.department_code)
+                else {
+                    continue;
+                };
+                if wanted[at]
+                    .1
+                    .iter()
+                    .all(|q| inspector.qualifications.contains(q))
+                {
+                    out[at].push(inspector);
+                }
+            }
             if page.next_page_token.is_empty() {
                 return Ok(out);
             }
@@ -838,21 +854,17 @@ impl Draws {
         let mut qualifications = BTreeMap::new();
         let mut exclusions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut members: HashSet<String> = HashSet::new();
-        // Every department's pool at once.
+        // Every department's pool, in one list.
         let wanted: Vec<(Vec<String>, bool)> = sending
             .iter()
             .map(|d| Self::requirements(&record, &launch, d))
             .collect();
-        let found = futures::future::try_join_all(sending.iter().zip(&wanted).map(
-            |(department, (quals, _))| {
-                let mut directories = directories.clone();
-                async move {
-                    self.eligible(&mut directories, department, quals, day)
-                        .await
-                }
-            },
-        ))
-        .await?;
+        let asked: Vec<(&str, &[String])> = sending
+            .iter()
+            .zip(&wanted)
+            .map(|(department, (quals, _))| (department.as_str(), quals.as_slice()))
+            .collect();
+        let found = self.eligible(&mut directories, &asked, day).await?;
         for ((department, (quals, needs_expert)), inspectors) in
             sending.iter().zip(wanted).zip(found)
         {
@@ -1031,8 +1043,9 @@ impl Draws {
         let mut directories = self.directories();
         let day = eligible_on.unwrap_or_else(today);
         let mut candidates = self
-            .eligible(&mut directories, &seat.department, &quals, day)
-            .await?;
+            .eligible(&mut directories, &[(&seat.department, &quals)], day)
+            .await?
+            .remove(0);
         let excluded: HashSet<&str> = d
             .exclusions
             .get(target_id)

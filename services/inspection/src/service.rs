@@ -405,6 +405,29 @@ impl Sagas {
             Ok(step) => step,
             Err(refusal) => return Ok(Err(refusal)),
         };
+        // A step that only sends (commands, its announcement) is written with its events at once.
+        let only_sends = step.late.is_none()
+            && step
+                .outcome
+                .effects
+                .iter()
+                .all(|e| matches!(e, Effect::Send(_) | Effect::Remind(_)));
+        if only_sends {
+            let saga = &step.stored.saga;
+            let events: Vec<Event> = step
+                .outcome
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Send(command) => Some(command_event(saga, command).caused_by(cause)),
+                    _ => None,
+                })
+                .chain(step.after)
+                .collect();
+            let events = Prepared::new(crate::NAME, events);
+            store::update_sending(tx, saga, step.read, &step.entry, &events).await?;
+            return Ok(Ok(step.stored));
+        }
         store::update(tx, &step.stored.saga, step.read, &step.entry).await?;
         if let Some(late) = step.late {
             return Ok(Err(late));

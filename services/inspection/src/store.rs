@@ -168,6 +168,38 @@ pub async fn update(
     append(conn, &saga.task_id, entry).await
 }
 
+/// [`update`] with `events` written into the outbox, in one statement on PostgreSQL (the events only when the
+/// saga is written); on SQLite the update, then the events, in the caller's transaction.
+pub async fn update_sending(
+    conn: &mut AnyConnection,
+    saga: &Saga,
+    read: i64,
+    entry: &Entry,
+    events: &Prepared,
+) -> Result<(), Error> {
+    if !suiji_platform::db::is_postgres(conn) {
+        update(conn, saga, read, entry).await?;
+        outbox::write_prepared(conn, events).await?;
+        return Ok(());
+    }
+    let sql = format!(
+        "WITH moved AS ({MOVE_SAGA} WHERE task_id = $6 AND version = $7 RETURNING task_id), \
+         entry AS ({ENTRY_FROM} moved), \
+         sent AS ({}) \
+         SELECT COUNT(*) FROM moved",
+        events.insert_sql(15, "EXISTS (SELECT 1 FROM moved)")
+    );
+    let query = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, true)?;
+    let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
+    if written == 0 {
+        return Err(Error::Conflict(format!(
+            "the saga of task {} changed since it was read",
+            saga.task_id
+        )));
+    }
+    Ok(())
+}
+
 /// A visit's change and the step it makes on its saga, written together on `conn`: `visit` over version
 /// `visit_read`, `saga` over `read` with `entry`, and `events` into the outbox; `Conflict` when either row changed
 /// since it was read, and then nothing is written. On PostgreSQL this is one statement and one round trip (both

@@ -488,6 +488,32 @@ async fn directories_over_grpc(backend: Backend) {
         vec!["XY-1"],
         "XY-2's certificate expired, XY-3 is on leave, XY-4 lacks the qualification"
     );
+    // Several departments in one list (a joint team's draw): any of them, `department_code` with them.
+    let of = |department_code: &str, codes: &[&str]| pb::ListInspectorsRequest {
+        department_code: department_code.into(),
+        department_codes: codes.iter().map(|c| c.to_string()).collect(),
+        eligible_on: "2026-11-23".into(),
+        ..Default::default()
+    };
+    for (request, expected) in [
+        (of("", &["610400-HBJ", "610400-SCJG"]), vec!["XY-1", "XY-4"]),
+        (of("610400-HBJ", &["610400-SCJG"]), vec!["XY-1", "XY-4"]),
+        (of("", &["610400-HBJ"]), vec![]),
+        (of("610400-SCJG", &["610400-HBJ"]), vec!["XY-1", "XY-4"]),
+    ] {
+        let listed = reader
+            .list_inspectors(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let ids: Vec<&str> = listed.inspectors.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, expected, "{request:?}");
+    }
+    let status = reader
+        .list_inspectors(of("", &["610400-SCJG", ""]))
+        .await
+        .unwrap_err();
+    assert_eq!(violations_of(&status)[0].0, "department_codes[1]");
     // The eligible pool, frozen for a draw: sorted ids and their digest.
     let pool = reader
         .create_inspector_snapshot(pb::CreateInspectorSnapshotRequest {

@@ -44,10 +44,9 @@ async fn ledger_rows(db: &Db) -> i64 {
         .unwrap()
 }
 
-async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
-    let Some((isolated, db)) = crate::import::directory(backend).await else {
-        return;
-    };
+/// A directory of `backend` with the three inspectors of [`INSPECTORS`].
+async fn with_inspectors(backend: Backend) -> Option<(suiji_platform::testing::Isolated, Db)> {
+    let (isolated, db) = crate::import::directory(backend).await?;
     let (reports, mut drain) = mpsc::channel(64);
     tokio::spawn(async move { while drain.recv().await.is_some() {} });
     let summary = suiji_directories::import::import_inspectors(
@@ -61,6 +60,13 @@ async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(summary.accepted, 3);
+    Some((isolated, db))
+}
+
+async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
+    let Some((isolated, db)) = with_inspectors(backend).await else {
+        return;
+    };
 
     // Teams raise, concluded visits lower; forty events at once, none waiting on another.
     let events: Vec<_> = (0..40)
@@ -108,6 +114,56 @@ async fn workloads_are_a_ledger_folded_in_the_background(backend: Backend) {
     isolated.cleanup().await;
 }
 
+/// Several folds at once (replicas of the directories) while changes keep coming: every change is added once,
+/// none twice and none lost.
+async fn concurrent_folds_add_each_change_once(backend: Backend) {
+    let Some((isolated, db)) = with_inspectors(backend).await else {
+        return;
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let folders: Vec<_> = (0..3)
+        .map(|_| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut folded = 0;
+                while !stop.is_cancelled() {
+                    folded += workload::fold(&db).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                folded
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for i in 0..30 {
+                    let who = ["W-1", "W-2"][(w + i) % 2];
+                    record(&db, &[(who, 2), ("W-3", 1)]).await;
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    stop.cancel();
+    let mut folded = 0;
+    for f in folders {
+        folded += f.await.unwrap();
+    }
+    folded += workload::fold(&db).await.unwrap();
+    assert_eq!(ledger_rows(&db).await, 0);
+    assert_eq!(folded, 240, "each change folded once");
+    let stored: i64 = sqlx::query_scalar("SELECT CAST(SUM(workload) AS BIGINT) FROM inspectors")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 4 * 30 * 3, "every change added once");
+    isolated.cleanup().await;
+}
+
 /// An envelope of `message` as `kind`.
 fn envelope<M: prost::Message + prost::Name>(id: &str, kind: &str, message: &M) -> Envelope {
     Envelope {
@@ -137,21 +193,9 @@ fn concluded(target: &str, problem: bool, inspectors: &[&str]) -> inspection::Vi
 /// The history and workloads of a batch of messages handled in one transaction are what handling them one by one
 /// gives: rows in delivery order (a later report of a part replaces the earlier), workload changes summed.
 async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
-    let Some((isolated, db)) = crate::import::directory(backend).await else {
+    let Some((isolated, db)) = with_inspectors(backend).await else {
         return;
     };
-    let (reports, mut drain) = mpsc::channel(64);
-    tokio::spawn(async move { while drain.recv().await.is_some() {} });
-    suiji_directories::import::import_inspectors(
-        &db,
-        "tester",
-        "inspectors.csv",
-        suiji_directories::import::Format::Csv,
-        std::io::Cursor::new(INSPECTORS.as_bytes().to_vec()),
-        reports,
-    )
-    .await
-    .unwrap();
     let teams = draw::TeamsDrawnEvent {
         seats: vec![
             draw::InspectorSeats {
@@ -247,5 +291,6 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
 
 suiji_platform::on_both_backends!(
     workloads_are_a_ledger_folded_in_the_background,
+    concurrent_folds_add_each_change_once,
     a_batch_of_messages_is_kept_as_one_by_one
 );
