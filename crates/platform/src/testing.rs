@@ -306,6 +306,8 @@ async fn delete_namespace_now(namespace: &str) {
         return;
     };
     let names = bus::amqp::Names::new(namespace);
+    // Every consumer the suites bind, by name (AMQP cannot list a namespace's queues): the services, the benchmark
+    // and the tests' own.
     for service in [
         "catalog",
         "directories",
@@ -314,8 +316,10 @@ async fn delete_namespace_now(namespace: &str) {
         "inspection",
         "publication",
         "probe",
+        "publication-probe",
         "bench",
         "test",
+        "slow",
     ] {
         for queue in [names.queue(service), names.dead(service)] {
             if let Ok(ch) = conn.create_channel().await {
