@@ -217,30 +217,30 @@ impl Sagas {
             self.directories.clone(),
             Bearer::new(Some(&token)),
         );
+        // The team's departments' inspectors, in one list (none to ask for when the team is empty).
         let mut known = std::collections::HashMap::new();
-        for department in stored.visit.departments() {
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_inspectors(suiji_api::directories::v1::ListInspectorsRequest {
-                        department_code: department.clone(),
-                        page_size: 500,
-                        page_token,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|s| Error::Internal(format!("the directories: {s}")))?
-                    .into_inner();
-                for i in page.inspectors {
-                    if stored.visit.team.iter().any(|m| m.inspector_id == i.id) {
-                        known.insert(i.id.clone(), i);
-                    }
+        let departments = stored.visit.departments();
+        let mut page_token = String::new();
+        while !departments.is_empty() {
+            let page = client
+                .list_inspectors(suiji_api::directories::v1::ListInspectorsRequest {
+                    department_codes: departments.clone(),
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| Error::Internal(format!("the directories: {s}")))?
+                .into_inner();
+            for i in page.inspectors {
+                if stored.visit.team.iter().any(|m| m.inspector_id == i.id) {
+                    known.insert(i.id.clone(), i);
                 }
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
             }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
         }
         Ok(Some(Verified {
             task_name: saga.map(|s| s.saga.task_name).unwrap_or_default(),
