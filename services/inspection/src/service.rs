@@ -405,42 +405,33 @@ impl Sagas {
             Ok(step) => step,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        // A step that only sends (commands, its announcement) is written with its events at once.
+        // A step that only sends (commands, its announcement) is written with its events at once; one that also
+        // sets timers or releases a department carries those out after its change (`effects`), events and all.
         let only_sends = step.late.is_none()
             && step
                 .outcome
                 .effects
                 .iter()
                 .all(|e| matches!(e, Effect::Send(_) | Effect::Remind(_)));
-        if only_sends {
-            let saga = &step.stored.saga;
-            let events: Vec<Event> = step
-                .outcome
-                .effects
-                .iter()
-                .filter_map(|e| match e {
-                    Effect::Send(command) => Some(command_event(saga, command).caused_by(cause)),
-                    _ => None,
-                })
-                .chain(step.after)
-                .collect();
-            let events = Prepared::new(crate::NAME, events);
-            store::update_sending(tx, saga, step.read, &step.entry, &events).await?;
-            return Ok(Ok(step.stored));
-        }
-        store::update(tx, &step.stored.saga, step.read, &step.entry).await?;
+        let saga = &step.stored.saga;
+        let (sent, after): (Vec<Event>, _) = if only_sends {
+            let commands = step.outcome.effects.iter().filter_map(|e| match e {
+                Effect::Send(command) => Some(command_event(saga, command).caused_by(cause)),
+                _ => None,
+            });
+            (commands.chain(step.after).collect(), Vec::new())
+        } else {
+            (Vec::new(), step.after)
+        };
+        let sent = Prepared::new(crate::NAME, sent);
+        store::update(tx, saga, step.read, &step.entry, &sent).await?;
         if let Some(late) = step.late {
             return Ok(Err(late));
         }
-        self.effects(
-            tx,
-            &step.stored.saga,
-            &step.outcome,
-            cause,
-            step.entry.at,
-            step.after,
-        )
-        .await?;
+        if !only_sends {
+            self.effects(tx, saga, &step.outcome, cause, step.entry.at, after)
+                .await?;
+        }
         Ok(Ok(step.stored))
     }
 

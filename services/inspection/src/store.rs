@@ -135,50 +135,32 @@ fn bind_step<'q>(
         .bind(entry.phase.as_str()))
 }
 
-/// Writes `saga` over version `read` and appends `entry` as the next line; `Conflict` when another writer got
-/// there first (the caller reads again and retries).
+/// Writes `saga` over version `read`, appends `entry` as the next line and writes `events` into the outbox;
+/// `Conflict` when another writer got there first (the caller reads again and retries), and then nothing is
+/// written. On PostgreSQL one statement (the entry and the events only when the saga is written); on SQLite three,
+/// in the caller's transaction.
 pub async fn update(
-    conn: &mut AnyConnection,
-    saga: &Saga,
-    read: i64,
-    entry: &Entry,
-) -> Result<(), Error> {
-    let postgres = suiji_platform::db::is_postgres(conn);
-    // On PostgreSQL the entry goes in with the update, in one statement: it is written only when the update is.
-    let sql = if postgres {
-        format!(
-            "WITH moved AS ({MOVE_SAGA} WHERE task_id = $6 AND version = $7 RETURNING task_id) \
-             {ENTRY_FROM} moved"
-        )
-    } else {
-        format!("{MOVE_SAGA} WHERE task_id = $6 AND version = $7")
-    };
-    let done = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, postgres)?
-        .execute(&mut *conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::Conflict(format!(
-            "the saga of task {} changed since it was read",
-            saga.task_id
-        )));
-    }
-    if postgres {
-        return Ok(());
-    }
-    append(conn, &saga.task_id, entry).await
-}
-
-/// [`update`] with `events` written into the outbox, in one statement on PostgreSQL (the events only when the
-/// saga is written); on SQLite the update, then the events, in the caller's transaction.
-pub async fn update_sending(
     conn: &mut AnyConnection,
     saga: &Saga,
     read: i64,
     entry: &Entry,
     events: &Prepared,
 ) -> Result<(), Error> {
+    let conflict = || {
+        Error::Conflict(format!(
+            "the saga of task {} changed since it was read",
+            saga.task_id
+        ))
+    };
     if !suiji_platform::db::is_postgres(conn) {
-        update(conn, saga, read, entry).await?;
+        let sql = format!("{MOVE_SAGA} WHERE task_id = $6 AND version = $7");
+        let done = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, false)?
+            .execute(&mut *conn)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(conflict());
+        }
+        append(conn, &saga.task_id, entry).await?;
         outbox::write_prepared(conn, events).await?;
         return Ok(());
     }
@@ -192,10 +174,7 @@ pub async fn update_sending(
     let query = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, true)?;
     let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
     if written == 0 {
-        return Err(Error::Conflict(format!(
-            "the saga of task {} changed since it was read",
-            saga.task_id
-        )));
+        return Err(conflict());
     }
     Ok(())
 }
@@ -214,8 +193,7 @@ pub async fn write_visit_step(
     if !suiji_platform::db::is_postgres(conn) {
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         update_visit(&mut tx, visit, visit_read, entry.at).await?;
-        update(&mut tx, saga, read, entry).await?;
-        outbox::write_prepared(&mut tx, events).await?;
+        update(&mut tx, saga, read, entry, events).await?;
         tx.commit().await?;
         return Ok(());
     }
