@@ -122,6 +122,8 @@ pub struct ServicesSettings {
     pub directories: String,
     /// The draw service, e.g. `http://draw:50051`.
     pub draw: String,
+    /// The inspection service, e.g. `http://inspection:50051` (the console calls it).
+    pub inspection: String,
 }
 
 /// Settings of the draw service.

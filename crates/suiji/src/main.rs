@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Serve one service (one Kubernetes Deployment each).
     Serve {
-        /// The service: one of `suiji services`.
+        /// The service: one of `suiji services`, or `console` (the coordinators' web console, over HTTP).
         service: String,
         /// Port to listen on (default: grpc.port).
         #[arg(long)]
@@ -187,6 +187,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { service, port } => {
             let settings = load(cli.config.as_deref(), &[])?;
             let _guard = telemetry(&settings, &format!("suiji-{service}"))?;
+            if service == suiji_console::NAME {
+                return serve_console(&settings, port.unwrap_or(settings.grpc.port)).await;
+            }
             let spec = services::find(&service)?;
             let port = port.unwrap_or(settings.grpc.port);
             let shutdown = shutdown_signal();
@@ -247,6 +250,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for spec in services::ALL {
                 println!("{:<12} {}", spec.name, spec.grpc_name);
             }
+            println!(
+                "{:<12} the coordinators' web console (HTTP, {}), over the inspection service",
+                suiji_console::NAME,
+                suiji_console::PATH
+            );
             Ok(())
         }
         Command::Token {
@@ -381,6 +389,7 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         }
         if let Some(i) = index("inspection") {
             s.inspection.public_url = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+            s.services.inspection = s.inspection.public_url.clone();
         }
         Arc::new(s)
     };
@@ -436,6 +445,27 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             }
         }));
     }
+    // The console on the port after the services'.
+    let console_port = base_port + services::ALL.len() as u16;
+    let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), console_port))
+        .await
+        .with_context(|| {
+            format!(
+                "binding {}:{console_port} for the console",
+                settings.grpc.host
+            )
+        })?;
+    println!(
+        "{:<12} http://{}{}  (联合抽查工作台: the coordinators' workflow console; sign in with a token below)",
+        suiji_console::NAME,
+        listener.local_addr()?,
+        suiji_console::PATH
+    );
+    tasks.push(tokio::spawn(console(
+        settings.clone(),
+        listener,
+        shutdown.clone(),
+    )));
     let tokens = Tokens::new(&settings.auth);
     let admin = Identity {
         subject: "dev-admin".into(),
@@ -492,5 +522,41 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     for task in tasks {
         let _ = task.await;
     }
+    Ok(())
+}
+
+/// Serves the console until `shutdown`.
+async fn console(
+    settings: Arc<Settings>,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) {
+    let router = match suiji_platform::grpc::channel(&settings.services.inspection) {
+        Ok(inspection) => {
+            suiji_console::Console::new(Tokens::new(&settings.auth), inspection).router()
+        }
+        Err(error) => {
+            tracing::error!(%error, "the console cannot reach the inspection service");
+            return;
+        }
+    };
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the console stopped");
+    }
+}
+
+/// `suiji serve console`: the console alone, calling the inspection service at `services.inspection`.
+async fn serve_console(settings: &Settings, port: u16) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
+    println!(
+        "{:<12} http://{}{}",
+        suiji_console::NAME,
+        listener.local_addr()?,
+        suiji_console::PATH
+    );
+    console(Arc::new(settings.clone()), listener, shutdown_signal()).await;
     Ok(())
 }

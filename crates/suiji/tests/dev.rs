@@ -29,8 +29,8 @@ impl Drop for Dev {
     }
 }
 
-/// Starts `suiji dev` and returns it with the addresses it printed.
-fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, String)>) {
+/// Starts `suiji dev` and returns it with the services' addresses it printed and the console's.
+fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, String)>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
     command.args([
         "dev",
@@ -53,16 +53,20 @@ fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, St
     ));
     let stdout = BufReader::new(dev.0.as_mut().unwrap().stdout.take().unwrap());
     let mut addresses = Vec::new();
+    let mut console = String::new();
     for line in stdout.lines() {
         let line = line.unwrap();
         if let Some((name, addr)) = line.split_once(" grpc://") {
             addresses.push((name.trim().to_string(), format!("http://{}", addr.trim())));
         }
+        if let Some(("console", url)) = line.split_once(" http://").map(|(n, u)| (n.trim(), u)) {
+            console = format!("http://{}", url.split_whitespace().next().unwrap());
+        }
         if line.starts_with("try:") {
             break;
         }
     }
-    (dev, addresses)
+    (dev, addresses, console)
 }
 
 fn terminate(mut dev: Dev) {
@@ -170,7 +174,12 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let port = free_port();
 
-    let (child, addresses) = start(&data, port, true);
+    let (child, addresses, console) = start(&data, port, true);
+    assert_eq!(
+        console,
+        format!("http://127.0.0.1:{}/console", port + 6),
+        "the console after the services"
+    );
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -211,7 +220,7 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     );
     terminate(child);
 
-    let (child, addresses) = start(&data, port, true);
+    let (child, addresses, _) = start(&data, port, true);
     assert_eq!(
         public_plans(&addresses[2].1).await,
         plans,
@@ -342,7 +351,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     const STHJ: &str = "610400-STHJ";
 
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
-    let (child, addresses) = start(&data, free_port(), true);
+    let (child, addresses, console) = start(&data, free_port(), true);
     let addr = |name: &str| {
         addresses
             .iter()
@@ -415,7 +424,84 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     })
     .await
     .unwrap();
-    reach(insp::Phase::Scheduling).await;
+    let scheduling = reach(insp::Phase::Scheduling).await;
+
+    // The lead's coordinator opens the task in the workflow console, pauses and resumes it there, and tries a
+    // bulk retry that its state refuses.
+    if let Some(script) = suiji_platform::testing::browser_driver("console_page.mjs") {
+        let before = lead
+            .get_saga(insp::GetSagaRequest {
+                task_id: task.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .saga
+            .unwrap();
+        let seen = suiji_platform::testing::run_browser_driver(&script, &[&console, &scjg, &task]);
+        assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+        assert!(
+            seen["refused"].as_str().unwrap().contains("token"),
+            "{seen}"
+        );
+        assert!(
+            seen["signedInAs"].as_str().unwrap().contains(SCJG),
+            "{seen}"
+        );
+        assert_eq!(seen["listed"], "scheduling", "{seen}");
+        assert_eq!(seen["phase"], "scheduling", "{seen}");
+        assert_eq!(
+            seen["timeline"].as_u64().unwrap(),
+            before.history.len() as u64,
+            "every step of the timeline: {seen}"
+        );
+        assert_eq!(
+            seen["visits"].as_u64().unwrap(),
+            scheduling.targets,
+            "{seen}"
+        );
+        assert_eq!(
+            seen["participants"].as_array().unwrap().len(),
+            before.participants.len(),
+            "{seen}"
+        );
+        assert_eq!(
+            seen["afterPause"].as_u64().unwrap(),
+            seen["timeline"].as_u64().unwrap() + 1,
+            "the pause is on the timeline: {seen}"
+        );
+        assert_eq!(
+            seen["afterResume"].as_u64().unwrap(),
+            seen["timeline"].as_u64().unwrap() + 2,
+            "{seen}"
+        );
+        assert_eq!(seen["needingAttention"], 0, "{seen}");
+        let bulk = seen["bulk"].as_array().unwrap();
+        assert_eq!(bulk.len(), 1, "{seen}");
+        assert_eq!(
+            bulk[0]["ok"], false,
+            "nothing failed, so nothing to retry: {seen}"
+        );
+        let after = lead
+            .get_saga(insp::GetSagaRequest {
+                task_id: task.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .saga
+            .unwrap();
+        assert!(!after.paused, "resumed: {after:?}");
+        assert_eq!(after.phase, insp::Phase::Scheduling as i32);
+        let actors: Vec<&str> = after.history[before.history.len()..]
+            .iter()
+            .map(|h| h.actor.as_str())
+            .collect();
+        assert!(
+            actors.len() >= 2 && actors[..2].iter().all(|a| *a == actors[0] && !a.is_empty()),
+            "the console's actions are the signed-in coordinator's: {actors:?}"
+        );
+    }
 
     // The visits: all scheduled, the first held, the others not found.
     let visits = lead

@@ -1,0 +1,387 @@
+//! The workflow console (BFF): a web page for joint-inspection coordinators over the inspection service's gRPC
+//! API — the sagas by phase, participant and "needs attention", one saga with its participants, whom it waits on,
+//! its deadlines in working days, its visits and its timeline, and the coordinators' actions on one saga or many.
+//!
+//! It keeps nothing of its own beyond sessions. A session holds the caller's bearer token (from the department's
+//! identity provider, or `suiji token` on a development platform), checked with the platform's secret when the
+//! session starts and on every request (an expired token ends the session), and every call to a service is made
+//! with it, so the services decide what the caller may see and do, and audit it under the caller's name.
+//!
+//! The session cookie is `HttpOnly` and `SameSite=Strict`, and every change is a JSON request: a page on another
+//! site can neither read the session nor send a JSON body without this origin's consent.
+
+mod json;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use suiji_api::inspection::v1 as pb;
+use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::grpc::Bearer;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+
+/// The console's name, as `suiji serve console` takes it.
+pub const NAME: &str = "console";
+
+/// Where the console answers, under its host.
+pub const PATH: &str = "/console";
+
+/// The session cookie.
+const COOKIE: &str = "suiji_console";
+
+/// Sessions kept at most; the oldest unused go first.
+const MAX_SESSIONS: u64 = 100_000;
+
+/// A session unused this long ends (the token's own expiry ends it sooner).
+const IDLE: Duration = Duration::from_secs(8 * 3600);
+
+const PAGE: &str = include_str!("console.html");
+
+type Inspection = InspectionServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// The console's state: the platform's token checker, the inspection service's channel and the sessions.
+#[derive(Clone)]
+pub struct Console {
+    tokens: Tokens,
+    inspection: Channel,
+    sessions: moka::sync::Cache<String, Arc<str>>,
+}
+
+impl Console {
+    /// A console checking tokens with `tokens` and calling the inspection service on `inspection`.
+    pub fn new(tokens: Tokens, inspection: Channel) -> Self {
+        Self {
+            tokens,
+            inspection,
+            sessions: moka::sync::Cache::builder()
+                .max_capacity(MAX_SESSIONS)
+                .time_to_idle(IDLE)
+                .build(),
+        }
+    }
+
+    /// The routes, all under [`PATH`].
+    pub fn router(self) -> Router {
+        Router::new()
+            .route(PATH, get(|| async { Html(PAGE) }))
+            .route(
+                &format!("{PATH}/session"),
+                post(login).delete(logout).get(me),
+            )
+            .route(&format!("{PATH}/api/sagas"), get(list_sagas))
+            .route(&format!("{PATH}/api/sagas/{{task}}"), get(get_saga))
+            .route(
+                &format!("{PATH}/api/sagas/{{task}}/visits"),
+                get(list_visits),
+            )
+            .route(&format!("{PATH}/api/steer"), post(steer))
+            .with_state(self)
+    }
+
+    /// The caller of a request: its session's token, still valid.
+    fn caller(&self, headers: &HeaderMap) -> Result<(Identity, Arc<str>), ApiError> {
+        let id = session_id(headers).ok_or_else(ApiError::no_session)?;
+        let token = self.sessions.get(&id).ok_or_else(ApiError::no_session)?;
+        match self.tokens.verify(&token) {
+            Ok(who) => Ok((who, token)),
+            Err(e) => {
+                self.sessions.invalidate(&id);
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthenticated",
+                    format!("the session ended: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// The inspection service, called as `token`.
+    fn inspection(&self, token: &str) -> Inspection {
+        InspectionServiceClient::with_interceptor(self.inspection.clone(), Bearer::new(Some(token)))
+    }
+}
+
+/// The session id the request's cookie carries.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// An answer the page shows: the gRPC status's code name, its message and its field violations.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+    violations: Vec<(String, String)>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            violations: Vec::new(),
+        }
+    }
+
+    fn no_session() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthenticated",
+            "sign in with your token first",
+        )
+    }
+
+    fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self {
+            violations: vec![(field.to_string(), reason.clone())],
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                format!("{field}: {reason}"),
+            )
+        }
+    }
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(s: tonic::Status) -> Self {
+        use tonic::Code;
+        let status = match s.code() {
+            Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        Self {
+            status,
+            code: json::code_name(s.code()),
+            message: s.message().to_string(),
+            violations: suiji_platform::grpc::violations_of(&s),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "violations": self.violations.iter().map(|(field, reason)| serde_json::json!({
+                "field": field, "reason": reason,
+            })).collect::<Vec<_>>(),
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+#[derive(Deserialize)]
+struct Login {
+    token: String,
+}
+
+/// Starts a session with a token the platform's secret accepts.
+async fn login(State(c): State<Console>, Json(login): Json<Login>) -> ApiResult {
+    let token = login.token.trim();
+    if token.is_empty() {
+        return Err(ApiError::invalid("token", "give your bearer token"));
+    }
+    let who = c
+        .tokens
+        .verify(token)
+        .map_err(|e| ApiError::invalid("token", e.to_string()))?;
+    let mut id = [0u8; 32];
+    getrandom::fill(&mut id).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            format!("no randomness: {e}"),
+        )
+    })?;
+    let id = hex::encode(id);
+    c.sessions.insert(id.clone(), Arc::from(token));
+    let cookie = format!("{COOKIE}={id}; Path={PATH}; HttpOnly; SameSite=Strict");
+    Ok(([(header::SET_COOKIE, cookie)], Json(json::identity(&who))).into_response())
+}
+
+/// Ends the caller's session.
+async fn logout(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_id(&headers) {
+        c.sessions.invalidate(&id);
+    }
+    let cookie = format!("{COOKIE}=; Path={PATH}; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+/// Who is signed in.
+async fn me(State(c): State<Console>, headers: HeaderMap) -> ApiResult {
+    let (who, _) = c.caller(&headers)?;
+    Ok(Json(json::identity(&who)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct SagaFilter {
+    /// A phase name (`inviting`, `scheduling`, …); empty: all.
+    #[serde(default)]
+    phase: String,
+    /// Only sagas this department takes part in.
+    #[serde(default)]
+    department: String,
+    /// `true`: only sagas waiting on a coordinator.
+    #[serde(default)]
+    needs_attention: bool,
+    #[serde(default)]
+    page_token: String,
+}
+
+/// A page of sagas.
+async fn list_sagas(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(f): Query<SagaFilter>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let phases = match f.phase.trim() {
+        "" => Vec::new(),
+        name => vec![
+            json::phase_of(name)
+                .ok_or_else(|| ApiError::invalid("phase", format!("no phase {name:?}")))?
+                as i32,
+        ],
+    };
+    let page = c
+        .inspection(&token)
+        .list_sagas(pb::ListSagasRequest {
+            phases,
+            department_code: f.department.trim().to_string(),
+            needs_attention: f.needs_attention,
+            page_size: 100,
+            page_token: f.page_token,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "sagas": page.sagas.iter().map(json::saga).collect::<Vec<_>>(),
+        "next_page_token": page.next_page_token,
+    }))
+    .into_response())
+}
+
+/// One saga with its timeline.
+async fn get_saga(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let saga = c
+        .inspection(&token)
+        .get_saga(pb::GetSagaRequest { task_id: task })
+        .await?
+        .into_inner()
+        .saga
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no saga returned"))?;
+    Ok(Json(json::saga(&saga)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    #[serde(default)]
+    page_token: String,
+}
+
+/// A page of a saga's visits.
+async fn list_visits(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let page = c
+        .inspection(&token)
+        .list_visits(pb::ListVisitsRequest {
+            task_id: task,
+            page_size: 100,
+            page_token: q.page_token,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "visits": page.visits.iter().map(json::visit).collect::<Vec<_>>(),
+        "next_page_token": page.next_page_token,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SteerBody {
+    task_ids: Vec<String>,
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    working_days: u32,
+}
+
+/// One action on one saga or many, with a result for each.
+async fn steer(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<SteerBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let action = json::action_of(&b.action).ok_or_else(|| {
+        ApiError::invalid(
+            "action",
+            format!(
+                "no action {:?}; one of remind, extend, proceed_without, pause, resume, cancel, retry",
+                b.action
+            ),
+        )
+    })?;
+    let results = c
+        .inspection(&token)
+        .steer(pb::SteerRequest {
+            task_ids: b.task_ids,
+            action: action as i32,
+            reason: b.reason,
+            working_days: b.working_days,
+        })
+        .await?
+        .into_inner()
+        .results;
+    Ok(Json(serde_json::json!({
+        "results": results.iter().map(|r| serde_json::json!({
+            "task_id": r.task_id,
+            "ok": r.ok,
+            "error": r.error,
+            "saga": r.saga.as_ref().map(json::saga),
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
