@@ -666,3 +666,127 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     terminate(child);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The demo's joint task driven through the workflow console in headless Chromium, as two coordinators would: STHJ
+/// confirms the invitation, SCJG approves the drawn targets, schedules and concludes every visit (not found); the
+/// saga reaches the results phase, and its timeline names each coordinator for their steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinators_run_a_joint_inspection_in_the_console() {
+    use suiji_api::inspection::v1 as insp;
+    use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+    use suiji_api::planning::v1 as plan;
+    let Some(script) = suiji_platform::testing::browser_driver("console_workflow.mjs") else {
+        return;
+    };
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let (child, addresses, console) = start(&data, free_port(), true);
+    let addr = |name: &str| {
+        addresses
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.clone())
+            .unwrap()
+    };
+    let as_subject = |department: &str, subject: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .args([
+                "token",
+                "--department",
+                department,
+                "--role",
+                "planning.editor,inspection.coordinator",
+                "--subject",
+                subject,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (lead, participant) = (
+        as_subject("610400-SCJG", "zhang.san"),
+        as_subject("610400-STHJ", "li.si"),
+    );
+    let (c, b) = authed(&addr("planning"), &lead);
+    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
+    let task = planning
+        .list_tasks(plan::ListTasksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+        .remove(0)
+        .id;
+    planning
+        .launch_task(plan::LaunchTaskRequest {
+            id: task.clone(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
+    let (c, b) = authed(&addr("inspection"), &lead);
+    let inspection = InspectionServiceClient::with_interceptor(c, b);
+    let saga = || {
+        let (mut inspection, task) = (inspection.clone(), task.clone());
+        async move {
+            inspection
+                .get_saga(insp::GetSagaRequest { task_id: task })
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().saga)
+        }
+    };
+    until("the saga starts", || async { saga().await.is_some() }).await;
+
+    let seen = suiji_platform::testing::run_browser_driver(
+        &script,
+        &[&console, &participant, &lead, &task],
+    );
+    assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    assert_eq!(seen["invited"], "inviting", "{seen}");
+    assert!(
+        seen["participants"].as_array().unwrap().iter().any(|p| p
+            .as_str()
+            .unwrap()
+            .contains("610400-STHJ")
+            && p.as_str().unwrap().contains("已确认")
+            && p.as_str().unwrap().contains("li.si")),
+        "the answer shows with who gave it: {seen}"
+    );
+    assert_eq!(seen["phase"], "results", "{seen}");
+
+    let after = saga().await.unwrap();
+    assert_eq!(after.phase, insp::Phase::Results as i32, "{after:?}");
+    assert_eq!(
+        seen["reviewed"].as_str().unwrap(),
+        after.targets.to_string(),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["toSchedule"].as_u64().unwrap(),
+        after.targets,
+        "{seen}"
+    );
+    assert_eq!(
+        seen["timeline"].as_array().unwrap().len(),
+        after.history.len(),
+        "the page showed the whole timeline: {seen}"
+    );
+    let by = |actor: &str| {
+        after
+            .history
+            .iter()
+            .filter(|h| h.actor == actor)
+            .map(|h| h.kind.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("li.si").len(), 1, "STHJ's answer: {:?}", after.history);
+    // The approval, then one schedule and one conclusion per visit.
+    assert_eq!(
+        by("zhang.san").len() as u64,
+        1 + 2 * after.targets,
+        "SCJG's steps: {:?}",
+        after.history
+    );
+    terminate(child);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -31,6 +31,18 @@ pub fn action_of(name: &str) -> Option<pb::Action> {
         .filter(|a| *a != pb::Action::Unspecified)
 }
 
+/// The visit method called `name` (its short name).
+pub fn method_of(name: &str) -> Option<pb::VisitMethod> {
+    pb::VisitMethod::from_str_name(&format!("VISIT_METHOD_{}", name.to_ascii_uppercase()))
+        .filter(|m| *m != pb::VisitMethod::Unspecified)
+}
+
+/// The visit outcome called `name` (its short name).
+pub fn outcome_of(name: &str) -> Option<pb::VisitOutcome> {
+    pb::VisitOutcome::from_str_name(&format!("VISIT_OUTCOME_{}", name.to_ascii_uppercase()))
+        .filter(|o| *o != pb::VisitOutcome::Unspecified)
+}
+
 /// A gRPC status code's name, e.g. `InvalidArgument`.
 pub fn code_name(code: tonic::Code) -> String {
     format!("{code:?}")
@@ -146,6 +158,10 @@ mod tests {
             Some(pb::Action::ProceedWithout)
         );
         assert_eq!(action_of("unspecified"), None);
+        assert_eq!(method_of("third_party"), Some(pb::VisitMethod::ThirdParty));
+        assert_eq!(method_of("unspecified"), None);
+        assert_eq!(outcome_of("not_found"), Some(pb::VisitOutcome::NotFound));
+        assert_eq!(outcome_of("unspecified"), None);
         assert_eq!(phase_name(99), "unknown(99)");
         assert_eq!(
             code_name(tonic::Code::FailedPrecondition),

@@ -83,6 +83,10 @@ impl Console {
                 get(list_visits),
             )
             .route(&format!("{PATH}/api/steer"), post(steer))
+            .route(&format!("{PATH}/api/sagas/{{task}}/answer"), post(answer))
+            .route(&format!("{PATH}/api/sagas/{{task}}/approve"), post(approve))
+            .route(&format!("{PATH}/api/visits/schedule"), post(schedule_visit))
+            .route(&format!("{PATH}/api/visits/conclude"), post(conclude_visit))
             .with_state(self)
     }
 
@@ -384,4 +388,144 @@ async fn steer(
         })).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// A saga in a step's answer, or an error when the service returned none.
+fn saga_json(saga: Option<pb::Saga>) -> ApiResult {
+    let saga =
+        saga.ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no saga returned"))?;
+    Ok(Json(json::saga(&saga)).into_response())
+}
+
+/// A visit in a step's answer, or an error when the service returned none.
+fn visit_json(visit: Option<pb::Visit>) -> ApiResult {
+    let visit = visit
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no visit returned"))?;
+    Ok(Json(json::visit(&visit)).into_response())
+}
+
+#[derive(Deserialize)]
+struct AnswerBody {
+    accept: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The caller's department confirms its part in a task or declines with a reason.
+async fn answer(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+    Json(b): Json<AnswerBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let saga = c
+        .inspection(&token)
+        .respond_to_invitation(pb::RespondToInvitationRequest {
+            task_id: task,
+            accept: b.accept,
+            reason: b.reason,
+        })
+        .await?
+        .into_inner()
+        .saga;
+    saga_json(saga)
+}
+
+#[derive(Deserialize)]
+struct ApproveBody {
+    expected_version: i64,
+}
+
+/// The lead approves the drawn targets it reviewed (at the version it read).
+async fn approve(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+    Json(b): Json<ApproveBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let saga = c
+        .inspection(&token)
+        .approve_targets(pb::ApproveTargetsRequest {
+            task_id: task,
+            expected_version: b.expected_version,
+        })
+        .await?
+        .into_inner()
+        .saga;
+    saga_json(saga)
+}
+
+#[derive(Deserialize)]
+struct ScheduleBody {
+    id: String,
+    date: String,
+    method: String,
+    #[serde(default)]
+    announced: bool,
+}
+
+/// The lead schedules a visit: a working day, a method, announced or not.
+async fn schedule_visit(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<ScheduleBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let method = json::method_of(&b.method).ok_or_else(|| {
+        ApiError::invalid(
+            "method",
+            format!(
+                "no method {:?}; one of on_site, written, online, third_party",
+                b.method
+            ),
+        )
+    })?;
+    let visit = c
+        .inspection(&token)
+        .schedule_visit(pb::ScheduleVisitRequest {
+            id: b.id,
+            date: b.date,
+            method: method as i32,
+            announced: b.announced,
+        })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
+}
+
+#[derive(Deserialize)]
+struct ConcludeBody {
+    id: String,
+    outcome: String,
+}
+
+/// The lead concludes a visit: inspected, or the target not found or closed.
+async fn conclude_visit(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<ConcludeBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let outcome = json::outcome_of(&b.outcome).ok_or_else(|| {
+        ApiError::invalid(
+            "outcome",
+            format!(
+                "no outcome {:?}; one of inspected, not_found, closed",
+                b.outcome
+            ),
+        )
+    })?;
+    let visit = c
+        .inspection(&token)
+        .conclude_visit(pb::ConcludeVisitRequest {
+            id: b.id,
+            outcome: outcome as i32,
+        })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
 }

@@ -238,6 +238,23 @@ async fn unknown_names_are_refused_by_field_and_an_unreachable_service_is_unavai
         "{body}"
     );
 
+    for (path, body, field) in [
+        (
+            "/console/api/visits/schedule",
+            serde_json::json!({ "id": "T-1/X", "date": "2027-03-01", "method": "by_pigeon" }),
+            "method",
+        ),
+        (
+            "/console/api/visits/conclude",
+            serde_json::json!({ "id": "T-1/X", "outcome": "vanished" }),
+            "outcome",
+        ),
+    ] {
+        let (status, _, answer) = call(&app, "POST", path, Some(&cookie), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        assert_eq!(answer["violations"][0]["field"], field, "{path}: {answer}");
+    }
+
     // A well-formed request goes to the inspection service, which is not there.
     let (status, _, body) = call(
         &app,
