@@ -1,7 +1,9 @@
 // Drives a joint inspection through the coordinators' workflow console in headless Chromium, as two departments'
 // coordinators would: the participant confirms the invitation; the lead waits for the draw, approves the drawn
-// targets, schedules each visit on its last day and concludes it with the target not found; then prints what the
-// page showed at each step as one JSON line for the Rust test to check against the inspection service.
+// targets and schedules every visit; on the first visit each department records its findings on its own check
+// points, the lead notes the target's refusal to sign, each department's members confirm the record form and the
+// lead concludes it as inspected; the other visits are concluded with the target not found. Prints what the page
+// showed as one JSON line for the Rust test to check against the inspection service.
 //
 //   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT_TOKEN LEAD_TOKEN TASK
 import { drive } from './chromium.mjs';
@@ -23,11 +25,33 @@ await drive(async (page) => {
     await page.waitForSelector('#login:not(.hidden)');
   };
   const phase = () => page.getAttribute('#detail-phase', 'data-phase');
+  // Clicks `button` and waits for the console's answer to `path`, which must succeed.
+  const step = async (button, path) => {
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === 'POST', long),
+      page.click(button),
+    ]);
+    if (!answer.ok()) throw new Error(`${path}: ${answer.status()} ${await answer.text()}`);
+    await page.waitForLoadState('networkidle');
+  };
+  const openFirstVisit = async () => {
+    await page.click('#visits tr:first-child .visit-open');
+    await page.waitForSelector('#visit:not(.hidden)');
+  };
+  // Each row offering `button` but the first visit's, one at a time (each step's answer takes its button away).
+  const others = async (button, before) => {
+    const sel = `#visits tr:not(:first-child) ${button}`;
+    for (let n = await page.$$eval(sel, (b) => b.length); n > 0; n -= 1) {
+      if (before) await before(sel);
+      await page.click(sel);
+      await page.waitForFunction(([s, left]) => document.querySelectorAll(s).length < left, [sel, n], long);
+    }
+  };
 
   await signIn(participant);
   await page.waitForSelector('#invitation:not(.hidden)', long);
   const invited = await phase();
-  await page.click('#accept');
+  await step('#accept', `/api/sagas/${encodeURIComponent(task)}/answer`);
   await page.waitForSelector('#invitation.hidden', { state: 'attached' });
   const participants = await page.$$eval('#participants tr', (trs) => trs.map((tr) => tr.innerText));
   await signOut();
@@ -35,21 +59,51 @@ await drive(async (page) => {
   await signIn(lead);
   await page.waitForSelector('#review:not(.hidden)', long);
   const reviewed = await page.textContent('#review-targets');
-  await page.click('#approve');
+  await step('#approve', `/api/sagas/${encodeURIComponent(task)}/approve`);
   await page.waitForSelector('.visit-schedule', long);
   const toSchedule = await page.$$eval('#visits tr', (trs) => trs.length);
-  // One visit at a time, the first row offering the step; each step's answer takes its button away.
-  const each = async (button, before) => {
-    for (let n = await page.$$eval(button, (b) => b.length); n > 0; n -= 1) {
-      if (before) await before();
-      await page.click(button);
-      await page.waitForFunction(([sel, left]) => document.querySelectorAll(sel).length < left, [button, n], long);
-    }
-  };
-  await each('.visit-schedule');
-  const scheduled = await page.$$eval('#visits tr', (trs) => trs.map((tr) => tr.innerText));
-  await each('.visit-conclude', () => page.selectOption('.visit-outcome', 'not_found'));
+  await step('#visits tr:first-child .visit-schedule', '/api/visits/schedule');
+  await others('.visit-schedule');
+  await openFirstVisit();
+  for (const row of await page.$$('#checks tr:has(.finding-result)')) {
+    await (await row.$('.finding-result')).selectOption('problem');
+    await (await row.$('.finding-note')).fill('未按规定公示年度报告');
+  }
+  await step('#record-findings', '/api/visits/findings');
+  await others('.visit-conclude', (sel) => page.selectOption(sel.replace('.visit-conclude', '.visit-outcome'), 'not_found'));
+  await signOut();
+
+  await signIn(participant);
+  await openFirstVisit();
+  for (const row of await page.$$('#checks tr:has(.finding-result)')) {
+    await (await row.$('.finding-result')).selectOption('compliant');
+  }
+  await step('#record-findings', '/api/visits/findings');
+  await signOut();
+
+  await signIn(lead);
+  await openFirstVisit();
+  await page.waitForSelector('#signing:not(.hidden)');
+  await page.fill('#refusal-note', '负责人拒绝签字，执法人员二人在场记录');
+  await step('#sign', '/api/visits/sign');
+  await page.waitForSelector('#confirm:not(.hidden)');
+  await step('#confirm', '/api/visits/confirm');
+  await signOut();
+
+  await signIn(participant);
+  await openFirstVisit();
+  await page.waitForSelector('#confirm:not(.hidden)');
+  await step('#confirm', '/api/visits/confirm');
+  await signOut();
+
+  await signIn(lead);
+  await openFirstVisit();
+  const checks = await page.$$eval('#checks tr', (trs) => trs.map((tr) => tr.innerText));
+  const team = await page.$$eval('#team tr', (trs) => trs.map((tr) => tr.innerText));
+  const signature = await page.textContent('#visit-signature');
+  await page.selectOption('#visits tr:first-child .visit-outcome', 'inspected');
+  await step('#visits tr:first-child .visit-conclude', '/api/visits/conclude');
   await page.waitForFunction(() => document.querySelector('#detail-phase').dataset.phase === 'results', null, long);
   const timeline = await page.$$eval('#timeline tr', (trs) => trs.map((tr) => tr.innerText));
-  return { invited, participants, reviewed, toSchedule, scheduled, phase: await phase(), timeline };
+  return { invited, participants, reviewed, toSchedule, checks, team, signature, phase: await phase(), timeline };
 });

@@ -668,8 +668,9 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
 }
 
 /// The demo's joint task driven through the workflow console in headless Chromium, as two coordinators would: STHJ
-/// confirms the invitation, SCJG approves the drawn targets, schedules and concludes every visit (not found); the
-/// saga reaches the results phase, and its timeline names each coordinator for their steps.
+/// confirms the invitation, SCJG approves the drawn targets and schedules every visit; on the first both record
+/// their findings, SCJG notes the target's refusal to sign, both confirm and SCJG concludes it; the others are not
+/// found. The saga reaches the results phase, and its timeline names each coordinator for their steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinators_run_a_joint_inspection_in_the_console() {
     use suiji_api::inspection::v1 as insp;
@@ -779,13 +780,60 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
             .map(|h| h.kind.as_str())
             .collect::<Vec<_>>()
     };
-    assert_eq!(by("li.si").len(), 1, "STHJ's answer: {:?}", after.history);
-    // The approval, then one schedule and one conclusion per visit.
+    // The answer, the findings, the confirmation.
+    assert_eq!(by("li.si").len(), 3, "STHJ's steps: {:?}", after.history);
+    // The approval, one schedule and one conclusion per visit, and on the first the findings, the refusal and the
+    // confirmation.
     assert_eq!(
         by("zhang.san").len() as u64,
-        1 + 2 * after.targets,
+        1 + 2 * after.targets + 3,
         "SCJG's steps: {:?}",
         after.history
+    );
+    let first = inspection
+        .clone()
+        .list_visits(insp::ListVisitsRequest {
+            task_id: task.clone(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits
+        .remove(0);
+    assert_eq!(
+        first.outcome,
+        insp::VisitOutcome::Inspected as i32,
+        "{first:?}"
+    );
+    assert!(first.refusal_note.contains("拒绝签字"), "{first:?}");
+    assert!(first.team.iter().all(|m| m.confirmed), "{first:?}");
+    assert_eq!(first.findings.len(), first.checks.len(), "{first:?}");
+    for f in &first.findings {
+        let expected = if f.department_code == "610400-SCJG" {
+            insp::CheckResult::Problem
+        } else {
+            insp::CheckResult::Compliant
+        };
+        assert_eq!(f.result, expected as i32, "{first:?}");
+    }
+    assert!(
+        seen["signature"].as_str().unwrap().contains("拒签"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["checks"].as_array().unwrap().len(),
+        first.checks.len(),
+        "{seen}"
+    );
+    assert!(
+        seen["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.as_str().unwrap().contains("已确认")),
+        "{seen}"
     );
     terminate(child);
     let _ = std::fs::remove_dir_all(&data);

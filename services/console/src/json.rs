@@ -43,6 +43,12 @@ pub fn outcome_of(name: &str) -> Option<pb::VisitOutcome> {
         .filter(|o| *o != pb::VisitOutcome::Unspecified)
 }
 
+/// The check result called `name` (its short name).
+pub fn result_of(name: &str) -> Option<pb::CheckResult> {
+    pb::CheckResult::from_str_name(&format!("CHECK_RESULT_{}", name.to_ascii_uppercase()))
+        .filter(|r| *r != pb::CheckResult::Unspecified)
+}
+
 /// A gRPC status code's name, e.g. `InvalidArgument`.
 pub fn code_name(code: tonic::Code) -> String {
     format!("{code:?}")
@@ -107,7 +113,7 @@ pub fn saga(s: &pb::Saga) -> Value {
     })
 }
 
-/// A visit, as the saga's page lists it.
+/// A visit: its team, check points and findings, schedule, signature and outcome.
 pub fn visit(v: &pb::Visit) -> Value {
     json!({
         "id": v.id,
@@ -125,8 +131,21 @@ pub fn visit(v: &pb::Visit) -> Value {
             .map(|m| short(m.as_str_name(), "VISIT_METHOD_"))
             .unwrap_or_default(),
         "announced": v.announced,
-        "checks": v.checks.len(),
-        "findings": v.findings.len(),
+        "checks": v.checks.iter().map(|c| json!({
+            "department": c.department_code,
+            "item_code": c.item_code,
+            "check_code": c.check_code,
+            "description": c.description,
+        })).collect::<Vec<_>>(),
+        "findings": v.findings.iter().map(|f| json!({
+            "department": f.department_code,
+            "item_code": f.item_code,
+            "check_code": f.check_code,
+            "result": pb::CheckResult::try_from(f.result)
+                .map(|r| short(r.as_str_name(), "CHECK_RESULT_"))
+                .unwrap_or_default(),
+            "note": f.note,
+        })).collect::<Vec<_>>(),
         "signed_by": v.signed_by,
         "refusal_note": v.refusal_note,
         "outcome": pb::VisitOutcome::try_from(v.outcome)
@@ -162,6 +181,11 @@ mod tests {
         assert_eq!(method_of("unspecified"), None);
         assert_eq!(outcome_of("not_found"), Some(pb::VisitOutcome::NotFound));
         assert_eq!(outcome_of("unspecified"), None);
+        assert_eq!(
+            result_of("not_applicable"),
+            Some(pb::CheckResult::NotApplicable)
+        );
+        assert_eq!(result_of("unspecified"), None);
         assert_eq!(phase_name(99), "unknown(99)");
         assert_eq!(
             code_name(tonic::Code::FailedPrecondition),

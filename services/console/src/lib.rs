@@ -87,6 +87,13 @@ impl Console {
             .route(&format!("{PATH}/api/sagas/{{task}}/approve"), post(approve))
             .route(&format!("{PATH}/api/visits/schedule"), post(schedule_visit))
             .route(&format!("{PATH}/api/visits/conclude"), post(conclude_visit))
+            .route(&format!("{PATH}/api/visit"), get(get_visit))
+            .route(
+                &format!("{PATH}/api/visits/findings"),
+                post(record_findings),
+            )
+            .route(&format!("{PATH}/api/visits/sign"), post(sign_record))
+            .route(&format!("{PATH}/api/visits/confirm"), post(confirm_record))
             .with_state(self)
     }
 
@@ -523,6 +530,131 @@ async fn conclude_visit(
         .conclude_visit(pb::ConcludeVisitRequest {
             id: b.id,
             outcome: outcome as i32,
+        })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
+}
+
+#[derive(Deserialize)]
+struct VisitId {
+    id: String,
+}
+
+/// One visit with its check points, findings, signature and team (its id has a `/`, so it is a query).
+async fn get_visit(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(q): Query<VisitId>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let visit = c
+        .inspection(&token)
+        .get_visit(pb::GetVisitRequest { id: q.id })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
+}
+
+#[derive(Deserialize)]
+struct FindingBody {
+    item_code: String,
+    check_code: String,
+    result: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+struct FindingsBody {
+    id: String,
+    findings: Vec<FindingBody>,
+}
+
+/// The caller's department's findings on its check points of a visit.
+async fn record_findings(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<FindingsBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let mut findings = Vec::with_capacity(b.findings.len());
+    for (i, f) in b.findings.into_iter().enumerate() {
+        let result = json::result_of(&f.result).ok_or_else(|| {
+            ApiError::invalid(
+                &format!("findings[{i}].result"),
+                format!(
+                    "no result {:?}; one of compliant, problem, not_applicable",
+                    f.result
+                ),
+            )
+        })?;
+        findings.push(pb::Finding {
+            item_code: f.item_code,
+            check_code: f.check_code,
+            result: result as i32,
+            note: f.note,
+            department_code: String::new(),
+        });
+    }
+    let visit = c
+        .inspection(&token)
+        .record_findings(pb::RecordFindingsRequest { id: b.id, findings })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
+}
+
+#[derive(Deserialize)]
+struct SignBody {
+    id: String,
+    #[serde(default)]
+    signed_by: String,
+    #[serde(default)]
+    refusal_note: String,
+}
+
+/// Who signed the record form for the target, or the refusal as the inspectors noted it.
+async fn sign_record(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<SignBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let visit = c
+        .inspection(&token)
+        .sign_record(pb::SignRecordRequest {
+            id: b.id,
+            signed_by: b.signed_by,
+            refusal_note: b.refusal_note,
+        })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
+}
+
+#[derive(Deserialize)]
+struct ConfirmBody {
+    id: String,
+    inspector_ids: Vec<String>,
+}
+
+/// Team members of the caller's department confirm the record form.
+async fn confirm_record(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<ConfirmBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let visit = c
+        .inspection(&token)
+        .confirm_record(pb::ConfirmRecordRequest {
+            id: b.id,
+            inspector_ids: b.inspector_ids,
         })
         .await?
         .into_inner()
