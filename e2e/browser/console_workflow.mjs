@@ -2,8 +2,9 @@
 // coordinators would: the participant confirms the invitation; the lead waits for the draw, approves the drawn
 // targets and schedules every visit; on the first visit each department records its findings on its own check
 // points, the lead notes the target's refusal to sign, each department's members confirm the record form and the
-// lead concludes it as inspected; the other visits are concluded with the target not found. Prints what the page
-// showed as one JSON line for the Rust test to check against the inspection service.
+// lead concludes it as inspected; the other visits are concluded with the target not found; the lead transfers its
+// problem to the participant, which accepts and closes it. Prints what the page showed as one JSON line for the
+// Rust test to check against the inspection service.
 //
 //   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT_TOKEN LEAD_TOKEN TASK
 import { drive } from './chromium.mjs';
@@ -105,5 +106,22 @@ await drive(async (page) => {
   await step('#visits tr:first-child .visit-conclude', '/api/visits/conclude');
   await page.waitForFunction(() => document.querySelector('#detail-phase').dataset.phase === 'results', null, long);
   const timeline = await page.$$eval('#timeline tr', (trs) => trs.map((tr) => tr.innerText));
-  return { invited, participants, reviewed, toSchedule, checks, team, signature, phase: await phase(), timeline };
+  const reached = await phase();
+
+  // The problem SCJG found goes to STHJ, which takes it up and closes it.
+  await openFirstVisit();
+  await page.waitForSelector('#transfer-form:not(.hidden)');
+  await page.fill('#transfer-to', '610400-STHJ');
+  await page.fill('#transfer-note-new', '排污许可证过期，请依职责处理');
+  await step('#transfer-create', '/api/transfers/create');
+  await page.waitForSelector('#transfers tr[data-state="open"]');
+  await signOut();
+  await signIn(participant);
+  await step('.transfer-accept', '/api/transfers/answer');
+  await page.waitForSelector('#transfers tr[data-state="accepted"]');
+  await page.fill('#transfer-note', '已立案查处');
+  await step('.transfer-close', '/api/transfers/answer');
+  await page.waitForSelector('#transfers tr[data-state="closed"]');
+  const transfers = await page.$$eval('#transfers tr', (trs) => trs.map((tr) => tr.innerText));
+  return { invited, participants, reviewed, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

@@ -8,12 +8,28 @@ use std::time::Duration;
 use suiji_api::catalog::v1 as pb;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
 
+/// Ports `suiji dev` takes: one per service, then the console's.
+const DEV_PORTS: u16 = 7;
+
+/// The first of [`DEV_PORTS`] consecutive free ports for a `suiji dev`, below the kernel's ephemeral range (from
+/// 32768 by default): a port the kernel picked for `:0` has neighbours that any other test's outgoing connection
+/// may take before `suiji dev` binds them. A random base, so tests running at once rarely pick the same one, and
+/// every port of it bound once to see that it is free.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let base = 20_000 + (random % 1_200) as u16 * 10;
+        let free = (base..base + DEV_PORTS)
+            .map(|port| std::net::TcpListener::bind(("127.0.0.1", port)))
+            .collect::<Result<Vec<_>, _>>()
+            .is_ok();
+        if free {
+            return base;
+        }
+    }
 }
 
 /// A running `suiji dev`, killed if the test ends (or fails) without [`terminate`]: a failed test must not
@@ -177,7 +193,7 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let (child, addresses, console) = start(&data, port, true);
     assert_eq!(
         console,
-        format!("http://127.0.0.1:{}/console", port + 6),
+        format!("http://127.0.0.1:{}/console", port + DEV_PORTS - 1),
         "the console after the services"
     );
     let names: Vec<&str> = addresses.iter().map(|(n, _)| n.as_str()).collect();
@@ -304,8 +320,21 @@ fn uuid_like() -> String {
 
 /// A development token of `department` with `roles`, from `suiji token`.
 fn token(department: &str, roles: &str) -> String {
+    token_of(department, roles, "dev")
+}
+
+/// A development token of `subject` in `department` with `roles`, from `suiji token`.
+fn token_of(department: &str, roles: &str, subject: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
-        .args(["token", "--department", department, "--role", roles])
+        .args([
+            "token",
+            "--department",
+            department,
+            "--role",
+            roles,
+            "--subject",
+            subject,
+        ])
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -319,6 +348,38 @@ fn authed(addr: &str, token: &str) -> (tonic::transport::Channel, suiji_platform
         suiji_platform::grpc::channel(addr).unwrap(),
         suiji_platform::grpc::Bearer::new(Some(token)),
     )
+}
+
+/// The address `suiji dev` printed for service `name`.
+fn address(addresses: &[(String, String)], name: &str) -> String {
+    addresses
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| a.clone())
+        .unwrap_or_else(|| panic!("no address for {name}"))
+}
+
+/// Launches the demo plan's task (planning at `planning`, as `token`); its id.
+async fn launch_demo_task(planning: &str, token: &str) -> String {
+    use suiji_api::planning::v1 as plan;
+    let (c, b) = authed(planning, token);
+    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
+    let task = planning
+        .list_tasks(plan::ListTasksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+        .remove(0)
+        .id;
+    planning
+        .launch_task(plan::LaunchTaskRequest {
+            id: task.clone(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
+    task
 }
 
 /// Polls `check` every 100 ms for up to 60 s.
@@ -345,20 +406,13 @@ where
 async fn a_joint_inspection_runs_end_to_end_in_dev() {
     use suiji_api::inspection::v1 as insp;
     use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
-    use suiji_api::planning::v1 as plan;
     use suiji_api::publication::v1 as publ;
     const SCJG: &str = "610400-SCJG";
     const STHJ: &str = "610400-STHJ";
 
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let (child, addresses, console) = start(&data, free_port(), true);
-    let addr = |name: &str| {
-        addresses
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, a)| a.clone())
-            .unwrap()
-    };
+    let addr = |name: &str| address(&addresses, name);
     let roles = "planning.editor,inspection.coordinator,publication.entry,publication.reviewer";
     let (scjg, sthj) = (token(SCJG, roles), token(STHJ, roles));
     let inspection = |t: &str| -> InspectionServiceClient<Authed> {
@@ -369,23 +423,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     let (mut lead, mut other) = (inspection(&scjg), inspection(&sthj));
 
     // Launch the demo task.
-    let (c, b) = authed(&addr("planning"), &scjg);
-    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
-    let task = planning
-        .list_tasks(plan::ListTasksRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks
-        .remove(0)
-        .id;
-    planning
-        .launch_task(plan::LaunchTaskRequest {
-            id: task.clone(),
-            expected_revision: 0,
-        })
-        .await
-        .unwrap();
+    let task = launch_demo_task(&addr("planning"), &scjg).await;
     let phase = |c: &InspectionServiceClient<Authed>| {
         let (mut c, task) = (c.clone(), task.clone());
         async move {
@@ -670,60 +708,25 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
 /// The demo's joint task driven through the workflow console in headless Chromium, as two coordinators would: STHJ
 /// confirms the invitation, SCJG approves the drawn targets and schedules every visit; on the first both record
 /// their findings, SCJG notes the target's refusal to sign, both confirm and SCJG concludes it; the others are not
-/// found. The saga reaches the results phase, and its timeline names each coordinator for their steps.
+/// found. The saga reaches the results phase, and its timeline names each coordinator for their steps. SCJG
+/// transfers its problem to STHJ, which takes it up and closes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinators_run_a_joint_inspection_in_the_console() {
     use suiji_api::inspection::v1 as insp;
     use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
-    use suiji_api::planning::v1 as plan;
     let Some(script) = suiji_platform::testing::browser_driver("console_workflow.mjs") else {
         return;
     };
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let (child, addresses, console) = start(&data, free_port(), true);
-    let addr = |name: &str| {
-        addresses
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, a)| a.clone())
-            .unwrap()
-    };
-    let as_subject = |department: &str, subject: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
-            .args([
-                "token",
-                "--department",
-                department,
-                "--role",
-                "planning.editor,inspection.coordinator",
-                "--subject",
-                subject,
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let addr = |name: &str| address(&addresses, name);
+    let roles = "planning.editor,inspection.coordinator";
+    let as_subject = |department: &str, subject: &str| token_of(department, roles, subject);
     let (lead, participant) = (
         as_subject("610400-SCJG", "zhang.san"),
         as_subject("610400-STHJ", "li.si"),
     );
-    let (c, b) = authed(&addr("planning"), &lead);
-    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
-    let task = planning
-        .list_tasks(plan::ListTasksRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks
-        .remove(0)
-        .id;
-    planning
-        .launch_task(plan::LaunchTaskRequest {
-            id: task.clone(),
-            expected_revision: 0,
-        })
-        .await
-        .unwrap();
+    let task = launch_demo_task(&addr("planning"), &lead).await;
     let (c, b) = authed(&addr("inspection"), &lead);
     let inspection = InspectionServiceClient::with_interceptor(c, b);
     let saga = || {
@@ -767,16 +770,31 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         after.targets,
         "{seen}"
     );
+    // The timeline the page showed when the saga reached the results phase, then three transfer steps.
     assert_eq!(
-        seen["timeline"].as_array().unwrap().len(),
+        seen["timeline"].as_array().unwrap().len() + 3,
         after.history.len(),
         "the page showed the whole timeline: {seen}"
+    );
+    let transfer_steps: Vec<(&str, &str)> = after
+        .history
+        .iter()
+        .filter(|h| h.kind.starts_with("transfer."))
+        .map(|h| (h.actor.as_str(), h.kind.as_str()))
+        .collect();
+    assert_eq!(
+        transfer_steps,
+        [
+            ("zhang.san", "transfer.created"),
+            ("li.si", "transfer.accepted"),
+            ("li.si", "transfer.closed")
+        ]
     );
     let by = |actor: &str| {
         after
             .history
             .iter()
-            .filter(|h| h.actor == actor)
+            .filter(|h| h.actor == actor && !h.kind.starts_with("transfer."))
             .map(|h| h.kind.as_str())
             .collect::<Vec<_>>()
     };
@@ -833,6 +851,31 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
             .unwrap()
             .iter()
             .all(|m| m.as_str().unwrap().contains("已确认")),
+        "{seen}"
+    );
+    let transfers = inspection
+        .clone()
+        .list_transfers(insp::ListTransfersRequest {
+            task_id: task.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .transfers;
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    let t = &transfers[0];
+    assert_eq!(t.state, insp::TransferState::Closed as i32, "{t:?}");
+    assert_eq!(
+        (
+            t.from_department_code.as_str(),
+            t.to_department_code.as_str()
+        ),
+        ("610400-SCJG", "610400-STHJ")
+    );
+    assert_eq!(t.outcome, "已立案查处", "{t:?}");
+    assert!(
+        seen["transfers"][0].as_str().unwrap().contains("已办结"),
         "{seen}"
     );
     terminate(child);

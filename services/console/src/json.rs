@@ -5,48 +5,69 @@ use serde_json::{Value, json};
 use suiji_api::inspection::v1 as pb;
 use suiji_platform::auth::Identity;
 
-/// An enum value's name without its type's prefix, lower-case: `PHASE_PROCEED` → `proceed`.
-fn short(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix)
-        .unwrap_or(name)
-        .to_ascii_lowercase()
+/// A protobuf enum the page names by its short name: the value's name without the type's prefix, lower-case
+/// (`PHASE_REVIEWING_TARGETS` is `reviewing_targets`).
+pub trait Named: Sized + Copy + PartialEq + TryFrom<i32> {
+    /// The prefix of the values' names, e.g. `PHASE_`.
+    const PREFIX: &'static str;
+    /// The value that means "not set", never named by the page.
+    const UNSET: Self;
+    /// The value's full name.
+    fn full_name(self) -> &'static str;
+    /// The value of a full name.
+    fn from_full_name(name: &str) -> Option<Self>;
 }
 
-/// A phase's short name.
-pub fn phase_name(phase: i32) -> String {
-    pb::Phase::try_from(phase)
-        .map(|p| short(p.as_str_name(), "PHASE_"))
-        .unwrap_or_else(|_| format!("unknown({phase})"))
+macro_rules! named {
+    ($($t:ty => $prefix:literal),* $(,)?) => {$(
+        impl Named for $t {
+            const PREFIX: &'static str = $prefix;
+            const UNSET: Self = <$t>::Unspecified;
+            fn full_name(self) -> &'static str {
+                self.as_str_name()
+            }
+            fn from_full_name(name: &str) -> Option<Self> {
+                <$t>::from_str_name(name)
+            }
+        }
+    )*};
 }
 
-/// The phase called `name` (its short name).
-pub fn phase_of(name: &str) -> Option<pb::Phase> {
-    pb::Phase::from_str_name(&format!("PHASE_{}", name.to_ascii_uppercase()))
-        .filter(|p| *p != pb::Phase::Unspecified)
+named! {
+    pb::Phase => "PHASE_",
+    pb::Action => "ACTION_",
+    pb::InvitationState => "INVITATION_STATE_",
+    pb::VisitMethod => "VISIT_METHOD_",
+    pb::VisitOutcome => "VISIT_OUTCOME_",
+    pb::CheckResult => "CHECK_RESULT_",
+    pb::TransferKind => "TRANSFER_KIND_",
+    pb::TransferState => "TRANSFER_STATE_",
+    pb::TransferAnswer => "TRANSFER_ANSWER_",
 }
 
-/// The action called `name` (its short name).
-pub fn action_of(name: &str) -> Option<pb::Action> {
-    pb::Action::from_str_name(&format!("ACTION_{}", name.to_ascii_uppercase()))
-        .filter(|a| *a != pb::Action::Unspecified)
+/// The short name of `value` (`unknown(n)` for a number the API does not define).
+pub fn name<T: Named>(value: i32) -> String {
+    T::try_from(value)
+        .map(|v| {
+            let full = v.full_name();
+            full.strip_prefix(T::PREFIX)
+                .unwrap_or(full)
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|_| format!("unknown({value})"))
 }
 
-/// The visit method called `name` (its short name).
-pub fn method_of(name: &str) -> Option<pb::VisitMethod> {
-    pb::VisitMethod::from_str_name(&format!("VISIT_METHOD_{}", name.to_ascii_uppercase()))
-        .filter(|m| *m != pb::VisitMethod::Unspecified)
+/// Every value's short name but the "not set" one, in the API's order.
+pub fn names<T: Named>() -> Vec<String> {
+    (1..)
+        .map_while(|i| T::try_from(i).ok().map(|_| name::<T>(i)))
+        .collect()
 }
 
-/// The visit outcome called `name` (its short name).
-pub fn outcome_of(name: &str) -> Option<pb::VisitOutcome> {
-    pb::VisitOutcome::from_str_name(&format!("VISIT_OUTCOME_{}", name.to_ascii_uppercase()))
-        .filter(|o| *o != pb::VisitOutcome::Unspecified)
-}
-
-/// The check result called `name` (its short name).
-pub fn result_of(name: &str) -> Option<pb::CheckResult> {
-    pb::CheckResult::from_str_name(&format!("CHECK_RESULT_{}", name.to_ascii_uppercase()))
-        .filter(|r| *r != pb::CheckResult::Unspecified)
+/// The value called `short` (never the "not set" one).
+pub fn of<T: Named>(short: &str) -> Option<T> {
+    T::from_full_name(&format!("{}{}", T::PREFIX, short.to_ascii_uppercase()))
+        .filter(|v| *v != T::UNSET)
 }
 
 /// A gRPC status code's name, e.g. `InvalidArgument`.
@@ -72,13 +93,11 @@ pub fn saga(s: &pb::Saga) -> Value {
         "task_name": s.task_name,
         "year": s.year,
         "lead": s.lead_department_code,
-        "phase": phase_name(s.phase),
+        "phase": name::<pb::Phase>(s.phase),
         "participants": s.participants.iter().map(|p| json!({
             "department": p.department_code,
             "items": p.item_codes,
-            "state": pb::InvitationState::try_from(p.state)
-                .map(|st| short(st.as_str_name(), "INVITATION_STATE_"))
-                .unwrap_or_default(),
+            "state": name::<pb::InvitationState>(p.state),
             "reason": p.reason,
             "answered_by": p.answered_by,
             "answer_time": time(p.answer_time.as_ref()),
@@ -106,7 +125,7 @@ pub fn saga(s: &pb::Saga) -> Value {
             "actor": h.actor,
             "kind": h.kind,
             "detail": h.detail,
-            "phase": phase_name(h.phase),
+            "phase": name::<pb::Phase>(h.phase),
             "applied": h.applied,
             "cause": h.cause,
         })).collect::<Vec<_>>(),
@@ -127,9 +146,7 @@ pub fn visit(v: &pb::Visit) -> Value {
         "assigned_on": v.assigned_on,
         "schedule_by": v.schedule_by,
         "scheduled_for": v.scheduled_for,
-        "method": pb::VisitMethod::try_from(v.method)
-            .map(|m| short(m.as_str_name(), "VISIT_METHOD_"))
-            .unwrap_or_default(),
+        "method": name::<pb::VisitMethod>(v.method),
         "announced": v.announced,
         "checks": v.checks.iter().map(|c| json!({
             "department": c.department_code,
@@ -141,18 +158,38 @@ pub fn visit(v: &pb::Visit) -> Value {
             "department": f.department_code,
             "item_code": f.item_code,
             "check_code": f.check_code,
-            "result": pb::CheckResult::try_from(f.result)
-                .map(|r| short(r.as_str_name(), "CHECK_RESULT_"))
-                .unwrap_or_default(),
+            "result": name::<pb::CheckResult>(f.result),
             "note": f.note,
         })).collect::<Vec<_>>(),
         "signed_by": v.signed_by,
         "refusal_note": v.refusal_note,
-        "outcome": pb::VisitOutcome::try_from(v.outcome)
-            .map(|o| short(o.as_str_name(), "VISIT_OUTCOME_"))
-            .unwrap_or_default(),
+        "outcome": name::<pb::VisitOutcome>(v.outcome),
         "concluded_on": v.concluded_on,
         "verifications": v.verifications,
+    })
+}
+
+/// A transfer with its steps.
+pub fn transfer(t: &pb::Transfer) -> Value {
+    json!({
+        "id": t.id,
+        "task_id": t.task_id,
+        "visit_id": t.visit_id,
+        "target_id": t.target_id,
+        "item_code": t.item_code,
+        "from": t.from_department_code,
+        "to": t.to_department_code,
+        "kind": name::<pb::TransferKind>(t.kind),
+        "problem": t.problem,
+        "state": name::<pb::TransferState>(t.state),
+        "outcome": t.outcome,
+        "version": t.version,
+        "history": t.history.iter().map(|h| json!({
+            "time": time(h.time.as_ref()),
+            "actor": h.actor,
+            "kind": h.kind,
+            "detail": h.detail,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -163,30 +200,27 @@ mod tests {
     #[test]
     fn names_go_both_ways() {
         assert_eq!(
-            phase_name(pb::Phase::ReviewingTargets as i32),
+            name::<pb::Phase>(pb::Phase::ReviewingTargets as i32),
             "reviewing_targets"
         );
+        assert_eq!(of("reviewing_targets"), Some(pb::Phase::ReviewingTargets));
+        assert_eq!(of::<pb::Phase>("unspecified"), None);
+        assert_eq!(of::<pb::Phase>("lunch"), None);
+        assert_eq!(name::<pb::Phase>(99), "unknown(99)");
+        assert_eq!(of("proceed_without"), Some(pb::Action::ProceedWithout));
+        assert_eq!(of::<pb::Action>("unspecified"), None);
+        assert_eq!(of("third_party"), Some(pb::VisitMethod::ThirdParty));
+        assert_eq!(of("not_found"), Some(pb::VisitOutcome::NotFound));
+        assert_eq!(of("not_applicable"), Some(pb::CheckResult::NotApplicable));
         assert_eq!(
-            phase_of("reviewing_targets"),
-            Some(pb::Phase::ReviewingTargets)
+            name::<pb::InvitationState>(pb::InvitationState::Withdrawn as i32),
+            "withdrawn"
         );
-        assert_eq!(phase_of("unspecified"), None);
-        assert_eq!(phase_of("lunch"), None);
         assert_eq!(
-            action_of("proceed_without"),
-            Some(pb::Action::ProceedWithout)
+            names::<pb::VisitOutcome>(),
+            ["inspected", "not_found", "closed"]
         );
-        assert_eq!(action_of("unspecified"), None);
-        assert_eq!(method_of("third_party"), Some(pb::VisitMethod::ThirdParty));
-        assert_eq!(method_of("unspecified"), None);
-        assert_eq!(outcome_of("not_found"), Some(pb::VisitOutcome::NotFound));
-        assert_eq!(outcome_of("unspecified"), None);
-        assert_eq!(
-            result_of("not_applicable"),
-            Some(pb::CheckResult::NotApplicable)
-        );
-        assert_eq!(result_of("unspecified"), None);
-        assert_eq!(phase_name(99), "unknown(99)");
+        assert_eq!(names::<pb::Action>().len(), 7);
         assert_eq!(
             code_name(tonic::Code::FailedPrecondition),
             "FailedPrecondition"

@@ -94,6 +94,19 @@ impl Console {
             )
             .route(&format!("{PATH}/api/visits/sign"), post(sign_record))
             .route(&format!("{PATH}/api/visits/confirm"), post(confirm_record))
+            .route(&format!("{PATH}/api/transfers"), get(list_transfers))
+            .route(
+                &format!("{PATH}/api/transfers/create"),
+                post(create_transfer),
+            )
+            .route(
+                &format!("{PATH}/api/transfers/answer"),
+                post(answer_transfer),
+            )
+            .route(
+                &format!("{PATH}/api/transfers/reroute"),
+                post(reroute_transfer),
+            )
             .with_state(self)
     }
 
@@ -210,6 +223,19 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// The value of an enum named `value` in `field`, or the field's violation listing the names it takes.
+fn named<T: json::Named>(field: &str, value: &str) -> Result<T, ApiError> {
+    json::of(value).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!(
+                "no such value {value:?}; one of {}",
+                json::names::<T>().join(", ")
+            ),
+        )
+    })
+}
+
 #[derive(Deserialize)]
 struct Login {
     token: String,
@@ -278,11 +304,7 @@ async fn list_sagas(
     let (_, token) = c.caller(&headers)?;
     let phases = match f.phase.trim() {
         "" => Vec::new(),
-        name => vec![
-            json::phase_of(name)
-                .ok_or_else(|| ApiError::invalid("phase", format!("no phase {name:?}")))?
-                as i32,
-        ],
+        name => vec![named::<pb::Phase>("phase", name)? as i32],
     };
     let page = c
         .inspection(&token)
@@ -366,15 +388,7 @@ async fn steer(
     Json(b): Json<SteerBody>,
 ) -> ApiResult {
     let (_, token) = c.caller(&headers)?;
-    let action = json::action_of(&b.action).ok_or_else(|| {
-        ApiError::invalid(
-            "action",
-            format!(
-                "no action {:?}; one of remind, extend, proceed_without, pause, resume, cancel, retry",
-                b.action
-            ),
-        )
-    })?;
+    let action = named::<pb::Action>("action", &b.action)?;
     let results = c
         .inspection(&token)
         .steer(pb::SteerRequest {
@@ -480,15 +494,7 @@ async fn schedule_visit(
     Json(b): Json<ScheduleBody>,
 ) -> ApiResult {
     let (_, token) = c.caller(&headers)?;
-    let method = json::method_of(&b.method).ok_or_else(|| {
-        ApiError::invalid(
-            "method",
-            format!(
-                "no method {:?}; one of on_site, written, online, third_party",
-                b.method
-            ),
-        )
-    })?;
+    let method = named::<pb::VisitMethod>("method", &b.method)?;
     let visit = c
         .inspection(&token)
         .schedule_visit(pb::ScheduleVisitRequest {
@@ -516,15 +522,7 @@ async fn conclude_visit(
     Json(b): Json<ConcludeBody>,
 ) -> ApiResult {
     let (_, token) = c.caller(&headers)?;
-    let outcome = json::outcome_of(&b.outcome).ok_or_else(|| {
-        ApiError::invalid(
-            "outcome",
-            format!(
-                "no outcome {:?}; one of inspected, not_found, closed",
-                b.outcome
-            ),
-        )
-    })?;
+    let outcome = named::<pb::VisitOutcome>("outcome", &b.outcome)?;
     let visit = c
         .inspection(&token)
         .conclude_visit(pb::ConcludeVisitRequest {
@@ -582,15 +580,7 @@ async fn record_findings(
     let (_, token) = c.caller(&headers)?;
     let mut findings = Vec::with_capacity(b.findings.len());
     for (i, f) in b.findings.into_iter().enumerate() {
-        let result = json::result_of(&f.result).ok_or_else(|| {
-            ApiError::invalid(
-                &format!("findings[{i}].result"),
-                format!(
-                    "no result {:?}; one of compliant, problem, not_applicable",
-                    f.result
-                ),
-            )
-        })?;
+        let result = named::<pb::CheckResult>(&format!("findings[{i}].result"), &f.result)?;
         findings.push(pb::Finding {
             item_code: f.item_code,
             check_code: f.check_code,
@@ -660,4 +650,138 @@ async fn confirm_record(
         .into_inner()
         .visit;
     visit_json(visit)
+}
+
+/// A transfer in a step's answer, or an error when the service returned none.
+fn transfer_json(transfer: Option<pb::Transfer>) -> ApiResult {
+    let transfer = transfer.ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no transfer returned")
+    })?;
+    Ok(Json(json::transfer(&transfer)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct TransferFilter {
+    /// A task's transfers.
+    #[serde(default)]
+    task: String,
+    /// Or those sent to a department.
+    #[serde(default)]
+    to_department: String,
+    #[serde(default)]
+    open_only: bool,
+    #[serde(default)]
+    page_token: String,
+}
+
+/// A page of a task's transfers, or of those sent to a department.
+async fn list_transfers(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(f): Query<TransferFilter>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let page = c
+        .inspection(&token)
+        .list_transfers(pb::ListTransfersRequest {
+            task_id: f.task,
+            to_department_code: f.to_department,
+            open_only: f.open_only,
+            page_size: 100,
+            page_token: f.page_token,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "transfers": page.transfers.iter().map(json::transfer).collect::<Vec<_>>(),
+        "next_page_token": page.next_page_token,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateTransferBody {
+    visit_id: String,
+    item_code: String,
+    to_department: String,
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Sends a problem the caller's department found on a concluded visit on for follow-up.
+async fn create_transfer(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<CreateTransferBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let kind = named::<pb::TransferKind>("kind", &b.kind)?;
+    let transfer = c
+        .inspection(&token)
+        .create_transfer(pb::CreateTransferRequest {
+            visit_id: b.visit_id,
+            item_code: b.item_code,
+            to_department_code: b.to_department,
+            kind: kind as i32,
+            note: b.note,
+        })
+        .await?
+        .into_inner()
+        .transfer;
+    transfer_json(transfer)
+}
+
+#[derive(Deserialize)]
+struct AnswerTransferBody {
+    id: String,
+    answer: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The receiving department accepts, declines (why) or closes (the outcome) a transfer.
+async fn answer_transfer(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<AnswerTransferBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let answer = named::<pb::TransferAnswer>("answer", &b.answer)?;
+    let transfer = c
+        .inspection(&token)
+        .answer_transfer(pb::AnswerTransferRequest {
+            id: b.id,
+            answer: answer as i32,
+            note: b.note,
+        })
+        .await?
+        .into_inner()
+        .transfer;
+    transfer_json(transfer)
+}
+
+#[derive(Deserialize)]
+struct RerouteBody {
+    id: String,
+    to_department: String,
+}
+
+/// The sender routes a declined transfer to another receiver.
+async fn reroute_transfer(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<RerouteBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let transfer = c
+        .inspection(&token)
+        .reroute_transfer(pb::RerouteTransferRequest {
+            id: b.id,
+            to_department_code: b.to_department,
+        })
+        .await?
+        .into_inner()
+        .transfer;
+    transfer_json(transfer)
 }

@@ -70,6 +70,21 @@ async fn call(
     (status, set_cookie, json)
 }
 
+/// Signs in as the coordinator; the session's cookie.
+async fn signed_in(app: &axum::Router) -> String {
+    let token = tokens("the platform's secret").issue(&coordinator(), Duration::from_secs(3600));
+    let (status, set_cookie, body) = call(
+        app,
+        "POST",
+        "/console/session",
+        None,
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    cookie_of(&set_cookie.expect("a session cookie"))
+}
+
 /// The `name=value` part of a `Set-Cookie` header.
 fn cookie_of(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
@@ -151,17 +166,7 @@ async fn a_forged_or_empty_token_starts_no_session_and_names_the_field() {
 #[tokio::test]
 async fn an_expired_token_starts_no_session() {
     let app = console();
-    let token = tokens("the platform's secret").issue(&coordinator(), Duration::from_secs(3600));
-    let (status, set_cookie, body) = call(
-        &app,
-        "POST",
-        "/console/session",
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let cookie = cookie_of(&set_cookie.unwrap());
+    let cookie = signed_in(&app).await;
     // A token signed with the platform's secret but past its expiry (beyond the checker's leeway).
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -198,16 +203,7 @@ async fn an_expired_token_starts_no_session() {
 #[tokio::test]
 async fn unknown_names_are_refused_by_field_and_an_unreachable_service_is_unavailable() {
     let app = console();
-    let token = tokens("the platform's secret").issue(&coordinator(), Duration::from_secs(3600));
-    let (_, set_cookie, _) = call(
-        &app,
-        "POST",
-        "/console/session",
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    let cookie = cookie_of(&set_cookie.unwrap());
+    let cookie = signed_in(&app).await;
 
     let (status, _, body) = call(
         &app,
