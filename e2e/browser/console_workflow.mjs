@@ -59,7 +59,10 @@ await drive(async (page) => {
 
   await signIn(lead);
   await page.waitForSelector('#review:not(.hidden)', long);
+  await page.waitForSelector('#review-strata tr');
   const reviewed = await page.textContent('#review-targets');
+  const drawn = await page.$$eval('#review-strata tr', (trs) => trs.map((tr) => tr.innerText));
+  const digest = await page.textContent('#review-digest');
   await step('#approve', `/api/sagas/${encodeURIComponent(task)}/approve`);
   await page.waitForSelector('.visit-schedule', long);
   const toSchedule = await page.$$eval('#visits tr', (trs) => trs.length);
@@ -123,5 +126,5 @@ await drive(async (page) => {
   await step('.transfer-close', '/api/transfers/answer');
   await page.waitForSelector('#transfers tr[data-state="closed"]');
   const transfers = await page.$$eval('#transfers tr', (trs) => trs.map((tr) => tr.innerText));
-  return { invited, participants, reviewed, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
+  return { invited, participants, reviewed, drawn, digest, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

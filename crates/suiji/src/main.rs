@@ -531,12 +531,14 @@ async fn console(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) {
-    let router = match suiji_platform::grpc::channel(&settings.services.inspection) {
-        Ok(inspection) => {
-            suiji_console::Console::new(Tokens::new(&settings.auth), inspection).router()
+    let channels = suiji_platform::grpc::channel(&settings.services.inspection)
+        .and_then(|i| Ok((i, suiji_platform::grpc::channel(&settings.services.draw)?)));
+    let router = match channels {
+        Ok((inspection, draw)) => {
+            suiji_console::Console::new(Tokens::new(&settings.auth), inspection, draw).router()
         }
         Err(error) => {
-            tracing::error!(%error, "the console cannot reach the inspection service");
+            tracing::error!(%error, "the console's services.inspection or services.draw is not an address");
             return;
         }
     };
@@ -548,7 +550,7 @@ async fn console(
     }
 }
 
-/// `suiji serve console`: the console alone, calling the inspection service at `services.inspection`.
+/// `suiji serve console`: the console alone, calling the services at `services.inspection` and `services.draw`.
 async fn serve_console(settings: &Settings, port: u16) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
     println!(

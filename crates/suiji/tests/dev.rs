@@ -467,15 +467,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     // The lead's coordinator opens the task in the workflow console, pauses and resumes it there, and tries a
     // bulk retry that its state refuses.
     if let Some(script) = suiji_platform::testing::browser_driver("console_page.mjs") {
-        let before = lead
-            .get_saga(insp::GetSagaRequest {
-                task_id: task.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .saga
-            .unwrap();
+        let before = phase(&lead).await.unwrap();
         let seen = suiji_platform::testing::run_browser_driver(&script, &[&console, &scjg, &task]);
         assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
         assert!(
@@ -520,15 +512,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             bulk[0]["ok"], false,
             "nothing failed, so nothing to retry: {seen}"
         );
-        let after = lead
-            .get_saga(insp::GetSagaRequest {
-                task_id: task.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .saga
-            .unwrap();
+        let after = phase(&lead).await.unwrap();
         assert!(!after.paused, "resumed: {after:?}");
         assert_eq!(after.phase, insp::Phase::Scheduling as i32);
         let actors: Vec<&str> = after.history[before.history.len()..]
@@ -808,18 +792,34 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         "SCJG's steps: {:?}",
         after.history
     );
-    let first = inspection
+    let mut visits = inspection
         .clone()
         .list_visits(insp::ListVisitsRequest {
             task_id: task.clone(),
-            page_size: 1,
+            page_size: 500,
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner()
-        .visits
-        .remove(0);
+        .visits;
+    // The review showed the drawn targets: one visit each.
+    let drawn = seen["drawn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for v in &visits {
+        assert!(drawn.contains(&v.target_id), "{} in {drawn}", v.target_id);
+    }
+    let digest = seen["digest"].as_str().unwrap();
+    assert!(
+        digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{digest}"
+    );
+    let first = visits.remove(0);
     assert_eq!(
         first.outcome,
         insp::VisitOutcome::Inspected as i32,

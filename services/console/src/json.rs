@@ -2,6 +2,7 @@
 //! `confirmed`, `on_site`), times as RFC 3339.
 
 use serde_json::{Value, json};
+use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_platform::auth::Identity;
 
@@ -190,6 +191,32 @@ pub fn transfer(t: &pb::Transfer) -> Value {
             "kind": h.kind,
             "detail": h.detail,
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// The target half of a draw record.
+pub fn target_draw(d: &draw::Draw) -> Value {
+    let t = d.targets.clone().unwrap_or_default();
+    json!({
+        "task_id": d.task_id,
+        "algorithm": d.algorithm,
+        "list_public": d.list_public,
+        "candidates": t.candidates,
+        "quantity": t.quantity,
+        "cap_basis_points": t.cap_basis_points,
+        "exclusions": t.exclusions.iter().map(|e| json!({ "rule": e.rule, "count": e.count }))
+            .collect::<Vec<_>>(),
+        "strata": t.strata.iter().map(|s| json!({
+            "name": s.name,
+            "candidates": s.candidates,
+            "take": s.take,
+            "ratio_basis_points": s.ratio_basis_points,
+            "drawn": s.drawn,
+        })).collect::<Vec<_>>(),
+        "result_digest": t.result_digest,
+        "snapshot_id": t.snapshot_id,
+        "locked_by": t.locked_by,
+        "lock_time": time(t.lock_time.as_ref()),
     })
 }
 

@@ -1,5 +1,5 @@
-//! The workflow console (BFF): a web page for joint-inspection coordinators over the inspection service's gRPC
-//! API — the sagas by phase, participant and "needs attention", one saga with its participants, whom it waits on,
+//! The workflow console (BFF): a web page for joint-inspection coordinators over the inspection and draw services'
+//! gRPC APIs — the sagas by phase, participant and "needs attention", one saga with its participants, whom it waits on,
 //! its deadlines in working days, its visits and its timeline, and the coordinators' actions on one saga or many.
 //!
 //! It keeps nothing of its own beyond sessions. A session holds the caller's bearer token (from the department's
@@ -21,6 +21,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use suiji_api::draw::v1 as draw;
+use suiji_api::draw::v1::draw_service_client::DrawServiceClient;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_platform::auth::{Identity, Tokens};
@@ -47,20 +49,22 @@ const PAGE: &str = include_str!("console.html");
 
 type Inspection = InspectionServiceClient<InterceptedService<Channel, Bearer>>;
 
-/// The console's state: the platform's token checker, the inspection service's channel and the sessions.
+/// The console's state: the platform's token checker, the services' channels and the sessions.
 #[derive(Clone)]
 pub struct Console {
     tokens: Tokens,
     inspection: Channel,
+    draw: Channel,
     sessions: moka::sync::Cache<String, Arc<str>>,
 }
 
 impl Console {
-    /// A console checking tokens with `tokens` and calling the inspection service on `inspection`.
-    pub fn new(tokens: Tokens, inspection: Channel) -> Self {
+    /// A console checking tokens with `tokens` and calling the inspection and draw services on their channels.
+    pub fn new(tokens: Tokens, inspection: Channel, draw: Channel) -> Self {
         Self {
             tokens,
             inspection,
+            draw,
             sessions: moka::sync::Cache::builder()
                 .max_capacity(MAX_SESSIONS)
                 .time_to_idle(IDLE)
@@ -70,44 +74,28 @@ impl Console {
 
     /// The routes, all under [`PATH`].
     pub fn router(self) -> Router {
-        Router::new()
-            .route(PATH, get(|| async { Html(PAGE) }))
-            .route(
-                &format!("{PATH}/session"),
-                post(login).delete(logout).get(me),
-            )
-            .route(&format!("{PATH}/api/sagas"), get(list_sagas))
-            .route(&format!("{PATH}/api/sagas/{{task}}"), get(get_saga))
-            .route(
-                &format!("{PATH}/api/sagas/{{task}}/visits"),
-                get(list_visits),
-            )
-            .route(&format!("{PATH}/api/steer"), post(steer))
-            .route(&format!("{PATH}/api/sagas/{{task}}/answer"), post(answer))
-            .route(&format!("{PATH}/api/sagas/{{task}}/approve"), post(approve))
-            .route(&format!("{PATH}/api/visits/schedule"), post(schedule_visit))
-            .route(&format!("{PATH}/api/visits/conclude"), post(conclude_visit))
-            .route(&format!("{PATH}/api/visit"), get(get_visit))
-            .route(
-                &format!("{PATH}/api/visits/findings"),
-                post(record_findings),
-            )
-            .route(&format!("{PATH}/api/visits/sign"), post(sign_record))
-            .route(&format!("{PATH}/api/visits/confirm"), post(confirm_record))
-            .route(&format!("{PATH}/api/transfers"), get(list_transfers))
-            .route(
-                &format!("{PATH}/api/transfers/create"),
-                post(create_transfer),
-            )
-            .route(
-                &format!("{PATH}/api/transfers/answer"),
-                post(answer_transfer),
-            )
-            .route(
-                &format!("{PATH}/api/transfers/reroute"),
-                post(reroute_transfer),
-            )
-            .with_state(self)
+        let console = Router::new()
+            .route("/", get(|| async { Html(PAGE) }))
+            .route("/session", post(login).delete(logout).get(me))
+            .route("/api/sagas", get(list_sagas))
+            .route("/api/sagas/{task}", get(get_saga))
+            .route("/api/sagas/{task}/visits", get(list_visits))
+            .route("/api/sagas/{task}/draw", get(get_draw))
+            .route("/api/steer", post(steer))
+            .route("/api/sagas/{task}/answer", post(answer))
+            .route("/api/sagas/{task}/approve", post(approve))
+            .route("/api/visits/schedule", post(schedule_visit))
+            .route("/api/visits/conclude", post(conclude_visit))
+            .route("/api/visit", get(get_visit))
+            .route("/api/visits/findings", post(record_findings))
+            .route("/api/visits/sign", post(sign_record))
+            .route("/api/visits/confirm", post(confirm_record))
+            .route("/api/transfers", get(list_transfers))
+            .route("/api/transfers/create", post(create_transfer))
+            .route("/api/transfers/answer", post(answer_transfer))
+            .route("/api/transfers/reroute", post(reroute_transfer))
+            .with_state(self);
+        Router::new().nest(PATH, console)
     }
 
     /// The caller of a request: its session's token, still valid.
@@ -130,6 +118,11 @@ impl Console {
     /// The inspection service, called as `token`.
     fn inspection(&self, token: &str) -> Inspection {
         InspectionServiceClient::with_interceptor(self.inspection.clone(), Bearer::new(Some(token)))
+    }
+
+    /// The draw service, called as `token`.
+    fn draw(&self, token: &str) -> DrawServiceClient<InterceptedService<Channel, Bearer>> {
+        DrawServiceClient::with_interceptor(self.draw.clone(), Bearer::new(Some(token)))
     }
 }
 
@@ -784,4 +777,22 @@ async fn reroute_transfer(
         .into_inner()
         .transfer;
     transfer_json(transfer)
+}
+
+/// A task's target draw as the lead reviews it: candidates, exclusions, strata with their drawn ids, the digest and
+/// the lock (the draw service decides what the caller may see of the lists).
+async fn get_draw(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let record = c
+        .draw(&token)
+        .get_draw(draw::GetDrawRequest { task_id: task })
+        .await?
+        .into_inner()
+        .draw
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no draw returned"))?;
+    Ok(Json(json::target_draw(&record)).into_response())
 }

@@ -32,7 +32,7 @@ fn coordinator() -> Identity {
 /// A console whose inspection service does not answer (nothing listens on port 1).
 fn console() -> axum::Router {
     let channel = suiji_platform::grpc::channel("http://127.0.0.1:1").unwrap();
-    Console::new(tokens("the platform's secret"), channel).router()
+    Console::new(tokens("the platform's secret"), channel.clone(), channel).router()
 }
 
 async fn call(
