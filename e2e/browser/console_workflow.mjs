@@ -1,7 +1,7 @@
 // Drives a joint inspection through the coordinators' workflow console in headless Chromium, as two departments'
 // coordinators would: the participant confirms the invitation; the lead waits for the draw, approves the drawn
 // targets and schedules every visit; on the first visit each department records its findings on its own check
-// points, the lead notes the target's refusal to sign, each department's members confirm the record form and the
+// points and the lead attaches a photo as evidence, the lead notes the target's refusal to sign, each department's members confirm the record form and the
 // lead concludes it as inspected; the other visits are concluded with the target not found; the lead transfers its
 // problem to the participant, which accepts and closes it. Prints what the page showed as one JSON line for the
 // Rust test to check against the inspection service.
@@ -10,6 +10,8 @@
 import { drive } from './chromium.mjs';
 
 const [url, participant, lead, task] = process.argv.slice(2);
+// The evidence file's bytes (the test checks the SHA-256 the page computed from them).
+const photo = 'suiji evidence photo 1';
 const long = { timeout: 60000 };
 await drive(async (page) => {
   const signIn = async (token) => {
@@ -74,6 +76,13 @@ await drive(async (page) => {
     await (await row.$('.finding-note')).fill('未按规定公示年度报告');
   }
   await step('#record-findings', '/api/visits/findings');
+  // A photo of the problem: its hash is taken in the browser, the file stays in SCJG's storage.
+  await page.setInputFiles('#evidence-file', { name: 'photo-1.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(photo) });
+  await page.fill('#evidence-ref', 's3://scjg-evidence/visit-1/photo-1.jpg');
+  await page.fill('#evidence-description', '现场照片：年度报告未公示');
+  await step('#evidence-attach', '/api/visits/evidence');
+  await page.waitForSelector('#evidence tr');
+  const evidence = await page.$$eval('#evidence tr', (trs) => trs.map((tr) => tr.dataset.sha256));
   await others('.visit-conclude', (sel) => page.selectOption(sel.replace('.visit-conclude', '.visit-outcome'), 'not_found'));
   await signOut();
 
@@ -126,5 +135,5 @@ await drive(async (page) => {
   await step('.transfer-close', '/api/transfers/answer');
   await page.waitForSelector('#transfers tr[data-state="closed"]');
   const transfers = await page.$$eval('#transfers tr', (trs) => trs.map((tr) => tr.innerText));
-  return { invited, participants, reviewed, drawn, digest, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
+  return { invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

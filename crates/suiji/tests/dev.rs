@@ -784,11 +784,11 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     };
     // The answer, the findings, the confirmation.
     assert_eq!(by("li.si").len(), 3, "STHJ's steps: {:?}", after.history);
-    // The approval, one schedule and one conclusion per visit, and on the first the findings, the refusal and the
-    // confirmation.
+    // The approval, one schedule and one conclusion per visit, and on the first the findings, the evidence, the
+    // refusal and the confirmation.
     assert_eq!(
         by("zhang.san").len() as u64,
-        1 + 2 * after.targets + 3,
+        1 + 2 * after.targets + 4,
         "SCJG's steps: {:?}",
         after.history
     );
@@ -827,6 +827,21 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     );
     assert!(first.refusal_note.contains("拒绝签字"), "{first:?}");
     assert!(first.team.iter().all(|m| m.confirmed), "{first:?}");
+    // The evidence: the hash the page computed of the file, and the reference given.
+    use sha2::Digest;
+    let photo = hex::encode(sha2::Sha256::digest(b"suiji evidence photo 1"));
+    assert_eq!(seen["evidence"], serde_json::json!([photo]), "{seen}");
+    assert_eq!(first.evidence.len(), 1, "{first:?}");
+    let e = &first.evidence[0];
+    assert_eq!(e.sha256, photo);
+    assert_eq!(
+        (e.storage_ref.as_str(), e.media_type.as_str(), e.size_bytes),
+        ("s3://scjg-evidence/visit-1/photo-1.jpg", "image/jpeg", 22)
+    );
+    assert_eq!(
+        (e.department_code.as_str(), e.added_by.as_str()),
+        ("610400-SCJG", "zhang.san")
+    );
     assert_eq!(first.findings.len(), first.checks.len(), "{first:?}");
     for f in &first.findings {
         let expected = if f.department_code == "610400-SCJG" {

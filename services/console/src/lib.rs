@@ -90,6 +90,7 @@ impl Console {
             .route("/api/visits/findings", post(record_findings))
             .route("/api/visits/sign", post(sign_record))
             .route("/api/visits/confirm", post(confirm_record))
+            .route("/api/visits/evidence", post(attach_evidence))
             .route("/api/transfers", get(list_transfers))
             .route("/api/transfers/create", post(create_transfer))
             .route("/api/transfers/answer", post(answer_transfer))
@@ -795,4 +796,45 @@ async fn get_draw(
         .draw
         .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no draw returned"))?;
     Ok(Json(json::target_draw(&record)).into_response())
+}
+
+#[derive(Deserialize)]
+struct EvidenceBody {
+    id: String,
+    #[serde(default)]
+    item_code: String,
+    #[serde(default)]
+    check_code: String,
+    sha256: String,
+    storage_ref: String,
+    media_type: String,
+    size_bytes: u64,
+    #[serde(default)]
+    description: String,
+}
+
+/// Evidence the caller's department collected: the file's hash (computed in the browser) and where its storage
+/// keeps it.
+async fn attach_evidence(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Json(b): Json<EvidenceBody>,
+) -> ApiResult {
+    let (_, token) = c.caller(&headers)?;
+    let visit = c
+        .inspection(&token)
+        .attach_evidence(pb::AttachEvidenceRequest {
+            visit_id: b.id,
+            item_code: b.item_code,
+            check_code: b.check_code,
+            sha256: b.sha256,
+            storage_ref: b.storage_ref,
+            media_type: b.media_type,
+            size_bytes: b.size_bytes,
+            description: b.description,
+        })
+        .await?
+        .into_inner()
+        .visit;
+    visit_json(visit)
 }

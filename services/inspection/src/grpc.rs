@@ -215,6 +215,22 @@ fn visit_pb(stored: &StoredVisit, public_url: &str) -> pb::Visit {
         verification_code: v.code.clone(),
         verification_url: crate::public::verification_url(public_url, &v.code),
         verifications: v.verifications.len() as u32,
+        evidence: v
+            .evidence
+            .iter()
+            .map(|e| pb::Evidence {
+                sha256: e.sha256.clone(),
+                storage_ref: e.storage_ref.clone(),
+                media_type: e.media_type.clone(),
+                size_bytes: e.size_bytes,
+                description: e.description.clone(),
+                department_code: e.department.clone(),
+                item_code: e.item.clone(),
+                check_code: e.code.clone(),
+                added_by: e.added_by.clone(),
+                add_time: Some(ts(e.added_at)),
+            })
+            .collect(),
     }
 }
 
@@ -613,6 +629,56 @@ impl InspectionService for Api {
             })
             .await?;
         Ok(Response::new(pb::ConfirmRecordResponse {
+            visit: Some(visit_pb(&stored, self.sagas.public_url())),
+        }))
+    }
+
+    async fn attach_evidence(
+        &self,
+        request: Request<pb::AttachEvidenceRequest>,
+    ) -> Result<Response<pb::AttachEvidenceResponse>, Status> {
+        let who = require(&request)?;
+        let r = request.into_inner();
+        let evidence = visit::Evidence {
+            sha256: r.sha256.trim().to_string(),
+            storage_ref: r.storage_ref.trim().to_string(),
+            media_type: r.media_type.trim().to_string(),
+            size_bytes: r.size_bytes,
+            description: r.description.trim().to_string(),
+            department: who.department.clone(),
+            item: r.item_code.trim().to_string(),
+            code: r.check_code.trim().to_string(),
+            added_by: who.subject.clone(),
+            added_at: now_ms(),
+        };
+        // The same file from the same department again, valid as before: the visit as it is, nothing written.
+        // Anything else is decided (and refused by field) by the change itself.
+        let stored = self.sagas.visit(&r.visit_id).await?;
+        let again = stored.visit.clone().attach_evidence(evidence.clone()) == Ok(false);
+        let stored = if again {
+            stored
+        } else {
+            self.sagas
+                .change_visit(&who, &r.visit_id, "visit.evidence", false, |v| {
+                    let added = v.attach_evidence(evidence.clone())?;
+                    let e = &evidence;
+                    let on = match (e.item.as_str(), e.code.as_str()) {
+                        ("", _) => "the visit".to_string(),
+                        (item, "") => item.to_string(),
+                        (item, code) => format!("{item}/{code}"),
+                    };
+                    Ok(if added {
+                        format!(
+                            "{} evidence on {on}: {} ({}, {} bytes, sha256 {})",
+                            e.department, e.description, e.media_type, e.size_bytes, e.sha256
+                        )
+                    } else {
+                        format!("{} evidence sha256 {} already kept", e.department, e.sha256)
+                    })
+                })
+                .await?
+        };
+        Ok(Response::new(pb::AttachEvidenceResponse {
             visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
     }

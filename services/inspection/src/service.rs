@@ -1061,6 +1061,7 @@ impl Sagas {
                 // 64 random bits, shown as 16 hex digits: not guessable, short enough to type.
                 code: uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase(),
                 verifications: Vec::new(),
+                evidence: Vec::new(),
             };
             visits.push(v);
         }

@@ -97,6 +97,38 @@ pub enum Signature {
     Refused(String),
 }
 
+/// A piece of evidence collected on a visit: the file's content hash and where the department's storage keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// Where the file is kept: a URI with a scheme.
+    pub storage_ref: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// What it shows.
+    pub description: String,
+    /// The department that collected it.
+    pub department: String,
+    /// The item it supports (empty: the whole visit).
+    pub item: String,
+    /// The check point it supports (empty: the whole item or visit).
+    pub code: String,
+    /// Who attached it.
+    pub added_by: String,
+    /// When (epoch ms).
+    pub added_at: i64,
+}
+
+/// Pieces of evidence a visit keeps at most (its document stays small).
+pub const MAX_EVIDENCE: usize = 200;
+/// Longest description of a piece of evidence, in characters.
+const MAX_EVIDENCE_DESCRIPTION: usize = 500;
+/// Longest storage reference, in bytes.
+const MAX_STORAGE_REF: usize = 1024;
+
 /// One visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visit {
@@ -139,6 +171,9 @@ pub struct Visit {
     /// When the target checked the code (epoch ms).
     #[serde(default)]
     pub verifications: Vec<i64>,
+    /// Evidence collected, in the order attached.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
 }
 
 impl Visit {
@@ -160,6 +195,111 @@ impl Visit {
         } else {
             Ok(())
         }
+    }
+
+    /// Keeps `e`, collected by `e.department` on this open, scheduled visit; false when that department already
+    /// attached the same file (nothing changes). The item and check point, when given, are the department's own on
+    /// this visit.
+    pub fn attach_evidence(&mut self, e: Evidence) -> Result<bool, Refusal> {
+        self.open()?;
+        if self.scheduled_for.is_none() {
+            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+        }
+        if !self.team.iter().any(|m| m.department == e.department) {
+            return Err(Refusal::invalid(
+                "visit_id",
+                format!("{} has nobody on this visit's team", e.department),
+            ));
+        }
+        let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+        if e.sha256.len() != 64 || !e.sha256.bytes().all(hex) {
+            return Err(Refusal::invalid(
+                "sha256",
+                "the file's SHA-256: 64 lower-case hexadecimal digits",
+            ));
+        }
+        let scheme = e.storage_ref.split_once("://").map(|(s, _)| s);
+        let scheme_ok = scheme.is_some_and(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        });
+        if !scheme_ok
+            || e.storage_ref.len() > MAX_STORAGE_REF
+            || e.storage_ref.chars().any(char::is_whitespace)
+        {
+            return Err(Refusal::invalid(
+                "storage_ref",
+                format!(
+                    "where the file is kept: a URI with a scheme (e.g. s3://bucket/key), no spaces, at most {MAX_STORAGE_REF} bytes"
+                ),
+            ));
+        }
+        let media = e.media_type.split_once('/');
+        if !media.is_some_and(|(t, s)| {
+            !t.is_empty() && !s.is_empty() && !e.media_type.contains(char::is_whitespace)
+        }) {
+            return Err(Refusal::invalid(
+                "media_type",
+                "type/subtype, e.g. image/jpeg",
+            ));
+        }
+        if e.size_bytes == 0 {
+            return Err(Refusal::invalid("size_bytes", "is zero: the file is empty"));
+        }
+        if e.description.chars().count() > MAX_EVIDENCE_DESCRIPTION {
+            return Err(Refusal::invalid(
+                "description",
+                format!("at most {MAX_EVIDENCE_DESCRIPTION} characters"),
+            ));
+        }
+        let own = |c: &&Check| c.department == e.department;
+        match (e.item.is_empty(), e.code.is_empty()) {
+            (true, true) => {}
+            (true, false) => {
+                return Err(Refusal::invalid(
+                    "item_code",
+                    "name the item of the check point",
+                ));
+            }
+            (false, _) if !self.checks.iter().filter(own).any(|c| c.item == e.item) => {
+                return Err(Refusal::invalid(
+                    "item_code",
+                    format!(
+                        "{} is not an item of {} on this visit",
+                        e.item, e.department
+                    ),
+                ));
+            }
+            (false, false)
+                if !self
+                    .checks
+                    .iter()
+                    .filter(own)
+                    .any(|c| c.item == e.item && c.code == e.code) =>
+            {
+                return Err(Refusal::invalid(
+                    "check_code",
+                    format!("{} is not a check point of {}", e.code, e.item),
+                ));
+            }
+            _ => {}
+        }
+        if self
+            .evidence
+            .iter()
+            .any(|x| x.sha256 == e.sha256 && x.department == e.department)
+        {
+            return Ok(false);
+        }
+        if self.evidence.len() >= MAX_EVIDENCE {
+            return Err(Refusal::invalid(
+                "sha256",
+                format!("a visit keeps at most {MAX_EVIDENCE} pieces of evidence"),
+            ));
+        }
+        self.evidence.push(e);
+        Ok(true)
     }
 
     /// Sets the day (`is_working_day` says whether a day is one), method and notice.

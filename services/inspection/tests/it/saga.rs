@@ -554,6 +554,77 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     })
     .await
     .unwrap();
+    // Evidence: the photo of the unpublished report, kept as its hash and where SCJG's storage keeps it.
+    let photo = pb::AttachEvidenceRequest {
+        visit_id: first.id.clone(),
+        item_code: "SCJG-1".into(),
+        check_code: "1".into(),
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        storage_ref: "s3://scjg-evidence/2027/visit-1/photo-1.jpg".into(),
+        media_type: "image/jpeg".into(),
+        size_bytes: 48_213,
+        description: "现场照片：年度报告未公示".into(),
+    };
+    let attached = lead
+        .attach_evidence(photo.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .visit
+        .unwrap();
+    assert_eq!(attached.evidence.len(), 1, "{attached:?}");
+    let kept = &attached.evidence[0];
+    assert_eq!(
+        (
+            kept.department_code.as_str(),
+            kept.item_code.as_str(),
+            kept.check_code.as_str()
+        ),
+        (SCJG, "SCJG-1", "1")
+    );
+    assert_eq!(kept.sha256, photo.sha256);
+    assert_eq!(kept.storage_ref, photo.storage_ref);
+    assert!(!kept.added_by.is_empty() && kept.add_time.is_some());
+    let again = lead
+        .attach_evidence(photo.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .visit
+        .unwrap();
+    assert_eq!(
+        (again.evidence.len(), again.version),
+        (1, attached.version),
+        "the same file again writes nothing"
+    );
+    for (change, field) in [
+        (
+            pb::AttachEvidenceRequest {
+                sha256: "not a hash".into(),
+                ..photo.clone()
+            },
+            "sha256",
+        ),
+        (
+            pb::AttachEvidenceRequest {
+                storage_ref: "photo-1.jpg".into(),
+                ..photo.clone()
+            },
+            "storage_ref",
+        ),
+        (
+            pb::AttachEvidenceRequest {
+                item_code: "STHJ-1".into(),
+                check_code: String::new(),
+                ..photo.clone()
+            },
+            "item_code",
+        ),
+    ] {
+        let e = lead.attach_evidence(change).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+        assert_eq!(violations_of(&e)[0].0, field, "{e:?}");
+    }
     lead.sign_record(pb::SignRecordRequest {
         id: first.id.clone(),
         signed_by: String::new(),

@@ -36,6 +36,7 @@ fn visit() -> Visit {
         concluded_on: None,
         code: "0123456789ABCDEF".into(),
         verifications: Vec::new(),
+        evidence: Vec::new(),
     }
 }
 

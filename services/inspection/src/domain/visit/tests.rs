@@ -43,6 +43,7 @@ fn visit() -> Visit {
         concluded_on: None,
         code: "C0DE".into(),
         verifications: Vec::new(),
+        evidence: Vec::new(),
     }
 }
 
@@ -222,4 +223,98 @@ fn new_findings_ask_for_the_signature_and_confirmations_again() {
     v.confirm("A", &["a1".to_string()]).unwrap();
     v.record_findings("A", a()).unwrap();
     assert!(v.signature.is_none() && v.confirmed.is_empty());
+}
+
+fn evidence(department: &str, item: &str, code: &str, sha: char) -> Evidence {
+    Evidence {
+        sha256: std::iter::repeat_n(sha, 64).collect(),
+        storage_ref: format!("s3://evidence/T/91/{sha}.jpg"),
+        media_type: "image/jpeg".into(),
+        size_bytes: 48_213,
+        description: "营业执照照片".into(),
+        department: department.into(),
+        item: item.into(),
+        code: code.into(),
+        added_by: "zhang.san".into(),
+        added_at: 1,
+    }
+}
+
+#[test]
+fn evidence_is_kept_by_hash_and_reference_for_the_departments_own_points() {
+    let mut v = visit();
+    assert!(
+        matches!(
+            v.attach_evidence(evidence("A", "", "", 'a')),
+            Err(Refusal::NotNow(_))
+        ),
+        "not before the visit is scheduled"
+    );
+    v.schedule(day("2027-03-03"), Method::OnSite, false, true)
+        .unwrap();
+    assert_eq!(v.attach_evidence(evidence("A", "A-1", "2", 'a')), Ok(true));
+    assert_eq!(v.attach_evidence(evidence("B", "", "", 'b')), Ok(true));
+    // The same file from the same department again changes nothing; from another department it is theirs too.
+    assert_eq!(v.attach_evidence(evidence("A", "", "", 'a')), Ok(false));
+    assert_eq!(v.attach_evidence(evidence("B", "B-1", "1", 'a')), Ok(true));
+    assert_eq!(v.evidence.len(), 3);
+    assert_eq!(v.evidence[0].code, "2");
+
+    let refused = |v: &mut Visit, e: Evidence| field(v.attach_evidence(e).map(|_| ()));
+    assert_eq!(refused(&mut v, evidence("C", "", "", 'c')), "visit_id");
+    assert_eq!(
+        refused(&mut v, evidence("A", "B-1", "", 'c')),
+        "item_code",
+        "B's item"
+    );
+    assert_eq!(refused(&mut v, evidence("A", "", "1", 'c')), "item_code");
+    assert_eq!(
+        refused(&mut v, evidence("A", "A-1", "9", 'c')),
+        "check_code"
+    );
+    for bad in ["ABC", &"A".repeat(64), &"g".repeat(64)] {
+        let mut e = evidence("A", "", "", 'c');
+        e.sha256 = bad.to_string();
+        assert_eq!(refused(&mut v, e), "sha256", "{bad}");
+    }
+    for bad in [
+        "",
+        "evidence/1.jpg",
+        "://x",
+        "s3://a b",
+        &format!("s3://{}", "x".repeat(1100)),
+    ] {
+        let mut e = evidence("A", "", "", 'c');
+        e.storage_ref = bad.to_string();
+        assert_eq!(refused(&mut v, e), "storage_ref", "{bad}");
+    }
+    let mut e = evidence("A", "", "", 'c');
+    e.media_type = "jpeg".into();
+    assert_eq!(refused(&mut v, e), "media_type");
+    let mut e = evidence("A", "", "", 'c');
+    e.size_bytes = 0;
+    assert_eq!(refused(&mut v, e), "size_bytes");
+    let mut e = evidence("A", "", "", 'c');
+    e.description = "长".repeat(501);
+    assert_eq!(refused(&mut v, e), "description");
+    assert_eq!(v.evidence.len(), 3, "nothing refused was kept");
+
+    // Bounded: a visit keeps at most MAX_EVIDENCE pieces.
+    for i in v.evidence.len()..MAX_EVIDENCE {
+        let mut e = evidence("A", "", "", 'c');
+        e.sha256 = format!("{i:064x}");
+        assert_eq!(v.attach_evidence(e), Ok(true));
+    }
+    let mut e = evidence("A", "", "", 'c');
+    e.sha256 = "f".repeat(64);
+    assert_eq!(refused(&mut v, e), "sha256");
+
+    v.outcome = Some(Outcome::Inspected);
+    assert!(
+        matches!(
+            v.attach_evidence(evidence("A", "", "", 'd')),
+            Err(Refusal::NotNow(_))
+        ),
+        "not on a concluded visit"
+    );
 }
