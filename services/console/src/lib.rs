@@ -116,14 +116,25 @@ impl Console {
         }
     }
 
-    /// The inspection service, called as `token`.
-    fn inspection(&self, token: &str) -> Inspection {
-        InspectionServiceClient::with_interceptor(self.inspection.clone(), Bearer::new(Some(token)))
+    /// The inspection service, called as the request's caller.
+    fn inspection_for(&self, headers: &HeaderMap) -> Result<Inspection, ApiError> {
+        let (_, token) = self.caller(headers)?;
+        Ok(InspectionServiceClient::with_interceptor(
+            self.inspection.clone(),
+            Bearer::new(Some(&token)),
+        ))
     }
 
-    /// The draw service, called as `token`.
-    fn draw(&self, token: &str) -> DrawServiceClient<InterceptedService<Channel, Bearer>> {
-        DrawServiceClient::with_interceptor(self.draw.clone(), Bearer::new(Some(token)))
+    /// The draw service, called as the request's caller.
+    fn draw_for(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<DrawServiceClient<InterceptedService<Channel, Bearer>>, ApiError> {
+        let (_, token) = self.caller(headers)?;
+        Ok(DrawServiceClient::with_interceptor(
+            self.draw.clone(),
+            Bearer::new(Some(&token)),
+        ))
     }
 }
 
@@ -295,13 +306,12 @@ async fn list_sagas(
     headers: HeaderMap,
     Query(f): Query<SagaFilter>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let phases = match f.phase.trim() {
         "" => Vec::new(),
         name => vec![named::<pb::Phase>("phase", name)? as i32],
     };
-    let page = c
-        .inspection(&token)
+    let page = inspection
         .list_sagas(pb::ListSagasRequest {
             phases,
             department_code: f.department.trim().to_string(),
@@ -324,9 +334,8 @@ async fn get_saga(
     headers: HeaderMap,
     Path(task): Path<String>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let saga = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .get_saga(pb::GetSagaRequest { task_id: task })
         .await?
         .into_inner()
@@ -348,9 +357,8 @@ async fn list_visits(
     Path(task): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let page = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .list_visits(pb::ListVisitsRequest {
             task_id: task,
             page_size: 100,
@@ -381,10 +389,9 @@ async fn steer(
     headers: HeaderMap,
     Json(b): Json<SteerBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let action = named::<pb::Action>("action", &b.action)?;
     let results = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .steer(pb::SteerRequest {
             task_ids: b.task_ids,
             action: action as i32,
@@ -433,9 +440,8 @@ async fn answer(
     Path(task): Path<String>,
     Json(b): Json<AnswerBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let saga = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .respond_to_invitation(pb::RespondToInvitationRequest {
             task_id: task,
             accept: b.accept,
@@ -459,9 +465,8 @@ async fn approve(
     Path(task): Path<String>,
     Json(b): Json<ApproveBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let saga = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .approve_targets(pb::ApproveTargetsRequest {
             task_id: task,
             expected_version: b.expected_version,
@@ -487,10 +492,9 @@ async fn schedule_visit(
     headers: HeaderMap,
     Json(b): Json<ScheduleBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let method = named::<pb::VisitMethod>("method", &b.method)?;
-    let visit = c
-        .inspection(&token)
+    let visit = inspection
         .schedule_visit(pb::ScheduleVisitRequest {
             id: b.id,
             date: b.date,
@@ -515,10 +519,9 @@ async fn conclude_visit(
     headers: HeaderMap,
     Json(b): Json<ConcludeBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let outcome = named::<pb::VisitOutcome>("outcome", &b.outcome)?;
-    let visit = c
-        .inspection(&token)
+    let visit = inspection
         .conclude_visit(pb::ConcludeVisitRequest {
             id: b.id,
             outcome: outcome as i32,
@@ -540,9 +543,8 @@ async fn get_visit(
     headers: HeaderMap,
     Query(q): Query<VisitId>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let visit = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .get_visit(pb::GetVisitRequest { id: q.id })
         .await?
         .into_inner()
@@ -571,7 +573,7 @@ async fn record_findings(
     headers: HeaderMap,
     Json(b): Json<FindingsBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let mut findings = Vec::with_capacity(b.findings.len());
     for (i, f) in b.findings.into_iter().enumerate() {
         let result = named::<pb::CheckResult>(&format!("findings[{i}].result"), &f.result)?;
@@ -583,8 +585,7 @@ async fn record_findings(
             department_code: String::new(),
         });
     }
-    let visit = c
-        .inspection(&token)
+    let visit = inspection
         .record_findings(pb::RecordFindingsRequest { id: b.id, findings })
         .await?
         .into_inner()
@@ -607,9 +608,8 @@ async fn sign_record(
     headers: HeaderMap,
     Json(b): Json<SignBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let visit = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .sign_record(pb::SignRecordRequest {
             id: b.id,
             signed_by: b.signed_by,
@@ -633,9 +633,8 @@ async fn confirm_record(
     headers: HeaderMap,
     Json(b): Json<ConfirmBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let visit = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .confirm_record(pb::ConfirmRecordRequest {
             id: b.id,
             inspector_ids: b.inspector_ids,
@@ -674,9 +673,8 @@ async fn list_transfers(
     headers: HeaderMap,
     Query(f): Query<TransferFilter>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let page = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .list_transfers(pb::ListTransfersRequest {
             task_id: f.task,
             to_department_code: f.to_department,
@@ -709,10 +707,9 @@ async fn create_transfer(
     headers: HeaderMap,
     Json(b): Json<CreateTransferBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let kind = named::<pb::TransferKind>("kind", &b.kind)?;
-    let transfer = c
-        .inspection(&token)
+    let transfer = inspection
         .create_transfer(pb::CreateTransferRequest {
             visit_id: b.visit_id,
             item_code: b.item_code,
@@ -740,10 +737,9 @@ async fn answer_transfer(
     headers: HeaderMap,
     Json(b): Json<AnswerTransferBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let mut inspection = c.inspection_for(&headers)?;
     let answer = named::<pb::TransferAnswer>("answer", &b.answer)?;
-    let transfer = c
-        .inspection(&token)
+    let transfer = inspection
         .answer_transfer(pb::AnswerTransferRequest {
             id: b.id,
             answer: answer as i32,
@@ -767,9 +763,8 @@ async fn reroute_transfer(
     headers: HeaderMap,
     Json(b): Json<RerouteBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let transfer = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .reroute_transfer(pb::RerouteTransferRequest {
             id: b.id,
             to_department_code: b.to_department,
@@ -787,9 +782,8 @@ async fn get_draw(
     headers: HeaderMap,
     Path(task): Path<String>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let record = c
-        .draw(&token)
+        .draw_for(&headers)?
         .get_draw(draw::GetDrawRequest { task_id: task })
         .await?
         .into_inner()
@@ -820,9 +814,8 @@ async fn attach_evidence(
     headers: HeaderMap,
     Json(b): Json<EvidenceBody>,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
     let visit = c
-        .inspection(&token)
+        .inspection_for(&headers)?
         .attach_evidence(pb::AttachEvidenceRequest {
             visit_id: b.id,
             item_code: b.item_code,
