@@ -169,6 +169,8 @@ pub struct Isolated {
     database: Option<String>,
     /// The bus, made on first use and shared by everything the test starts.
     bus: tokio::sync::OnceCell<Arc<dyn Bus>>,
+    /// Cleaned up; otherwise dropping cleans up (a test that fails panics before its own cleanup).
+    cleaned: bool,
 }
 
 /// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
@@ -229,6 +231,7 @@ async fn isolated_in(backend: Backend, existing: Option<&str>) -> Isolated {
         dir,
         database,
         bus: tokio::sync::OnceCell::new(),
+        cleaned: false,
     }
 }
 
@@ -263,26 +266,73 @@ impl Isolated {
     }
 
     /// Removes the test's database or directory and its bus namespace.
-    pub async fn cleanup(self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
+    pub async fn cleanup(mut self) {
+        remove(
+            self.dir.take(),
+            self.database.take(),
+            self.namespace_to_delete(),
+        )
+        .await;
+        self.cleaned = true;
+    }
+
+    /// The bus namespace to delete, on the servers.
+    fn namespace_to_delete(&self) -> Option<String> {
+        (self.backend == Backend::Servers).then(|| self.settings.bus.namespace.clone())
+    }
+}
+
+impl Drop for Isolated {
+    /// A test that fails panics before its cleanup: what it made goes here, on a thread of its own with its own
+    /// runtime (the test's may be unwinding or gone), so a red run leaves no database or queues behind.
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
         }
-        if let Some(name) = &self.database
-            && let Ok(pool) = sqlx::any::AnyPoolOptions::new()
-                .max_connections(1)
-                .connect(&postgres_url())
-                .await
-        {
-            let _ = pool
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await;
-            pool.close().await;
+        let (dir, database, namespace) = (
+            self.dir.take(),
+            self.database.take(),
+            self.namespace_to_delete(),
+        );
+        if dir.is_none() && database.is_none() && namespace.is_none() {
+            return;
         }
-        if self.backend == Backend::Servers {
-            delete_namespace(&self.settings.bus.namespace).await;
-        }
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(remove(dir, database, namespace));
+            }
+        })
+        .join();
+    }
+}
+
+/// Removes a test's SQLite directory, PostgreSQL database and bus namespace, whichever it has.
+async fn remove(
+    dir: Option<std::path::PathBuf>,
+    database: Option<String>,
+    namespace: Option<String>,
+) {
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if let Some(name) = database
+        && let Ok(pool) = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&postgres_url())
+            .await
+    {
+        let _ = pool
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await;
+        pool.close().await;
+    }
+    if let Some(namespace) = namespace {
+        delete_namespace(&namespace).await;
     }
 }
 
