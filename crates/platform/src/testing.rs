@@ -169,8 +169,8 @@ pub struct Isolated {
     database: Option<String>,
     /// The bus, made on first use and shared by everything the test starts.
     bus: tokio::sync::OnceCell<Arc<dyn Bus>>,
-    /// Cleaned up; otherwise dropping cleans up (a test that fails panics before its own cleanup).
-    cleaned: bool,
+    /// The bus namespace to delete (on the servers).
+    namespace: Option<String>,
 }
 
 /// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
@@ -225,13 +225,14 @@ async fn isolated_in(backend: Backend, existing: Option<&str>) -> Isolated {
     };
     let settings =
         Settings::load_with(None, Some(HashMap::new()), &overrides).expect("test settings");
+    let namespace = (backend == Backend::Servers).then(|| settings.bus.namespace.clone());
     Isolated {
         settings: Arc::new(settings),
         backend,
         dir,
         database,
         bus: tokio::sync::OnceCell::new(),
-        cleaned: false,
+        namespace,
     }
 }
 
@@ -265,35 +266,18 @@ impl Isolated {
         self.database.take()
     }
 
-    /// Removes the test's database or directory and its bus namespace.
+    /// Removes the test's database or directory and its bus namespace (what is taken here, dropping leaves).
     pub async fn cleanup(mut self) {
-        remove(
-            self.dir.take(),
-            self.database.take(),
-            self.namespace_to_delete(),
-        )
-        .await;
-        self.cleaned = true;
-    }
-
-    /// The bus namespace to delete, on the servers.
-    fn namespace_to_delete(&self) -> Option<String> {
-        (self.backend == Backend::Servers).then(|| self.settings.bus.namespace.clone())
+        remove(self.dir.take(), self.database.take(), self.namespace.take()).await;
     }
 }
 
 impl Drop for Isolated {
-    /// A test that fails panics before its cleanup: what it made goes here, on a thread of its own with its own
+    /// A test that fails panics before its cleanup: what it made and did not clean up goes here, on a thread of its own with its own
     /// runtime (the test's may be unwinding or gone), so a red run leaves no database or queues behind.
     fn drop(&mut self) {
-        if self.cleaned {
-            return;
-        }
-        let (dir, database, namespace) = (
-            self.dir.take(),
-            self.database.take(),
-            self.namespace_to_delete(),
-        );
+        let (dir, database, namespace) =
+            (self.dir.take(), self.database.take(), self.namespace.take());
         if dir.is_none() && database.is_none() && namespace.is_none() {
             return;
         }

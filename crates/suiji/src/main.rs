@@ -251,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{:<12} {}", spec.name, spec.grpc_name);
             }
             println!(
-                "{:<12} the coordinators' web console (HTTP, {}), over the inspection service",
+                "{:<12} the coordinators' web console (HTTP, {}), over the inspection and draw services",
                 suiji_console::NAME,
                 suiji_console::PATH
             );

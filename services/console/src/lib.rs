@@ -228,6 +228,29 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// A page of a list as the page reads it: `{ <key>: [...], next_page_token }`.
+fn page_of<T>(
+    key: &str,
+    items: &[T],
+    to_json: fn(&T) -> serde_json::Value,
+    next_page_token: &str,
+) -> Response {
+    let items: Vec<serde_json::Value> = items.iter().map(to_json).collect();
+    Json(serde_json::json!({ key: items, "next_page_token": next_page_token })).into_response()
+}
+
+/// A service's answer as the page reads it, or an error when the service returned no `what`.
+fn one<T>(value: Option<T>, what: &str, to_json: fn(&T) -> serde_json::Value) -> ApiResult {
+    let value = value.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "Internal",
+            format!("no {what} returned"),
+        )
+    })?;
+    Ok(Json(to_json(&value)).into_response())
+}
+
 /// The value of an enum named `value` in `field`, or the field's violation listing the names it takes.
 fn named<T: json::Named>(field: &str, value: &str) -> Result<T, ApiError> {
     json::of(value).ok_or_else(|| {
@@ -321,11 +344,12 @@ async fn list_sagas(
         })
         .await?
         .into_inner();
-    Ok(Json(serde_json::json!({
-        "sagas": page.sagas.iter().map(json::saga).collect::<Vec<_>>(),
-        "next_page_token": page.next_page_token,
-    }))
-    .into_response())
+    Ok(page_of(
+        "sagas",
+        &page.sagas,
+        json::saga,
+        &page.next_page_token,
+    ))
 }
 
 /// One saga with its timeline.
@@ -339,9 +363,8 @@ async fn get_saga(
         .get_saga(pb::GetSagaRequest { task_id: task })
         .await?
         .into_inner()
-        .saga
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no saga returned"))?;
-    Ok(Json(json::saga(&saga)).into_response())
+        .saga;
+    one(saga, "saga", json::saga)
 }
 
 #[derive(Deserialize, Default)]
@@ -366,11 +389,12 @@ async fn list_visits(
         })
         .await?
         .into_inner();
-    Ok(Json(serde_json::json!({
-        "visits": page.visits.iter().map(json::visit).collect::<Vec<_>>(),
-        "next_page_token": page.next_page_token,
-    }))
-    .into_response())
+    Ok(page_of(
+        "visits",
+        &page.visits,
+        json::visit,
+        &page.next_page_token,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -412,20 +436,6 @@ async fn steer(
     .into_response())
 }
 
-/// A saga in a step's answer, or an error when the service returned none.
-fn saga_json(saga: Option<pb::Saga>) -> ApiResult {
-    let saga =
-        saga.ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no saga returned"))?;
-    Ok(Json(json::saga(&saga)).into_response())
-}
-
-/// A visit in a step's answer, or an error when the service returned none.
-fn visit_json(visit: Option<pb::Visit>) -> ApiResult {
-    let visit = visit
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no visit returned"))?;
-    Ok(Json(json::visit(&visit)).into_response())
-}
-
 #[derive(Deserialize)]
 struct AnswerBody {
     accept: bool,
@@ -450,7 +460,7 @@ async fn answer(
         .await?
         .into_inner()
         .saga;
-    saga_json(saga)
+    one(saga, "saga", json::saga)
 }
 
 #[derive(Deserialize)]
@@ -474,7 +484,7 @@ async fn approve(
         .await?
         .into_inner()
         .saga;
-    saga_json(saga)
+    one(saga, "saga", json::saga)
 }
 
 #[derive(Deserialize)]
@@ -504,7 +514,7 @@ async fn schedule_visit(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize)]
@@ -529,7 +539,7 @@ async fn conclude_visit(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize)]
@@ -549,7 +559,7 @@ async fn get_visit(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize)]
@@ -590,7 +600,7 @@ async fn record_findings(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize)]
@@ -618,7 +628,7 @@ async fn sign_record(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize)]
@@ -642,15 +652,7 @@ async fn confirm_record(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
-}
-
-/// A transfer in a step's answer, or an error when the service returned none.
-fn transfer_json(transfer: Option<pb::Transfer>) -> ApiResult {
-    let transfer = transfer.ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no transfer returned")
-    })?;
-    Ok(Json(json::transfer(&transfer)).into_response())
+    one(visit, "visit", json::visit)
 }
 
 #[derive(Deserialize, Default)]
@@ -684,11 +686,12 @@ async fn list_transfers(
         })
         .await?
         .into_inner();
-    Ok(Json(serde_json::json!({
-        "transfers": page.transfers.iter().map(json::transfer).collect::<Vec<_>>(),
-        "next_page_token": page.next_page_token,
-    }))
-    .into_response())
+    Ok(page_of(
+        "transfers",
+        &page.transfers,
+        json::transfer,
+        &page.next_page_token,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -720,7 +723,7 @@ async fn create_transfer(
         .await?
         .into_inner()
         .transfer;
-    transfer_json(transfer)
+    one(transfer, "transfer", json::transfer)
 }
 
 #[derive(Deserialize)]
@@ -748,7 +751,7 @@ async fn answer_transfer(
         .await?
         .into_inner()
         .transfer;
-    transfer_json(transfer)
+    one(transfer, "transfer", json::transfer)
 }
 
 #[derive(Deserialize)]
@@ -772,7 +775,7 @@ async fn reroute_transfer(
         .await?
         .into_inner()
         .transfer;
-    transfer_json(transfer)
+    one(transfer, "transfer", json::transfer)
 }
 
 /// A task's target draw as the lead reviews it: candidates, exclusions, strata with their drawn ids, the digest and
@@ -787,9 +790,8 @@ async fn get_draw(
         .get_draw(draw::GetDrawRequest { task_id: task })
         .await?
         .into_inner()
-        .draw
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "Internal", "no draw returned"))?;
-    Ok(Json(json::target_draw(&record)).into_response())
+        .draw;
+    one(record, "draw", json::target_draw)
 }
 
 #[derive(Deserialize)]
@@ -829,5 +831,5 @@ async fn attach_evidence(
         .await?
         .into_inner()
         .visit;
-    visit_json(visit)
+    one(visit, "visit", json::visit)
 }

@@ -518,14 +518,14 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.scheduled", true, |v| {
                 v.schedule(day, method, r.announced, working)?;
-                Ok(format!(
+                Ok(Some(format!(
                     "scheduled for {day}, {}",
                     if r.announced {
                         "announced"
                     } else {
                         "unannounced"
                     }
-                ))
+                )))
             })
             .await?;
         Ok(Response::new(pb::ScheduleVisitResponse {
@@ -569,9 +569,9 @@ impl InspectionService for Api {
                     .filter(|f| f.result == CheckResult::Problem)
                     .count();
                 v.record_findings(&department, findings)?;
-                Ok(format!(
+                Ok(Some(format!(
                     "{department} recorded its findings ({problems} problem(s))"
-                ))
+                )))
             })
             .await?;
         Ok(Response::new(pb::RecordFindingsResponse {
@@ -603,10 +603,10 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.signed", true, |v| {
                 v.sign(signature.clone())?;
-                Ok(match &signature {
+                Ok(Some(match &signature {
                     Signature::Signed(by) => format!("record form signed by {by}"),
                     Signature::Refused(note) => format!("the target refused to sign: {note}"),
-                })
+                }))
             })
             .await?;
         Ok(Response::new(pb::SignRecordResponse {
@@ -625,7 +625,7 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.confirmed", false, |v| {
                 v.confirm(&department, &r.inspector_ids)?;
-                Ok(format!("confirmed by {}", r.inspector_ids.join(", ")))
+                Ok(Some(format!("confirmed by {}", r.inspector_ids.join(", "))))
             })
             .await?;
         Ok(Response::new(pb::ConfirmRecordResponse {
@@ -651,33 +651,25 @@ impl InspectionService for Api {
             added_by: who.subject.clone(),
             added_at: now_ms(),
         };
-        // The same file from the same department again, valid as before: the visit as it is, nothing written.
-        // Anything else is decided (and refused by field) by the change itself.
-        let stored = self.sagas.visit(&r.visit_id).await?;
-        let again = stored.visit.clone().attach_evidence(evidence.clone()) == Ok(false);
-        let stored = if again {
-            stored
-        } else {
-            self.sagas
-                .change_visit(&who, &r.visit_id, "visit.evidence", false, |v| {
-                    let added = v.attach_evidence(evidence.clone())?;
-                    let e = &evidence;
-                    let on = match (e.item.as_str(), e.code.as_str()) {
-                        ("", _) => "the visit".to_string(),
-                        (item, "") => item.to_string(),
-                        (item, code) => format!("{item}/{code}"),
-                    };
-                    Ok(if added {
-                        format!(
-                            "{} evidence on {on}: {} ({}, {} bytes, sha256 {})",
-                            e.department, e.description, e.media_type, e.size_bytes, e.sha256
-                        )
-                    } else {
-                        format!("{} evidence sha256 {} already kept", e.department, e.sha256)
-                    })
-                })
-                .await?
-        };
+        // The same file from the same department again changes nothing and writes nothing.
+        let stored = self
+            .sagas
+            .change_visit(&who, &r.visit_id, "visit.evidence", false, |v| {
+                let added = v.attach_evidence(evidence.clone())?;
+                let e = &evidence;
+                let on = match (e.item.as_str(), e.code.as_str()) {
+                    ("", _) => "the visit".to_string(),
+                    (item, "") => item.to_string(),
+                    (item, code) => format!("{item}/{code}"),
+                };
+                Ok(added.then(|| {
+                    format!(
+                        "{} evidence on {on}: {} ({}, {} bytes, sha256 {})",
+                        e.department, e.description, e.media_type, e.size_bytes, e.sha256
+                    )
+                }))
+            })
+            .await?;
         Ok(Response::new(pb::AttachEvidenceResponse {
             visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))
@@ -700,7 +692,7 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.concluded", true, |v| {
                 v.conclude(outcome, today)?;
-                Ok(format!("concluded: {outcome:?}"))
+                Ok(Some(format!("concluded: {outcome:?}")))
             })
             .await?;
         Ok(Response::new(pb::ConcludeVisitResponse {

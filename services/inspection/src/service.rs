@@ -44,6 +44,14 @@ pub const SAGA_CHANGED: &str = "inspection.saga.changed";
 /// How often a user action is retried when another writer changed the saga meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
+/// What a visit's change came to (`Sagas::change_read`).
+enum Changed {
+    /// Written: the visit, its saga and its task's counts as written.
+    Written(StoredVisit, Box<(Stored, store::Counts)>),
+    /// Nothing to change: the visit as read.
+    Unchanged(StoredVisit),
+}
+
 /// What an input makes of a saga before it is written (`Sagas::step`).
 struct Step {
     /// The saga after it, at its new version.
@@ -1162,14 +1170,15 @@ impl Sagas {
 
     /// Changes visit `id` by `change` (given the visit and the caller), records it on the saga's timeline with
     /// the task's counts, and announces a conclusion; all written at once (`store::write_visit_step`), read
-    /// again on a conflict.
+    /// again on a conflict. A change that answers `None` changes nothing (the same request again): nothing is
+    /// written, and the visit is returned as stored.
     pub async fn change_visit(
         &self,
         who: &Identity,
         id: &str,
         kind: &'static str,
         lead_only: bool,
-        change: impl Fn(&mut Visit) -> Result<String, Refusal>,
+        change: impl Fn(&mut Visit) -> Result<Option<String>, Refusal>,
     ) -> Result<StoredVisit, Error> {
         require_role(who, "id")?;
         // One connection for the reads and the write (each connection given back costs a round trip: the pool
@@ -1205,7 +1214,11 @@ impl Sagas {
                 )
                 .await;
             match result {
-                Ok((stored, saga, counts)) => {
+                // Nothing to change in what was remembered: decided again on what is stored.
+                Ok(Changed::Unchanged(_)) if from_memory => remembered = false,
+                Ok(Changed::Unchanged(stored)) => return Ok(stored),
+                Ok(Changed::Written(stored, saga_counts)) => {
+                    let (saga, counts) = *saga_counts;
                     self.relay.notify();
                     self.visits_seen.insert(id.to_string(), stored.clone());
                     self.counted_seen.insert(task_id, (saga, counts));
@@ -1231,7 +1244,7 @@ impl Sagas {
     }
 
     /// Changes the visit read (with its saga and its task's counts) and writes it; the visit, the saga and the
-    /// counts as written.
+    /// counts as written, or the visit as read when the change changed nothing.
     async fn change_read(
         &self,
         conn: &mut AnyConnection,
@@ -1239,8 +1252,8 @@ impl Sagas {
         (mut stored, saga, counts): (StoredVisit, Stored, store::Counts),
         kind: &'static str,
         lead_only: bool,
-        change: &impl Fn(&mut Visit) -> Result<String, Refusal>,
-    ) -> Result<(StoredVisit, Stored, store::Counts), Error> {
+        change: &impl Fn(&mut Visit) -> Result<Option<String>, Refusal>,
+    ) -> Result<Changed, Error> {
         let before = store::counted(&stored.visit);
         if lead_only && who.department != stored.visit.lead {
             return Err(Denied {
@@ -1249,7 +1262,9 @@ impl Sagas {
             }
             .into());
         }
-        let detail = change(&mut stored.visit).map_err(refused)?;
+        let Some(detail) = change(&mut stored.visit).map_err(refused)? else {
+            return Ok(Changed::Unchanged(stored));
+        };
         // The counts were read before this change: they follow it.
         let after = store::counted(&stored.visit);
         let counts = (
@@ -1261,7 +1276,7 @@ impl Sagas {
             .record_visit(conn, who, &stored, (saga, counts), kind, detail)
             .await?;
         stored.version += 1;
-        Ok((stored, saga, counts))
+        Ok(Changed::Written(stored, Box::new((saga, counts))))
     }
 
     /// Writes a changed visit and puts the change on its saga's timeline: `saga` as read with the visit, and the
