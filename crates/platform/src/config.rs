@@ -21,6 +21,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "jurisdiction",
     "calendar",
+    "clock",
     "reference",
     "directories",
     "services",
@@ -49,6 +50,8 @@ pub struct Settings {
     pub jurisdiction: JurisdictionSettings,
     /// The working-day calendar.
     pub calendar: CalendarSettings,
+    /// The platform's clock.
+    pub clock: ClockSettings,
     /// Reference data files.
     pub reference: ReferenceSettings,
     /// The directories service.
@@ -268,6 +271,15 @@ pub struct CalendarSettings {
     pub extra_file: String,
 }
 
+/// Clock settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// The moment the process's clock starts at, a date (09:00 that day in China) or an RFC 3339 time; time runs
+    /// on from there. Empty: the system clock. For tests and demonstrations only.
+    pub start: String,
+}
+
 /// Reference data settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,6 +373,9 @@ impl Settings {
 
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.clock.start.trim().is_empty() {
+            crate::clock::parse_start(&self.clock.start).map_err(|e| ConfigError(e.to_string()))?;
+        }
         let url = self.database.url.expose();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

@@ -214,7 +214,7 @@ fn quote_literal(text: &str) -> String {
 
 /// Now, in epoch milliseconds, as every time column stores it.
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    crate::clock::now_ms()
 }
 
 /// Whether an error is a unique-key violation.

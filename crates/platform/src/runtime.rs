@@ -11,7 +11,7 @@ use tonic::service::Routes;
 
 use crate::auth::Tokens;
 use crate::bus::{Bus, BusError, Subscription};
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{CalendarError, Calendars};
 use crate::config::Settings;
 use crate::db::{Db, Migrations};
 use crate::inbox::{Inbox, TxHandler};
@@ -58,8 +58,8 @@ pub struct Context {
     pub relay: Relay,
     /// Token checking.
     pub tokens: Tokens,
-    /// The working-day calendar.
-    pub calendar: Arc<Calendar>,
+    /// The working-day calendar, which an operator's reload replaces.
+    pub calendar: Calendars,
     /// Fires when the process shuts down.
     pub shutdown: CancellationToken,
 }
@@ -75,19 +75,8 @@ impl Context {
     ) -> Result<Self, StartError> {
         let db = Db::connect(&settings.database, service).await?;
         db.migrate(migrations).await?;
-        let extra = if settings.calendar.extra_file.is_empty() {
-            None
-        } else {
-            Some(
-                std::fs::read_to_string(&settings.calendar.extra_file).map_err(|e| {
-                    StartError::Io(format!(
-                        "calendar.extra_file {}: {e}",
-                        settings.calendar.extra_file
-                    ))
-                })?,
-            )
-        };
-        let calendar = Arc::new(Calendar::with_extra(extra.as_deref())?);
+        crate::clock::pin(&settings.clock.start).map_err(|e| StartError::Io(e.to_string()))?;
+        let calendar = Calendars::load(&settings.calendar.extra_file)?;
         let relay = Relay::new(
             db.clone(),
             bus.clone(),

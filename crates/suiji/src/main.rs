@@ -1,6 +1,7 @@
 //! `suiji`: serve any service, run the whole platform locally, migrate, verify audit trails, mint development
 //! tokens, and talk to the services as a person.
 
+mod calendar_cmd;
 mod catalog_cmd;
 mod demo;
 mod draw_cmd;
@@ -118,6 +119,8 @@ enum Command {
     /// Results and their publication (一公开): entry, review, publication, withholding, corrections, the public
     /// search, reports and the daily export.
     Result(Box<result_cmd::ResultArgs>),
+    /// The working-day calendar: years covered, deadlines, working days.
+    Calendar(calendar_cmd::CalendarArgs),
 }
 
 #[derive(Subcommand)]
@@ -246,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Calendar(args) => calendar_cmd::run(&load(cli.config.as_deref(), &[])?, args),
         Command::Services => {
             for spec in services::ALL {
                 println!("{:<12} {}", spec.name, spec.grpc_name);

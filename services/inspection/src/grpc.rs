@@ -128,6 +128,7 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
                 step: d.step.clone(),
                 date: d.date.to_string(),
                 working_days: d.working_days,
+                provisional: d.provisional,
             })
             .collect(),
         targets: s.targets,
@@ -172,6 +173,7 @@ fn visit_pb(stored: &StoredVisit, public_url: &str) -> pb::Visit {
         checks: v.checks.iter().map(check_pb).collect(),
         assigned_on: v.assigned_on.to_string(),
         schedule_by: day(v.schedule_by),
+        schedule_by_provisional: v.schedule_by_provisional,
         scheduled_for: day(v.scheduled_for),
         method: match v.method {
             None => pb::VisitMethod::Unspecified,

@@ -13,7 +13,7 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
 use suiji_platform::auth::{Identity, Tokens};
-use suiji_platform::calendar::Calendar;
+use suiji_platform::calendar::{Calendar, Calendars};
 use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
@@ -22,7 +22,9 @@ use suiji_platform::outbox::{self, Event, Prepared, Relay};
 use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
 
-use crate::domain::saga::{Command, Deadline, Effect, Input, Outcome, Refusal, Saga, Steer, Timer};
+use crate::domain::saga::{
+    Command, Deadline, Effect, Input, Outcome, Phase, Refusal, Saga, Steer, Timer,
+};
 use crate::domain::transfer::{self, Transfer};
 use crate::domain::visit::{self, Visit};
 use crate::store::{self, Entry, Filter, Stored, StoredTransfer, StoredVisit};
@@ -73,7 +75,7 @@ struct Step {
 pub struct Sagas {
     db: Db,
     relay: Relay,
-    calendar: Arc<Calendar>,
+    calendar: Calendars,
     settings: InspectionSettings,
     /// The directories, for the team's names and certificates a target checks.
     directories: tonic::transport::Channel,
@@ -122,7 +124,7 @@ impl Sagas {
     pub fn new(
         db: Db,
         relay: Relay,
-        calendar: Arc<Calendar>,
+        calendar: Calendars,
         settings: InspectionSettings,
         directories: tonic::transport::Channel,
         draw: tonic::transport::Channel,
@@ -266,11 +268,14 @@ impl Sagas {
     fn invitation_deadline(&self, from: NaiveDate) -> Result<Deadline, String> {
         let n = self.settings.invitation_working_days;
         self.calendar
+            .current()
             .add_working_days(from, n)
-            .map(|date| Deadline {
+            .map(|due| Deadline {
                 step: "invite".into(),
-                date,
+                date: due.date,
                 working_days: n,
+                from: Some(from),
+                provisional: due.provisional,
             })
             .map_err(|e| e.to_string())
     }
@@ -969,14 +974,17 @@ impl Sagas {
                     .deadlines
                     .last()
                     .map_or_else(today, |d| d.date.max(today()));
-                let date = self
+                let due = self
                     .calendar
+                    .current()
                     .add_working_days(from, working_days)
                     .map_err(|e| Violations::one("working_days", e.to_string()))?;
                 Steer::Extend(Deadline {
                     step: "invite".into(),
-                    date,
+                    date: due.date,
                     working_days,
+                    from: Some(from),
+                    provisional: due.provisional,
                 })
             }
             pb::Action::ProceedWithout => Steer::ProceedWithout(reason.to_string()),
@@ -1012,6 +1020,7 @@ impl Sagas {
         let assigned_on = today();
         let schedule_by = self
             .calendar
+            .current()
             .add_working_days(assigned_on, VISIT_WORKING_DAYS)
             .ok();
         let now = now_ms();
@@ -1057,7 +1066,8 @@ impl Sagas {
                 team: members,
                 checks,
                 assigned_on,
-                schedule_by,
+                schedule_by: schedule_by.map(|d| d.date),
+                schedule_by_provisional: schedule_by.is_some_and(|d| d.provisional),
                 scheduled_for: None,
                 method: None,
                 announced: false,
@@ -1326,9 +1336,146 @@ impl Sagas {
         Ok(step.stored)
     }
 
+    /// Counts every provisional deadline again on the calendar as loaded now (after an operator loaded a year's
+    /// notice): the open invitation deadlines and the last days of visits not yet scheduled. Each one counted again
+    /// is recorded on its saga's timeline with the old date and the new; how many were recorded.
+    pub async fn recount(&self) -> Result<u64, Error> {
+        let calendar = self.calendar.current();
+        let system = Identity {
+            subject: format!("system:{}", crate::NAME),
+            department: "system".into(),
+            roles: vec![ROLE_COORDINATOR.into()],
+        };
+        let mut recorded = 0;
+        let filter = Filter {
+            phases: vec![Phase::Inviting, Phase::Scheduling, Phase::Visiting],
+            ..Default::default()
+        };
+        let mut page = Page {
+            size: 200,
+            after: String::new(),
+        };
+        loop {
+            let sagas = {
+                let mut conn = self.db.pool().acquire().await?;
+                store::list(&mut conn, &filter, &page).await?
+            };
+            let Some(last) = sagas.last() else { break };
+            page.after = last.saga.task_id.clone();
+            for stored in sagas {
+                let saga = &stored.saga;
+                if let Some(d) = saga
+                    .deadlines
+                    .last()
+                    .filter(|d| saga.phase == Phase::Inviting && d.provisional && d.from.is_some())
+                {
+                    let from = d.from.expect("filtered");
+                    match calendar.add_working_days(from, d.working_days) {
+                        Ok(due) => {
+                            let again = Deadline {
+                                date: due.date,
+                                provisional: due.provisional,
+                                ..d.clone()
+                            };
+                            if again != *d {
+                                let cause = format!("calendar:{}", uuid::Uuid::now_v7());
+                                let input = Input::Recounted(again);
+                                if self
+                                    .apply(&saga.task_id, input, &system.subject, &cause)
+                                    .await?
+                                    .is_ok()
+                                {
+                                    recorded += 1;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(task = %saga.task_id, error = %e, "a deadline cannot be counted again")
+                        }
+                    }
+                }
+                if matches!(saga.phase, Phase::Scheduling | Phase::Visiting) {
+                    recorded += self
+                        .recount_visits(&system, &saga.task_id, &calendar)
+                        .await?;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Counts again the last day of each visit of `task_id` not yet scheduled whose day is provisional.
+    async fn recount_visits(
+        &self,
+        system: &Identity,
+        task_id: &str,
+        calendar: &Calendar,
+    ) -> Result<u64, Error> {
+        let mut recorded = 0;
+        let mut page = Page {
+            size: 500,
+            after: String::new(),
+        };
+        loop {
+            let visits = {
+                let mut conn = self.db.pool().acquire().await?;
+                store::list_visits(&mut conn, task_id, &page).await?
+            };
+            let Some(last) = visits.last() else { break };
+            page.after = last.visit.id.clone();
+            for stored in visits {
+                let v = &stored.visit;
+                if !v.schedule_by_provisional || v.scheduled_for.is_some() || v.outcome.is_some() {
+                    continue;
+                }
+                let Ok(due) = calendar.add_working_days(v.assigned_on, VISIT_WORKING_DAYS) else {
+                    continue;
+                };
+                if v.schedule_by == Some(due.date) && due.provisional {
+                    continue;
+                }
+                let changed = self
+                    .change_visit(system, &v.id, "visit.recounted", false, |visit| {
+                        if !visit.schedule_by_provisional || visit.scheduled_for.is_some() {
+                            return Ok(None);
+                        }
+                        let old = visit.schedule_by;
+                        visit.schedule_by = Some(due.date);
+                        visit.schedule_by_provisional = due.provisional;
+                        let state = if due.provisional {
+                            "still provisional"
+                        } else {
+                            "final"
+                        };
+                        Ok(Some(match old {
+                            Some(old) if old == due.date => {
+                                format!("last day for the visit {old} stays, now {state}")
+                            }
+                            Some(old) => format!(
+                                "last day for the visit moved from {old} to {} ({state})",
+                                due.date
+                            ),
+                            None => {
+                                format!("last day for the visit counted: {} ({state})", due.date)
+                            }
+                        }))
+                    })
+                    .await;
+                match changed {
+                    Ok(_) => recorded += 1,
+                    Err(e) => {
+                        tracing::warn!(visit = %v.id, error = %e, "a visit's last day was not counted again")
+                    }
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
     /// Whether `day` is a working day; a day the calendar does not cover is refused by name.
     pub fn working_day(&self, day: NaiveDate) -> Result<bool, Error> {
         self.calendar
+            .current()
             .is_working_day(day)
             .map_err(|e| Violations::one("date", e.to_string()).into())
     }

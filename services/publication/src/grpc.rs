@@ -118,6 +118,7 @@ fn result_pb(
         content: r.content.as_ref().map(content_pb),
         code_table_version: r.table.clone(),
         due_date: r.due.map(|d| d.to_string()).unwrap_or_default(),
+        due_date_provisional: r.due_provisional,
         overdue: r.overdue(today),
         reason: r.reason.clone(),
         published_time: r.published_at.map(ts),

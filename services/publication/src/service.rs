@@ -13,7 +13,7 @@ use suiji_api::inspection::v1 as insp;
 use suiji_api::publication::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::{Identity, Tokens};
-use suiji_platform::calendar::{Calendar, china_date, today};
+use suiji_platform::calendar::{Calendars, china_date, today};
 use suiji_platform::config::PublicationSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
@@ -85,7 +85,7 @@ impl Tables {
 pub struct Publications {
     db: Db,
     relay: Relay,
-    calendar: Arc<Calendar>,
+    calendar: Calendars,
     settings: Arc<PublicationSettings>,
     tables: Arc<Tables>,
     directories: tonic::transport::Channel,
@@ -124,7 +124,7 @@ impl Publications {
     pub async fn new(
         db: Db,
         relay: Relay,
-        calendar: Arc<Calendar>,
+        calendar: Calendars,
         settings: PublicationSettings,
         directories: tonic::transport::Channel,
         tokens: Tokens,
@@ -209,15 +209,15 @@ impl Publications {
         };
         let due = self
             .calendar
-            .add_working_days(concluded, self.settings.due_working_days)
-            .ok();
+            .current()
+            .add_working_days(concluded, self.settings.due_working_days);
         let joint = e.outcomes.len() > 1;
         let table = self.tables.current();
         let now = now_ms();
         let mut created = 0;
         for o in &e.outcomes {
             for item in &o.items {
-                let r = Res {
+                let mut r = Res {
                     id: format!("{}/{}/{}", e.visit_id, o.department_code, item.item_code),
                     task_id: e.task_id.clone(),
                     task_name: e.task_name.clone(),
@@ -242,7 +242,9 @@ impl Publications {
                     state: State::NotEntered,
                     content: None,
                     table: String::new(),
-                    due,
+                    due: due.as_ref().ok().map(|d| d.date),
+                    due_provisional: due.as_ref().is_ok_and(|d| d.provisional),
+                    due_from: Some(concluded),
                     reason: String::new(),
                     published_at: None,
                     corrections: Vec::new(),
@@ -253,6 +255,16 @@ impl Publications {
                         detail: format!("visit {} concluded {}", e.visit_id, e.outcome),
                     }],
                 };
+                if let Err(why) = &due {
+                    // Never an empty field in silence: the history says why, and the logs tell the operators.
+                    tracing::error!(result = %r.id, %why, "no due date can be counted");
+                    r.history.push(crate::domain::result::Step {
+                        at: now,
+                        actor: "system:publication".into(),
+                        kind: "due_uncounted".into(),
+                        detail: format!("no due date: {why}"),
+                    });
+                }
                 created += i64::from(store::insert(tx, &r, now).await?);
             }
         }
@@ -344,6 +356,70 @@ impl Publications {
                 }
             }
         }
+    }
+
+    /// Counts every provisional due date again on the calendar as loaded now (after an operator loaded a year's
+    /// notice). Each one counted again is recorded in the result's history with the old date and the new. How many
+    /// were recorded.
+    pub async fn recount(&self) -> Result<u64, Error> {
+        let calendar = self.calendar.current();
+        let mut recorded = 0;
+        let mut after = String::new();
+        loop {
+            let ids = {
+                let mut conn = self.db.pool().acquire().await?;
+                store::provisional_due(&mut conn, &after, 200).await?
+            };
+            let Some(last) = ids.last() else { break };
+            after = last.clone();
+            for id in ids {
+                let mut tx = self.db.begin().await?;
+                let Some(mut s) = store::get(&mut tx, &id).await? else {
+                    continue;
+                };
+                let r = &mut s.result;
+                let from = r.due_from.unwrap_or(r.inspection_date);
+                let due = match calendar.add_working_days(from, self.settings.due_working_days) {
+                    Ok(due) => due,
+                    Err(e) => {
+                        tracing::error!(result = %id, error = %e, "a due date cannot be counted again");
+                        continue;
+                    }
+                };
+                if r.due == Some(due.date) && due.provisional {
+                    continue;
+                }
+                let state = if due.provisional {
+                    "still provisional"
+                } else {
+                    "final"
+                };
+                let detail = match r.due {
+                    Some(old) if old == due.date => format!("due date {old} stays, now {state}"),
+                    Some(old) => format!("due date moved from {old} to {} ({state})", due.date),
+                    None => format!("due date counted: {} ({state})", due.date),
+                };
+                let now = now_ms();
+                r.due = Some(due.date);
+                r.due_provisional = due.provisional;
+                r.history.push(crate::domain::result::Step {
+                    at: now,
+                    actor: "system:publication".into(),
+                    kind: "due.recounted".into(),
+                    detail,
+                });
+                match store::update(&mut tx, r, s.version, now).await {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        recorded += 1;
+                    }
+                    // Changed meanwhile by a department: the next reload counts it.
+                    Err(Error::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(recorded)
     }
 
     /// [`Self::change`] inside the caller's transaction, without its audit line, which it returns (none when

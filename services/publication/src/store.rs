@@ -41,8 +41,8 @@ fn due(r: &Res) -> String {
 /// Adds a new result; false when it is there already (a redelivered visit).
 pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
     let done = sqlx::query(
-        "INSERT INTO results (id, task_id, department, state, entered, problem, inspection_date, due_date, version, doc, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO results (id, task_id, department, state, entered, problem, inspection_date, due_date, version, doc, updated_at, \
+         due_provisional) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&r.id)
     .bind(&r.task_id)
@@ -54,6 +54,7 @@ pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
     .bind(due(r))
     .bind(encode(r)?)
     .bind(now)
+    .bind(flag(r.due_provisional))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -63,7 +64,7 @@ pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
 pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), Error> {
     let done = sqlx::query(
         "UPDATE results SET state = $1, entered = $2, problem = $3, due_date = $4, version = version + 1, doc = $5, \
-         updated_at = $6 WHERE id = $7 AND version = $8",
+         updated_at = $6, due_provisional = $9 WHERE id = $7 AND version = $8",
     )
     .bind(r.state.as_str())
     .bind(flag(r.state.is_entered()))
@@ -73,6 +74,7 @@ pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), 
     .bind(now)
     .bind(&r.id)
     .bind(version)
+    .bind(flag(r.due_provisional))
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 1 {
@@ -83,6 +85,21 @@ pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), 
             r.id
         )))
     }
+}
+
+/// A page of the ids of results whose due date is provisional, after `after`, in id order.
+pub async fn provisional_due(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM results WHERE due_provisional = 1 AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// One result.

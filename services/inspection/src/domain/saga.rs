@@ -132,6 +132,13 @@ pub struct Deadline {
     pub date: NaiveDate,
     /// Working days from the start of the step.
     pub working_days: u32,
+    /// The day counted from (not itself counted); kept so the deadline can be counted again when a calendar
+    /// year's notice is loaded.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Counted through a year whose notice is not loaded yet: it may move when the notice comes.
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 /// One task's saga.
@@ -296,6 +303,8 @@ pub enum Input {
     },
     /// A coordinator's action.
     Steer(Steer),
+    /// The current deadline counted again, on a calendar with a year's notice loaded since it was counted.
+    Recounted(Deadline),
     /// Publication has every result of the task published or withheld; `open` transfers are not closed.
     ResultsFinal { results: u64, open: u64 },
     /// A transfer changed (created, answered, rerouted); `open` transfers of the task are not closed after it.
@@ -510,6 +519,54 @@ impl Saga {
         }
     }
 
+    /// Replaces the open invitation deadline by the same deadline counted again (the old one stays in the list);
+    /// the timeline says the old date and the new.
+    fn recounted(&mut self, deadline: Deadline) -> Result<Outcome, Refusal> {
+        if self.phase != Phase::Inviting {
+            return Err(Refusal::NotNow("the invitations are closed".into()));
+        }
+        let Some(current) = self.deadlines.last() else {
+            return Err(Refusal::NotNow("no deadline to count again".into()));
+        };
+        if !current.provisional
+            || current.step != deadline.step
+            || current.working_days != deadline.working_days
+            || current.from != deadline.from
+        {
+            return Err(Refusal::NotNow(
+                "the current deadline is not the provisional one counted again".into(),
+            ));
+        }
+        let (old, new) = (current.date, deadline.date);
+        let state = if deadline.provisional {
+            "still provisional"
+        } else {
+            "final"
+        };
+        let detail = if old == new {
+            format!("{} deadline {new} stays, now {state}", deadline.step)
+        } else {
+            format!(
+                "{} deadline moved from {old} to {new} ({state})",
+                deadline.step
+            )
+        };
+        self.deadlines.push(deadline);
+        let effects = if old == new {
+            Vec::new()
+        } else {
+            vec![
+                Effect::VoidTimers,
+                Effect::SetTimer(Timer::InvitationDeadline, new),
+            ]
+        };
+        Ok(Outcome {
+            kind: "deadline.recounted",
+            detail,
+            effects,
+        })
+    }
+
     /// Applies `input` at `now` (epoch ms).
     pub fn apply(&mut self, input: Input, now: i64) -> Result<Outcome, Refusal> {
         if let Input::Transfer { kind, detail, open } = input {
@@ -615,6 +672,7 @@ impl Saga {
                 })
             }
             Input::Steer(action) => self.steer(action, now),
+            Input::Recounted(deadline) => self.recounted(deadline),
             Input::ResultsFinal { results, open } => {
                 if self.phase != Phase::Results {
                     return Err(Refusal::Late(format!(

@@ -149,6 +149,9 @@ pub struct Visit {
     /// Last day for the visit: 5 working days after the assignment (seed 001); `None` while the calendar does
     /// not cover those days.
     pub schedule_by: Option<NaiveDate>,
+    /// `schedule_by` was counted through a year whose notice is not loaded yet: it may move when the notice comes.
+    #[serde(default)]
+    pub schedule_by_provisional: bool,
     /// Day set.
     pub scheduled_for: Option<NaiveDate>,
     /// Method.

@@ -200,6 +200,9 @@ async fn fill(w: &World) {
 }
 
 async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
+    // A Monday in 2027, a year no shipped notice covers, two days before 中秋: every deadline is counted on the
+    // provisional calendar, and says so.
+    suiji_platform::clock::pin_for_test("2027-09-13");
     let Some(w) = World::start(backend).await else {
         return;
     };
@@ -217,6 +220,14 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(started.waiting_on, vec![STHJ.to_string(), WSJK.to_string()]);
     assert_eq!(started.deadlines.len(), 1, "the invitation deadline");
     assert_eq!(started.deadlines[0].working_days, 3);
+    assert_eq!(
+        (
+            started.deadlines[0].date.as_str(),
+            started.deadlines[0].provisional
+        ),
+        ("2027-09-17", true),
+        "three working days from Monday 13 September 2027, 中秋 (the 15th) not counted"
+    );
 
     // Answers: only the caller's own department, a reason to decline, once.
     let mut without_role = InspectionServiceClient::with_interceptor(
@@ -357,6 +368,12 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     );
     let day = working_day_from(&first.assigned_on);
     assert!(day.to_string() <= first.schedule_by);
+    assert!(
+        first.assigned_on.starts_with("2027-"),
+        "{}",
+        first.assigned_on
+    );
+    assert!(first.schedule_by_provisional, "2027 has no notice loaded");
     let schedule = |id: String, date: String| pb::ScheduleVisitRequest {
         id,
         date,
@@ -907,6 +924,8 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
 }
 
 async fn steering_in_bulk(backend: Backend) {
+    // A Monday in a year whose notice is loaded: the deadlines are final.
+    suiji_platform::clock::pin_for_test("2026-09-21");
     let Some(w) = World::start(backend).await else {
         return;
     };
@@ -1004,6 +1023,11 @@ async fn steering_in_bulk(backend: Backend) {
     assert!(
         after.attention.is_none() && after.deadlines.len() == 2,
         "{after:#?}"
+    );
+    assert!(
+        after.deadlines.iter().all(|d| !d.provisional),
+        "{:?}",
+        after.deadlines
     );
 
     // One action, a result per saga: an unknown task fails alone.

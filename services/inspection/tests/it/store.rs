@@ -26,6 +26,7 @@ fn visit() -> Visit {
         checks: Vec::new(),
         assigned_on: day,
         schedule_by: Some(day),
+        schedule_by_provisional: false,
         scheduled_for: None,
         method: None,
         announced: false,

@@ -186,6 +186,12 @@ pub struct Result {
     pub table: String,
     /// Last day to publish.
     pub due: Option<NaiveDate>,
+    /// `due` was counted through a year whose notice is not loaded yet: it may move when the notice comes.
+    #[serde(default)]
+    pub due_provisional: bool,
+    /// The day `due` is counted from (the visit's conclusion), kept to count it again when a notice is loaded.
+    #[serde(default)]
+    pub due_from: Option<NaiveDate>,
     /// Why returned, rejected or withheld.
     pub reason: String,
     /// When published (epoch ms).

@@ -8,6 +8,7 @@ use crate::{SCJG, STHJ, Setup, content, publish, results};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_page_shows_published_results_and_corrections_only() {
+    suiji_platform::clock::pin_for_test("2031-06-01");
     let Some(script) = testing::browser_driver("public_page.mjs") else {
         return;
     };
@@ -25,8 +26,15 @@ async fn the_public_page_shows_published_results_and_corrections_only() {
     .await;
     s.conclude("T9", 1, &today, "inspected", &[(SCJG, "SCJG-1", false)])
         .await;
-    results(&mut s.entry(SCJG), SCJG, 2).await;
+    let listed = results(&mut s.entry(SCJG), SCJG, 2).await;
     let id = |target: usize| format!("T9/{}/{SCJG}/SCJG-1", s.targets[target].id);
+    // Far ahead, on the provisional calendar: 20 working days from Sunday 1 June 2031, 端午 (the 24th) not counted.
+    assert!(
+        listed
+            .iter()
+            .all(|r| r.due_date == "2031-06-30" && r.due_date_provisional),
+        "{listed:?}"
+    );
     publish(&s, SCJG, &id(0), &["1"], pb::Disposal::None).await;
     s.head(SCJG)
         .correct_result(pb::CorrectResultRequest {

@@ -26,10 +26,13 @@ fn field_of(status: &tonic::Status) -> String {
 }
 
 async fn results_from_entry_to_the_public(backend: Backend) {
+    // A Sunday in December: the 20 working days run into 2027, a year the shipped notices do not cover.
+    suiji_platform::clock::pin_for_test("2026-12-20");
     let Some(s) = Setup::start(backend).await else {
         return;
     };
     let today = suiji_platform::calendar::today().to_string();
+    assert_eq!(today, "2026-12-20");
     let joint = [(SCJG, "SCJG-1", false), (STHJ, "STHJ-1", false)];
     s.conclude("T1", 0, &today, "inspected", &joint).await;
     // The same visit sent again makes no second result.
@@ -58,9 +61,12 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     assert_eq!(first.inspection_type, "部门联合双随机抽查");
     assert_eq!(first.department_name, "咸阳市市场监督管理局");
     assert_eq!(first.state, pb::ResultState::NotEntered as i32);
-    assert!(
-        !first.due_date.is_empty(),
-        "due 20 working days after the visit"
+    // 2026-12-21..31 are 9 working days, 2027-01-01 is 元旦, 11 more from 4 January: provisional, since 2027's
+    // adjusted working days are not known until its notice.
+    assert_eq!(
+        (first.due_date.as_str(), first.due_date_provisional),
+        ("2027-01-18", true),
+        "due 20 working days after the visit, provisionally"
     );
     let gone = listed.iter().find(|r| r.id == id(2)).unwrap();
     assert_eq!(gone.suggested_codes, vec!["6"]);
@@ -416,6 +422,8 @@ async fn results_from_entry_to_the_public(backend: Backend) {
 }
 
 async fn deadlines_reports_and_the_connector(backend: Backend) {
+    // A Wednesday inside a year whose notice is loaded: January's visit is overdue, today's is not.
+    suiji_platform::clock::pin_for_test("2026-06-10");
     let Some(s) = Setup::start(backend).await else {
         return;
     };
@@ -449,6 +457,14 @@ async fn deadlines_reports_and_the_connector(backend: Backend) {
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].id, late);
     assert!(overdue[0].overdue);
+    assert_eq!(
+        (
+            overdue[0].due_date.as_str(),
+            overdue[0].due_date_provisional
+        ),
+        ("2026-02-02", false),
+        "20 working days from Monday 5 January, on the 2026 notice"
+    );
     let e = s
         .entry(STHJ)
         .list_results(pb::ListResultsRequest {

@@ -15,6 +15,8 @@ fn deadline(date: &str) -> Deadline {
         step: "invite".into(),
         date: day(date),
         working_days: 3,
+        from: None,
+        provisional: false,
     }
 }
 

@@ -33,6 +33,7 @@ fn visit() -> Visit {
         ],
         assigned_on: day("2027-03-01"),
         schedule_by: Some(day("2027-03-08")),
+        schedule_by_provisional: false,
         scheduled_for: None,
         method: None,
         announced: false,

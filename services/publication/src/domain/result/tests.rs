@@ -30,6 +30,8 @@ fn result(outcome: &str, problem: bool) -> Result {
         content: None,
         table: String::new(),
         due: NaiveDate::from_ymd_opt(2027, 3, 31),
+        due_provisional: false,
+        due_from: NaiveDate::from_ymd_opt(2027, 3, 3),
         reason: String::new(),
         published_at: None,
         corrections: Vec::new(),
