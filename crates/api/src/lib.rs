@@ -18,6 +18,13 @@ pub mod events {
     }
 }
 
+/// `suiji.admin.v1`: what operators call on every service (the working-day calendar).
+pub mod admin {
+    pub mod v1 {
+        tonic::include_proto!("suiji.admin.v1");
+    }
+}
+
 /// `suiji.types.v1`: types shared by several services.
 pub mod types {
     pub mod v1 {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod calendar;
+pub mod calendar_api;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -12,6 +12,7 @@ use tonic::service::Routes;
 use crate::auth::Tokens;
 use crate::bus::{Bus, BusError, Subscription};
 use crate::calendar::{CalendarError, Calendars};
+use crate::calendar_api::Recount;
 use crate::config::Settings;
 use crate::db::{Db, Migrations};
 use crate::inbox::{Inbox, TxHandler};
@@ -121,6 +122,29 @@ impl Context {
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
+        let calendar = self.calendar.current();
+        for year in calendar.notices_wanted(crate::clock::today()) {
+            tracing::warn!(
+                year,
+                "no State Council holiday notice for {year} is loaded: deadlines in {year} are provisional; add it to calendar.extra_file and reload"
+            );
+        }
+        if let Some(recount) = started.recount.clone() {
+            // A notice loaded while the service was down: its provisional deadlines are counted again now.
+            tokio::spawn(async move {
+                match recount().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(recounted = n, "provisional deadlines counted again"),
+                    Err(error) => {
+                        tracing::error!(%error, "counting the provisional deadlines again failed")
+                    }
+                }
+            });
+        }
+        let routes = started.routes.add_service(crate::calendar_api::Api::server(
+            self.calendar.clone(),
+            started.recount.clone(),
+        ));
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
         // Readiness drops as soon as shutdown begins, so load balancers stop sending new calls.
         let health = started.health.clone();
@@ -133,7 +157,7 @@ impl Context {
         });
         let mut server = tokio::spawn(crate::grpc::serve(
             listener,
-            started.routes,
+            routes,
             self.tokens.clone(),
             self.shutdown.clone(),
         ));
@@ -174,4 +198,7 @@ pub struct Started {
     pub grpc_name: &'static str,
     /// Consumers and other background tasks, which end at shutdown.
     pub tasks: Vec<JoinHandle<()>>,
+    /// How the service counts its provisional deadlines again: at start, and after each reload of the calendar
+    /// (`suiji.admin.v1.CalendarService`); `None` for a service that counts none.
+    pub recount: Option<Recount>,
 }

@@ -68,6 +68,7 @@ pub async fn start(
         health: parts.health,
         grpc_name: GRPC_NAME,
         tasks: vec![sweeper, consumer, folder],
+        recount: None,
     })
 }
 

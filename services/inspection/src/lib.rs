@@ -57,6 +57,11 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
     parts
         .routes
         .add_service(InspectionServiceServer::new(grpc::Api::new(sagas.clone())));
+    let recounting = sagas.clone();
+    let recount: suiji_platform::calendar_api::Recount = std::sync::Arc::new(move || {
+        let sagas = recounting.clone();
+        Box::pin(async move { sagas.recount().await.map_err(|e| e.to_string()) })
+    });
     let mut routes = parts.routes.routes();
     let router = std::mem::take(routes.axum_router_mut()).merge(public::router(sagas));
     Ok(Started {
@@ -64,5 +69,6 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         health: parts.health,
         grpc_name: GRPC_NAME,
         tasks: vec![consumer, timers],
+        recount: Some(recount),
     })
 }

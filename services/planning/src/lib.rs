@@ -56,5 +56,6 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         health: parts.health,
         grpc_name: GRPC_NAME,
         tasks: vec![consumer],
+        recount: None,
     })
 }

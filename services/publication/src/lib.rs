@@ -82,6 +82,11 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         .add_service(PublicationServiceServer::new(grpc::Api::new(
             publications.clone(),
         )));
+    let recounting = publications.clone();
+    let recount: suiji_platform::calendar_api::Recount = std::sync::Arc::new(move || {
+        let publications = recounting.clone();
+        Box::pin(async move { publications.recount().await.map_err(|e| e.to_string()) })
+    });
     let mut routes = parts.routes.routes();
     let router = std::mem::take(routes.axum_router_mut()).merge(public::router(publications));
     Ok(Started {
@@ -89,5 +94,6 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         health: parts.health,
         grpc_name: GRPC_NAME,
         tasks,
+        recount: Some(recount),
     })
 }

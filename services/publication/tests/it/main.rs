@@ -8,6 +8,7 @@ mod results;
 
 use std::sync::{Arc, Mutex};
 
+use suiji_api::admin::v1::calendar_service_client::CalendarServiceClient;
 use suiji_api::directories::v1 as dir;
 use suiji_api::inspection::v1 as insp;
 use suiji_api::publication::v1 as pb;
@@ -47,6 +48,8 @@ pub struct Setup {
     pub targets: Vec<dir::Target>,
     /// Where the daily export files go.
     pub export_dir: std::path::PathBuf,
+    /// The operator's calendar file (calendar.extra_file), empty at start.
+    pub calendar_file: std::path::PathBuf,
     stop: CancellationToken,
 }
 
@@ -112,6 +115,10 @@ impl Setup {
         let export_dir =
             std::env::temp_dir().join(format!("suiji-export-{}", uuid::Uuid::new_v4()));
         settings.publication.export_dir = export_dir.to_string_lossy().into_owned();
+        let calendar_file =
+            std::env::temp_dir().join(format!("suiji-calendar-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(&calendar_file, "").unwrap();
+        settings.calendar.extra_file = calendar_file.to_string_lossy().into_owned();
         settings.publication.connectors = vec![
             ConnectorSettings {
                 name: "credit".into(),
@@ -143,6 +150,7 @@ impl Setup {
             received,
             targets,
             export_dir,
+            calendar_file,
             stop,
         })
     }
@@ -150,6 +158,19 @@ impl Setup {
     pub fn client(&self, department: &str, roles: &[&str]) -> Client {
         let token = self.world.isolated.token(department, roles);
         PublicationServiceClient::with_interceptor(
+            channel(&self.publication.addr).unwrap(),
+            Bearer::new(Some(&token)),
+        )
+    }
+
+    /// The calendar API of the publication service, as `department` with `roles`.
+    pub fn calendar(
+        &self,
+        department: &str,
+        roles: &[&str],
+    ) -> CalendarServiceClient<InterceptedService<Channel, Bearer>> {
+        let token = self.world.isolated.token(department, roles);
+        CalendarServiceClient::with_interceptor(
             channel(&self.publication.addr).unwrap(),
             Bearer::new(Some(&token)),
         )

@@ -68,6 +68,71 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         ("2027-01-18", true),
         "due 20 working days after the visit, provisionally"
     );
+
+    // The operators load 2027's notice (here one whose 元旦 runs to Monday 4 January): a department cannot reload
+    // the calendar; an admin can, and the due date is counted again, final now, its move in the history.
+    let notice = "[[year]]\nyear = 2027\nnotice = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\
+                  holidays = [\"2027-01-01\", \"2027-01-02\", \"2027-01-03\", \"2027-01-04\"]\nworkdays = []\n";
+    std::fs::write(&s.calendar_file, notice).unwrap();
+    let refused = s
+        .calendar(SCJG, &["publication.head"])
+        .reload_calendar(suiji_api::admin::v1::ReloadCalendarRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let before = s
+        .calendar(SCJG, &[])
+        .get_calendar(suiji_api::admin::v1::GetCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(before.notices_wanted, vec![2027], "wanted from 1 October");
+    let reloaded = s
+        .calendar(SCJG, &["admin"])
+        .reload_calendar(suiji_api::admin::v1::ReloadCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        reloaded.deadlines_recounted, 4,
+        "every result of the three visits"
+    );
+    let calendar = reloaded.calendar.unwrap();
+    assert!(calendar.notices_wanted.is_empty());
+    assert!(
+        calendar
+            .years
+            .iter()
+            .any(|y| y.year == 2027 && !y.provisional && y.notice.contains("2027"))
+    );
+    let listed = results(&mut entry, SCJG, 3).await;
+    let first = listed.iter().find(|r| r.id == id(0)).unwrap();
+    assert_eq!(
+        (first.due_date.as_str(), first.due_date_provisional),
+        ("2027-01-19", false)
+    );
+    let got = entry
+        .get_result(pb::GetResultRequest { id: id(0) })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    let moved = got.history.last().unwrap();
+    assert_eq!(moved.kind, "due.recounted");
+    assert!(
+        moved.detail.contains("2027-01-18") && moved.detail.contains("2027-01-19"),
+        "{}",
+        moved.detail
+    );
+    // A second reload finds nothing provisional left.
+    let again = s
+        .calendar(SCJG, &["admin"])
+        .reload_calendar(suiji_api::admin::v1::ReloadCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.deadlines_recounted, 0);
     let gone = listed.iter().find(|r| r.id == id(2)).unwrap();
     assert_eq!(gone.suggested_codes, vec!["6"]);
 
@@ -194,6 +259,7 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         steps,
         [
             "created",
+            "due.recounted",
             "entered",
             "returned",
             "re-entered",

@@ -1,0 +1,87 @@
+//! `suiji.admin.v1.CalendarService`: operators read the working-day calendar a service counts with and load a
+//! year's notice into it (calendar.extra_file) without a restart; the service then counts its provisional
+//! deadlines again through its [`Recount`].
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use suiji_api::admin::v1 as pb;
+use suiji_api::admin::v1::calendar_service_server::{CalendarService, CalendarServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::auth::ROLE_ADMIN;
+use crate::calendar::{Calendar, Calendars};
+
+/// What a service does after the calendar is reloaded: counts its provisional deadlines again, returning how many
+/// it recorded.
+pub type Recount = Arc<dyn Fn() -> BoxFuture<'static, Result<u64, String>> + Send + Sync>;
+
+/// The calendar API of one service.
+#[derive(Clone)]
+pub struct Api {
+    calendars: Calendars,
+    recount: Option<Recount>,
+}
+
+impl Api {
+    /// Serves `calendars`; `recount` runs after each reload.
+    pub fn server(calendars: Calendars, recount: Option<Recount>) -> CalendarServiceServer<Self> {
+        CalendarServiceServer::new(Self { calendars, recount })
+    }
+}
+
+/// The calendar as the API shows it, with today on the platform's clock.
+pub fn describe(calendar: &Calendar) -> pb::GetCalendarResponse {
+    let today = crate::clock::today();
+    pb::GetCalendarResponse {
+        years: calendar
+            .years()
+            .map(|(year, e)| pb::CalendarYear {
+                year,
+                notice: e.notice.clone(),
+                provisional: e.provisional,
+            })
+            .collect(),
+        notices_wanted: calendar.notices_wanted(today),
+        today: today.to_string(),
+    }
+}
+
+#[tonic::async_trait]
+impl CalendarService for Api {
+    async fn get_calendar(
+        &self,
+        request: Request<pb::GetCalendarRequest>,
+    ) -> Result<Response<pb::GetCalendarResponse>, Status> {
+        crate::grpc::require(&request)?;
+        Ok(Response::new(describe(&self.calendars.current())))
+    }
+
+    async fn reload_calendar(
+        &self,
+        request: Request<pb::ReloadCalendarRequest>,
+    ) -> Result<Response<pb::ReloadCalendarResponse>, Status> {
+        let who = crate::grpc::require(&request)?;
+        if !who.has_role(ROLE_ADMIN) {
+            return Err(crate::grpc::permission_denied(
+                "calendar",
+                &format!("needs role {ROLE_ADMIN}"),
+            ));
+        }
+        let calendar = self.calendars.reload().map_err(|e| {
+            Status::failed_precondition(format!("{e}; the calendar in use stays as it was"))
+        })?;
+        let deadlines_recounted = match &self.recount {
+            Some(recount) => recount().await.map_err(|e| {
+                tracing::error!(error = %e, "counting the deadlines again failed");
+                Status::internal("the calendar is reloaded; counting the deadlines again failed (see the service's log)")
+            })?,
+            None => 0,
+        };
+        tracing::info!(deadlines_recounted, "calendar reloaded");
+        Ok(Response::new(pb::ReloadCalendarResponse {
+            calendar: Some(describe(&calendar)),
+            deadlines_recounted,
+        }))
+    }
+}
