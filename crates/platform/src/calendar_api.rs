@@ -49,11 +49,11 @@ pub fn describe(calendar: &Calendar) -> pb::GetCalendarResponse {
 
 #[tonic::async_trait]
 impl CalendarService for Api {
+    /// Public, like the notices it transcribes: `suiji health` and the console read it without a token.
     async fn get_calendar(
         &self,
-        request: Request<pb::GetCalendarRequest>,
+        _request: Request<pb::GetCalendarRequest>,
     ) -> Result<Response<pb::GetCalendarResponse>, Status> {
-        crate::grpc::require(&request)?;
         Ok(Response::new(describe(&self.calendars.current())))
     }
 

@@ -297,6 +297,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if status != tonic_health::pb::health_check_response::ServingStatus::Serving {
                 bail!("not serving");
             }
+            // The calendar's detail: the notices operators should load now (a service that serves no calendar,
+            // such as the console, has nothing to say here).
+            let mut calendar =
+                suiji_api::admin::v1::calendar_service_client::CalendarServiceClient::new(
+                    suiji_platform::grpc::channel(&addr)?,
+                );
+            if let Ok(c) = calendar
+                .get_calendar(suiji_api::admin::v1::GetCalendarRequest {})
+                .await
+            {
+                for year in c.into_inner().notices_wanted {
+                    println!(
+                        "{addr} calendar: no State Council notice for {year} loaded; its deadlines are provisional"
+                    );
+                }
+            }
             Ok(())
         }
         Command::Audit {

@@ -112,7 +112,7 @@ pub fn saga(s: &pb::Saga) -> Value {
         "paused": s.paused,
         "waiting_on": s.waiting_on,
         "deadlines": s.deadlines.iter().map(|d| json!({
-            "step": d.step, "date": d.date, "working_days": d.working_days,
+            "step": d.step, "date": d.date, "working_days": d.working_days, "provisional": d.provisional,
         })).collect::<Vec<_>>(),
         "targets": s.targets,
         "teams": s.teams,
@@ -146,6 +146,7 @@ pub fn visit(v: &pb::Visit) -> Value {
         })).collect::<Vec<_>>(),
         "assigned_on": v.assigned_on,
         "schedule_by": v.schedule_by,
+        "schedule_by_provisional": v.schedule_by_provisional,
         "scheduled_for": v.scheduled_for,
         "method": name::<pb::VisitMethod>(v.method),
         "announced": v.announced,

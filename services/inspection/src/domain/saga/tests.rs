@@ -533,3 +533,58 @@ fn the_headline_changes_with_phase_departments_deadline_and_attention_not_with_a
         "the last one moves the phase on"
     );
 }
+
+#[test]
+fn a_provisional_deadline_counted_again_moves_its_timer_and_says_both_dates() {
+    let provisional = Deadline {
+        from: Some(day("2027-03-01")),
+        provisional: true,
+        ..deadline("2027-03-04")
+    };
+    let (mut saga, _) = Saga::launched(
+        "TASK-1",
+        "联合抽查",
+        2027,
+        SCJG,
+        vec![
+            (SCJG.into(), vec!["SCJG-1".into()]),
+            (STHJ.into(), vec!["STHJ-1".into()]),
+        ],
+        Ok(provisional.clone()),
+        1,
+    );
+    // Counted from another day, it is not this deadline counted again.
+    let other = Deadline {
+        from: Some(day("2027-03-02")),
+        ..provisional.clone()
+    };
+    assert!(matches!(
+        saga.apply(Input::Recounted(other), 2),
+        Err(Refusal::NotNow(_))
+    ));
+    let moved = Deadline {
+        date: day("2027-03-05"),
+        provisional: false,
+        ..provisional.clone()
+    };
+    let outcome = saga.apply(Input::Recounted(moved.clone()), 3).unwrap();
+    assert_eq!(outcome.kind, "deadline.recounted");
+    assert!(
+        outcome.detail.contains("2027-03-04") && outcome.detail.contains("2027-03-05"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(
+        outcome.effects,
+        vec![
+            Effect::VoidTimers,
+            Effect::SetTimer(Timer::InvitationDeadline, day("2027-03-05"))
+        ]
+    );
+    assert_eq!(saga.deadlines.last(), Some(&moved));
+    // Final now: it is not counted again.
+    assert!(matches!(
+        saga.apply(Input::Recounted(moved), 4),
+        Err(Refusal::NotNow(_))
+    ));
+}
