@@ -204,7 +204,7 @@ fn short(name: &str, prefix: &str) -> String {
 fn print_result(r: &pb::Result) {
     let c = r.content.clone().unwrap_or_default();
     println!(
-        "{}  {:<15} {}  {} {}  {} {}  due {}{}  {}",
+        "{}  {:<15} {}  {} {}  {} {}  due {}{}{}  {}",
         r.id,
         short(r.state().as_str_name(), "RESULT_STATE_"),
         r.inspection_date,
@@ -220,6 +220,11 @@ fn print_result(r: &pb::Result) {
             "?"
         } else {
             &r.due_date
+        },
+        if r.due_date_provisional {
+            " (provisional)"
+        } else {
+            ""
         },
         if r.overdue { " OVERDUE" } else { "" },
         r.reason
