@@ -19,9 +19,7 @@ pub fn china_date(epoch_ms: i64) -> NaiveDate {
 }
 
 /// Today in China, on the platform's clock.
-pub fn today() -> NaiveDate {
-    crate::clock::today()
-}
+pub use crate::clock::today;
 
 /// The start of `day` in China, in epoch ms: when a deadline on that day falls due.
 pub fn start_of_day_ms(day: NaiveDate) -> i64 {
@@ -152,6 +150,23 @@ pub struct Due {
     pub provisional: bool,
 }
 
+impl Due {
+    /// How this deadline, counted again, reads on a timeline or in a history: `what` (e.g. `due date`), the day it
+    /// had and this one, and whether it is final now.
+    pub fn recounted(&self, what: &str, old: Option<NaiveDate>) -> String {
+        let state = if self.provisional {
+            "still provisional"
+        } else {
+            "final"
+        };
+        match old {
+            Some(old) if old == self.date => format!("{what} {old} stays, now {state}"),
+            Some(old) => format!("{what} moved from {old} to {} ({state})", self.date),
+            None => format!("{what} counted: {} ({state})", self.date),
+        }
+    }
+}
+
 /// The working-day calendar.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -244,14 +259,20 @@ impl Calendar {
 
     /// Whether `day` is a working day (in a provisional year, as far as the statutory holidays tell).
     pub fn is_working_day(&self, day: NaiveDate) -> Result<bool, CalendarError> {
+        Ok(self.day(day)?.0)
+    }
+
+    /// Whether `day` is a working day, and whether its year is provisional.
+    fn day(&self, day: NaiveDate) -> Result<(bool, bool), CalendarError> {
         let year = self.covering(day)?;
-        if year.workdays.contains(&day) {
-            return Ok(true);
-        }
-        if year.holidays.contains(&day) {
-            return Ok(false);
-        }
-        Ok(!matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
+        let working = if year.workdays.contains(&day) {
+            true
+        } else if year.holidays.contains(&day) {
+            false
+        } else {
+            !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+        };
+        Ok((working, year.provisional))
     }
 
     /// Whether `day`'s year is provisional.
@@ -277,8 +298,9 @@ impl Calendar {
         let mut left = n;
         while left > 0 {
             day += Duration::days(1);
-            provisional |= self.is_provisional(day)?;
-            if self.is_working_day(day)? {
+            let (working, in_provisional_year) = self.day(day)?;
+            provisional |= in_provisional_year;
+            if working {
                 left -= 1;
             }
         }

@@ -74,9 +74,9 @@ impl Context {
         bus: Arc<dyn Bus>,
         shutdown: CancellationToken,
     ) -> Result<Self, StartError> {
+        crate::clock::pin(&settings.clock.start).map_err(|e| StartError::Io(e.to_string()))?;
         let db = Db::connect(&settings.database, service).await?;
         db.migrate(migrations).await?;
-        crate::clock::pin(&settings.clock.start).map_err(|e| StartError::Io(e.to_string()))?;
         let calendar = Calendars::load(&settings.calendar.extra_file)?;
         let relay = Relay::new(
             db.clone(),

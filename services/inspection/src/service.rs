@@ -1341,20 +1341,20 @@ impl Sagas {
     /// is recorded on its saga's timeline with the old date and the new; how many were recorded.
     pub async fn recount(&self) -> Result<u64, Error> {
         let calendar = self.calendar.current();
-        let system = Identity {
-            subject: format!("system:{}", crate::NAME),
-            department: "system".into(),
-            roles: vec![ROLE_COORDINATOR.into()],
-        };
-        let mut recorded = 0;
+        Ok(self.recount_invitations(&calendar).await? + self.recount_visits(&calendar).await?)
+    }
+
+    /// The provisional invitation deadlines of the sagas still inviting.
+    async fn recount_invitations(&self, calendar: &Calendar) -> Result<u64, Error> {
         let filter = Filter {
-            phases: vec![Phase::Inviting, Phase::Scheduling, Phase::Visiting],
+            phases: vec![Phase::Inviting],
             ..Default::default()
         };
         let mut page = Page {
             size: 200,
             after: String::new(),
         };
+        let mut recorded = 0;
         loop {
             let sagas = {
                 let mut conn = self.db.pool().acquire().await?;
@@ -1364,70 +1364,56 @@ impl Sagas {
             page.after = last.saga.task_id.clone();
             for stored in sagas {
                 let saga = &stored.saga;
-                if let Some(d) = saga
-                    .deadlines
-                    .last()
-                    .filter(|d| saga.phase == Phase::Inviting && d.provisional && d.from.is_some())
-                {
-                    let from = d.from.expect("filtered");
-                    match calendar.add_working_days(from, d.working_days) {
-                        Ok(due) => {
-                            let again = Deadline {
-                                date: due.date,
-                                provisional: due.provisional,
-                                ..d.clone()
-                            };
-                            if again != *d {
-                                let cause = format!("calendar:{}", uuid::Uuid::now_v7());
-                                let input = Input::Recounted(again);
-                                if self
-                                    .apply(&saga.task_id, input, &system.subject, &cause)
-                                    .await?
-                                    .is_ok()
-                                {
-                                    recorded += 1;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(task = %saga.task_id, error = %e, "a deadline cannot be counted again")
-                        }
+                let Some(d) = saga.deadlines.last().filter(|d| d.provisional) else {
+                    continue;
+                };
+                let Some(from) = d.from else { continue };
+                let due = match calendar.add_working_days(from, d.working_days) {
+                    Ok(due) => due,
+                    Err(e) => {
+                        tracing::error!(task = %saga.task_id, error = %e, "a deadline cannot be counted again");
+                        continue;
                     }
+                };
+                if due.date == d.date && due.provisional {
+                    continue;
                 }
-                if matches!(saga.phase, Phase::Scheduling | Phase::Visiting) {
-                    recorded += self
-                        .recount_visits(&system, &saga.task_id, &calendar)
-                        .await?;
+                let again = Deadline {
+                    date: due.date,
+                    provisional: due.provisional,
+                    ..d.clone()
+                };
+                let cause = format!("calendar:{}", uuid::Uuid::now_v7());
+                let subject = format!("system:{}", crate::NAME);
+                if self
+                    .apply(&saga.task_id, Input::Recounted(again), &subject, &cause)
+                    .await?
+                    .is_ok()
+                {
+                    recorded += 1;
                 }
             }
         }
         Ok(recorded)
     }
 
-    /// Counts again the last day of each visit of `task_id` not yet scheduled whose day is provisional.
-    async fn recount_visits(
-        &self,
-        system: &Identity,
-        task_id: &str,
-        calendar: &Calendar,
-    ) -> Result<u64, Error> {
-        let mut recorded = 0;
-        let mut page = Page {
-            size: 500,
-            after: String::new(),
+    /// The provisional last days of the visits not yet scheduled, changed as a coordinator's visit change is.
+    async fn recount_visits(&self, calendar: &Calendar) -> Result<u64, Error> {
+        let system = Identity {
+            roles: vec![ROLE_COORDINATOR.into()],
+            ..Identity::system(crate::NAME)
         };
+        let mut after = String::new();
+        let mut recorded = 0;
         loop {
             let visits = {
                 let mut conn = self.db.pool().acquire().await?;
-                store::list_visits(&mut conn, task_id, &page).await?
+                store::provisional_visits(&mut conn, &after, 500).await?
             };
             let Some(last) = visits.last() else { break };
-            page.after = last.visit.id.clone();
+            after = last.visit.id.clone();
             for stored in visits {
                 let v = &stored.visit;
-                if !v.schedule_by_provisional || v.scheduled_for.is_some() || v.outcome.is_some() {
-                    continue;
-                }
                 let Ok(due) = calendar.add_working_days(v.assigned_on, VISIT_WORKING_DAYS) else {
                     continue;
                 };
@@ -1435,30 +1421,13 @@ impl Sagas {
                     continue;
                 }
                 let changed = self
-                    .change_visit(system, &v.id, "visit.recounted", false, |visit| {
+                    .change_visit(&system, &v.id, "visit.recounted", false, |visit| {
                         if !visit.schedule_by_provisional || visit.scheduled_for.is_some() {
                             return Ok(None);
                         }
-                        let old = visit.schedule_by;
-                        visit.schedule_by = Some(due.date);
+                        let old = visit.schedule_by.replace(due.date);
                         visit.schedule_by_provisional = due.provisional;
-                        let state = if due.provisional {
-                            "still provisional"
-                        } else {
-                            "final"
-                        };
-                        Ok(Some(match old {
-                            Some(old) if old == due.date => {
-                                format!("last day for the visit {old} stays, now {state}")
-                            }
-                            Some(old) => format!(
-                                "last day for the visit moved from {old} to {} ({state})",
-                                due.date
-                            ),
-                            None => {
-                                format!("last day for the visit counted: {} ({state})", due.date)
-                            }
-                        }))
+                        Ok(Some(due.recounted("last day for the visit", old)))
                     })
                     .await;
                 match changed {

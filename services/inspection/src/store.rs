@@ -203,10 +203,10 @@ pub async fn write_visit_step(
          moved AS ({MOVE_SAGA} WHERE task_id IN (SELECT task_id FROM ok) RETURNING task_id), \
          entry AS ({ENTRY_FROM} moved), \
          visit AS (UPDATE visits SET scheduled = $17, concluded = $18, version = $16 + 1, doc = $19, \
-                   updated_at = $5 WHERE id = $15 AND EXISTS (SELECT 1 FROM ok)), \
+                   schedule_by_provisional = $20, updated_at = $5 WHERE id = $15 AND EXISTS (SELECT 1 FROM ok)), \
          sent AS ({}) \
          SELECT COUNT(*) FROM ok",
-        events.insert_sql(20, "EXISTS (SELECT 1 FROM ok)")
+        events.insert_sql(21, "EXISTS (SELECT 1 FROM ok)")
     );
     let (scheduled, concluded) = counted(visit);
     let query = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, true)?
@@ -214,7 +214,8 @@ pub async fn write_visit_step(
         .bind(visit_read)
         .bind(scheduled as i64)
         .bind(concluded as i64)
-        .bind(doc(visit)?);
+        .bind(doc(visit)?)
+        .bind(i64::from(visit.schedule_by_provisional));
     let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
     if written == 0 {
         return Err(Error::Conflict(format!(
@@ -421,11 +422,11 @@ pub async fn insert_visits(
 ) -> Result<(), Error> {
     for chunk in visits.chunks(VISIT_ROWS) {
         let mut insert = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at) \
-             VALUES {} ON CONFLICT (id) DO NOTHING",
-            suiji_platform::db::values_rows(chunk.len(), 6, |p| format!(
-                "({}, {}, {}, {}, 0, 0, 1, {}, {})",
-                p[0], p[1], p[2], p[3], p[4], p[5]
+            "INSERT INTO visits (id, task_id, target_id, code, scheduled, concluded, version, doc, updated_at, \
+             schedule_by_provisional) VALUES {} ON CONFLICT (id) DO NOTHING",
+            suiji_platform::db::values_rows(chunk.len(), 7, |p| format!(
+                "({}, {}, {}, {}, 0, 0, 1, {}, {}, {})",
+                p[0], p[1], p[2], p[3], p[4], p[5], p[6]
             ))
         )));
         for v in chunk {
@@ -435,11 +436,29 @@ pub async fn insert_visits(
                 .bind(&v.target_id)
                 .bind(&v.code)
                 .bind(doc(v)?)
-                .bind(now);
+                .bind(now)
+                .bind(i64::from(v.schedule_by_provisional));
         }
         insert.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// A page of the visits not yet scheduled whose last day is provisional, after `after`, in id order.
+pub async fn provisional_visits(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<StoredVisit>, Error> {
+    let rows = sqlx::query(
+        "SELECT doc, version FROM visits WHERE schedule_by_provisional = 1 AND scheduled = 0 AND id > $1 \
+         ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_visit).collect()
 }
 
 /// A visit.
@@ -471,8 +490,8 @@ pub async fn update_visit(
     now: i64,
 ) -> Result<(), Error> {
     let done = sqlx::query(
-        "UPDATE visits SET scheduled = $1, concluded = $2, version = $3, doc = $4, updated_at = $5 \
-         WHERE id = $6 AND version = $7",
+        "UPDATE visits SET scheduled = $1, concluded = $2, version = $3, doc = $4, updated_at = $5, \
+         schedule_by_provisional = $8 WHERE id = $6 AND version = $7",
     )
     .bind(counted(v).0 as i64)
     .bind(counted(v).1 as i64)
@@ -481,6 +500,7 @@ pub async fn update_visit(
     .bind(now)
     .bind(&v.id)
     .bind(read)
+    .bind(i64::from(v.schedule_by_provisional))
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {

@@ -389,16 +389,7 @@ impl Publications {
                 if r.due == Some(due.date) && due.provisional {
                     continue;
                 }
-                let state = if due.provisional {
-                    "still provisional"
-                } else {
-                    "final"
-                };
-                let detail = match r.due {
-                    Some(old) if old == due.date => format!("due date {old} stays, now {state}"),
-                    Some(old) => format!("due date moved from {old} to {} ({state})", due.date),
-                    None => format!("due date counted: {} ({state})", due.date),
-                };
+                let detail = due.recounted("due date", r.due);
                 let now = now_ms();
                 r.due = Some(due.date);
                 r.due_provisional = due.provisional;

@@ -538,19 +538,11 @@ impl Saga {
             ));
         }
         let (old, new) = (current.date, deadline.date);
-        let state = if deadline.provisional {
-            "still provisional"
-        } else {
-            "final"
-        };
-        let detail = if old == new {
-            format!("{} deadline {new} stays, now {state}", deadline.step)
-        } else {
-            format!(
-                "{} deadline moved from {old} to {new} ({state})",
-                deadline.step
-            )
-        };
+        let detail = suiji_platform::calendar::Due {
+            date: new,
+            provisional: deadline.provisional,
+        }
+        .recounted(&format!("{} deadline", deadline.step), Some(old));
         self.deadlines.push(deadline);
         let effects = if old == new {
             Vec::new()

@@ -31,10 +31,23 @@ on_both_backends!(
     a_department_withdraws_after_the_teams
 );
 
+/// The operator's calendar file of the test's inspection service (calendar.extra_file): empty at start.
+fn calendar_file(w: &World) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "suiji-calendar-{}.toml",
+        w.isolated.settings.bus.namespace
+    ))
+}
+
 async fn start(w: &World) -> Running {
     let mut settings = (*w.isolated.settings).clone();
     settings.services.directories = w.directories.addr.clone();
     settings.services.draw = w.draw.addr.clone();
+    let calendar = calendar_file(w);
+    if !calendar.exists() {
+        std::fs::write(&calendar, "").unwrap();
+    }
+    settings.calendar.extra_file = calendar.to_string_lossy().into_owned();
     testing::start_with(
         std::sync::Arc::new(settings),
         w.isolated.bus().await,
@@ -374,6 +387,54 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         first.assigned_on
     );
     assert!(first.schedule_by_provisional, "2027 has no notice loaded");
+    // Five working days from Monday 13 September 2027, 中秋 (the 15th) not counted.
+    assert_eq!(first.schedule_by, "2027-09-21");
+
+    // 2027's notice is loaded (here one that gives 15–17 September off): every visit's last day is counted
+    // again, final now, and the saga's timeline says the old day and the new.
+    std::fs::write(
+        calendar_file(&w),
+        "[[year]]\nyear = 2027\nnotice = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\
+         holidays = [\"2027-09-15\", \"2027-09-16\", \"2027-09-17\"]\nworkdays = []\n",
+    )
+    .unwrap();
+    let reloaded =
+        suiji_api::admin::v1::calendar_service_client::CalendarServiceClient::with_interceptor(
+            channel(&inspection.addr).unwrap(),
+            Bearer::new(Some(&w.isolated.token(SCJG, &["admin"]))),
+        )
+        .reload_calendar(suiji_api::admin::v1::ReloadCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reloaded.deadlines_recounted, visits.len() as u64);
+    let visits = lead
+        .list_visits(pb::ListVisitsRequest {
+            task_id: TASK.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits;
+    assert!(
+        visits
+            .iter()
+            .all(|v| v.schedule_by == "2027-09-23" && !v.schedule_by_provisional),
+        "{visits:?}"
+    );
+    let timeline = saga(&mut lead, TASK).await.history;
+    let recounted: Vec<_> = timeline
+        .iter()
+        .filter(|h| h.kind == "visit.recounted")
+        .collect();
+    assert_eq!(recounted.len(), visits.len());
+    assert!(
+        recounted[0].detail.contains("2027-09-21") && recounted[0].detail.contains("2027-09-23"),
+        "{}",
+        recounted[0].detail
+    );
+    let first = visits.iter().find(|v| v.id == first.id).unwrap().clone();
     let schedule = |id: String, date: String| pb::ScheduleVisitRequest {
         id,
         date,
