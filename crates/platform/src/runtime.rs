@@ -122,13 +122,16 @@ impl Context {
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
-        let calendar = self.calendar.current();
-        for year in calendar.notices_wanted(crate::clock::today()) {
-            tracing::warn!(
-                year,
-                "no State Council holiday notice for {year} is loaded: deadlines in {year} are provisional; add it to calendar.extra_file and reload"
-            );
-        }
+        // Once a process: `suiji dev` runs every service in one, with one calendar file.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            for year in self.calendar.current().notices_wanted(crate::clock::today()) {
+                tracing::warn!(
+                    year,
+                    "no State Council holiday notice for {year} is loaded: deadlines in {year} are provisional; add it to calendar.extra_file and `suiji calendar reload`"
+                );
+            }
+        });
         if let Some(recount) = started.recount.clone() {
             // A notice loaded while the service was down: its provisional deadlines are counted again now.
             tokio::spawn(async move {

@@ -4,8 +4,11 @@
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Subcommand;
+use suiji_api::admin::v1::ReloadCalendarRequest;
+use suiji_api::admin::v1::calendar_service_client::CalendarServiceClient;
 use suiji_platform::calendar::{Calendar, Calendars};
 use suiji_platform::config::Settings;
+use suiji_platform::grpc::{Bearer, channel};
 
 /// `suiji calendar …`.
 #[derive(clap::Args)]
@@ -31,10 +34,48 @@ enum CalendarCommand {
         /// The day, YYYY-MM-DD.
         day: NaiveDate,
     },
+    /// Has running services read calendar.extra_file again (after a year's notice was added to it) and count
+    /// their provisional deadlines anew; needs the `admin` role.
+    Reload {
+        /// A service's address; repeat for each service that counts deadlines (inspection, publication).
+        #[arg(long = "addr", required = true)]
+        addrs: Vec<String>,
+        /// Bearer token (`suiji token …`, or the one `suiji dev` prints).
+        #[arg(long, env = "SUIJI_TOKEN")]
+        token: Option<String>,
+    },
 }
 
-/// Runs `suiji calendar …` with the calendar the services would load (the shipped table and calendar.extra_file).
-pub fn run(settings: &Settings, args: CalendarArgs) -> anyhow::Result<()> {
+/// Runs `suiji calendar …`: `reload` on the services named, the others with the calendar the services would load
+/// (the shipped table and calendar.extra_file).
+pub async fn run(settings: &Settings, args: CalendarArgs) -> anyhow::Result<()> {
+    if let CalendarCommand::Reload { addrs, token } = &args.command {
+        for addr in addrs {
+            let mut client = CalendarServiceClient::with_interceptor(
+                channel(addr)?,
+                Bearer::new(token.as_deref()),
+            );
+            let reloaded = client
+                .reload_calendar(ReloadCalendarRequest {})
+                .await
+                .with_context(|| format!("reloading the calendar of {addr}"))?
+                .into_inner();
+            let wanted = reloaded
+                .calendar
+                .map(|c| c.notices_wanted)
+                .unwrap_or_default();
+            println!(
+                "{addr}  reloaded; {} deadlines counted again{}",
+                reloaded.deadlines_recounted,
+                if wanted.is_empty() {
+                    String::new()
+                } else {
+                    format!("; notices still wanted: {wanted:?}")
+                }
+            );
+        }
+        return Ok(());
+    }
     suiji_platform::clock::pin(&settings.clock.start)?;
     let calendar = Calendars::load(&settings.calendar.extra_file)
         .context("loading the working-day calendar")?
@@ -85,6 +126,7 @@ fn lines(
                 due.date.to_string()
             }]
         }
+        CalendarCommand::Reload { .. } => unreachable!("reload is answered by the services"),
         CalendarCommand::IsWorkingDay { day } => {
             let working = calendar.is_working_day(day)?;
             let mut line = format!(

@@ -249,7 +249,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Calendar(args) => calendar_cmd::run(&load(cli.config.as_deref(), &[])?, args),
+        Command::Calendar(args) => {
+            calendar_cmd::run(&load(cli.config.as_deref(), &[])?, args).await
+        }
         Command::Services => {
             for spec in services::ALL {
                 println!("{:<12} {}", spec.name, spec.grpc_name);
