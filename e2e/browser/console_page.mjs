@@ -1,7 +1,8 @@
-// Drives the coordinators' workflow console in headless Chromium: signs in with a token, finds the task in the
-// list, opens it (phase, participants, visits, timeline), pauses and resumes it with the page's buttons, filters
-// by "needs attention", and runs a bulk action that the saga's state refuses, then prints what it saw as one JSON
-// line for the Rust test to check against the inspection service.
+// Drives the coordinators' workflow console in headless Chromium: signs in with a token, reads the calendar's
+// warning of a missing holiday notice, finds the task in the list, opens it (phase, participants, visits,
+// timeline), pauses and resumes it with the page's buttons, filters by "needs attention", and runs a bulk action
+// that the saga's state refuses, then prints what it saw as one JSON line for the Rust test to check against the
+// inspection service.
 //
 //   node e2e/browser/console_page.mjs http://127.0.0.1:PORT/console TOKEN TASK
 import { drive } from './chromium.mjs';
@@ -20,6 +21,8 @@ await drive(async (page) => {
   await page.click('#sign-in');
   await page.waitForSelector(row);
   const signedInAs = await page.textContent('#who');
+  await page.waitForSelector('#calendar-warning:not(.hidden)');
+  const calendarWarning = await page.textContent('#calendar-warning');
   const listed = await page.getAttribute(`${row} td[data-phase]`, 'data-phase');
 
   await page.click(`${row} a`);
@@ -55,7 +58,7 @@ await drive(async (page) => {
   await page.reload();
   await page.waitForSelector('#login:not(.hidden)');
   return {
-    refused, signedInAs, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
+    refused, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
     needingAttention, bulk, signedOut: true,
   };
 });

@@ -45,6 +45,11 @@ impl Drop for Dev {
     }
 }
 
+/// The day `suiji dev` runs on in these tests (its clock is pinned there): a Monday in December, a working day
+/// whose deadlines run into 2027, a year whose holiday notice is not shipped, and after 1 October, when the
+/// operators are asked for it.
+const DAY: &str = "2026-12-21";
+
 /// Starts `suiji dev` and returns it with the services' addresses it printed and the console's.
 fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, String)>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
@@ -61,6 +66,7 @@ fn start(data: &std::path::Path, port: u16, demo: bool) -> (Dev, Vec<(String, St
     let mut dev = Dev(Some(
         command
             .env("RUST_LOG", "warn")
+            .env("SUIJI_CLOCK__START", DAY)
             .env_remove("SUIJI_CONFIG_FILE")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -479,6 +485,13 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             "{seen}"
         );
         assert_eq!(seen["listed"], "scheduling", "{seen}");
+        assert!(
+            seen["calendarWarning"]
+                .as_str()
+                .unwrap()
+                .contains("尚未载入 2027 年国务院节假日安排通知"),
+            "{seen}"
+        );
         assert_eq!(seen["phase"], "scheduling", "{seen}");
         assert_eq!(
             seen["timeline"].as_u64().unwrap(),

@@ -23,6 +23,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use suiji_api::draw::v1 as draw;
 use suiji_api::draw::v1::draw_service_client::DrawServiceClient;
+use suiji_api::admin::v1::calendar_service_client::CalendarServiceClient;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 use suiji_platform::auth::{Identity, Tokens};
@@ -77,6 +78,7 @@ impl Console {
         let console = Router::new()
             .route("/", get(|| async { Html(PAGE) }))
             .route("/session", post(login).delete(logout).get(me))
+            .route("/api/calendar", get(get_calendar))
             .route("/api/sagas", get(list_sagas))
             .route("/api/sagas/{task}", get(get_saga))
             .route("/api/sagas/{task}/visits", get(list_visits))
@@ -300,6 +302,20 @@ async fn logout(State(c): State<Console>, headers: HeaderMap) -> Response {
     }
     let cookie = format!("{COOKIE}=; Path={PATH}; HttpOnly; SameSite=Strict; Max-Age=0");
     ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+/// The working-day calendar the inspection service counts with: the notices it still wants.
+async fn get_calendar(State(c): State<Console>, headers: HeaderMap) -> ApiResult {
+    c.caller(&headers)?;
+    let calendar = CalendarServiceClient::new(c.inspection.clone())
+        .get_calendar(suiji_api::admin::v1::GetCalendarRequest {})
+        .await?
+        .into_inner();
+    Ok(Json(serde_json::json!({
+        "notices_wanted": calendar.notices_wanted,
+        "today": calendar.today,
+    }))
+    .into_response())
 }
 
 /// Who is signed in.
