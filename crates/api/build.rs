@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // The manifest directory as cargo gives it to this run, not as it was when the script was compiled: two
+    // checkouts sharing one target directory (CI's clone and a session's) share the compiled script, and a path
+    // baked in at compile time would read the other checkout's protos.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let mut protos = Vec::new();
     collect(&root, &mut protos)?;
     protos.sort();
