@@ -272,6 +272,7 @@ impl Api {
                             line: r.line,
                             field: r.field,
                             reason: r.reason,
+                            column: r.column,
                         }),
                     };
                     if out.send(Ok(reply(message))).await.is_err() {

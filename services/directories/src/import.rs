@@ -63,10 +63,14 @@ const SNIFF: usize = 64 * 1024;
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// File line (1 is the header).
+    /// Where the row starts as the file is shown: the line of a CSV file (1 is the header; LF, CRLF and lone CR
+    /// each end a line), the row number of an XLSX sheet.
     pub line: u64,
     /// Column, empty for the whole row.
     pub field: String,
+    /// The column's letters as a spreadsheet shows them (`B`), empty for the whole row or a column the file
+    /// lacks.
+    pub column: String,
     /// Why.
     pub reason: String,
 }
@@ -151,17 +155,31 @@ struct Counters {
     accepted: AtomicU64,
     rejected: AtomicU64,
     listed: AtomicU64,
+    /// The file's columns, once its header is read: a rejection names its column's letters.
+    layout: std::sync::OnceLock<Arc<Layout>>,
 }
 
 impl Counters {
+    /// The rejection of `field` on the row at `line`, with its column's letters.
+    fn rejection(&self, line: u64, field: &str, reason: String) -> Rejection {
+        let column = self
+            .layout
+            .get()
+            .and_then(|l| l.position_of(field))
+            .map(crate::lines::column_letters)
+            .unwrap_or_default();
+        Rejection {
+            line,
+            field: field.into(),
+            column,
+            reason,
+        }
+    }
+
     /// Lists one problem of a row, while under the listing cap.
     fn list(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
         if self.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
-            let _ = reports.blocking_send(Report::Rejected(Rejection {
-                line,
-                field: field.into(),
-                reason,
-            }));
+            let _ = reports.blocking_send(Report::Rejected(self.rejection(line, field, reason)));
         }
     }
 
@@ -233,7 +251,9 @@ impl<'a> Rows<'a> {
     fn header<R: Record>(&mut self, cells: &[&str]) -> bool {
         match R::layout(cells) {
             Ok(layout) => {
-                self.layout = Some(Arc::new(layout));
+                let layout = Arc::new(layout);
+                let _ = self.counters.layout.set(layout.clone());
+                self.layout = Some(layout);
                 true
             }
             Err(reason) => {
@@ -428,6 +448,9 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<()
         .encoding(Some(encoding))
         .bom_override(true)
         .build(std::io::Cursor::new(head).chain(source));
+    // Lines as the person's editor counts them (LF, CRLF or lone CR), not as the csv crate does (LF only).
+    let (decoded, lines) = crate::lines::Lines::new(decoded);
+    let line_at = |position: &csv::Position| lines.borrow_mut().line_at(position.byte());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -450,7 +473,7 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<()
         }
     }
     loop {
-        let line = reader.position().line();
+        let line = line_at(reader.position());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -465,7 +488,7 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<()
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let line = record.position().map(line_at).unwrap_or(line);
         let more = if record.iter().any(|f| f.contains('\u{FFFD}')) {
             let reason = format!("holds bytes that are not valid {} text", encoding.name());
             rows.bad(line, reason)
@@ -664,11 +687,7 @@ async fn tally(
         if counters.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
             let reason = duplicate(first, &id);
             let _ = reports
-                .send(Report::Rejected(Rejection {
-                    line,
-                    field: "id".into(),
-                    reason,
-                }))
+                .send(Report::Rejected(counters.rejection(line, "id", reason)))
                 .await;
         }
     }

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod grpc;
 pub mod history;
 pub mod import;
+pub mod lines;
 pub mod segments;
 pub mod service;
 pub mod snapshot;

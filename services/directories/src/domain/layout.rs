@@ -73,6 +73,16 @@ impl Layout {
             .unwrap_or("")
     }
 
+    /// Where the column named `name` (English) sits in the file's rows, if the file has it.
+    pub fn position_of(&self, name: &str) -> Option<usize> {
+        let column = self
+            .columns
+            .headers
+            .iter()
+            .position(|(en, _)| *en == name)?;
+        self.positions[column]
+    }
+
     /// The English header of `column`.
     pub fn name(&self, column: usize) -> &'static str {
         self.columns.headers[column].0

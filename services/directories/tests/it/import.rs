@@ -28,7 +28,7 @@ pub(crate) async fn run(db: &Db, bytes: Vec<u8>) -> (Summary, Vec<Rejection>) {
         .unwrap()
 }
 
-async fn run_as(
+pub(crate) async fn run_as(
     db: &Db,
     bytes: Vec<u8>,
     format: suiji_directories::import::Format,
@@ -214,6 +214,7 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
         vec![Rejection {
             line: 20_502,
             field: "id".into(),
+            column: rejections[0].column.clone(),
             reason: format!(
                 "duplicate of line 2: {} appears twice in the file",
                 rejections[0]

@@ -3,5 +3,6 @@
 mod api;
 mod history;
 mod import;
+mod row_numbers;
 mod segments;
 mod workload;
