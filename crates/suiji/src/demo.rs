@@ -180,7 +180,8 @@ pub async fn load_directory(
         &file,
         true,
     )
-    .await?;
+    .await?
+    .0;
     let file = std::path::Path::new(data_dir).join("demo-inspectors.csv");
     let spec = suiji_directories::generate::Spec {
         count: 300,
@@ -200,7 +201,8 @@ pub async fn load_directory(
         &file,
         true,
     )
-    .await?;
+    .await?
+    .0;
     Ok(format!(
         "{} targets and {} inspectors imported into the directories ({} rejected)",
         targets.accepted,

@@ -1,7 +1,7 @@
 //! `suiji import targets FILE`: streams a file to the directories service and shows its progress and every
 //! rejected row.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -55,15 +55,20 @@ pub struct ImportArgs {
 #[derive(Subcommand)]
 enum ImportWhat {
     /// Inspection targets from a CSV file (UTF-8 or GB18030/GBK) or an XLSX workbook (first sheet).
-    Targets {
-        /// The file.
-        file: std::path::PathBuf,
-    },
+    Targets(FileArgs),
     /// Inspectors, in the same formats.
-    Inspectors {
-        /// The file.
-        file: std::path::PathBuf,
-    },
+    Inspectors(FileArgs),
+}
+
+/// The file to import, and where its rejected rows go.
+#[derive(Args)]
+struct FileArgs {
+    /// The file.
+    file: std::path::PathBuf,
+    /// Write the rejected rows here, in the file's own format and encoding with a last column giving the
+    /// reasons (错误原因): correct them there and import that file again.
+    #[arg(long)]
+    rejected: Option<std::path::PathBuf>,
 }
 
 /// What a file holds.
@@ -82,14 +87,24 @@ enum Reply {
     Summary(pb::ImportSummary),
 }
 
-/// Streams `file` to the import of `what` and returns the summary; shows progress and rejections unless quiet.
+/// The format of a file to import, by its name: `.xlsx` is a workbook, anything else CSV.
+fn format_of(file: &std::path::Path) -> pb::FileFormat {
+    if file.to_string_lossy().to_lowercase().ends_with(".xlsx") {
+        pb::FileFormat::Xlsx
+    } else {
+        pb::FileFormat::Csv
+    }
+}
+
+/// Streams `file` to the import of `what` and returns the summary and the rejections listed; shows progress (on a
+/// terminal) and the rejections unless quiet.
 pub async fn import_file(
     addr: &str,
     token: Option<&str>,
     what: What,
     file: &std::path::Path,
     quiet: bool,
-) -> anyhow::Result<pb::ImportSummary> {
+) -> anyhow::Result<(pb::ImportSummary, Vec<pb::RejectedRow>)> {
     let mut client = client(addr, token)?;
     let reader = tokio::fs::File::open(file)
         .await
@@ -98,11 +113,7 @@ pub async fn import_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let format = if file_name.to_lowercase().ends_with(".xlsx") {
-        pb::FileFormat::Xlsx
-    } else {
-        pb::FileFormat::Csv
-    };
+    let format = format_of(file);
     let header = pb::ImportHeader {
         file_name,
         format: format as i32,
@@ -182,56 +193,74 @@ pub async fn import_file(
         }
     };
     let mut summary = None;
-    let stderr = std::io::stderr();
+    let mut rejections = Vec::new();
+    // The running count is drawn on one terminal line and wiped before anything else is printed, so it never
+    // runs into the rejections or the summary; where standard error is not a terminal it is not drawn.
+    let progress = Progress(!quiet && std::io::stderr().is_terminal());
+    let row = if format == pb::FileFormat::Xlsx {
+        "row"
+    } else {
+        "line"
+    };
     while let Some(reply) = replies.next().await {
         match reply? {
-            Reply::Progress(p) if !quiet => {
-                let mut e = stderr.lock();
-                let _ = write!(
-                    e,
-                    "\r{} rows read, {} accepted, {} rejected",
-                    p.rows_read, p.accepted, p.rejected
-                );
-                let _ = e.flush();
-            }
-            Reply::Rejected(r) if !quiet => {
-                let field = if r.field.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", r.field)
-                };
-                println!("line {}{field}: {}", r.line, r.reason);
+            Reply::Progress(p) => progress.show(&format!(
+                "{} rows read, {} accepted, {} rejected",
+                p.rows_read, p.accepted, p.rejected
+            )),
+            Reply::Rejected(r) => {
+                if !quiet {
+                    progress.clear();
+                    println!("{}", rejection_line(row, &r));
+                }
+                rejections.push(r);
             }
             Reply::Summary(s) => summary = Some(s),
-            _ => {}
         }
     }
+    progress.clear();
     let summary = summary.context("the service ended the import without a summary")?;
-    if !quiet {
-        eprintln!();
-        println!(
-            "{} rows read: {} accepted ({} new), {} rejected{}",
-            summary.rows_read,
-            summary.accepted,
-            summary.created,
-            summary.rejected,
-            if summary.rejections_listed < summary.rejected {
-                " (not all listed)"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(summary)
+    Ok((summary, rejections))
 }
 
-/// Runs `suiji import`.
+/// One rejection as printed: `line 3: column C (credit_code): …`.
+fn rejection_line(row: &str, r: &pb::RejectedRow) -> String {
+    format!("{row} {}: {}", r.line, located(r))
+}
+
+/// A rejection's column and reason: `column C (credit_code): …`, as the rejected-rows file gives it too.
+fn located(r: &pb::RejectedRow) -> String {
+    match (r.column.as_str(), r.field.as_str()) {
+        ("", "") => r.reason.clone(),
+        ("", field) => format!("{field}: {}", r.reason),
+        (column, field) => format!("column {column} ({field}): {}", r.reason),
+    }
+}
+
+/// A running count on standard error, when it is a terminal.
+struct Progress(bool);
+
+impl Progress {
+    fn show(&self, text: &str) {
+        if self.0 {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\x1b[2K{text}");
+            let _ = e.flush();
+        }
+    }
+
+    fn clear(&self) {
+        self.show("");
+    }
+}
+
+/// Runs `suiji import`: the rejections one a line, then one summary line.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let (what, file) = match args.what {
-        ImportWhat::Targets { file } => (What::Targets, file),
-        ImportWhat::Inspectors { file } => (What::Inspectors, file),
+    let (what, FileArgs { file, rejected }) = match args.what {
+        ImportWhat::Targets(f) => (What::Targets, f),
+        ImportWhat::Inspectors(f) => (What::Inspectors, f),
     };
-    import_file(
+    let (summary, rejections) = import_file(
         &args.service.addr,
         args.service.token.as_deref(),
         what,
@@ -239,7 +268,55 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         false,
     )
     .await?;
+    let rows = |n: u64| format!("{n} row{}", if n == 1 { "" } else { "s" });
+    let mut line = format!(
+        "{} read: {} accepted ({} new), {} rejected",
+        rows(summary.rows_read),
+        summary.accepted,
+        summary.created,
+        summary.rejected
+    );
+    if summary.rejections_listed < summary.rejected {
+        line.push_str(&format!(" ({} listed)", summary.rejections_listed));
+    }
+    if let Some(out) = rejected.filter(|_| !rejections.is_empty()) {
+        let written = write_rejected(&file, &rejections, &out)?;
+        line.push_str(&format!(
+            "; {} to correct in {}",
+            rows(written),
+            out.display()
+        ));
+        if summary.rejections_listed < summary.rejected {
+            line.push_str(" (the listed ones only)");
+        }
+    }
+    println!("{line}");
     Ok(())
+}
+
+/// Writes the rows of `file` that `rejections` name to `out`, with their reasons; how many.
+fn write_rejected(
+    file: &std::path::Path,
+    rejections: &[pb::RejectedRow],
+    out: &std::path::Path,
+) -> anyhow::Result<u64> {
+    let mut reasons = std::collections::BTreeMap::<u64, Vec<String>>::new();
+    for r in rejections {
+        reasons.entry(r.line).or_default().push(located(r));
+    }
+    let format = match format_of(file) {
+        pb::FileFormat::Xlsx => suiji_directories::import::Format::Xlsx,
+        _ => suiji_directories::import::Format::Csv,
+    };
+    let source = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let sink = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    Ok(suiji_directories::rejected::write(
+        format, source, &reasons, sink,
+    )?)
 }
 
 /// Arguments of `suiji export`.

@@ -436,25 +436,70 @@ fn read_rows<R: Record, T: Keyed>(
     })
 }
 
+/// The text of an uploaded CSV file: its head (read to sniff the encoding) then the rest, decoded to UTF-8, its
+/// line breaks counted as they pass.
+pub type Decoded<S> = crate::lines::Lines<
+    encoding_rs_io::DecodeReaderBytes<std::io::Chain<std::io::Cursor<Vec<u8>>, S>, Vec<u8>>,
+>;
+
+/// A CSV file opened for reading: its records, the line each starts on, and how its text was written.
+pub struct CsvFile<S: Read> {
+    /// The records, decoded to UTF-8.
+    pub reader: csv::Reader<Decoded<S>>,
+    /// The line each record starts on, as [`crate::lines::LineIndex::line_at`] tells from its position.
+    pub(crate) lines: std::rc::Rc<std::cell::RefCell<crate::lines::LineIndex>>,
+    /// UTF-8 or GB18030, as sniffed.
+    pub encoding: &'static Encoding,
+    /// The file opens with a byte-order mark.
+    pub bom: bool,
+    /// Its first lines end in CRLF (Excel and WPS on Windows), else in lone CR, else in LF.
+    pub line_end: &'static [u8],
+}
+
+impl<S: Read> CsvFile<S> {
+    /// Opens `source` (UTF-8 or GB18030, any line ends).
+    pub fn open(mut source: S) -> Result<Self, ImportError> {
+        let mut head = Vec::with_capacity(SNIFF);
+        (&mut source)
+            .take(SNIFF as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| ImportError::Io(e.to_string()))?;
+        let encoding = sniff_encoding(&head);
+        let bom = Encoding::for_bom(&head).is_some();
+        let line_end: &'static [u8] = match head.iter().position(|b| *b == b'\r' || *b == b'\n') {
+            Some(i) if head[i] == b'\r' && head.get(i + 1) == Some(&b'\n') => b"\r\n",
+            Some(i) if head[i] == b'\r' => b"\r",
+            _ => b"\n",
+        };
+        let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_override(true)
+            .build(std::io::Cursor::new(head).chain(source));
+        // Lines as the person's editor counts them (LF, CRLF or lone CR), not as the csv crate does (LF only).
+        let (decoded, lines) = crate::lines::Lines::new(decoded);
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(decoded);
+        Ok(Self {
+            reader,
+            lines,
+            encoding,
+            bom,
+            line_end,
+        })
+    }
+}
+
 /// Reads a CSV file (UTF-8 or GB18030) into `rows`.
-fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportError> {
-    let mut head = Vec::with_capacity(SNIFF);
-    (&mut source)
-        .take(SNIFF as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| ImportError::Io(e.to_string()))?;
-    let encoding = sniff_encoding(&head);
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding))
-        .bom_override(true)
-        .build(std::io::Cursor::new(head).chain(source));
-    // Lines as the person's editor counts them (LF, CRLF or lone CR), not as the csv crate does (LF only).
-    let (decoded, lines) = crate::lines::Lines::new(decoded);
+fn parse_csv<R: Record>(source: impl Read, rows: &mut Rows<'_>) -> Result<(), ImportError> {
+    let CsvFile {
+        mut reader,
+        lines,
+        encoding,
+        ..
+    } = CsvFile::open(source)?;
     let line_at = |position: &csv::Position| lines.borrow_mut().line_at(position.byte());
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(decoded);
     let mut record = csv::StringRecord::new();
     match reader.read_record(&mut record) {
         Ok(true) => {
@@ -505,7 +550,7 @@ fn parse_csv<R: Record>(mut source: impl Read, rows: &mut Rows<'_>) -> Result<()
 }
 
 /// The text of a spreadsheet cell as the import reads it: whole numbers without a decimal point.
-fn cell_text(value: &calamine::DataRef<'_>) -> String {
+pub(crate) fn cell_text(value: &calamine::DataRef<'_>) -> String {
     use calamine::DataRef;
     match value {
         DataRef::Int(n) => n.to_string(),

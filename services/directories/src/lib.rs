@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod history;
 pub mod import;
 pub mod lines;
+pub mod rejected;
 pub mod segments;
 pub mod service;
 pub mod snapshot;

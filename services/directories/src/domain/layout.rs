@@ -25,6 +25,10 @@ impl Layout {
         let mut positions = vec![None; columns.headers.len()];
         for (i, raw) in header.iter().enumerate() {
             let cell = raw.trim().trim_start_matches('\u{feff}').trim();
+            // The reasons a rejected-rows file carries: passed over when it comes back corrected.
+            if crate::rejected::is_reason_column(cell) {
+                continue;
+            }
             let Some(column) = columns
                 .headers
                 .iter()

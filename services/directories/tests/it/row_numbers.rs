@@ -12,7 +12,8 @@ use crate::import::{directory, run, run_as};
 suiji_platform::on_both_backends!(
     an_excel_csv_with_crlf_names_every_bad_row_where_it_stands,
     lone_cr_gb18030_and_quoted_line_breaks_are_counted_as_shown,
-    xlsx_rows_are_named_by_sheet_row_and_column_letter
+    xlsx_rows_are_named_by_sheet_row_and_column_letter,
+    rejected_rows_come_back_in_the_uploads_own_format_ready_to_upload_again
 );
 
 /// The line (from 1) holding the byte at `offset`, as an editor counts: LF, CRLF and lone CR end one line each.
@@ -183,6 +184,116 @@ async fn xlsx_rows_are_named_by_sheet_row_and_column_letter(backend: Backend) {
         "{rejections:?}"
     );
     assert_eq!((summary.rows_read, summary.accepted), (4, 2));
+    db.close().await;
+    isolated.cleanup().await;
+}
+
+/// The reasons of `rejections` by line, as the CLI gathers them for `--rejected`.
+fn reasons_by_line(
+    rejections: &[suiji_directories::import::Rejection],
+) -> std::collections::BTreeMap<u64, Vec<String>> {
+    let mut reasons = std::collections::BTreeMap::<u64, Vec<String>>::new();
+    for r in rejections {
+        reasons
+            .entry(r.line)
+            .or_default()
+            .push(format!("{} {}: {}", r.column, r.field, r.reason));
+    }
+    reasons
+}
+
+async fn rejected_rows_come_back_in_the_uploads_own_format_ready_to_upload_again(backend: Backend) {
+    use suiji_directories::rejected;
+    let Some((isolated, db)) = directory(backend).await else {
+        return;
+    };
+    // GB18030 with CRLF, as a clerk's Excel on a Chinese Windows saves it: two bad rows among three.
+    let text = "类型,统一社会信用代码,名称,行政区划\r\n企业,91350100M000100Y43,某商贸有限公司,610402\r\n\
+                企业,914403001922038217,校验码错的店,610404\r\n企业,91610328000FXMLLX0,\"名称\r\n两行\",610403\r\n";
+    let (encoded, _, _) = encoding_rs::GB18030.encode(text);
+    let upload = encoded.into_owned();
+    let (_, rejections) = run(&db, upload.clone()).await;
+    assert_eq!(rejections.len(), 2);
+    let mut file = Vec::new();
+    let written = rejected::write(
+        Format::Csv,
+        &upload[..],
+        &reasons_by_line(&rejections),
+        &mut file,
+    )
+    .unwrap();
+    assert_eq!(written, 2);
+    let (back, _, malformed) = encoding_rs::GB18030.decode(&file);
+    assert!(!malformed);
+    assert!(
+        !file.starts_with(b"\xEF\xBB\xBF") && std::str::from_utf8(&file).is_err(),
+        "GB18030 as uploaded, not UTF-8"
+    );
+    let lines: Vec<&str> = back.split("\r\n").collect();
+    assert_eq!(lines[0], "类型,统一社会信用代码,名称,行政区划,错误原因");
+    assert!(
+        lines[1].starts_with("企业,914403001922038217,校验码错的店,610404,\"B credit_code: "),
+        "{back:?}"
+    );
+    assert_eq!(lines[2], "企业,91610328000FXMLLX0,\"名称");
+    assert!(
+        lines[3].starts_with("两行\",610403,\"B credit_code: "),
+        "{back}"
+    );
+    assert_eq!(lines.len(), 5, "CRLF throughout, ending in one: {back:?}");
+
+    // Corrected where they stand and uploaded again: the reasons' column is passed over, both rows land.
+    let corrected = back
+        .replace("914403001922038217", "914403001922038216")
+        .replace("91610328000FXMLLX0", "91610328000FXMLLX1");
+    let (encoded, _, _) = encoding_rs::GB18030.encode(&corrected);
+    let (summary, rejections) = run(&db, encoded.into_owned()).await;
+    assert_eq!(
+        (summary.accepted, summary.rejected),
+        (2, 0),
+        "{rejections:?}"
+    );
+
+    // An XLSX upload gives an XLSX back, header and rejected rows with their reasons.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, h) in ["类型", "统一社会信用代码", "名称", "行政区划"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, code) in [(1, "91350100M000100Y43"), (3, "914403001922038218")] {
+        sheet.write_string(r, 0, "企业").unwrap();
+        sheet.write_string(r, 1, code).unwrap();
+        sheet.write_string(r, 2, "表格里的公司").unwrap();
+        sheet.write_number(r, 3, 610402.0).unwrap();
+    }
+    let upload = workbook.save_to_buffer().unwrap();
+    let (_, rejections) = run_as(&db, upload.clone(), Format::Xlsx).await.unwrap();
+    assert_eq!(rejections[0].line, 4);
+    let mut file = Vec::new();
+    rejected::write(
+        Format::Xlsx,
+        &upload[..],
+        &reasons_by_line(&rejections),
+        &mut file,
+    )
+    .unwrap();
+    use calamine::Reader;
+    let mut back = calamine::Xlsx::new(std::io::Cursor::new(file)).unwrap();
+    let range = back.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0],
+        ["类型", "统一社会信用代码", "名称", "行政区划", "错误原因"]
+    );
+    assert_eq!(rows[1][1], "914403001922038218");
+    assert!(rows[1][4].starts_with("B credit_code: "), "{rows:?}");
     db.close().await;
     isolated.cleanup().await;
 }
