@@ -18,6 +18,8 @@ pub mod events {
     }
 }
 
+pub mod named;
+
 /// `suiji.admin.v1`: what operators call on every service (the working-day calendar).
 pub mod admin {
     pub mod v1 {

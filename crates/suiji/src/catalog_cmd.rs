@@ -4,6 +4,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 use suiji_api::catalog::v1 as pb;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
+use suiji_api::named::name;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
@@ -239,22 +240,12 @@ fn print_item(item: &pb::Item) {
     println!(
         "{:<16} {:<10} v{} (in force: v{}) rev {}  {}  [{}] cap {:.2}%  {}",
         item.code,
-        pb::ItemState::try_from(item.state)
-            .map(|s| s
-                .as_str_name()
-                .trim_start_matches("ITEM_STATE_")
-                .to_lowercase())
-            .unwrap_or_default(),
+        name::<pb::ItemState>(item.state),
         v.version,
         item.published_version,
         item.revision,
         c.department_code,
-        pb::ItemCategory::try_from(c.category)
-            .map(|s| s
-                .as_str_name()
-                .trim_start_matches("ITEM_CATEGORY_")
-                .to_lowercase())
-            .unwrap_or_default(),
+        name::<pb::ItemCategory>(c.category),
         f64::from(c.ratio_cap_basis_points) / 100.0,
         c.name
     );
@@ -332,9 +323,7 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 println!(
                     "v{:<3} {:<22} {}",
                     v.version,
-                    pb::VersionState::try_from(v.state)
-                        .map(|s| s.as_str_name())
-                        .unwrap_or("?"),
+                    name::<pb::VersionState>(v.state),
                     v.content.map(|c| c.name).unwrap_or_default()
                 );
             }

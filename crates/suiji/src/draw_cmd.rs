@@ -123,13 +123,7 @@ fn witnesses(list: &[String]) -> anyhow::Result<Vec<pb::Witness>> {
 }
 
 fn print_draw(d: &pb::Draw) {
-    let state = pb::DrawState::try_from(d.state)
-        .map(|s| {
-            s.as_str_name()
-                .trim_start_matches("DRAW_STATE_")
-                .to_lowercase()
-        })
-        .unwrap_or_default();
+    let state = suiji_api::named::name::<pb::DrawState>(d.state);
     println!(
         "{}  {}  {}  lead {}  ({})",
         d.task_id, d.task_name, state, d.lead_department_code, d.algorithm

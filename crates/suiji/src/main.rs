@@ -81,9 +81,10 @@ enum Command {
             default_value = "catalog.editor,catalog.publisher"
         )]
         role: Vec<String>,
-        /// Subject (person or system id).
-        #[arg(long, default_value = "dev")]
-        subject: String,
+        /// Subject (person or system id); default: one development person per department and roles
+        /// (`dev:610400-ZFB:planning.joint-meeting`), so the four-eyes rules see different people.
+        #[arg(long)]
+        subject: Option<String>,
         /// Hours the token stays valid.
         #[arg(long, default_value_t = 12)]
         hours: u64,
@@ -274,7 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("auth.dev_tokens is off: tokens come from your identity provider");
             }
             let identity = Identity {
-                subject,
+                subject: subject.unwrap_or_else(|| format!("dev:{department}:{}", role.join("+"))),
                 department,
                 roles: role,
             };
@@ -295,7 +296,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("health check of {addr}"))?
                 .into_inner()
                 .status();
-            println!("{addr} {}", status.as_str_name());
+            let word = match status {
+                tonic_health::pb::health_check_response::ServingStatus::Serving => "serving",
+                tonic_health::pb::health_check_response::ServingStatus::NotServing => "not serving",
+                _ => "unknown",
+            };
+            println!("{addr} {word}");
             if status != tonic_health::pb::health_check_response::ServingStatus::Serving {
                 bail!("not serving");
             }

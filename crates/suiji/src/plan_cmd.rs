@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use suiji_api::named::name;
 use suiji_api::planning::v1 as pb;
 use suiji_api::planning::v1::planning_service_client::PlanningServiceClient;
 use suiji_platform::grpc::{Bearer, channel};
@@ -262,10 +263,6 @@ fn parse_plan(text: &str) -> anyhow::Result<pb::PlanContent> {
     Ok(suiji_planning::convert::content_pb(&content))
 }
 
-fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix).to_lowercase()
-}
-
 fn print_plan(p: &pb::Plan) {
     let v = p.version.clone().unwrap_or_default();
     let c = v.content.clone().unwrap_or_default();
@@ -279,7 +276,7 @@ fn print_plan(p: &pb::Plan) {
     println!(
         "{}  {:<9} v{} (in force: v{}, latest: v{}) rev {}  {}  {}{}{}",
         p.id,
-        short(p.state().as_str_name(), "PLAN_STATE_"),
+        name::<pb::PlanState>(p.state),
         v.version,
         p.effective_version,
         p.latest_version,
@@ -301,7 +298,7 @@ fn print_entries(p: &pb::Plan) {
         println!(
             "  amendment: {} ({})",
             v.reason,
-            short(v.amendment_state().as_str_name(), "AMENDMENT_STATE_")
+            name::<pb::AmendmentState>(v.amendment_state)
         );
     }
     for e in v.content.unwrap_or_default().entries {
@@ -329,7 +326,7 @@ fn print_task(t: &pb::Task) {
     println!(
         "{}  {:<9} {}  plan {} v{} entry {}  {} to {}  lead {}  quantity {}{}",
         t.id,
-        short(t.state().as_str_name(), "TASK_STATE_"),
+        name::<pb::TaskState>(t.state),
         c.name,
         c.plan_id,
         t.plan_version,
@@ -517,7 +514,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<()> {
                     if v.version == 1 {
                         "original".to_string()
                     } else {
-                        short(v.amendment_state().as_str_name(), "AMENDMENT_STATE_")
+                        name::<pb::AmendmentState>(v.amendment_state)
                     },
                     v.content.map(|c| c.name).unwrap_or_default(),
                     v.reason

@@ -6,6 +6,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
+use suiji_api::named::name;
 use suiji_api::publication::v1 as pb;
 use suiji_api::publication::v1::publication_service_client::PublicationServiceClient;
 use suiji_platform::grpc::{Bearer, channel};
@@ -195,18 +196,12 @@ fn disposal(s: &str) -> Result<i32, String> {
 
 type Client = PublicationServiceClient<InterceptedService<Channel, Bearer>>;
 
-fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix)
-        .to_lowercase()
-        .replace('_', "-")
-}
-
 fn print_result(r: &pb::Result) {
     let c = r.content.clone().unwrap_or_default();
     println!(
         "{}  {:<15} {}  {} {}  {} {}  due {}{}{}  {}",
         r.id,
-        short(r.state().as_str_name(), "RESULT_STATE_"),
+        name::<pb::ResultState>(r.state),
         r.inspection_date,
         r.credit_code,
         r.target_name,
@@ -560,7 +555,7 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
                     println!(
                         "{}  {:<9} {:<10} {:<16} {}  attempts {}  {}",
                         d.id,
-                        short(d.state().as_str_name(), "DELIVERY_STATE_"),
+                        name::<pb::DeliveryState>(d.state),
                         d.connector,
                         d.kind,
                         d.result_id,

@@ -7,69 +7,7 @@ use suiji_api::inspection::v1 as pb;
 use suiji_platform::auth::Identity;
 
 /// A protobuf enum the page names by its short name: the value's name without the type's prefix, lower-case
-/// (`PHASE_REVIEWING_TARGETS` is `reviewing_targets`).
-pub trait Named: Sized + Copy + PartialEq + TryFrom<i32> {
-    /// The prefix of the values' names, e.g. `PHASE_`.
-    const PREFIX: &'static str;
-    /// The value that means "not set", never named by the page.
-    const UNSET: Self;
-    /// The value's full name.
-    fn full_name(self) -> &'static str;
-    /// The value of a full name.
-    fn from_full_name(name: &str) -> Option<Self>;
-}
-
-macro_rules! named {
-    ($($t:ty => $prefix:literal),* $(,)?) => {$(
-        impl Named for $t {
-            const PREFIX: &'static str = $prefix;
-            const UNSET: Self = <$t>::Unspecified;
-            fn full_name(self) -> &'static str {
-                self.as_str_name()
-            }
-            fn from_full_name(name: &str) -> Option<Self> {
-                <$t>::from_str_name(name)
-            }
-        }
-    )*};
-}
-
-named! {
-    pb::Phase => "PHASE_",
-    pb::Action => "ACTION_",
-    pb::InvitationState => "INVITATION_STATE_",
-    pb::VisitMethod => "VISIT_METHOD_",
-    pb::VisitOutcome => "VISIT_OUTCOME_",
-    pb::CheckResult => "CHECK_RESULT_",
-    pb::TransferKind => "TRANSFER_KIND_",
-    pb::TransferState => "TRANSFER_STATE_",
-    pb::TransferAnswer => "TRANSFER_ANSWER_",
-}
-
-/// The short name of `value` (`unknown(n)` for a number the API does not define).
-pub fn name<T: Named>(value: i32) -> String {
-    T::try_from(value)
-        .map(|v| {
-            let full = v.full_name();
-            full.strip_prefix(T::PREFIX)
-                .unwrap_or(full)
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_else(|_| format!("unknown({value})"))
-}
-
-/// Every value's short name but the "not set" one, in the API's order.
-pub fn names<T: Named>() -> Vec<String> {
-    (1..)
-        .map_while(|i| T::try_from(i).ok().map(|_| name::<T>(i)))
-        .collect()
-}
-
-/// The value called `short` (never the "not set" one).
-pub fn of<T: Named>(short: &str) -> Option<T> {
-    T::from_full_name(&format!("{}{}", T::PREFIX, short.to_ascii_uppercase()))
-        .filter(|v| *v != T::UNSET)
-}
+pub use suiji_api::named::{Named, name, names, of};
 
 /// A gRPC status code's name, e.g. `InvalidArgument`.
 pub fn code_name(code: tonic::Code) -> String {

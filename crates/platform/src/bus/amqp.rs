@@ -340,6 +340,9 @@ impl AmqpBus {
         tracing::info!(queue = %self.names.queue(&subscription.service), "consuming");
         let (settle, settled) = tokio::sync::mpsc::unbounded_channel();
         let worked = CancellationToken::new();
+        // Closed before its connection at the end: a connection closed under an open channel makes lapin log an
+        // error, on every normal shutdown.
+        let closing = channel.clone();
         let settler = Settler::new(channel, self.settings.prefetch).run(settled, worked.clone());
         // The session ends at the stream's first error: lapin may keep a failed consumer stream open, and a
         // session that never ends never reconnects.
@@ -396,6 +399,9 @@ impl AmqpBus {
             // The settler ends once the work has and every outcome is sent on.
             _ = async { tokio::join!(async { work.await; worked.cancel() }, settler) } => {}
             _ = watchdog => {}
+        }
+        if closing.status().connected() {
+            let _ = tokio::time::timeout(BROKER_TIMEOUT, closing.close(200, "bye".into())).await;
         }
         let _ = tokio::time::timeout(BROKER_TIMEOUT, connection.close(200, "bye".into())).await;
         if shutdown.is_cancelled() {

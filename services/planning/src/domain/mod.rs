@@ -766,15 +766,30 @@ fn joint_meeting(who: &Identity, plan: &Plan, what: &str) -> Result<(), Denied> 
             format!("only the joint meeting ({ROLE_JOINT_MEETING}) {what}"),
         ));
     }
-    if who.department == plan.department_code
-        || who.subject == plan.created_by
-        || who.subject == plan.submitted_by
-    {
+    if who.department == plan.department_code {
         return Err(denied(
             "id",
             format!(
-                "plan {} is your own (department {}); another member of the joint meeting {what}",
+                "plan {} is your own department's ({}); a member of the joint meeting from another department {what}",
                 plan.id, plan.department_code
+            ),
+        ));
+    }
+    // Four eyes: whoever drafted or submitted the plan does not also decide on it, whichever department's token
+    // they hold.
+    let role = if who.subject == plan.created_by {
+        Some("drafted")
+    } else if who.subject == plan.submitted_by {
+        Some("submitted")
+    } else {
+        None
+    };
+    if let Some(role) = role {
+        return Err(denied(
+            "id",
+            format!(
+                "you ({}) {role} plan {}; under the four-eyes rule another person of the joint meeting {what}",
+                who.subject, plan.id
             ),
         ));
     }

@@ -271,6 +271,23 @@ fn approving_your_own_plan_or_without_the_role_is_denied() {
     assert!(
         matches!(approve(&editor, &mut p, 0), Err(Refusal::Denied(d)) if d.field == "authorization")
     );
+    // The plan's author holding another department's joint-meeting token: refused as the same person, and the
+    // refusal says so rather than blaming the department.
+    let author = Identity {
+        subject: "author".into(),
+        ..who("610400-ZFB", &[ROLE_JOINT_MEETING])
+    };
+    match approve(&author, &mut p, 0) {
+        Err(Refusal::Denied(d)) => {
+            assert_eq!(d.field, "id");
+            assert!(
+                d.reason.contains("four-eyes") && d.reason.contains("drafted"),
+                "{}",
+                d.reason
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(p.state, PlanState::Submitted);
 }
 
