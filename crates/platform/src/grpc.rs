@@ -153,10 +153,14 @@ pub struct Bearer {
 }
 
 impl Bearer {
-    /// Sends `token`; `None` sends no credentials.
+    /// Sends `token`; `None` or an empty token (an unset `SUIJI_TOKEN=`) sends no credentials, so a call that
+    /// needs none is not refused for a blank one.
     pub fn new(token: Option<&str>) -> Self {
         Self {
-            header: token.and_then(|t| format!("Bearer {t}").parse().ok()),
+            header: token
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .and_then(|t| format!("Bearer {t}").parse().ok()),
         }
     }
 }
