@@ -1008,21 +1008,22 @@ impl Sagas {
         source: &str,
         cause: &str,
     ) -> Result<(), Error> {
+        let assigned_on = today();
+        let schedule_by = self
+            .calendar
+            .current()
+            .add_working_days(assigned_on, VISIT_WORKING_DAYS);
         let input = Input::TeamsDrawn {
             count: d.teams.as_ref().map_or(0, |t| t.team_count),
+            uncounted: schedule_by.as_ref().err().map(ToString::to_string),
         };
         let stored = match self.apply_in(tx, &d.task_id, input, source, cause).await? {
             Ok(stored) => stored,
             Err(_) => return Ok(()),
         };
+        let schedule_by = schedule_by.ok();
         let teams = self.drawn_teams(&d.task_id).await?;
         let launch = self.launch(tx, &d.task_id).await?;
-        let assigned_on = today();
-        let schedule_by = self
-            .calendar
-            .current()
-            .add_working_days(assigned_on, VISIT_WORKING_DAYS)
-            .ok();
         let now = now_ms();
         let saga = &stored.saga;
         let mut visits = Vec::with_capacity(teams.len());
@@ -1067,7 +1068,8 @@ impl Sagas {
                 checks,
                 assigned_on,
                 schedule_by: schedule_by.map(|d| d.date),
-                schedule_by_provisional: schedule_by.is_some_and(|d| d.provisional),
+                // Not final: counted through a provisional year, or not counted at all (counted at the reload).
+                schedule_by_provisional: schedule_by.is_none_or(|d| d.provisional),
                 scheduled_for: None,
                 method: None,
                 announced: false,
@@ -1405,6 +1407,8 @@ impl Sagas {
         };
         let mut after = String::new();
         let mut recorded = 0;
+        // The sagas whose visits had no last day at all: they waited on it.
+        let mut counted_first = std::collections::BTreeSet::new();
         loop {
             let visits = {
                 let mut conn = self.db.pool().acquire().await?;
@@ -1431,12 +1435,25 @@ impl Sagas {
                     })
                     .await;
                 match changed {
-                    Ok(_) => recorded += 1,
+                    Ok(_) => {
+                        recorded += 1;
+                        if v.schedule_by.is_none() {
+                            counted_first.insert(v.task_id.clone());
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(visit = %v.id, error = %e, "a visit's last day was not counted again")
                     }
                 }
             }
+        }
+        for task_id in counted_first {
+            let cause = format!("calendar:{}", uuid::Uuid::now_v7());
+            let subject = format!("system:{}", crate::NAME);
+            // Late (already cleared, or cancelled) is fine: nothing waits on it any more.
+            let _ = self
+                .apply(&task_id, Input::ScheduleCounted, &subject, &cause)
+                .await?;
         }
         Ok(recorded)
     }

@@ -4,7 +4,7 @@
 use suiji_api::publication::v1 as pb;
 
 /// The columns.
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "部门代码",
     "部门",
     "应录入",
@@ -15,6 +15,7 @@ const HEADER: [&str; 10] = [
     "发现问题",
     "录入率(%)",
     "公示率(%)",
+    "期限无法计算",
 ];
 
 fn percent(basis_points: u32) -> f64 {
@@ -46,6 +47,7 @@ pub fn csv(report: &pb::ReportResponse) -> Vec<u8> {
             r.problems.to_string(),
             format!("{:.2}", percent(r.entry_rate_basis_points)),
             format!("{:.2}", percent(r.publication_rate_basis_points)),
+            r.undated.to_string(),
         ])
         .expect("writing to memory cannot fail");
     }
@@ -82,6 +84,7 @@ pub fn xlsx(report: &pb::ReportResponse) -> Result<Vec<u8>, rust_xlsxwriter::Xls
         }
         sheet.write_number(row, 8, percent(r.entry_rate_basis_points))?;
         sheet.write_number(row, 9, percent(r.publication_rate_basis_points))?;
+        sheet.write_number(row, 10, r.undated as f64)?;
     }
     sheet.set_column_width(1, 28)?;
     workbook.save_to_buffer()
@@ -106,6 +109,7 @@ mod tests {
                     withheld: 1,
                     overdue: 1,
                     problems: 1,
+                    undated: 0,
                     entry_rate_basis_points: 7500,
                     publication_rate_basis_points: 6666,
                 },
@@ -126,7 +130,7 @@ mod tests {
         assert!(lines[1].starts_with("部门代码,部门,应录入"));
         assert_eq!(
             lines[2],
-            "610400-SCJG,咸阳市市场监督管理局,4,3,2,1,1,1,75.00,66.66"
+            "610400-SCJG,咸阳市市场监督管理局,4,3,2,1,1,1,75.00,66.66,0"
         );
         assert!(lines[3].starts_with(",联席会议,4,"));
     }

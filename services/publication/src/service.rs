@@ -810,6 +810,7 @@ impl Publications {
             total.withheld += c.withheld;
             total.overdue += c.overdue;
             total.problems += c.problems;
+            total.undated += c.undated;
         }
         tx.commit().await?;
         rows.push(report_row(&total, "联席会议".into()));
@@ -927,6 +928,7 @@ fn report_row(c: &Counts, name: String) -> pb::ReportRow {
         entry_rate_basis_points: rate(c.entered, c.results),
         publication_rate_basis_points: rate(c.published, c.results - c.withheld),
         problems: c.problems,
+        undated: c.undated,
     }
 }
 

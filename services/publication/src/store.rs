@@ -322,6 +322,8 @@ pub struct Counts {
     pub overdue: u64,
     /// With a problem.
     pub problems: u64,
+    /// With no due date: not countable on the calendar as loaded.
+    pub undated: u64,
 }
 
 /// Counts per department of the results of inspections from `from` to `to` (inclusive, YYYY-MM-DD), overdue
@@ -337,7 +339,8 @@ pub async fn counts(
          SUM(CASE WHEN state = 'published' THEN 1 ELSE 0 END) AS published, \
          SUM(CASE WHEN state = 'withheld' THEN 1 ELSE 0 END) AS withheld, \
          SUM(CASE WHEN state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < $3 THEN 1 ELSE 0 END) AS overdue, \
-         SUM(problem) AS problems \
+         SUM(problem) AS problems, \
+         SUM(CASE WHEN due_date = '' THEN 1 ELSE 0 END) AS undated \
          FROM results WHERE inspection_date >= $1 AND inspection_date <= $2 GROUP BY department ORDER BY department",
     )
     .bind(from)
@@ -358,6 +361,7 @@ pub async fn counts(
                 withheld: n(r, "withheld")?,
                 overdue: n(r, "overdue")?,
                 problems: n(r, "problems")?,
+                undated: n(r, "undated")?,
             })
         })
         .collect()

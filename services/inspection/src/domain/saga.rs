@@ -110,6 +110,9 @@ pub struct Participant {
     pub answered_by: String,
 }
 
+/// The attention's step while the visits' last day cannot be counted.
+pub const SCHEDULE_STEP: &str = "schedule";
+
 /// Why a saga waits on a coordinator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attention {
@@ -293,8 +296,13 @@ pub enum Input {
     TargetsApproved { by: String },
     /// The draw locked the targets.
     TargetsLocked { count: u64 },
-    /// The draw drew the teams.
-    TeamsDrawn { count: u64 },
+    /// The draw drew the teams; `uncounted` says why the visits' last day could not be counted, if it could not.
+    TeamsDrawn {
+        count: u64,
+        uncounted: Option<String>,
+    },
+    /// The visits' last day, which could not be counted when the teams were drawn, is counted now.
+    ScheduleCounted,
     /// A command failed for good.
     CommandFailed {
         command: String,
@@ -630,14 +638,46 @@ impl Saga {
                     effects: self.send(Command::DrawInspectors { departments }),
                 })
             }
-            Input::TeamsDrawn { count } => {
+            Input::TeamsDrawn { count, uncounted } => {
                 self.expect(Phase::AssigningInspectors, "the teams were drawn")?;
                 self.teams = count;
                 self.phase = Phase::Scheduling;
                 self.pending = None;
+                let mut detail = format!("{count} teams drawn; visits to be scheduled");
+                if let Some(why) = uncounted {
+                    // Never a visit without a last day in silence: the lead's coordinator is told, and the day is
+                    // counted when the operators load the calendar year.
+                    detail.push_str(&format!("; their last day cannot be counted: {why}"));
+                    self.attention = Some(Attention {
+                        step: SCHEDULE_STEP.into(),
+                        reason: format!(
+                            "the visits' last day cannot be counted: {why}; the operators load the calendar year \
+                             (calendar.extra_file, then suiji calendar reload)"
+                        ),
+                        since: now,
+                        actions: vec!["cancel".into()],
+                    });
+                }
                 Ok(Outcome {
                     kind: "teams.drawn",
-                    detail: format!("{count} teams drawn; visits to be scheduled"),
+                    detail,
+                    effects: Vec::new(),
+                })
+            }
+            Input::ScheduleCounted => {
+                if self
+                    .attention
+                    .as_ref()
+                    .is_none_or(|a| a.step != SCHEDULE_STEP)
+                {
+                    return Err(Refusal::Late(
+                        "the visits' last day was not waited on".into(),
+                    ));
+                }
+                self.attention = None;
+                Ok(Outcome {
+                    kind: "schedule.counted",
+                    detail: "the visits' last day is counted on the calendar as loaded".into(),
                     effects: Vec::new(),
                 })
             }

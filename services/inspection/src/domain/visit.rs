@@ -149,7 +149,8 @@ pub struct Visit {
     /// Last day for the visit: 5 working days after the assignment (seed 001); `None` while the calendar does
     /// not cover those days.
     pub schedule_by: Option<NaiveDate>,
-    /// `schedule_by` was counted through a year whose notice is not loaded yet: it may move when the notice comes.
+    /// `schedule_by` is not final: counted through a year whose notice is not loaded yet, or (with no
+    /// `schedule_by`) not countable at all on the calendar as loaded. Either is counted again at the next reload.
     #[serde(default)]
     pub schedule_by_provisional: bool,
     /// Day set.

@@ -754,5 +754,47 @@ async fn deadlines_reports_and_the_connector(backend: Backend) {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
         .collect();
     assert!(partial.is_empty(), "no half-written file is left");
+
+    // A visit on a day no calendar year covers (before 2004): no due date can be counted. The result says why in
+    // its history, and the report counts it apart, never an empty field in silence.
+    s.conclude(
+        "T3",
+        2,
+        "2003-06-02",
+        "inspected",
+        &[(SCJG, "SCJG-1", false)],
+    )
+    .await;
+    let id = format!("T3/{}/{SCJG}/SCJG-1", s.targets[2].id);
+    let undated = eventually(Duration::from_secs(10), || {
+        let mut entry = entry.clone();
+        let id = id.clone();
+        async move { entry.get_result(pb::GetResultRequest { id }).await.is_ok() }
+    })
+    .await;
+    assert!(undated, "the result is created");
+    let r = entry
+        .get_result(pb::GetResultRequest { id })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!((r.due_date.as_str(), r.due_date_provisional), ("", false));
+    let why = r
+        .history
+        .iter()
+        .find(|h| h.kind == "due_uncounted")
+        .expect("the history says why");
+    assert!(why.detail.contains("2003"), "{}", why.detail);
+    let report = entry
+        .report(pb::ReportRequest {
+            year: 2003,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.rows.last().unwrap().undated, 1);
     s.stop().await;
 }

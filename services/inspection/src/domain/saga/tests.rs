@@ -194,7 +194,14 @@ fn the_draw_runs_review_lock_and_teams_for_the_confirmed_departments() {
         })],
         "the department that declined sends nobody"
     );
-    saga.apply(Input::TeamsDrawn { count: 10 }, 7).unwrap();
+    saga.apply(
+        Input::TeamsDrawn {
+            count: 10,
+            uncounted: None,
+        },
+        7,
+    )
+    .unwrap();
     assert_eq!(saga.phase, Phase::Scheduling);
     // A redelivered reply after its step is recognised, not applied.
     assert!(matches!(
@@ -354,7 +361,14 @@ fn a_withdrawal_before_the_teams_sends_nobody_and_after_them_releases_the_depart
         matches!(withdraw(&mut saga, STHJ, "x"), Err(Refusal::NotNow(_))),
         "not while the teams are drawn"
     );
-    saga.apply(Input::TeamsDrawn { count: 10 }, 7).unwrap();
+    saga.apply(
+        Input::TeamsDrawn {
+            count: 10,
+            uncounted: None,
+        },
+        7,
+    )
+    .unwrap();
     assert!(matches!(
         withdraw(&mut saga, STHJ, " "),
         Err(Refusal::Invalid { field, .. }) if field == "reason"
@@ -383,7 +397,14 @@ fn in_results() -> Saga {
     saga.apply(Input::TargetsApproved { by: "c".into() }, 5)
         .unwrap();
     saga.apply(Input::TargetsLocked { count: 2 }, 6).unwrap();
-    saga.apply(Input::TeamsDrawn { count: 2 }, 7).unwrap();
+    saga.apply(
+        Input::TeamsDrawn {
+            count: 2,
+            uncounted: None,
+        },
+        7,
+    )
+    .unwrap();
     for (scheduled, concluded) in [(2, 0), (2, 2)] {
         saga.apply(
             Input::Visit {
@@ -509,7 +530,14 @@ fn the_headline_changes_with_phase_departments_deadline_and_attention_not_with_a
     saga.apply(Input::TargetsApproved { by: "c".into() }, 9)
         .unwrap();
     saga.apply(Input::TargetsLocked { count: 3 }, 10).unwrap();
-    saga.apply(Input::TeamsDrawn { count: 3 }, 11).unwrap();
+    saga.apply(
+        Input::TeamsDrawn {
+            count: 3,
+            uncounted: None,
+        },
+        11,
+    )
+    .unwrap();
     let visit = |scheduled, concluded| Input::Visit {
         kind: "visit.scheduled",
         detail: String::new(),
@@ -587,4 +615,36 @@ fn a_provisional_deadline_counted_again_moves_its_timer_and_says_both_dates() {
         saga.apply(Input::Recounted(moved), 4),
         Err(Refusal::NotNow(_))
     ));
+}
+
+#[test]
+fn teams_whose_visits_cannot_be_given_a_last_day_ask_the_coordinator_until_it_is_counted() {
+    let (mut saga, _) = three_departments();
+    confirm(&mut saga, STHJ).unwrap();
+    confirm(&mut saga, WSJ).unwrap();
+    saga.apply(Input::TargetsDrawn { count: 2 }, 4).unwrap();
+    saga.apply(Input::TargetsApproved { by: "c".into() }, 5)
+        .unwrap();
+    saga.apply(Input::TargetsLocked { count: 2 }, 6).unwrap();
+    assert!(
+        matches!(saga.apply(Input::ScheduleCounted, 7), Err(Refusal::Late(_))),
+        "nothing waits on it yet"
+    );
+    let drawn = saga
+        .apply(
+            Input::TeamsDrawn {
+                count: 2,
+                uncounted: Some("the working-day calendar does not cover 2101".into()),
+            },
+            8,
+        )
+        .unwrap();
+    assert!(drawn.detail.contains("2101"), "{}", drawn.detail);
+    let attention = saga.attention.clone().expect("the coordinator is asked");
+    assert_eq!(attention.step, SCHEDULE_STEP);
+    assert!(attention.reason.contains("2101"), "{}", attention.reason);
+    let counted = saga.apply(Input::ScheduleCounted, 9).unwrap();
+    assert_eq!(counted.kind, "schedule.counted");
+    assert!(saga.attention.is_none());
+    assert_eq!(saga.phase, Phase::Scheduling);
 }
