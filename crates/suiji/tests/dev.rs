@@ -4,9 +4,11 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
-use common::{DEV_PORTS, free_port, start, terminate};
+use common::{
+    DEV_PORTS, SCJG, STHJ, address, authed, demo_task_to_scheduling, free_port, hold_the_visits,
+    launch_demo_task, reach, saga, schedule_all, start, terminate, token, token_of, until,
+};
 
 use suiji_api::catalog::v1 as pb;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -220,85 +222,6 @@ fn uuid_like() -> String {
     )
 }
 
-/// A development token of `department` with `roles`, from `suiji token`.
-fn token(department: &str, roles: &str) -> String {
-    token_of(department, roles, "dev")
-}
-
-/// A development token of `subject` in `department` with `roles`, from `suiji token`.
-fn token_of(department: &str, roles: &str, subject: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
-        .args([
-            "token",
-            "--department",
-            department,
-            "--role",
-            roles,
-            "--subject",
-            subject,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-type Authed =
-    tonic::codegen::InterceptedService<tonic::transport::Channel, suiji_platform::grpc::Bearer>;
-
-fn authed(addr: &str, token: &str) -> (tonic::transport::Channel, suiji_platform::grpc::Bearer) {
-    (
-        suiji_platform::grpc::channel(addr).unwrap(),
-        suiji_platform::grpc::Bearer::new(Some(token)),
-    )
-}
-
-/// The address `suiji dev` printed for service `name`.
-fn address(addresses: &[(String, String)], name: &str) -> String {
-    addresses
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, a)| a.clone())
-        .unwrap_or_else(|| panic!("no address for {name}"))
-}
-
-/// Launches the demo plan's task (planning at `planning`, as `token`); its id.
-async fn launch_demo_task(planning: &str, token: &str) -> String {
-    use suiji_api::planning::v1 as plan;
-    let (c, b) = authed(planning, token);
-    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
-    let task = planning
-        .list_tasks(plan::ListTasksRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks
-        .remove(0)
-        .id;
-    planning
-        .launch_task(plan::LaunchTaskRequest {
-            id: task.clone(),
-            expected_revision: 0,
-        })
-        .await
-        .unwrap();
-    task
-}
-
-/// Polls `check` every 100 ms for up to 60 s.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} within 60 s");
-}
-
 /// The demo's joint task, from launch to closed, on the embedded default in one `suiji dev` process: STHJ confirms,
 /// the lead approves the drawn targets, the teams are drawn, every visit is scheduled, the target of the first
 /// checks the team's code on the 扫码入企 page in headless Chromium, the first is held (SCJG
@@ -307,69 +230,26 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joint_inspection_runs_end_to_end_in_dev() {
     use suiji_api::inspection::v1 as insp;
-    use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
     use suiji_api::publication::v1 as publ;
-    const SCJG: &str = "610400-SCJG";
-    const STHJ: &str = "610400-STHJ";
 
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let (child, addresses, console, _) = start(&data, free_port(), true);
     let addr = |name: &str| address(&addresses, name);
     let roles = "planning.editor,inspection.coordinator,publication.entry,publication.reviewer";
     let (scjg, sthj) = (token(SCJG, roles), token(STHJ, roles));
-    let inspection = |t: &str| -> InspectionServiceClient<Authed> {
-        let (c, b) = authed(&addr("inspection"), t);
-        InspectionServiceClient::with_interceptor(c, b)
-    };
+    let inspection = |t: &str| common::inspection(&addr("inspection"), t);
     let publication = |t: &str| suiji_publication::testkit::client(&addr("publication"), Some(t));
     let (mut lead, mut other) = (inspection(&scjg), inspection(&sthj));
 
-    // Launch the demo task.
-    let task = launch_demo_task(&addr("planning"), &scjg).await;
-    let phase = |c: &InspectionServiceClient<Authed>| {
-        let (mut c, task) = (c.clone(), task.clone());
-        async move {
-            c.get_saga(insp::GetSagaRequest { task_id: task })
-                .await
-                .ok()
-                .and_then(|r| r.into_inner().saga)
-        }
-    };
+    // Launch the demo task; STHJ confirms and the lead approves the drawn targets.
+    let (task, scheduling) =
+        demo_task_to_scheduling(&mut lead, &mut other, &addr("planning"), &scjg).await;
     let watcher = lead.clone();
-    let reach = |p: insp::Phase| {
-        let lead = watcher.clone();
-        let phase = &phase;
-        async move {
-            until(&format!("the saga reaches {p:?}"), || async {
-                phase(&lead).await.is_some_and(|s| s.phase == p as i32)
-            })
-            .await;
-            phase(&lead).await.unwrap()
-        }
-    };
-    reach(insp::Phase::Inviting).await;
-    other
-        .respond_to_invitation(insp::RespondToInvitationRequest {
-            task_id: task.clone(),
-            accept: true,
-            reason: String::new(),
-        })
-        .await
-        .unwrap();
-    let review = reach(insp::Phase::ReviewingTargets).await;
-    assert!(review.targets > 0, "{review:?}");
-    lead.approve_targets(insp::ApproveTargetsRequest {
-        task_id: task.clone(),
-        expected_version: review.version,
-    })
-    .await
-    .unwrap();
-    let scheduling = reach(insp::Phase::Scheduling).await;
 
     // The lead's coordinator opens the task in the workflow console, pauses and resumes it there, and tries a
     // bulk retry that its state refuses.
     if let Some(script) = suiji_platform::testing::browser_driver("console_page.mjs") {
-        let before = phase(&lead).await.unwrap();
+        let before = saga(&watcher, &task).await.unwrap();
         let seen = suiji_platform::testing::run_browser_driver(&script, &[&console, &scjg, &task]);
         assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
         assert!(
@@ -421,7 +301,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             bulk[0]["ok"], false,
             "nothing failed, so nothing to retry: {seen}"
         );
-        let after = phase(&lead).await.unwrap();
+        let after = saga(&watcher, &task).await.unwrap();
         assert!(!after.paused, "resumed: {after:?}");
         assert_eq!(after.phase, insp::Phase::Scheduling as i32);
         let actors: Vec<&str> = after.history[before.history.len()..]
@@ -435,30 +315,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     }
 
     // The visits: all scheduled, the first held, the others not found.
-    let visits = lead
-        .list_visits(insp::ListVisitsRequest {
-            task_id: task.clone(),
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .visits;
-    assert_eq!(visits.len() as u64, review.targets);
-    let day = suiji_platform::calendar::Calendar::shipped()
-        .working_day_on_or_after(visits[0].assigned_on.parse().unwrap())
-        .unwrap();
-    for v in &visits {
-        lead.schedule_visit(insp::ScheduleVisitRequest {
-            id: v.id.clone(),
-            date: day.to_string(),
-            method: insp::VisitMethod::OnSite as i32,
-            announced: false,
-        })
-        .await
-        .unwrap();
-    }
+    let visits = schedule_all(&mut lead, &task).await;
+    assert_eq!(visits.len() as u64, scheduling.targets);
     let first = &visits[0];
     // The target scans the team's QR code: the page it opens names the task, the items and the team.
     if let Some(script) = suiji_platform::testing::browser_driver("verify_page.mjs") {
@@ -487,69 +345,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             "{seen}"
         );
     }
-    for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
-        let findings = first
-            .checks
-            .iter()
-            .filter(|c| c.department_code == department)
-            .map(|c| insp::Finding {
-                item_code: c.item_code.clone(),
-                check_code: c.check_code.clone(),
-                result: if department == SCJG {
-                    insp::CheckResult::Problem
-                } else {
-                    insp::CheckResult::Compliant
-                } as i32,
-                note: if department == SCJG {
-                    "未按规定公示年度报告".into()
-                } else {
-                    String::new()
-                },
-                department_code: String::new(),
-            })
-            .collect();
-        client
-            .record_findings(insp::RecordFindingsRequest {
-                id: first.id.clone(),
-                findings,
-            })
-            .await
-            .unwrap();
-    }
-    lead.sign_record(insp::SignRecordRequest {
-        id: first.id.clone(),
-        signed_by: String::new(),
-        refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
-    })
-    .await
-    .unwrap();
-    for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
-        client
-            .confirm_record(insp::ConfirmRecordRequest {
-                id: first.id.clone(),
-                inspector_ids: first
-                    .team
-                    .iter()
-                    .filter(|m| m.department_code == department)
-                    .map(|m| m.inspector_id.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap();
-    }
-    for (n, v) in visits.iter().enumerate() {
-        lead.conclude_visit(insp::ConcludeVisitRequest {
-            id: v.id.clone(),
-            outcome: if n == 0 {
-                insp::VisitOutcome::Inspected
-            } else {
-                insp::VisitOutcome::NotFound
-            } as i32,
-        })
-        .await
-        .unwrap();
-    }
-    reach(insp::Phase::Results).await;
+    hold_the_visits(&mut lead, &mut other, &visits).await;
+    reach(&watcher, &task, insp::Phase::Results).await;
 
     // Each department publishes its results; then the saga closes.
     for t in [&scjg, &sthj] {
@@ -561,7 +358,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         })
         .await;
     }
-    let closed = reach(insp::Phase::Closed).await;
+    let closed = reach(&watcher, &task, insp::Phase::Closed).await;
     assert!(
         closed.history.iter().any(|h| h.kind == "results.final"),
         "{:#?}",
@@ -701,17 +498,7 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         "SCJG's steps: {:?}",
         after.history
     );
-    let mut visits = inspection
-        .clone()
-        .list_visits(insp::ListVisitsRequest {
-            task_id: task.clone(),
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .visits;
+    let mut visits = common::visits(&inspection, &task).await;
     // The review showed the drawn targets: one visit each.
     let drawn = seen["drawn"]
         .as_array()

@@ -1,38 +1,33 @@
 //! The README's "Using it" section, walked as a newcomer would: every command of its shell blocks, as written, in
 //! order, against `suiji dev --demo`, with the ids the commands print put where the README writes `PLAN-…` and
 //! `TASK-…`, the token `suiji dev` printed where it writes `SUIJI_TOKEN=…`, and its ports for the default ones.
-//! A command that fails fails the test. The one block marked `<!-- readme walk: after concluded visits -->` needs
-//! a task taken to its results in the console first, which the console scenario of `dev.rs` does.
+//! A command that fails fails the test. Where the README has the reader take the demo task to its results in the
+//! console (the block that names `FOUND=`), the test does the same coordinators' steps over gRPC first, and puts
+//! the held visit's and another visit's result ids where the README writes them.
 
 mod common;
 
 use std::collections::HashMap;
 use std::process::Command;
 
-use common::{free_port, start, terminate};
+use common::{
+    SCJG, STHJ, address, demo_task_to_scheduling, free_port, hold_the_visits, inspection, reach,
+    schedule_all, start, terminate, token,
+};
 
-/// The marker of the one block the walk leaves to the console scenario.
-const AFTER_VISITS: &str = "<!-- readme walk: after concluded visits -->";
-
-/// The commands of the shell blocks of the README's "Using it" section, continuation lines joined, comment lines
-/// dropped; and how many blocks were marked as needing concluded visits.
-fn commands(readme: &str) -> (Vec<String>, usize) {
+/// The shell blocks of the README's "Using it" section, each as its commands: continuation lines joined, comment
+/// lines dropped.
+fn blocks(readme: &str) -> Vec<Vec<String>> {
     let start = readme.find("\n## Using it").expect("a Using it section");
     let section = &readme[start + 1..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
-    let mut commands = Vec::new();
-    let mut marked = 0;
-    let mut lines = section.lines().peekable();
-    let mut previous = "";
+    let mut blocks = Vec::new();
+    let mut lines = section.lines();
     while let Some(line) = lines.next() {
         if line.trim() != "```sh" {
-            if !line.trim().is_empty() {
-                previous = line;
-            }
             continue;
         }
-        let skip = previous.trim() == AFTER_VISITS;
-        marked += usize::from(skip);
+        let mut block = Vec::new();
         let mut command = String::new();
         for line in lines.by_ref() {
             if line.trim() == "```" {
@@ -46,16 +41,46 @@ fn commands(readme: &str) -> (Vec<String>, usize) {
                 Some(part) => command.push_str(part),
                 None => {
                     command.push_str(text);
-                    if !skip {
-                        commands.push(std::mem::take(&mut command));
-                    }
-                    command.clear();
+                    block.push(std::mem::take(&mut command));
                 }
             }
         }
-        previous = "";
+        blocks.push(block);
     }
-    (commands, marked)
+    blocks
+}
+
+/// Takes the demo task to its results as its coordinators would in the console (STHJ confirms, SCJG approves the
+/// targets and schedules every visit, the first is held and finds a problem, the others find nobody), and waits
+/// until SCJG's results are there. The ids of SCJG's result on the held visit and on another.
+async fn demo_task_to_results(addresses: &[(String, String)]) -> (String, String) {
+    let addr = |name: &str| address(addresses, name);
+    let roles = "planning.editor,inspection.coordinator,publication.entry";
+    let (scjg, sthj) = (token(SCJG, roles), token(STHJ, roles));
+    let (mut lead, mut other) = (
+        inspection(&addr("inspection"), &scjg),
+        inspection(&addr("inspection"), &sthj),
+    );
+    let (task, _) = demo_task_to_scheduling(&mut lead, &mut other, &addr("planning"), &scjg).await;
+    let visits = schedule_all(&mut lead, &task).await;
+    assert!(visits.len() >= 2, "two visits at least: {visits:?}");
+    hold_the_visits(&mut lead, &mut other, &visits).await;
+    reach(&lead, &task, suiji_api::inspection::v1::Phase::Results).await;
+    let publication = suiji_publication::testkit::client(&addr("publication"), Some(&scjg));
+    suiji_publication::testkit::results(&publication, visits.len()).await;
+    let result = |v: &suiji_api::inspection::v1::Visit| format!("{}/{SCJG}/SX-SCJG-001", v.id);
+    (result(&visits[0]), result(&visits[1]))
+}
+
+/// The variable a command line only sets (`X=…` or `export X=…`, then at most a comment); not one it sets for a
+/// command it runs (`X=… suiji …`).
+fn assignment(line: &str) -> Option<String> {
+    let (name, value) = line.trim_start_matches("export ").split_once('=')?;
+    let mut words = value.split_whitespace();
+    words.next();
+    let only_sets = words.next().is_none_or(|w| w.starts_with('#'));
+    (only_sets && !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .then(|| name.to_string())
 }
 
 /// The first word of `output` that starts with `prefix` and goes on with the year (`PLAN-2027-…`).
@@ -66,13 +91,13 @@ fn id_in(output: &str, prefix: &str) -> Option<String> {
         .map(String::from)
 }
 
-#[test]
-fn the_readme_walks_as_written() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walks_as_written() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let (walk, marked) = commands(&readme);
-    assert_eq!(marked, 1, "one block is left to the console scenario");
-    assert!(walk.len() > 20, "{walk:#?}");
+    let blocks = blocks(&readme);
+    let walk: Vec<String> = blocks.iter().flatten().cloned().collect();
+    assert!(walk.len() > 30, "{walk:#?}");
 
     let work = std::env::temp_dir().join(format!("suiji-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
@@ -102,8 +127,19 @@ fn the_readme_walks_as_written() {
         format!("sqlite:{}", data.display()),
     );
     let mut ids: HashMap<&str, String> = HashMap::new();
+    let mut results: Option<(String, String)> = None;
     for (n, written) in walk.iter().enumerate() {
+        let block = blocks.iter().find(|b| b.contains(written)).unwrap();
+        if results.is_none() && block.iter().any(|c| c.starts_with("FOUND=")) {
+            // The reader takes the demo task to its results in the console here.
+            results = Some(demo_task_to_results(&addresses).await);
+        }
         let mut line = written.replace("SUIJI_TOKEN=…", &format!("SUIJI_TOKEN={printed_token}"));
+        let (name, _) = line.split_once('=').unwrap_or_default();
+        if let ("FOUND" | "ABSENT", Some((found, absent))) = (name, &results) {
+            let id = if name == "FOUND" { found } else { absent };
+            line = format!("{name}={id}");
+        }
         for port in 50051..=50057u16 {
             line = line.replace(
                 &format!("127.0.0.1:{port}"),
@@ -120,12 +156,13 @@ fn the_readme_walks_as_written() {
                 line = line.replace(placeholder, id);
             }
         }
-        // `export X=…` keeps X for the commands after it, as the reader's shell does.
-        let script = match line.strip_prefix("export ") {
-            Some(assignment) => {
-                let (name, _) = assignment.split_once('=').unwrap();
-                format!("export {assignment}\nprintf '%s' \"${name}\"")
-            }
+        // `X=…` and `export X=…` keep X for the commands after it, as the reader's shell does.
+        let assigned = assignment(&line);
+        let script = match &assigned {
+            Some(name) => format!(
+                "export {}\nprintf '%s' \"${name}\"",
+                line.trim_start_matches("export ")
+            ),
             None => line.clone(),
         };
         let out = Command::new("bash")
@@ -141,9 +178,8 @@ fn the_readme_walks_as_written() {
             out.status.success(),
             "README command {n} failed:\n  {written}\nran as:\n  {line}\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
-        if let Some(assignment) = line.strip_prefix("export ") {
-            let (name, _) = assignment.split_once('=').unwrap();
-            env.insert(name.to_string(), stdout.clone());
+        if let Some(name) = assigned {
+            env.insert(name, stdout.clone());
         }
         if line.contains("plan create") {
             ids.insert(
@@ -182,4 +218,21 @@ fn the_readme_walks_as_written() {
     assert!(task_shown.contains("launched"), "{task_shown}");
     terminate(dev);
     let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn a_line_that_only_sets_a_variable_is_told_from_one_that_runs_a_command() {
+    assert_eq!(
+        assignment("export SUIJI_TOKEN=abc   # printed"),
+        Some("SUIJI_TOKEN".into())
+    );
+    assert_eq!(
+        assignment("FOUND=TASK-1/T/X       # the visit"),
+        Some("FOUND".into())
+    );
+    assert_eq!(
+        assignment("SUIJI_TOKEN=$(suiji token) suiji plan approve P"),
+        None
+    );
+    assert_eq!(assignment("suiji plan create --file a=b"), None);
 }

@@ -6,6 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use suiji_api::inspection::v1 as insp;
+use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
+
+/// The demo's lead department and its partner.
+pub const SCJG: &str = "610400-SCJG";
+pub const STHJ: &str = "610400-STHJ";
+
 /// Ports `suiji dev` takes: one per service, then the console's.
 pub const DEV_PORTS: u16 = 7;
 
@@ -120,4 +127,253 @@ pub fn terminate(mut dev: Dev) {
     }
     child.kill().unwrap();
     panic!("suiji dev did not stop within 10 s of SIGTERM");
+}
+
+/// A development token of `department` with `roles`, from `suiji token`.
+pub fn token(department: &str, roles: &str) -> String {
+    token_of(department, roles, "dev")
+}
+
+/// A development token of `subject` in `department` with `roles`, from `suiji token`.
+pub fn token_of(department: &str, roles: &str, subject: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args([
+            "token",
+            "--department",
+            department,
+            "--role",
+            roles,
+            "--subject",
+            subject,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub type Authed =
+    tonic::codegen::InterceptedService<tonic::transport::Channel, suiji_platform::grpc::Bearer>;
+
+pub fn authed(
+    addr: &str,
+    token: &str,
+) -> (tonic::transport::Channel, suiji_platform::grpc::Bearer) {
+    (
+        suiji_platform::grpc::channel(addr).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(token)),
+    )
+}
+
+/// The address `suiji dev` printed for service `name`.
+pub fn address(addresses: &[(String, String)], name: &str) -> String {
+    addresses
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| a.clone())
+        .unwrap_or_else(|| panic!("no address for {name}"))
+}
+
+/// Launches the demo plan's task (planning at `planning`, as `token`); its id.
+pub async fn launch_demo_task(planning: &str, token: &str) -> String {
+    use suiji_api::planning::v1 as plan;
+    let (c, b) = authed(planning, token);
+    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
+    // The one not launched yet (a README walk creates and launches a task of its own first).
+    let task = planning
+        .list_tasks(plan::ListTasksRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+        .into_iter()
+        .find(|t| t.state == plan::TaskState::Created as i32)
+        .expect("the demo task, not launched yet")
+        .id;
+    planning
+        .launch_task(plan::LaunchTaskRequest {
+            id: task.clone(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
+    task
+}
+
+/// Polls `check` every 100 ms for up to 60 s.
+pub async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} within 60 s");
+}
+
+/// The inspection service, called with a token.
+pub type Inspection = InspectionServiceClient<Authed>;
+
+/// The inspection service at `addr`, called as `token`.
+pub fn inspection(addr: &str, token: &str) -> Inspection {
+    let (c, b) = authed(addr, token);
+    InspectionServiceClient::with_interceptor(c, b)
+}
+
+/// The saga of `task`, if it is there.
+pub async fn saga(c: &Inspection, task: &str) -> Option<insp::Saga> {
+    c.clone()
+        .get_saga(insp::GetSagaRequest {
+            task_id: task.to_string(),
+        })
+        .await
+        .ok()
+        .and_then(|r| r.into_inner().saga)
+}
+
+/// Waits until the saga of `task` is in `phase`, and returns it.
+pub async fn reach(c: &Inspection, task: &str, phase: insp::Phase) -> insp::Saga {
+    until(&format!("the saga reaches {phase:?}"), || async {
+        saga(c, task).await.is_some_and(|s| s.phase == phase as i32)
+    })
+    .await;
+    saga(c, task).await.unwrap()
+}
+
+/// Launches the demo task (led by SCJG with STHJ) as `lead_token`; STHJ (`other`) confirms and the lead approves
+/// the drawn targets. The task and its saga, scheduling.
+pub async fn demo_task_to_scheduling(
+    lead: &mut Inspection,
+    other: &mut Inspection,
+    planning: &str,
+    lead_token: &str,
+) -> (String, insp::Saga) {
+    let task = launch_demo_task(planning, lead_token).await;
+    reach(lead, &task, insp::Phase::Inviting).await;
+    other
+        .respond_to_invitation(insp::RespondToInvitationRequest {
+            task_id: task.clone(),
+            accept: true,
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let review = reach(lead, &task, insp::Phase::ReviewingTargets).await;
+    assert!(review.targets > 0, "{review:?}");
+    lead.approve_targets(insp::ApproveTargetsRequest {
+        task_id: task.clone(),
+        expected_version: review.version,
+    })
+    .await
+    .unwrap();
+    let scheduling = reach(lead, &task, insp::Phase::Scheduling).await;
+    (task, scheduling)
+}
+
+/// The visits of `task`, in id order.
+pub async fn visits(c: &Inspection, task: &str) -> Vec<insp::Visit> {
+    c.clone()
+        .list_visits(insp::ListVisitsRequest {
+            task_id: task.to_string(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits
+}
+
+/// Schedules every visit of `task` on the first working day of its assignment, on site, unannounced.
+pub async fn schedule_all(lead: &mut Inspection, task: &str) -> Vec<insp::Visit> {
+    let visits = visits(lead, task).await;
+    let day = suiji_platform::calendar::Calendar::shipped()
+        .working_day_on_or_after(visits[0].assigned_on.parse().unwrap())
+        .unwrap();
+    for v in &visits {
+        lead.schedule_visit(insp::ScheduleVisitRequest {
+            id: v.id.clone(),
+            date: day.to_string(),
+            method: insp::VisitMethod::OnSite as i32,
+            announced: false,
+        })
+        .await
+        .unwrap();
+    }
+    visits
+}
+
+/// Holds the first of `visits` — SCJG (`lead`) finds a problem on each of its check points, STHJ (`other`) none,
+/// the target refuses to sign, every member confirms — and concludes it inspected; the others are not found.
+pub async fn hold_the_visits(
+    lead: &mut Inspection,
+    other: &mut Inspection,
+    visits: &[insp::Visit],
+) {
+    let first = &visits[0];
+    for (client, department) in [(&mut *lead, SCJG), (&mut *other, STHJ)] {
+        let findings = first
+            .checks
+            .iter()
+            .filter(|c| c.department_code == department)
+            .map(|c| insp::Finding {
+                item_code: c.item_code.clone(),
+                check_code: c.check_code.clone(),
+                result: if department == SCJG {
+                    insp::CheckResult::Problem
+                } else {
+                    insp::CheckResult::Compliant
+                } as i32,
+                note: if department == SCJG {
+                    "未按规定公示年度报告".into()
+                } else {
+                    String::new()
+                },
+                department_code: String::new(),
+            })
+            .collect();
+        client
+            .record_findings(insp::RecordFindingsRequest {
+                id: first.id.clone(),
+                findings,
+            })
+            .await
+            .unwrap();
+    }
+    lead.sign_record(insp::SignRecordRequest {
+        id: first.id.clone(),
+        signed_by: String::new(),
+        refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
+    })
+    .await
+    .unwrap();
+    for (client, department) in [(&mut *lead, SCJG), (&mut *other, STHJ)] {
+        client
+            .confirm_record(insp::ConfirmRecordRequest {
+                id: first.id.clone(),
+                inspector_ids: first
+                    .team
+                    .iter()
+                    .filter(|m| m.department_code == department)
+                    .map(|m| m.inspector_id.clone())
+                    .collect(),
+            })
+            .await
+            .unwrap();
+    }
+    for (n, v) in visits.iter().enumerate() {
+        lead.conclude_visit(insp::ConcludeVisitRequest {
+            id: v.id.clone(),
+            outcome: if n == 0 {
+                insp::VisitOutcome::Inspected
+            } else {
+                insp::VisitOutcome::NotFound
+            } as i32,
+        })
+        .await
+        .unwrap();
+    }
 }
