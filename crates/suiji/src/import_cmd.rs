@@ -71,30 +71,8 @@ struct FileArgs {
     rejected: Option<std::path::PathBuf>,
 }
 
-/// What a file holds.
-#[derive(Clone, Copy)]
-pub enum What {
-    /// Inspection targets.
-    Targets,
-    /// Inspectors.
-    Inspectors,
-}
-
-/// A message of an import reply, whatever the record type.
-enum Reply {
-    Progress(pb::ImportProgress),
-    Rejected(pb::RejectedRow),
-    Summary(pb::ImportSummary),
-}
-
-/// The format of a file to import, by its name: `.xlsx` is a workbook, anything else CSV.
-fn format_of(file: &std::path::Path) -> pb::FileFormat {
-    if file.to_string_lossy().to_lowercase().ends_with(".xlsx") {
-        pb::FileFormat::Xlsx
-    } else {
-        pb::FileFormat::Csv
-    }
-}
+pub use suiji_directories::client::What;
+use suiji_directories::client::{Reply, format_of, located};
 
 /// Streams `file` to the import of `what` and returns the summary and the rejections listed; shows progress (on a
 /// terminal) and the rejections unless quiet.
@@ -113,11 +91,7 @@ pub async fn import_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let format = format_of(file);
-    let header = pb::ImportHeader {
-        file_name,
-        format: format as i32,
-    };
+    let format = format_of(&file_name);
     let chunks = futures::stream::unfold(reader, |mut reader| async move {
         let mut buf = vec![0u8; 256 * 1024];
         match reader.read(&mut buf).await {
@@ -132,66 +106,8 @@ pub async fn import_file(
             }
         }
     });
-    let mut replies: std::pin::Pin<
-        Box<dyn futures::Stream<Item = Result<Reply, tonic::Status>> + Send>,
-    > = match what {
-        What::Targets => {
-            use pb::import_targets_request::Part;
-            use pb::import_targets_response::Event;
-            let outgoing = futures::stream::once(async move {
-                pb::ImportTargetsRequest {
-                    part: Some(Part::Header(header)),
-                }
-            })
-            .chain(chunks.map(|c| pb::ImportTargetsRequest {
-                part: Some(Part::Chunk(c)),
-            }));
-            let stream = client.import_targets(outgoing).await?.into_inner();
-            Box::pin(stream.filter_map(|r| async move {
-                match r {
-                    Ok(pb::ImportTargetsResponse {
-                        event: Some(Event::Progress(p)),
-                    }) => Some(Ok(Reply::Progress(p))),
-                    Ok(pb::ImportTargetsResponse {
-                        event: Some(Event::Rejected(r)),
-                    }) => Some(Ok(Reply::Rejected(r))),
-                    Ok(pb::ImportTargetsResponse {
-                        event: Some(Event::Summary(s)),
-                    }) => Some(Ok(Reply::Summary(s))),
-                    Ok(_) => None,
-                    Err(status) => Some(Err(status)),
-                }
-            }))
-        }
-        What::Inspectors => {
-            use pb::import_inspectors_request::Part;
-            use pb::import_inspectors_response::Event;
-            let outgoing = futures::stream::once(async move {
-                pb::ImportInspectorsRequest {
-                    part: Some(Part::Header(header)),
-                }
-            })
-            .chain(chunks.map(|c| pb::ImportInspectorsRequest {
-                part: Some(Part::Chunk(c)),
-            }));
-            let stream = client.import_inspectors(outgoing).await?.into_inner();
-            Box::pin(stream.filter_map(|r| async move {
-                match r {
-                    Ok(pb::ImportInspectorsResponse {
-                        event: Some(Event::Progress(p)),
-                    }) => Some(Ok(Reply::Progress(p))),
-                    Ok(pb::ImportInspectorsResponse {
-                        event: Some(Event::Rejected(r)),
-                    }) => Some(Ok(Reply::Rejected(r))),
-                    Ok(pb::ImportInspectorsResponse {
-                        event: Some(Event::Summary(s)),
-                    }) => Some(Ok(Reply::Summary(s))),
-                    Ok(_) => None,
-                    Err(status) => Some(Err(status)),
-                }
-            }))
-        }
-    };
+    let mut replies =
+        suiji_directories::client::import(&mut client, what, &file_name, chunks).await?;
     let mut summary = None;
     let mut rejections = Vec::new();
     // The running count is drawn on one terminal line and wiped before anything else is printed, so it never
@@ -226,15 +142,6 @@ pub async fn import_file(
 /// One rejection as printed: `line 3: column C (credit_code): …`.
 fn rejection_line(row: &str, r: &pb::RejectedRow) -> String {
     format!("{row} {}: {}", r.line, located(r))
-}
-
-/// A rejection's column and reason: `column C (credit_code): …`, as the rejected-rows file gives it too.
-fn located(r: &pb::RejectedRow) -> String {
-    match (r.column.as_str(), r.field.as_str()) {
-        ("", "") => r.reason.clone(),
-        ("", field) => format!("{field}: {}", r.reason),
-        (column, field) => format!("column {column} ({field}): {}", r.reason),
-    }
 }
 
 /// A running count on standard error, when it is a terminal.
@@ -300,20 +207,14 @@ fn write_rejected(
     rejections: &[pb::RejectedRow],
     out: &std::path::Path,
 ) -> anyhow::Result<u64> {
-    let mut reasons = std::collections::BTreeMap::<u64, Vec<String>>::new();
-    for r in rejections {
-        reasons.entry(r.line).or_default().push(located(r));
-    }
-    let format = match format_of(file) {
-        pb::FileFormat::Xlsx => suiji_directories::import::Format::Xlsx,
-        _ => suiji_directories::import::Format::Csv,
-    };
+    let format = suiji_directories::client::file_format(&file.to_string_lossy());
     let source = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
     );
     let sink = std::io::BufWriter::new(
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
     );
+    let reasons = suiji_directories::client::reasons_by_line(rejections);
     Ok(suiji_directories::rejected::write(
         format, source, &reasons, sink,
     )?)

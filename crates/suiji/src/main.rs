@@ -563,7 +563,15 @@ async fn console(
         .and_then(|i| Ok((i, suiji_platform::grpc::channel(&settings.services.draw)?)));
     let router = match channels {
         Ok((inspection, draw)) => {
-            suiji_console::Console::new(Tokens::new(&settings.auth), inspection, draw).router()
+            let console =
+                suiji_console::Console::new(Tokens::new(&settings.auth), inspection, draw);
+            match suiji_platform::grpc::channel(&settings.services.directories) {
+                Ok(directories) => console.with_directories(directories).router(),
+                Err(error) => {
+                    tracing::error!(%error, "the console's services.directories is not an address");
+                    return;
+                }
+            }
         }
         Err(error) => {
             tracing::error!(%error, "the console's services.inspection or services.draw is not an address");

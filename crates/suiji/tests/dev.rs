@@ -592,3 +592,50 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     terminate(child);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A clerk imports a GB18030 CSV saved with CRLF in the console: the page names the bad row by the line it has in
+/// the file and its column, and the rejected rows come back as a GB18030 file with the reasons, under the upload's
+/// name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerks_import_a_directory_in_the_console() {
+    let Some(script) = suiji_platform::testing::browser_driver("console_import.mjs") else {
+        return;
+    };
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let (child, _, console, token) = start(&data, free_port(), false);
+    let text = "类型,统一社会信用代码,名称,行政区划\r\n企业,91350100M000100Y43,某商贸有限公司,610402\r\n\
+                企业,914403001922038217,校验码错的店,610404\r\n";
+    let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+    let seen = suiji_platform::testing::run_browser_driver(
+        &script,
+        &[&console, &token, "名录.csv", &hex::encode(&bytes)],
+    );
+    assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    assert!(
+        seen["summary"]
+            .as_str()
+            .unwrap()
+            .contains("共读取 2 行：导入 1 行（新增 1 行），被拒 1 行"),
+        "{seen}"
+    );
+    let rejections = seen["rejections"].as_array().unwrap();
+    assert_eq!(rejections.len(), 1, "{seen}");
+    assert_eq!(rejections[0][0], "第 3 行", "{seen}");
+    assert_eq!(rejections[0][1], "B", "{seen}");
+    assert_eq!(rejections[0][2], "credit_code", "{seen}");
+    assert_eq!(seen["downloadName"], "名录-被拒行.csv", "{seen}");
+    let rejected = hex::decode(seen["rejected"].as_str().unwrap()).unwrap();
+    let (back, _, malformed) = encoding_rs::GB18030.decode(&rejected);
+    assert!(
+        !malformed && std::str::from_utf8(&rejected).is_err(),
+        "GB18030 as uploaded"
+    );
+    assert!(
+        back.starts_with(
+            "类型,统一社会信用代码,名称,行政区划,错误原因\r\n企业,914403001922038217,"
+        ),
+        "{back}"
+    );
+    terminate(child);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -10,6 +10,7 @@
 //! The session cookie is `HttpOnly` and `SameSite=Strict`, and every change is a JSON request: a page on another
 //! site can neither read the session nor send a JSON body without this origin's consent.
 
+mod import;
 mod json;
 
 use std::sync::Arc;
@@ -56,7 +57,11 @@ pub struct Console {
     tokens: Tokens,
     inspection: Channel,
     draw: Channel,
+    /// The directories service, for imports; none: the console offers no import.
+    directories: Option<Channel>,
     sessions: moka::sync::Cache<String, Arc<str>>,
+    /// Rejected-rows files of the imports made here, by a random id, kept an hour.
+    rejected: moka::sync::Cache<String, import::RejectedFile>,
 }
 
 impl Console {
@@ -66,11 +71,22 @@ impl Console {
             tokens,
             inspection,
             draw,
+            directories: None,
             sessions: moka::sync::Cache::builder()
                 .max_capacity(MAX_SESSIONS)
                 .time_to_idle(IDLE)
                 .build(),
+            rejected: moka::sync::Cache::builder()
+                .max_capacity(200)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
         }
+    }
+
+    /// Imports go to the directories service on `channel`.
+    pub fn with_directories(mut self, channel: Channel) -> Self {
+        self.directories = Some(channel);
+        self
     }
 
     /// The routes, all under [`PATH`].
@@ -79,6 +95,12 @@ impl Console {
             .route("/", get(|| async { Html(PAGE) }))
             .route("/session", post(login).delete(logout).get(me))
             .route("/api/calendar", get(get_calendar))
+            .route(
+                "/api/import/{what}",
+                post(import::import)
+                    .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+            )
+            .route("/api/import/rejected/{id}", get(import::rejected))
             .route("/api/sagas", get(list_sagas))
             .route("/api/sagas/{task}", get(get_saga))
             .route("/api/sagas/{task}/visits", get(list_visits))
@@ -281,6 +303,14 @@ async fn login(State(c): State<Console>, Json(login): Json<Login>) -> ApiResult 
         .tokens
         .verify(token)
         .map_err(|e| ApiError::invalid("token", e.to_string()))?;
+    let id = random_id()?;
+    c.sessions.insert(id.clone(), Arc::from(token));
+    let cookie = format!("{COOKIE}={id}; Path={PATH}; HttpOnly; SameSite=Strict");
+    Ok(([(header::SET_COOKIE, cookie)], Json(json::identity(&who))).into_response())
+}
+
+/// 256 random bits as hex: a session's or a download's id, not guessable.
+fn random_id() -> Result<String, ApiError> {
     let mut id = [0u8; 32];
     getrandom::fill(&mut id).map_err(|e| {
         ApiError::new(
@@ -289,10 +319,7 @@ async fn login(State(c): State<Console>, Json(login): Json<Login>) -> ApiResult 
             format!("no randomness: {e}"),
         )
     })?;
-    let id = hex::encode(id);
-    c.sessions.insert(id.clone(), Arc::from(token));
-    let cookie = format!("{COOKIE}={id}; Path={PATH}; HttpOnly; SameSite=Strict");
-    Ok(([(header::SET_COOKIE, cookie)], Json(json::identity(&who))).into_response())
+    Ok(hex::encode(id))
 }
 
 /// Ends the caller's session.
