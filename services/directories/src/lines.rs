@@ -25,21 +25,27 @@ pub struct LineIndex {
 
 impl LineIndex {
     fn scan(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().enumerate() {
+        // Only the line breaks are looked at, found a vector at a time: every byte of a directory of ten million
+        // rows passes here.
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
             let at = self.read + i as u64;
-            match b {
+            let after_cr = match i {
+                0 => self.last == b'\r',
+                i => bytes[i - 1] == b'\r',
+            };
+            match bytes[i] {
                 // The LF of a CRLF: the same line break (already passed, when the parser asked about the byte
                 // after the CR before the LF was read).
-                b'\n' if at > 0 && self.last == b'\r' => {
+                b'\n' if after_cr => {
                     if let Some(back) = self.breaks.back_mut().filter(|b| b.1 == at) {
                         back.1 = at + 1;
                     }
                 }
-                b'\n' => self.breaks.push_back((at, at + 1)),
-                b'\r' => self.breaks.push_back((at, at + 1)),
-                _ => {}
+                _ => self.breaks.push_back((at, at + 1)),
             }
-            self.last = *b;
+        }
+        if let Some(last) = bytes.last() {
+            self.last = *last;
         }
         self.read += bytes.len() as u64;
     }
