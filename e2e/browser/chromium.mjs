@@ -12,7 +12,18 @@ export async function drive(use) {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    const seen = await use(page);
+    let seen;
+    try {
+      seen = await use(page);
+    } catch (error) {
+      // What the page showed when the scenario stopped, for the person reading the failure.
+      const dir = new URL('../../target/console-screenshots/', import.meta.url);
+      const fs = await import('node:fs');
+      fs.mkdirSync(dir, { recursive: true });
+      const name = process.argv[1].split('/').pop().replace('.mjs', '');
+      await page.screenshot({ path: new URL(`failed-${name}.png`, dir).pathname, fullPage: true }).catch(() => {});
+      throw error;
+    }
     console.log(JSON.stringify({ errors, ...seen }));
   } finally {
     await browser.close();

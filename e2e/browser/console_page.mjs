@@ -1,62 +1,67 @@
-// Drives the coordinators' workflow console in headless Chromium: signs in with a token, reads the calendar's
-// warning of a missing holiday notice, finds the task in the list, opens it (phase, participants, visits,
-// timeline), pauses and resumes it with the page's buttons, filters by "needs attention", and runs a bulk action
-// that the saga's state refuses, then prints what it saw as one JSON line for the Rust test to check against the
-// inspection service.
+// Drives the console in headless Chromium as the lead's coordinator: a wrong password is refused at its field; the
+// sign-in with the printed password opens the list, with the calendar's notice of a missing holiday notice; the
+// task's row and its page (phase, participants, visits, timeline); pause and resume with the page's buttons;
+// "needs attention" in the URL; a bulk retry that the saga's state refuses; signing out, after which a reload asks
+// to sign in again. Prints what it saw as one JSON line for the Rust test to check against the inspection service.
 //
-//   node e2e/browser/console_page.mjs http://127.0.0.1:PORT/console TOKEN TASK
+//   node e2e/browser/console_page.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD TASK
 import { drive } from './chromium.mjs';
 
-const [url, token, task] = process.argv.slice(2);
+const [url, username, password, task] = process.argv.slice(2);
+const long = { timeout: 60000 };
 await drive(async (page) => {
-  const row = `#sagas tr[data-task="${task}"]`;
-  const rows = (table) => page.$$eval(`#${table} tr`, (trs) => trs.length);
+  const row = `[data-test=sagas] a[data-task="${task}"]`;
+  const timelineItems = () => page.$$eval('[data-test=timeline] .el-timeline-item', (items) => items.length);
   await page.goto(url);
-  await page.waitForSelector('#login:not(.hidden)');
-  await page.fill('#token', 'not a token');
-  await page.click('#sign-in');
-  await page.waitForFunction(() => document.querySelector('#login-error').textContent !== '');
-  const refused = await page.textContent('#login-error');
-  await page.fill('#token', token);
-  await page.click('#sign-in');
+  await page.waitForSelector('#sign-in-username');
+  await page.fill('#sign-in-username', username);
+  await page.fill('#sign-in-password', 'not the password');
+  await page.click('[data-test=sign-in]');
+  await page.waitForSelector('.el-form-item__error');
+  const refused = await page.textContent('.el-form-item__error');
+  await page.fill('#sign-in-password', password);
+  await page.click('[data-test=sign-in]');
+  await page.waitForSelector(row, long);
+  const signedInAs = await page.textContent('[data-test=who]');
+  await page.waitForSelector('.calendar-notice');
+  const calendarWarning = await page.textContent('.calendar-notice');
+  const listed = await page.$eval(`[data-test=sagas] tr:has(a[data-task="${task}"]) [data-phase]`, (e) => e.dataset.phase);
+
+  await page.click(row);
+  await page.waitForSelector('[data-test=timeline] .el-timeline-item');
+  await page.waitForSelector('[data-test=visits] [data-visit]', long);
+  const phase = await page.getAttribute('[data-test=phase]', 'data-phase');
+  const timeline = await timelineItems();
+  const visits = await page.$$eval('[data-test=visits] [data-visit]', (v) => v.length);
+  const participants = await page.$$eval('[data-test=participants] tbody tr', (trs) => trs.map((tr) => tr.innerText));
+
+  await page.click('[data-test=actions] [data-action=pause]');
+  await page.waitForSelector('[data-test=paused]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-test=timeline] .el-timeline-item').length > n, timeline);
+  const afterPause = await timelineItems();
+  await page.click('[data-test=actions] [data-action=resume]');
+  await page.waitForSelector('[data-test=paused]', { state: 'detached' });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-test=timeline] .el-timeline-item').length > n, afterPause);
+  const afterResume = await timelineItems();
+  // The timeline shows the newest first.
+  const lastEvent = await page.$eval('[data-test=timeline] .el-timeline-item', (e) => e.innerText);
+
+  await page.goto(`${url}/sagas?attention=1`);
+  await page.waitForSelector('[data-test=sagas] .el-table__empty-text');
+  const needingAttention = await page.$$eval('[data-test=sagas] a[data-task]', (a) => a.length);
+  await page.goto(`${url}/sagas`);
   await page.waitForSelector(row);
-  const signedInAs = await page.textContent('#who');
-  await page.waitForSelector('#calendar-warning:not(.hidden)');
-  const calendarWarning = await page.textContent('#calendar-warning');
-  const listed = await page.getAttribute(`${row} td[data-phase]`, 'data-phase');
+  await page.click(`[data-test=sagas] tr:has(a[data-task="${task}"]) .el-checkbox`);
+  await page.click('[data-test=bulk-action]');
+  await page.click('.el-select-dropdown__item:has-text("重试")');
+  await page.click('[data-test=bulk-run]');
+  await page.waitForSelector(`[data-test=bulk-results] li[data-task="${task}"]`);
+  const bulk = await page.$$eval('[data-test=bulk-results] li', (lis) => lis.map((li) => ({ ok: li.className === 'ok', text: li.innerText })));
 
-  await page.click(`${row} a`);
-  await page.waitForSelector('#detail:not(.hidden)');
-  const phase = await page.getAttribute('#detail-phase', 'data-phase');
-  const timeline = await rows('timeline');
-  const visits = await rows('visits');
-  const participants = await page.$$eval('#participants tr', (trs) => trs.map((tr) => tr.innerText));
-
-  await page.click('#actions button[data-action="pause"]');
-  await page.waitForSelector('#detail-paused:not(.hidden)');
-  const afterPause = await rows('timeline');
-  await page.click('#actions button[data-action="resume"]');
-  await page.waitForSelector('#detail-paused.hidden', { state: 'attached' });
-  const afterResume = await rows('timeline');
-  const lastEvent = await page.$$eval('#timeline tr', (trs) => trs[trs.length - 1].innerText);
-
-  await page.check('#needs-attention');
-  await page.click('#search');
-  await page.waitForFunction((sel) => !document.querySelector(sel), row);
-  const needingAttention = await rows('sagas');
-  await page.uncheck('#needs-attention');
-  await page.click('#search');
-  await page.waitForSelector(row);
-  await page.check(`${row} input[type=checkbox]`);
-  await page.selectOption('#bulk-action', 'retry');
-  await page.click('#bulk-run');
-  await page.waitForSelector(`#bulk-results li[data-task="${task}"]`);
-  const bulk = await page.$$eval('#bulk-results li', (lis) => lis.map((li) => ({ ok: li.className === 'ok', text: li.innerText })));
-
-  await page.click('#logout');
-  await page.waitForSelector('#login:not(.hidden)');
-  await page.reload();
-  await page.waitForSelector('#login:not(.hidden)');
+  await page.click('[data-test=sign-out]');
+  await page.waitForSelector('#sign-in-username');
+  await page.goto(`${url}/sagas`);
+  await page.waitForSelector('#sign-in-username');
   return {
     refused, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
     needingAttention, bulk, signedOut: true,

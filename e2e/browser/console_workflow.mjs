@@ -1,139 +1,157 @@
-// Drives a joint inspection through the coordinators' workflow console in headless Chromium, as two departments'
-// coordinators would: the participant confirms the invitation; the lead waits for the draw, approves the drawn
-// targets and schedules every visit; on the first visit each department records its findings on its own check
-// points and the lead attaches a photo as evidence, the lead notes the target's refusal to sign, each department's members confirm the record form and the
-// lead concludes it as inspected; the other visits are concluded with the target not found; the lead transfers its
-// problem to the participant, which accepts and closes it. Prints what the page showed as one JSON line for the
-// Rust test to check against the inspection service.
+// Drives a joint inspection through the console in headless Chromium, as two departments' coordinators would: the
+// participant takes part; the lead reviews the drawn targets, approves them and schedules every visit; on the first
+// visit each department records its findings on its own check points and the lead registers a photo as evidence,
+// the lead notes the target's refusal to sign, each department confirms its members and the lead concludes it as
+// inspected; the other visits end with the target not found; the lead transfers its problem to the participant,
+// which accepts and closes it. Prints what the pages showed as one JSON line for the Rust test to check against the
+// inspection service.
 //
-//   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT_TOKEN LEAD_TOKEN TASK
+//   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT PASSWORD LEAD PASSWORD TASK
 import { drive } from './chromium.mjs';
 
-const [url, participant, lead, task] = process.argv.slice(2);
+const [url, participant, participantPassword, lead, leadPassword, task] = process.argv.slice(2);
 // The evidence file's bytes (the test checks the SHA-256 the page computed from them).
 const photo = 'suiji evidence photo 1';
 const long = { timeout: 60000 };
 await drive(async (page) => {
-  const signIn = async (token) => {
-    await page.goto(url);
-    await page.waitForSelector('#login:not(.hidden)');
-    await page.fill('#token', token);
-    await page.click('#sign-in');
-    await page.waitForSelector(`#sagas tr[data-task="${task}"]`);
-    await page.click(`#sagas tr[data-task="${task}"] a`);
-    await page.waitForSelector('#detail:not(.hidden)');
+  const signIn = async (username, password) => {
+    await page.goto(`${url}/sagas/${encodeURIComponent(task)}`);
+    await page.waitForSelector('#sign-in-username');
+    await page.fill('#sign-in-username', username);
+    await page.fill('#sign-in-password', password);
+    await page.click('[data-test=sign-in]');
+    await page.waitForSelector('[data-test=phase]', long);
+  };
+  const closeVisit = async () => {
+    await page.click('.visit-record .el-drawer__close-btn');
+    await page.waitForSelector('.visit-record', { state: 'detached' });
   };
   const signOut = async () => {
-    await page.click('#logout');
-    await page.waitForSelector('#login:not(.hidden)');
+    if (await page.$('.visit-record')) await closeVisit();
+    await page.click('[data-test=sign-out]');
+    await page.waitForSelector('#sign-in-username');
   };
-  const phase = () => page.getAttribute('#detail-phase', 'data-phase');
-  // Clicks `button` and waits for the console's answer to `path`, which must succeed.
-  const step = async (button, path) => {
-    const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === 'POST', long),
-      page.click(button),
-    ]);
-    if (!answer.ok()) throw new Error(`${path}: ${answer.status()} ${await answer.text()}`);
-    await page.waitForLoadState('networkidle');
+  const phase = () => page.getAttribute('[data-test=phase]', 'data-phase');
+  // Picks an option of the open select, then waits for its list to close (the next select opens a list of its own).
+  const choose = async (text, exact = true) => {
+    const options = page.locator('.el-select-dropdown__item:visible');
+    await (exact ? options.filter({ has: page.getByText(text, { exact: true }) }) : options.filter({ hasText: text }))
+      .first()
+      .click();
+    await page.waitForFunction(() => ![...document.querySelectorAll('.el-select-dropdown__item')].some((o) => o.checkVisibility()));
   };
+  const firstVisit = '[data-test=visits] .el-table__body tr:first-child';
   const openFirstVisit = async () => {
-    await page.click('#visits tr:first-child .visit-open');
-    await page.waitForSelector('#visit:not(.hidden)');
+    await page.click(`${firstVisit} [data-test=visit-open]`, long);
+    await page.waitForSelector('.visit-record [data-test=checks]');
   };
-  // Each row offering `button` but the first visit's, one at a time (each step's answer takes its button away).
-  const others = async (button, before) => {
-    const sel = `#visits tr:not(:first-child) ${button}`;
-    for (let n = await page.$$eval(sel, (b) => b.length); n > 0; n -= 1) {
-      if (before) await before(sel);
-      await page.click(sel);
-      await page.waitForFunction(([s, left]) => document.querySelectorAll(s).length < left, [sel, n], long);
+  const saved = async (button) => {
+    await page.click(button);
+    await page.waitForSelector('.el-message--success', long);
+    await page.waitForSelector('.el-message--success', { state: 'detached', timeout: 10000 }).catch(() => {});
+  };
+  const setFindings = async (result, note) => {
+    const selects = page.locator('.visit-record .finding-result');
+    for (let i = 0; i < (await selects.count()); i += 1) {
+      await selects.nth(i).click();
+      await choose(result);
     }
+    if (note) {
+      const notes = page.locator('.visit-record .finding-note input');
+      for (let i = 0; i < (await notes.count()); i += 1) await notes.nth(i).fill(note);
+    }
+    await saved('[data-test=record-findings]');
   };
 
-  await signIn(participant);
-  await page.waitForSelector('#invitation:not(.hidden)', long);
+  await signIn(participant, participantPassword);
+  await page.waitForSelector('[data-test=invitation]', long);
   const invited = await phase();
-  await step('#accept', `/api/sagas/${encodeURIComponent(task)}/answer`);
-  await page.waitForSelector('#invitation.hidden', { state: 'attached' });
-  const participants = await page.$$eval('#participants tr', (trs) => trs.map((tr) => tr.innerText));
+  await page.click('[data-test=accept]');
+  await page.waitForSelector('[data-test=invitation]', { state: 'detached' });
+  const participants = await page.$$eval('[data-test=participants] tbody tr', (trs) => trs.map((tr) => tr.innerText));
   await signOut();
 
-  await signIn(lead);
-  await page.waitForSelector('#review:not(.hidden)', long);
-  await page.waitForSelector('#review-strata tr');
-  const reviewed = await page.textContent('#review-targets');
-  const drawn = await page.$$eval('#review-strata tr', (trs) => trs.map((tr) => tr.innerText));
-  const digest = await page.textContent('#review-digest');
-  await step('#approve', `/api/sagas/${encodeURIComponent(task)}/approve`);
-  await page.waitForSelector('.visit-schedule', long);
-  const toSchedule = await page.$$eval('#visits tr', (trs) => trs.length);
-  await step('#visits tr:first-child .visit-schedule', '/api/visits/schedule');
-  await others('.visit-schedule');
-  await openFirstVisit();
-  for (const row of await page.$$('#checks tr:has(.finding-result)')) {
-    await (await row.$('.finding-result')).selectOption('problem');
-    await (await row.$('.finding-note')).fill('未按规定公示年度报告');
+  await signIn(lead, leadPassword);
+  await page.waitForSelector('[data-test=review-strata] tbody tr', long);
+  const reviewed = await page.textContent('[data-test=targets]');
+  const drawn = await page.$$eval('[data-test=review-strata] tbody tr', (trs) => trs.map((tr) => tr.innerText));
+  const digest = await page.textContent('[data-test=review-digest]');
+  await page.click('[data-test=approve]');
+  await page.waitForSelector('[data-test=visit-schedule]', long);
+  const toSchedule = await page.$$eval('[data-test=visits] [data-visit]', (v) => v.length);
+  for (let left = toSchedule; left > 0; left -= 1) {
+    await page.click('[data-test=visit-schedule] >> nth=0');
+    await page.click('[data-test=schedule-save]');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-test=visit-schedule]').length < n, left, long);
   }
-  await step('#record-findings', '/api/visits/findings');
+  await openFirstVisit();
+  await setFindings('发现问题', '未按规定公示年度报告');
   // A photo of the problem: its hash is taken in the browser, the file stays in SCJG's storage.
-  await page.setInputFiles('#evidence-file', { name: 'photo-1.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(photo) });
+  await page.setInputFiles('[data-test=evidence-file]', { name: 'photo-1.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(photo) });
   await page.fill('#evidence-ref', 's3://scjg-evidence/visit-1/photo-1.jpg');
   await page.fill('#evidence-description', '现场照片：年度报告未公示');
-  await step('#evidence-attach', '/api/visits/evidence');
-  await page.waitForSelector('#evidence tr');
-  const evidence = await page.$$eval('#evidence tr', (trs) => trs.map((tr) => tr.dataset.sha256));
-  await others('.visit-conclude', (sel) => page.selectOption(sel.replace('.visit-conclude', '.visit-outcome'), 'not_found'));
-  await signOut();
-
-  await signIn(participant);
-  await openFirstVisit();
-  for (const row of await page.$$('#checks tr:has(.finding-result)')) {
-    await (await row.$('.finding-result')).selectOption('compliant');
+  await page.click('[data-test=attach-evidence]');
+  await page.waitForSelector('[data-test=evidence] [data-sha256]', long);
+  const evidence = await page.$$eval('[data-test=evidence] [data-sha256]', (es) => es.map((e) => e.dataset.sha256));
+  await closeVisit();
+  const others = '[data-test=visits] .el-table__body tr:not(:first-child) [data-test=visit-conclude]';
+  for (let left = await page.$$eval(others, (b) => b.length); left > 0; left -= 1) {
+    await page.click(`${others} >> nth=0`);
+    await page.locator('.el-dropdown-menu__item:visible[data-outcome=not_found]').click();
+    await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length < n, [others, left], long);
   }
-  await step('#record-findings', '/api/visits/findings');
   await signOut();
 
-  await signIn(lead);
+  await signIn(participant, participantPassword);
+  await page.waitForSelector(`${firstVisit} [data-test=visit-open]`, long);
   await openFirstVisit();
-  await page.waitForSelector('#signing:not(.hidden)');
+  await setFindings('未发现问题');
+  await signOut();
+
+  await signIn(lead, leadPassword);
+  await openFirstVisit();
+  await page.waitForSelector('#refusal-note');
   await page.fill('#refusal-note', '负责人拒绝签字，执法人员二人在场记录');
-  await step('#sign', '/api/visits/sign');
-  await page.waitForSelector('#confirm:not(.hidden)');
-  await step('#confirm', '/api/visits/confirm');
+  await saved('[data-test=refuse]');
+  await page.waitForSelector('[data-test=confirm]');
+  await saved('[data-test=confirm]');
   await signOut();
 
-  await signIn(participant);
+  await signIn(participant, participantPassword);
   await openFirstVisit();
-  await page.waitForSelector('#confirm:not(.hidden)');
-  await step('#confirm', '/api/visits/confirm');
+  await page.waitForSelector('[data-test=confirm]', long);
+  await saved('[data-test=confirm]');
   await signOut();
 
-  await signIn(lead);
+  await signIn(lead, leadPassword);
   await openFirstVisit();
-  const checks = await page.$$eval('#checks tr', (trs) => trs.map((tr) => tr.innerText));
-  const team = await page.$$eval('#team tr', (trs) => trs.map((tr) => tr.innerText));
-  const signature = await page.textContent('#visit-signature');
-  await page.selectOption('#visits tr:first-child .visit-outcome', 'inspected');
-  await step('#visits tr:first-child .visit-conclude', '/api/visits/conclude');
-  await page.waitForFunction(() => document.querySelector('#detail-phase').dataset.phase === 'results', null, long);
-  const timeline = await page.$$eval('#timeline tr', (trs) => trs.map((tr) => tr.innerText));
+  const checks = await page.$$eval('.visit-record [data-test=checks] tbody tr', (trs) => trs.map((tr) => tr.innerText));
+  const team = await page.$$eval('.visit-record [data-test=team] tbody tr', (trs) => trs.map((tr) => tr.innerText));
+  const signature = await page.textContent('[data-test=signature]');
+  await closeVisit();
+  await page.click(`${firstVisit} [data-test=visit-conclude]`);
+  await page.locator('.el-dropdown-menu__item:visible[data-outcome=inspected]').click();
+  await page.waitForFunction(() => document.querySelector('[data-test=phase]')?.dataset.phase === 'results', null, long);
+  const timeline = await page.$$eval('[data-test=timeline] .el-timeline-item', (items) => items.map((i) => i.innerText));
   const reached = await phase();
 
   // The problem SCJG found goes to STHJ, which takes it up and closes it.
   await openFirstVisit();
-  await page.waitForSelector('#transfer-form:not(.hidden)');
-  await page.fill('#transfer-to', '610400-STHJ');
-  await page.fill('#transfer-note-new', '排污许可证过期，请依职责处理');
-  await step('#transfer-create', '/api/transfers/create');
-  await page.waitForSelector('#transfers tr[data-state="open"]');
+  await page.waitForSelector('[data-test=transfer-form]');
+  await page.click('[data-test=transfer-to]');
+  await choose('610400-STHJ', false);
+  await page.fill('#transfer-note', '排污许可证过期，请依职责处理');
+  await saved('[data-test=transfer-create]');
+  await closeVisit();
+  await page.waitForSelector('[data-test=transfers] [data-state=open]', long);
   await signOut();
-  await signIn(participant);
-  await step('.transfer-accept', '/api/transfers/answer');
-  await page.waitForSelector('#transfers tr[data-state="accepted"]');
-  await page.fill('#transfer-note', '已立案查处');
-  await step('.transfer-close', '/api/transfers/answer');
-  await page.waitForSelector('#transfers tr[data-state="closed"]');
-  const transfers = await page.$$eval('#transfers tr', (trs) => trs.map((tr) => tr.innerText));
+  await signIn(participant, participantPassword);
+  await page.click('[data-test=transfer-accept]', long);
+  await page.waitForSelector('[data-test=transfers] [data-state=accepted]', long);
+  await page.click('[data-test=transfer-close]');
+  await page.fill('.el-message-box__input input', '已立案查处');
+  await page.click('.el-message-box__btns .el-button--primary');
+  await page.waitForSelector('[data-test=transfers] [data-state=closed]', long);
+  const transfers = await page.$$eval('[data-test=transfers] tbody tr', (trs) => trs.map((tr) => tr.innerText));
   return { invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

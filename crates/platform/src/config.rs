@@ -121,12 +121,18 @@ pub struct InspectionSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServicesSettings {
+    /// The catalog service, e.g. `http://catalog:50051` (the console calls it).
+    pub catalog: String,
     /// The directories service, e.g. `http://directories:50051`.
     pub directories: String,
     /// The draw service, e.g. `http://draw:50051`.
     pub draw: String,
     /// The inspection service, e.g. `http://inspection:50051` (the console calls it).
     pub inspection: String,
+    /// The planning service, e.g. `http://planning:50051` (the console calls it).
+    pub planning: String,
+    /// The publication service, e.g. `http://publication:50051` (the console calls it).
+    pub publication: String,
 }
 
 /// Settings of the draw service.

@@ -409,11 +409,17 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     let settings = {
         let mut s = (*settings).clone();
         let index = |name: &str| services::ALL.iter().position(|spec| spec.name == name);
-        if let Some(i) = index("directories") {
-            s.services.directories = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
-        }
-        if let Some(i) = index("draw") {
-            s.services.draw = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+        let at = |i: usize| format!("http://{}:{}", s.grpc.host, base_port + i as u16);
+        for (name, address) in [
+            ("catalog", &mut s.services.catalog),
+            ("directories", &mut s.services.directories),
+            ("planning", &mut s.services.planning),
+            ("draw", &mut s.services.draw),
+            ("publication", &mut s.services.publication),
+        ] {
+            if let Some(i) = index(name) {
+                *address = at(i);
+            }
         }
         if let Some(i) = index("inspection") {
             s.inspection.public_url = format!("http://{}:{}", s.grpc.host, base_port + i as u16);
@@ -484,16 +490,14 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             )
         })?;
     println!(
-        "{:<12} http://{}{}  (联合抽查工作台: the coordinators' workflow console; sign in with a token below)",
+        "{:<12} http://{}{}  (联合抽查工作台: the console; sign in with an account below)",
         suiji_console::NAME,
         listener.local_addr()?,
         suiji_console::PATH
     );
-    tasks.push(tokio::spawn(console(
-        settings.clone(),
-        listener,
-        shutdown.clone(),
-    )));
+    let console_ = console_of(&settings).await?;
+    let accounts = demo_accounts(console_.accounts()).await?;
+    tasks.push(tokio::spawn(console(console_, listener, shutdown.clone())));
     let tokens = Tokens::new(&settings.auth);
     let admin = Identity {
         subject: "dev-admin".into(),
@@ -537,6 +541,13 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         let planning = address("planning");
         println!("demo data: {}", demo::load_plan(&planning, &tokens).await?);
     }
+    println!("console accounts (new passwords at every start):");
+    for (account, password, what) in &accounts {
+        println!(
+            "  {:<10} password {password}  {} of {}: {what}",
+            account.username, account.display_name, account.department
+        );
+    }
     println!(
         "token for 610400-SCJG (catalog editor and publisher, directories and planning editor, draw operator, inspection coordinator, result entry, reviewer and head, admin): export SUIJI_TOKEN={token}"
     );
@@ -553,32 +564,98 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
     Ok(())
 }
 
-/// Serves the console until `shutdown`.
+/// The development platform's two people: SCJG's lead coordinator and STHJ's clerk, each with a new password.
+async fn demo_accounts(
+    accounts: &suiji_console::Accounts,
+) -> anyhow::Result<Vec<(suiji_console::Account, String, &'static str)>> {
+    let roles = |names: &[&str]| names.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+    let people = [
+        (
+            suiji_console::Account {
+                username: "zhang.san".into(),
+                display_name: "张三".into(),
+                department: "610400-SCJG".into(),
+                roles: roles(&[
+                    "catalog.editor",
+                    "catalog.publisher",
+                    "directories.editor",
+                    "planning.editor",
+                    "draw.operator",
+                    "inspection.coordinator",
+                    "publication.entry",
+                    "publication.reviewer",
+                    "department.head",
+                    "admin",
+                ]),
+                disabled: false,
+            },
+            "the lead department's coordinator (and its reviewer, head and administrator)",
+        ),
+        (
+            suiji_console::Account {
+                username: "li.si".into(),
+                display_name: "李四".into(),
+                department: "610400-STHJ".into(),
+                roles: roles(&[
+                    "catalog.editor",
+                    "directories.editor",
+                    "planning.editor",
+                    "inspection.coordinator",
+                    "publication.entry",
+                ]),
+                disabled: false,
+            },
+            "a participating department's clerk",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (account, what) in people {
+        let password = suiji_console::accounts::new_password()?;
+        accounts
+            .save(&account, &password)
+            .await
+            .with_context(|| format!("the demo account {}", account.username))?;
+        out.push((account, password, what));
+    }
+    Ok(out)
+}
+
+/// The console of `settings`: its database opened and migrated, the services' channels.
+async fn console_of(settings: &Settings) -> anyhow::Result<suiji_console::Console> {
+    let channel = |address: &str, name: &str| {
+        suiji_platform::grpc::channel(address).with_context(|| {
+            format!("the console's services.{name} ({address:?}) is not an address")
+        })
+    };
+    let s = &settings.services;
+    let services = suiji_console::Services {
+        catalog: channel(&s.catalog, "catalog")?,
+        directories: channel(&s.directories, "directories")?,
+        planning: channel(&s.planning, "planning")?,
+        draw: channel(&s.draw, "draw")?,
+        inspection: channel(&s.inspection, "inspection")?,
+        publication: channel(&s.publication, "publication")?,
+    };
+    let db = suiji_platform::db::Db::connect(&settings.database, suiji_console::NAME)
+        .await
+        .context("opening the console's database")?;
+    db.migrate(&suiji_console::migrations())
+        .await
+        .context("migrating the console's database")?;
+    Ok(suiji_console::Console::new(
+        Tokens::new(&settings.auth),
+        db,
+        services,
+    ))
+}
+
+/// Serves `console` until `shutdown`.
 async fn console(
-    settings: Arc<Settings>,
+    console: suiji_console::Console,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) {
-    let channels = suiji_platform::grpc::channel(&settings.services.inspection)
-        .and_then(|i| Ok((i, suiji_platform::grpc::channel(&settings.services.draw)?)));
-    let router = match channels {
-        Ok((inspection, draw)) => {
-            let console =
-                suiji_console::Console::new(Tokens::new(&settings.auth), inspection, draw);
-            match suiji_platform::grpc::channel(&settings.services.directories) {
-                Ok(directories) => console.with_directories(directories).router(),
-                Err(error) => {
-                    tracing::error!(%error, "the console's services.directories is not an address");
-                    return;
-                }
-            }
-        }
-        Err(error) => {
-            tracing::error!(%error, "the console's services.inspection or services.draw is not an address");
-            return;
-        }
-    };
-    let served = axum::serve(listener, router)
+    let served = axum::serve(listener, console.router())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
     if let Err(error) = served {
@@ -588,6 +665,7 @@ async fn console(
 
 /// `suiji serve console`: the console alone, calling the services at `services.inspection` and `services.draw`.
 async fn serve_console(settings: &Settings, port: u16) -> anyhow::Result<()> {
+    let console_ = console_of(settings).await?;
     let listener = tokio::net::TcpListener::bind((settings.grpc.host.as_str(), port)).await?;
     println!(
         "{:<12} http://{}{}",
@@ -595,6 +673,6 @@ async fn serve_console(settings: &Settings, port: u16) -> anyhow::Result<()> {
         listener.local_addr()?,
         suiji_console::PATH
     );
-    console(Arc::new(settings.clone()), listener, shutdown_signal()).await;
+    console(console_, listener, shutdown_signal()).await;
     Ok(())
 }

@@ -6,8 +6,9 @@ mod common;
 use std::process::Command;
 
 use common::{
-    DEV_PORTS, SCJG, STHJ, address, authed, demo_task_to_scheduling, free_port, hold_the_visits,
-    launch_demo_task, reach, saga, schedule_all, start, terminate, token, token_of, until,
+    DEV_PORTS, SCJG, STHJ, Started, address, authed, demo_task_to_scheduling, free_port,
+    hold_the_visits, launch_demo_task, reach, saga, schedule_all, start, terminate, token,
+    token_of, until,
 };
 
 use suiji_api::catalog::v1 as pb;
@@ -94,7 +95,12 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let port = free_port();
 
-    let (child, addresses, console, _) = start(&data, port, true);
+    let Started {
+        dev: child,
+        addresses,
+        console,
+        ..
+    } = start(&data, port, true);
     assert_eq!(
         console,
         format!("http://127.0.0.1:{}/console", port + DEV_PORTS - 1),
@@ -140,7 +146,11 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     );
     terminate(child);
 
-    let (child, addresses, _, _) = start(&data, port, true);
+    let Started {
+        dev: child,
+        addresses,
+        ..
+    } = start(&data, port, true);
     assert_eq!(
         public_plans(&addresses[2].1).await,
         plans,
@@ -233,7 +243,11 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     use suiji_api::publication::v1 as publ;
 
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
-    let (child, addresses, console, _) = start(&data, free_port(), true);
+    let started = start(&data, free_port(), true);
+    let Started {
+        addresses, console, ..
+    } = &started;
+    let (addresses, console) = (addresses.clone(), console.clone());
     let addr = |name: &str| address(&addresses, name);
     let roles = "planning.editor,inspection.coordinator,publication.entry,publication.reviewer";
     let (scjg, sthj) = (token(SCJG, roles), token(STHJ, roles));
@@ -250,22 +264,26 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     // bulk retry that its state refuses.
     if let Some(script) = suiji_platform::testing::browser_driver("console_page.mjs") {
         let before = saga(&watcher, &task).await.unwrap();
-        let seen = suiji_platform::testing::run_browser_driver(&script, &[&console, &scjg, &task]);
-        assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
-        assert!(
-            seen["refused"].as_str().unwrap().contains("token"),
-            "{seen}"
+        let password = started.password("zhang.san");
+        let seen = suiji_platform::testing::run_browser_driver(
+            &script,
+            &[&console, "zhang.san", &password, &task],
         );
+        assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+        assert_eq!(seen["refused"], "用户名或密码不正确", "{seen}");
+        let signed_in_as = seen["signedInAs"].as_str().unwrap();
         assert!(
-            seen["signedInAs"].as_str().unwrap().contains(SCJG),
-            "{seen}"
+            signed_in_as.contains("张三")
+                && signed_in_as.contains("咸阳市市场监督管理局")
+                && signed_in_as.contains(SCJG),
+            "the person and their department by name: {seen}"
         );
         assert_eq!(seen["listed"], "scheduling", "{seen}");
         assert!(
             seen["calendarWarning"]
                 .as_str()
                 .unwrap()
-                .contains("尚未载入 2027 年国务院节假日安排通知"),
+                .contains("工作日历缺少 2027 年国务院放假通知"),
             "{seen}"
         );
         assert_eq!(seen["phase"], "scheduling", "{seen}");
@@ -391,7 +409,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             .iter()
             .any(|r| r.result == "未按规定公示应当公示的信息")
     );
-    terminate(child);
+    terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }
 
@@ -408,14 +426,15 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         return;
     };
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
-    let (child, addresses, console, _) = start(&data, free_port(), true);
+    let started = start(&data, free_port(), true);
+    let Started {
+        addresses, console, ..
+    } = &started;
+    let (addresses, console) = (addresses.clone(), console.clone());
     let addr = |name: &str| address(&addresses, name);
     let roles = "planning.editor,inspection.coordinator";
     let as_subject = |department: &str, subject: &str| token_of(department, roles, subject);
-    let (lead, participant) = (
-        as_subject("610400-SCJG", "zhang.san"),
-        as_subject("610400-STHJ", "li.si"),
-    );
+    let lead = as_subject("610400-SCJG", "zhang.san");
     let task = launch_demo_task(&addr("planning"), &lead).await;
     let (c, b) = authed(&addr("inspection"), &lead);
     let inspection = InspectionServiceClient::with_interceptor(c, b);
@@ -431,9 +450,10 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     };
     until("the saga starts", || async { saga().await.is_some() }).await;
 
+    let (li_si, zhang_san) = (started.password("li.si"), started.password("zhang.san"));
     let seen = suiji_platform::testing::run_browser_driver(
         &script,
-        &[&console, &participant, &lead, &task],
+        &[&console, "li.si", &li_si, "zhang.san", &zhang_san, &task],
     );
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
     assert_eq!(seen["invited"], "inviting", "{seen}");
@@ -589,7 +609,7 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         seen["transfers"][0].as_str().unwrap().contains("已办结"),
         "{seen}"
     );
-    terminate(child);
+    terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }
 
@@ -602,25 +622,32 @@ async fn clerks_import_a_directory_in_the_console() {
         return;
     };
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
-    let (child, _, console, token) = start(&data, free_port(), false);
+    let started = start(&data, free_port(), false);
+    let (console, password) = (started.console.clone(), started.password("li.si"));
     let text = "类型,统一社会信用代码,名称,行政区划\r\n企业,91350100M000100Y43,某商贸有限公司,610402\r\n\
                 企业,914403001922038217,校验码错的店,610404\r\n";
     let (bytes, _, _) = encoding_rs::GB18030.encode(text);
     let seen = suiji_platform::testing::run_browser_driver(
         &script,
-        &[&console, &token, "名录.csv", &hex::encode(&bytes)],
+        &[
+            &console,
+            "li.si",
+            &password,
+            "名录.csv",
+            &hex::encode(&bytes),
+        ],
     );
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
     assert!(
         seen["summary"]
             .as_str()
             .unwrap()
-            .contains("共读取 2 行：导入 1 行（新增 1 行），被拒 1 行"),
+            .contains("导入完成：读取 2 行，写入 1 行（新增 1 行，更新 0 行），拒绝 1 行"),
         "{seen}"
     );
     let rejections = seen["rejections"].as_array().unwrap();
     assert_eq!(rejections.len(), 1, "{seen}");
-    assert_eq!(rejections[0][0], "第 3 行", "{seen}");
+    assert_eq!(rejections[0][0], "3", "{seen}");
     assert_eq!(rejections[0][1], "B", "{seen}");
     assert_eq!(rejections[0][2], "credit_code", "{seen}");
     assert_eq!(seen["downloadName"], "名录-被拒行.csv", "{seen}");
@@ -636,6 +663,6 @@ async fn clerks_import_a_directory_in_the_console() {
         ),
         "{back}"
     );
-    terminate(child);
+    terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use common::{
-    SCJG, STHJ, address, demo_task_to_scheduling, free_port, hold_the_visits, inspection, reach,
-    schedule_all, start, terminate, token,
+    SCJG, STHJ, Started, address, demo_task_to_scheduling, free_port, hold_the_visits, inspection,
+    reach, schedule_all, start, terminate, token,
 };
 
 /// The shell blocks of the README's "Using it" section, each as its commands: continuation lines joined, comment
@@ -105,7 +105,12 @@ async fn the_readme_walks_as_written() {
     std::os::unix::fs::symlink(root.join("examples"), work.join("examples")).unwrap();
     let data = work.join("data");
     let base = free_port();
-    let (dev, addresses, _, printed_token) = start(&data, base, true);
+    let Started {
+        dev,
+        addresses,
+        token: printed_token,
+        ..
+    } = start(&data, base, true);
     assert!(!printed_token.is_empty(), "suiji dev prints a token");
 
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_suiji"));

@@ -50,7 +50,7 @@ pub async fn import(
     Query(upload): Query<Upload>,
     body: Body,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers)?;
+    let (_, token) = c.caller(&headers).await?;
     let what = match what.as_str() {
         "targets" => What::Targets,
         "inspectors" => What::Inspectors,
@@ -64,11 +64,7 @@ pub async fn import(
     if upload.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "the file's name is required"));
     }
-    let Some(directories) = c.directories.clone() else {
-        return Err(internal(
-            "the console has no address of the directories service",
-        ));
-    };
+    let directories = c.services.directories.clone();
     // The upload goes on to the directories as it arrives, and to a spool file for the rejected rows after.
     let spool = std::env::temp_dir().join(format!("suiji-console-import-{}", crate::random_id()?));
     let mut file = tokio::fs::File::create(&spool).await.map_err(internal)?;
@@ -174,7 +170,7 @@ pub async fn rejected(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    c.caller(&headers)?;
+    c.caller(&headers).await?;
     let Some(file) = c.rejected.get(&id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

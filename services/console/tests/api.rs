@@ -1,288 +1,519 @@
-//! The console's HTTP side without a browser: sessions (a token the platform's secret accepts starts one, its
-//! cookie is `HttpOnly` and `SameSite=Strict`, signing out ends it, a forged or expired token starts none), and
-//! what is refused before any service is called. The whole page against a running platform is driven in a browser
-//! by the `suiji dev` scenario (crates/suiji/tests/dev.rs).
-
-use std::time::Duration;
+//! The console's server without a browser, on both backends: local sign-in (Argon2id, refusals at their field,
+//! lock-out after repeated failures), sessions in the console's database (cookie attributes, CSRF on every change,
+//! sign-out revoking the session on every replica), the gRPC-Web forwarding to a real service with the person's
+//! identity (the service decides: a missing role is refused, field violations come through), and the page's
+//! security headers. The app itself is driven in Chromium by the `suiji dev` scenarios (crates/suiji/tests/dev.rs).
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use suiji_console::Console;
-use suiji_platform::auth::{Identity, Tokens};
-use suiji_platform::config::AuthSettings;
+use prost::Message;
+use suiji_console::{Account, Console, Services};
+use suiji_platform::testing::{self, Backend, Isolated};
+use tonic::Code;
+use tonic_types::StatusExt;
 use tower::ServiceExt;
 
-fn tokens(secret: &str) -> Tokens {
-    Tokens::new(&AuthSettings {
-        jwt_secret: suiji_platform::config::Secret::new(secret),
-        issuer: "suiji-test".into(),
-        dev_tokens: true,
-    })
+const PASSWORD: &str = "correct horse battery";
+
+/// A console on `isolated`'s database whose services are at `services` (nothing listens on port 1 by default).
+async fn console(isolated: &Isolated, catalog: Option<&str>) -> axum::Router {
+    let db = suiji_platform::db::Db::connect(&isolated.settings.database, suiji_console::NAME)
+        .await
+        .unwrap();
+    db.migrate(&suiji_console::migrations()).await.unwrap();
+    let nowhere = suiji_platform::grpc::channel("http://127.0.0.1:1").unwrap();
+    let services = Services {
+        catalog: catalog.map_or(nowhere.clone(), |a| {
+            suiji_platform::grpc::channel(a).unwrap()
+        }),
+        directories: nowhere.clone(),
+        planning: nowhere.clone(),
+        draw: nowhere.clone(),
+        inspection: nowhere.clone(),
+        publication: nowhere,
+    };
+    let console = Console::new(isolated.tokens(), db, services);
+    for (username, department, roles) in [
+        ("zhang.san", "610400-SCJG", vec!["catalog.editor"]),
+        ("li.si", "610400-STHJ", vec!["inspection.coordinator"]),
+    ] {
+        console
+            .accounts()
+            .save(
+                &Account {
+                    username: username.into(),
+                    display_name: username.into(),
+                    department: department.into(),
+                    roles: roles.into_iter().map(String::from).collect(),
+                    disabled: false,
+                },
+                PASSWORD,
+            )
+            .await
+            .unwrap();
+    }
+    console.router()
 }
 
-fn coordinator() -> Identity {
-    Identity {
-        subject: "zhang.san".into(),
-        department: "610400-SCJG".into(),
-        roles: vec!["inspection.coordinator".into()],
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
 }
 
-/// A console whose inspection service does not answer (nothing listens on port 1).
-fn console() -> axum::Router {
-    let channel = suiji_platform::grpc::channel("http://127.0.0.1:1").unwrap();
-    Console::new(tokens("the platform's secret"), channel.clone(), channel).router()
+async fn call(app: &axum::Router, request: Request<Body>) -> Answer {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
 }
 
-async fn call(
-    app: &axum::Router,
+fn json_request(
     method: &str,
     path: &str,
     cookie: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> (StatusCode, Option<String>, serde_json::Value) {
-    let mut request = Request::builder().method(method).uri(path);
+    csrf: Option<&str>,
+    body: serde_json::Value,
+) -> Request<Body> {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
     if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
+        r = r.header(header::COOKIE, cookie);
     }
-    let request = match body {
-        Some(body) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
+    if let Some(csrf) = csrf {
+        r = r.header("x-suiji-csrf", csrf);
     }
-    .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().to_string());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = if bytes.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        })
-    };
-    (status, set_cookie, json)
+    r.body(Body::from(body.to_string())).unwrap()
 }
 
-/// Signs in as the coordinator; the session's cookie.
-async fn signed_in(app: &axum::Router) -> String {
-    let token = tokens("the platform's secret").issue(&coordinator(), Duration::from_secs(3600));
-    let (status, set_cookie, body) = call(
+async fn sign_in(app: &axum::Router, username: &str, password: &str) -> Answer {
+    call(
         app,
-        "POST",
-        "/console/session",
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    cookie_of(&set_cookie.expect("a session cookie"))
-}
-
-/// The `name=value` part of a `Set-Cookie` header.
-fn cookie_of(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_string()
-}
-
-#[tokio::test]
-async fn a_session_starts_with_a_valid_token_and_ends_when_signed_out() {
-    let app = console();
-    let (status, _, body) = call(&app, "GET", "/console/session", None, None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body["code"], "Unauthenticated");
-
-    let token = tokens("the platform's secret").issue(&coordinator(), Duration::from_secs(3600));
-    let (status, set_cookie, body) = call(
-        &app,
-        "POST",
-        "/console/session",
-        None,
-        Some(serde_json::json!({ "token": token })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["subject"], "zhang.san");
-    assert_eq!(body["department"], "610400-SCJG");
-    let set_cookie = set_cookie.expect("a session cookie");
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
-        assert!(set_cookie.contains(attribute), "{set_cookie}");
-    }
-    let cookie = cookie_of(&set_cookie);
-    assert!(
-        !cookie.contains(&token),
-        "the cookie carries a session id, not the token"
-    );
-
-    let (status, _, body) = call(&app, "GET", "/console/session", Some(&cookie), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["roles"], serde_json::json!(["inspection.coordinator"]));
-
-    let (status, set_cookie, _) =
-        call(&app, "DELETE", "/console/session", Some(&cookie), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(set_cookie.unwrap().contains("Max-Age=0"));
-    let (status, _, _) = call(&app, "GET", "/console/session", Some(&cookie), None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out");
-    let (status, _, _) = call(&app, "GET", "/console/api/sagas", Some(&cookie), None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out");
-}
-
-#[tokio::test]
-async fn a_forged_or_empty_token_starts_no_session_and_names_the_field() {
-    let app = console();
-    let forged = tokens("another secret").issue(&coordinator(), Duration::from_secs(3600));
-    for token in [forged.as_str(), "", "not a token"] {
-        let (status, set_cookie, body) = call(
-            &app,
+        json_request(
             "POST",
             "/console/session",
             None,
-            Some(serde_json::json!({ "token": token })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{token:?}: {body}");
-        assert!(set_cookie.is_none(), "{token:?}");
-        assert_eq!(body["code"], "InvalidArgument");
-        assert_eq!(body["violations"][0]["field"], "token", "{body}");
-    }
-    // A made-up session id is no session.
-    let (status, _, _) = call(
-        &app,
-        "GET",
-        "/console/api/sagas",
-        Some("suiji_console=00ff"),
-        None,
+            None,
+            serde_json::json!({ "username": username, "password": password }),
+        ),
     )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    .await
+}
+
+/// Signs in; the cookie to send and the CSRF token.
+async fn signed_in(app: &axum::Router, username: &str) -> (String, String) {
+    let answer = sign_in(app, username, PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json());
+    let set_cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    (cookie, answer.json()["csrf"].as_str().unwrap().to_string())
+}
+
+async fn me(app: &axum::Router, cookie: &str) -> Answer {
+    call(
+        app,
+        Request::get("/console/session")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+async fn both(test: impl AsyncFn(Isolated)) {
+    for backend in [Backend::Embedded, Backend::Servers] {
+        if testing::require(backend).await {
+            test(testing::isolated(backend).await).await;
+        }
+    }
 }
 
 #[tokio::test]
-async fn an_expired_token_starts_no_session() {
-    let app = console();
-    let cookie = signed_in(&app).await;
-    // A token signed with the platform's secret but past its expiry (beyond the checker's leeway).
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let expired = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &serde_json::json!({
-            "sub": "zhang.san", "dept": "610400-SCJG", "roles": ["inspection.coordinator"],
-            "iss": "suiji-test", "iat": now - 7200, "exp": now - 3600,
-        }),
-        &jsonwebtoken::EncodingKey::from_secret(b"the platform's secret"),
-    )
-    .unwrap();
-    let (status, set_cookie, body) = call(
-        &app,
+async fn a_person_signs_in_with_a_password_and_signing_out_ends_the_session() {
+    both(async |isolated| {
+        let app = console(&isolated, None).await;
+        assert_eq!(
+            me(&app, "suiji_session=nothing").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let wrong = sign_in(&app, "zhang.san", "not the password").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.json()["code"], "wrong");
+        assert_eq!(wrong.json()["field"], "password");
+        let unknown = sign_in(&app, "nobody", PASSWORD).await;
+        assert_eq!(
+            unknown.json(),
+            wrong.json(),
+            "an unknown name is answered as a wrong password"
+        );
+        let empty = sign_in(&app, "", PASSWORD).await;
+        assert_eq!(
+            (empty.status, empty.json()["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("username"))
+        );
+
+        let answer = sign_in(&app, "zhang.san", PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.json());
+        let set_cookie = answer.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+            assert!(set_cookie.contains(attribute), "{set_cookie}");
+        }
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let who = me(&app, &cookie).await.json();
+        assert_eq!(who["subject"], "zhang.san");
+        assert_eq!(who["department"], "610400-SCJG");
+        assert_eq!(who["roles"], serde_json::json!(["catalog.editor"]));
+        let csrf = who["csrf"].as_str().unwrap().to_string();
+        assert!(
+            !set_cookie.contains(&csrf),
+            "the CSRF token is not the cookie"
+        );
+
+        // Signing out is a change: without the session's CSRF token it is refused and the session lives on.
+        let forged = call(
+            &app,
+            json_request(
+                "DELETE",
+                "/console/session",
+                Some(&cookie),
+                Some("guess"),
+                serde_json::json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(me(&app, &cookie).await.status, StatusCode::OK);
+        let out = call(
+            &app,
+            json_request(
+                "DELETE",
+                "/console/session",
+                Some(&cookie),
+                Some(&csrf),
+                serde_json::json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            me(&app, &cookie).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the session is revoked"
+        );
+        isolated.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_against_the_right_password() {
+    both(async |isolated| {
+        let app = console(&isolated, None).await;
+        for _ in 1..suiji_console::accounts::MAX_FAILURES {
+            assert_eq!(
+                sign_in(&app, "li.si", "guess").await.json()["code"],
+                "wrong"
+            );
+        }
+        let last = sign_in(&app, "li.si", "guess").await;
+        assert_eq!(last.status, StatusCode::LOCKED, "{}", last.json());
+        assert_eq!(last.json()["code"], "locked");
+        assert!(last.json()["until"].as_str().unwrap().len() > 10);
+        let right = sign_in(&app, "li.si", PASSWORD).await;
+        assert_eq!(right.json()["code"], "locked", "locked means locked");
+        // Another account is not affected.
+        assert_eq!(
+            sign_in(&app, "zhang.san", PASSWORD).await.status,
+            StatusCode::OK
+        );
+        isolated.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_consoles_serve_the_same_sessions() {
+    both(async |isolated| {
+        let (one, two) = (
+            console(&isolated, None).await,
+            console(&isolated, None).await,
+        );
+        let (cookie, csrf) = signed_in(&one, "zhang.san").await;
+        assert_eq!(me(&two, &cookie).await.json()["subject"], "zhang.san");
+        let out = call(
+            &two,
+            json_request(
+                "DELETE",
+                "/console/session",
+                Some(&cookie),
+                Some(&csrf),
+                serde_json::json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            me(&one, &cookie).await.status,
+            StatusCode::UNAUTHORIZED,
+            "signed out on every replica"
+        );
+        isolated.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sign_in_from_another_site_is_refused() {
+    let isolated = testing::isolated(Backend::Embedded).await;
+    let app = console(&isolated, None).await;
+    let mut request = json_request(
         "POST",
         "/console/session",
         None,
-        Some(serde_json::json!({ "token": expired })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(set_cookie.is_none());
-    assert!(
-        body["message"].as_str().unwrap().contains("xpired"),
-        "{body}"
+        None,
+        serde_json::json!({ "username": "zhang.san", "password": PASSWORD }),
     );
-    // The valid session goes on.
-    let (status, _, _) = call(&app, "GET", "/console/session", Some(&cookie), None).await;
-    assert_eq!(status, StatusCode::OK);
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let answer = call(&app, request).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.headers.get(header::SET_COOKIE).is_none());
+    isolated.cleanup().await;
 }
 
-#[tokio::test]
-async fn unknown_names_are_refused_by_field_and_an_unreachable_service_is_unavailable() {
-    let app = console();
-    let cookie = signed_in(&app).await;
-
-    let (status, _, body) = call(
-        &app,
-        "GET",
-        "/console/api/sagas?phase=lunch",
-        Some(&cookie),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["violations"][0]["field"], "phase");
-
-    let (status, _, body) = call(
-        &app,
-        "POST",
-        "/console/api/steer",
-        Some(&cookie),
-        Some(serde_json::json!({ "task_ids": ["T-1"], "action": "shred" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["violations"][0]["field"], "action");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("proceed_without"),
-        "{body}"
-    );
-
-    for (path, body, field) in [
-        (
-            "/console/api/visits/schedule",
-            serde_json::json!({ "id": "T-1/X", "date": "2027-03-01", "method": "by_pigeon" }),
-            "method",
-        ),
-        (
-            "/console/api/visits/conclude",
-            serde_json::json!({ "id": "T-1/X", "outcome": "vanished" }),
-            "outcome",
-        ),
-    ] {
-        let (status, _, answer) = call(&app, "POST", path, Some(&cookie), Some(body)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
-        assert_eq!(answer["violations"][0]["field"], field, "{path}: {answer}");
+/// A gRPC-Web call of `method` with `message`, as the app makes it.
+fn grpc_web<M: Message>(
+    method: &str,
+    message: &M,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+) -> Request<Body> {
+    let bytes = message.encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&bytes);
+    let mut r = Request::post(format!("/console/rpc/{method}"))
+        .header(header::CONTENT_TYPE, "application/grpc-web+proto")
+        .header("x-grpc-web", "1");
+    if let Some(cookie) = cookie {
+        r = r.header(header::COOKIE, cookie);
     }
+    if let Some(csrf) = csrf {
+        r = r.header("x-suiji-csrf", csrf);
+    }
+    r.body(Body::from(framed)).unwrap()
+}
 
-    // A well-formed request goes to the inspection service, which is not there.
-    let (status, _, body) = call(
-        &app,
-        "GET",
-        "/console/api/sagas?phase=scheduling&needs_attention=true",
-        Some(&cookie),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["code"], "Unavailable");
-
-    // A change without a JSON body (what a form on another site could send) is refused.
-    let request = Request::builder()
-        .method("POST")
-        .uri("/console/api/steer")
-        .header(header::COOKIE, &cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("task_ids=T-1&action=cancel"))
-        .unwrap();
-    let status = app.clone().oneshot(request).await.unwrap().status();
-    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+/// The status of a gRPC-Web answer (its headers when trailers-only, else its trailer frame) and its message bytes.
+fn grpc_outcome(answer: &Answer) -> (tonic::Status, Vec<u8>) {
+    assert_eq!(answer.status, StatusCode::OK);
+    if let Some(status) = tonic::Status::from_header_map(&answer.headers) {
+        return (status, Vec::new());
+    }
+    let (mut rest, mut message) = (&answer.body[..], Vec::new());
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
+        let (flag, frame) = (rest[0], &rest[5..5 + len]);
+        if flag & 0x80 != 0 {
+            let mut trailers = HeaderMap::new();
+            for line in String::from_utf8_lossy(frame)
+                .split("\r\n")
+                .filter(|l| !l.is_empty())
+            {
+                let (k, v) = line.split_once(':').unwrap();
+                trailers.insert(
+                    header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+                    v.trim().parse().unwrap(),
+                );
+            }
+            return (tonic::Status::from_header_map(&trailers).unwrap(), message);
+        }
+        message = frame.to_vec();
+        rest = &rest[5 + len..];
+    }
+    panic!("no status in {:?}", answer.body);
 }
 
 #[tokio::test]
-async fn the_page_is_served() {
-    let (status, _, body) = call(&console(), "GET", "/console", None, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let page = body.as_str().unwrap();
-    assert!(page.contains("联合抽查工作台"), "{page}");
+async fn calls_reach_the_service_as_the_signed_in_person_and_the_service_decides() {
+    use suiji_api::catalog::v1 as pb;
+    both(async |isolated| {
+        let bus = isolated.bus().await;
+        let catalog = testing::start(
+            &isolated,
+            bus,
+            suiji_catalog::NAME,
+            &suiji_catalog::migrations(),
+            |ctx| async move { suiji_catalog::start(&ctx).await },
+        )
+        .await;
+        let app = console(&isolated, Some(&catalog.addr)).await;
+        let list = pb::ListItemsRequest::default();
+        const LIST: &str = "suiji.catalog.v1.CatalogService/ListItems";
+
+        let (status, _) = grpc_outcome(&call(&app, grpc_web(LIST, &list, None, None)).await);
+        assert_eq!(status.code(), Code::Unauthenticated, "no session, no call");
+        let (cookie, csrf) = signed_in(&app, "zhang.san").await;
+        let (status, _) =
+            grpc_outcome(&call(&app, grpc_web(LIST, &list, Some(&cookie), None)).await);
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "no CSRF token, no call: {status:?}"
+        );
+        let (status, _) = grpc_outcome(
+            &call(
+                &app,
+                grpc_web(
+                    "grpc.health.v1.Health/Check",
+                    &list,
+                    Some(&cookie),
+                    Some(&csrf),
+                ),
+            )
+            .await,
+        );
+        assert_eq!(
+            status.code(),
+            Code::Unimplemented,
+            "only the services' own APIs are forwarded"
+        );
+
+        let answer = call(&app, grpc_web(LIST, &list, Some(&cookie), Some(&csrf))).await;
+        let (status, message) = grpc_outcome(&answer);
+        assert_eq!(status.code(), Code::Ok, "{status:?}");
+        pb::ListItemsResponse::decode(&message[..]).unwrap();
+
+        // An editor's draft with nothing in it: the service's field violations come through to the page.
+        let create = pb::CreateItemRequest {
+            code: String::new(),
+            content: None,
+        };
+        const CREATE: &str = "suiji.catalog.v1.CatalogService/CreateItem";
+        let (status, _) =
+            grpc_outcome(&call(&app, grpc_web(CREATE, &create, Some(&cookie), Some(&csrf))).await);
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(
+            status
+                .get_details_bad_request()
+                .is_some_and(|b| !b.field_violations.is_empty()),
+            "{status:?}"
+        );
+        // A real draft of SCJG's: created as zhang.san of SCJG, refused to li.si of STHJ, who holds no catalog role,
+        // because the service sees who is calling.
+        let create = pb::CreateItemRequest {
+            code: "SCJG-TEST-1".into(),
+            content: Some(pb::ItemContent {
+                name: "企业年报公示情况检查".into(),
+                legal_basis: vec!["《企业信息公示暂行条例》第十四条".into()],
+                department_code: "610400-SCJG".into(),
+                target_kinds: vec![pb::TargetKind::Enterprise as i32],
+                category: pb::ItemCategory::General as i32,
+                frequency_per_year: 1,
+                methods: vec![pb::InspectionMethod::OnSite as i32],
+                checklist: vec![pb::CheckPoint {
+                    code: "1".into(),
+                    description: "年报是否真实".into(),
+                    basis: String::new(),
+                }],
+                ..Default::default()
+            }),
+        };
+        let (sthj, sthj_csrf) = signed_in(&app, "li.si").await;
+        let (status, _) = grpc_outcome(
+            &call(
+                &app,
+                grpc_web(CREATE, &create, Some(&sthj), Some(&sthj_csrf)),
+            )
+            .await,
+        );
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        let (status, message) =
+            grpc_outcome(&call(&app, grpc_web(CREATE, &create, Some(&cookie), Some(&csrf))).await);
+        assert_eq!(status.code(), Code::Ok, "{status:?}");
+        let item = pb::CreateItemResponse::decode(&message[..])
+            .unwrap()
+            .item
+            .unwrap();
+        assert_eq!(item.code, "SCJG-TEST-1");
+        catalog.stop().await;
+        isolated.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_app_is_served_with_a_strict_content_security_policy() {
+    let isolated = testing::isolated(Backend::Embedded).await;
+    let app = console(&isolated, None).await;
+    for path in ["/console/", "/console/sagas/some-task", "/console/sign-in"] {
+        let answer = call(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        let html = String::from_utf8_lossy(&answer.body);
+        assert!(html.contains("<div id=\"app\">"), "{path}: the app's page");
+        assert!(!html.contains("<script>"), "{path}: no inline script");
+        let csp = answer.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        let scripts = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap();
+        assert!(!scripts.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(answer.headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
+    }
+    let page = call(&app, Request::get("/console/").body(Body::empty()).unwrap()).await;
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let gz = call(
+        &app,
+        Request::get(script)
+            .header(header::ACCEPT_ENCODING, "gzip, br")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(gz.status, StatusCode::OK, "{script}");
+    assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
     assert!(
-        page.contains("/api/steer"),
-        "the page steers through the console's API"
+        gz.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
     );
+    let missing = call(
+        &app,
+        Request::get("/console/assets/nothing.js")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(suiji_console::web::first_load_gzipped() > 10_000);
+    isolated.cleanup().await;
 }

@@ -55,13 +55,38 @@ impl Drop for Dev {
 /// operators are asked for it.
 pub const DAY: &str = "2026-12-21";
 
-/// Starts `suiji dev` and returns it with the services' addresses it printed, the console's and the token it
-/// printed for the lead department.
-pub fn start(
-    data: &std::path::Path,
-    port: u16,
-    demo: bool,
-) -> (Dev, Vec<(String, String)>, String, String) {
+/// A `suiji dev` started by [`start`], with what it printed.
+pub struct Started {
+    /// The process.
+    pub dev: Dev,
+    /// Each service's name and address.
+    pub addresses: Vec<(String, String)>,
+    /// The console's address (`http://…/console`).
+    pub console: String,
+    /// The token it printed for the lead department.
+    pub token: String,
+    /// The console's demo accounts and their passwords.
+    pub accounts: Vec<(String, String)>,
+}
+
+impl Started {
+    /// The printed password of the console account `username`.
+    pub fn password(&self, username: &str) -> String {
+        self.accounts
+            .iter()
+            .find(|(u, _)| u == username)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "suiji dev printed no account {username}: {:?}",
+                    self.accounts
+                )
+            })
+    }
+}
+
+/// Starts `suiji dev` and returns it with what it printed.
+pub fn start(data: &std::path::Path, port: u16, demo: bool) -> Started {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
     command.args([
         "dev",
@@ -87,6 +112,7 @@ pub fn start(
     let mut addresses = Vec::new();
     let mut console = String::new();
     let mut token = String::new();
+    let mut accounts = Vec::new();
     for line in stdout.lines() {
         let line = line.unwrap();
         if let Some((name, addr)) = line.split_once(" grpc://") {
@@ -95,6 +121,11 @@ pub fn start(
         if let Some(("console", url)) = line.split_once(" http://").map(|(n, u)| (n.trim(), u)) {
             console = format!("http://{}", url.split_whitespace().next().unwrap());
         }
+        // `  zhang.san  password XXXX  张三 of …`
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("  ") && words.get(1) == Some(&"password") && words.len() > 2 {
+            accounts.push((words[0].to_string(), words[2].to_string()));
+        }
         if let Some((_, printed)) = line.split_once("export SUIJI_TOKEN=") {
             token = printed.trim().to_string();
         }
@@ -102,7 +133,13 @@ pub fn start(
             break;
         }
     }
-    (dev, addresses, console, token)
+    Started {
+        dev,
+        addresses,
+        console,
+        token,
+        accounts,
+    }
 }
 
 pub fn terminate(mut dev: Dev) {

@@ -1,0 +1,54 @@
+// The services' own gRPC APIs, called from the browser as gRPC-Web through the console, which attaches the
+// signed-in person's access token: one contract (the protos), no hand-written mapping.
+import { createClient, type Client, Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import type { DescService } from '@bufbuild/protobuf';
+import { BadRequestSchema } from '@gen/google/rpc/error_details_pb';
+import { useSession } from './session';
+
+const csrf: Interceptor = (next) => async (request) => {
+  const session = useSession();
+  request.header.set('x-suiji-csrf', session.me?.csrf ?? '');
+  try {
+    return await next(request);
+  } catch (error) {
+    if (error instanceof ConnectError && error.code === Code.Unauthenticated) session.expired = true;
+    throw error;
+  }
+};
+
+const transport = createGrpcWebTransport({
+  baseUrl: '/console/rpc',
+  useBinaryFormat: true,
+  interceptors: [csrf],
+  fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: 'same-origin' }),
+});
+
+const clients = new Map<DescService, Client<DescService>>();
+
+/** The client of a service, e.g. `client(InspectionService)`. */
+export function client<T extends DescService>(service: T): Client<T> {
+  let c = clients.get(service);
+  if (!c) {
+    c = createClient(service, transport);
+    clients.set(service, c);
+  }
+  return c as Client<T>;
+}
+
+/** The field violations an error carries, by field (the services name the request's fields). */
+export function violations(error: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (error instanceof ConnectError) {
+    for (const v of error.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations)) {
+      out[v.field] = out[v.field] ? `${out[v.field]}；${v.description}` : v.description;
+    }
+  }
+  return out;
+}
+
+/** What went wrong, for a message box: the service's message without the code prefix. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ConnectError) return error.rawMessage;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,24 @@
+// The pages, under /console/. A page's filters live in its URL, so a link shares the view.
+import { createRouter, createWebHistory } from 'vue-router';
+import { useSession } from './api/session';
+
+export const router = createRouter({
+  history: createWebHistory('/console/'),
+  routes: [
+    { path: '/', redirect: '/sagas' },
+    { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInPage.vue'), meta: { public: true } },
+    { path: '/sagas', name: 'sagas', component: () => import('./views/SagasPage.vue') },
+    { path: '/sagas/:task', name: 'saga', component: () => import('./views/SagaPage.vue'), props: true },
+    { path: '/import', name: 'import', component: () => import('./views/ImportPage.vue') },
+    { path: '/:rest(.*)*', redirect: '/sagas' },
+  ],
+});
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true;
+  const session = useSession();
+  if (!session.me && !(await session.load())) {
+    return { name: 'sign-in', query: { next: to.fullPath } };
+  }
+  return true;
+});

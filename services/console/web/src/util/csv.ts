@@ -1,0 +1,14 @@
+// A list as the person sees it, downloaded as CSV (UTF-8 with a byte-order mark, so Excel opens Chinese text).
+export function downloadCsv(name: string, header: string[], rows: (string | number)[][]): void {
+  const cell = (v: string | number) => {
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n');
+  const url = URL.createObjectURL(new Blob(['\ufeff', text], { type: 'text/csv;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
