@@ -1,10 +1,22 @@
 # The one suiji image: every service (`suiji serve <service>`) and the console (`suiji serve console`) run from it
-# (charts/suiji deploys one Deployment each). Reference data, the calendar and the pages are compiled in; protoc
-# comes from the protoc-bin-vendored crate, so the build needs nothing beyond the Rust image.
+# (charts/suiji deploys one Deployment each). Reference data, the calendar, the pages and the console's web app are
+# compiled in; protoc comes from the protoc-bin-vendored crate. The web app is built in a Node.js stage and handed to
+# the Rust build (SUIJI_WEB_DIST), so the Rust image needs no npm.
 #   docker build -t registry.example.gov.cn/suiji:0.1.0 .
+FROM node:20-bookworm AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY services/console/web/package.json services/console/web/
+RUN npm ci --no-audit --no-fund
+COPY proto proto
+COPY services/console/web services/console/web
+RUN cd services/console/web && SUIJI_WEB_OUT=/web-dist npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+COPY --from=web /web-dist /web-dist
+ENV SUIJI_WEB_DIST=/web-dist
 RUN cargo build --release --locked -p suiji \
  && cp target/release/suiji /usr/local/bin/suiji
 

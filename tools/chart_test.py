@@ -123,11 +123,12 @@ def main():
         check(env.get("SUIJI_AUTH__DEV_TOKENS", {}).get("value") == "false", f"{name}: no development tokens")
         check(env.get("SUIJI_JURISDICTION__CODE", {}).get("value") == "330000", f"{name}: `settings` become env")
         check("SUIJI_AUTH__JWT_SECRET" in env, f"{name}: the token secret")
+        check("SUIJI_DATABASE__URL" in env, f"{name}: the PostgreSQL URL (the console keeps its sessions there)")
         if component != "console":
             check(env.get("SUIJI_BUS__KIND", {}).get("value") == "amqp", f"{name}: RabbitMQ")
-            check("SUIJI_DATABASE__URL" in env and "SUIJI_BUS__URL" in env, f"{name}: PostgreSQL and RabbitMQ URLs")
+            check("SUIJI_BUS__URL" in env, f"{name}: the RabbitMQ URL")
             check(any(m["mountPath"] == "/tmp" for m in c.get("volumeMounts", [])), f"{name}: a writable /tmp")
-        for target in ["DIRECTORIES", "DRAW", "INSPECTION"]:
+        for target in ["CATALOG", "DIRECTORIES", "PLANNING", "DRAW", "INSPECTION", "PUBLICATION"]:
             url = env.get(f"SUIJI_SERVICES__{target}", {}).get("value", "")
             host, _, port_text = url.removeprefix("http://").partition(":")
             check(host in services and int(port_text or 0) in ports.get(host, {}).values(),

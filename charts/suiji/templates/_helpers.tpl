@@ -49,12 +49,10 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
   value: "false"
 - name: SUIJI_GRPC__HOST
   value: "0.0.0.0"
-- name: SUIJI_SERVICES__DIRECTORIES
-  value: {{ include "suiji.address" (dict "root" . "name" "directories") | quote }}
-- name: SUIJI_SERVICES__DRAW
-  value: {{ include "suiji.address" (dict "root" . "name" "draw") | quote }}
-- name: SUIJI_SERVICES__INSPECTION
-  value: {{ include "suiji.address" (dict "root" . "name" "inspection") | quote }}
+{{- range $service := list "catalog" "directories" "planning" "draw" "inspection" "publication" }}
+- name: {{ printf "SUIJI_SERVICES__%s" ($service | upper) }}
+  value: {{ include "suiji.address" (dict "root" $ "name" $service) | quote }}
+{{- end }}
 - name: SUIJI_INSPECTION__PUBLIC_URL
   value: {{ .Values.publicUrl | quote }}
 - name: SUIJI_TELEMETRY__OTLP_ENDPOINT
