@@ -9,7 +9,7 @@ use suiji_platform::paging;
 use suiji_platform::validation::Violations;
 use tonic::{Request, Response, Status};
 
-use crate::domain::saga::{Answer, Phase, Refusal, Saga};
+use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
 use crate::domain::transfer;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
 use crate::service::Sagas;
@@ -93,6 +93,26 @@ fn answer_pb(a: Answer) -> pb::InvitationState {
     }
 }
 
+fn waiting_pb(w: &Waiting) -> pb::Waiting {
+    let (kind, department_code, step) = match w {
+        Waiting::Answer(department) => (pb::WaitingKind::Answer, department.clone(), String::new()),
+        Waiting::Coordinator { department, step } => (
+            pb::WaitingKind::Coordinator,
+            department.clone(),
+            step.clone(),
+        ),
+        Waiting::Draw => (pb::WaitingKind::Draw, String::new(), String::new()),
+        Waiting::Teams => (pb::WaitingKind::Teams, String::new(), String::new()),
+        Waiting::Results => (pb::WaitingKind::Results, String::new(), String::new()),
+        Waiting::Transfers => (pb::WaitingKind::Transfers, String::new(), String::new()),
+    };
+    pb::Waiting {
+        kind: kind as i32,
+        department_code,
+        step,
+    }
+}
+
 fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
     let s: &Saga = &stored.saga;
     pb::Saga {
@@ -121,6 +141,7 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
         }),
         paused: s.paused,
         waiting_on: s.waiting_on(),
+        waiting: s.waiting().iter().map(waiting_pb).collect(),
         deadlines: s
             .deadlines
             .iter()

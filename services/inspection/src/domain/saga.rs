@@ -144,6 +144,44 @@ pub struct Deadline {
     pub provisional: bool,
 }
 
+/// One thing a saga waits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiting {
+    /// A department's answer to the invitation.
+    Answer(String),
+    /// The lead's coordinator, at a step (`review`, `paused`, or the step that needs attention).
+    Coordinator {
+        /// The lead department.
+        department: String,
+        /// The step.
+        step: String,
+    },
+    /// The draw service.
+    Draw,
+    /// The inspection teams.
+    Teams,
+    /// The departments' results.
+    Results,
+    /// The receivers of the open transfers.
+    Transfers,
+}
+
+impl Waiting {
+    /// In English words.
+    pub fn words(&self) -> String {
+        match self {
+            Waiting::Answer(department) => department.clone(),
+            Waiting::Coordinator { department, step } => {
+                format!("the coordinator of {department} ({step})")
+            }
+            Waiting::Draw => "the draw service".into(),
+            Waiting::Teams => "the inspection teams".into(),
+            Waiting::Results => "the departments' results (entry, review, publication)".into(),
+            Waiting::Transfers => "the receivers of the open transfers".into(),
+        }
+    }
+}
+
 /// One task's saga.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Saga {
@@ -506,25 +544,34 @@ impl Saga {
             .collect()
     }
 
-    /// Who or what the saga waits on, in words.
-    pub fn waiting_on(&self) -> Vec<String> {
+    /// Who or what the saga waits on.
+    pub fn waiting(&self) -> Vec<Waiting> {
+        let coordinator = |step: &str| Waiting::Coordinator {
+            department: self.lead.clone(),
+            step: step.to_string(),
+        };
         if let Some(a) = &self.attention {
-            return vec![format!("the coordinator of {} ({})", self.lead, a.step)];
+            return vec![coordinator(&a.step)];
         }
         if self.paused {
-            return vec![format!("the coordinator of {} (paused)", self.lead)];
+            return vec![coordinator("paused")];
         }
         match self.phase {
-            Phase::Inviting => self.unanswered(),
+            Phase::Inviting => self.unanswered().into_iter().map(Waiting::Answer).collect(),
             Phase::DrawingTargets | Phase::Locking | Phase::AssigningInspectors => {
-                vec!["the draw service".into()]
+                vec![Waiting::Draw]
             }
-            Phase::ReviewingTargets => vec![format!("the coordinator of {} (review)", self.lead)],
-            Phase::Scheduling | Phase::Visiting => vec!["the inspection teams".into()],
-            Phase::Results => vec!["the departments' results (entry, review, publication)".into()],
-            Phase::FollowUp => vec!["the receivers of the open transfers".into()],
+            Phase::ReviewingTargets => vec![coordinator("review")],
+            Phase::Scheduling | Phase::Visiting => vec![Waiting::Teams],
+            Phase::Results => vec![Waiting::Results],
+            Phase::FollowUp => vec![Waiting::Transfers],
             Phase::Closed | Phase::Cancelled => Vec::new(),
         }
+    }
+
+    /// Who or what the saga waits on, in words (for the command line and logs; pages render [`Saga::waiting`]).
+    pub fn waiting_on(&self) -> Vec<String> {
+        self.waiting().iter().map(Waiting::words).collect()
     }
 
     /// Replaces the open invitation deadline by the same deadline counted again (the old one stays in the list);

@@ -231,6 +231,17 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let started = reaches(&lead, TASK, pb::Phase::Inviting).await;
     assert_eq!(started.lead_department_code, SCJG);
     assert_eq!(started.waiting_on, vec![STHJ.to_string(), WSJK.to_string()]);
+    let waiting: Vec<(i32, &str)> = started
+        .waiting
+        .iter()
+        .map(|w| (w.kind, w.department_code.as_str()))
+        .collect();
+    let answer = pb::WaitingKind::Answer as i32;
+    assert_eq!(
+        waiting,
+        vec![(answer, STHJ), (answer, WSJK)],
+        "as codes too"
+    );
     assert_eq!(started.deadlines.len(), 1, "the invitation deadline");
     assert_eq!(started.deadlines[0].working_days, 3);
     assert_eq!(

@@ -131,6 +131,13 @@ fn no_answer_is_reminded_then_escalated_then_resolved_by_the_coordinator() {
     assert_eq!(attention.step, "invite");
     assert!(attention.actions.contains(&"proceed_without".to_string()));
     assert_eq!(
+        saga.waiting(),
+        vec![Waiting::Coordinator {
+            department: SCJG.to_string(),
+            step: "invite".into()
+        }]
+    );
+    assert_eq!(
         saga.waiting_on(),
         vec![format!("the coordinator of {SCJG} (invite)")]
     );
