@@ -33,12 +33,18 @@ await drive(async (page) => {
   };
   const phase = () => page.getAttribute('[data-test=phase]', 'data-phase');
   // Picks an option of the open select, then waits for its list to close (the next select opens a list of its own).
+  // (A click that lands while the list is still opening is lost: it is clicked again until the list closes.)
   const choose = async (text, exact = true) => {
-    const options = page.locator('.el-select-dropdown__item:visible');
-    await (exact ? options.filter({ has: page.getByText(text, { exact: true }) }) : options.filter({ hasText: text }))
-      .first()
-      .click();
-    await page.waitForFunction(() => ![...document.querySelectorAll('.el-select-dropdown__item')].some((o) => o.checkVisibility()));
+    const closed = () => ![...document.querySelectorAll('.el-select-dropdown__item')].some((o) => o.checkVisibility());
+    for (let attempt = 1; ; attempt += 1) {
+      const options = page.locator('.el-select-dropdown__item:visible');
+      await (exact ? options.filter({ has: page.getByText(text, { exact: true }) }) : options.filter({ hasText: text }))
+        .first()
+        .click();
+      const done = await page.waitForFunction(closed, null, { timeout: 5000 }).then(() => true, () => false);
+      if (done) return;
+      if (attempt === 3) throw new Error(`the list did not close after choosing ${text}`);
+    }
   };
   const firstVisit = '[data-test=visits] .el-table__body tr:first-child';
   const openFirstVisit = async () => {

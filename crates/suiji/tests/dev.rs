@@ -321,6 +321,39 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         );
         let after = saga(&watcher, &task).await.unwrap();
         assert!(!after.paused, "resumed: {after:?}");
+
+        // Every page in both languages and at both widths: screenshots, accessibility, no English in Chinese.
+        let pages = suiji_platform::testing::browser_driver("console_pages.mjs").unwrap();
+        let seen = suiji_platform::testing::run_browser_driver(
+            &pages,
+            &[&console, "zhang.san", &password, &task],
+        );
+        assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+        let shown = seen["pages"].as_object().unwrap();
+        assert_eq!(
+            shown.len(),
+            7 * 2 * 2,
+            "seven pages, two languages, two widths: {seen}"
+        );
+        for (page, found) in shown {
+            assert_eq!(
+                found["violations"],
+                serde_json::json!([]),
+                "axe on {page}: {seen}"
+            );
+            assert_eq!(
+                found["english"],
+                serde_json::json!([]),
+                "English on {page}: {seen}"
+            );
+            let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../../target/console-screenshots/{page}.png"));
+            assert!(shot.exists(), "{}", shot.display());
+        }
+        assert_ne!(
+            seen["keyboard"]["menu"], "",
+            "the menu is reached by keyboard: {seen}"
+        );
         assert_eq!(after.phase, insp::Phase::Scheduling as i32);
         let actors: Vec<&str> = after.history[before.history.len()..]
             .iter()
@@ -608,6 +641,59 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     assert!(
         seen["transfers"][0].as_str().unwrap().contains("已办结"),
         "{seen}"
+    );
+    terminate(started.dev);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// An editor and publisher drafts an item in the console: the service's violation of the missing name shows at the
+/// name field, the draft is saved and published, edited again, and the versions compared; the catalog has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_publishes_a_catalog_item_in_the_console() {
+    let Some(script) = suiji_platform::testing::browser_driver("console_catalog.mjs") else {
+        return;
+    };
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let started = start(&data, free_port(), false);
+    let password = started.password("zhang.san");
+    let seen = suiji_platform::testing::run_browser_driver(
+        &script,
+        &[
+            &started.console,
+            "zhang.san",
+            &password,
+            "SX-SCJG-CONSOLE-1",
+        ],
+    );
+    assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    assert_eq!(seen["nameError"]["label"], "事项名称", "{seen}");
+    assert!(
+        !seen["nameError"]["error"].as_str().unwrap().is_empty(),
+        "the violation is at the field: {seen}"
+    );
+    assert_eq!(seen["drafted"], "draft", "{seen}");
+    assert_eq!(seen["changed"], serde_json::json!(["事项名称"]), "{seen}");
+    let mut catalog = CatalogServiceClient::with_interceptor(
+        suiji_platform::grpc::channel(&address(&started.addresses, "catalog")).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(&started.token)),
+    );
+    let item = catalog
+        .get_item(pb::GetItemRequest {
+            code: "SX-SCJG-CONSOLE-1".into(),
+            version: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    assert_eq!(item.published_version, 1, "{item:?}");
+    assert_eq!(item.department_code, SCJG);
+    let draft = item.version.unwrap();
+    assert_eq!(draft.version, 2);
+    assert_eq!(
+        draft.content.unwrap().name,
+        "企业年度报告和即时信息公示情况检查"
     );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);

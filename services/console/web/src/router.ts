@@ -10,6 +10,10 @@ export const router = createRouter({
     { path: '/sagas', name: 'sagas', component: () => import('./views/SagasPage.vue') },
     { path: '/sagas/:task', name: 'saga', component: () => import('./views/SagaPage.vue'), props: true },
     { path: '/import', name: 'import', component: () => import('./views/ImportPage.vue') },
+    { path: '/catalog', name: 'catalog', component: () => import('./views/catalog/CatalogPage.vue') },
+    { path: '/catalog/new', name: 'item-new', component: () => import('./views/catalog/ItemEditor.vue') },
+    { path: '/catalog/:code', name: 'item', component: () => import('./views/catalog/ItemPage.vue'), props: true },
+    { path: '/catalog/:code/edit', name: 'item-edit', component: () => import('./views/catalog/ItemEditor.vue'), props: true },
     { path: '/:rest(.*)*', redirect: '/sagas' },
   ],
 });

@@ -41,7 +41,7 @@ export function formatTime(date: Date | undefined): string {
 }
 
 /** The label of a stable code in a group of the catalog (`kind`, `step`); the code itself when none is written. */
-export function label(group: 'kind' | 'step', code: string): string {
+export function label(group: 'kind' | 'step' | 'actor', code: string): string {
   const key = `${group}.${code.replace(/\./g, '_')}`;
   return i18n.global.te(key) ? i18n.global.t(key) : code;
 }
