@@ -21,6 +21,7 @@ const pages = [
   ['sagas', '/sagas', '[data-test=sagas] a[data-task]'],
   ['saga', `/sagas/${encodeURIComponent(task)}`, '[data-test=visits] [data-visit]'],
   ['import', '/import', '[data-test=import-file]'],
+  ['results', '/results', '[data-test=results]'],
   ['catalog', '/catalog', '[data-test=items] a[data-item]'],
   ['item', '/catalog/:item', '[data-test=item-content]'],
   ['item-editor', '/catalog/new', '[data-test=item-editor]'],

@@ -159,5 +159,47 @@ await drive(async (page) => {
   await page.click('.el-message-box__btns .el-button--primary');
   await page.waitForSelector('[data-test=transfers] [data-state=closed]', long);
   const transfers = await page.$$eval('[data-test=transfers] tbody tr', (trs) => trs.map((tr) => tr.innerText));
-  return { invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
+
+  // Results: STHJ's clerk enters STHJ's (the code the visit suggests); SCJG's coordinator, who also holds the
+  // reviewer's and the head's roles, enters, approves and publishes SCJG's, then corrects it with a reason.
+  const resultState = () => page.getAttribute('[data-test=result-state]', 'data-state');
+  const openResult = async () => {
+    await page.goto(`${url}/results`);
+    await page.click('[data-test=results] a[data-result]', long);
+    await page.waitForSelector('[data-test=result-state]');
+  };
+  await openResult();
+  await saved('[data-test=result-submit]');
+  await page.waitForSelector('[data-test=result-state][data-state=awaiting_review]', long);
+  const sthjResult = await resultState();
+  await signOut();
+  await signIn(lead, leadPassword);
+  await openResult();
+  const states = [await resultState()];
+  // A multiple select stays open after a choice.
+  await page.click('[data-test=result-code-select]');
+  await page.locator('.el-select-dropdown__item:visible', { hasText: '未按规定公示应当公示的信息' }).first().click();
+  await page.waitForSelector('[data-test=result-code-select] .el-tag');
+  await page.keyboard.press('Escape');
+  await page.click('[data-test=result-disposal]');
+  await choose('责令整改');
+  await saved('[data-test=result-submit]');
+  await page.waitForSelector('[data-test=result-state][data-state=awaiting_review]', long);
+  states.push(await resultState());
+  await saved('[data-test=result-approve]');
+  await page.waitForSelector('[data-test=result-state][data-state=approved]', long);
+  states.push(await resultState());
+  await saved('[data-test=result-publish]');
+  await page.waitForSelector('[data-test=result-state][data-state=published]', long);
+  states.push(await resultState());
+  await page.fill('#result-note', '更正：补充整改期限');
+  await page.click('[data-test=result-submit]');
+  await page.fill('.el-message-box__input input', '原结果漏写整改期限');
+  await page.click('.el-message-box__btns .el-button--primary');
+  await page.waitForSelector('.el-table:has-text("原结果漏写整改期限")', long);
+  const corrected = await page.$$eval('.el-table:has-text("原结果漏写整改期限") tbody tr', (trs) => trs.length);
+  return {
+    sthjResult,
+    states,
+    corrected, invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

@@ -332,8 +332,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            7 * 2 * 2,
-            "seven pages, two languages, two widths: {seen}"
+            8 * 2 * 2,
+            "eight pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(
@@ -641,6 +641,51 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     assert!(
         seen["transfers"][0].as_str().unwrap().contains("已办结"),
         "{seen}"
+    );
+    // The results, as the console left them.
+    assert_eq!(seen["sthjResult"], "awaiting_review", "{seen}");
+    assert_eq!(
+        seen["states"],
+        serde_json::json!(["not_entered", "awaiting_review", "approved", "published"]),
+        "{seen}"
+    );
+    assert_eq!(seen["corrected"], 1, "{seen}");
+    use suiji_api::publication::v1 as publ;
+    let reader = token_of(
+        "610400-SCJG",
+        "publication.entry,publication.joint-meeting",
+        "reader",
+    );
+    let mut publication = suiji_publication::testkit::client(&addr("publication"), Some(&reader));
+    let mut results = Vec::new();
+    for department in ["610400-SCJG", "610400-STHJ"] {
+        results.extend(
+            publication
+                .list_results(publ::ListResultsRequest {
+                    task_id: task.clone(),
+                    department_code: department.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .results,
+        );
+    }
+    let of = |department: &str| {
+        results
+            .iter()
+            .find(|r| r.department_code == department)
+            .unwrap_or_else(|| panic!("{department}'s result in {results:?}"))
+    };
+    let scjg = of("610400-SCJG");
+    assert_eq!(scjg.state, publ::ResultState::Published as i32, "{scjg:?}");
+    assert_eq!(scjg.corrections.len(), 1, "{scjg:?}");
+    assert_eq!(scjg.corrections[0].reason, "原结果漏写整改期限");
+    assert_eq!(scjg.content.as_ref().unwrap().note, "更正：补充整改期限");
+    assert_eq!(
+        of("610400-STHJ").state,
+        publ::ResultState::AwaitingReview as i32
     );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
