@@ -22,6 +22,7 @@ const pages = [
   ['saga', `/sagas/${encodeURIComponent(task)}`, '[data-test=visits] [data-visit]'],
   ['import', '/import', '[data-test=import-file]'],
   ['results', '/results', '[data-test=results]'],
+  ['reports', '/reports', '[data-test=report]'],
   ['catalog', '/catalog', '[data-test=items] a[data-item]'],
   ['item', '/catalog/:item', '[data-test=item-content]'],
   ['item-editor', '/catalog/new', '[data-test=item-editor]'],

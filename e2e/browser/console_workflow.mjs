@@ -47,6 +47,17 @@ await drive(async (page) => {
     }
   };
   const firstVisit = '[data-test=visits] .el-table__body tr:first-child';
+  // Concludes a visit from its row's menu (clicked again if the click landed while the menu was opening).
+  const conclude = async (button, outcome) => {
+    await page.click(button);
+    for (let attempt = 1; ; attempt += 1) {
+      const item = page.locator(`.el-dropdown-menu__item:visible[data-outcome=${outcome}]`);
+      await item.click();
+      const closed = await item.waitFor({ state: 'hidden', timeout: 5000 }).then(() => true, () => false);
+      if (closed) return;
+      if (attempt === 3) throw new Error(`the menu did not close after choosing ${outcome}`);
+    }
+  };
   const openFirstVisit = async () => {
     await page.click(`${firstVisit} [data-test=visit-open]`, long);
     await page.waitForSelector('.visit-record [data-test=checks]');
@@ -102,8 +113,7 @@ await drive(async (page) => {
   await closeVisit();
   const others = '[data-test=visits] .el-table__body tr:not(:first-child) [data-test=visit-conclude]';
   for (let left = await page.$$eval(others, (b) => b.length); left > 0; left -= 1) {
-    await page.click(`${others} >> nth=0`);
-    await page.locator('.el-dropdown-menu__item:visible[data-outcome=not_found]').click();
+    await conclude(`${others} >> nth=0`, 'not_found');
     await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length < n, [others, left], long);
   }
   await signOut();
@@ -135,8 +145,7 @@ await drive(async (page) => {
   const team = await page.$$eval('.visit-record [data-test=team] tbody tr', (trs) => trs.map((tr) => tr.innerText));
   const signature = await page.textContent('[data-test=signature]');
   await closeVisit();
-  await page.click(`${firstVisit} [data-test=visit-conclude]`);
-  await page.locator('.el-dropdown-menu__item:visible[data-outcome=inspected]').click();
+  await conclude(`${firstVisit} [data-test=visit-conclude]`, 'inspected');
   await page.waitForFunction(() => document.querySelector('[data-test=phase]')?.dataset.phase === 'results', null, long);
   const timeline = await page.$$eval('[data-test=timeline] .el-timeline-item', (items) => items.map((i) => i.innerText));
   const reached = await phase();

@@ -332,8 +332,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            8 * 2 * 2,
-            "eight pages, two languages, two widths: {seen}"
+            9 * 2 * 2,
+            "nine pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(

@@ -41,7 +41,7 @@ struct Args {
     /// Events relayed in the outbox benchmark.
     #[arg(long, default_value_t = 20_000)]
     events: usize,
-    /// Which benchmarks: catalog, outbox, import.
+    /// Which benchmarks: draw, catalog, outbox, import, draw-service, saga, publication, console.
     #[arg(long, value_delimiter = ',', default_value = "catalog,outbox,import")]
     only: Vec<String>,
     /// Rows of the target import benchmark.
@@ -73,6 +73,9 @@ async fn main() -> anyhow::Result<()> {
         draw_sampling();
         draw_teams();
     }
+    if wants("console") {
+        console_first_load();
+    }
     if wants("catalog") {
         for backend in [Backend::Embedded, Backend::Servers] {
             if testing::require(backend).await {
@@ -93,6 +96,16 @@ async fn main() -> anyhow::Result<()> {
         suiji_e2e::saga_bench::run(args.sagas, args.saga_concurrency).await?;
     }
     Ok(())
+}
+
+/// What a first visit to the console downloads, gzipped: the page and the scripts and styles it names (each
+/// further page's code comes when it is opened).
+fn console_first_load() {
+    let (bytes, files) = suiji_console::web::first_load();
+    println!(
+        "console first load: {:.1} KiB gzipped in {files} files (goal < 500 KB)",
+        bytes as f64 / 1024.0
+    );
 }
 
 async fn catalog_reads(args: &Args, backend: Backend) -> anyhow::Result<()> {

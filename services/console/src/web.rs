@@ -59,7 +59,7 @@ fn serve(
 pub async fn page(request: HeaderMap) -> Response<Body> {
     match find("index.html") {
         Some(asset) => serve(asset, &request, "no-store"),
-        None => StatusCode::NOT_FOUND.into_response_body(),
+        None => not_found(),
     }
 }
 
@@ -72,7 +72,7 @@ pub async fn fallback(
     if method == axum::http::Method::GET && uri.path().starts_with("/console/") {
         page(request).await
     } else {
-        StatusCode::NOT_FOUND.into_response_body()
+        not_found()
     }
 }
 
@@ -80,32 +80,28 @@ pub async fn fallback(
 pub async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response<Body> {
     match find(&format!("assets/{name}")) {
         Some(asset) => serve(asset, &request, "public, max-age=31536000, immutable"),
-        None => StatusCode::NOT_FOUND.into_response_body(),
+        None => not_found(),
     }
 }
 
-trait IntoResponseBody {
-    fn into_response_body(self) -> Response<Body>;
+fn not_found() -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
 }
 
-impl IntoResponseBody for StatusCode {
-    fn into_response_body(self) -> Response<Body> {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = self;
-        response
-    }
-}
-
-/// The gzipped size of what a first visit loads: the page and the files it names (scripts, styles, preloads).
-pub fn first_load_gzipped() -> usize {
+/// What a first visit loads, gzipped: the page and the files it names (scripts, styles, preloads); bytes and files.
+pub fn first_load() -> (usize, usize) {
     let Some(page) = find("index.html") else {
-        return 0;
+        return (0, 0);
     };
     let html = String::from_utf8_lossy(page.2);
-    page.3.len()
-        + ASSETS
-            .iter()
-            .filter(|a| a.0.starts_with("assets/") && html.contains(&format!("/console/{}", a.0)))
-            .map(|a| a.3.len())
-            .sum::<usize>()
+    let named: Vec<_> = ASSETS
+        .iter()
+        .filter(|a| a.0.starts_with("assets/") && html.contains(&format!("/console/{}", a.0)))
+        .collect();
+    (
+        page.3.len() + named.iter().map(|a| a.3.len()).sum::<usize>(),
+        1 + named.len(),
+    )
 }

@@ -514,6 +514,10 @@ async fn the_app_is_served_with_a_strict_content_security_policy() {
     )
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(suiji_console::web::first_load_gzipped() > 10_000);
+    let (bytes, files) = suiji_console::web::first_load();
+    assert!(
+        bytes > 10_000 && files >= 3,
+        "{bytes} bytes in {files} files"
+    );
     isolated.cleanup().await;
 }

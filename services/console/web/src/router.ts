@@ -12,6 +12,7 @@ export const router = createRouter({
     { path: '/import', name: 'import', component: () => import('./views/ImportPage.vue') },
     { path: '/results', name: 'results', component: () => import('./views/results/ResultsPage.vue') },
     { path: '/results/:id', name: 'result', component: () => import('./views/results/ResultPage.vue'), props: true },
+    { path: '/reports', name: 'reports', component: () => import('./views/reports/ReportsPage.vue') },
     { path: '/catalog', name: 'catalog', component: () => import('./views/catalog/CatalogPage.vue') },
     { path: '/catalog/new', name: 'item-new', component: () => import('./views/catalog/ItemEditor.vue') },
     { path: '/catalog/:code', name: 'item', component: () => import('./views/catalog/ItemPage.vue'), props: true },
