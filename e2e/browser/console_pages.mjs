@@ -23,6 +23,7 @@ const pages = [
   ['import', '/import', '[data-test=import-file]'],
   ['results', '/results', '[data-test=results]'],
   ['reports', '/reports', '[data-test=report]'],
+  ['accounts', '/accounts', '[data-test=accounts] [data-account]'],
   ['catalog', '/catalog', '[data-test=items] a[data-item]'],
   ['item', '/catalog/:item', '[data-test=item-content]'],
   ['item-editor', '/catalog/new', '[data-test=item-editor]'],

@@ -332,8 +332,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            9 * 2 * 2,
-            "nine pages, two languages, two widths: {seen}"
+            10 * 2 * 2,
+            "ten pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(

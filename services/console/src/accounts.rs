@@ -106,6 +106,34 @@ pub struct Accounts {
     db: Db,
 }
 
+/// What every account must have: a user name without spaces, a department, roles of lower-case words.
+fn validate(account: &Account) -> Result<(), SaveError> {
+    if account.username.trim().is_empty() || account.username.chars().any(char::is_whitespace) {
+        return Err(SaveError::Invalid(
+            "username",
+            "a user name is required, without spaces".into(),
+        ));
+    }
+    if account.department.trim().is_empty() {
+        return Err(SaveError::Invalid(
+            "department",
+            "a department is required".into(),
+        ));
+    }
+    if let Some(role) = account.roles.iter().find(|r| {
+        r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '.' || c == '-')
+    }) {
+        return Err(SaveError::Invalid(
+            "roles",
+            format!("{role:?} is not a role name"),
+        ));
+    }
+    Ok(())
+}
+
 /// A hash of no one's password, checked when the name is unknown so that answer takes as long as a wrong one.
 static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
@@ -153,18 +181,7 @@ impl Accounts {
 
     /// Creates the account or replaces its name, department, roles and password; unlocks and enables it.
     pub async fn save(&self, account: &Account, password: &str) -> Result<(), SaveError> {
-        if account.username.trim().is_empty() || account.username.chars().any(char::is_whitespace) {
-            return Err(SaveError::Invalid(
-                "username",
-                "a user name is required, without spaces".into(),
-            ));
-        }
-        if account.department.trim().is_empty() {
-            return Err(SaveError::Invalid(
-                "department",
-                "a department is required".into(),
-            ));
-        }
+        validate(account)?;
         if password.chars().count() < MIN_PASSWORD {
             return Err(SaveError::Invalid(
                 "password",
@@ -193,6 +210,45 @@ impl Accounts {
         Ok(())
     }
 
+    /// Changes an account's name, department, roles and whether it is disabled; its password stays. False when
+    /// there is no such account.
+    pub async fn update(&self, account: &Account) -> Result<bool, SaveError> {
+        validate(account)?;
+        let roles = serde_json::to_string(&account.roles).expect("strings serialize");
+        let changed = sqlx::query(
+            "UPDATE accounts SET display_name = $2, department = $3, roles = $4, disabled = $5, updated_at = $6 \
+             WHERE username = $1",
+        )
+        .bind(&account.username)
+        .bind(&account.display_name)
+        .bind(&account.department)
+        .bind(roles)
+        .bind(i64::from(account.disabled))
+        .bind(wall_ms())
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// Every account, by user name, with whether it is locked now.
+    pub async fn list(&self) -> Result<Vec<(Account, bool)>, sqlx::Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(
+            "SELECT username, display_name, department, roles, password_hash, failed_attempts, locked_until, \
+             disabled FROM accounts ORDER BY username",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        let now = wall_ms();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let locked = r.locked_until > now;
+                (r.into_account(), locked)
+            })
+            .collect())
+    }
+
     /// The account of `username`, if any.
     pub async fn get(&self, username: &str) -> Result<Option<Account>, sqlx::Error> {
         Ok(self.row(username).await?.map(|(a, _)| a))
@@ -207,20 +263,12 @@ impl Accounts {
         .fetch_optional(self.db.pool())
         .await?;
         Ok(row.map(|r| {
-            (
-                Account {
-                    username: r.username,
-                    display_name: r.display_name,
-                    department: r.department,
-                    roles: serde_json::from_str(&r.roles).unwrap_or_default(),
-                    disabled: r.disabled != 0,
-                },
-                Stored {
-                    hash: r.password_hash,
-                    failed: r.failed_attempts,
-                    locked_until: r.locked_until,
-                },
-            )
+            let stored = Stored {
+                hash: r.password_hash.clone(),
+                failed: r.failed_attempts,
+                locked_until: r.locked_until,
+            };
+            (r.into_account(), stored)
         }))
     }
 
@@ -278,6 +326,18 @@ struct AccountRow {
     failed_attempts: i64,
     locked_until: i64,
     disabled: i64,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Account {
+        Account {
+            username: self.username,
+            display_name: self.display_name,
+            department: self.department,
+            roles: serde_json::from_str(&self.roles).unwrap_or_default(),
+            disabled: self.disabled != 0,
+        }
+    }
 }
 
 struct Stored {

@@ -10,6 +10,7 @@
 //! session's CSRF token in a header, which a page on another site cannot read.
 
 pub mod accounts;
+mod admin;
 mod import;
 pub mod rpc;
 pub mod sessions;
@@ -98,6 +99,11 @@ impl Console {
                     .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
             )
             .route(&at("/api/import/rejected/{id}"), get(import::rejected))
+            .route(&at("/api/accounts"), get(admin::list))
+            .route(
+                &at("/api/accounts/{username}"),
+                axum::routing::put(admin::put),
+            )
             .fallback(web::fallback)
             .layer(axum::middleware::from_fn_with_state(self.clone(), csrf))
             .with_state(self)
@@ -116,13 +122,7 @@ impl Console {
         let session = self
             .session(headers)
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Unavailable",
-                    format!("the console's database: {e}"),
-                )
-            })?
+            .map_err(|e| ApiError::database(&e))?
             .ok_or_else(ApiError::no_session)?;
         let token = self.tokens.issue(&session.identity, rpc::TOKEN_TTL);
         Ok((session.identity, Arc::from(token)))
@@ -173,12 +173,7 @@ async fn csrf(
         )
         .into_response(),
         Ok(None) => ApiError::no_session().into_response(),
-        Err(e) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            e.to_string(),
-        )
-        .into_response(),
+        Err(e) => ApiError::database(&e).into_response(),
     }
 }
 
@@ -225,6 +220,15 @@ impl ApiError {
             message: message.into(),
             violations: Vec::new(),
         }
+    }
+
+    /// The console's own database failed.
+    fn database(error: &sqlx::Error) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            format!("the console's database: {error}"),
+        )
     }
 
     fn no_session() -> Self {
@@ -393,11 +397,6 @@ async fn me(State(c): State<Console>, headers: HeaderMap) -> Response {
     match c.session(&headers).await {
         Ok(Some(session)) => Json(me_json(&session)).into_response(),
         Ok(None) => ApiError::no_session().into_response(),
-        Err(e) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            e.to_string(),
-        )
-        .into_response(),
+        Err(e) => ApiError::database(&e).into_response(),
     }
 }

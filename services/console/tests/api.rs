@@ -35,7 +35,7 @@ async fn console(isolated: &Isolated, catalog: Option<&str>) -> axum::Router {
     };
     let console = Console::new(isolated.tokens(), db, services);
     for (username, department, roles) in [
-        ("zhang.san", "610400-SCJG", vec!["catalog.editor"]),
+        ("zhang.san", "610400-SCJG", vec!["catalog.editor", "admin"]),
         ("li.si", "610400-STHJ", vec!["inspection.coordinator"]),
     ] {
         console
@@ -121,6 +121,21 @@ async fn signed_in(app: &axum::Router, username: &str) -> (String, String) {
     (cookie, answer.json()["csrf"].as_str().unwrap().to_string())
 }
 
+/// Signs out with the session's CSRF token, or a wrong one.
+async fn sign_out(app: &axum::Router, cookie: &str, csrf: &str) -> Answer {
+    call(
+        app,
+        json_request(
+            "DELETE",
+            "/console/session",
+            Some(cookie),
+            Some(csrf),
+            serde_json::json!({}),
+        ),
+    )
+    .await
+}
+
 async fn me(app: &axum::Router, cookie: &str) -> Answer {
     call(
         app,
@@ -178,7 +193,7 @@ async fn a_person_signs_in_with_a_password_and_signing_out_ends_the_session() {
         let who = me(&app, &cookie).await.json();
         assert_eq!(who["subject"], "zhang.san");
         assert_eq!(who["department"], "610400-SCJG");
-        assert_eq!(who["roles"], serde_json::json!(["catalog.editor"]));
+        assert_eq!(who["roles"], serde_json::json!(["catalog.editor", "admin"]));
         let csrf = who["csrf"].as_str().unwrap().to_string();
         assert!(
             !set_cookie.contains(&csrf),
@@ -186,30 +201,10 @@ async fn a_person_signs_in_with_a_password_and_signing_out_ends_the_session() {
         );
 
         // Signing out is a change: without the session's CSRF token it is refused and the session lives on.
-        let forged = call(
-            &app,
-            json_request(
-                "DELETE",
-                "/console/session",
-                Some(&cookie),
-                Some("guess"),
-                serde_json::json!({}),
-            ),
-        )
-        .await;
+        let forged = sign_out(&app, &cookie, "guess").await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
         assert_eq!(me(&app, &cookie).await.status, StatusCode::OK);
-        let out = call(
-            &app,
-            json_request(
-                "DELETE",
-                "/console/session",
-                Some(&cookie),
-                Some(&csrf),
-                serde_json::json!({}),
-            ),
-        )
-        .await;
+        let out = sign_out(&app, &cookie, &csrf).await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
         assert_eq!(
             me(&app, &cookie).await.status,
@@ -256,17 +251,7 @@ async fn two_consoles_serve_the_same_sessions() {
         );
         let (cookie, csrf) = signed_in(&one, "zhang.san").await;
         assert_eq!(me(&two, &cookie).await.json()["subject"], "zhang.san");
-        let out = call(
-            &two,
-            json_request(
-                "DELETE",
-                "/console/session",
-                Some(&cookie),
-                Some(&csrf),
-                serde_json::json!({}),
-            ),
-        )
-        .await;
+        let out = sign_out(&two, &cookie, &csrf).await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
         assert_eq!(
             me(&one, &cookie).await.status,
@@ -520,4 +505,150 @@ async fn the_app_is_served_with_a_strict_content_security_policy() {
         "{bytes} bytes in {files} files"
     );
     isolated.cleanup().await;
+}
+
+async fn put_account(
+    app: &axum::Router,
+    cookie: &str,
+    csrf: &str,
+    username: &str,
+    form: serde_json::Value,
+) -> Answer {
+    call(
+        app,
+        json_request(
+            "PUT",
+            &format!("/console/api/accounts/{username}"),
+            Some(cookie),
+            Some(csrf),
+            form,
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_administrator_manages_accounts_and_a_change_ends_the_persons_sessions() {
+    both(async |isolated| {
+        let app = console(&isolated, None).await;
+        let (admin, admin_csrf) = signed_in(&app, "zhang.san").await;
+        let (clerk, clerk_csrf) = signed_in(&app, "li.si").await;
+        let form = |roles: &[&str], disabled: bool, password: &str| {
+            serde_json::json!({
+                "displayName": "王五", "department": "610400-STHJ", "roles": roles,
+                "disabled": disabled, "password": password,
+            })
+        };
+
+        // Attacked: a person without `admin` creates an account, or lists them.
+        let refused = put_account(
+            &app,
+            &clerk,
+            &clerk_csrf,
+            "wang.wu",
+            form(&["admin"], false, PASSWORD),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json());
+        let listed = call(
+            &app,
+            Request::get("/console/api/accounts")
+                .header(header::COOKIE, &clerk)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            sign_in(&app, "wang.wu", PASSWORD).await.json()["code"],
+            "wrong",
+            "no account was made"
+        );
+
+        // A new account needs a password, named at its field.
+        let missing = put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "wang.wu",
+            form(&["inspection.coordinator"], false, ""),
+        )
+        .await;
+        assert_eq!(
+            (
+                missing.status,
+                missing.json()["violations"][0]["field"].as_str()
+            ),
+            (StatusCode::BAD_REQUEST, Some("password"))
+        );
+        let made = put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "wang.wu",
+            form(&["inspection.coordinator"], false, PASSWORD),
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.json());
+        let (person, _) = signed_in(&app, "wang.wu").await;
+        assert_eq!(
+            me(&app, &person).await.json()["roles"],
+            serde_json::json!(["inspection.coordinator"])
+        );
+
+        // New roles end the person's session (the next one carries them); the password stays.
+        let changed = put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "wang.wu",
+            form(&["publication.entry"], false, ""),
+        )
+        .await;
+        assert_eq!(changed.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            me(&app, &person).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the old roles' session ended"
+        );
+        let (person, _) = signed_in(&app, "wang.wu").await;
+        assert_eq!(
+            me(&app, &person).await.json()["roles"],
+            serde_json::json!(["publication.entry"])
+        );
+
+        // Disabled: out at once, and no new session.
+        put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "wang.wu",
+            form(&["publication.entry"], true, ""),
+        )
+        .await;
+        assert_eq!(me(&app, &person).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            sign_in(&app, "wang.wu", PASSWORD).await.json()["code"],
+            "disabled"
+        );
+
+        let listed = call(
+            &app,
+            Request::get("/console/api/accounts")
+                .header(header::COOKIE, &admin)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let listed = listed.json();
+        let names: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["li.si", "wang.wu", "zhang.san"]);
+        isolated.cleanup().await;
+    })
+    .await;
 }

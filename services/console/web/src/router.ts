@@ -13,6 +13,7 @@ export const router = createRouter({
     { path: '/results', name: 'results', component: () => import('./views/results/ResultsPage.vue') },
     { path: '/results/:id', name: 'result', component: () => import('./views/results/ResultPage.vue'), props: true },
     { path: '/reports', name: 'reports', component: () => import('./views/reports/ReportsPage.vue') },
+    { path: '/accounts', name: 'accounts', component: () => import('./views/admin/AccountsPage.vue') },
     { path: '/catalog', name: 'catalog', component: () => import('./views/catalog/CatalogPage.vue') },
     { path: '/catalog/new', name: 'item-new', component: () => import('./views/catalog/ItemEditor.vue') },
     { path: '/catalog/:code', name: 'item', component: () => import('./views/catalog/ItemPage.vue'), props: true },
