@@ -38,5 +38,24 @@ await drive(async (page) => {
   await page.click('[data-test=save-item]');
   await page.waitForSelector('[data-test=versions]', long);
   const changed = await page.$$eval('[data-test=versions] tbody tr.changed td:first-child', (tds) => tds.map((td) => td.innerText.trim()));
-  return { nameError, drafted, changed };
+
+  // The session ends mid-form (signed out elsewhere): saving asks to sign in again over the page, and what was typed
+  // is still there to save.
+  await page.click('[data-test=edit-item]');
+  await page.waitForFunction(() => document.querySelector('#item-name')?.value !== '');
+  await page.fill('#item-remarks', '会话过期后仍保留的备注');
+  await page.evaluate(async () => {
+    const me = await (await fetch('/console/session')).json();
+    await fetch('/console/session', { method: 'DELETE', headers: { 'x-suiji-csrf': me.csrf } });
+  });
+  await page.click('[data-test=save-item]');
+  await page.waitForSelector('.el-dialog #sign-in-password');
+  const askedAgain = await page.textContent('.el-dialog');
+  await page.fill('.el-dialog #sign-in-password', password);
+  await page.click('.el-dialog [data-test=sign-in]');
+  await page.waitForSelector('.el-dialog #sign-in-password', { state: 'hidden' });
+  const kept = await page.inputValue('#item-remarks');
+  await page.click('[data-test=save-item]');
+  await page.waitForSelector('[data-test=item-content]', long);
+  return { nameError, drafted, changed, askedAgain, kept };
 });

@@ -718,6 +718,11 @@ async fn an_editor_publishes_a_catalog_item_in_the_console() {
     );
     assert_eq!(seen["drafted"], "draft", "{seen}");
     assert_eq!(seen["changed"], serde_json::json!(["事项名称"]), "{seen}");
+    assert!(
+        seen["askedAgain"].as_str().unwrap().contains("登录已过期"),
+        "{seen}"
+    );
+    assert_eq!(seen["kept"], "会话过期后仍保留的备注", "{seen}");
     let mut catalog = CatalogServiceClient::with_interceptor(
         suiji_platform::grpc::channel(&address(&started.addresses, "catalog")).unwrap(),
         suiji_platform::grpc::Bearer::new(Some(&started.token)),
@@ -736,9 +741,11 @@ async fn an_editor_publishes_a_catalog_item_in_the_console() {
     assert_eq!(item.department_code, SCJG);
     let draft = item.version.unwrap();
     assert_eq!(draft.version, 2);
+    let content = draft.content.unwrap();
+    assert_eq!(content.name, "企业年度报告和即时信息公示情况检查");
     assert_eq!(
-        draft.content.unwrap().name,
-        "企业年度报告和即时信息公示情况检查"
+        content.remarks, "会话过期后仍保留的备注",
+        "saved after signing in again"
     );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);

@@ -5,6 +5,7 @@ import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import type { DescService } from '@bufbuild/protobuf';
 import { BadRequestSchema } from '@gen/google/rpc/error_details_pb';
 import { useSession } from './session';
+import { i18n } from '../i18n';
 
 const csrf: Interceptor = (next) => async (request) => {
   const session = useSession();
@@ -47,8 +48,13 @@ export function violations(error: unknown): Record<string, string> {
   return out;
 }
 
-/** What went wrong, for a message box: the service's message without the code prefix. */
+/** What went wrong, for a message box: the session's end or an unreachable service in the page's language, else the
+ *  service's message without the code prefix. */
 export function messageOf(error: unknown): string {
-  if (error instanceof ConnectError) return error.rawMessage;
+  if (error instanceof ConnectError) {
+    if (error.code === Code.Unauthenticated) return i18n.global.t('signIn.again');
+    if (error.code === Code.Unavailable) return i18n.global.t('common.unavailable');
+    return error.rawMessage;
+  }
   return error instanceof Error ? error.message : String(error);
 }

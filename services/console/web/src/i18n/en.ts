@@ -33,6 +33,7 @@ const en: typeof zh = {
     again: 'Your session has ended; sign in again. What you typed is kept.',
   },
   common: {
+    unavailable: 'The service cannot be reached just now; try again shortly',
     loading: 'Loading…',
     empty: 'Nothing here',
     refresh: 'Refresh',

@@ -31,6 +31,7 @@ export default {
     again: '登录已过期，请重新登录。已填写的内容仍然保留。',
   },
   common: {
+    unavailable: '服务暂时无法访问，请稍后再试',
     loading: '加载中…',
     empty: '暂无数据',
     refresh: '刷新',
