@@ -51,6 +51,7 @@ await drive(async (page) => {
   await page.click('[data-test=save-item]');
   await page.waitForSelector('.el-dialog #sign-in-password');
   const askedAgain = await page.textContent('.el-dialog');
+  await page.screenshot({ path: new URL('../../target/console-screenshots/session-ended-zh-CN-desktop.png', import.meta.url).pathname });
   await page.fill('.el-dialog #sign-in-password', password);
   await page.click('.el-dialog [data-test=sign-in]');
   await page.waitForSelector('.el-dialog #sign-in-password', { state: 'hidden' });

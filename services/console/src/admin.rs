@@ -2,15 +2,15 @@
 //! whether the account is disabled, and set a new password. Only a session holding `admin` may; every change ends
 //! the person's sessions, so new roles take effect at once and a disabled account is out at once.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use suiji_platform::auth::ROLE_ADMIN;
 
 use crate::accounts::{Account, SaveError};
-use crate::{ApiError, Console};
+use crate::{ApiError, Caller, Console};
 
 /// An account as an administrator edits it.
 #[derive(Deserialize)]
@@ -29,12 +29,8 @@ pub struct AccountForm {
     password: String,
 }
 
-async fn administrator(c: &Console, headers: &HeaderMap) -> Result<String, ApiError> {
-    let session = c
-        .session(headers)
-        .await
-        .map_err(|e| ApiError::database(&e))?
-        .ok_or_else(ApiError::no_session)?;
+fn administrator(caller: Caller) -> Result<String, ApiError> {
+    let session = caller.session()?;
     if !session.identity.has_role(ROLE_ADMIN) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -54,8 +50,11 @@ fn saved(error: SaveError) -> ApiError {
 }
 
 /// `GET /console/api/accounts`.
-pub async fn list(State(c): State<Console>, headers: HeaderMap) -> Result<Response, ApiError> {
-    administrator(&c, &headers).await?;
+pub async fn list(
+    State(c): State<Console>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    administrator(caller)?;
     let accounts = c
         .accounts
         .list()
@@ -78,11 +77,11 @@ pub async fn list(State(c): State<Console>, headers: HeaderMap) -> Result<Respon
 /// `PUT /console/api/accounts/{username}`: creates the account, or changes it (and its password when one is given).
 pub async fn put(
     State(c): State<Console>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(username): Path<String>,
     Json(form): Json<AccountForm>,
 ) -> Result<Response, ApiError> {
-    let admin = administrator(&c, &headers).await?;
+    let admin = administrator(caller)?;
     if form.display_name.trim().is_empty() {
         return Err(ApiError::invalid("displayName", "a name is required"));
     }

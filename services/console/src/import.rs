@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use futures::StreamExt;
 use serde::Deserialize;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
@@ -17,7 +17,7 @@ use suiji_directories::client::{Reply, What};
 use suiji_platform::grpc::Bearer;
 use tokio::io::AsyncWriteExt;
 
-use crate::{ApiError, ApiResult, Console};
+use crate::{ApiError, ApiResult, Caller, Console};
 
 /// The largest upload taken: a province's directory of targets as CSV.
 pub const MAX_UPLOAD: usize = 2 << 30;
@@ -45,12 +45,12 @@ fn internal(what: impl std::fmt::Display) -> ApiError {
 /// Imports the request's body into `what` (`targets` or `inspectors`) as the signed-in clerk.
 pub async fn import(
     State(c): State<Console>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(what): Path<String>,
     Query(upload): Query<Upload>,
     body: Body,
 ) -> ApiResult {
-    let (_, token) = c.caller(&headers).await?;
+    let token = c.token_for(&caller.session()?);
     let what = match what.as_str() {
         "targets" => What::Targets,
         "inspectors" => What::Inspectors,
@@ -167,10 +167,10 @@ async fn rejected_rows(
 /// A rejected-rows file, once made for the signed-in clerk's import.
 pub async fn rejected(
     State(c): State<Console>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    c.caller(&headers).await?;
+    caller.session()?;
     let Some(file) = c.rejected.get(&id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::auth::Tokens;
 use suiji_platform::db::{Db, Migrations};
 
 pub use accounts::{Account, Accounts};
@@ -105,7 +105,7 @@ impl Console {
                 axum::routing::put(admin::put),
             )
             .fallback(web::fallback)
-            .layer(axum::middleware::from_fn_with_state(self.clone(), csrf))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), guard))
             .with_state(self)
     }
 
@@ -117,38 +117,41 @@ impl Console {
         }
     }
 
-    /// The caller of a request: who the session names, and an access token for the calls made for them.
-    async fn caller(&self, headers: &HeaderMap) -> Result<(Identity, Arc<str>), ApiError> {
-        let session = self
-            .session(headers)
-            .await
-            .map_err(|e| ApiError::database(&e))?
-            .ok_or_else(ApiError::no_session)?;
-        let token = self.tokens.issue(&session.identity, rpc::TOKEN_TTL);
-        Ok((session.identity, Arc::from(token)))
+    /// An access token for the calls made for the person of `session`.
+    fn token_for(&self, session: &Session) -> Arc<str> {
+        Arc::from(self.tokens.issue(&session.identity, rpc::TOKEN_TTL))
     }
 }
 
-/// Every change but signing in must carry the session's CSRF token in [`rpc::CSRF_HEADER`] (checked against the
-/// session by each handler that finds one); signing in must come from this origin when the browser says where
-/// it came from. The forwarded calls check their own.
-async fn csrf(
+/// The session a request to the console's own endpoints (`/session`, `/api/…`) came with, found once by [`guard`]
+/// and handed to the handler.
+#[derive(Clone)]
+pub(crate) struct Caller(Option<Session>);
+
+impl Caller {
+    /// The live session, or `Unauthenticated`.
+    fn session(self) -> Result<Session, ApiError> {
+        self.0.ok_or_else(ApiError::no_session)
+    }
+}
+
+/// Reads the session of a request to the console's own endpoints once and puts it in the request as a [`Caller`].
+/// Every change but signing in must carry the session's CSRF token in [`rpc::CSRF_HEADER`]; signing in must come
+/// from this origin when the browser says where it came from. The page, its files and the forwarded calls (which
+/// check their own) pass untouched.
+async fn guard(
     State(c): State<Console>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let path = path.strip_prefix(PATH).unwrap_or(&path);
-    if method == axum::http::Method::GET
-        || method == axum::http::Method::HEAD
-        || path.starts_with("/rpc/")
-    {
+    if path != "/session" && !path.starts_with("/api/") {
         return next.run(request).await;
     }
-    let headers = request.headers();
     if path == "/session" && method == axum::http::Method::POST {
-        if cross_site(headers) {
+        if cross_site(request.headers()) {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "PermissionDenied",
@@ -158,23 +161,26 @@ async fn csrf(
         }
         return next.run(request).await;
     }
-    match c.session(headers).await {
-        Ok(Some(session))
-            if headers
-                .get(rpc::CSRF_HEADER)
-                .is_some_and(|v| v.as_bytes() == session.csrf.as_bytes()) =>
-        {
-            next.run(request).await
+    let session = match c.session(request.headers()).await {
+        Ok(session) => session,
+        Err(e) => return ApiError::database(&e).into_response(),
+    };
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        let Some(live) = &session else {
+            return ApiError::no_session().into_response();
+        };
+        let csrf = request.headers().get(rpc::CSRF_HEADER);
+        if csrf.is_none_or(|v| v.as_bytes() != live.csrf.as_bytes()) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "PermissionDenied",
+                "the request does not carry this session's CSRF token",
+            )
+            .into_response();
         }
-        Ok(Some(_)) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "PermissionDenied",
-            "the request does not carry this session's CSRF token",
-        )
-        .into_response(),
-        Ok(None) => ApiError::no_session().into_response(),
-        Err(e) => ApiError::database(&e).into_response(),
     }
+    request.extensions_mut().insert(Caller(session));
+    next.run(request).await
 }
 
 /// Whether the browser says the request came from another site.
@@ -393,10 +399,9 @@ async fn sign_out(State(c): State<Console>, headers: HeaderMap) -> Response {
 }
 
 /// Who is signed in.
-async fn me(State(c): State<Console>, headers: HeaderMap) -> Response {
-    match c.session(&headers).await {
-        Ok(Some(session)) => Json(me_json(&session)).into_response(),
-        Ok(None) => ApiError::no_session().into_response(),
-        Err(e) => ApiError::database(&e).into_response(),
+async fn me(axum::Extension(caller): axum::Extension<Caller>) -> Response {
+    match caller.session() {
+        Ok(session) => Json(me_json(&session)).into_response(),
+        Err(e) => e.into_response(),
     }
 }
