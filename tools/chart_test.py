@@ -112,7 +112,7 @@ def main():
                 check(p.get("grpc", {}).get("port") == port, f"{name}: {probe} is gRPC health on {port}")
         env = {e["name"]: e for e in c["env"]}
         for key, e in env.items():
-            if key == "TMPDIR":
+            if key in ("TMPDIR", "SUIJI_CONFIG_FILE"):
                 continue
             check(key.startswith("SUIJI_") and key[6:] in known, f"{name}: {key} is no setting suiji knows")
             ref = e.get("valueFrom", {}).get("secretKeyRef")
@@ -122,7 +122,20 @@ def main():
         check(env.get("SUIJI_GRPC__HOST", {}).get("value") == "0.0.0.0", f"{name}: listens on every interface")
         check(env.get("SUIJI_AUTH__DEV_TOKENS", {}).get("value") == "false", f"{name}: no development tokens")
         check(env.get("SUIJI_JURISDICTION__CODE", {}).get("value") == "330000", f"{name}: `settings` become env")
-        check("SUIJI_AUTH__JWT_SECRET" in env, f"{name}: the token secret")
+        check("SUIJI_AUTH__JWT_SECRET" not in env, f"{name}: no shared token secret")
+        if component == "console":
+            check("SUIJI_AUTH__SIGNING_KEY" in env, f"{name}: the issuer's signing key (local sign-in)")
+            check(env.get("SUIJI_CONFIG_FILE", {}).get("value") == "/etc/suiji/console.toml",
+                  f"{name}: its clients from the mounted console.toml")
+        else:
+            check("SUIJI_AUTH__SIGNING_KEY" not in env, f"{name}: a service holds no signing key")
+            jwks = env.get("SUIJI_AUTH__JWKS", {}).get("value", "")
+            host = jwks.removeprefix("http://").partition("/")[0]
+            check(host in services and jwks.endswith("/console/.well-known/jwks.json"),
+                  f"{name}: verifies with the console's public keys: {jwks}")
+            check(env.get("SUIJI_AUTH__TOKEN_URL", {}).get("value", "").endswith("/console/oauth/token"),
+                  f"{name}: gets its own tokens from the console by client credentials")
+            check("SUIJI_AUTH__CLIENT_SECRET" in env, f"{name}: its client secret")
         check("SUIJI_DATABASE__URL" in env, f"{name}: the PostgreSQL URL (the console keeps its sessions there)")
         if component != "console":
             check(env.get("SUIJI_BUS__KIND", {}).get("value") == "amqp", f"{name}: RabbitMQ")
@@ -146,10 +159,33 @@ def main():
     bare = helm("template", "t", CHART, ok=False)
     check(bare.returncode != 0 and "secrets.databaseUrl" in bare.stderr, f"no secrets refused by name: {bare.stderr}")
     # With a Secret of the operator's, none is made and every reference names it.
-    _, docs = render("--set", "secrets.existingSecret=ops-suiji", "--set", "console.enabled=false")
+    # Local sign-in needs the console (it issues the tokens), and with the operator's Secret the SHA-256 of the
+    # services' client secret.
+    alone = helm("template", "t", CHART, "--set", "secrets.existingSecret=ops-suiji", "--set", "console.enabled=false", ok=False)
+    check(alone.returncode != 0 and "console.enabled" in alone.stderr, f"local sign-in without the console refused: {alone.stderr}")
+    unsha = helm("template", "t", CHART, "--set", "secrets.existingSecret=ops-suiji", ok=False)
+    check(unsha.returncode != 0 and "auth.servicesClientSecretSha256" in unsha.stderr,
+          f"an existing Secret without the client secret's SHA-256 refused by name: {unsha.stderr}")
+    # With an identity provider the console may go; the services verify with the provider's keys and get their own
+    # tokens from it.
+    _, docs = render(
+        "--set", "secrets.existingSecret=ops-suiji", "--set", "console.enabled=false", "--set", "auth.mode=oidc",
+        "--set", "auth.oidc.issuerUrl=https://idp.example.gov.cn/realms/sx",
+        "--set", "auth.oidc.jwksUrl=https://idp.example.gov.cn/realms/sx/certs",
+        "--set", "auth.oidc.tokenUrl=https://idp.example.gov.cn/realms/sx/token",
+        "--set", "auth.oidc.clientId=suiji-console",
+        "--set", "auth.oidc.redirectUrl=https://suiji.example.gov.cn/console/oidc/callback",
+    )
     kinds = [d["kind"] for d in docs]
     check("Secret" not in kinds, f"no Secret made beside an existing one: {kinds}")
     check(kinds.count("Deployment") == len(SERVICES), f"no console when disabled: {kinds}")
+    for d in docs:
+        if d["kind"] == "Deployment":
+            env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+            check(env.get("SUIJI_AUTH__JWKS") == "https://idp.example.gov.cn/realms/sx/certs"
+                  and env.get("SUIJI_AUTH__ISSUER") == "https://idp.example.gov.cn/realms/sx"
+                  and "SUIJI_AUTH__SIGNING_KEY" not in env,
+                  f"{d['metadata']['name']}: verifies with the provider's keys and holds none: {env}")
     refs = {
         e["valueFrom"]["secretKeyRef"]["name"]
         for d in docs if d["kind"] == "Deployment"

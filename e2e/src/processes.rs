@@ -68,8 +68,8 @@ impl Cluster {
             ),
             ("SUIJI_BUS__RELAY_POLL_MS".into(), "100".into()),
             (
-                "SUIJI_AUTH__JWT_SECRET".into(),
-                "test-secret-0123456789".into(),
+                "SUIJI_AUTH__SIGNING_KEY".into(),
+                settings.auth.signing_key.expose().to_string(),
             ),
             ("SUIJI_SERVICES__DIRECTORIES".into(), directories),
             ("SUIJI_SERVICES__DRAW".into(), draw),

@@ -19,6 +19,7 @@ const SECTIONS: &[&str] = &[
     "bus",
     "grpc",
     "auth",
+    "console",
     "jurisdiction",
     "calendar",
     "clock",
@@ -46,6 +47,8 @@ pub struct Settings {
     pub grpc: GrpcSettings,
     /// Bearer-token identity.
     pub auth: AuthSettings,
+    /// The console: its token clients and sign-in with OpenID Connect.
+    pub console: ConsoleSettings,
     /// The jurisdiction's rules that differ between provinces and cities.
     pub jurisdiction: JurisdictionSettings,
     /// The working-day calendar.
@@ -245,16 +248,81 @@ pub struct GrpcSettings {
     pub port: u16,
 }
 
-/// Identity settings.
+/// Identity settings: how tokens are verified, who may sign them, and how this process gets its own.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
-    /// HMAC secret that signs and checks bearer tokens (HS256). Keep it out of files in production.
-    pub jwt_secret: Secret,
     /// Expected `iss` claim.
     pub issuer: String,
-    /// Whether `suiji dev` may mint development tokens.
+    /// Expected `aud` claim.
+    pub audience: String,
+    /// Where the public keys that verify tokens come from: a JWKS file, an `http(s)://` URL of one (the
+    /// console's `/console/.well-known/jwks.json`, or the identity provider's `jwks_uri`), or empty for the
+    /// public half of `signing_key` (development).
+    pub jwks: String,
+    /// Tokens valid for longer than this (`exp - iat`) are refused, whoever signed them.
+    pub max_token_lifetime_secs: u64,
+    /// The private key (PKCS#8 PEM, ES256 on P-256) of an issuer. Only the console holds one, when it signs
+    /// people in with local accounts, and `suiji dev`; with OpenID Connect nobody in suiji does.
+    pub signing_key: Secret,
+    /// The claim that carries the caller's department code.
+    pub department_claim: String,
+    /// The claim that carries the caller's roles (an array, or one space-separated string).
+    pub roles_claim: String,
+    /// Whether development shortcuts are allowed: `suiji token`, and a process signing its own service
+    /// tokens with `signing_key` when no `token_url` is set.
     pub dev_tokens: bool,
+    /// OAuth 2.0 token endpoint where this process gets its own tokens (client credentials) to call the others.
+    pub token_url: String,
+    /// This process's client id at `token_url`.
+    pub client_id: String,
+    /// This process's client secret at `token_url`.
+    pub client_secret: Secret,
+}
+
+/// The console's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Systems that get tokens from the console by OAuth 2.0 client credentials (the services in a
+    /// deployment without single sign-on, other departments' systems).
+    pub clients: Vec<ClientSettings>,
+    /// Sign-in with OpenID Connect; without an `issuer_url`, local accounts only.
+    pub oidc: OidcSettings,
+}
+
+/// One client of the console's token endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    /// Client id.
+    pub id: String,
+    /// SHA-256 (hex) of the client secret; the secret itself stays with the client.
+    pub secret_sha256: String,
+    /// Department its tokens name.
+    pub department: String,
+    /// Roles its tokens carry.
+    pub roles: Vec<String>,
+}
+
+/// Sign-in with an identity provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (its discovery document is at `/.well-known/openid-configuration`); empty: off.
+    pub issuer_url: String,
+    /// The console's client id at the provider.
+    pub client_id: String,
+    /// Its client secret.
+    pub client_secret: Secret,
+    /// Where the provider sends people back: the console's `/console/oidc/callback` as the browser reaches it.
+    pub redirect_url: String,
+    /// Scopes asked for besides `openid`.
+    pub scopes: Vec<String>,
+    /// The resource (RFC 8707) the access token is for, when the provider needs one to issue a JWT.
+    pub resource: String,
+    /// The button's label.
+    pub label: String,
 }
 
 /// Rules that vary by jurisdiction.
@@ -427,10 +495,17 @@ impl Settings {
                 "jurisdiction.general_ratio_cap_basis_points: {cap} is outside 1..=10000 (basis points of the directory)"
             )));
         }
-        if self.auth.jwt_secret.expose().len() < 16 {
+        if self.auth.max_token_lifetime_secs < 60 {
             return Err(ConfigError(
-                "auth.jwt_secret: must be at least 16 bytes".into(),
+                "auth.max_token_lifetime_secs: must be at least 60".into(),
             ));
+        }
+        for (i, client) in self.console.clients.iter().enumerate() {
+            if client.secret_sha256.len() != 64 || hex::decode(&client.secret_sha256).is_err() {
+                return Err(ConfigError(format!(
+                    "console.clients[{i}].secret_sha256: must be 64 hex digits (the SHA-256 of the secret)"
+                )));
+            }
         }
         Ok(())
     }
@@ -515,9 +590,14 @@ mod tests {
 
     #[test]
     fn secrets_are_not_printed() {
-        let s = Settings::load_with(None, env(&[]), &[]).unwrap();
+        let s = Settings::load_with(
+            None,
+            env(&[("SUIJI_AUTH__CLIENT_SECRET", "a-client-secret-to-hide")]),
+            &[],
+        )
+        .unwrap();
         let printed = format!("{s:?}");
-        assert!(!printed.contains(s.auth.jwt_secret.expose()));
+        assert!(!printed.contains("a-client-secret-to-hide"));
         assert!(printed.contains("[redacted]"));
     }
 }

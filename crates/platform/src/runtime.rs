@@ -78,6 +78,7 @@ impl Context {
         let db = Db::connect(&settings.database, service).await?;
         db.migrate(migrations).await?;
         let calendar = Calendars::load(&settings.calendar.extra_file)?;
+        let tokens = Tokens::new(&settings.auth).map_err(|e| StartError::Io(e.to_string()))?;
         let relay = Relay::new(
             db.clone(),
             bus.clone(),
@@ -86,7 +87,7 @@ impl Context {
             Duration::from_secs(u64::from(settings.bus.inbox_retention_days) * 86_400),
         );
         Ok(Self {
-            tokens: Tokens::new(&settings.auth),
+            tokens,
             settings,
             service,
             db,

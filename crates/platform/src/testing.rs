@@ -173,6 +173,13 @@ pub struct Isolated {
     namespace: Option<String>,
 }
 
+/// One signing key for every test of a process (making a key per test would cost nothing much, but
+/// one key lets a test hand tokens between services started from different settings).
+fn test_signing_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(crate::auth::Signer::generate_pem)
+}
+
 /// A fresh SQLite directory, or a fresh PostgreSQL database and RabbitMQ namespace.
 pub async fn isolated(backend: Backend) -> Isolated {
     isolated_in(backend, None).await
@@ -189,7 +196,7 @@ async fn isolated_in(backend: Backend, existing: Option<&str>) -> Isolated {
     let mut overrides: Vec<(&str, String)> = vec![
         ("bus.relay_poll_ms", "100".into()),
         ("bus.namespace", format!("t{id}")),
-        ("auth.jwt_secret", "test-secret-0123456789".into()),
+        ("auth.signing_key", test_signing_key().into()),
     ];
     let (dir, database) = match backend {
         Backend::Embedded => {
@@ -246,9 +253,9 @@ impl Isolated {
             .clone()
     }
 
-    /// Token issuing with the test secret.
+    /// Token issuing with the test's signing key.
     pub fn tokens(&self) -> Tokens {
-        Tokens::new(&self.settings.auth)
+        Tokens::new(&self.settings.auth).expect("the test's signing key")
     }
 
     /// A token for `department` with `roles`.
@@ -258,7 +265,9 @@ impl Isolated {
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
         };
-        self.tokens().issue(&who, Duration::from_secs(3600))
+        self.tokens()
+            .issue(&who, Duration::from_secs(3600))
+            .expect("the test's signing key")
     }
 
     /// Keeps the PostgreSQL database when cleaning up; returns its name.

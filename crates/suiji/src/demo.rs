@@ -79,7 +79,7 @@ pub async fn load(catalog_addr: &str, tokens: &Tokens) -> anyhow::Result<String>
             department: item.department.into(),
             roles: vec!["catalog.editor".into(), "catalog.publisher".into()],
         };
-        let token = tokens.issue(&who, Duration::from_secs(600));
+        let token = tokens.issue(&who, Duration::from_secs(600))?;
         let mut client = crate::catalog_cmd::client(catalog_addr, Some(&token))?;
         let content = pb::ItemContent {
             name: item.name.into(),
@@ -146,7 +146,7 @@ pub async fn load_directory(
         department: "610400-SCJG".into(),
         roles: vec!["directories.editor".into()],
     };
-    let token = tokens.issue(&who, Duration::from_secs(600));
+    let token = tokens.issue(&who, Duration::from_secs(600))?;
     let channel = suiji_platform::grpc::channel(directories_addr)?;
     let mut client = dir::directories_service_client::DirectoriesServiceClient::with_interceptor(
         channel,
@@ -228,7 +228,7 @@ pub async fn load_plan(planning_addr: &str, tokens: &Tokens) -> anyhow::Result<S
     let content: suiji_planning::domain::PlanContent = toml::from_str(FILE)?;
     let content = suiji_planning::convert::content_pb(&content);
     let year = content.year;
-    let editor_token = issue("610400-SCJG", "planning.editor");
+    let editor_token = issue("610400-SCJG", "planning.editor")?;
     let mut editor = crate::plan_cmd::client(planning_addr, Some(&editor_token))?;
     let existing = editor
         .list_plans(plan::ListPlansRequest {
@@ -265,7 +265,7 @@ pub async fn load_plan(planning_addr: &str, tokens: &Tokens) -> anyhow::Result<S
             expected_revision: 0,
         })
         .await?;
-    let meeting_token = issue("610400-ZFB", "planning.joint-meeting");
+    let meeting_token = issue("610400-ZFB", "planning.joint-meeting")?;
     crate::plan_cmd::client(planning_addr, Some(&meeting_token))?
         .approve_plan(plan::ApprovePlanRequest {
             id: id.clone(),

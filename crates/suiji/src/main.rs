@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use suiji_platform::auth::{Identity, Tokens};
+use sha2::Digest as _;
+use suiji_platform::auth::{Identity, Signer, Tokens};
 use suiji_platform::bus;
-use suiji_platform::config::{BusKind, Settings};
+use suiji_platform::config::{BusKind, Secret, Settings};
 use tokio_util::sync::CancellationToken;
 
 /// mimalloc: import batches are allocated on the parsing thread and freed on the writers', where glibc's
@@ -89,6 +90,11 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         hours: u64,
     },
+    /// Make keys and secrets for a deployment.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
     /// Check a service's health (grpc.health.v1); exits non-zero unless SERVING.
     Health {
         /// Address, e.g. http://127.0.0.1:50051.
@@ -122,6 +128,14 @@ enum Command {
     Result(Box<result_cmd::ResultArgs>),
     /// The working-day calendar: years covered, deadlines, working days.
     Calendar(calendar_cmd::CalendarArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// A new ES256 (P-256) private key as PKCS#8 PEM: the console's `auth.signing_key` when it signs people in.
+    SigningKey,
+    /// A new client secret and the SHA-256 that `console.clients` keeps of it.
+    ClientSecret,
 }
 
 #[derive(Subcommand)]
@@ -279,10 +293,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 department,
                 roles: role,
             };
+            let mut auth = settings.auth.clone();
+            auth.signing_key = Secret::new(dev_signing_key(&settings)?);
+            let tokens = Tokens::new(&auth)?;
             println!(
                 "{}",
-                Tokens::new(&settings.auth).issue(&identity, Duration::from_secs(hours * 3600))
+                tokens.issue(&identity, Duration::from_secs(hours * 3600))?
             );
+            Ok(())
+        }
+        Command::Keys { what } => {
+            match what {
+                KeysCommand::SigningKey => print!("{}", Signer::generate_pem()),
+                KeysCommand::ClientSecret => {
+                    let secret = suiji_console::sessions::random_hex()?;
+                    println!("client_secret = {secret}");
+                    println!(
+                        "secret_sha256 = {}",
+                        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+                    );
+                }
+            }
             Ok(())
         }
         Command::Health { addr } => {
@@ -404,10 +435,79 @@ fn shutdown_signal() -> CancellationToken {
     token
 }
 
+/// The signing key of development: `auth.signing_key` when set, else the one `suiji dev` keeps beside its
+/// SQLite files (made on first use), so `suiji token` signs what the running `suiji dev` accepts.
+fn dev_signing_key(settings: &Settings) -> anyhow::Result<String> {
+    let set = settings.auth.signing_key.expose();
+    if !set.trim().is_empty() {
+        return Ok(set.to_string());
+    }
+    if !settings.auth.dev_tokens {
+        bail!("auth.signing_key is empty and auth.dev_tokens is off");
+    }
+    let url = settings.database.url.expose();
+    let Some(dir) = url.strip_prefix("sqlite:") else {
+        bail!(
+            "auth.signing_key is empty: set SUIJI_AUTH__SIGNING_KEY (`suiji keys signing-key` makes one)"
+        );
+    };
+    let path = std::path::Path::new(dir).join("dev-signing-key.pem");
+    if let Ok(pem) = std::fs::read_to_string(&path) {
+        return Ok(pem);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {dir}"))?;
+    let pem = Signer::generate_pem();
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(pem.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(&path, &pem).with_context(|| format!("writing {}", path.display()))?;
+    Ok(pem)
+}
+
+/// `suiji dev` without an identity provider: the console signs people in and is the token issuer; the services
+/// verify with its public key and get their own tokens from its token endpoint by client credentials, as in a
+/// deployment without single sign-on.
+fn local_issuer(s: &mut Settings, base_port: u16) -> anyhow::Result<()> {
+    s.auth.signing_key = Secret::new(dev_signing_key(s)?);
+    s.auth.jwks = String::new();
+    let console_port = base_port + services::ALL.len() as u16;
+    let secret = suiji_console::sessions::random_hex()?;
+    s.auth.token_url = format!(
+        "http://{}:{console_port}{}/oauth/token",
+        s.grpc.host,
+        suiji_console::PATH
+    );
+    s.auth.client_id = "suiji-services".into();
+    s.console
+        .clients
+        .push(suiji_platform::config::ClientSettings {
+            id: s.auth.client_id.clone(),
+            secret_sha256: hex::encode(sha2::Sha256::digest(secret.as_bytes())),
+            department: "system".into(),
+            roles: vec!["admin".into()],
+        });
+    s.auth.client_secret = Secret::new(secret);
+    Ok(())
+}
+
 async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Result<()> {
     // Services calling each other find one another on the ports this process gives them.
     let settings = {
         let mut s = (*settings).clone();
+        if s.console.oidc.issuer_url.is_empty() {
+            local_issuer(&mut s, base_port)?;
+        }
+
         let index = |name: &str| services::ALL.iter().position(|spec| spec.name == name);
         let at = |i: usize| format!("http://{}:{}", s.grpc.host, base_port + i as u16);
         for (name, address) in [
@@ -496,9 +596,22 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         suiji_console::PATH
     );
     let console_ = console_of(&settings).await?;
+    if !settings.console.oidc.issuer_url.is_empty() {
+        // The identity provider issues every token: no accounts, no demo data (loading it needs tokens of
+        // several departments), no token to print.
+        tasks.push(tokio::spawn(console(console_, listener, shutdown.clone())));
+        println!(
+            "sign in with the identity provider at {} (Ctrl-C stops everything)",
+            settings.console.oidc.issuer_url
+        );
+        for task in tasks {
+            let _ = task.await;
+        }
+        return Ok(());
+    }
     let accounts = demo_accounts(console_.accounts()).await?;
     tasks.push(tokio::spawn(console(console_, listener, shutdown.clone())));
-    let tokens = Tokens::new(&settings.auth);
+    let tokens = Tokens::new(&settings.auth)?;
     let admin = Identity {
         subject: "dev-admin".into(),
         department: "610400-SCJG".into(),
@@ -515,7 +628,7 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
             "admin".into(),
         ],
     };
-    let token = tokens.issue(&admin, Duration::from_secs(12 * 3600));
+    let token = tokens.issue(&admin, Duration::from_secs(12 * 3600))?;
     if demo {
         let address = |name: &str| {
             addresses
@@ -643,9 +756,10 @@ async fn console_of(settings: &Settings) -> anyhow::Result<suiji_console::Consol
         .await
         .context("migrating the console's database")?;
     Ok(suiji_console::Console::new(
-        Tokens::new(&settings.auth),
+        Tokens::new(&settings.auth)?,
         db,
         services,
+        settings.console.clone(),
     ))
 }
 

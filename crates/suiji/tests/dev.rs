@@ -37,6 +37,7 @@ async fn demo_targets(addr: &str) -> usize {
             "--role",
             "directories.editor",
         ])
+        .env("SUIJI_AUTH__SIGNING_KEY", common::signing_key())
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap();
@@ -802,5 +803,124 @@ async fn clerks_import_a_directory_in_the_console() {
         "{back}"
     );
     terminate(started.dev);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A person signs in through the department's identity provider (the npm package `oidc-provider`, started here):
+/// the console holds no signing key and offers only the provider; the services verify the provider's tokens with
+/// its public keys and get their own from it by client credentials. The person's department and roles come from
+/// the provider's access token, and a token signed with any other key — the development key included — is
+/// refused by the services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_through_the_departments_identity_provider() {
+    let Some(script) = suiji_platform::testing::browser_driver("console_oidc.mjs") else {
+        return;
+    };
+    let provider_script = script.with_file_name("oidc_provider.mjs");
+    let (provider_port, base) = (free_port(), free_port());
+    let console_port = base + 6;
+    let redirect = format!("http://127.0.0.1:{console_port}/console/oidc/callback");
+    let (console_secret, services_secret) = (uuid_like(), uuid_like());
+    let mut provider = std::process::Command::new("node")
+        .arg(&provider_script)
+        .args([
+            provider_port.to_string(),
+            redirect.clone(),
+            console_secret.clone(),
+            services_secret.clone(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut ready = String::new();
+        std::io::BufReader::new(provider.stdout.as_mut().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "the provider starts");
+    }
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let started = common::start_with(
+        &data,
+        base,
+        false,
+        &[
+            ("SUIJI_AUTH__ISSUER", issuer.clone()),
+            ("SUIJI_AUTH__AUDIENCE", "http://suiji.test/api".into()),
+            ("SUIJI_AUTH__JWKS", format!("{issuer}/jwks")),
+            ("SUIJI_AUTH__TOKEN_URL", format!("{issuer}/token")),
+            ("SUIJI_AUTH__CLIENT_ID", "suiji-services".into()),
+            ("SUIJI_AUTH__CLIENT_SECRET", services_secret),
+            ("SUIJI_AUTH__DEV_TOKENS", "false".into()),
+            ("SUIJI_CONSOLE__OIDC__ISSUER_URL", issuer.clone()),
+            ("SUIJI_CONSOLE__OIDC__CLIENT_ID", "suiji-console".into()),
+            ("SUIJI_CONSOLE__OIDC__CLIENT_SECRET", console_secret),
+            ("SUIJI_CONSOLE__OIDC__REDIRECT_URL", redirect),
+            (
+                "SUIJI_CONSOLE__OIDC__RESOURCE",
+                "http://suiji.test/api".into(),
+            ),
+            ("SUIJI_CONSOLE__OIDC__LABEL", "陕西省统一身份认证".into()),
+        ],
+    );
+    assert!(
+        started.accounts.is_empty(),
+        "no local accounts with a provider"
+    );
+    assert!(started.token.is_empty(), "no token printed with a provider");
+    let seen = suiji_platform::testing::run_browser_driver(&script, &[&started.console, "wang.wu"]);
+    assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    assert_eq!(seen["button"], "使用陕西省统一身份认证登录", "{seen}");
+    assert_eq!(
+        seen["buttonEn"], "Sign in with 陕西省统一身份认证",
+        "{seen}"
+    );
+    assert_eq!(
+        seen["localForm"], false,
+        "no password form without a signing key: {seen}"
+    );
+    assert_eq!(seen["forged"], "登录请求已失效，请重新登录", "{seen}");
+    assert_eq!(seen["subject"], "wang.wu", "{seen}");
+    assert_eq!(
+        seen["department"], "610400-STHJ",
+        "from the provider's access token: {seen}"
+    );
+    assert_eq!(
+        seen["roles"],
+        serde_json::json!(["catalog.editor", "inspection.coordinator"]),
+        "{seen}"
+    );
+    assert!(
+        seen["signedInAs"].as_str().unwrap().contains("王五"),
+        "the ID token's name: {seen}"
+    );
+    assert_eq!(seen["saved"], "draft", "{seen}");
+    assert_eq!(
+        seen["own"], true,
+        "filed under the token's department: {seen}"
+    );
+    assert_eq!(seen["toasts"].as_array().unwrap().len(), 0, "{seen}");
+    assert_eq!(seen["after"], 401, "signed out: {seen}");
+
+    // Attack: a token signed with a key of suiji's own (the development key, here) is not the provider's.
+    let forged = common::token("610400-STHJ", "catalog.editor");
+    assert!(!forged.is_empty());
+    let mut catalog = CatalogServiceClient::with_interceptor(
+        suiji_platform::grpc::channel(&address(&started.addresses, "catalog")).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(&forged)),
+    );
+    let refused = catalog
+        .list_items(pb::ListItemsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    assert!(refused.message().contains("no key"), "{refused:?}");
+
+    terminate(started.dev);
+    provider.kill().unwrap();
+    let _ = provider.wait();
     let _ = std::fs::remove_dir_all(&data);
 }

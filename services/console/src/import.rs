@@ -50,7 +50,7 @@ pub async fn import(
     Query(upload): Query<Upload>,
     body: Body,
 ) -> ApiResult {
-    let token = c.token_for(&caller.session()?);
+    let token = c.token_for(&caller.session()?)?;
     let what = match what.as_str() {
         "targets" => What::Targets,
         "inspectors" => What::Inspectors,

@@ -12,6 +12,8 @@
 pub mod accounts;
 mod admin;
 mod import;
+mod oauth;
+mod oidc;
 pub mod rpc;
 pub mod sessions;
 pub mod web;
@@ -26,6 +28,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use suiji_platform::auth::Tokens;
+use suiji_platform::config::ConsoleSettings;
 use suiji_platform::db::{Db, Migrations};
 
 pub use accounts::{Account, Accounts};
@@ -59,16 +62,21 @@ pub struct Console {
     services: Services,
     accounts: Accounts,
     sessions: Sessions,
+    settings: Arc<ConsoleSettings>,
+    /// The identity provider, when people sign in with OpenID Connect.
+    oidc: Option<oidc::Provider>,
     /// Rejected-rows files of the imports made here, by a random id, kept an hour.
     rejected: moka::sync::Cache<String, import::RejectedFile>,
 }
 
 impl Console {
     /// A console issuing tokens with `tokens`, keeping accounts and sessions in `db` (migrated), calling `services`.
-    pub fn new(tokens: Tokens, db: Db, services: Services) -> Self {
+    pub fn new(tokens: Tokens, db: Db, services: Services, settings: ConsoleSettings) -> Self {
         Self {
             tokens,
             services,
+            oidc: oidc::Provider::of(&settings.oidc),
+            settings: Arc::new(settings),
             accounts: Accounts::new(db.clone()),
             sessions: Sessions::new(db),
             rejected: moka::sync::Cache::builder()
@@ -92,6 +100,11 @@ impl Console {
             .route(&at("/"), get(web::page))
             .route(&at("/assets/{name}"), get(web::asset))
             .route(&at("/session"), post(sign_in).delete(sign_out).get(me))
+            .route(&at("/sign-in-methods"), get(sign_in_methods))
+            .route(&at("/oidc/start"), get(oidc::start))
+            .route(&at("/oidc/callback"), get(oidc::callback))
+            .route(&at("/.well-known/jwks.json"), get(oauth::jwks))
+            .route(&at("/oauth/token"), post(oauth::token))
             .route(&at("/rpc/{*method}"), post(rpc::forward))
             .route(
                 &at("/api/import/{what}"),
@@ -117,9 +130,23 @@ impl Console {
         }
     }
 
-    /// An access token for the calls made for the person of `session`.
-    fn token_for(&self, session: &Session) -> Arc<str> {
-        Arc::from(self.tokens.issue(&session.identity, rpc::TOKEN_TTL))
+    /// An access token for the calls made for the person of `session`: the identity provider's (OpenID
+    /// Connect), or one the console signs.
+    fn token_for(&self, session: &Session) -> Result<Arc<str>, ApiError> {
+        if let Some(token) = &session.access_token {
+            return Ok(Arc::from(token.as_str()));
+        }
+        self.tokens
+            .issue(&session.identity, rpc::TOKEN_TTL)
+            .map(Arc::from)
+            .map_err(|e| {
+                tracing::error!(error = %e, "issuing an access token");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    e.to_string(),
+                )
+            })
     }
 }
 
@@ -321,8 +348,22 @@ fn refused(status: StatusCode, code: &str, field: &str) -> Response {
         .into_response()
 }
 
+/// How people sign in here: with local accounts (when the console holds the issuer's key), with the identity
+/// provider (its button's label), or both.
+async fn sign_in_methods(State(c): State<Console>) -> Response {
+    Json(serde_json::json!({
+        "local": c.tokens.signer().is_some(),
+        "oidc": c.oidc.as_ref().map(|p| serde_json::json!({ "label": p.label() })),
+    }))
+    .into_response()
+}
+
 /// Signs a person in with a local account's user name and password.
 async fn sign_in(State(c): State<Console>, Json(form): Json<SignIn>) -> Response {
+    if c.tokens.signer().is_none() {
+        // The identity provider issues every token: a local account could sign in but call nothing.
+        return refused(StatusCode::FORBIDDEN, "local_off", "");
+    }
     let username = form.username.trim();
     if username.is_empty() {
         return refused(StatusCode::BAD_REQUEST, "required", "username");
@@ -357,7 +398,7 @@ async fn sign_in(State(c): State<Console>, Json(form): Json<SignIn>) -> Response
     };
     match c
         .sessions
-        .start(&account.identity(), &account.display_name, "local")
+        .start(&account.identity(), &account.display_name, "local", None)
         .await
     {
         Ok((id, session)) => {

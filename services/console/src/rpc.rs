@@ -126,7 +126,10 @@ pub async fn forward(
     let Some((_, channel)) = c.services.route(&method) else {
         return status_only(Code::Unimplemented, &format!("no service offers {method}"));
     };
-    let token = c.tokens.issue(&session.identity, TOKEN_TTL);
+    let token = match c.token_for(&session) {
+        Ok(token) => token,
+        Err(error) => return status_only(Code::Unavailable, &error.message),
+    };
     let mut request = Request::post(format!("/{method}"))
         .body(Limited::new(body, MAX_REQUEST))
         .expect("a path and a body make a request");

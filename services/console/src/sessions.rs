@@ -15,6 +15,9 @@ pub const IDLE: Duration = Duration::from_secs(8 * 3600);
 /// A session ends this long after sign-in, used or not.
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
+/// An OpenID Connect sign-in must come back from the provider within this (ms).
+const FLOW_LIFETIME_MS: i64 = 3_600_000;
+
 /// Last-use times are written at most this often per session.
 const TOUCH_EVERY: i64 = 60_000;
 
@@ -39,6 +42,8 @@ pub struct Session {
     pub csrf: String,
     /// When it ends at the latest (epoch ms).
     pub expires_at: i64,
+    /// The identity provider's access token (OpenID Connect sessions), forwarded with the person's calls.
+    pub access_token: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,6 +56,7 @@ struct SessionRow {
     csrf: String,
     last_seen: i64,
     expires_at: i64,
+    access_token: Option<String>,
 }
 
 /// The sessions table.
@@ -76,12 +82,14 @@ impl Sessions {
         Self { db }
     }
 
-    /// Starts a session; returns the id for the cookie (never stored) and the session.
+    /// Starts a session; returns the id for the cookie (never stored) and the session. An OpenID Connect
+    /// session carries the provider's access token and ends when it expires (`access` = token, expiry in ms).
     pub async fn start(
         &self,
         identity: &Identity,
         display_name: &str,
         source: &str,
+        access: Option<(&str, i64)>,
     ) -> Result<(String, Session), sqlx::Error> {
         let random = |_| sqlx::Error::Protocol("no randomness".into());
         let id = random_hex().map_err(random)?;
@@ -92,11 +100,14 @@ impl Sessions {
             display_name: display_name.to_string(),
             source: source.to_string(),
             csrf,
-            expires_at: now + LIFETIME.as_millis() as i64,
+            expires_at: access
+                .map_or(i64::MAX, |(_, until)| until)
+                .min(now + LIFETIME.as_millis() as i64),
+            access_token: access.map(|(token, _)| token.to_string()),
         };
         sqlx::query(
             "INSERT INTO sessions (id_hash, subject, display_name, department, roles, source, csrf, created_at, \
-             last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+             last_seen, expires_at, access_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
         )
         .bind(id_hash(&id))
         .bind(&identity.subject)
@@ -107,6 +118,7 @@ impl Sessions {
         .bind(&session.csrf)
         .bind(now)
         .bind(session.expires_at)
+        .bind(&session.access_token)
         .execute(self.db.pool())
         .await?;
         Ok((id, session))
@@ -117,7 +129,8 @@ impl Sessions {
         let now = wall_ms();
         let hash = id_hash(id);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT subject, display_name, department, roles, source, csrf, last_seen, expires_at FROM sessions \
+            "SELECT subject, display_name, department, roles, source, csrf, last_seen, expires_at, access_token \
+             FROM sessions \
              WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen > $3",
         )
         .bind(&hash)
@@ -145,6 +158,7 @@ impl Sessions {
             source: row.source,
             csrf: row.csrf,
             expires_at: row.expires_at,
+            access_token: row.access_token,
         }))
     }
 
@@ -172,8 +186,59 @@ impl Sessions {
         .rows_affected())
     }
 
-    /// Deletes sessions that ended more than a day ago; how many.
+    /// Records an OpenID Connect sign-in under way: the state's hash, the PKCE verifier, the nonce and where the
+    /// person was going.
+    pub async fn begin_flow(
+        &self,
+        state: &str,
+        verifier: &str,
+        nonce: &str,
+        next: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO oidc_flows (state_hash, verifier, nonce, next, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash(state))
+        .bind(verifier)
+        .bind(nonce)
+        .bind(next)
+        .bind(wall_ms())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the sign-in of `state` (once: a second answer with the same state finds nothing): its verifier,
+    /// nonce and destination, when it is under an hour old.
+    pub async fn take_flow(
+        &self,
+        state: &str,
+    ) -> Result<Option<(String, String, String)>, sqlx::Error> {
+        let hash = id_hash(state);
+        let mut tx = self.db.pool().begin().await?;
+        let row: Option<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT verifier, nonce, next, created_at FROM oidc_flows WHERE state_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM oidc_flows WHERE state_hash = $1")
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(row
+            .filter(|r| deleted == 1 && wall_ms() - r.3 < FLOW_LIFETIME_MS)
+            .map(|(verifier, nonce, next, _)| (verifier, nonce, next)))
+    }
+
+    /// Deletes sessions that ended more than a day ago, and sign-ins never finished; how many sessions.
     pub async fn purge(&self) -> Result<u64, sqlx::Error> {
+        sqlx::query("DELETE FROM oidc_flows WHERE created_at < $1")
+            .bind(wall_ms() - FLOW_LIFETIME_MS)
+            .execute(self.db.pool())
+            .await?;
         let before = wall_ms() - 24 * 3600 * 1000;
         Ok(sqlx::query(
             "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1 OR last_seen < $2",

@@ -33,7 +33,12 @@ async fn console(isolated: &Isolated, catalog: Option<&str>) -> axum::Router {
         inspection: nowhere.clone(),
         publication: nowhere,
     };
-    let console = Console::new(isolated.tokens(), db, services);
+    let console = Console::new(
+        isolated.tokens(),
+        db,
+        services,
+        isolated.settings.console.clone(),
+    );
     for (username, department, roles) in [
         ("zhang.san", "610400-SCJG", vec!["catalog.editor", "admin"]),
         ("li.si", "610400-STHJ", vec!["inspection.coordinator"]),
@@ -648,6 +653,123 @@ async fn an_administrator_manages_accounts_and_a_change_ends_the_persons_session
             .map(|a| a["username"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["li.si", "wang.wu", "zhang.san"]);
+        isolated.cleanup().await;
+    })
+    .await;
+}
+
+/// Without single sign-on the console is the issuer: it publishes its public keys, which verify its tokens with
+/// no private key at hand, and gives configured clients (the services, other departments' systems) tokens by
+/// client credentials. A wrong secret, an unknown client and another grant are refused as RFC 6749 says.
+#[tokio::test]
+async fn the_console_publishes_its_keys_and_issues_tokens_to_its_clients() {
+    use base64::Engine;
+    use sha2::Digest;
+    both(async |isolated: Isolated| {
+        let db = suiji_platform::db::Db::connect(&isolated.settings.database, suiji_console::NAME)
+            .await
+            .unwrap();
+        db.migrate(&suiji_console::migrations()).await.unwrap();
+        let nowhere = suiji_platform::grpc::channel("http://127.0.0.1:1").unwrap();
+        let services = Services {
+            catalog: nowhere.clone(),
+            directories: nowhere.clone(),
+            planning: nowhere.clone(),
+            draw: nowhere.clone(),
+            inspection: nowhere.clone(),
+            publication: nowhere,
+        };
+        let mut settings = isolated.settings.console.clone();
+        settings.clients.push(suiji_platform::config::ClientSettings {
+            id: "credit-gateway".into(),
+            secret_sha256: hex::encode(sha2::Sha256::digest(b"the gateway's secret")),
+            department: "610400-FGW".into(),
+            roles: vec!["publication.reader".into()],
+        });
+        let app = Console::new(isolated.tokens(), db, services, settings).router();
+
+        let keys = call(
+            &app,
+            Request::get("/console/.well-known/jwks.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(keys.status, StatusCode::OK);
+        let jwks = keys.json();
+        assert_eq!(jwks["keys"][0]["kty"], "EC");
+        assert_eq!(jwks["keys"][0]["alg"], "ES256");
+        assert!(jwks["keys"][0].get("d").is_none(), "no private part: {jwks}");
+        let dir = std::env::temp_dir().join(format!("suiji-jwks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("jwks.json"), keys.body.as_ref()).unwrap();
+        let mut public_only = isolated.settings.auth.clone();
+        public_only.signing_key = suiji_platform::config::Secret::new("");
+        public_only.jwks = dir.join("jwks.json").display().to_string();
+        let verifier = suiji_platform::auth::Tokens::new(&public_only).unwrap();
+
+        let token_request = |auth: Option<(&str, &str)>, body: &str| {
+            let mut r = Request::post("/console/oauth/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some((id, secret)) = auth {
+                let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+                r = r.header(header::AUTHORIZATION, format!("Basic {basic}"));
+            }
+            r.body(Body::from(body.to_string())).unwrap()
+        };
+        let granted = call(
+            &app,
+            token_request(
+                Some(("credit-gateway", "the%20gateway%27s%20secret")),
+                "grant_type=client_credentials",
+            ),
+        )
+        .await;
+        assert_eq!(granted.status, StatusCode::OK, "{:?}", granted.json());
+        assert_eq!(granted.headers[header::CACHE_CONTROL], "no-store");
+        let token = granted.json()["access_token"].as_str().unwrap().to_string();
+        assert_eq!(granted.json()["token_type"], "Bearer");
+        let who = verifier.verify(&token).unwrap();
+        assert_eq!(who.subject, "client:credit-gateway");
+        assert_eq!(who.department, "610400-FGW");
+        assert_eq!(who.roles, ["publication.reader"]);
+
+        let in_form = call(
+            &app,
+            token_request(
+                None,
+                "grant_type=client_credentials&client_id=credit-gateway&client_secret=the+gateway%27s+secret",
+            ),
+        )
+        .await;
+        assert_eq!(in_form.status, StatusCode::OK, "{:?}", in_form.json());
+
+        for (auth, body, status, error) in [
+            (
+                Some(("credit-gateway", "a guess")),
+                "grant_type=client_credentials",
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
+            (
+                Some(("nobody", "the%20gateway%27s%20secret")),
+                "grant_type=client_credentials",
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+            ),
+            (None, "grant_type=client_credentials", StatusCode::UNAUTHORIZED, "invalid_client"),
+            (
+                Some(("credit-gateway", "the%20gateway%27s%20secret")),
+                "grant_type=password&username=zhang.san&password=x",
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+            ),
+        ] {
+            let refused = call(&app, token_request(auth, body)).await;
+            assert_eq!(refused.status, status, "{auth:?} {body}");
+            assert_eq!(refused.json()["error"], error, "{auth:?} {body}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
         isolated.cleanup().await;
     })
     .await;

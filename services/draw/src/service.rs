@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -241,15 +240,17 @@ impl Draws {
         }
     }
 
-    fn directories(&self) -> Directories {
+    async fn directories(&self) -> Result<Directories, Error> {
         let token = self
             .tokens
-            .issue(&Identity::system(crate::NAME), Duration::from_secs(600));
-        DirectoriesServiceClient::with_interceptor(
+            .service_token(crate::NAME)
+            .await
+            .map_err(|e| Error::Internal(format!("calling the directories: {e}")))?;
+        Ok(DirectoriesServiceClient::with_interceptor(
             self.directories.clone(),
             Bearer::new(Some(&token)),
         )
-        .max_decoding_message_size(16 << 20)
+        .max_decoding_message_size(16 << 20))
     }
 
     async fn load(&self, task_id: &str) -> Result<(Record, Launch), Error> {
@@ -554,7 +555,7 @@ impl Draws {
                 })
                 .collect(),
         };
-        let mut directories = self.directories();
+        let mut directories = self.directories().await?;
         let snapshot = directories
             .create_target_snapshot(dir::CreateTargetSnapshotRequest {
                 filter: Some(scope.clone()),
@@ -849,7 +850,7 @@ impl Draws {
         }
         let targets = record.targets.locked_list();
         let target_set: HashSet<&str> = targets.iter().map(String::as_str).collect();
-        let mut directories = self.directories();
+        let mut directories = self.directories().await?;
         let mut pools = Vec::new();
         let mut qualifications = BTreeMap::new();
         let mut exclusions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -1040,7 +1041,7 @@ impl Draws {
             .get(&*seat.department)
             .cloned()
             .unwrap_or_default();
-        let mut directories = self.directories();
+        let mut directories = self.directories().await?;
         let day = eligible_on.unwrap_or_else(today);
         let mut candidates = self
             .eligible(&mut directories, &[(&seat.department, &quals)], day)
@@ -1121,6 +1122,7 @@ impl Draws {
     ) -> Result<tonic::Streaming<dir::ReadSnapshotIdsResponse>, Error> {
         Ok(self
             .directories()
+            .await?
             .read_snapshot_ids(dir::ReadSnapshotIdsRequest {
                 id: snapshot_id.to_string(),
                 with_risk_levels: true,

@@ -164,10 +164,11 @@ impl Sagas {
     /// Every team of `task_id` as drawn, page by page from the draw (the event that says they are drawn does not
     /// carry a province's teams).
     async fn drawn_teams(&self, task_id: &str) -> Result<Vec<draw::Team>, Error> {
-        let token = self.tokens.issue(
-            &Identity::system(crate::NAME),
-            std::time::Duration::from_secs(600),
-        );
+        let token = self
+            .tokens
+            .service_token(crate::NAME)
+            .await
+            .map_err(|e| Error::Internal(format!("a token to call another service: {e}")))?;
         let mut client =
             suiji_api::draw::v1::draw_service_client::DrawServiceClient::with_interceptor(
                 self.draw.clone(),
@@ -219,10 +220,11 @@ impl Sagas {
         store::update_visit(&mut tx, &stored.visit, stored.version, now).await?;
         let saga = store::get(&mut tx, &stored.visit.task_id).await?;
         tx.commit().await?;
-        let token = self.tokens.issue(
-            &Identity::system(crate::NAME),
-            std::time::Duration::from_secs(600),
-        );
+        let token = self
+            .tokens
+            .service_token(crate::NAME)
+            .await
+            .map_err(|e| Error::Internal(format!("a token to call another service: {e}")))?;
         let mut client = DirectoriesServiceClient::with_interceptor(
             self.directories.clone(),
             Bearer::new(Some(&token)),

@@ -158,10 +158,11 @@ impl Publications {
 
     /// The target as the directories hold it.
     async fn target(&self, id: &str) -> Result<Option<dir::Target>, Error> {
-        let token = self.tokens.issue(
-            &Identity::system(crate::NAME),
-            std::time::Duration::from_secs(600),
-        );
+        let token = self
+            .tokens
+            .service_token(crate::NAME)
+            .await
+            .map_err(|e| Error::Internal(format!("a token to call another service: {e}")))?;
         let mut client = DirectoriesServiceClient::with_interceptor(
             self.directories.clone(),
             Bearer::new(Some(&token)),

@@ -85,9 +85,27 @@ impl Started {
     }
 }
 
+/// The signing key every `suiji dev` and `suiji token` of this test process share, so the tokens `suiji token`
+/// prints are the ones the running platform accepts.
+pub fn signing_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(suiji_platform::auth::Signer::generate_pem)
+}
+
 /// Starts `suiji dev` and returns it with what it printed.
 pub fn start(data: &std::path::Path, port: u16, demo: bool) -> Started {
+    start_with(data, port, demo, &[])
+}
+
+/// Starts `suiji dev` with `env` set, and returns it with what it printed.
+pub fn start_with(
+    data: &std::path::Path,
+    port: u16,
+    demo: bool,
+    env: &[(&str, String)],
+) -> Started {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
+    command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     command.args([
         "dev",
         "--data",
@@ -98,6 +116,9 @@ pub fn start(data: &std::path::Path, port: u16, demo: bool) -> Started {
     if demo {
         command.arg("--demo");
     }
+    // Where `suiji dev` keeps its development key (as after `make run`): `suiji token` signs with the same.
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(data.join("dev-signing-key.pem"), signing_key()).unwrap();
     let mut dev = Dev(Some(
         command
             .env("RUST_LOG", "warn")
@@ -129,7 +150,7 @@ pub fn start(data: &std::path::Path, port: u16, demo: bool) -> Started {
         if let Some((_, printed)) = line.split_once("export SUIJI_TOKEN=") {
             token = printed.trim().to_string();
         }
-        if line.starts_with("try:") {
+        if line.starts_with("try:") || line.starts_with("sign in with the identity provider") {
             break;
         }
     }
@@ -183,6 +204,7 @@ pub fn token_of(department: &str, roles: &str, subject: &str) -> String {
             "--subject",
             subject,
         ])
+        .env("SUIJI_AUTH__SIGNING_KEY", signing_key())
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()

@@ -65,3 +65,20 @@ export const useSession = defineStore('session', () => {
 
   return { me, expired, load, signIn, signOut, has };
 });
+
+/** How the console signs people in: local accounts, the identity provider (its button's label), or both. */
+export interface SignInMethods {
+  local: boolean;
+  oidc: { label: string } | null;
+}
+
+let methods: Promise<SignInMethods> | null = null;
+
+/** The console's sign-in methods, asked once per page load. */
+export function signInMethods(): Promise<SignInMethods> {
+  methods ??= fetch('/console/sign-in-methods', { credentials: 'same-origin' }).then((answer) => {
+    if (!answer.ok) throw new Error(`sign-in methods: ${answer.status}`);
+    return answer.json() as Promise<SignInMethods>;
+  });
+  return methods;
+}

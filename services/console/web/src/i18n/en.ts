@@ -31,6 +31,18 @@ const en: typeof zh = {
     disabled: 'This account is disabled; ask an administrator',
     failed: 'Signing in did not work; try again shortly',
     again: 'Your session has ended; sign in again. What you typed is kept.',
+    oidc: 'Sign in with {label}',
+    oidcDefault: 'single sign-on',
+    or: 'or with a local account',
+    ssoFailed: {
+      refused: 'The identity provider refused the sign-in',
+      state: 'This sign-in has expired; sign in again',
+      exchange: 'No credentials came back from the identity provider; sign in again',
+      id_token: "The identity provider's ID token could not be verified",
+      access_token: "The identity provider's access token names no department or is not accepted here; ask an administrator",
+      provider_unavailable: 'The identity provider cannot be reached just now; try again shortly',
+      unavailable: 'Signing in did not work; try again shortly',
+    },
   },
   common: {
     unavailable: 'The service cannot be reached just now; try again shortly',

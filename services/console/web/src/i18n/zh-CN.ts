@@ -29,6 +29,18 @@ export default {
     disabled: '账号已停用，请联系管理员',
     failed: '登录未成功，请稍后再试',
     again: '登录已过期，请重新登录。已填写的内容仍然保留。',
+    oidc: '使用{label}登录',
+    oidcDefault: '统一身份认证',
+    or: '或使用本地账号登录',
+    ssoFailed: {
+      refused: '身份认证平台拒绝了本次登录',
+      state: '登录请求已失效，请重新登录',
+      exchange: '未能从身份认证平台取得登录凭据，请重新登录',
+      id_token: '身份认证平台返回的身份凭据无法验证',
+      access_token: '身份认证平台的访问令牌未载明部门，或不被本系统接受，请联系管理员',
+      provider_unavailable: '身份认证平台暂时无法访问，请稍后再试',
+      unavailable: '登录未成功，请稍后再试',
+    },
   },
   common: {
     unavailable: '服务暂时无法访问，请稍后再试',
