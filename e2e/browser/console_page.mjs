@@ -21,6 +21,10 @@ await drive(async (page) => {
   const refused = await page.textContent('.el-form-item__error');
   await page.fill('#sign-in-password', password);
   await page.click('[data-test=sign-in]');
+  // The coordinator lands on 工作台: what waits on the department, with its deadline in working days.
+  await page.waitForSelector('[data-test=work-table] tbody tr [data-test=deadline]', long);
+  const work = await page.$$eval('[data-test=work-table] tbody tr', (trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' ')));
+  await page.click('.nav-link[href$="/sagas"]');
   await page.waitForSelector(row, long);
   const signedInAs = await page.textContent('[data-test=who]');
   await page.waitForSelector('.calendar-notice');
@@ -63,7 +67,7 @@ await drive(async (page) => {
   await page.goto(`${url}/sagas`);
   await page.waitForSelector('#sign-in-username');
   return {
-    refused, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
+    refused, work, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
     needingAttention, bulk, signedOut: true,
   };
 });

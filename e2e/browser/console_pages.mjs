@@ -18,6 +18,7 @@ const browser = await chromium.launch({
 });
 const pages = [
   ['sign-in', '/sign-in', '#sign-in-username'],
+  ['work', '/work', '[data-test=work-table] tbody tr'],
   ['sagas', '/sagas', '[data-test=sagas] a[data-task]'],
   ['saga', `/sagas/${encodeURIComponent(task)}`, '[data-test=visits] [data-visit]'],
   ['import', '/import', '[data-test=import-file]'],

@@ -57,6 +57,41 @@ impl CalendarService for Api {
         Ok(Response::new(describe(&self.calendars.current())))
     }
 
+    async fn count_working_days(
+        &self,
+        request: Request<pb::CountWorkingDaysRequest>,
+    ) -> Result<Response<pb::CountWorkingDaysResponse>, Status> {
+        let dates = request.into_inner().dates;
+        let mut v = crate::validation::Violations::default();
+        v.check(dates.len() > 1000, "dates", "at most 1000 dates");
+        let mut days = Vec::with_capacity(dates.len());
+        for (i, date) in dates.iter().enumerate() {
+            match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+                Ok(day) => days.push(day),
+                Err(_) => v.check(true, &format!("dates[{i}]"), "must be a date, YYYY-MM-DD"),
+            }
+        }
+        v.into_result()
+            .map_err(|v| crate::grpc::invalid_argument(&v))?;
+        let today = crate::clock::today();
+        let calendar = self.calendars.current();
+        let working_days = days
+            .into_iter()
+            .map(|day| {
+                calendar.working_days_between(today, day).map(|n| {
+                    // A day already passed is overdue by at least one working day, even seen on a weekend.
+                    let n = if day < today { n.min(-1) } else { n };
+                    n.clamp(i32::MIN.into(), i32::MAX.into()) as i32
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        Ok(Response::new(pb::CountWorkingDaysResponse {
+            working_days,
+            today: today.to_string(),
+        }))
+    }
+
     async fn reload_calendar(
         &self,
         request: Request<pb::ReloadCalendarRequest>,

@@ -272,6 +272,16 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         );
         assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
         assert_eq!(seen["refused"], "用户名或密码不正确", "{seen}");
+        // 工作台: the task waits on the teams, the lead's coordinator among them, with the working days left.
+        let work = seen["work"].as_array().unwrap();
+        assert!(
+            work.iter().any(|w| {
+                let w = w.as_str().unwrap();
+                w.contains("实施检查")
+                    && (w.contains("个工作日") || w.contains("今天到期") || w.contains("无期限"))
+            }),
+            "{seen}"
+        );
         let signed_in_as = seen["signedInAs"].as_str().unwrap();
         assert!(
             signed_in_as.contains("张三")
@@ -333,8 +343,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            10 * 2 * 2,
-            "ten pages, two languages, two widths: {seen}"
+            11 * 2 * 2,
+            "eleven pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(

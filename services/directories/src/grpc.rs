@@ -546,7 +546,7 @@ impl DirectoriesService for Api {
         };
         let rows = self
             .directories
-            .recusals(&r.inspector_id, &r.target_id, state)
+            .recusals(&r.inspector_id, &r.target_id, state, &r.department_code)
             .await?;
         Ok(Response::new(pb::ListRecusalsResponse {
             recusals: rows.iter().map(recusal_pb).collect(),

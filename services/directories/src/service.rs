@@ -487,8 +487,9 @@ impl Directories {
         inspector_id: &str,
         target_id: &str,
         state: &str,
+        department: &str,
     ) -> Result<Vec<store::RecusalRow>, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        Ok(store::list_recusals(&mut conn, inspector_id, target_id, state).await?)
+        Ok(store::list_recusals(&mut conn, inspector_id, target_id, state, department).await?)
     }
 }

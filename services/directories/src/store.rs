@@ -983,15 +983,19 @@ pub async fn list_recusals(
     inspector_id: &str,
     target_id: &str,
     state: &str,
+    department: &str,
 ) -> Result<Vec<RecusalRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {RECUSAL_COLUMNS} FROM recusals WHERE ($1 = '' OR inspector_id = $1) AND ($2 = '' OR target_id = $2) \
-         AND ($3 = '' OR state = $3) ORDER BY filed_at, id LIMIT 10000"
+         AND ($3 = '' OR state = $3) \
+         AND ($4 = '' OR inspector_id IN (SELECT id FROM inspectors WHERE department_code = $4)) \
+         ORDER BY filed_at, id LIMIT 10000"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(inspector_id)
         .bind(target_id)
         .bind(state)
+        .bind(department)
         .fetch_all(conn)
         .await?;
     rows.iter().map(recusal_from).collect()

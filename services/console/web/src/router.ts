@@ -5,7 +5,8 @@ import { useSession } from './api/session';
 export const router = createRouter({
   history: createWebHistory('/console/'),
   routes: [
-    { path: '/', redirect: '/sagas' },
+    { path: '/', redirect: '/work' },
+    { path: '/work', name: 'work', component: () => import('./views/WorkPage.vue') },
     { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInPage.vue'), meta: { public: true } },
     { path: '/sagas', name: 'sagas', component: () => import('./views/SagasPage.vue') },
     { path: '/sagas/:task', name: 'saga', component: () => import('./views/SagaPage.vue'), props: true },
@@ -18,7 +19,7 @@ export const router = createRouter({
     { path: '/catalog/new', name: 'item-new', component: () => import('./views/catalog/ItemEditor.vue') },
     { path: '/catalog/:code', name: 'item', component: () => import('./views/catalog/ItemPage.vue'), props: true },
     { path: '/catalog/:code/edit', name: 'item-edit', component: () => import('./views/catalog/ItemEditor.vue'), props: true },
-    { path: '/:rest(.*)*', redirect: '/sagas' },
+    { path: '/:rest(.*)*', redirect: '/work' },
   ],
 });
 

@@ -629,6 +629,19 @@ async fn directories_over_grpc(backend: Backend) {
         .into_inner()
         .recusals;
     assert_eq!(listed.len(), 1);
+    // A head's queue: the requests about inspectors of their department only.
+    for (department, expected) in [("610400-SCJG", 1), ("610400-HBJ", 0)] {
+        let of_department = reader
+            .list_recusals(pb::ListRecusalsRequest {
+                department_code: department.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .recusals;
+        assert_eq!(of_department.len(), expected, "{department}");
+    }
     assert!(
         eventually(Duration::from_secs(10), || async {
             probe

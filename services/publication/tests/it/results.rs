@@ -118,6 +118,37 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         .into_inner()
         .result
         .unwrap();
+    // The console's 工作台 asks how many working days are left until each deadline.
+    let left = s
+        .calendar(SCJG, &[])
+        .count_working_days(suiji_api::admin::v1::CountWorkingDaysRequest {
+            dates: [
+                "2027-01-19",
+                "2026-12-20",
+                "2026-12-21",
+                "2026-12-18",
+                "2026-12-16",
+            ]
+            .map(String::from)
+            .to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(left.today, "2026-12-20");
+    assert_eq!(
+        left.working_days,
+        [20, 0, 1, -1, -2],
+        "the due date is the 20th working day; a past Friday is overdue by one on Sunday"
+    );
+    let bad = s
+        .calendar(SCJG, &[])
+        .count_working_days(suiji_api::admin::v1::CountWorkingDaysRequest {
+            dates: vec!["2027-01-19".into(), "19/01/2027".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&bad), "dates[1]");
     let moved = got.history.last().unwrap();
     assert_eq!(moved.kind, "due.recounted");
     assert!(
