@@ -68,7 +68,7 @@ impl CalendarService for Api {
         for (i, date) in dates.iter().enumerate() {
             match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
                 Ok(day) => days.push(day),
-                Err(_) => v.check(true, &format!("dates[{i}]"), "must be a date, YYYY-MM-DD"),
+                Err(_) => v.check(true, format!("dates[{i}]"), "must be a date, YYYY-MM-DD"),
             }
         }
         v.into_result()
