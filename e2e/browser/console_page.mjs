@@ -62,12 +62,42 @@ await drive(async (page) => {
   await page.waitForSelector(`[data-test=bulk-results] li[data-task="${task}"]`);
   const bulk = await page.$$eval('[data-test=bulk-results] li', (lis) => lis.map((li) => ({ ok: li.className === 'ok', text: li.innerText })));
 
+  // The task's draw record: verified against the stored snapshot; downloaded, and the file verified — as it is,
+  // then with one digit of the seed changed, which the check names.
+  await page.goto(`${url}/sagas/${encodeURIComponent(task)}`);
+  await page.click('[data-test=draw-link]', long);
+  await page.waitForSelector('[data-test=target-seed]', long);
+  await page.click('[data-test=verify-draw]');
+  await page.waitForSelector('[data-test=verdict]', long);
+  const verifiedStored = await page.getAttribute('[data-test=verdict]', 'data-match');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-draw]')]);
+  const fs = await import('node:fs');
+  const file = `${await download.path()}.json`;
+  fs.copyFileSync(await download.path(), file);
+  const verifyFile = async (path) => {
+    const verdicts = await page.$$eval('[data-test=verdict]', (v) => v.map((e) => e.textContent).join());
+    await page.setInputFiles('[data-test=record-file]', path);
+    await page.waitForFunction((before) => {
+      const v = document.querySelector('[data-test=verdict]');
+      return v && v.textContent !== before;
+    }, verdicts, long);
+    return { match: await page.getAttribute('[data-test=verdict]', 'data-match'), title: (await page.textContent('[data-test=verdict] .el-alert__title')).trim() };
+  };
+  const verifiedFile = await verifyFile(file);
+  const record = fs.readFileSync(file, 'utf8');
+  const tampered = record.replace(/("seed"\s*:\s*")([0-9a-f])/, (_, head, digit) => head + (digit === '0' ? '1' : '0'));
+  const tamperedFile = `${file}.tampered.json`;
+  fs.writeFileSync(tamperedFile, tampered);
+  const verifiedTampered = await verifyFile(tamperedFile);
+  const drawShot = new URL('../../target/console-screenshots/draw-mismatch-zh-CN-desktop.png', import.meta.url).pathname;
+  await page.screenshot({ path: drawShot, fullPage: true });
+
   await page.click('[data-test=sign-out]');
   await page.waitForSelector('#sign-in-username');
   await page.goto(`${url}/sagas`);
   await page.waitForSelector('#sign-in-username');
   return {
     refused, work, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
-    needingAttention, bulk, signedOut: true,
+    needingAttention, bulk, verifiedStored, verifiedFile, recordChanged: record !== tampered, verifiedTampered, signedOut: true,
   };
 });

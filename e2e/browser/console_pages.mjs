@@ -21,15 +21,21 @@ const pages = [
   ['work', '/work', '[data-test=work-table] tbody tr'],
   ['sagas', '/sagas', '[data-test=sagas] a[data-task]'],
   ['saga', `/sagas/${encodeURIComponent(task)}`, '[data-test=visits] [data-visit]'],
+  ['draws', '/draws', '[data-test=draws] a[data-draw]'],
+  ['draw', `/draws/${encodeURIComponent(task)}`, '[data-test=target-seed]'],
   ['import', '/import', '[data-test=import-file]'],
   ['results', '/results', '[data-test=results]'],
   ['reports', '/reports', '[data-test=report]'],
   ['accounts', '/accounts', '[data-test=accounts] [data-account]'],
+  ['plans', '/plans', '[data-test=plans] a[data-plan]'],
+  ['plan', '/plans/:plan', '[data-test=entries] tbody tr'],
+  ['plan-editor', '/plans/new', '[data-test=plan-editor]'],
   ['catalog', '/catalog', '[data-test=items] a[data-item]'],
   ['item', '/catalog/:item', '[data-test=item-content]'],
   ['item-editor', '/catalog/new', '[data-test=item-editor]'],
 ];
 let item = '';
+let plan = '';
 const seen = { errors: [], pages: {}, keyboard: null };
 try {
   for (const lang of ['zh-CN', 'en']) {
@@ -47,9 +53,10 @@ try {
           await page.click('[data-test=sign-in]');
           await page.waitForSelector('[data-test=sign-out]');
         }
-        await page.goto(`${url}${path.replace(':item', encodeURIComponent(item))}`);
+        await page.goto(`${url}${path.replace(':item', encodeURIComponent(item)).replace(':plan', encodeURIComponent(plan))}`);
         await page.waitForSelector(ready, { state: 'attached', timeout: 60000 });
         if (name === 'catalog') item = await page.getAttribute('[data-test=items] a[data-item]', 'data-item');
+        if (name === 'plans') plan = await page.getAttribute('[data-test=plans] a[data-plan]', 'data-plan');
         await page.waitForLoadState('networkidle');
         await page.screenshot({ path: `${out}${name}-${lang}-${form}.png`, fullPage: true });
         await page.addScriptTag({ content: axe });

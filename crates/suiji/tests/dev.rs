@@ -330,6 +330,19 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             bulk[0]["ok"], false,
             "nothing failed, so nothing to retry: {seen}"
         );
+        // The draw record verifies, stored and as a downloaded file; the file with one digit of its seed changed
+        // does not, and the page names where.
+        assert_eq!(seen["verifiedStored"], "true", "{seen}");
+        assert_eq!(seen["verifiedFile"]["match"], "true", "{seen}");
+        assert_eq!(seen["recordChanged"], true, "{seen}");
+        assert_eq!(seen["verifiedTampered"]["match"], "false", "{seen}");
+        assert!(
+            seen["verifiedTampered"]["title"]
+                .as_str()
+                .unwrap()
+                .contains("第一处不符在“随机种子”"),
+            "{seen}"
+        );
         let after = saga(&watcher, &task).await.unwrap();
         assert!(!after.paused, "resumed: {after:?}");
 
@@ -343,8 +356,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            11 * 2 * 2,
-            "eleven pages, two languages, two widths: {seen}"
+            16 * 2 * 2,
+            "sixteen pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(
@@ -932,5 +945,94 @@ async fn a_person_signs_in_through_the_departments_identity_provider() {
     terminate(started.dev);
     provider.kill().unwrap();
     let _ = provider.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// An annual plan goes from draft to a launched task in the console: the editor's half-filled draft shows the
+/// planning service's violations at their fields; the joint meeting finds the submitted plan on 工作台, returns it
+/// with a reason the editor then reads, and approves it when submitted again; the editor publishes it, creates the
+/// entry's task and launches it. Neither sees the other's buttons; the planning service has the plan as approved by
+/// the joint meeting's person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_joint_meeting_approves_a_plan_in_the_console() {
+    use suiji_api::planning::v1 as plan;
+    let Some(script) = suiji_platform::testing::browser_driver("console_plans.mjs") else {
+        return;
+    };
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let started = start(&data, free_port(), true);
+    let password = started.password("zhang.san");
+    let meeting_password = format!("m-{}", uuid_like());
+    let seen = suiji_platform::testing::run_browser_driver(
+        &script,
+        &[
+            &started.console,
+            "zhang.san",
+            &password,
+            "zhao.liu",
+            &meeting_password,
+        ],
+    );
+    assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    assert_eq!(seen["accountCreated"], 204, "{seen}");
+    let labels = |key: &str| -> Vec<String> {
+        seen[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(labels("errorsAt"), ["实施期限"], "the window first: {seen}");
+    assert_eq!(
+        labels("errorsThen"),
+        ["抽查比例或数量", "参加部门及检查事项"],
+        "then the ratio or quantity and the items, each at its field: {seen}"
+    );
+    assert_eq!(seen["drafted"], "DRAFT", "{seen}");
+    let waiting = seen["waiting"].as_str().unwrap();
+    assert!(
+        waiting.contains("审议计划"),
+        "on the joint meeting's 工作台: {seen}"
+    );
+    assert_eq!(seen["editorButtonsForMeeting"], 0, "{seen}");
+    assert_eq!(seen["approveButtonsForEditor"], 0, "{seen}");
+    assert!(
+        seen["returned"]
+            .as_str()
+            .unwrap()
+            .contains("请补充抽查对象的行业范围"),
+        "{seen}"
+    );
+    let task = seen["task"].as_str().unwrap();
+    assert!(task.starts_with("TASK-2027-"), "{seen}");
+
+    // The planning service agrees: approved by the joint meeting's person, published, its task launched.
+    let token = common::token("610400-SCJG", "planning.editor");
+    let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(
+        suiji_platform::grpc::channel(&address(&started.addresses, "planning")).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(&token)),
+    );
+    let stored = planning
+        .get_plan(plan::GetPlanRequest {
+            id: seen["planId"].as_str().unwrap().into(),
+            version: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(stored.state, plan::PlanState::Published as i32);
+    assert_eq!(stored.approved_by, "zhao.liu", "{stored:?}");
+    let launched = planning
+        .get_task(plan::GetTaskRequest { id: task.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(launched.state, plan::TaskState::Launched as i32);
+    terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -1,0 +1,132 @@
+// An annual plan from draft to launched task in the console, as the people who do it would: the lead department's
+// editor drafts a plan (saving it half filled shows the planning service's violations at their fields), completes
+// and submits it; the joint meeting (联席会议, an account of 610400-ZFB that the administrator creates first) finds it
+// on 工作台, returns it with a reason; the editor reads the reason and submits again; the joint meeting approves;
+// the editor publishes it, creates the entry's task and launches it. Two people, two browser contexts. Prints what
+// the pages showed as one JSON line; screenshots under target/console-screenshots/.
+//
+//   node e2e/browser/console_plans.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD MEETING_USER MEETING_PASSWORD
+import { drive } from './chromium.mjs';
+
+const [url, username, password, meetingUser, meetingPassword] = process.argv.slice(2);
+const long = { timeout: 60000 };
+const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+const PLAN = '2027年咸阳市食品生产企业联合抽查计划';
+
+await drive(async (editor) => {
+  const signIn = async (page, user, pw, path) => {
+    await page.goto(`${url}${path}`);
+    await page.waitForSelector('#sign-in-username');
+    await page.fill('#sign-in-username', user);
+    await page.fill('#sign-in-password', pw);
+    await page.click('[data-test=sign-in]');
+    await page.waitForSelector('[data-test=sign-out]', long);
+  };
+  // Picks an option of the open select by its text (clicked again if the click landed while the list opened).
+  const choose = async (page, text) => {
+    for (let attempt = 1; ; attempt += 1) {
+      await page.locator('.el-select-dropdown__item:visible').filter({ hasText: text }).first().click();
+      const chosen = await page
+        .waitForFunction((t) => [...document.querySelectorAll('.el-select__selected-item, .el-select__tags-text')].some((e) => e.textContent.includes(t)), text, { timeout: 5000 })
+        .then(() => true, () => false);
+      if (chosen) return;
+      if (attempt === 3) throw new Error(`${text} was not chosen`);
+    }
+  };
+  const state = (page) => page.getAttribute('[data-test=plan-state]', 'data-state');
+  const confirmReason = async (page, reason) => {
+    await page.waitForSelector('.el-message-box__input input');
+    await page.fill('.el-message-box__input input', reason);
+    await page.click('.el-message-box__btns .el-button--primary');
+  };
+
+  await signIn(editor, username, password, '/plans/new');
+  // The administrator (the same person here) creates the joint meeting's account.
+  const accountCreated = await editor.evaluate(
+    async ([user, pw]) => {
+      const me = await (await fetch('/console/session')).json();
+      const answer = await fetch(`/console/api/accounts/${user}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-suiji-csrf': me.csrf },
+        body: JSON.stringify({ displayName: '赵六', department: '610400-ZFB', roles: ['planning.joint-meeting'], disabled: false, password: pw }),
+      });
+      return answer.status;
+    },
+    [meetingUser, meetingPassword],
+  );
+
+  // Half filled: the service's violations show at the entry's fields.
+  await editor.waitForSelector('[data-test=plan-editor]');
+  await editor.fill('#plan-name', PLAN);
+  await editor.fill('#entry-0-name', '食品生产企业排污情况联合抽查');
+  await editor.click('[data-test=save-plan]');
+  await editor.waitForSelector('.el-form-item.is-error', long);
+  const errorsAt = await editor.$$eval('.el-form-item.is-error', (items) =>
+    items.map((e) => e.querySelector('.el-form-item__label')?.textContent?.trim()),
+  );
+  await editor.screenshot({ path: `${shots}plan-editor-errors-zh-CN-desktop.png`, fullPage: true });
+
+  // With the window: the domain's rule, a ratio or a quantity, shows at the entry's amount.
+  await editor.click('.el-range-input >> nth=0');
+  await editor.fill('.el-range-input >> nth=0', '2027-03-01');
+  await editor.fill('.el-range-input >> nth=1', '2027-06-30');
+  await editor.keyboard.press('Enter');
+  await editor.keyboard.press('Escape');
+  await editor.click('[data-test=save-plan]');
+  await editor.waitForFunction(() => ![...document.querySelectorAll('.el-form-item.is-error .el-form-item__label')].some((l) => l.textContent.includes('实施期限')), null, long);
+  await editor.waitForSelector('.el-form-item.is-error', long);
+  const errorsThen = await editor.$$eval('.el-form-item.is-error', (items) =>
+    items.map((e) => e.querySelector('.el-form-item__label')?.textContent?.trim()),
+  );
+
+  // Completed: a ratio and the department's item.
+  await editor.fill('#entry-0-ratio', '2');
+  await editor.click('input[aria-label="检查事项 1"]', { force: true });
+  await choose(editor, 'SX-SCJG-001');
+  await editor.keyboard.press('Escape');
+  await editor.click('[data-test=save-plan]');
+  await editor.waitForSelector('[data-test=plan-state]', long);
+  const drafted = await state(editor);
+  const planUrl = editor.url();
+  await editor.click('[data-test=submit-plan]');
+  await editor.waitForSelector('[data-test=plan-state][data-state=SUBMITTED]', long);
+
+  // The joint meeting, in a browser of its own: the plan waits on 工作台.
+  const meeting = await editor.context().browser().newContext().then((c) => c.newPage());
+  await signIn(meeting, meetingUser, meetingPassword, '/work');
+  await meeting.waitForSelector(`[data-test=work-table] tbody tr:has-text("${PLAN}")`, long);
+  const waiting = (await meeting.textContent(`[data-test=work-table] tbody tr:has-text("${PLAN}")`)).replace(/\s+/g, ' ');
+  await meeting.screenshot({ path: `${shots}work-joint-meeting-zh-CN-desktop.png`, fullPage: true });
+  await meeting.click(`[data-test=work-table] tbody tr:has-text("${PLAN}") a.subject`);
+  await meeting.waitForSelector('[data-test=approve-plan]', long);
+  const editorButtonsForMeeting = await meeting.$$eval('[data-test=edit-plan], [data-test=submit-plan], [data-test=publish-plan]', (b) => b.length);
+  await meeting.click('[data-test=return-plan]');
+  await confirmReason(meeting, '请补充抽查对象的行业范围');
+  await meeting.waitForSelector('[data-test=plan-state][data-state=DRAFT]', long);
+
+  // The editor reads why, and submits again.
+  await editor.goto(planUrl);
+  await editor.waitForSelector('[data-test=return-reason]', long);
+  const returned = (await editor.textContent('[data-test=return-reason]')).trim();
+  const approveButtonsForEditor = await editor.$$eval('[data-test=approve-plan], [data-test=return-plan]', (b) => b.length);
+  await editor.click('[data-test=submit-plan]');
+  await editor.waitForSelector('[data-test=plan-state][data-state=SUBMITTED]', long);
+
+  await meeting.reload();
+  await meeting.click('[data-test=approve-plan]', long);
+  await meeting.waitForSelector('[data-test=plan-state][data-state=APPROVED]', long);
+  await meeting.screenshot({ path: `${shots}plan-approved-zh-CN-desktop.png`, fullPage: true });
+
+  // Published, its entry becomes a task, launched.
+  await editor.reload();
+  await editor.click('[data-test=publish-plan]', long);
+  await editor.waitForSelector('[data-test=plan-state][data-state=PUBLISHED]', long);
+  await editor.click('[data-test=create-task]', long);
+  await editor.waitForSelector('[data-test=launch-task]', long);
+  const task = await editor.getAttribute('[data-test=tasks] [data-task]', 'data-task');
+  await editor.click('[data-test=launch-task]');
+  await editor.waitForSelector(`[data-task="${task}"] a`, long);
+  await editor.screenshot({ path: `${shots}plan-published-zh-CN-desktop.png`, fullPage: true });
+  const planId = planUrl.split('/').pop();
+  return { accountCreated, errorsAt, errorsThen, drafted, waiting, editorButtonsForMeeting, returned, approveButtonsForEditor, task, planId };
+});

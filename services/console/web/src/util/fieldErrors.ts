@@ -1,0 +1,11 @@
+// The services' field violations, shown at the field they name: a form asks for the violations of one field or of
+// anything under it (`content.entries[0]` takes `content.entries[0].task_name`, said as "task_name: …").
+import type { Ref } from 'vue';
+
+export function fieldErrors(errors: Ref<Record<string, string>>) {
+  return (path: string) =>
+    Object.entries(errors.value)
+      .filter(([f]) => f === path || f.startsWith(`${path}.`) || f.startsWith(`${path}[`))
+      .map(([f, r]) => (f === path ? r : `${f.slice(path.length).replace(/^\./, '')}: ${r}`))
+      .join('；');
+}
