@@ -12,7 +12,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 .PHONY: run test lint bench build tools fmt unit draw-spec chart broker-restart
 
 run:
-	$(CARGO) run -p suiji -- dev --demo
+	$(CARGO) run -p suiji -- dev --demo --story
 
 build:
 	$(CARGO) build --workspace --all-targets

@@ -10,6 +10,8 @@ mod plan_cmd;
 mod result_cmd;
 mod services;
 
+use suiji::story;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +58,10 @@ enum Command {
         /// Load demo data (idempotent).
         #[arg(long)]
         demo: bool,
+        /// With --demo, also take two of the demo plan's tasks through the departments' work (one to published
+        /// results, one waiting on the lead's review), so every page of the console has something to show.
+        #[arg(long, requires = "demo")]
+        story: bool,
         /// Directory of the SQLite files.
         #[arg(long, default_value = "./data")]
         data: String,
@@ -231,6 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Dev {
             demo,
+            story,
             data,
             base_port,
         } => {
@@ -242,7 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ],
             )?;
             let _guard = telemetry(&settings, "suiji-dev")?;
-            dev(Arc::new(settings), demo, base_port).await
+            dev(Arc::new(settings), demo, story, base_port).await
         }
         Command::Migrate { services: names } => {
             let settings = Arc::new(load(cli.config.as_deref(), &[])?);
@@ -500,7 +507,12 @@ fn local_issuer(s: &mut Settings, base_port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Result<()> {
+async fn dev(
+    settings: Arc<Settings>,
+    demo: bool,
+    story: bool,
+    base_port: u16,
+) -> anyhow::Result<()> {
     // Services calling each other find one another on the ports this process gives them.
     let settings = {
         let mut s = (*settings).clone();
@@ -653,6 +665,14 @@ async fn dev(settings: Arc<Settings>, demo: bool, base_port: u16) -> anyhow::Res
         );
         let planning = address("planning");
         println!("demo data: {}", demo::load_plan(&planning, &tokens).await?);
+        if story {
+            let at = story::Addresses {
+                planning: &planning,
+                inspection: &address("inspection"),
+                publication: &address("publication"),
+            };
+            println!("demo story: {}", story::tell(&at, &tokens).await?);
+        }
     }
     println!("console accounts (new passwords at every start):");
     for (account, password, what) in &accounts {

@@ -1036,3 +1036,97 @@ async fn the_joint_meeting_approves_a_plan_in_the_console() {
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `make run`'s story: two of the demo plan's tasks taken through the departments' work, so the console has real
+/// work for its demo accounts — the first task's market-regulation results published and the environment bureau's
+/// waiting to be entered (li.si), the second task's drawn targets waiting on the lead's review (zhang.san). A second
+/// start tells nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_story_leaves_work_for_each_person() {
+    use suiji_api::inspection::v1 as insp;
+    use suiji_api::publication::v1 as pubs;
+    let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
+    let port = free_port();
+    let started = common::start_args(&data, port, &["--demo", "--story"], &[]);
+    let story = started
+        .printed
+        .iter()
+        .find_map(|l| l.strip_prefix("demo story: "))
+        .unwrap_or_else(|| panic!("{:?}", started.printed))
+        .to_string();
+    let task = |n: usize| {
+        story
+            .split_whitespace()
+            .filter(|w| w.starts_with("TASK-"))
+            .nth(n)
+            .unwrap()
+            .trim_end_matches(':')
+            .to_string()
+    };
+    let (finished, waiting) = (task(0), task(1));
+    let addr = |name: &str| address(&started.addresses, name);
+
+    let lead = common::inspection(
+        &addr("inspection"),
+        &common::token(SCJG, "inspection.coordinator"),
+    );
+    let reviewing = saga(&lead, &waiting).await.unwrap();
+    assert_eq!(
+        reviewing.phase,
+        insp::Phase::ReviewingTargets as i32,
+        "{reviewing:?}"
+    );
+    assert!(
+        reviewing
+            .waiting
+            .iter()
+            .any(|w| w.department_code == SCJG && w.step == "review"),
+        "on the lead's coordinator: {reviewing:?}"
+    );
+    let results = |department: &'static str| {
+        let addr = addr("publication");
+        let finished = finished.clone();
+        async move {
+            let token = common::token(department, "publication.entry");
+            suiji_publication::testkit::client(&addr, Some(&token))
+                .list_results(pubs::ListResultsRequest {
+                    department_code: department.into(),
+                    task_id: finished,
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .results
+        }
+    };
+    let scjg = results(SCJG).await;
+    assert!(!scjg.is_empty());
+    assert!(
+        scjg.iter()
+            .all(|r| r.state == pubs::ResultState::Published as i32),
+        "{scjg:?}"
+    );
+    let sthj = results(STHJ).await;
+    assert!(!sthj.is_empty());
+    assert!(
+        sthj.iter()
+            .all(|r| r.state == pubs::ResultState::NotEntered as i32),
+        "waiting on li.si: {sthj:?}"
+    );
+    terminate(started.dev);
+
+    // Told once: a second start finds the story told.
+    let again = common::start_args(&data, port, &["--demo", "--story"], &[]);
+    assert!(
+        again
+            .printed
+            .iter()
+            .any(|l| l.starts_with("demo story: the story was told before")),
+        "{:?}",
+        again.printed
+    );
+    terminate(again.dev);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -175,17 +175,6 @@ pub struct Callback {
     error: String,
 }
 
-fn flow_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FLOW_COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
 /// The provider's answer: checks the state against the browser's cookie, exchanges the code with the PKCE
 /// verifier, verifies the ID token (signature, issuer, audience, nonce, the access token's hash) and the access
 /// token (as the services will), and starts the session.
@@ -204,7 +193,9 @@ pub async fn callback(
         tracing::info!(error = %q.error, "the identity provider refused the sign-in");
         return fail("refused");
     }
-    if q.state.is_empty() || flow_cookie(&headers).as_deref() != Some(q.state.as_str()) {
+    if q.state.is_empty()
+        || crate::cookie(&headers, FLOW_COOKIE).as_deref() != Some(q.state.as_str())
+    {
         tracing::warn!("a sign-in answer whose state this browser did not begin");
         return fail("state");
     }

@@ -18,6 +18,15 @@ const PASSWORD: &str = "correct horse battery";
 
 /// A console on `isolated`'s database whose services are at `services` (nothing listens on port 1 by default).
 async fn console(isolated: &Isolated, catalog: Option<&str>) -> axum::Router {
+    console_with(isolated, catalog, isolated.settings.console.clone()).await
+}
+
+/// The same, with `settings` for the console.
+async fn console_with(
+    isolated: &Isolated,
+    catalog: Option<&str>,
+    settings: suiji_platform::config::ConsoleSettings,
+) -> axum::Router {
     let db = suiji_platform::db::Db::connect(&isolated.settings.database, suiji_console::NAME)
         .await
         .unwrap();
@@ -33,12 +42,7 @@ async fn console(isolated: &Isolated, catalog: Option<&str>) -> axum::Router {
         inspection: nowhere.clone(),
         publication: nowhere,
     };
-    let console = Console::new(
-        isolated.tokens(),
-        db,
-        services,
-        isolated.settings.console.clone(),
-    );
+    let console = Console::new(isolated.tokens(), db, services, settings);
     for (username, department, roles) in [
         ("zhang.san", "610400-SCJG", vec!["catalog.editor", "admin"]),
         ("li.si", "610400-STHJ", vec!["inspection.coordinator"]),
@@ -666,19 +670,6 @@ async fn the_console_publishes_its_keys_and_issues_tokens_to_its_clients() {
     use base64::Engine;
     use sha2::Digest;
     both(async |isolated: Isolated| {
-        let db = suiji_platform::db::Db::connect(&isolated.settings.database, suiji_console::NAME)
-            .await
-            .unwrap();
-        db.migrate(&suiji_console::migrations()).await.unwrap();
-        let nowhere = suiji_platform::grpc::channel("http://127.0.0.1:1").unwrap();
-        let services = Services {
-            catalog: nowhere.clone(),
-            directories: nowhere.clone(),
-            planning: nowhere.clone(),
-            draw: nowhere.clone(),
-            inspection: nowhere.clone(),
-            publication: nowhere,
-        };
         let mut settings = isolated.settings.console.clone();
         settings.clients.push(suiji_platform::config::ClientSettings {
             id: "credit-gateway".into(),
@@ -686,7 +677,7 @@ async fn the_console_publishes_its_keys_and_issues_tokens_to_its_clients() {
             department: "610400-FGW".into(),
             roles: vec!["publication.reader".into()],
         });
-        let app = Console::new(isolated.tokens(), db, services, settings).router();
+        let app = console_with(&isolated, None, settings).await;
 
         let keys = call(
             &app,

@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use suiji_api::inspection::v1 as insp;
-use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClient;
 
 /// The demo's lead department and its partner.
 pub const SCJG: &str = "610400-SCJG";
@@ -67,6 +66,8 @@ pub struct Started {
     pub token: String,
     /// The console's demo accounts and their passwords.
     pub accounts: Vec<(String, String)>,
+    /// Every line it printed up to its last instructions.
+    pub printed: Vec<String>,
 }
 
 impl Started {
@@ -104,6 +105,16 @@ pub fn start_with(
     demo: bool,
     env: &[(&str, String)],
 ) -> Started {
+    start_args(data, port, if demo { &["--demo"] } else { &[] }, env)
+}
+
+/// Starts `suiji dev` with `args` after its data and port, and `env` set; returns it with what it printed.
+pub fn start_args(
+    data: &std::path::Path,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Started {
     let mut command = Command::new(env!("CARGO_BIN_EXE_suiji"));
     command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     command.args([
@@ -113,9 +124,7 @@ pub fn start_with(
         "--base-port",
         &port.to_string(),
     ]);
-    if demo {
-        command.arg("--demo");
-    }
+    command.args(args);
     // Where `suiji dev` keeps its development key (as after `make run`): `suiji token` signs with the same.
     std::fs::create_dir_all(data).unwrap();
     std::fs::write(data.join("dev-signing-key.pem"), signing_key()).unwrap();
@@ -134,8 +143,10 @@ pub fn start_with(
     let mut console = String::new();
     let mut token = String::new();
     let mut accounts = Vec::new();
+    let mut printed = Vec::new();
     for line in stdout.lines() {
         let line = line.unwrap();
+        printed.push(line.clone());
         if let Some((name, addr)) = line.split_once(" grpc://") {
             addresses.push((name.trim().to_string(), format!("http://{}", addr.trim())));
         }
@@ -160,6 +171,7 @@ pub fn start_with(
         console,
         token,
         accounts,
+        printed,
     }
 }
 
@@ -274,12 +286,11 @@ where
 }
 
 /// The inspection service, called with a token.
-pub type Inspection = InspectionServiceClient<Authed>;
+pub use suiji::story::Inspection;
 
 /// The inspection service at `addr`, called as `token`.
 pub fn inspection(addr: &str, token: &str) -> Inspection {
-    let (c, b) = authed(addr, token);
-    InspectionServiceClient::with_interceptor(c, b)
+    suiji::story::inspection(addr, token).unwrap()
 }
 
 /// The saga of `task`, if it is there.
@@ -348,21 +359,7 @@ pub async fn visits(c: &Inspection, task: &str) -> Vec<insp::Visit> {
 
 /// Schedules every visit of `task` on the first working day of its assignment, on site, unannounced.
 pub async fn schedule_all(lead: &mut Inspection, task: &str) -> Vec<insp::Visit> {
-    let visits = visits(lead, task).await;
-    let day = suiji_platform::calendar::Calendar::shipped()
-        .working_day_on_or_after(visits[0].assigned_on.parse().unwrap())
-        .unwrap();
-    for v in &visits {
-        lead.schedule_visit(insp::ScheduleVisitRequest {
-            id: v.id.clone(),
-            date: day.to_string(),
-            method: insp::VisitMethod::OnSite as i32,
-            announced: false,
-        })
-        .await
-        .unwrap();
-    }
-    visits
+    suiji::story::schedule_all(lead, task).await.unwrap()
 }
 
 /// Holds the first of `visits` — SCJG (`lead`) finds a problem on each of its check points, STHJ (`other`) none,
@@ -372,67 +369,7 @@ pub async fn hold_the_visits(
     other: &mut Inspection,
     visits: &[insp::Visit],
 ) {
-    let first = &visits[0];
-    for (client, department) in [(&mut *lead, SCJG), (&mut *other, STHJ)] {
-        let findings = first
-            .checks
-            .iter()
-            .filter(|c| c.department_code == department)
-            .map(|c| insp::Finding {
-                item_code: c.item_code.clone(),
-                check_code: c.check_code.clone(),
-                result: if department == SCJG {
-                    insp::CheckResult::Problem
-                } else {
-                    insp::CheckResult::Compliant
-                } as i32,
-                note: if department == SCJG {
-                    "未按规定公示年度报告".into()
-                } else {
-                    String::new()
-                },
-                department_code: String::new(),
-            })
-            .collect();
-        client
-            .record_findings(insp::RecordFindingsRequest {
-                id: first.id.clone(),
-                findings,
-            })
-            .await
-            .unwrap();
-    }
-    lead.sign_record(insp::SignRecordRequest {
-        id: first.id.clone(),
-        signed_by: String::new(),
-        refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
-    })
-    .await
-    .unwrap();
-    for (client, department) in [(&mut *lead, SCJG), (&mut *other, STHJ)] {
-        client
-            .confirm_record(insp::ConfirmRecordRequest {
-                id: first.id.clone(),
-                inspector_ids: first
-                    .team
-                    .iter()
-                    .filter(|m| m.department_code == department)
-                    .map(|m| m.inspector_id.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap();
-    }
-    for (n, v) in visits.iter().enumerate() {
-        lead.conclude_visit(insp::ConcludeVisitRequest {
-            id: v.id.clone(),
-            outcome: if n == 0 {
-                insp::VisitOutcome::Inspected
-            } else {
-                insp::VisitOutcome::NotFound
-            } as i32,
-        })
+    suiji::story::hold_the_visits(lead, other, visits)
         .await
-        .unwrap();
-    }
+        .unwrap()
 }

@@ -1,0 +1,25 @@
+// A step a person takes on a page: one at a time per key, its button busy meanwhile, the service's refusal shown in
+// a message box and a success message when it went through.
+import { ref } from 'vue';
+import { ElMessage } from 'element-plus';
+import { messageOf } from '../api/client';
+
+export function useAction() {
+  /** The key of the step under way, '' when none. */
+  const busy = ref('');
+  /** Runs `work` as `key`; whether it went through. */
+  async function run(key: string, work: () => Promise<unknown>, done?: string): Promise<boolean> {
+    busy.value = key;
+    try {
+      await work();
+      if (done) ElMessage.success(done);
+      return true;
+    } catch (e) {
+      ElMessage.error(messageOf(e));
+      return false;
+    } finally {
+      busy.value = '';
+    }
+  }
+  return { busy, run };
+}
