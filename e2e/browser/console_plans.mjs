@@ -64,7 +64,6 @@ await drive(async (editor) => {
   const errorsAt = await editor.$$eval('.el-form-item.is-error', (items) =>
     items.map((e) => e.querySelector('.el-form-item__label')?.textContent?.trim()),
   );
-  await editor.screenshot({ path: `${shots}plan-editor-errors-zh-CN-desktop.png`, fullPage: true });
 
   // With the window: the domain's rule, a ratio or a quantity, shows at the entry's amount.
   await editor.click('.el-range-input >> nth=0');
@@ -78,6 +77,10 @@ await drive(async (editor) => {
   const errorsThen = await editor.$$eval('.el-form-item.is-error', (items) =>
     items.map((e) => e.querySelector('.el-form-item__label')?.textContent?.trim()),
   );
+  await editor.waitForSelector('.el-form-item.is-error .el-form-item__error');
+  await editor.waitForTimeout(300);
+  await editor.screenshot({ path: `${shots}plan-editor-errors-zh-CN-desktop.png`, fullPage: true });
+  const errorTexts = await editor.$$eval('.el-form-item.is-error .el-form-item__error, [data-test=participant-error]', (items) => items.map((e) => e.textContent.trim()));
 
   // Completed: a ratio and the department's item.
   await editor.fill('#entry-0-ratio', '2');
@@ -128,5 +131,5 @@ await drive(async (editor) => {
   await editor.waitForSelector(`[data-task="${task}"] a`, long);
   await editor.screenshot({ path: `${shots}plan-published-zh-CN-desktop.png`, fullPage: true });
   const planId = planUrl.split('/').pop();
-  return { accountCreated, errorsAt, errorsThen, drafted, waiting, editorButtonsForMeeting, returned, approveButtonsForEditor, task, planId };
+  return { accountCreated, errorsAt, errorsThen, errorTexts, drafted, waiting, editorButtonsForMeeting, returned, approveButtonsForEditor, task, planId };
 });

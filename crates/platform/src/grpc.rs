@@ -115,7 +115,18 @@ pub fn require<T>(request: &Request<T>) -> Result<Identity, Status> {
 pub fn invalid_argument(violations: &Violations) -> Status {
     let details: Vec<FieldViolation> = violations
         .iter()
-        .map(|v| FieldViolation::new(&v.field, &v.reason))
+        .map(|v| {
+            let mut fv = FieldViolation::new(&v.field, &v.reason);
+            if let Some(zh) = v.localized(crate::messages::Lang::ZhCn) {
+                // SCREAMING_SNAKE_CASE, as google.rpc asks of a reason.
+                fv.reason = v.code.to_uppercase().replace('-', "_");
+                fv.localized_message = Some(tonic_types::LocalizedMessage {
+                    locale: crate::messages::Lang::ZhCn.tag().into(),
+                    message: zh,
+                });
+            }
+            fv
+        })
         .collect();
     Status::with_error_details(
         Code::InvalidArgument,

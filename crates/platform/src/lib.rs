@@ -14,6 +14,7 @@ pub mod departments;
 pub mod error;
 pub mod grpc;
 pub mod inbox;
+pub mod messages;
 pub mod outbox;
 pub mod paging;
 pub mod reference;

@@ -1,15 +1,89 @@
 //! Field violations: what is wrong with an input, field by field, in plain words. Domain code collects them;
-//! the gRPC layer turns them into `InvalidArgument` with a `BadRequest` detail.
+//! the gRPC layer turns them into `InvalidArgument` with a `BadRequest` detail. A reason made with [`msg`] is a
+//! message of the catalogs (`crate::messages`): its English text is the description, and its Chinese text goes
+//! with it for the console; a plain string is English only, until its rule gets a message.
 
 use std::fmt;
+
+use crate::messages::{self, Lang};
 
 /// One field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// Path of the field, e.g. `content.checklist[2].code`.
     pub field: String,
-    /// The reason, in a full sentence.
+    /// The reason, in a full sentence (English).
     pub reason: String,
+    /// The catalogs' message id of the reason, `""` for a plain English one.
+    pub code: String,
+    /// The message's arguments.
+    pub args: Vec<(String, String)>,
+}
+
+impl Violation {
+    /// The reason in `lang`, when it is a message of the catalogs.
+    pub fn localized(&self, lang: Lang) -> Option<String> {
+        if self.code.is_empty() {
+            return None;
+        }
+        messages::render(lang, &self.code, &self.args)
+    }
+}
+
+/// Why a field is wrong: a message of the catalogs with its arguments ([`msg`]), or a plain English sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    code: &'static str,
+    args: Vec<(String, String)>,
+    english: String,
+}
+
+/// The reason of message `id` of the catalogs; add its arguments with [`Reason::arg`].
+pub fn msg(id: &'static str) -> Reason {
+    Reason {
+        code: id,
+        args: Vec::new(),
+        english: String::new(),
+    }
+}
+
+impl Reason {
+    /// With argument `name` = `value`.
+    pub fn arg(mut self, name: &str, value: impl fmt::Display) -> Self {
+        self.args.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn english(&self) -> String {
+        if self.code.is_empty() {
+            return self.english.clone();
+        }
+        messages::render(Lang::En, self.code, &self.args).unwrap_or_else(|| {
+            // A message id or argument the catalog lacks is a bug; the id still says what is wrong.
+            tracing::error!(id = self.code, "no such message, or an argument is missing");
+            self.code.to_string()
+        })
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(s: &str) -> Self {
+        Reason {
+            code: "",
+            args: Vec::new(),
+            english: s.to_string(),
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(s: String) -> Self {
+        Reason {
+            code: "",
+            args: Vec::new(),
+            english: s,
+        }
+    }
 }
 
 /// Every violation found in one input.
@@ -23,22 +97,25 @@ impl Violations {
     }
 
     /// A single violation.
-    pub fn one(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn one(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
         let mut v = Self::new();
         v.add(field, reason);
         v
     }
 
     /// Records a violation.
-    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<Reason>) {
+        let reason = reason.into();
         self.0.push(Violation {
             field: field.into(),
-            reason: reason.into(),
+            reason: reason.english(),
+            code: reason.code.to_string(),
+            args: reason.args,
         });
     }
 
     /// Records a violation when `bad` holds.
-    pub fn check(&mut self, bad: bool, field: impl Into<String>, reason: impl Into<String>) {
+    pub fn check(&mut self, bad: bool, field: impl Into<String>, reason: impl Into<Reason>) {
         if bad {
             self.add(field, reason);
         }

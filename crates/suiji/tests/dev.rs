@@ -736,9 +736,9 @@ async fn an_editor_publishes_a_catalog_item_in_the_console() {
     );
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
     assert_eq!(seen["nameError"]["label"], "事项名称", "{seen}");
-    assert!(
-        !seen["nameError"]["error"].as_str().unwrap().is_empty(),
-        "the violation is at the field: {seen}"
+    assert_eq!(
+        seen["nameError"]["error"], "不能为空",
+        "the violation is at the field, in Chinese: {seen}"
     );
     assert_eq!(seen["drafted"], "draft", "{seen}");
     assert_eq!(seen["changed"], serde_json::json!(["事项名称"]), "{seen}");
@@ -986,8 +986,13 @@ async fn the_joint_meeting_approves_a_plan_in_the_console() {
     assert_eq!(labels("errorsAt"), ["实施期限"], "the window first: {seen}");
     assert_eq!(
         labels("errorsThen"),
-        ["抽查比例或数量", "参加部门及检查事项"],
-        "then the ratio or quantity and the items, each at its field: {seen}"
+        ["抽查比例或数量"],
+        "then the ratio or quantity at its field: {seen}"
+    );
+    assert_eq!(
+        labels("errorTexts"),
+        ["请填写抽查比例或抽查数量", "参加部门至少确定一个检查事项"],
+        "and the participant's missing items at its row, in Chinese from the planning service's catalog: {seen}"
     );
     assert_eq!(seen["drafted"], "DRAFT", "{seen}");
     let waiting = seen["waiting"].as_str().unwrap();

@@ -1,7 +1,7 @@
 //! Conversions between the protobuf messages of `suiji.catalog.v1` and the domain types.
 
 use suiji_api::catalog::v1 as pb;
-use suiji_platform::validation::Violations;
+use suiji_platform::validation::{Violations, msg};
 
 use crate::domain::{
     Category, CheckPoint, Item, ItemContent, ItemState, Method, SubItem, TargetKind, Version,
@@ -81,7 +81,7 @@ fn method_pb(m: Method) -> pb::InspectionMethod {
 /// Content from a request; enum values that are unset or unknown become violations.
 pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violations> {
     let Some(c) = c else {
-        return Err(Violations::one("content", "is required"));
+        return Err(Violations::one("content", msg("required")));
     };
     let mut v = Violations::new();
     let mut kinds = Vec::new();

@@ -404,11 +404,15 @@ async fn calls_reach_the_service_as_the_signed_in_person_and_the_service_decides
         let (status, _) =
             grpc_outcome(&call(&app, grpc_web(CREATE, &create, Some(&cookie), Some(&csrf))).await);
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-        assert!(
-            status
-                .get_details_bad_request()
-                .is_some_and(|b| !b.field_violations.is_empty()),
-            "{status:?}"
+        // Each violation in English and, from the services' Chinese catalog, in Chinese beside it.
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        let content = violations.iter().find(|v| v.field == "content").unwrap();
+        assert_eq!(content.description, "is required");
+        assert_eq!(content.reason, "REQUIRED");
+        let zh = content.localized_message.as_ref().unwrap();
+        assert_eq!(
+            (zh.locale.as_str(), zh.message.as_str()),
+            ("zh-CN", "必须填写")
         );
         // A real draft of SCJG's: created as zhang.san of SCJG, refused to li.si of STHJ, who holds no catalog role,
         // because the service sees who is calling.

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use suiji_api::catalog::v1 as cat;
 use suiji_api::directories::v1 as dir;
 use suiji_api::planning::v1 as pb;
-use suiji_platform::validation::Violations;
+use suiji_platform::validation::{Violations, msg};
 
 use crate::domain::{
     AmendmentState, CatalogItem, Entry, Method, Participant, Plan, PlanContent, PlanState, Risk,
@@ -117,7 +117,11 @@ fn enums<T>(
 
 fn date(v: &mut Violations, field: &str, text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_else(|_| {
-        v.add(field, format!("{text:?} is not a date (YYYY-MM-DD)"));
+        if text.is_empty() {
+            v.add(field, msg("required"));
+        } else {
+            v.add(field, msg("not-a-date").arg("value", text));
+        }
         NaiveDate::MIN
     })
 }
@@ -235,7 +239,7 @@ pub fn entry_pb(e: &Entry) -> pb::PlanEntry {
 /// Plan content from its message; enum and date problems become violations.
 pub fn content_from(c: Option<pb::PlanContent>) -> Result<PlanContent, Violations> {
     let Some(c) = c else {
-        return Err(Violations::one("content", "is required"));
+        return Err(Violations::one("content", msg("required")));
     };
     let mut v = Violations::new();
     let entries = c
@@ -301,7 +305,7 @@ pub fn plan_pb(p: &Plan, v: &Version) -> pb::Plan {
 /// A task request from its message.
 pub fn task_request_from(c: Option<pb::TaskContent>) -> Result<TaskRequest, Violations> {
     let Some(c) = c else {
-        return Err(Violations::one("content", "is required"));
+        return Err(Violations::one("content", msg("required")));
     };
     let mut v = Violations::new();
     let window = match (c.window_start.is_empty(), c.window_end.is_empty()) {
@@ -314,8 +318,8 @@ pub fn task_request_from(c: Option<pb::TaskContent>) -> Result<TaskRequest, Viol
     let scope = c
         .scope
         .map(|s| scope_from(&mut v, "content.scope", Some(s)));
-    v.check(c.plan_id.is_empty(), "content.plan_id", "is required");
-    v.check(c.entry_key.is_empty(), "content.entry_key", "is required");
+    v.check(c.plan_id.is_empty(), "content.plan_id", msg("required"));
+    v.check(c.entry_key.is_empty(), "content.entry_key", msg("required"));
     v.into_result()?;
     Ok(TaskRequest {
         plan_id: c.plan_id,

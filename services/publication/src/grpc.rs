@@ -9,7 +9,7 @@ use suiji_api::publication::v1::publication_service_server::PublicationService;
 use suiji_platform::error::Error;
 use suiji_platform::grpc::{require, timestamp as ts};
 use suiji_platform::paging;
-use suiji_platform::validation::Violations;
+use suiji_platform::validation::{Violations, msg};
 use tonic::{Request, Response, Status};
 
 use crate::domain::result::{Content, Decision, Disposal, Result as Res, State};
@@ -65,7 +65,7 @@ fn content_pb(c: &Content) -> pb::Content {
 /// The content of a request: a missing disposal means none.
 fn content_from(c: Option<pb::Content>) -> Result<Content, Error> {
     let Some(c) = c else {
-        return Err(Violations::one("content", "is required").into());
+        return Err(Violations::one("content", msg("required")).into());
     };
     let disposal = match pb::Disposal::try_from(c.disposal) {
         Ok(pb::Disposal::Unspecified) | Ok(pb::Disposal::None) => Disposal::None,

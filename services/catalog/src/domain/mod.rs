@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use suiji_platform::auth::{Identity, ROLE_CATALOG_EDITOR, ROLE_CATALOG_PUBLISHER};
-use suiji_platform::validation::Violations;
 pub use suiji_platform::validation::{Denied, NotNow};
+use suiji_platform::validation::{Violations, msg};
 
 /// Largest ratio a cap may name: the whole directory, in basis points.
 pub const FULL_RATIO: u32 = 10_000;
@@ -217,17 +217,14 @@ pub struct Policy {
 /// Checks an item code.
 pub fn validate_code(code: &str, v: &mut Violations) {
     if code.trim().is_empty() {
-        v.add("code", "must not be empty");
+        v.add("code", msg("not-empty"));
     } else if code.len() > 64 {
-        v.add("code", "must be at most 64 characters");
+        v.add("code", msg("at-most-chars").arg("max", 64));
     } else if !code
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        v.add(
-            "code",
-            "may hold only ASCII letters, digits, '-', '_' and '.'",
-        );
+        v.add("code", msg("code-letters"));
     }
 }
 
@@ -244,30 +241,30 @@ pub fn validate_content(
 ) -> Result<ItemContent, Violations> {
     let mut v = Violations::new();
     content.name = content.name.trim().to_string();
-    v.check(content.name.is_empty(), "content.name", "must not be empty");
+    v.check(content.name.is_empty(), "content.name", msg("not-empty"));
     v.check(
         content.name.chars().count() > 200,
         "content.name",
-        "must be at most 200 characters",
+        msg("at-most-chars").arg("max", 200),
     );
     content.legal_basis.retain(|b| !b.trim().is_empty());
     v.check(
         content.legal_basis.is_empty(),
         "content.legal_basis",
-        "at least one legal provision is required (no inspection without a legal basis)",
+        msg("catalog-legal-basis"),
     );
     if content.department_code.trim().is_empty() {
-        v.add("content.department_code", "must not be empty");
+        v.add("content.department_code", msg("not-empty"));
     } else if !known_department(&content.department_code) {
         v.add(
             "content.department_code",
-            format!("unknown department {:?}", content.department_code),
+            msg("catalog-unknown-department").arg("code", &content.department_code),
         );
     }
     v.check(
         content.target_kinds.is_empty(),
         "content.target_kinds",
-        "at least one kind of target is required",
+        msg("catalog-kinds"),
     );
     let mut kinds = content.target_kinds.clone();
     kinds.sort();
@@ -275,7 +272,7 @@ pub fn validate_content(
     v.check(
         kinds.len() != content.target_kinds.len(),
         "content.target_kinds",
-        "lists a kind twice",
+        msg("catalog-kind-twice"),
     );
     match content.category {
         Category::General => {
@@ -284,51 +281,43 @@ pub fn validate_content(
             } else if content.ratio_cap_basis_points > policy.general_cap_basis_points {
                 v.add(
                     "content.ratio_cap_basis_points",
-                    format!(
-                        "{} ({}) exceeds the jurisdiction's cap of {} ({}) for general items",
-                        content.ratio_cap_basis_points,
-                        percent(content.ratio_cap_basis_points),
-                        policy.general_cap_basis_points,
-                        percent(policy.general_cap_basis_points)
-                    ),
+                    msg("catalog-cap-over")
+                        .arg("given", content.ratio_cap_basis_points)
+                        .arg("given_percent", percent(content.ratio_cap_basis_points))
+                        .arg("cap", policy.general_cap_basis_points)
+                        .arg("cap_percent", percent(policy.general_cap_basis_points)),
                 );
             }
         }
         Category::Key => {
             if content.ratio_cap_basis_points == 0 {
-                v.add(
-                    "content.ratio_cap_basis_points",
-                    "a key item has no fixed cap, but an explicit one must be set",
-                );
+                v.add("content.ratio_cap_basis_points", msg("catalog-key-cap"));
             } else if content.ratio_cap_basis_points > FULL_RATIO {
-                v.add(
-                    "content.ratio_cap_basis_points",
-                    "must be at most 10000 (100% of the directory)",
-                );
+                v.add("content.ratio_cap_basis_points", msg("catalog-cap-full"));
             }
         }
     }
     v.check(
         content.frequency_per_year == 0,
         "content.frequency_per_year",
-        "must be at least 1",
+        msg("catalog-frequency-min"),
     );
     v.check(
         content.frequency_per_year > 12,
         "content.frequency_per_year",
-        "must be at most 12 a year",
+        msg("catalog-frequency-max"),
     );
     v.check(
         content.methods.is_empty(),
         "content.methods",
-        "at least one inspection method is required",
+        msg("catalog-methods"),
     );
     for (i, q) in content.inspector_qualifications.iter_mut().enumerate() {
         *q = q.trim().to_string();
         v.check(
             q.is_empty(),
             format!("content.inspector_qualifications[{i}]"),
-            "must not be empty",
+            msg("not-empty"),
         );
     }
     check_unique_codes(
@@ -340,7 +329,7 @@ pub fn validate_content(
     v.check(
         content.checklist.is_empty(),
         "content.checklist",
-        "at least one check point is required",
+        msg("catalog-checklist"),
     );
     check_unique_codes(
         content.checklist.iter().map(|c| (&c.code, &c.description)),
@@ -361,17 +350,17 @@ fn check_unique_codes<'a>(
     let mut seen = std::collections::HashSet::new();
     for (i, (code, text)) in entries.enumerate() {
         if code.trim().is_empty() {
-            v.add(format!("{path}[{i}].code"), "must not be empty");
+            v.add(format!("{path}[{i}].code"), msg("not-empty"));
         } else if !seen.insert(code.clone()) {
             v.add(
                 format!("{path}[{i}].code"),
-                format!("{code:?} appears twice"),
+                msg("appears-twice").arg("value", code),
             );
         }
         v.check(
             text.trim().is_empty(),
             format!("{path}[{i}].{text_field}"),
-            "must not be empty",
+            msg("not-empty"),
         );
     }
 }
@@ -427,10 +416,7 @@ pub fn plan_edit(item: &Item, department_code: &str) -> Result<Edit, Result<NotN
     if department_code != item.department_code {
         return Err(Err(Violations::one(
             "content.department_code",
-            format!(
-                "the owning department is {} and cannot change",
-                item.department_code
-            ),
+            msg("catalog-department-fixed").arg("code", &item.department_code),
         )));
     }
     match item.state {
@@ -457,10 +443,7 @@ pub fn plan_publish(item: &Item) -> Result<u32, NotNow> {
 /// Plans retiring.
 pub fn plan_retire(item: &Item, reason: &str) -> Result<(), Result<NotNow, Violations>> {
     if reason.trim().is_empty() {
-        return Err(Err(Violations::one(
-            "reason",
-            "a reason is required to retire an item",
-        )));
+        return Err(Err(Violations::one("reason", msg("catalog-retire-reason"))));
     }
     match item.state {
         ItemState::Published => Ok(()),

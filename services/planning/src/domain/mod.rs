@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use suiji_platform::auth::{Identity, ROLE_ADMIN};
 use suiji_platform::reference::Regions;
-use suiji_platform::validation::{Denied, NotNow, Violations};
+use suiji_platform::validation::{Denied, NotNow, Violations, msg};
 pub use suiji_platform::vocabulary::TargetKind;
 
 #[cfg(test)]
@@ -352,20 +352,20 @@ pub struct Known<'a> {
 
 fn check_text(v: &mut Violations, field: &str, text: &str, required: bool) {
     if required && text.trim().is_empty() {
-        v.add(field, "is required");
+        v.add(field, msg("required"));
     } else if text.chars().count() > MAX_TEXT {
-        v.add(field, format!("is longer than {MAX_TEXT} characters"));
+        v.add(field, msg("longer-than").arg("max", MAX_TEXT));
     }
 }
 
 fn check_key(v: &mut Violations, field: &str, key: &str) {
     if key.is_empty() || key.len() > 32 {
-        v.add(field, "must be 1 to 32 characters");
+        v.add(field, msg("key-chars"));
     } else if !key
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        v.add(field, "may hold only letters, digits, '-', '_' and '.'");
+        v.add(field, msg("key-letters"));
     }
 }
 
@@ -412,24 +412,27 @@ pub fn validate_content(content: &PlanContent, known: &Known<'_>) -> Result<(), 
     v.check(
         !(2000..=2100).contains(&content.year),
         "content.year",
-        "must be a year between 2000 and 2100",
+        msg("year-range"),
     );
     v.check(
         content.entries.is_empty(),
         "content.entries",
-        "a plan needs at least one entry",
+        msg("plan-entries-none"),
     );
     v.check(
         content.entries.len() > MAX_ENTRIES,
         "content.entries",
-        format!("a plan holds at most {MAX_ENTRIES} entries"),
+        msg("plan-entries-max").arg("max", MAX_ENTRIES),
     );
     let mut keys = BTreeSet::new();
     for (i, e) in content.entries.iter().enumerate() {
         let f = format!("content.entries[{i}]");
         check_key(&mut v, &format!("{f}.key"), &e.key);
         if !keys.insert(e.key.as_str()) {
-            v.add(format!("{f}.key"), format!("key {:?} appears twice", e.key));
+            v.add(
+                format!("{f}.key"),
+                msg("appears-twice").arg("value", &e.key),
+            );
         }
         validate_entry(&mut v, &f, e, content.year, known);
     }
@@ -442,28 +445,22 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         TaskType::Directed => v.check(
             e.scope.is_empty(),
             format!("{f}.scope"),
-            "a directed (定向) entry needs a scope",
+            msg("plan-directed-scope"),
         ),
         TaskType::Undirected => v.check(
             !e.scope.is_empty(),
             format!("{f}.scope"),
-            "an undirected (不定向) entry covers every target its items apply to; leave the scope empty",
+            msg("plan-undirected-scope"),
         ),
     }
     check_scope(v, &format!("{f}.scope"), &e.scope, known);
     match (e.ratio_basis_points, e.quantity) {
         (0, 0) => v.add(
             format!("{f}.ratio_basis_points"),
-            "give a ratio or a quantity",
+            msg("plan-ratio-or-quantity"),
         ),
-        (r, q) if r > 0 && q > 0 => v.add(
-            format!("{f}.quantity"),
-            "give a ratio or a quantity, not both",
-        ),
-        (r, _) if r > 10_000 => v.add(
-            format!("{f}.ratio_basis_points"),
-            "must be at most 10000 (100%)",
-        ),
+        (r, q) if r > 0 && q > 0 => v.add(format!("{f}.quantity"), msg("plan-not-both")),
+        (r, _) if r > 10_000 => v.add(format!("{f}.ratio_basis_points"), msg("plan-ratio-max")),
         _ => {}
     }
     let mut levels = BTreeSet::new();
@@ -478,14 +475,11 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         v.check(
             !(1..=10_000).contains(&rr.basis_points),
             format!("{rf}.basis_points"),
-            "must be between 1 and 10000",
+            msg("plan-risk-range"),
         );
     }
     if !e.risk_ratios.is_empty() && e.quantity > 0 {
-        v.add(
-            format!("{f}.risk_ratios"),
-            "ratios per risk level go with a ratio, not a quantity",
-        );
+        v.add(format!("{f}.risk_ratios"), msg("plan-risk-with-quantity"));
     }
     // Higher risk, higher ratio (差异化监管): a level's ratio is not below a lower level's.
     let mut sorted: Vec<RiskRatio> = e.risk_ratios.clone();
@@ -494,29 +488,27 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         if pair[1].basis_points < pair[0].basis_points {
             v.add(
                 format!("{f}.risk_ratios"),
-                format!(
-                    "level {} gets {} basis points, less than the lower level {} ({})",
-                    pair[1].level.as_str(),
-                    pair[1].basis_points,
-                    pair[0].level.as_str(),
-                    pair[0].basis_points
-                ),
+                msg("plan-risk-order")
+                    .arg("level", pair[1].level.as_str())
+                    .arg("points", pair[1].basis_points)
+                    .arg("lower", pair[0].level.as_str())
+                    .arg("lower_points", pair[0].basis_points),
             );
         }
     }
     // Departments and their items.
     let lead = e.lead_department_code.as_str();
     if lead.is_empty() {
-        v.add(format!("{f}.lead_department_code"), "is required");
+        v.add(format!("{f}.lead_department_code"), msg("required"));
     } else if !known.departments.contains(lead) {
         v.add(
             format!("{f}.lead_department_code"),
-            format!("no active department has code {lead:?}"),
+            msg("plan-unknown-department").arg("code", lead),
         );
     } else if !e.participants.iter().any(|p| p.department_code == lead) {
         v.add(
             format!("{f}.participants"),
-            format!("the lead department {lead} must take part with its items"),
+            msg("plan-lead-takes-part").arg("code", lead),
         );
     }
     let mut seen = BTreeSet::new();
@@ -527,19 +519,19 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         if !known.departments.contains(d) {
             v.add(
                 format!("{pf}.department_code"),
-                format!("no active department has code {d:?}"),
+                msg("plan-unknown-department").arg("code", d),
             );
         }
         if !seen.insert(d) {
             v.add(
                 format!("{pf}.department_code"),
-                format!("department {d} appears twice"),
+                msg("plan-department-twice").arg("code", d),
             );
         }
         v.check(
             p.item_codes.is_empty(),
             format!("{pf}.item_codes"),
-            "a participating department inspects at least one item",
+            msg("plan-items-none"),
         );
         let mut items_seen = BTreeSet::new();
         for (j, code) in p.item_codes.iter().enumerate() {
@@ -607,12 +599,12 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
     v.check(
         e.window_start.year() != year as i32 || e.window_end.year() != year as i32,
         format!("{f}.window_start"),
-        format!("the execution window must lie within {year}"),
+        msg("plan-window-year").arg("year", year),
     );
     v.check(
         e.window_end < e.window_start,
         format!("{f}.window_end"),
-        "must not be before window_start",
+        msg("plan-window-order"),
     );
 }
 
@@ -731,10 +723,7 @@ fn check_same_year(plan: &Plan, content: &PlanContent) -> Result<(), Violations>
     if content.year != plan.year {
         return Err(Violations::one(
             "content.year",
-            format!(
-                "the plan is for {}; a plan's year does not change",
-                plan.year
-            ),
+            msg("plan-year-fixed").arg("year", plan.year),
         ));
     }
     Ok(())
@@ -1106,7 +1095,7 @@ pub fn plan_task(
     v.check(
         window_end < window_start,
         "content.window_end",
-        "must not be before window_start",
+        msg("plan-window-order"),
     );
     let participants = if request.participants.is_empty() {
         entry.participants.clone()

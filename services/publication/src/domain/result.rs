@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suiji_platform::error::Error;
-use suiji_platform::validation::{NotNow, Violations};
+use suiji_platform::validation::{NotNow, Violations, msg};
 
 use super::codes::CodeTable;
 
@@ -262,7 +262,7 @@ impl Result {
         let mut v = Violations::new();
         let codes = format!("{field}.codes");
         if content.codes.is_empty() {
-            v.add(&codes, "name at least one result code");
+            v.add(&codes, msg("result-codes-none"));
         }
         let mut problem = false;
         let mut exclusive = None;
@@ -271,15 +271,20 @@ impl Result {
             match table.get(code) {
                 None => v.add(
                     at,
-                    format!("{code:?} is not in result code table {}", table.version),
+                    msg("result-code-unknown")
+                        .arg("code", code)
+                        .arg("table", &table.version),
                 ),
                 Some(c) if c.retired => v.add(
                     at,
-                    format!("{code} ({}) is retired in table {}", c.text, table.version),
+                    msg("result-code-retired")
+                        .arg("code", code)
+                        .arg("text", &c.text)
+                        .arg("table", &table.version),
                 ),
                 Some(c) => {
                     if content.codes[..i].contains(code) {
-                        v.add(at, format!("{code} is given twice"));
+                        v.add(at, msg("appears-twice").arg("value", code));
                         continue;
                     }
                     problem |= c.problem;
@@ -288,21 +293,19 @@ impl Result {
                         if self.problem_found {
                             v.add(
                                 &at,
-                                format!(
-                                    "{code} ({}) contradicts the visit, which found a problem: {}",
-                                    c.text,
-                                    self.problems.join("; ")
-                                ),
+                                msg("result-code-contradicts")
+                                    .arg("code", code)
+                                    .arg("text", &c.text)
+                                    .arg("problems", self.problems.join("; ")),
                             );
                         }
                         if self.visit_outcome != "inspected" {
                             v.add(
                                 &at,
-                                format!(
-                                    "{code} ({}) cannot be said of a target the visit found {}",
-                                    c.text,
-                                    self.visit_outcome.replace('_', " ")
-                                ),
+                                msg("result-code-outcome")
+                                    .arg("code", code)
+                                    .arg("text", &c.text)
+                                    .arg("outcome", &self.visit_outcome),
                             );
                         }
                     }
@@ -312,44 +315,37 @@ impl Result {
         if let Some(c) = exclusive
             && content.codes.len() > 1
         {
-            v.add(&codes, format!("{} ({}) stands alone", c.code, c.text));
+            v.add(
+                &codes,
+                msg("result-code-alone")
+                    .arg("code", &c.code)
+                    .arg("text", &c.text),
+            );
         }
         let disposal = format!("{field}.disposal");
         if problem && content.disposal == Disposal::None {
-            v.add(
-                &disposal,
-                "a problem needs a follow-up: ordered to correct, case opened, transferred or notified",
-            );
+            v.add(&disposal, msg("result-disposal-needed"));
         }
         if !problem && content.disposal != Disposal::None {
-            v.add(
-                &disposal,
-                "no code states a problem, so there is nothing to follow up",
-            );
+            v.add(&disposal, msg("result-disposal-none"));
         }
         let department = format!("{field}.disposal_department_code");
         if content.disposal.names_a_department() {
             if content.disposal_department.is_empty() {
-                v.add(
-                    &department,
-                    "name the department responsible (谁管辖、谁负责)",
-                );
+                v.add(&department, msg("result-department-needed"));
             } else if !known_department(&content.disposal_department) {
                 v.add(
                     &department,
-                    format!(
-                        "{:?} is not a known department",
-                        content.disposal_department
-                    ),
+                    msg("result-unknown-department").arg("code", &content.disposal_department),
                 );
             }
         } else if !content.disposal_department.is_empty() {
-            v.add(&department, "only a transfer or notice names a department");
+            v.add(&department, msg("result-department-extra"));
         }
         if content.note.chars().count() > MAX_NOTE_CHARS {
             v.add(
                 format!("{field}.note"),
-                format!("is longer than {MAX_NOTE_CHARS} characters"),
+                msg("longer-than").arg("max", MAX_NOTE_CHARS),
             );
         }
         v.into_result()
@@ -413,7 +409,7 @@ impl Result {
             )));
         }
         if decision != Decision::Approve && reason.trim().is_empty() {
-            return Err(Violations::one("reason", "say why it is returned or rejected").into());
+            return Err(Violations::one("reason", msg("result-review-reason")).into());
         }
         let (state, kind) = match decision {
             Decision::Approve => (State::Approved, "approved"),
@@ -456,11 +452,7 @@ impl Result {
         now: i64,
     ) -> std::result::Result<(), Error> {
         if reason.trim().is_empty() {
-            return Err(Violations::one(
-                "reason",
-                "a withheld result needs the reason it may not be made public",
-            )
-            .into());
+            return Err(Violations::one("reason", msg("result-withhold-reason")).into());
         }
         match self.state {
             State::AwaitingReview | State::Approved => {}
@@ -498,7 +490,7 @@ impl Result {
             ));
         }
         if reason.trim().is_empty() {
-            return Err(Violations::one("reason", "a correction says why").into());
+            return Err(Violations::one("reason", msg("result-correction-reason")).into());
         }
         self.check(&content, table, known_department, "content")?;
         let previous = self

@@ -37,12 +37,15 @@ export function client<T extends DescService>(service: T): Client<T> {
   return c as Client<T>;
 }
 
-/** The field violations an error carries, by field (the services name the request's fields). */
+/** The field violations an error carries, by field (the services name the request's fields), each in the page's
+ *  language where the service wrote it in that language (`localized_message`), else as the service described it. */
 export function violations(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
+  const locale = i18n.global.locale.value;
   if (error instanceof ConnectError) {
     for (const v of error.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations)) {
-      out[v.field] = out[v.field] ? `${out[v.field]}；${v.description}` : v.description;
+      const text = v.localizedMessage?.locale === locale ? v.localizedMessage.message : v.description;
+      out[v.field] = out[v.field] ? `${out[v.field]}；${text}` : text;
     }
   }
   return out;

@@ -3,9 +3,10 @@
 import type { Ref } from 'vue';
 
 export function fieldErrors(errors: Ref<Record<string, string>>) {
-  return (path: string) =>
+  /** With `exact`, only the field's own violations (a form that shows its parts' violations at the parts). */
+  return (path: string, exact = false) =>
     Object.entries(errors.value)
-      .filter(([f]) => f === path || f.startsWith(`${path}.`) || f.startsWith(`${path}[`))
+      .filter(([f]) => f === path || (!exact && (f.startsWith(`${path}.`) || f.startsWith(`${path}[`))))
       .map(([f, r]) => (f === path ? r : `${f.slice(path.length).replace(/^\./, '')}: ${r}`))
       .join('；');
 }
