@@ -100,6 +100,7 @@ mod tests {
                 "text",
                 "problems",
                 "outcome",
+                "day",
             ]
             .iter()
             .map(|a| (a.to_string(), "7".to_string()))

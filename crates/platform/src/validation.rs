@@ -54,6 +54,11 @@ impl Reason {
         self
     }
 
+    /// The reason in English.
+    pub fn text(&self) -> String {
+        self.english()
+    }
+
     fn english(&self) -> String {
         if self.code.is_empty() {
             return self.english.clone();

@@ -6,7 +6,7 @@ use suiji_platform::db::now_ms;
 use suiji_platform::error::Error;
 use suiji_platform::grpc::{require, timestamp as ts};
 use suiji_platform::paging;
-use suiji_platform::validation::Violations;
+use suiji_platform::validation::{Violations, msg};
 use tonic::{Request, Response, Status};
 
 use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
@@ -525,16 +525,18 @@ impl InspectionService for Api {
     ) -> Result<Response<pb::ScheduleVisitResponse>, Status> {
         let who = require(&request)?;
         let r = request.into_inner();
-        let day: chrono::NaiveDate = r
-            .date
-            .parse()
-            .map_err(|_| Error::from(Violations::one("date", "must be a day, YYYY-MM-DD")))?;
+        let day: chrono::NaiveDate = r.date.parse().map_err(|_| {
+            Error::from(Violations::one(
+                "date",
+                msg("not-a-date").arg("value", &r.date),
+            ))
+        })?;
         let method = match pb::VisitMethod::try_from(r.method) {
             Ok(pb::VisitMethod::OnSite) => Method::OnSite,
             Ok(pb::VisitMethod::Written) => Method::Written,
             Ok(pb::VisitMethod::Online) => Method::Online,
             Ok(pb::VisitMethod::ThirdParty) => Method::ThirdParty,
-            _ => return Err(Error::from(Violations::one("method", "is required")).into()),
+            _ => return Err(Error::from(Violations::one("method", msg("required"))).into()),
         };
         let working = self.sagas.working_day(day)?;
         let stored = self
@@ -617,7 +619,7 @@ impl InspectionService for Api {
             _ => {
                 return Err(Error::from(Violations::one(
                     "signed_by",
-                    "give either who signed or the refusal note, not both or neither",
+                    msg("record-signed-or-refused"),
                 ))
                 .into());
             }
@@ -708,7 +710,7 @@ impl InspectionService for Api {
             Ok(pb::VisitOutcome::Inspected) => Outcome::Inspected,
             Ok(pb::VisitOutcome::NotFound) => Outcome::NotFound,
             Ok(pb::VisitOutcome::Closed) => Outcome::Closed,
-            _ => return Err(Error::from(Violations::one("outcome", "is required")).into()),
+            _ => return Err(Error::from(Violations::one("outcome", msg("required"))).into()),
         };
         let today = crate::service::today();
         let stored = self

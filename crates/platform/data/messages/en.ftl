@@ -62,3 +62,14 @@ result-review-reason = say why it is returned or rejected
 result-withhold-reason = a withheld result needs the reason it may not be made public
 result-correction-reason = a correction says why
 result-unknown-department = "{ $code }" is not a known department
+
+reason-decline = is required to decline
+reason-withdraw = is required to withdraw
+reason-proceed = is required to proceed without a department
+reason-cancel = is required to cancel
+extend-later = must move the deadline later
+visit-before-assignment = is before the assignment on { $day }
+visit-too-late = is after { $day }: a visit is held within 5 working days of the assignment
+not-a-working-day = is not a working day
+evidence-empty = is zero: the file is empty
+record-signed-or-refused = give either who signed or the refusal note, not both or neither

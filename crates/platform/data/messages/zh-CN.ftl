@@ -61,3 +61,14 @@ result-review-reason = 退回或不予通过须说明理由
 result-withhold-reason = 暂不公示须说明不能公开的理由
 result-correction-reason = 更正须说明理由
 result-unknown-department = 没有代码为 { $code } 的部门
+
+reason-decline = 不参加须说明理由
+reason-withdraw = 退出须说明理由
+reason-proceed = 不等该部门继续进行须说明理由
+reason-cancel = 取消任务须说明理由
+extend-later = 延长后的期限须晚于原期限
+visit-before-assignment = 早于检查组组成之日（{ $day }）
+visit-too-late = 晚于 { $day }：应在检查组组成后 5 个工作日内实施检查
+not-a-working-day = 不是工作日
+evidence-empty = 文件为空
+record-signed-or-refused = 请填写签字人或拒绝签字的情况说明，二者选一

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suiji_platform::validation::{Reason, msg};
 
 /// Where a saga stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -385,12 +386,12 @@ pub enum Refusal {
     /// It is not allowed now.
     NotNow(String),
     /// A field is wrong.
-    Invalid { field: String, reason: String },
+    Invalid { field: String, reason: Reason },
 }
 
 impl Refusal {
-    /// `field` is wrong, because `reason`.
-    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// `field` is wrong, because `reason` (a message of the catalogs, or English).
+    pub fn invalid(field: impl Into<String>, reason: impl Into<Reason>) -> Self {
         Self::Invalid {
             field: field.into(),
             reason: reason.into(),
@@ -636,7 +637,7 @@ impl Saga {
                 reason,
             } => {
                 if reason.trim().is_empty() {
-                    return Err(Refusal::invalid("reason", "is required to decline"));
+                    return Err(Refusal::invalid("reason", msg("reason-decline")));
                 }
                 self.answer(&department, &by, Some(reason), now)
             }
@@ -983,7 +984,7 @@ impl Saga {
         now: i64,
     ) -> Result<Outcome, Refusal> {
         if reason.trim().is_empty() {
-            return Err(Refusal::invalid("reason", "is required to withdraw"));
+            return Err(Refusal::invalid("reason", msg("reason-withdraw")));
         }
         if department == self.lead {
             return Err(Refusal::invalid(
@@ -1070,10 +1071,7 @@ impl Saga {
                     .last()
                     .is_some_and(|d| deadline.date <= d.date)
                 {
-                    return Err(Refusal::invalid(
-                        "working_days",
-                        "must move the deadline later",
-                    ));
+                    return Err(Refusal::invalid("working_days", msg("extend-later")));
                 }
                 let day = deadline.date;
                 self.deadlines.push(deadline);
@@ -1093,10 +1091,7 @@ impl Saga {
                     return Err(Refusal::NotNow("the invitations are closed".into()));
                 }
                 if reason.trim().is_empty() {
-                    return Err(Refusal::invalid(
-                        "reason",
-                        "is required to proceed without a department",
-                    ));
+                    return Err(Refusal::invalid("reason", msg("reason-proceed")));
                 }
                 let dropped = self.unanswered();
                 for p in &mut self.participants {
@@ -1136,7 +1131,7 @@ impl Saga {
             }
             Steer::Cancel(reason) => {
                 if reason.trim().is_empty() {
-                    return Err(Refusal::invalid("reason", "is required to cancel"));
+                    return Err(Refusal::invalid("reason", msg("reason-cancel")));
                 }
                 let from = self.phase;
                 self.phase = Phase::Cancelled;

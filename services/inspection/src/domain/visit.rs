@@ -4,6 +4,7 @@
 //! outcome, not an error.
 
 use std::collections::BTreeSet;
+use suiji_platform::validation::msg;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -249,12 +250,12 @@ impl Visit {
             ));
         }
         if e.size_bytes == 0 {
-            return Err(Refusal::invalid("size_bytes", "is zero: the file is empty"));
+            return Err(Refusal::invalid("size_bytes", msg("evidence-empty")));
         }
         if e.description.chars().count() > MAX_EVIDENCE_DESCRIPTION {
             return Err(Refusal::invalid(
                 "description",
-                format!("at most {MAX_EVIDENCE_DESCRIPTION} characters"),
+                msg("at-most-chars").arg("max", MAX_EVIDENCE_DESCRIPTION),
             ));
         }
         let own = |c: &&Check| c.department == e.department;
@@ -323,7 +324,7 @@ impl Visit {
         if day < self.assigned_on {
             return Err(Refusal::invalid(
                 "date",
-                format!("is before the assignment on {}", self.assigned_on),
+                msg("visit-before-assignment").arg("day", self.assigned_on),
             ));
         }
         let Some(by) = self.schedule_by else {
@@ -336,11 +337,11 @@ impl Visit {
         if day > by {
             return Err(Refusal::invalid(
                 "date",
-                format!("is after {by}: a visit is held within 5 working days of the assignment"),
+                msg("visit-too-late").arg("day", by),
             ));
         }
         if !is_working_day {
-            return Err(Refusal::invalid("date", "is not a working day"));
+            return Err(Refusal::invalid("date", msg("not-a-working-day")));
         }
         self.scheduled_for = Some(day);
         self.method = Some(method);

@@ -263,6 +263,18 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     let no_reason = respond(&mut wsjk, false, "").await.unwrap_err();
     assert_eq!(no_reason.code(), Code::InvalidArgument);
     assert_eq!(violations_of(&no_reason)[0].0, "reason");
+    // The reason is also written in Chinese, for the console's Chinese page.
+    let violation = &tonic_types::StatusExt::get_details_bad_request(&no_reason)
+        .unwrap()
+        .field_violations[0];
+    assert_eq!(violation.reason, "REASON_DECLINE");
+    assert_eq!(
+        violation
+            .localized_message
+            .as_ref()
+            .map(|m| m.message.as_str()),
+        Some("不参加须说明理由")
+    );
     respond(&mut sthj, true, "").await.unwrap();
     let twice = respond(&mut sthj, true, "").await.unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
@@ -462,6 +474,14 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(too_late.code(), Code::InvalidArgument, "{too_late:?}");
+    let zh = tonic_types::StatusExt::get_details_bad_request(&too_late)
+        .unwrap()
+        .field_violations[0]
+        .localized_message
+        .clone()
+        .unwrap()
+        .message;
+    assert!(zh.contains("5 个工作日内"), "{zh}");
     let announced_before = announcements(&inspection).await;
     for v in &visits {
         lead.schedule_visit(schedule(v.id.clone(), day.to_string()))

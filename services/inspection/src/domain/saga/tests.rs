@@ -382,7 +382,7 @@ fn a_withdrawal_before_the_teams_sends_nobody_and_after_them_releases_the_depart
     ));
     assert!(matches!(
         withdraw(&mut saga, SCJG, "x"),
-        Err(Refusal::Invalid { reason, .. }) if reason.contains("cancels")
+        Err(Refusal::Invalid { reason, .. }) if reason.text().contains("cancels")
     ));
     // After the teams: the compensation is asked for.
     let late = withdraw(&mut saga, STHJ, "突发环境事件，人员抽调").unwrap();
