@@ -23,6 +23,9 @@ const pages = [
   ['saga', `/sagas/${encodeURIComponent(task)}`, '[data-test=visits] [data-visit]'],
   ['draws', '/draws', '[data-test=draws] a[data-draw]'],
   ['draw', `/draws/${encodeURIComponent(task)}`, '[data-test=target-seed]'],
+  ['directories', '/directories', '[data-test=targets] a[data-target]'],
+  ['inspectors', '/directories?tab=inspectors', '[data-test=inspectors] [data-inspector]'],
+  ['target', '/directories/targets/:target', '[data-test=target-details]'],
   ['import', '/import', '[data-test=import-file]'],
   ['results', '/results', '[data-test=results]'],
   ['reports', '/reports', '[data-test=report]'],
@@ -36,6 +39,7 @@ const pages = [
 ];
 let item = '';
 let plan = '';
+let target = '';
 const seen = { errors: [], pages: {}, keyboard: null };
 try {
   for (const lang of ['zh-CN', 'en']) {
@@ -53,10 +57,11 @@ try {
           await page.click('[data-test=sign-in]');
           await page.waitForSelector('[data-test=sign-out]');
         }
-        await page.goto(`${url}${path.replace(':item', encodeURIComponent(item)).replace(':plan', encodeURIComponent(plan))}`);
+        await page.goto(`${url}${path.replace(':item', encodeURIComponent(item)).replace(':plan', encodeURIComponent(plan)).replace(':target', encodeURIComponent(target))}`);
         await page.waitForSelector(ready, { state: 'attached', timeout: 60000 });
         if (name === 'catalog') item = await page.getAttribute('[data-test=items] a[data-item]', 'data-item');
         if (name === 'plans') plan = await page.getAttribute('[data-test=plans] a[data-plan]', 'data-plan');
+        if (name === 'directories') target = await page.getAttribute('[data-test=targets] a[data-target]', 'data-target');
         await page.waitForLoadState('networkidle');
         await page.screenshot({ path: `${out}${name}-${lang}-${form}.png`, fullPage: true });
         await page.addScriptTag({ content: axe });

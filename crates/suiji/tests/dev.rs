@@ -356,8 +356,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            16 * 2 * 2,
-            "sixteen pages, two languages, two widths: {seen}"
+            19 * 2 * 2,
+            "nineteen pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(
