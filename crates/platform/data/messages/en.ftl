@@ -73,3 +73,6 @@ visit-too-late = is after { $day }: a visit is held within 5 working days of the
 not-a-working-day = is not a working day
 evidence-empty = is zero: the file is empty
 record-signed-or-refused = give either who signed or the refusal note, not both or neither
+
+recusal-why = a recusal request states why the target asks for it
+recusal-reject-why = a rejection must say why

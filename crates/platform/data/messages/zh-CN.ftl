@@ -72,3 +72,6 @@ visit-too-late = 晚于 { $day }：应在检查组组成后 5 个工作日内实
 not-a-working-day = 不是工作日
 evidence-empty = 文件为空
 record-signed-or-refused = 请填写签字人或拒绝签字的情况说明，二者选一
+
+recusal-why = 回避申请须说明检查对象申请回避的理由
+recusal-reject-why = 不同意回避须说明理由

@@ -2,7 +2,7 @@
 //! inspector's department decides, once.
 
 use suiji_platform::auth::Identity;
-use suiji_platform::validation::{Denied, NotNow, Violations};
+use suiji_platform::validation::{Denied, NotNow, Violations, msg};
 
 /// Role: heads a department; decides recusal requests and approves replacements.
 pub const ROLE_DEPARTMENT_HEAD: &str = "department.head";
@@ -53,15 +53,11 @@ pub enum Refusal {
 /// Checks a new request's reason.
 pub fn check_request(reason: &str) -> Result<(), Violations> {
     let mut v = Violations::new();
-    v.check(
-        reason.trim().is_empty(),
-        "reason",
-        "a recusal request states why the target asks for it",
-    );
+    v.check(reason.trim().is_empty(), "reason", msg("recusal-why"));
     v.check(
         reason.chars().count() > 500,
         "reason",
-        "must be at most 500 characters",
+        msg("at-most-chars").arg("max", 500),
     );
     v.into_result()
 }
@@ -91,7 +87,7 @@ pub fn decide(
     if !accept && reason.trim().is_empty() {
         return Err(Refusal::Invalid(Violations::one(
             "reason",
-            "a rejection must say why",
+            msg("recusal-reject-why"),
         )));
     }
     Ok(if accept {

@@ -57,6 +57,9 @@ export function messageOf(error: unknown): string {
   if (error instanceof ConnectError) {
     if (error.code === Code.Unauthenticated) return i18n.global.t('signIn.again');
     if (error.code === Code.Unavailable) return i18n.global.t('common.unavailable');
+    // A refusal not shown at a form's field (a step's reason asked in a box): its violations, in the page's language.
+    const texts = Object.values(violations(error));
+    if (error.code === Code.InvalidArgument && texts.length) return texts.join('；');
     return error.rawMessage;
   }
   return error instanceof Error ? error.message : String(error);
