@@ -186,9 +186,14 @@ await drive(async (page) => {
   await openResult();
   const states = [await resultState()];
   // A multiple select stays open after a choice.
+  // (A click that lands while the list is still opening is lost: it is clicked again until the code's tag shows.)
   await page.click('[data-test=result-code-select]');
-  await page.locator('.el-select-dropdown__item:visible', { hasText: '未按规定公示应当公示的信息' }).first().click();
-  await page.waitForSelector('[data-test=result-code-select] .el-tag');
+  for (let attempt = 1; ; attempt += 1) {
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '未按规定公示应当公示的信息' }).first().click();
+    const tagged = await page.waitForSelector('[data-test=result-code-select] .el-tag', { timeout: 5000 }).then(() => true, () => false);
+    if (tagged) break;
+    if (attempt === 3) throw new Error('the result code was not chosen');
+  }
   await page.keyboard.press('Escape');
   await page.click('[data-test=result-disposal]');
   await choose('责令整改');

@@ -4,6 +4,7 @@ import { createClient, type Client, Code, ConnectError, type Interceptor } from 
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import type { DescService } from '@bufbuild/protobuf';
 import { BadRequestSchema } from '@gen/google/rpc/error_details_pb';
+import { ElMessage } from 'element-plus';
 import { useSession } from './session';
 import { i18n } from '../i18n';
 
@@ -63,4 +64,11 @@ export function messageOf(error: unknown): string {
     return error.rawMessage;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Tells the person in a message box what went wrong — unless the session ended: the sign-in dialog over the page
+ *  says so already, and keeps what was typed. */
+export function showError(error: unknown): void {
+  if (error instanceof ConnectError && error.code === Code.Unauthenticated) return;
+  ElMessage.error(messageOf(error));
 }

@@ -2,7 +2,7 @@
 // a message box and a success message when it went through.
 import { ref } from 'vue';
 import { ElMessage } from 'element-plus';
-import { messageOf } from '../api/client';
+import { showError } from '../api/client';
 
 export function useAction() {
   /** The key of the step under way, '' when none. */
@@ -15,7 +15,7 @@ export function useAction() {
       if (done) ElMessage.success(done);
       return true;
     } catch (e) {
-      ElMessage.error(messageOf(e));
+      showError(e);
       return false;
     } finally {
       busy.value = '';
