@@ -243,6 +243,33 @@ struct Inner {
     refetch: Arc<tokio::sync::Notify>,
     fetched: tokio::sync::watch::Sender<bool>,
     own: tokio::sync::Mutex<Cached>,
+    /// What every token is checked for (issuer, audience, required claims, leeway), by algorithm: made once.
+    validations: [(Algorithm, Validation); 2],
+    /// The HTTP client of the key fetches and the token requests, made on first use.
+    http: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl Inner {
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                // A redirect would let an answer send this process's secret anywhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client")
+        })
+    }
+}
+
+/// What a token signed with `algorithm` is checked for under `s`.
+fn validation(algorithm: Algorithm, s: &AuthSettings) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[s.issuer.as_str()]);
+    validation.set_audience(&[s.audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    validation
 }
 
 /// Verifies callers' tokens, and gets this process's own.
@@ -306,6 +333,9 @@ impl Tokens {
                 refetch: Arc::new(tokio::sync::Notify::new()),
                 fetched: tokio::sync::watch::Sender::new(fetched),
                 own: tokio::sync::Mutex::new(Cached::default()),
+                validations: [Algorithm::ES256, Algorithm::EdDSA]
+                    .map(|a| (a, validation(a, settings))),
+                http: std::sync::OnceLock::new(),
             }),
         };
         if let KeySource::Url(url) = &tokens.inner.source {
@@ -359,18 +389,16 @@ impl Tokens {
             },
             None => keys.anonymous.iter().collect(),
         };
-        let s = &self.inner.settings;
         let mut last = TokenError::Invalid("the token names no key (kid)".into());
         for (key, algorithm) in candidates {
             if *algorithm != header.alg {
                 continue;
             }
-            let mut validation = Validation::new(*algorithm);
-            validation.set_issuer(&[s.issuer.as_str()]);
-            validation.set_audience(&[s.audience.as_str()]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.leeway = 30;
-            match jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, &validation) {
+            let Some((_, validation)) = self.inner.validations.iter().find(|(a, _)| a == algorithm)
+            else {
+                continue;
+            };
+            match jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, validation) {
                 Ok(data) => return self.identity(&data.claims),
                 Err(e) => last = TokenError::Invalid(e.to_string()),
             }
@@ -449,7 +477,7 @@ impl Tokens {
         }
         let s = &self.inner.settings;
         let (token, lifetime) = if !s.token_url.is_empty() {
-            client_credentials(s).await?
+            client_credentials(s, self.inner.http()).await?
         } else if s.dev_tokens
             && let Some(signer) = &self.inner.signer
         {
@@ -472,10 +500,9 @@ impl Tokens {
 /// Fetches the key set of `url` until the tokens are dropped: at start (retrying), every [`KEYS_REFRESH`], and
 /// when a token names an unknown key (at most every [`KEYS_REFETCH_AT_MOST`]).
 async fn fetch_keys(inner: std::sync::Weak<Inner>, refetch: Arc<tokio::sync::Notify>, url: String) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client");
+    let Some(client) = inner.upgrade().map(|i| i.http().clone()) else {
+        return;
+    };
     let mut retry = Duration::from_millis(200);
     loop {
         let fetched = async {
@@ -512,7 +539,10 @@ async fn fetch_keys(inner: std::sync::Weak<Inner>, refetch: Arc<tokio::sync::Not
 }
 
 /// A token by OAuth 2.0 client credentials, and how long it is good for.
-async fn client_credentials(s: &AuthSettings) -> Result<(String, Duration), TokenError> {
+async fn client_credentials(
+    s: &AuthSettings,
+    http: &reqwest::Client,
+) -> Result<(String, Duration), TokenError> {
     use oauth2::basic::BasicClient;
     use oauth2::{ClientId, ClientSecret, TokenResponse, TokenUrl};
     let url = TokenUrl::new(s.token_url.clone())
@@ -520,14 +550,9 @@ async fn client_credentials(s: &AuthSettings) -> Result<(String, Duration), Toke
     let client = BasicClient::new(ClientId::new(s.client_id.clone()))
         .set_client_secret(ClientSecret::new(s.client_secret.expose().to_string()))
         .set_token_uri(url);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| TokenError::Setup(e.to_string()))?;
     let response = client
         .exchange_client_credentials()
-        .request_async(&http)
+        .request_async(http)
         .await
         .map_err(|e| TokenError::Setup(format!("client credentials at {}: {e}", s.token_url)))?;
     let lifetime = response

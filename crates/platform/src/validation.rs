@@ -56,10 +56,6 @@ impl Reason {
 
     /// The reason in English.
     pub fn text(&self) -> String {
-        self.english()
-    }
-
-    fn english(&self) -> String {
         if self.code.is_empty() {
             return self.english.clone();
         }
@@ -113,7 +109,7 @@ impl Violations {
         let reason = reason.into();
         self.0.push(Violation {
             field: field.into(),
-            reason: reason.english(),
+            reason: reason.text(),
             code: reason.code.to_string(),
             args: reason.args,
         });

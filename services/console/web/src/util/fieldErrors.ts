@@ -3,10 +3,11 @@
 import type { Ref } from 'vue';
 
 export function fieldErrors(errors: Ref<Record<string, string>>) {
-  /** With `exact`, only the field's own violations (a form that shows its parts' violations at the parts). */
-  return (path: string, exact = false) =>
+  /** `exact`: only the field's own violations (a form that shows its parts' at the parts); `bare`: its parts'
+   *  reasons without their paths (a row that stands for the whole part). */
+  return (path: string, mode: 'all' | 'exact' | 'bare' = 'all') =>
     Object.entries(errors.value)
-      .filter(([f]) => f === path || (!exact && (f.startsWith(`${path}.`) || f.startsWith(`${path}[`))))
-      .map(([f, r]) => (f === path ? r : `${f.slice(path.length).replace(/^\./, '')}: ${r}`))
+      .filter(([f]) => f === path || (mode !== 'exact' && (f.startsWith(`${path}.`) || f.startsWith(`${path}[`))))
+      .map(([f, r]) => (f === path || mode === 'bare' ? r : `${f.slice(path.length).replace(/^\./, '')}: ${r}`))
       .join('；');
 }
