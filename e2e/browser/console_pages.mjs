@@ -72,14 +72,14 @@ try {
             .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
         });
         // Words of four or more Latin letters, outside codes and outside what the services still write in English
-        // (marked data-untranslated until they send codes with parameters).
+        // (marked data-untranslated until they send codes with parameters), and outside what a person typed (data-user-text).
         const english = lang === 'zh-CN'
           ? await page.evaluate(() => {
               const words = new Set();
               const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
               for (let n = walker.nextNode(); n; n = walker.nextNode()) {
                 const el = n.parentElement;
-                if (!el || !el.checkVisibility() || el.closest('code, .code, [data-untranslated], script, style')) continue;
+                if (!el || !el.checkVisibility() || el.closest('code, .code, [data-untranslated], [data-user-text], script, style')) continue;
                 for (const w of n.textContent.split(/[\s，、：；（）()·,:;/]+/)) {
                   if (/^[A-Za-z][a-z]{3,}[.!?]?$/.test(w)) words.add(w);
                 }

@@ -3,6 +3,7 @@
 //! plus an operator's file of further years. A date in a year the table does not cover is an error, never a
 //! guess.
 
+use crate::messages::{Text, msg};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
@@ -48,6 +49,18 @@ pub enum CalendarError {
     /// A data file is malformed.
     #[error("calendar file: {0}")]
     Invalid(String),
+}
+
+impl CalendarError {
+    /// What it says, as a message of the catalogs.
+    pub fn text(&self) -> Text {
+        match self {
+            CalendarError::YearNotCovered(year) => {
+                msg("calendar-year-not-covered").arg("year", year)
+            }
+            CalendarError::Invalid(_) => Text::Plain(self.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,19 +164,26 @@ pub struct Due {
 }
 
 impl Due {
-    /// How this deadline, counted again, reads on a timeline or in a history: `what` (e.g. `due date`), the day it
-    /// had and this one, and whether it is final now.
-    pub fn recounted(&self, what: &str, old: Option<NaiveDate>) -> String {
-        let state = if self.provisional {
-            "still provisional"
-        } else {
-            "final"
+    /// How this deadline, counted again, reads on a timeline or in a history: which deadline (`what`: `invite`,
+    /// `visit` or `due`), the day it had and this one, and whether it is final now. A visit's last day names the
+    /// visit: its caller adds the argument `visit`.
+    pub fn recounted(&self, what: &str, old: Option<NaiveDate>) -> Text {
+        let how = match old {
+            Some(old) if old == self.date => "stays",
+            Some(_) => "moved",
+            None => "counted",
         };
-        match old {
-            Some(old) if old == self.date => format!("{what} {old} stays, now {state}"),
-            Some(old) => format!("{what} moved from {old} to {} ({state})", self.date),
-            None => format!("{what} counted: {} ({state})", self.date),
+        let id = if what == "visit" {
+            format!("due-visit-{how}")
+        } else {
+            format!("due-{how}")
+        };
+        let mut text = msg(&id).arg("deadline", what);
+        if let Some(old) = old {
+            text = text.arg("old_day", old);
         }
+        text.arg("new_day", self.date)
+            .arg("final", if self.provisional { "no" } else { "yes" })
     }
 }
 

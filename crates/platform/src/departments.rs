@@ -84,6 +84,23 @@ pub async fn list(
         .collect()
 }
 
+/// How the texts the caller of `request` reads are worded: its language, and the departments by name (all of
+/// them, active or not: a text may name one since merged away).
+pub async fn words<T>(
+    request: &tonic::Request<T>,
+    conn: &mut AnyConnection,
+) -> Result<crate::messages::Words, sqlx::Error> {
+    let names = list(conn, true)
+        .await?
+        .into_iter()
+        .map(|(d, _)| (d.code, d.name))
+        .collect();
+    Ok(crate::messages::Words {
+        lang: crate::grpc::lang(request),
+        names,
+    })
+}
+
 /// Routing keys of the department events every service's copy follows.
 pub const BINDING: &str = "directories.department.*";
 

@@ -111,6 +111,17 @@ pub fn require<T>(request: &Request<T>) -> Result<Identity, Status> {
         })
 }
 
+/// The language the caller reads, from its `accept-language` metadata (the console sends the page's; the command
+/// line the one of its locale); English when it names none the catalogs have.
+pub fn lang<T>(request: &Request<T>) -> crate::messages::Lang {
+    request
+        .metadata()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .map(crate::messages::Lang::from_accept)
+        .unwrap_or(crate::messages::Lang::En)
+}
+
 /// `InvalidArgument` with one `BadRequest` field violation per problem.
 pub fn invalid_argument(violations: &Violations) -> Status {
     let details: Vec<FieldViolation> = violations
@@ -161,6 +172,7 @@ pub fn violations_of(status: &Status) -> Vec<(String, String)> {
 #[derive(Clone, Default)]
 pub struct Bearer {
     header: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    language: Option<&'static str>,
 }
 
 impl Bearer {
@@ -172,6 +184,22 @@ impl Bearer {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .and_then(|t| format!("Bearer {t}").parse().ok()),
+            language: None,
+        }
+    }
+
+    /// As [`Bearer::new`], for a person at a terminal: the services word their texts (timelines, reasons) in the
+    /// language of the terminal's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; `zh_CN.UTF-8` reads Chinese).
+    pub fn for_person(token: Option<&str>) -> Self {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .unwrap_or_default();
+        let tag = locale.split('.').next().unwrap_or("").replace('_', "-");
+        Self {
+            language: Some(crate::messages::Lang::from_accept(&tag).tag()),
+            ..Self::new(token)
         }
     }
 }
@@ -182,6 +210,12 @@ impl Interceptor for Bearer {
             request
                 .metadata_mut()
                 .insert("authorization", header.clone());
+        }
+        if let Some(language) = self.language {
+            request.metadata_mut().insert(
+                "accept-language",
+                tonic::metadata::MetadataValue::from_static(language),
+            );
         }
         crate::telemetry::inject_into_metadata(request.metadata_mut());
         Ok(request)

@@ -31,61 +31,9 @@ impl Violation {
 }
 
 /// Why a field is wrong: a message of the catalogs with its arguments ([`msg`]), or a plain English sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
-    code: &'static str,
-    args: Vec<(String, String)>,
-    english: String,
-}
+pub type Reason = messages::Text;
 
-/// The reason of message `id` of the catalogs; add its arguments with [`Reason::arg`].
-pub fn msg(id: &'static str) -> Reason {
-    Reason {
-        code: id,
-        args: Vec::new(),
-        english: String::new(),
-    }
-}
-
-impl Reason {
-    /// With argument `name` = `value`.
-    pub fn arg(mut self, name: &str, value: impl fmt::Display) -> Self {
-        self.args.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// The reason in English.
-    pub fn text(&self) -> String {
-        if self.code.is_empty() {
-            return self.english.clone();
-        }
-        messages::render(Lang::En, self.code, &self.args).unwrap_or_else(|| {
-            // A message id or argument the catalog lacks is a bug; the id still says what is wrong.
-            tracing::error!(id = self.code, "no such message, or an argument is missing");
-            self.code.to_string()
-        })
-    }
-}
-
-impl From<&str> for Reason {
-    fn from(s: &str) -> Self {
-        Reason {
-            code: "",
-            args: Vec::new(),
-            english: s.to_string(),
-        }
-    }
-}
-
-impl From<String> for Reason {
-    fn from(s: String) -> Self {
-        Reason {
-            code: "",
-            args: Vec::new(),
-            english: s,
-        }
-    }
-}
+pub use messages::msg;
 
 /// Every violation found in one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,8 +58,8 @@ impl Violations {
         self.0.push(Violation {
             field: field.into(),
             reason: reason.text(),
-            code: reason.code.to_string(),
-            args: reason.args,
+            code: reason.code().to_string(),
+            args: reason.args().to_vec(),
         });
     }
 

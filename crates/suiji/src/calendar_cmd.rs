@@ -53,7 +53,7 @@ pub async fn run(settings: &Settings, args: CalendarArgs) -> anyhow::Result<()> 
         for addr in addrs {
             let mut client = CalendarServiceClient::with_interceptor(
                 channel(addr)?,
-                Bearer::new(token.as_deref()),
+                Bearer::for_person(token.as_deref()),
             );
             let reloaded = client
                 .reload_calendar(ReloadCalendarRequest {})

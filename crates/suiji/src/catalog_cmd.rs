@@ -222,7 +222,7 @@ type Client = CatalogServiceClient<InterceptedService<Channel, Bearer>>;
 pub fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
     Ok(CatalogServiceClient::with_interceptor(
         channel(addr)?,
-        Bearer::new(token),
+        Bearer::for_person(token),
     ))
 }
 

@@ -214,7 +214,7 @@ pub async fn run(args: DrawArgs) -> anyhow::Result<()> {
     }
     let mut c = DrawServiceClient::with_interceptor(
         channel(&args.addr)?,
-        Bearer::new(args.token.as_deref()),
+        Bearer::for_person(args.token.as_deref()),
     );
     let shown = match args.command {
         DrawCommand::Get { task } => c

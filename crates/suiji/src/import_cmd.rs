@@ -38,7 +38,7 @@ type Client =
 
 fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
     Ok(
-        DirectoriesServiceClient::with_interceptor(channel(addr)?, Bearer::new(token))
+        DirectoriesServiceClient::with_interceptor(channel(addr)?, Bearer::for_person(token))
             .max_decoding_message_size(8 << 20),
     )
 }

@@ -247,7 +247,7 @@ type Client = PlanningServiceClient<InterceptedService<Channel, Bearer>>;
 pub fn client(addr: &str, token: Option<&str>) -> anyhow::Result<Client> {
     Ok(PlanningServiceClient::with_interceptor(
         channel(addr)?,
-        Bearer::new(token),
+        Bearer::for_person(token),
     ))
 }
 

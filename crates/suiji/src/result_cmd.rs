@@ -262,7 +262,7 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
         _ => args.token.as_deref(),
     };
     let mut c: Client =
-        PublicationServiceClient::with_interceptor(channel(&args.addr)?, Bearer::new(token));
+        PublicationServiceClient::with_interceptor(channel(&args.addr)?, Bearer::for_person(token));
     let review =
         |id: String, decision: pb::ReviewDecision, reason: String| pb::ReviewResultRequest {
             id,

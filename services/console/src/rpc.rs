@@ -137,6 +137,8 @@ pub async fn forward(
     for name in [
         header::CONTENT_TYPE,
         header::ACCEPT,
+        // The page's language: the services word their texts in it.
+        header::ACCEPT_LANGUAGE,
         header::HeaderName::from_static("x-grpc-web"),
         header::HeaderName::from_static("grpc-timeout"),
         header::HeaderName::from_static("x-user-agent"),

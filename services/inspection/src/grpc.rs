@@ -5,6 +5,7 @@ use suiji_api::inspection::v1::inspection_service_server::InspectionService;
 use suiji_platform::db::now_ms;
 use suiji_platform::error::Error;
 use suiji_platform::grpc::{require, timestamp as ts};
+use suiji_platform::messages::Words;
 use suiji_platform::paging;
 use suiji_platform::validation::{Violations, msg};
 use tonic::{Request, Response, Status};
@@ -43,7 +44,7 @@ fn phase_pb(p: Phase) -> pb::Phase {
     }
 }
 
-fn transfer_pb(s: &StoredTransfer) -> pb::Transfer {
+fn transfer_pb(s: &StoredTransfer, words: &Words) -> pb::Transfer {
     let t = &s.transfer;
     pb::Transfer {
         id: t.id.clone(),
@@ -72,7 +73,8 @@ fn transfer_pb(s: &StoredTransfer) -> pb::Transfer {
                 time: Some(ts(h.at)),
                 actor: h.actor.clone(),
                 kind: h.kind.clone(),
-                detail: h.detail.clone(),
+                detail: words.of(&h.detail),
+                detail_text: Some(h.detail.to_pb()),
             })
             .collect(),
         version: s.version,
@@ -113,7 +115,7 @@ fn waiting_pb(w: &Waiting) -> pb::Waiting {
     }
 }
 
-fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
+fn saga_pb(stored: &Stored, history: &[Entry], words: &Words) -> pb::Saga {
     let s: &Saga = &stored.saga;
     pb::Saga {
         task_id: s.task_id.clone(),
@@ -135,9 +137,10 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
             .collect(),
         attention: s.attention.as_ref().map(|a| pb::Attention {
             step: a.step.clone(),
-            reason: a.reason.clone(),
+            reason: words.of(&a.reason),
             since: Some(ts(a.since)),
             actions: a.actions.clone(),
+            reason_text: Some(a.reason.to_pb()),
         }),
         paused: s.paused,
         waiting_on: s.waiting_on(),
@@ -163,7 +166,8 @@ fn saga_pb(stored: &Stored, history: &[Entry]) -> pb::Saga {
                 time: Some(ts(e.at)),
                 actor: e.actor.clone(),
                 kind: e.kind.clone(),
-                detail: e.detail.clone(),
+                detail: words.of(&e.detail),
+                detail_text: Some(e.detail.to_pb()),
                 phase: phase_pb(e.phase) as i32,
                 applied: e.applied,
                 cause: e.cause.clone(),
@@ -266,6 +270,22 @@ fn check_pb(c: &visit::Check) -> pb::VisitCheck {
     }
 }
 
+impl Api {
+    /// How the texts the caller reads are worded.
+    async fn words<T>(&self, request: &Request<T>) -> Result<Words, Status> {
+        let mut conn = self
+            .sagas
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(Error::from)?;
+        Ok(suiji_platform::departments::words(request, &mut conn)
+            .await
+            .map_err(Error::from)?)
+    }
+}
+
 #[tonic::async_trait]
 impl InspectionService for Api {
     async fn get_saga(
@@ -273,9 +293,10 @@ impl InspectionService for Api {
         request: Request<pb::GetSagaRequest>,
     ) -> Result<Response<pb::GetSagaResponse>, Status> {
         require(&request)?;
+        let words = self.words(&request).await?;
         let (stored, history) = self.sagas.get(&request.into_inner().task_id).await?;
         Ok(Response::new(pb::GetSagaResponse {
-            saga: Some(saga_pb(&stored, &history)),
+            saga: Some(saga_pb(&stored, &history, &words)),
         }))
     }
 
@@ -284,6 +305,7 @@ impl InspectionService for Api {
         request: Request<pb::ListSagasRequest>,
     ) -> Result<Response<pb::ListSagasResponse>, Status> {
         require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
         let mut violations = Violations::new();
@@ -306,7 +328,7 @@ impl InspectionService for Api {
         let sagas = self.sagas.list(&filter, &page).await?;
         let next_page_token = paging::next_token(&sagas, &page, |s| s.saga.task_id.as_str());
         Ok(Response::new(pb::ListSagasResponse {
-            sagas: sagas.iter().map(|s| saga_pb(s, &[])).collect(),
+            sagas: sagas.iter().map(|s| saga_pb(s, &[], &words)).collect(),
             next_page_token,
         }))
     }
@@ -316,13 +338,14 @@ impl InspectionService for Api {
         request: Request<pb::RespondToInvitationRequest>,
     ) -> Result<Response<pb::RespondToInvitationResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let stored = self
             .sagas
             .respond(&who, &r.task_id, r.accept, &r.reason)
             .await?;
         Ok(Response::new(pb::RespondToInvitationResponse {
-            saga: Some(saga_pb(&stored, &[])),
+            saga: Some(saga_pb(&stored, &[], &words)),
         }))
     }
 
@@ -331,6 +354,7 @@ impl InspectionService for Api {
         request: Request<pb::CreateTransferRequest>,
     ) -> Result<Response<pb::CreateTransferResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let kind = match pb::TransferKind::try_from(r.kind) {
             Ok(pb::TransferKind::Department) => transfer::Kind::Department,
@@ -355,7 +379,7 @@ impl InspectionService for Api {
             )
             .await?;
         Ok(Response::new(pb::CreateTransferResponse {
-            transfer: Some(transfer_pb(&t)),
+            transfer: Some(transfer_pb(&t, &words)),
         }))
     }
 
@@ -364,6 +388,7 @@ impl InspectionService for Api {
         request: Request<pb::ListTransfersRequest>,
     ) -> Result<Response<pb::ListTransfersResponse>, Status> {
         require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
         let list = self
@@ -372,7 +397,7 @@ impl InspectionService for Api {
             .await?;
         Ok(Response::new(pb::ListTransfersResponse {
             next_page_token: paging::next_token(&list, &page, |t| t.transfer.id.as_str()),
-            transfers: list.iter().map(transfer_pb).collect(),
+            transfers: list.iter().map(|t| transfer_pb(t, &words)).collect(),
         }))
     }
 
@@ -381,6 +406,7 @@ impl InspectionService for Api {
         request: Request<pb::AnswerTransferRequest>,
     ) -> Result<Response<pb::AnswerTransferResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let (answer, kind) = match pb::TransferAnswer::try_from(r.answer) {
             Ok(pb::TransferAnswer::Accept) => (transfer::Answer::Accept, "transfer.accepted"),
@@ -398,11 +424,13 @@ impl InspectionService for Api {
             .sagas
             .change_transfer(&who, &r.id, kind, |t| {
                 t.answer(&department, answer, &r.note, &subject, now_ms())?;
-                Ok(format!("{} {}", t.to, kind.trim_start_matches("transfer.")))
+                Ok(msg("tl-transfer-answered")
+                    .arg("dept", &t.to)
+                    .arg("answer", kind.trim_start_matches("transfer.")))
             })
             .await?;
         Ok(Response::new(pb::AnswerTransferResponse {
-            transfer: Some(transfer_pb(&t)),
+            transfer: Some(transfer_pb(&t, &words)),
         }))
     }
 
@@ -411,6 +439,7 @@ impl InspectionService for Api {
         request: Request<pb::RerouteTransferRequest>,
     ) -> Result<Response<pb::RerouteTransferResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let department = who.department.clone();
         let subject = who.subject.clone();
@@ -419,11 +448,11 @@ impl InspectionService for Api {
             .sagas
             .change_transfer(&who, &r.id, "transfer.rerouted", |t| {
                 t.reroute(&department, &to, &subject, now_ms())?;
-                Ok(format!("routed to {to}"))
+                Ok(msg("tl-transfer-rerouted").arg("to_dept", &to))
             })
             .await?;
         Ok(Response::new(pb::RerouteTransferResponse {
-            transfer: Some(transfer_pb(&t)),
+            transfer: Some(transfer_pb(&t, &words)),
         }))
     }
 
@@ -432,10 +461,11 @@ impl InspectionService for Api {
         request: Request<pb::WithdrawRequest>,
     ) -> Result<Response<pb::WithdrawResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let stored = self.sagas.withdraw(&who, &r.task_id, &r.reason).await?;
         Ok(Response::new(pb::WithdrawResponse {
-            saga: Some(saga_pb(&stored, &[])),
+            saga: Some(saga_pb(&stored, &[], &words)),
         }))
     }
 
@@ -444,13 +474,14 @@ impl InspectionService for Api {
         request: Request<pb::ApproveTargetsRequest>,
     ) -> Result<Response<pb::ApproveTargetsResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let stored = self
             .sagas
             .approve_targets(&who, &r.task_id, r.expected_version)
             .await?;
         Ok(Response::new(pb::ApproveTargetsResponse {
-            saga: Some(saga_pb(&stored, &[])),
+            saga: Some(saga_pb(&stored, &[], &words)),
         }))
     }
 
@@ -459,6 +490,7 @@ impl InspectionService for Api {
         request: Request<pb::SteerRequest>,
     ) -> Result<Response<pb::SteerResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let action = pb::Action::try_from(r.action).unwrap_or(pb::Action::Unspecified);
         if r.task_ids.is_empty() {
@@ -475,7 +507,7 @@ impl InspectionService for Api {
                     task_id,
                     ok: true,
                     error: String::new(),
-                    saga: Some(saga_pb(&stored, &[])),
+                    saga: Some(saga_pb(&stored, &[], &words)),
                 },
                 Err(e) => {
                     let status = Status::from(e);
@@ -543,14 +575,11 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.scheduled", true, |v| {
                 v.schedule(day, method, r.announced, working)?;
-                Ok(Some(format!(
-                    "scheduled for {day}, {}",
-                    if r.announced {
-                        "announced"
-                    } else {
-                        "unannounced"
-                    }
-                )))
+                Ok(Some(
+                    msg("tl-visit-scheduled")
+                        .arg("day", day)
+                        .arg("announced", if r.announced { "yes" } else { "no" }),
+                ))
             })
             .await?;
         Ok(Response::new(pb::ScheduleVisitResponse {
@@ -594,9 +623,11 @@ impl InspectionService for Api {
                     .filter(|f| f.result == CheckResult::Problem)
                     .count();
                 v.record_findings(&department, findings)?;
-                Ok(Some(format!(
-                    "{department} recorded its findings ({problems} problem(s))"
-                )))
+                Ok(Some(
+                    msg("tl-visit-findings")
+                        .arg("dept", &department)
+                        .arg("problems", problems),
+                ))
             })
             .await?;
         Ok(Response::new(pb::RecordFindingsResponse {
@@ -629,8 +660,8 @@ impl InspectionService for Api {
             .change_visit(&who, &r.id, "visit.signed", true, |v| {
                 v.sign(signature.clone())?;
                 Ok(Some(match &signature {
-                    Signature::Signed(by) => format!("record form signed by {by}"),
-                    Signature::Refused(note) => format!("the target refused to sign: {note}"),
+                    Signature::Signed(by) => msg("tl-visit-signed").arg("by", by),
+                    Signature::Refused(note) => msg("tl-visit-sign-refused").arg("note", note),
                 }))
             })
             .await?;
@@ -650,7 +681,9 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.confirmed", false, |v| {
                 v.confirm(&department, &r.inspector_ids)?;
-                Ok(Some(format!("confirmed by {}", r.inspector_ids.join(", "))))
+                Ok(Some(
+                    msg("tl-visit-confirmed").arg("inspectors", r.inspector_ids.join(", ")),
+                ))
             })
             .await?;
         Ok(Response::new(pb::ConfirmRecordResponse {
@@ -683,15 +716,19 @@ impl InspectionService for Api {
                 let added = v.attach_evidence(evidence.clone())?;
                 let e = &evidence;
                 let on = match (e.item.as_str(), e.code.as_str()) {
-                    ("", _) => "the visit".to_string(),
+                    ("", _) => String::new(),
                     (item, "") => item.to_string(),
                     (item, code) => format!("{item}/{code}"),
                 };
                 Ok(added.then(|| {
-                    format!(
-                        "{} evidence on {on}: {} ({}, {} bytes, sha256 {})",
-                        e.department, e.description, e.media_type, e.size_bytes, e.sha256
-                    )
+                    msg("tl-visit-evidence")
+                        .arg("dept", &e.department)
+                        .arg("whole", if on.is_empty() { "yes" } else { "no" })
+                        .arg("on", on)
+                        .arg("description", &e.description)
+                        .arg("media_type", &e.media_type)
+                        .arg("bytes", e.size_bytes)
+                        .arg("sha256", &e.sha256)
                 }))
             })
             .await?;
@@ -717,7 +754,9 @@ impl InspectionService for Api {
             .sagas
             .change_visit(&who, &r.id, "visit.concluded", true, |v| {
                 v.conclude(outcome, today)?;
-                Ok(Some(format!("concluded: {outcome:?}")))
+                Ok(Some(
+                    msg("tl-visit-concluded").arg("outcome", outcome.as_str()),
+                ))
             })
             .await?;
         Ok(Response::new(pb::ConcludeVisitResponse {

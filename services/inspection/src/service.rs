@@ -13,11 +13,12 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
 use suiji_platform::auth::{Identity, Tokens};
-use suiji_platform::calendar::{Calendar, Calendars};
+use suiji_platform::calendar::{Calendar, CalendarError, Calendars};
 use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
 use suiji_platform::grpc::Bearer;
+use suiji_platform::messages::{Text, msg};
 use suiji_platform::outbox::{self, Event, Prepared, Relay};
 use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, NotNow, Violations};
@@ -114,12 +115,18 @@ pub use suiji_platform::calendar::today;
 
 fn refused(r: Refusal) -> Error {
     match r {
-        Refusal::Late(why) | Refusal::NotNow(why) => NotNow(why).into(),
+        Refusal::Late(why) => NotNow(why.text()).into(),
+        Refusal::NotNow(why) => NotNow(why).into(),
         Refusal::Invalid { field, reason } => Violations::one(field, reason).into(),
     }
 }
 
 impl Sagas {
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Sagas in `db`, sending through `relay`, reading inspectors from `directories` and teams from `draw`.
     pub fn new(
         db: Db,
@@ -267,7 +274,7 @@ impl Sagas {
     }
 
     /// The invitation deadline from `from`: the configured number of working days.
-    fn invitation_deadline(&self, from: NaiveDate) -> Result<Deadline, String> {
+    fn invitation_deadline(&self, from: NaiveDate) -> Result<Deadline, Text> {
         let n = self.settings.invitation_working_days;
         self.calendar
             .current()
@@ -279,7 +286,7 @@ impl Sagas {
                 from: Some(from),
                 provisional: due.provisional,
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.text())
     }
 
     /// Starts the saga of a launched task (once: a redelivered launch finds it started).
@@ -576,7 +583,7 @@ impl Sagas {
         tx: &mut Tx,
         task_id: &str,
         kind: &'static str,
-        detail: String,
+        detail: Text,
         actor: &str,
         cause: &str,
     ) -> Result<(), Error> {
@@ -666,16 +673,18 @@ impl Sagas {
             kind,
             problem,
             &who.subject,
-            format!("to {to}"),
+            msg("tr-created").arg("to_dept", to),
             now,
         );
         store::insert_transfer(&mut tx, &t, now).await?;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
-        let what = match kind {
-            transfer::Kind::Department => "transferred to",
-            transfer::Kind::Judicial => "suspected crime transferred to the judicial organ",
-        };
-        let detail = format!("{}: {} {what} {to}", t.id, t.from);
+        let detail = msg(match kind {
+            transfer::Kind::Department => "tl-transfer-created",
+            transfer::Kind::Judicial => "tl-transfer-judicial",
+        })
+        .arg("transfer", &t.id)
+        .arg("from_dept", &t.from)
+        .arg("to_dept", to);
         self.transfer_timeline(
             &mut tx,
             &t.task_id,
@@ -724,17 +733,14 @@ impl Sagas {
             transfer::Kind::Department,
             e.problems.join("; "),
             "publication",
-            format!(
-                "from the published result: to {}",
-                e.disposal_department_code
-            ),
+            msg("tr-created-published").arg("to_dept", &e.disposal_department_code),
             now,
         );
         if store::insert_transfer(tx, &t, now).await? {
-            let detail = format!(
-                "{}: {} transferred to {} with its published result",
-                t.id, t.from, t.to
-            );
+            let detail = msg("tl-transfer-published")
+                .arg("transfer", &t.id)
+                .arg("from_dept", &t.from)
+                .arg("to_dept", &t.to);
             self.transfer_timeline(
                 tx,
                 &saga.saga.task_id,
@@ -776,7 +782,7 @@ impl Sagas {
         who: &Identity,
         id: &str,
         kind: &'static str,
-        change: impl Fn(&mut Transfer) -> Result<String, Refusal>,
+        change: impl Fn(&mut Transfer) -> Result<Text, Refusal>,
     ) -> Result<StoredTransfer, Error> {
         require_role(who, "id")?;
         let mut attempt = 0;
@@ -795,7 +801,7 @@ impl Sagas {
                     &mut tx,
                     &t.task_id,
                     kind,
-                    format!("{id}: {detail}"),
+                    detail.clone().arg("transfer", id),
                     &who.subject,
                     &cause,
                 )
@@ -1017,7 +1023,7 @@ impl Sagas {
             .add_working_days(assigned_on, VISIT_WORKING_DAYS);
         let input = Input::TeamsDrawn {
             count: d.teams.as_ref().map_or(0, |t| t.team_count),
-            uncounted: schedule_by.as_ref().err().map(ToString::to_string),
+            uncounted: schedule_by.as_ref().err().map(CalendarError::text),
         };
         let stored = match self.apply_in(tx, &d.task_id, input, source, cause).await? {
             Ok(stored) => stored,
@@ -1120,11 +1126,12 @@ impl Sagas {
         }
         seat.inspector_id = r.replacement_inspector_id.clone();
         v.confirmed.remove(&r.replaced_inspector_id);
-        let detail = format!(
-            "{} replaced by {} ({}): {}",
-            r.replaced_inspector_id, r.replacement_inspector_id, r.department_code, r.note
-        );
-        let detail = format!("{id}: {detail}");
+        let detail = msg("tl-visit-replaced")
+            .arg("visit", &id)
+            .arg("replaced", &r.replaced_inspector_id)
+            .arg("replacement", &r.replacement_inspector_id)
+            .arg("dept", &r.department_code)
+            .arg("note", &r.note);
         match self
             .on_timeline(tx, &e.task_id, "visit.team_changed", detail, source, cause)
             .await?
@@ -1145,7 +1152,7 @@ impl Sagas {
         tx: &mut Tx,
         task_id: &str,
         kind: &'static str,
-        detail: String,
+        detail: Text,
         actor: &str,
         cause: &str,
     ) -> Result<Result<Stored, Refusal>, Error> {
@@ -1192,7 +1199,7 @@ impl Sagas {
         id: &str,
         kind: &'static str,
         lead_only: bool,
-        change: impl Fn(&mut Visit) -> Result<Option<String>, Refusal>,
+        change: impl Fn(&mut Visit) -> Result<Option<Text>, Refusal>,
     ) -> Result<StoredVisit, Error> {
         require_role(who, "id")?;
         // One connection for the reads and the write (each connection given back costs a round trip: the pool
@@ -1266,7 +1273,7 @@ impl Sagas {
         (mut stored, saga, counts): (StoredVisit, Stored, store::Counts),
         kind: &'static str,
         lead_only: bool,
-        change: &impl Fn(&mut Visit) -> Result<Option<String>, Refusal>,
+        change: &impl Fn(&mut Visit) -> Result<Option<Text>, Refusal>,
     ) -> Result<Changed, Error> {
         let before = store::counted(&stored.visit);
         if lead_only && who.department != stored.visit.lead {
@@ -1302,11 +1309,11 @@ impl Sagas {
         stored: &StoredVisit,
         (saga, counts): (Stored, store::Counts),
         kind: &'static str,
-        detail: String,
+        detail: Text,
     ) -> Result<Stored, Error> {
         let v = &stored.visit;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
-        let detail = format!("{}: {detail}", v.id);
+        let detail = detail.arg("visit", &v.id);
         let input = visit_input(kind, detail, counts);
         // A conclusion is announced with the saga's change (a visit's change never alters the participants, the
         // task's name or its lead, which the announcement names).
@@ -1433,7 +1440,7 @@ impl Sagas {
                         }
                         let old = visit.schedule_by.replace(due.date);
                         visit.schedule_by_provisional = due.provisional;
-                        Ok(Some(due.recounted("last day for the visit", old)))
+                        Ok(Some(due.recounted("visit", old)))
                     })
                     .await;
                 match changed {
@@ -1513,7 +1520,7 @@ fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
 /// A visit's change as the saga's input, with the task's visit counts after it.
 fn visit_input(
     kind: &'static str,
-    detail: String,
+    detail: Text,
     (scheduled, concluded, total): store::Counts,
 ) -> Input {
     Input::Visit {
@@ -1616,9 +1623,10 @@ fn announcement(saga: &Saga, outcome: &Outcome) -> Event {
         attention: saga
             .attention
             .as_ref()
-            .map(|a| format!("{}: {}", a.step, a.reason))
+            .map(|a| format!("{}: {}", a.step, a.reason.text()))
             .unwrap_or_default(),
-        detail: outcome.detail.clone(),
+        detail: outcome.detail.text(),
+        detail_text: Some(outcome.detail.to_pb()),
     };
     Event::new(SAGA_CHANGED, &saga.task_id, &changed)
 }

@@ -2,6 +2,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use suiji_platform::error::Error;
+use suiji_platform::messages::Text;
 use suiji_platform::outbox::{self, Prepared};
 use suiji_platform::paging::Page;
 
@@ -33,8 +34,8 @@ pub struct Entry {
     pub actor: String,
     /// What.
     pub kind: String,
-    /// Details.
-    pub detail: String,
+    /// Details, worded when shown.
+    pub detail: Text,
     /// Phase after it.
     pub phase: Phase,
     /// False when it came after its step and was only recorded.
@@ -129,7 +130,7 @@ fn bind_step<'q>(
         .bind(entry.seq)
         .bind(&entry.actor)
         .bind(&entry.kind)
-        .bind(&entry.detail)
+        .bind(entry.detail.to_stored())
         .bind(i64::from(entry.applied))
         .bind(&entry.cause)
         .bind(entry.phase.as_str()))
@@ -236,7 +237,7 @@ async fn append(conn: &mut AnyConnection, task_id: &str, e: &Entry) -> Result<()
     .bind(e.at)
     .bind(&e.actor)
     .bind(&e.kind)
-    .bind(&e.detail)
+    .bind(e.detail.to_stored())
     .bind(e.phase.as_str())
     .bind(i64::from(e.applied))
     .bind(&e.cause)
@@ -281,7 +282,7 @@ pub async fn history(conn: &mut AnyConnection, task_id: &str) -> Result<Vec<Entr
                 at: r.try_get("at")?,
                 actor: r.try_get("actor")?,
                 kind: r.try_get("kind")?,
-                detail: r.try_get("detail")?,
+                detail: Text::from_stored(&r.try_get::<String, _>("detail")?),
                 phase: Phase::parse(&phase)
                     .ok_or_else(|| Error::Internal(format!("stored phase {phase:?}")))?,
                 applied: r.try_get::<i64, _>("applied")? != 0,

@@ -8,6 +8,7 @@ use suiji_api::publication::v1 as pb;
 use suiji_api::publication::v1::publication_service_server::PublicationService;
 use suiji_platform::error::Error;
 use suiji_platform::grpc::{require, timestamp as ts};
+use suiji_platform::messages::Words;
 use suiji_platform::paging;
 use suiji_platform::validation::{Violations, msg};
 use tonic::{Request, Response, Status};
@@ -89,9 +90,10 @@ fn content_from(c: Option<pb::Content>) -> Result<Content, Error> {
     })
 }
 
+/// A result as the API carries it; with its history when `history` words it.
 fn result_pb(
     s: &Stored,
-    with_history: bool,
+    history: Option<&Words>,
     today: NaiveDate,
     department_name: &str,
 ) -> pb::Result {
@@ -132,14 +134,15 @@ fn result_pb(
                 signed_off_by: c.signed_off_by.clone(),
             })
             .collect(),
-        history: if with_history {
+        history: if let Some(words) = history {
             r.history
                 .iter()
                 .map(|h| pb::HistoryEntry {
                     time: Some(ts(h.at)),
                     actor: h.actor.clone(),
                     kind: h.kind.clone(),
-                    detail: h.detail.clone(),
+                    detail: words.of(&h.detail),
+                    detail_text: Some(h.detail.to_pb()),
                 })
                 .collect()
         } else {
@@ -150,15 +153,30 @@ fn result_pb(
 }
 
 impl Api {
-    /// One result with its history and its department's name.
-    async fn one(&self, s: &Stored) -> Result<Option<pb::Result>, Status> {
-        let name = self
+    /// How the texts the caller reads are worded.
+    async fn words<T>(&self, request: &Request<T>) -> Result<Words, Status> {
+        let mut conn = self
             .publications
-            .department_name_of(&s.result.department)
-            .await?;
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(Error::from)?;
+        Ok(suiji_platform::departments::words(request, &mut conn)
+            .await
+            .map_err(Error::from)?)
+    }
+
+    /// One result with its history, worded by `words`, and its department's name.
+    async fn one(&self, s: &Stored, words: &Words) -> Result<Option<pb::Result>, Status> {
+        let name = words
+            .names
+            .get(&s.result.department)
+            .cloned()
+            .unwrap_or_else(|| s.result.department.clone());
         Ok(Some(result_pb(
             s,
-            true,
+            Some(words),
             suiji_platform::calendar::today(),
             &name,
         )))
@@ -216,7 +234,7 @@ impl PublicationService for Api {
             next_page_token: paging::next_token(&results, &page, |s| s.result.id.as_str()),
             results: results
                 .iter()
-                .map(|s| result_pb(s, false, today, &name))
+                .map(|s| result_pb(s, None, today, &name))
                 .collect(),
         }))
     }
@@ -226,12 +244,13 @@ impl PublicationService for Api {
         request: Request<pb::GetResultRequest>,
     ) -> Result<Response<pb::GetResultResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let s = self
             .publications
             .get(&who, &request.into_inner().id)
             .await?;
         Ok(Response::new(pb::GetResultResponse {
-            result: self.one(&s).await?,
+            result: self.one(&s, &words).await?,
         }))
     }
 
@@ -240,6 +259,7 @@ impl PublicationService for Api {
         request: Request<pb::EnterResultRequest>,
     ) -> Result<Response<pb::EnterResultResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let content = content_from(r.content)?;
         let s = self
@@ -247,7 +267,7 @@ impl PublicationService for Api {
             .enter(&who, &r.id, content, r.expected_revision)
             .await?;
         Ok(Response::new(pb::EnterResultResponse {
-            result: self.one(&s).await?,
+            result: self.one(&s, &words).await?,
         }))
     }
 
@@ -256,6 +276,7 @@ impl PublicationService for Api {
         request: Request<pb::ReviewResultRequest>,
     ) -> Result<Response<pb::ReviewResultResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let decision = match pb::ReviewDecision::try_from(r.decision) {
             Ok(pb::ReviewDecision::Approve) => Decision::Approve,
@@ -272,7 +293,7 @@ impl PublicationService for Api {
             .review(&who, &r.id, decision, &r.reason, r.expected_revision)
             .await?;
         Ok(Response::new(pb::ReviewResultResponse {
-            result: self.one(&s).await?,
+            result: self.one(&s, &words).await?,
         }))
     }
 
@@ -315,13 +336,14 @@ impl PublicationService for Api {
         request: Request<pb::WithholdResultRequest>,
     ) -> Result<Response<pb::WithholdResultResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let s = self
             .publications
             .withhold(&who, &r.id, &r.reason, r.expected_revision)
             .await?;
         Ok(Response::new(pb::WithholdResultResponse {
-            result: self.one(&s).await?,
+            result: self.one(&s, &words).await?,
         }))
     }
 
@@ -330,6 +352,7 @@ impl PublicationService for Api {
         request: Request<pb::CorrectResultRequest>,
     ) -> Result<Response<pb::CorrectResultResponse>, Status> {
         let who = require(&request)?;
+        let words = self.words(&request).await?;
         let r = request.into_inner();
         let content = content_from(r.content)?;
         let s = self
@@ -337,7 +360,7 @@ impl PublicationService for Api {
             .correct(&who, &r.id, content, &r.reason, r.expected_revision)
             .await?;
         Ok(Response::new(pb::CorrectResultResponse {
-            result: self.one(&s).await?,
+            result: self.one(&s, &words).await?,
         }))
     }
 

@@ -18,6 +18,7 @@ use suiji_platform::config::PublicationSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
 use suiji_platform::grpc::Bearer;
+use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::Page;
 use suiji_platform::validation::{Denied, Violations};
@@ -253,7 +254,9 @@ impl Publications {
                         at: now,
                         actor: "system:publication".into(),
                         kind: "created".into(),
-                        detail: format!("visit {} concluded {}", e.visit_id, e.outcome),
+                        detail: msg("rh-created")
+                            .arg("visit", &e.visit_id)
+                            .arg("outcome", &e.outcome),
                     }],
                 };
                 if let Err(why) = &due {
@@ -263,7 +266,7 @@ impl Publications {
                         at: now,
                         actor: "system:publication".into(),
                         kind: "due_uncounted".into(),
-                        detail: format!("no due date: {why}"),
+                        detail: msg("rh-due-uncounted").then(why.text()),
                     });
                 }
                 created += i64::from(store::insert(tx, &r, now).await?);
@@ -390,7 +393,7 @@ impl Publications {
                 if r.due == Some(due.date) && due.provisional {
                     continue;
                 }
-                let detail = due.recounted("due date", r.due);
+                let detail = due.recounted("due", r.due);
                 let now = now_ms();
                 r.due = Some(due.date);
                 r.due_provisional = due.provisional;
@@ -469,7 +472,7 @@ impl Publications {
             detail: r
                 .history
                 .last()
-                .map(|h| h.detail.clone())
+                .map(|h| h.detail.text())
                 .unwrap_or_default(),
         };
         s.version += 1;

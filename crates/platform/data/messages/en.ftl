@@ -76,3 +76,151 @@ record-signed-or-refused = give either who signed or the refusal note, not both 
 
 recusal-why = a recusal request states why the target asks for it
 recusal-reject-why = a rejection must say why
+
+# A joint inspection's timeline (the saga's history) and why it waits. Arguments ending in `dept` or `depts` are
+# departments, shown by name; those ending in `day` are dates.
+phase-inviting = inviting
+phase-drawing_targets = drawing targets
+phase-reviewing_targets = reviewing targets
+phase-locking = locking
+phase-assigning_inspectors = assigning inspectors
+phase-scheduling = scheduling
+phase-visiting = visiting
+phase-results = results
+phase-follow_up = follow-up
+phase-closed = closed
+phase-cancelled = cancelled
+calendar-year-not-covered = the working-day calendar does not cover { $year }: add that year's State Council notice to calendar.extra_file
+tl-saga-started-alone = no other department to invite
+tl-saga-started = invited { $depts } to answer by { $day }
+tl-saga-started-undated = invited { $depts }; no deadline
+att-invite-uncounted = the invitation deadline cannot be counted
+tl-invitation-confirmed = { $dept } takes part
+tl-invitation-declined = { $dept } declined: { $reason }
+tl-targets-drawn = { $count ->
+    [one] 1 target
+   *[other] { $count } targets
+} drawn; awaiting the lead's review
+tl-targets-approved = { $count ->
+    [one] 1 target
+   *[other] { $count } targets
+} approved by { $by }
+tl-targets-locked = { $count ->
+    [one] 1 target
+   *[other] { $count } targets
+} locked; teams asked of { $depts }
+tl-teams-drawn = { $count ->
+    [one] 1 team
+   *[other] { $count } teams
+} drawn; visits to be scheduled
+tl-teams-uncounted = their last day cannot be counted
+att-schedule-uncounted = the visits' last day cannot be counted; the operators load the calendar year (calendar.extra_file, then suiji calendar reload)
+tl-schedule-counted = the visits' last day is counted on the calendar as loaded
+att-command-failed = { $code }: { $reason }
+tl-command-failed = { $command } failed ({ $code }): { $reason }
+tl-results-final-closed = all { $results } results published or withheld; nothing to follow up: closed
+tl-results-final-follow-up = all { $results } results published or withheld; { $open ->
+    [one] 1 transfer
+   *[other] { $open } transfers
+} to follow up
+tl-visit-progress = { $scheduled } of { $total } scheduled, { $concluded } concluded
+tl-reminded = the deadline passed; { $depts } reminded, escalation on { $day }
+att-no-answer = no answer from { $depts }
+tl-escalated = no answer from { $depts }; the coordinator of { $lead_dept } decides
+tl-transfers-closed = every transfer closed: the task is closed
+tl-follow-up-reopened = follow-up reopened
+tl-withdrawn-released = { $dept } withdrew: { $reason }; its inspectors are released and its items taken off the visits not yet concluded
+tl-withdrawn = { $dept } withdrew before the teams: { $reason }
+tl-steer-remind = { $depts } reminded
+tl-steer-extend = invitation deadline extended to { $day }
+tl-steer-proceed = proceeding without { $depts }: { $reason }
+tl-steer-pause = paused
+tl-steer-resume = resumed; { $held ->
+    [0] no command was held
+    [one] the 1 held command sent
+   *[other] the { $held } held commands sent
+}
+tl-cancelled = cancelled while { $phase }: { $reason }; what was drawn or locked stays on record
+tl-steer-retry = { $command } sent again after:
+deadline-invite = invitation deadline
+deadline-visit = last day for the visit
+deadline-due = due date
+due-stays = { $deadline } { $old_day } stays, now { $final ->
+    [yes] final
+   *[no] still provisional
+}
+due-moved = { $deadline } moved from { $old_day } to { $new_day } ({ $final ->
+    [yes] final
+   *[no] still provisional
+})
+due-counted = { $deadline } counted: { $new_day } ({ $final ->
+    [yes] final
+   *[no] still provisional
+})
+due-visit-stays = { $visit }: { $deadline } { $old_day } stays, now { $final ->
+    [yes] final
+   *[no] still provisional
+}
+due-visit-moved = { $visit }: { $deadline } moved from { $old_day } to { $new_day } ({ $final ->
+    [yes] final
+   *[no] still provisional
+})
+due-visit-counted = { $visit }: { $deadline } counted: { $new_day } ({ $final ->
+    [yes] final
+   *[no] still provisional
+})
+late-cancelled = the saga is cancelled
+late-expected = { $what ->
+    [targets_drawn] the targets were drawn
+    [targets_locked] the targets were locked
+   *[teams_drawn] the teams were drawn
+}, but the saga is { $phase }
+late-schedule = the visits' last day was not waited on
+late-command = { $command } failed, but the saga no longer waits on it
+late-results-final = results final while { $phase }: more visits or results are to come
+late-answered = { $dept } answered after the invitations closed
+late-timer-closed = { $timer } fired after the invitations closed
+late-timer-paused = { $timer } fired while paused
+tl-transfer-created = { $transfer }: { $from_dept } transferred to { $to_dept }
+tl-transfer-judicial = { $transfer }: { $from_dept } transferred a suspected crime to the judicial organ { $to_dept }
+tl-transfer-published = { $transfer }: { $from_dept } transferred to { $to_dept } with its published result
+tl-transfer-answered = { $transfer }: { $dept } { $answer ->
+    [accepted] accepted it
+    [declined] declined it
+   *[closed] closed it
+}
+tl-transfer-rerouted = { $transfer }: routed to { $to_dept }
+tr-created = to { $to_dept }
+tr-created-published = from the published result: to { $to_dept }
+tr-rerouted = { $from_dept } → { $to_dept }
+tl-visit-replaced = { $visit }: { $replaced } replaced by { $replacement } ({ $dept }): { $note }
+tl-visit-scheduled = { $visit }: scheduled for { $day }, { $announced ->
+    [yes] announced
+   *[no] unannounced
+}
+tl-visit-findings = { $visit }: { $dept } recorded its findings ({ $problems ->
+    [0] no problem
+    [one] 1 problem
+   *[other] { $problems } problems
+})
+tl-visit-signed = { $visit }: record form signed by { $by }
+tl-visit-sign-refused = { $visit }: the target refused to sign: { $note }
+tl-visit-confirmed = { $visit }: confirmed by { $inspectors }
+tl-visit-evidence = { $visit }: { $dept } evidence on { $whole ->
+    [yes] the visit
+   *[no] { $on }
+}: { $description } ({ $media_type }, { $bytes } bytes, sha256 { $sha256 })
+tl-visit-concluded = { $visit }: concluded, { $outcome ->
+    [inspected] inspected
+    [not_found] not found at its registered address
+   *[closed] closed
+}
+
+# A result's history.
+rh-created = visit { $visit } concluded: { $outcome ->
+    [inspected] inspected
+    [not_found] not found at its registered address
+    [closed] closed
+   *[other] { $outcome }
+}
+rh-due-uncounted = no due date can be counted

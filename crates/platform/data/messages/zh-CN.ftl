@@ -75,3 +75,130 @@ record-signed-or-refused = 请填写签字人或拒绝签字的情况说明，�
 
 recusal-why = 回避申请须说明检查对象申请回避的理由
 recusal-reject-why = 不同意回避须说明理由
+
+# 联合抽查的时间线（saga 的历史）和等待的原因。以 `dept`、`depts` 结尾的参数是部门，显示为名称；以 `day` 结尾的是日期。
+phase-inviting = 邀请中
+phase-drawing_targets = 抽取检查对象中
+phase-reviewing_targets = 审核检查对象中
+phase-locking = 锁定中
+phase-assigning_inspectors = 抽取检查人员中
+phase-scheduling = 安排检查中
+phase-visiting = 实施检查中
+phase-results = 结果录入中
+phase-follow_up = 后续处置中
+phase-closed = 已结束
+phase-cancelled = 已取消
+calendar-year-not-covered = 工作日历尚未包含 { $year } 年：请将该年国务院办公厅的放假通知加入 calendar.extra_file
+tl-saga-started-alone = 没有需要邀请的其他部门
+tl-saga-started = 已邀请{ $depts }在{ $day }前答复
+tl-saga-started-undated = 已邀请{ $depts }；无法确定答复期限
+att-invite-uncounted = 无法计算邀请的答复期限
+tl-invitation-confirmed = { $dept }确认参加
+tl-invitation-declined = { $dept }不参加：{ $reason }
+tl-targets-drawn = 已抽取 { $count } 个检查对象，待牵头部门审核
+tl-targets-approved = { $by } 审核通过 { $count } 个检查对象
+tl-targets-locked = 已锁定 { $count } 个检查对象，请{ $depts }抽取检查人员
+tl-teams-drawn = 已组成 { $count } 个检查组，待安排检查
+tl-teams-uncounted = 无法计算检查的最后期限
+att-schedule-uncounted = 无法计算检查的最后期限；请运维人员加载该年度的工作日历（calendar.extra_file，然后执行 suiji calendar reload）
+tl-schedule-counted = 已按加载的工作日历计算检查的最后期限
+att-command-failed = { $code }：{ $reason }
+tl-command-failed = { $command } 失败（{ $code }）：{ $reason }
+tl-results-final-closed = 全部 { $results } 条结果已公示或决定不予公示；无需后续处置，任务结束
+tl-results-final-follow-up = 全部 { $results } 条结果已公示或决定不予公示；{ $open } 件移送待跟进
+tl-visit-progress = 已安排 { $scheduled }/{ $total } 户，已完成 { $concluded } 户
+tl-reminded = 答复期限已过，已提醒{ $depts }，{ $day }提请牵头部门决定
+att-no-answer = { $depts }未答复
+tl-escalated = { $depts }未答复；由{ $lead_dept }的协调人决定
+tl-transfers-closed = 移送均已办结，任务结束
+tl-follow-up-reopened = 重新进入后续处置
+tl-withdrawn-released = { $dept }退出：{ $reason }；其检查人员已释放，其检查事项已从尚未完成的检查中移除
+tl-withdrawn = { $dept }在组队前退出：{ $reason }
+tl-steer-remind = 已提醒{ $depts }
+tl-steer-extend = 答复期限延长至{ $day }
+tl-steer-proceed = 不等待{ $depts }，继续进行：{ $reason }
+tl-steer-pause = 已暂停
+tl-steer-resume = 已恢复；{ $held ->
+    [0] 暂停期间没有保留的指令
+   *[other] 发出暂停期间保留的 { $held } 条指令
+}
+tl-cancelled = 在{ $phase }阶段取消：{ $reason }；已抽取或锁定的内容保留在案
+tl-steer-retry = 重新发出 { $command }，此前：
+deadline-invite = 答复期限
+deadline-visit = 检查的最后期限
+deadline-due = 办理期限
+due-stays = { $deadline }仍为{ $old_day }，{ $final ->
+    [yes] 现已确定
+   *[no] 仍为暂定
+}
+due-moved = { $deadline }由{ $old_day }改为{ $new_day }（{ $final ->
+    [yes] 已确定
+   *[no] 仍为暂定
+}）
+due-counted = { $deadline }计算为{ $new_day }（{ $final ->
+    [yes] 已确定
+   *[no] 暂定
+}）
+due-visit-stays = { $visit }：{ $deadline }仍为{ $old_day }，{ $final ->
+    [yes] 现已确定
+   *[no] 仍为暂定
+}
+due-visit-moved = { $visit }：{ $deadline }由{ $old_day }改为{ $new_day }（{ $final ->
+    [yes] 已确定
+   *[no] 仍为暂定
+}）
+due-visit-counted = { $visit }：{ $deadline }计算为{ $new_day }（{ $final ->
+    [yes] 已确定
+   *[no] 暂定
+}）
+late-cancelled = 该联合抽查已取消
+late-expected = { $what ->
+    [targets_drawn] 检查对象已抽取
+    [targets_locked] 检查对象已锁定
+   *[teams_drawn] 检查组已组成
+}，但该联合抽查正处于{ $phase }阶段
+late-schedule = 并未等待计算检查的最后期限
+late-command = { $command } 失败，但该联合抽查已不再等待它
+late-results-final = 结果已全部办结，但该联合抽查正处于{ $phase }阶段：还有检查或结果未完成
+late-answered = { $dept }在邀请结束后才答复
+late-timer-closed = { $timer } 在邀请结束后触发
+late-timer-paused = { $timer } 在暂停期间触发
+tl-transfer-created = { $transfer }：{ $from_dept }移送{ $to_dept }
+tl-transfer-judicial = { $transfer }：{ $from_dept }将涉嫌犯罪线索移送司法机关{ $to_dept }
+tl-transfer-published = { $transfer }：{ $from_dept }随公示的结果移送{ $to_dept }
+tl-transfer-answered = { $transfer }：{ $dept }{ $answer ->
+    [accepted] 已接收
+    [declined] 不予接收
+   *[closed] 已办结
+}
+tl-transfer-rerouted = { $transfer }：改送{ $to_dept }
+tr-created = 移送{ $to_dept }
+tr-created-published = 随公示的结果移送{ $to_dept }
+tr-rerouted = { $from_dept } → { $to_dept }
+tl-visit-replaced = { $visit }：{ $replaced } 由 { $replacement } 替换（{ $dept }）：{ $note }
+tl-visit-scheduled = { $visit }：安排于{ $day }检查，{ $announced ->
+    [yes] 事先告知
+   *[no] 不事先告知
+}
+tl-visit-findings = { $visit }：{ $dept }录入检查情况（发现问题 { $problems } 项）
+tl-visit-signed = { $visit }：检查记录表已由 { $by } 签字
+tl-visit-sign-refused = { $visit }：检查对象拒绝签字：{ $note }
+tl-visit-confirmed = { $visit }：{ $inspectors } 已确认检查记录
+tl-visit-evidence = { $visit }：{ $dept }上传{ $whole ->
+    [yes] 本次检查
+   *[no] { $on }
+}的证据：{ $description }（{ $media_type }，{ $bytes } 字节，sha256 { $sha256 }）
+tl-visit-concluded = { $visit }：检查结束，{ $outcome ->
+    [inspected] 已实施检查
+    [not_found] 通过登记的住所无法联系
+   *[closed] 已关闭
+}
+
+# 检查结果的历史。
+rh-created = 检查 { $visit } 结束：{ $outcome ->
+    [inspected] 已实施检查
+    [not_found] 通过登记的住所无法联系
+    [closed] 已关闭
+   *[other] { $outcome }
+}
+rh-due-uncounted = 无法计算办理期限

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suiji_platform::messages::Text;
 use suiji_platform::validation::{Reason, msg};
 
 /// Where a saga stands.
@@ -119,8 +120,8 @@ pub const SCHEDULE_STEP: &str = "schedule";
 pub struct Attention {
     /// The step that stopped.
     pub step: String,
-    /// What went wrong or what is awaited.
-    pub reason: String,
+    /// What went wrong or what is awaited (a sentence, in states stored before the catalogs).
+    pub reason: Text,
     /// Since when (epoch ms).
     pub since: i64,
     /// Actions that resolve it.
@@ -336,10 +337,7 @@ pub enum Input {
     /// The draw locked the targets.
     TargetsLocked { count: u64 },
     /// The draw drew the teams; `uncounted` says why the visits' last day could not be counted, if it could not.
-    TeamsDrawn {
-        count: u64,
-        uncounted: Option<String>,
-    },
+    TeamsDrawn { count: u64, uncounted: Option<Text> },
     /// The visits' last day, which could not be counted when the teams were drawn, is counted now.
     ScheduleCounted,
     /// A command failed for good.
@@ -358,8 +356,8 @@ pub enum Input {
     Transfer {
         /// History kind, e.g. `transfer.created`.
         kind: &'static str,
-        /// Details in words.
-        detail: String,
+        /// Details.
+        detail: Text,
         /// Open transfers after it.
         open: u64,
     },
@@ -367,8 +365,8 @@ pub enum Input {
     Visit {
         /// History kind, e.g. `visit.scheduled`.
         kind: &'static str,
-        /// Details in words.
-        detail: String,
+        /// Details.
+        detail: Text,
         /// Visits scheduled.
         scheduled: u64,
         /// Visits concluded.
@@ -382,7 +380,7 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// It belongs to a step the saga has passed (a late reply, a timer after its step): recorded, not applied.
-    Late(String),
+    Late(Text),
     /// It is not allowed now.
     NotNow(String),
     /// A field is wrong.
@@ -404,8 +402,8 @@ impl Refusal {
 pub struct Outcome {
     /// History kind, e.g. `invitation.confirmed`.
     pub kind: &'static str,
-    /// Details in words.
-    pub detail: String,
+    /// Details.
+    pub detail: Text,
     /// What the service must do.
     pub effects: Vec<Effect>,
 }
@@ -450,7 +448,7 @@ impl Saga {
         year: u32,
         lead: &str,
         departments: Vec<(String, Vec<String>)>,
-        invitation: Result<Deadline, String>,
+        invitation: Result<Deadline, Text>,
         now: i64,
     ) -> (Self, Outcome) {
         let mut participants: Vec<Participant> = departments
@@ -499,21 +497,25 @@ impl Saga {
         let invited = saga.unanswered();
         let mut effects = Vec::new();
         let detail = match invitation {
-            _ if invited.is_empty() => "no other department to invite".to_string(),
+            _ if invited.is_empty() => msg("tl-saga-started-alone"),
             Ok(deadline) => {
                 let day = deadline.date;
                 saga.deadlines.push(deadline);
                 effects.push(Effect::SetTimer(Timer::InvitationDeadline, day));
-                format!("invited {} to answer by {day}", invited.join(", "))
+                msg("tl-saga-started")
+                    .arg("depts", invited.join(","))
+                    .arg("day", day)
             }
             Err(why) => {
                 saga.attention = Some(Attention {
                     step: "invite".into(),
-                    reason: format!("the invitation deadline cannot be counted: {why}"),
+                    reason: msg("att-invite-uncounted").then(why.clone()),
                     since: now,
                     actions: vec!["extend".into(), "proceed_without".into(), "cancel".into()],
                 });
-                format!("invited {}; no deadline: {why}", invited.join(", "))
+                msg("tl-saga-started-undated")
+                    .arg("depts", invited.join(","))
+                    .then(why)
             }
         };
         effects.extend(saga.advance_if_answered(now));
@@ -598,7 +600,7 @@ impl Saga {
             date: new,
             provisional: deadline.provisional,
         }
-        .recounted(&format!("{} deadline", deadline.step), Some(old));
+        .recounted(&deadline.step, Some(old));
         self.deadlines.push(deadline);
         let effects = if old == new {
             Vec::new()
@@ -626,7 +628,7 @@ impl Saga {
                 Input::Steer(_) | Input::TargetsApproved { .. } => {
                     Refusal::NotNow("the saga is cancelled".into())
                 }
-                _ => Refusal::Late("the saga is cancelled".into()),
+                _ => Refusal::Late(msg("late-cancelled")),
             });
         }
         match input {
@@ -648,13 +650,13 @@ impl Saga {
             } => self.withdraw(&department, &by, &reason, now),
             Input::TimerFired(timer) => self.timer(timer, now),
             Input::TargetsDrawn { count } => {
-                self.expect(Phase::DrawingTargets, "the targets were drawn")?;
+                self.expect(Phase::DrawingTargets, "targets_drawn")?;
                 self.targets = count;
                 self.phase = Phase::ReviewingTargets;
                 self.pending = None;
                 Ok(Outcome {
                     kind: "targets.drawn",
-                    detail: format!("{count} targets drawn; awaiting the lead's review"),
+                    detail: msg("tl-targets-drawn").arg("count", count),
                     effects: Vec::new(),
                 })
             }
@@ -668,40 +670,38 @@ impl Saga {
                 self.phase = Phase::Locking;
                 Ok(Outcome {
                     kind: "targets.approved",
-                    detail: format!("{} targets approved by {by}", self.targets),
+                    detail: msg("tl-targets-approved")
+                        .arg("count", self.targets)
+                        .arg("by", by),
                     effects: self.send(Command::LockTargets),
                 })
             }
             Input::TargetsLocked { count } => {
-                self.expect(Phase::Locking, "the targets were locked")?;
+                self.expect(Phase::Locking, "targets_locked")?;
                 self.targets = count;
                 self.phase = Phase::AssigningInspectors;
                 let departments = self.confirmed();
                 Ok(Outcome {
                     kind: "targets.locked",
-                    detail: format!(
-                        "{count} targets locked; teams asked of {}",
-                        departments.join(", ")
-                    ),
+                    detail: msg("tl-targets-locked")
+                        .arg("count", count)
+                        .arg("depts", departments.join(",")),
                     effects: self.send(Command::DrawInspectors { departments }),
                 })
             }
             Input::TeamsDrawn { count, uncounted } => {
-                self.expect(Phase::AssigningInspectors, "the teams were drawn")?;
+                self.expect(Phase::AssigningInspectors, "teams_drawn")?;
                 self.teams = count;
                 self.phase = Phase::Scheduling;
                 self.pending = None;
-                let mut detail = format!("{count} teams drawn; visits to be scheduled");
+                let mut detail = msg("tl-teams-drawn").arg("count", count);
                 if let Some(why) = uncounted {
                     // Never a visit without a last day in silence: the lead's coordinator is told, and the day is
                     // counted when the operators load the calendar year.
-                    detail.push_str(&format!("; their last day cannot be counted: {why}"));
+                    detail = detail.then(msg("tl-teams-uncounted")).then(why.clone());
                     self.attention = Some(Attention {
                         step: SCHEDULE_STEP.into(),
-                        reason: format!(
-                            "the visits' last day cannot be counted: {why}; the operators load the calendar year \
-                             (calendar.extra_file, then suiji calendar reload)"
-                        ),
+                        reason: msg("att-schedule-uncounted").then(why),
                         since: now,
                         actions: vec!["cancel".into()],
                     });
@@ -718,14 +718,12 @@ impl Saga {
                     .as_ref()
                     .is_none_or(|a| a.step != SCHEDULE_STEP)
                 {
-                    return Err(Refusal::Late(
-                        "the visits' last day was not waited on".into(),
-                    ));
+                    return Err(Refusal::Late(msg("late-schedule")));
                 }
                 self.attention = None;
                 Ok(Outcome {
                     kind: "schedule.counted",
-                    detail: "the visits' last day is counted on the calendar as loaded".into(),
+                    detail: msg("tl-schedule-counted"),
                     effects: Vec::new(),
                 })
             }
@@ -735,19 +733,22 @@ impl Saga {
                 reason,
             } => {
                 if self.pending.as_ref().map(Command::routing_key) != Some(command.as_str()) {
-                    return Err(Refusal::Late(format!(
-                        "{command} failed, but the saga no longer waits on it"
-                    )));
+                    return Err(Refusal::Late(msg("late-command").arg("command", &command)));
                 }
                 self.attention = Some(Attention {
                     step: command.clone(),
-                    reason: format!("{code}: {reason}"),
+                    reason: msg("att-command-failed")
+                        .arg("code", &code)
+                        .arg("reason", &reason),
                     since: now,
                     actions: vec!["retry".into(), "cancel".into()],
                 });
                 Ok(Outcome {
                     kind: "command.failed",
-                    detail: format!("{command} failed ({code}): {reason}"),
+                    detail: msg("tl-command-failed")
+                        .arg("command", command)
+                        .arg("code", code)
+                        .arg("reason", reason),
                     effects: Vec::new(),
                 })
             }
@@ -755,10 +756,9 @@ impl Saga {
             Input::Recounted(deadline) => self.recounted(deadline),
             Input::ResultsFinal { results, open } => {
                 if self.phase != Phase::Results {
-                    return Err(Refusal::Late(format!(
-                        "results final while {}: more visits or results are to come",
-                        self.phase.as_str()
-                    )));
+                    return Err(Refusal::Late(
+                        msg("late-results-final").arg("phase", self.phase.as_str()),
+                    ));
                 }
                 self.phase = if open == 0 {
                     Phase::Closed
@@ -768,13 +768,11 @@ impl Saga {
                 Ok(Outcome {
                     kind: "results.final",
                     detail: if open == 0 {
-                        format!(
-                            "all {results} results published or withheld; nothing to follow up: closed"
-                        )
+                        msg("tl-results-final-closed").arg("results", results)
                     } else {
-                        format!(
-                            "all {results} results published or withheld; {open} transfer(s) to follow up"
-                        )
+                        msg("tl-results-final-follow-up")
+                            .arg("results", results)
+                            .arg("open", open)
                     },
                     effects: Vec::new(),
                 })
@@ -802,8 +800,11 @@ impl Saga {
                 }
                 Ok(Outcome {
                     kind,
-                    detail: format!(
-                        "{detail} ({scheduled} of {total} scheduled, {concluded} concluded)"
+                    detail: detail.then(
+                        msg("tl-visit-progress")
+                            .arg("scheduled", scheduled)
+                            .arg("total", total)
+                            .arg("concluded", concluded),
                     ),
                     effects: Vec::new(),
                 })
@@ -811,14 +812,17 @@ impl Saga {
         }
     }
 
+    /// Refuses as late unless the saga is in `phase`; `what` arrived (`targets_drawn`, `targets_locked`,
+    /// `teams_drawn`).
     fn expect(&self, phase: Phase, what: &str) -> Result<(), Refusal> {
         if self.phase == phase {
             Ok(())
         } else {
-            Err(Refusal::Late(format!(
-                "{what}, but the saga is {}",
-                self.phase.as_str()
-            )))
+            Err(Refusal::Late(
+                msg("late-expected")
+                    .arg("what", what)
+                    .arg("phase", self.phase.as_str()),
+            ))
         }
     }
 
@@ -858,15 +862,18 @@ impl Saga {
             )));
         }
         if phase != Phase::Inviting {
-            return Err(Refusal::Late(format!(
-                "{department} answered after the invitations closed"
-            )));
+            return Err(Refusal::Late(msg("late-answered").arg("dept", department)));
         }
         let (kind, detail) = match &declined {
-            None => ("invitation.confirmed", format!("{department} takes part")),
+            None => (
+                "invitation.confirmed",
+                msg("tl-invitation-confirmed").arg("dept", department),
+            ),
             Some(reason) => (
                 "invitation.declined",
-                format!("{department} declined: {reason}"),
+                msg("tl-invitation-declined")
+                    .arg("dept", department)
+                    .arg("reason", reason),
             ),
         };
         p.answer = if declined.is_some() {
@@ -898,16 +905,14 @@ impl Saga {
 
     fn timer(&mut self, timer: Timer, _now: i64) -> Result<Outcome, Refusal> {
         if self.phase != Phase::Inviting {
-            return Err(Refusal::Late(format!(
-                "{} fired after the invitations closed",
-                timer.as_str()
-            )));
+            return Err(Refusal::Late(
+                msg("late-timer-closed").arg("timer", timer.as_str()),
+            ));
         }
         if self.paused {
-            return Err(Refusal::Late(format!(
-                "{} fired while paused",
-                timer.as_str()
-            )));
+            return Err(Refusal::Late(
+                msg("late-timer-paused").arg("timer", timer.as_str()),
+            ));
         }
         let unanswered = self.unanswered();
         match timer {
@@ -921,10 +926,9 @@ impl Saga {
                     .unwrap_or_default();
                 Ok(Outcome {
                     kind: "invitation.reminded",
-                    detail: format!(
-                        "the deadline passed; {} reminded, escalation on {next}",
-                        unanswered.join(", ")
-                    ),
+                    detail: msg("tl-reminded")
+                        .arg("depts", unanswered.join(","))
+                        .arg("day", next),
                     effects: vec![
                         Effect::Remind(unanswered),
                         Effect::SetTimer(Timer::InvitationEscalation, next),
@@ -934,17 +938,15 @@ impl Saga {
             Timer::InvitationEscalation => {
                 self.attention = Some(Attention {
                     step: "invite".into(),
-                    reason: format!("no answer from {}", unanswered.join(", ")),
+                    reason: msg("att-no-answer").arg("depts", unanswered.join(",")),
                     since: _now,
                     actions: vec!["extend".into(), "proceed_without".into(), "cancel".into()],
                 });
                 Ok(Outcome {
                     kind: "invitation.escalated",
-                    detail: format!(
-                        "no answer from {}; the coordinator of {} decides",
-                        unanswered.join(", "),
-                        self.lead
-                    ),
+                    detail: msg("tl-escalated")
+                        .arg("depts", unanswered.join(","))
+                        .arg("lead_dept", &self.lead),
                     effects: Vec::new(),
                 })
             }
@@ -953,16 +955,16 @@ impl Saga {
 
     /// A transfer changed: on the timeline; the follow-up closes when the last one is closed, and opens again when
     /// a closed saga gets a new one.
-    fn transfer_changed(&mut self, kind: &'static str, detail: String, open: u64) -> Outcome {
+    fn transfer_changed(&mut self, kind: &'static str, detail: Text, open: u64) -> Outcome {
         let mut detail = detail;
         match self.phase {
             Phase::FollowUp if open == 0 => {
                 self.phase = Phase::Closed;
-                detail.push_str("; every transfer closed: the task is closed");
+                detail = detail.then(msg("tl-transfers-closed"));
             }
             Phase::Closed if open > 0 => {
                 self.phase = Phase::FollowUp;
-                detail.push_str("; follow-up reopened");
+                detail = detail.then(msg("tl-follow-up-reopened"));
             }
             _ => {}
         }
@@ -1032,15 +1034,13 @@ impl Saga {
         part.answered_by = by.to_string();
         Ok(Outcome {
             kind: "department.withdrawn",
-            detail: if release {
-                format!(
-                    "{department} withdrew: {}; its inspectors are released and its items taken off the visits \
-                     not yet concluded",
-                    reason.trim()
-                )
+            detail: msg(if release {
+                "tl-withdrawn-released"
             } else {
-                format!("{department} withdrew before the teams: {}", reason.trim())
-            },
+                "tl-withdrawn"
+            })
+            .arg("dept", department)
+            .arg("reason", reason.trim()),
             effects: if release {
                 vec![Effect::Release(department.to_string())]
             } else {
@@ -1058,7 +1058,7 @@ impl Saga {
                 }
                 Ok(Outcome {
                     kind: "steer.remind",
-                    detail: format!("{} reminded", unanswered.join(", ")),
+                    detail: msg("tl-steer-remind").arg("depts", unanswered.join(",")),
                     effects: vec![Effect::Remind(unanswered)],
                 })
             }
@@ -1079,7 +1079,7 @@ impl Saga {
                 self.reminded = false;
                 Ok(Outcome {
                     kind: "steer.extend",
-                    detail: format!("invitation deadline extended to {day}"),
+                    detail: msg("tl-steer-extend").arg("day", day),
                     effects: vec![
                         Effect::VoidTimers,
                         Effect::SetTimer(Timer::InvitationDeadline, day),
@@ -1103,7 +1103,9 @@ impl Saga {
                 }
                 Ok(Outcome {
                     kind: "steer.proceed_without",
-                    detail: format!("proceeding without {}: {reason}", dropped.join(", ")),
+                    detail: msg("tl-steer-proceed")
+                        .arg("depts", dropped.join(","))
+                        .arg("reason", &reason),
                     effects: self.advance_if_answered(now),
                 })
             }
@@ -1114,7 +1116,7 @@ impl Saga {
                 self.paused = true;
                 Ok(Outcome {
                     kind: "steer.pause",
-                    detail: "paused".into(),
+                    detail: msg("tl-steer-pause"),
                     effects: Vec::new(),
                 })
             }
@@ -1125,7 +1127,7 @@ impl Saga {
                 self.paused = false;
                 Ok(Outcome {
                     kind: "steer.resume",
-                    detail: format!("resumed; {} held command(s) sent", self.held.len()),
+                    detail: msg("tl-steer-resume").arg("held", self.held.len()),
                     effects: std::mem::take(&mut self.held),
                 })
             }
@@ -1141,10 +1143,9 @@ impl Saga {
                 self.held.clear();
                 Ok(Outcome {
                     kind: "saga.cancelled",
-                    detail: format!(
-                        "cancelled while {}: {reason}; what was drawn or locked stays on record",
-                        from.as_str()
-                    ),
+                    detail: msg("tl-cancelled")
+                        .arg("phase", from.as_str())
+                        .arg("reason", &reason),
                     effects: vec![Effect::VoidTimers],
                 })
             }
@@ -1161,11 +1162,9 @@ impl Saga {
                 self.attention = None;
                 Ok(Outcome {
                     kind: "steer.retry",
-                    detail: format!(
-                        "{} sent again after: {}",
-                        command.routing_key(),
-                        attention.reason
-                    ),
+                    detail: msg("tl-steer-retry")
+                        .arg("command", command.routing_key())
+                        .then(attention.reason),
                     effects: self.send(command),
                 })
             }

@@ -3,6 +3,7 @@
 //! closed; a receiver that is not responsible declines with a reason and the sender routes it elsewhere.
 
 use serde::{Deserialize, Serialize};
+use suiji_platform::messages::{Text, msg};
 
 use super::saga::Refusal;
 
@@ -51,8 +52,8 @@ pub struct Step {
     pub actor: String,
     /// What.
     pub kind: String,
-    /// Details.
-    pub detail: String,
+    /// Details (a sentence, in transfers stored before the catalogs).
+    pub detail: Text,
 }
 
 /// A transfer.
@@ -119,7 +120,7 @@ impl Transfer {
         kind: Kind,
         problem: String,
         actor: &str,
-        detail: String,
+        detail: Text,
         now: i64,
     ) -> Self {
         let mut t = Self {
@@ -145,7 +146,7 @@ impl Transfer {
         self.state != State::Closed
     }
 
-    fn step(&mut self, at: i64, actor: &str, kind: &str, detail: String) {
+    fn step(&mut self, at: i64, actor: &str, kind: &str, detail: Text) {
         self.history.push(Step {
             at,
             actor: actor.to_string(),
@@ -198,7 +199,7 @@ impl Transfer {
         if answer != Answer::Accept {
             self.outcome = note.to_string();
         }
-        self.step(now, actor, kind, note.to_string());
+        self.step(now, actor, kind, Text::Plain(note.to_string()));
         Ok(())
     }
 
@@ -231,7 +232,14 @@ impl Transfer {
         let before = std::mem::replace(&mut self.to, to.to_string());
         self.state = State::Open;
         self.outcome.clear();
-        self.step(now, actor, "rerouted", format!("{before} → {to}"));
+        self.step(
+            now,
+            actor,
+            "rerouted",
+            msg("tr-rerouted")
+                .arg("from_dept", before)
+                .arg("to_dept", to),
+        );
         Ok(())
     }
 }

@@ -74,6 +74,17 @@ pub enum Outcome {
     Closed,
 }
 
+impl Outcome {
+    /// Its name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Inspected => "inspected",
+            Outcome::NotFound => "not_found",
+            Outcome::Closed => "closed",
+        }
+    }
+}
+
 /// How it was inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -285,6 +285,56 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     // The saga asks the draw; the targets come back for review.
     let review = reaches(&lead, TASK, pb::Phase::ReviewingTargets).await;
     assert!(review.targets > 0, "targets drawn: {review:#?}");
+    // The timeline is kept as messages and worded for its reader: in the language the call accepts, the
+    // departments by their names.
+    let mut in_chinese = tonic::Request::new(pb::GetSagaRequest {
+        task_id: TASK.into(),
+    });
+    in_chinese.metadata_mut().insert(
+        "accept-language",
+        "zh-CN,zh;q=0.9,en;q=0.8".parse().unwrap(),
+    );
+    let zh = lead
+        .get_saga(in_chinese)
+        .await
+        .unwrap()
+        .into_inner()
+        .saga
+        .unwrap();
+    let declined = |s: &pb::Saga| {
+        s.history
+            .iter()
+            .find(|h| h.kind == "invitation.declined")
+            .cloned()
+            .unwrap()
+    };
+    let (zh_declined, en_declined) = (declined(&zh), declined(&saga(&mut lead, TASK).await));
+    assert_eq!(
+        zh_declined.detail_text.as_ref().map(|t| t.code.as_str()),
+        Some("tl-invitation-declined")
+    );
+    assert!(
+        zh_declined.detail.ends_with("不参加：本季度执法力量不足")
+            && !zh_declined.detail.contains(WSJK),
+        "{}",
+        zh_declined.detail
+    );
+    assert!(
+        en_declined
+            .detail
+            .ends_with(" declined: 本季度执法力量不足"),
+        "{}",
+        en_declined.detail
+    );
+    let drawn = zh
+        .history
+        .iter()
+        .find(|h| h.kind == "targets.drawn")
+        .unwrap();
+    assert_eq!(
+        drawn.detail,
+        format!("已抽取 {} 个检查对象，待牵头部门审核", review.targets)
+    );
     let other = sthj
         .approve_targets(pb::ApproveTargetsRequest {
             task_id: TASK.into(),
@@ -453,7 +503,8 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .collect();
     assert_eq!(recounted.len(), visits.len());
     assert!(
-        recounted[0].detail.contains("2027-09-21") && recounted[0].detail.contains("2027-09-23"),
+        recounted[0].detail.contains("21 September 2027")
+            && recounted[0].detail.contains("23 September 2027"),
         "{}",
         recounted[0].detail
     );
@@ -928,7 +979,7 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         follow_up
             .history
             .iter()
-            .any(|h| h.kind == "results.final" && h.detail.contains("2 transfer(s)")),
+            .any(|h| h.kind == "results.final" && h.detail.contains("2 transfers")),
         "{:#?}",
         follow_up.history
     );

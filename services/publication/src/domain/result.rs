@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suiji_platform::error::Error;
+use suiji_platform::messages::Text;
 use suiji_platform::validation::{NotNow, Violations, msg};
 
 use super::codes::CodeTable;
@@ -124,8 +125,8 @@ pub struct Step {
     pub actor: String,
     /// What.
     pub kind: String,
-    /// Details.
-    pub detail: String,
+    /// Details: data (the codes entered), a person's reason, or what the service says.
+    pub detail: Text,
 }
 
 /// A correction of a published result.
@@ -239,7 +240,7 @@ impl Result {
         }
     }
 
-    fn step(&mut self, at: i64, actor: &str, kind: &str, detail: impl Into<String>) {
+    fn step(&mut self, at: i64, actor: &str, kind: &str, detail: impl Into<Text>) {
         self.history.push(Step {
             at,
             actor: actor.to_string(),

@@ -152,7 +152,7 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     let moved = got.history.last().unwrap();
     assert_eq!(moved.kind, "due.recounted");
     assert!(
-        moved.detail.contains("2027-01-18") && moved.detail.contains("2027-01-19"),
+        moved.detail.contains("18 January 2027") && moved.detail.contains("19 January 2027"),
         "{}",
         moved.detail
     );

@@ -11,6 +11,8 @@ import { i18n } from '../i18n';
 const csrf: Interceptor = (next) => async (request) => {
   const session = useSession();
   request.header.set('x-suiji-csrf', session.me?.csrf ?? '');
+  // The services word timelines and reasons in the page's language, not the browser's.
+  request.header.set('accept-language', i18n.global.locale.value);
   try {
     return await next(request);
   } catch (error) {
