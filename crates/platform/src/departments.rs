@@ -1,10 +1,30 @@
 //! Every service's copy of the departments (the platform's `departments` table): seeded from the reference
 //! file at start, kept current from `directories.department.upserted`, owned by the directories service.
 
+use std::sync::{Arc, LazyLock, RwLock};
+
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{Db, flag, now_ms};
 use crate::reference::DepartmentSeed;
+
+/// The department names this process has read, by code: for wording what is said without a database at hand
+/// (a refusal turned into a status). Filled when the departments are seeded and each time [`words`] reads the
+/// table, so a name changed by another replica's event is known here at the next page anyone opens.
+static KNOWN: LazyLock<RwLock<Arc<crate::messages::Names>>> = LazyLock::new(Default::default);
+
+/// The department names this process knows (see [`KNOWN`]).
+pub fn known_names() -> Arc<crate::messages::Names> {
+    KNOWN.read().map(|n| Arc::clone(&n)).unwrap_or_default()
+}
+
+fn remember(names: impl IntoIterator<Item = (String, String)>) {
+    if let Ok(mut known) = KNOWN.write() {
+        let mut next = (**known).clone();
+        next.extend(names);
+        *known = Arc::new(next);
+    }
+}
 
 /// Adds or updates a department.
 pub async fn upsert(
@@ -38,6 +58,7 @@ pub async fn seed(db: &Db, path: &str) -> Result<usize, String> {
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
+    remember(seeds.iter().map(|d| (d.code.clone(), d.name.clone())));
     Ok(seeds.len())
 }
 
@@ -90,11 +111,12 @@ pub async fn words<T>(
     request: &tonic::Request<T>,
     conn: &mut AnyConnection,
 ) -> Result<crate::messages::Words, sqlx::Error> {
-    let names = list(conn, true)
+    let names: crate::messages::Names = list(conn, true)
         .await?
         .into_iter()
         .map(|(d, _)| (d.code, d.name))
         .collect();
+    remember(names.clone());
     Ok(crate::messages::Words {
         lang: crate::grpc::lang(request),
         names,

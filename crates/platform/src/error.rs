@@ -25,7 +25,7 @@ pub enum Error {
     #[error("already exists: {0}")]
     AlreadyExists(String),
     /// The state does not allow this now.
-    #[error("failed precondition: {}", .0.0)]
+    #[error("failed precondition: {}", .0.0.text())]
     NotNow(NotNow),
     /// The record changed since the caller read it.
     #[error("conflict: {0}")]
@@ -79,7 +79,7 @@ impl From<Error> for Status {
             Error::Denied(d) => crate::grpc::permission_denied(&d.field, &d.reason),
             Error::NotFound(m) => Status::not_found(m),
             Error::AlreadyExists(m) => Status::already_exists(m),
-            Error::NotNow(n) => Status::failed_precondition(n.0),
+            Error::NotNow(n) => crate::grpc::failed_precondition(&n.0),
             Error::Conflict(m) => Status::aborted(m),
             Error::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

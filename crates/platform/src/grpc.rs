@@ -146,6 +146,24 @@ pub fn invalid_argument(violations: &Violations) -> Status {
     )
 }
 
+/// `FailedPrecondition` saying why in English, and in Chinese (a `LocalizedMessage` detail) when the reason is a
+/// message of the catalogs (departments by the names this process knows): the console shows whichever is the page's
+/// language.
+pub fn failed_precondition(why: &crate::messages::Text) -> Status {
+    let english = why.text();
+    let mut details = ErrorDetails::new();
+    if !why.code().is_empty() || matches!(why, crate::messages::Text::Joined(_)) {
+        details.set_localized_message(
+            crate::messages::Lang::ZhCn.tag(),
+            why.render_with(
+                crate::messages::Lang::ZhCn,
+                &crate::departments::known_names(),
+            ),
+        );
+    }
+    Status::with_error_details(Code::FailedPrecondition, english, details)
+}
+
 /// `PermissionDenied` naming the field that decided it, with the same `BadRequest` detail.
 pub fn permission_denied(field: &str, reason: &str) -> Status {
     Status::with_error_details(

@@ -160,7 +160,9 @@ impl Text {
     /// With argument `name` = `value`. By the argument's name the reader's language words it: a name ending in
     /// `dept` holds a department's code and `depts` several, comma-separated (shown by their names); one ending in
     /// `day` holds a date `YYYY-MM-DD` (in Chinese 2027年3月1日); one ending in `phase` a saga's phase and one ending
-    /// in `deadline` a kind of deadline (shown by the catalogs' messages `phase-…` and `deadline-…`).
+    /// in `deadline` a kind of deadline, one ending in `plan_state`, `task_state`, `result_state`, `transfer_state`,
+    /// `recusal_state` or `draw_state` such a state (shown by the catalogs' messages `phase-…`, `deadline-…`,
+    /// `plan_state-…` and so on).
     pub fn arg(mut self, name: &str, value: impl fmt::Display) -> Self {
         if let Text::Message { args, .. } = &mut self {
             args.push((name.to_string(), value.to_string()));
@@ -300,7 +302,16 @@ fn word_arg(lang: Lang, name: &str, value: &str, names: &Names) -> String {
         return dept(value);
     }
     // A saga's phase or a kind of deadline: by the catalogs' name for it.
-    for kind in ["phase", "deadline"] {
+    for kind in [
+        "phase",
+        "deadline",
+        "plan_state",
+        "task_state",
+        "result_state",
+        "transfer_state",
+        "recusal_state",
+        "draw_state",
+    ] {
         if name.ends_with(kind)
             && let Some(named) = render(lang, &format!("{kind}-{value}"), &[])
         {

@@ -108,4 +108,4 @@ pub struct Denied {
 
 /// Why a step is not possible in the current state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotNow(pub String);
+pub struct NotNow(pub messages::Text);

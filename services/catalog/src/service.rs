@@ -54,7 +54,8 @@ impl Catalog {
     /// Loads an item the caller read at `expected_revision` (0: any).
     async fn load_current(tx: &mut Tx, code: &str, expected_revision: i64) -> Result<Item, Error> {
         let item = Self::load(tx, code).await?;
-        domain::check_revision(&item, expected_revision).map_err(|n| Error::Conflict(n.0))?;
+        domain::check_revision(&item, expected_revision)
+            .map_err(|n| Error::Conflict(n.0.text()))?;
         Ok(item)
     }
 

@@ -21,7 +21,7 @@ use suiji_platform::error::Error;
 use suiji_platform::grpc::Bearer;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::Page;
-use suiji_platform::validation::{Denied, NotNow, Violations};
+use suiji_platform::validation::{Denied, NotNow, Violations, msg};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -110,7 +110,7 @@ fn random_secret() -> Result<[u8; 32], Error> {
 fn upstream(what: &str, status: tonic::Status) -> Error {
     match status.code() {
         tonic::Code::InvalidArgument | tonic::Code::NotFound | tonic::Code::FailedPrecondition => {
-            NotNow(format!("directories refused {what}: {}", status.message())).into()
+            NotNow(format!("directories refused {what}: {}", status.message()).into()).into()
         }
         _ => Error::Internal(format!("directories, {what}: {status}")),
     }
@@ -213,11 +213,12 @@ fn before_digest(record: &Record) -> String {
 }
 
 fn wrong_state(record: &Record, doing: &str) -> Error {
-    NotNow(format!(
-        "task {} cannot {doing}: its draw is {}",
-        record.task_id,
-        record.state.as_str()
-    ))
+    NotNow(
+        msg("nn-draw-state")
+            .arg("task", &record.task_id)
+            .arg("doing", doing)
+            .arg("draw_state", record.state.as_str()),
+    )
     .into()
 }
 
@@ -538,7 +539,7 @@ impl Draws {
         let (mut record, launch) = self.load(task_id).await?;
         require_lead(who, &record)?;
         if record.state != State::Committed {
-            return Err(wrong_state(&record, "draw its targets"));
+            return Err(wrong_state(&record, "draw_targets"));
         }
         let scope = Self::scope_of(&launch);
         let exclusions = dir::Exclusions {
@@ -588,7 +589,7 @@ impl Draws {
         };
         let seed = record::seed_of(&secret, entropy, task_id, &snapshot.digest)
             .map_err(Error::Internal)?;
-        let picks = record::positions(seed, &planned).map_err(|e| NotNow(e.to_string()))?;
+        let picks = record::positions(seed, &planned).map_err(|e| NotNow(e.to_string().into()))?;
         // The directories pick the drawn positions from the snapshot they hold: a province's ten million
         // candidates stay there (anyone verifying the record reads them all, and the digest with them).
         let picked = directories
@@ -688,7 +689,7 @@ impl Draws {
         let (mut record, _) = self.load(task_id).await?;
         require_lead(who, &record)?;
         if record.state != State::TargetsDrawn {
-            return Err(wrong_state(&record, "be locked"));
+            return Err(wrong_state(&record, "lock"));
         }
         if expected_revision != 0 && expected_revision != record.revision {
             return Err(Error::Conflict(format!(
@@ -812,7 +813,7 @@ impl Draws {
         let (mut record, launch) = self.load(task_id).await?;
         require_lead(who, &record)?;
         if record.state != State::TargetsLocked {
-            return Err(wrong_state(&record, "draw its inspectors"));
+            return Err(wrong_state(&record, "draw_inspectors"));
         }
         let mut violations = Violations::default();
         for (i, d) in only.iter().enumerate() {
@@ -842,10 +843,11 @@ impl Draws {
         let day = eligible_on.unwrap_or_else(today);
         let team_size: u32 = sending.iter().map(|d| self.seats(d)).sum();
         if team_size < self.settings.min_team_size {
-            return Err(NotNow(format!(
-                "a team would have {team_size} inspectors; at least {} are required",
-                self.settings.min_team_size
-            ))
+            return Err(NotNow(
+                msg("nn-team-too-small")
+                    .arg("size", team_size)
+                    .arg("min", self.settings.min_team_size),
+            )
             .into());
         }
         let targets = record.targets.locked_list();
@@ -929,7 +931,7 @@ impl Draws {
             algorithm::draw_teams(seed, &record.lead_department, &targets, &pools, &exclusions)
                 .map_err(|e| match e {
                     DrawError::Shortage { .. } | DrawError::TooMany { .. } => {
-                        Error::from(NotNow(format!("the teams cannot be drawn: {e}")))
+                        Error::from(NotNow(msg("nn-teams-cannot").then(e.to_string().into())))
                     }
                 })?;
         let d = record.teams.get_or_insert_with(TeamDraw::default);
@@ -1012,7 +1014,7 @@ impl Draws {
         };
         let (mut record, _) = self.load(task_id).await?;
         if record.state != State::TeamsDrawn {
-            return Err(wrong_state(&record, "replace an inspector"));
+            return Err(wrong_state(&record, "replace"));
         }
         let d = record.teams.as_ref().expect("teams drawn");
         let team = d
@@ -1069,12 +1071,7 @@ impl Draws {
         let chosen = candidates
             .iter()
             .min_by(|a, b| (a.workload, a.id.as_bytes()).cmp(&(b.workload, b.id.as_bytes())))
-            .ok_or_else(|| {
-                NotNow(format!(
-                    "no other eligible inspector of {} can take the seat",
-                    seat.department
-                ))
-            })?
+            .ok_or_else(|| NotNow(msg("nn-no-replacement").arg("dept", &seat.department)))?
             .id
             .clone();
         let replacement = ReplacementRecord {

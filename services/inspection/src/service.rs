@@ -115,8 +115,7 @@ pub use suiji_platform::calendar::today;
 
 fn refused(r: Refusal) -> Error {
     match r {
-        Refusal::Late(why) => NotNow(why.text()).into(),
-        Refusal::NotNow(why) => NotNow(why).into(),
+        Refusal::Late(why) | Refusal::NotNow(why) => NotNow(why).into(),
         Refusal::Invalid { field, reason } => Violations::one(field, reason).into(),
     }
 }
@@ -613,10 +612,7 @@ impl Sagas {
         };
         let v = &stored.visit;
         if v.outcome != Some(visit::Outcome::Inspected) {
-            return Err(NotNow(format!(
-                "visit {visit_id} is not concluded as inspected: transfers follow its findings"
-            ))
-            .into());
+            return Err(NotNow(msg("nn-transfer-not-inspected").arg("visit", visit_id)).into());
         }
         let problems: Vec<String> = v
             .findings

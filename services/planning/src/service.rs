@@ -10,7 +10,7 @@ use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
 use suiji_platform::reference::Regions;
-use suiji_platform::validation::Violations;
+use suiji_platform::validation::{Violations, msg};
 
 use crate::convert::{self, plan_pb, task_pb};
 use crate::domain::{
@@ -627,9 +627,9 @@ impl Planning {
                     caps.push(view.cap_basis_points);
                 }
                 _ => {
-                    return Err(Refusal::NotNow(suiji_platform::validation::NotNow(format!(
-                        "item {code} is no longer published in the catalog; amend the plan or cancel the task"
-                    )))
+                    return Err(Refusal::NotNow(suiji_platform::validation::NotNow(
+                        msg("nn-item-unpublished").arg("item", code),
+                    ))
                     .into());
                 }
             }

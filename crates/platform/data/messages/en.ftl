@@ -224,3 +224,102 @@ rh-created = visit { $visit } concluded: { $outcome ->
    *[other] { $outcome }
 }
 rh-due-uncounted = no due date can be counted
+
+# Why a step is not possible now (FailedPrecondition). Arguments ending in `plan_state`, `task_state`,
+# `result_state`, `transfer_state`, `recusal_state` or `draw_state` are states, shown by the catalogs' names.
+plan_state-draft = a draft
+plan_state-submitted = submitted
+plan_state-approved = approved
+plan_state-published = published
+task_state-created = created
+task_state-launched = launched
+task_state-cancelled = cancelled
+result_state-not_entered = not entered
+result_state-awaiting_review = awaiting review
+result_state-returned = returned
+result_state-rejected = rejected
+result_state-approved = approved
+result_state-published = published
+result_state-withheld = withheld
+transfer_state-open = open
+transfer_state-accepted = accepted
+transfer_state-declined = declined
+transfer_state-closed = closed
+recusal_state-pending = pending
+recusal_state-accepted = accepted
+recusal_state-rejected = rejected
+draw_state-committed = committed
+draw_state-targets_drawn = targets drawn
+draw_state-targets_locked = targets locked
+draw_state-teams_drawn = teams drawn
+draw_state-cancelled = cancelled
+nn-item-retired-edit = the item is retired; a retired item is never edited
+nn-item-retired = the item is retired
+nn-no-draft = there is no draft to publish; version { $version } is already in force
+nn-item-never-published = the item was never published; only a published item is retired
+nn-item-already-retired = the item is already retired
+nn-item-changed = the item changed since it was read (revision { $now } now, { $expected } expected); read it again
+nn-draw-state = task { $task } cannot { $doing ->
+    [draw_targets] draw its targets
+    [lock] be locked
+    [draw_inspectors] draw its inspectors
+   *[replace] replace an inspector
+}: its draw is { $draw_state }
+nn-team-too-small = a team would have { $size } inspectors; at least { $min } are required
+nn-teams-cannot = the teams cannot be drawn
+nn-no-replacement = no other eligible inspector of { $dept } can take the seat
+nn-plan-edit = plan { $plan } is { $plan_state }; only a draft is edited (a published plan changes by amendment)
+nn-plan-submit = plan { $plan } is { $plan_state }; only a draft is submitted
+nn-plan-return = plan { $plan } is { $plan_state }; only a submitted plan is returned
+nn-plan-approve = plan { $plan } is { $plan_state }; only a submitted plan is approved
+nn-plan-publish = plan { $plan } is { $plan_state }; only a plan the joint meeting approved is published
+nn-plan-amend = plan { $plan } is { $plan_state }; a plan not yet published is edited, not amended
+nn-amendment-pending = plan { $plan } already has amendment version { $version } pending; publish it first
+nn-not-proposed-amendment = version { $version } of plan { $plan } is not a proposed amendment
+nn-amendment-not-filed = amendment version { $version } is not filed yet with { $with ->
+    [both] the joint meeting and the judicial department
+    [joint_meeting] the joint meeting
+   *[judicial] the judicial department
+}
+nn-not-pending-amendment = version { $version } of plan { $plan } is not a pending amendment
+nn-plan-tasks = plan { $plan } is { $plan_state }; tasks come only from a published plan
+nn-task-launch = task { $task } is { $task_state }; only a created task is launched
+nn-task-window-ended = task { $task }'s window ended on { $end_day }; it can no longer be launched
+nn-task-cancelled = task { $task } is already cancelled
+nn-item-unpublished = item { $item } is no longer published in the catalog; amend the plan or cancel the task
+nn-result-approved-edit = the result is approved: publish it, or have it withheld
+nn-result-published-edit = the result is published: it is corrected with the head's sign-off, never edited
+nn-result-withheld = the result is withheld and archived
+nn-result-not-awaiting = the result is { $result_state }, not awaiting review
+nn-result-publish = only an approved result is published; this one is { $result_state }
+nn-result-published-withhold = the result is published: it can be corrected, not withdrawn from the public
+nn-result-withheld-already = the result is withheld already
+nn-result-not-entered = the result is not entered: enter it first, so the archive keeps what was found
+nn-result-correct-unpublished = only a published result is corrected; before publication it is returned and entered again
+nn-recusal-decided = the request was already { $recusal_state }
+nn-invitations-closed = the invitations are closed
+nn-no-deadline = no deadline to count again
+nn-deadline-not-provisional = the current deadline is not the provisional one counted again
+nn-not-reviewing = the saga is { $phase }, not reviewing targets
+nn-not-visiting = the saga is { $phase }, not visiting
+nn-answered-already = { $dept } has answered already
+nn-not-taking-part = { $dept } does not take part
+nn-teams-being-drawn = the teams are being drawn; withdraw once they are assigned
+nn-visits-over = the saga is { $phase }: the visits are over
+nn-nobody-to-remind = nobody is waited on to answer
+nn-already-paused = already paused
+nn-not-paused = not paused
+nn-nothing-failed = nothing failed
+nn-not-retriable = { $step } is not a step that can be retried; extend, proceed without or cancel
+nn-visit-concluded = visit { $visit } is concluded
+nn-visit-not-scheduled = the visit is not scheduled
+nn-findings-recorded = findings are recorded; the visit took place
+nn-visit-calendar = the working-day calendar does not cover the days after the assignment; operators add the year (calendar.extra_file)
+nn-record-incomplete = the record form is not complete: every department records its findings first
+nn-confirm-after-sign = the record form is confirmed after the target signs or refuses
+nn-findings-missing = findings are missing
+nn-not-signed = the target has neither signed nor refused
+nn-not-confirmed = not confirmed by { $inspectors }
+nn-transfer-state = the transfer is { $transfer_state }
+nn-reroute-declined-only = only a declined transfer is routed elsewhere; this one is { $transfer_state }
+nn-transfer-not-inspected = visit { $visit } is not concluded as inspected: transfers follow its findings

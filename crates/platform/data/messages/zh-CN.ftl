@@ -202,3 +202,102 @@ rh-created = 检查 { $visit } 结束：{ $outcome ->
    *[other] { $outcome }
 }
 rh-due-uncounted = 无法计算办理期限
+
+# 当前不能进行某一步的原因（FailedPrecondition）。以 `plan_state`、`task_state`、`result_state`、`transfer_state`、
+# `recusal_state`、`draw_state` 结尾的参数是状态，显示为下面的名称。
+plan_state-draft = 草稿
+plan_state-submitted = 已提交
+plan_state-approved = 已批准
+plan_state-published = 已发布
+task_state-created = 已创建
+task_state-launched = 已启动
+task_state-cancelled = 已取消
+result_state-not_entered = 未录入
+result_state-awaiting_review = 待审核
+result_state-returned = 已退回
+result_state-rejected = 审核未通过
+result_state-approved = 审核通过
+result_state-published = 已公示
+result_state-withheld = 不予公示
+transfer_state-open = 待接收
+transfer_state-accepted = 已接收
+transfer_state-declined = 已拒收
+transfer_state-closed = 已办结
+recusal_state-pending = 待决定
+recusal_state-accepted = 同意回避
+recusal_state-rejected = 不同意回避
+draw_state-committed = 已承诺
+draw_state-targets_drawn = 已抽取检查对象
+draw_state-targets_locked = 已锁定检查对象
+draw_state-teams_drawn = 已组成检查组
+draw_state-cancelled = 已取消
+nn-item-retired-edit = 该事项已废止，废止的事项不能再修改
+nn-item-retired = 该事项已废止
+nn-no-draft = 没有待发布的草稿；第 { $version } 版已在施行
+nn-item-never-published = 该事项从未发布；只有已发布的事项才能废止
+nn-item-already-retired = 该事项已废止
+nn-item-changed = 该事项在打开后已被他人修改（现为第 { $now } 次修订，打开时为第 { $expected } 次）；请重新打开后再操作
+nn-draw-state = 任务 { $task } 不能{ $doing ->
+    [draw_targets] 抽取检查对象
+    [lock] 锁定抽取结果
+    [draw_inspectors] 抽取检查人员
+   *[replace] 替换检查人员
+}：其抽取记录当前为{ $draw_state }
+nn-team-too-small = 每个检查组将只有 { $size } 名检查人员，至少需要 { $min } 名
+nn-teams-cannot = 无法抽取检查组
+nn-no-replacement = { $dept }没有其他符合条件的检查人员可以替补
+nn-plan-edit = 计划 { $plan } 当前为{ $plan_state }；只有草稿可以修改（已发布的计划通过调整变更）
+nn-plan-submit = 计划 { $plan } 当前为{ $plan_state }；只有草稿可以提交
+nn-plan-return = 计划 { $plan } 当前为{ $plan_state }；只有已提交的计划可以退回
+nn-plan-approve = 计划 { $plan } 当前为{ $plan_state }；只有已提交的计划可以批准
+nn-plan-publish = 计划 { $plan } 当前为{ $plan_state }；只有联席会议批准的计划可以发布
+nn-plan-amend = 计划 { $plan } 当前为{ $plan_state }；尚未发布的计划直接修改，无需调整
+nn-amendment-pending = 计划 { $plan } 已有待发布的第 { $version } 版调整；请先发布
+nn-not-proposed-amendment = 计划 { $plan } 的第 { $version } 版不是拟议的调整
+nn-amendment-not-filed = 第 { $version } 版调整尚未向{ $with ->
+    [both] 联席会议和司法行政部门
+    [joint_meeting] 联席会议
+   *[judicial] 司法行政部门
+}备案
+nn-not-pending-amendment = 计划 { $plan } 的第 { $version } 版不是待发布的调整
+nn-plan-tasks = 计划 { $plan } 当前为{ $plan_state }；只有已发布的计划才能生成任务
+nn-task-launch = 任务 { $task } 当前为{ $task_state }；只有已创建的任务可以启动
+nn-task-window-ended = 任务 { $task } 的实施期已于{ $end_day }结束，不能再启动
+nn-task-cancelled = 任务 { $task } 已取消
+nn-item-unpublished = 事项 { $item } 已不再在事项清单中发布；请调整计划或取消任务
+nn-result-approved-edit = 该结果已审核通过：请公示，或决定不予公示
+nn-result-published-edit = 该结果已公示：只能经主要负责人同意后更正，不能直接修改
+nn-result-withheld = 该结果已决定不予公示并归档
+nn-result-not-awaiting = 该结果当前为{ $result_state }，不在待审核状态
+nn-result-publish = 只有审核通过的结果才能公示；该结果当前为{ $result_state }
+nn-result-published-withhold = 该结果已公示：可以更正，但不能撤回公示
+nn-result-withheld-already = 该结果已决定不予公示
+nn-result-not-entered = 该结果尚未录入：请先录入，以便归档保存检查发现的情况
+nn-result-correct-unpublished = 只有已公示的结果才能更正；公示前应退回后重新录入
+nn-recusal-decided = 该回避申请已有决定：{ $recusal_state }
+nn-invitations-closed = 邀请已结束
+nn-no-deadline = 没有需要重新计算的期限
+nn-deadline-not-provisional = 当前期限不是被重新计算的暂定期限
+nn-not-reviewing = 该联合抽查正处于{ $phase }阶段，不在审核检查对象阶段
+nn-not-visiting = 该联合抽查正处于{ $phase }阶段，不在实施检查阶段
+nn-answered-already = { $dept }已经答复
+nn-not-taking-part = { $dept }未参加
+nn-teams-being-drawn = 正在抽取检查组；请在组队完成后再退出
+nn-visits-over = 该联合抽查正处于{ $phase }阶段：检查已结束
+nn-nobody-to-remind = 没有等待答复的部门
+nn-already-paused = 已经暂停
+nn-not-paused = 未暂停
+nn-nothing-failed = 没有失败的步骤
+nn-not-retriable = { $step } 不是可以重试的步骤；请延长期限、不再等待或取消
+nn-visit-concluded = 检查 { $visit } 已结束
+nn-visit-not-scheduled = 该检查尚未安排
+nn-findings-recorded = 已录入检查情况，检查已实施
+nn-visit-calendar = 工作日历未包含组队之后的日期；请运维人员加入该年度（calendar.extra_file）
+nn-record-incomplete = 检查记录表尚不完整：各部门须先录入检查情况
+nn-confirm-after-sign = 检查对象签字或拒绝签字后才能确认检查记录表
+nn-findings-missing = 尚有检查情况未录入
+nn-not-signed = 检查对象尚未签字，也未拒绝签字
+nn-not-confirmed = { $inspectors } 尚未确认
+nn-transfer-state = 该移送当前为{ $transfer_state }
+nn-reroute-declined-only = 只有被拒收的移送才能改送；该移送当前为{ $transfer_state }
+nn-transfer-not-inspected = 检查 { $visit } 未以“已实施检查”结束：移送须依据检查发现的问题

@@ -420,9 +420,7 @@ pub fn plan_edit(item: &Item, department_code: &str) -> Result<Edit, Result<NotN
         )));
     }
     match item.state {
-        ItemState::Retired => Err(Ok(NotNow(
-            "the item is retired; a retired item is never edited".into(),
-        ))),
+        ItemState::Retired => Err(Ok(NotNow(msg("nn-item-retired-edit")))),
         _ if item.has_draft() => Ok(Edit::ReplaceDraft(item.latest_version)),
         _ => Ok(Edit::NewDraft(item.latest_version + 1)),
     }
@@ -431,11 +429,10 @@ pub fn plan_edit(item: &Item, department_code: &str) -> Result<Edit, Result<NotN
 /// Plans publishing: the version that comes into force.
 pub fn plan_publish(item: &Item) -> Result<u32, NotNow> {
     match item.state {
-        ItemState::Retired => Err(NotNow("the item is retired".into())),
-        _ if !item.has_draft() => Err(NotNow(format!(
-            "there is no draft to publish; version {} is already in force",
-            item.published_version
-        ))),
+        ItemState::Retired => Err(NotNow(msg("nn-item-retired"))),
+        _ if !item.has_draft() => Err(NotNow(
+            msg("nn-no-draft").arg("version", item.published_version),
+        )),
         _ => Ok(item.latest_version),
     }
 }
@@ -447,20 +444,19 @@ pub fn plan_retire(item: &Item, reason: &str) -> Result<(), Result<NotNow, Viola
     }
     match item.state {
         ItemState::Published => Ok(()),
-        ItemState::Draft => Err(Ok(NotNow(
-            "the item was never published; only a published item is retired".into(),
-        ))),
-        ItemState::Retired => Err(Ok(NotNow("the item is already retired".into()))),
+        ItemState::Draft => Err(Ok(NotNow(msg("nn-item-never-published")))),
+        ItemState::Retired => Err(Ok(NotNow(msg("nn-item-already-retired")))),
     }
 }
 
 /// Checks that the caller's view is current.
 pub fn check_revision(item: &Item, expected: i64) -> Result<(), NotNow> {
     if expected != 0 && expected != item.revision {
-        return Err(NotNow(format!(
-            "the item changed since it was read (revision {} now, {expected} expected); read it again",
-            item.revision
-        )));
+        return Err(NotNow(
+            msg("nn-item-changed")
+                .arg("now", item.revision)
+                .arg("expected", expected),
+        ));
     }
     Ok(())
 }

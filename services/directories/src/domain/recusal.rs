@@ -79,10 +79,9 @@ pub fn decide(
         }));
     }
     if state != RecusalState::Pending {
-        return Err(Refusal::NotNow(NotNow(format!(
-            "the request was already {}",
-            state.as_str()
-        ))));
+        return Err(Refusal::NotNow(NotNow(
+            msg("nn-recusal-decided").arg("recusal_state", state.as_str()),
+        )));
     }
     if !accept && reason.trim().is_empty() {
         return Err(Refusal::Invalid(Violations::one(

@@ -382,7 +382,7 @@ pub enum Refusal {
     /// It belongs to a step the saga has passed (a late reply, a timer after its step): recorded, not applied.
     Late(Text),
     /// It is not allowed now.
-    NotNow(String),
+    NotNow(Text),
     /// A field is wrong.
     Invalid { field: String, reason: Reason },
 }
@@ -581,19 +581,17 @@ impl Saga {
     /// the timeline says the old date and the new.
     fn recounted(&mut self, deadline: Deadline) -> Result<Outcome, Refusal> {
         if self.phase != Phase::Inviting {
-            return Err(Refusal::NotNow("the invitations are closed".into()));
+            return Err(Refusal::NotNow(msg("nn-invitations-closed")));
         }
         let Some(current) = self.deadlines.last() else {
-            return Err(Refusal::NotNow("no deadline to count again".into()));
+            return Err(Refusal::NotNow(msg("nn-no-deadline")));
         };
         if !current.provisional
             || current.step != deadline.step
             || current.working_days != deadline.working_days
             || current.from != deadline.from
         {
-            return Err(Refusal::NotNow(
-                "the current deadline is not the provisional one counted again".into(),
-            ));
+            return Err(Refusal::NotNow(msg("nn-deadline-not-provisional")));
         }
         let (old, new) = (current.date, deadline.date);
         let detail = suiji_platform::calendar::Due {
@@ -626,7 +624,7 @@ impl Saga {
         if self.phase == Phase::Cancelled {
             return Err(match input {
                 Input::Steer(_) | Input::TargetsApproved { .. } => {
-                    Refusal::NotNow("the saga is cancelled".into())
+                    Refusal::NotNow(msg("late-cancelled"))
                 }
                 _ => Refusal::Late(msg("late-cancelled")),
             });
@@ -662,10 +660,9 @@ impl Saga {
             }
             Input::TargetsApproved { by } => {
                 if self.phase != Phase::ReviewingTargets {
-                    return Err(Refusal::NotNow(format!(
-                        "the saga is {}, not reviewing targets",
-                        self.phase.as_str()
-                    )));
+                    return Err(Refusal::NotNow(
+                        msg("nn-not-reviewing").arg("phase", self.phase.as_str()),
+                    ));
                 }
                 self.phase = Phase::Locking;
                 Ok(Outcome {
@@ -786,10 +783,9 @@ impl Saga {
                 total,
             } => {
                 if !matches!(self.phase, Phase::Scheduling | Phase::Visiting) {
-                    return Err(Refusal::NotNow(format!(
-                        "the saga is {}, not visiting",
-                        self.phase.as_str()
-                    )));
+                    return Err(Refusal::NotNow(
+                        msg("nn-not-visiting").arg("phase", self.phase.as_str()),
+                    ));
                 }
                 self.visits = (scheduled, concluded, total);
                 if self.phase == Phase::Scheduling && scheduled == total {
@@ -856,10 +852,9 @@ impl Saga {
             ));
         };
         if p.answer != Answer::Invited {
-            return Err(Refusal::NotNow(format!(
-                "{department} has answered already ({:?})",
-                p.answer
-            )));
+            return Err(Refusal::NotNow(
+                msg("nn-answered-already").arg("dept", department),
+            ));
         }
         if phase != Phase::Inviting {
             return Err(Refusal::Late(msg("late-answered").arg("dept", department)));
@@ -1005,26 +1000,22 @@ impl Saga {
             ));
         };
         if self.participants[p].answer != Answer::Confirmed {
-            return Err(Refusal::NotNow(format!(
-                "{department} does not take part ({:?})",
-                self.participants[p].answer
-            )));
+            return Err(Refusal::NotNow(
+                msg("nn-not-taking-part").arg("dept", department),
+            ));
         }
         let release = match self.phase {
             Phase::Inviting | Phase::DrawingTargets | Phase::ReviewingTargets | Phase::Locking => {
                 false
             }
             Phase::AssigningInspectors => {
-                return Err(Refusal::NotNow(
-                    "the teams are being drawn; withdraw once they are assigned".into(),
-                ));
+                return Err(Refusal::NotNow(msg("nn-teams-being-drawn")));
             }
             Phase::Scheduling | Phase::Visiting => true,
             Phase::Results | Phase::FollowUp | Phase::Closed | Phase::Cancelled => {
-                return Err(Refusal::NotNow(format!(
-                    "the saga is {}: the visits are over",
-                    self.phase.as_str()
-                )));
+                return Err(Refusal::NotNow(
+                    msg("nn-visits-over").arg("phase", self.phase.as_str()),
+                ));
             }
         };
         let part = &mut self.participants[p];
@@ -1054,7 +1045,7 @@ impl Saga {
             Steer::Remind => {
                 let unanswered = self.unanswered();
                 if self.phase != Phase::Inviting || unanswered.is_empty() {
-                    return Err(Refusal::NotNow("nobody is waited on to answer".into()));
+                    return Err(Refusal::NotNow(msg("nn-nobody-to-remind")));
                 }
                 Ok(Outcome {
                     kind: "steer.remind",
@@ -1064,7 +1055,7 @@ impl Saga {
             }
             Steer::Extend(deadline) => {
                 if self.phase != Phase::Inviting {
-                    return Err(Refusal::NotNow("the invitations are closed".into()));
+                    return Err(Refusal::NotNow(msg("nn-invitations-closed")));
                 }
                 if self
                     .deadlines
@@ -1088,7 +1079,7 @@ impl Saga {
             }
             Steer::ProceedWithout(reason) => {
                 if self.phase != Phase::Inviting {
-                    return Err(Refusal::NotNow("the invitations are closed".into()));
+                    return Err(Refusal::NotNow(msg("nn-invitations-closed")));
                 }
                 if reason.trim().is_empty() {
                     return Err(Refusal::invalid("reason", msg("reason-proceed")));
@@ -1111,7 +1102,7 @@ impl Saga {
             }
             Steer::Pause => {
                 if self.paused {
-                    return Err(Refusal::NotNow("already paused".into()));
+                    return Err(Refusal::NotNow(msg("nn-already-paused")));
                 }
                 self.paused = true;
                 Ok(Outcome {
@@ -1122,7 +1113,7 @@ impl Saga {
             }
             Steer::Resume => {
                 if !self.paused {
-                    return Err(Refusal::NotNow("not paused".into()));
+                    return Err(Refusal::NotNow(msg("nn-not-paused")));
                 }
                 self.paused = false;
                 Ok(Outcome {
@@ -1151,13 +1142,12 @@ impl Saga {
             }
             Steer::Retry => {
                 let Some(attention) = self.attention.clone() else {
-                    return Err(Refusal::NotNow("nothing failed".into()));
+                    return Err(Refusal::NotNow(msg("nn-nothing-failed")));
                 };
                 let Some(command) = self.pending.clone() else {
-                    return Err(Refusal::NotNow(format!(
-                        "{} is not a step that can be retried; extend, proceed without or cancel",
-                        attention.step
-                    )));
+                    return Err(Refusal::NotNow(
+                        msg("nn-not-retriable").arg("step", &attention.step),
+                    ));
                 };
                 self.attention = None;
                 Ok(Outcome {

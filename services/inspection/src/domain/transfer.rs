@@ -181,10 +181,9 @@ impl Transfer {
             Answer::Close => (&[State::Open, State::Accepted][..], State::Closed, "closed"),
         };
         if !from.contains(&self.state) {
-            return Err(Refusal::NotNow(format!(
-                "the transfer is {}",
-                self.state.as_str()
-            )));
+            return Err(Refusal::NotNow(
+                msg("nn-transfer-state").arg("transfer_state", self.state.as_str()),
+            ));
         }
         if answer != Answer::Accept && note.is_empty() {
             return Err(Refusal::invalid(
@@ -218,10 +217,9 @@ impl Transfer {
             ));
         }
         if self.state != State::Declined {
-            return Err(Refusal::NotNow(format!(
-                "only a declined transfer is routed elsewhere; this one is {}",
-                self.state.as_str()
-            )));
+            return Err(Refusal::NotNow(
+                msg("nn-reroute-declined-only").arg("transfer_state", self.state.as_str()),
+            ));
         }
         if to.trim().is_empty() || to == self.to {
             return Err(Refusal::invalid(

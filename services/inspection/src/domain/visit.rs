@@ -207,7 +207,9 @@ impl Visit {
 
     fn open(&self) -> Result<(), Refusal> {
         if self.outcome.is_some() {
-            Err(Refusal::NotNow(format!("visit {} is concluded", self.id)))
+            Err(Refusal::NotNow(
+                msg("nn-visit-concluded").arg("visit", &self.id),
+            ))
         } else {
             Ok(())
         }
@@ -219,7 +221,7 @@ impl Visit {
     pub fn attach_evidence(&mut self, e: Evidence) -> Result<bool, Refusal> {
         self.open()?;
         if self.scheduled_for.is_none() {
-            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+            return Err(Refusal::NotNow(msg("nn-visit-not-scheduled")));
         }
         if !self.team.iter().any(|m| m.department == e.department) {
             return Err(Refusal::invalid(
@@ -328,9 +330,7 @@ impl Visit {
     ) -> Result<(), Refusal> {
         self.open()?;
         if !self.findings.is_empty() {
-            return Err(Refusal::NotNow(
-                "findings are recorded; the visit took place".into(),
-            ));
+            return Err(Refusal::NotNow(msg("nn-findings-recorded")));
         }
         if day < self.assigned_on {
             return Err(Refusal::invalid(
@@ -339,11 +339,7 @@ impl Visit {
             ));
         }
         let Some(by) = self.schedule_by else {
-            return Err(Refusal::NotNow(
-                "the working-day calendar does not cover the days after the assignment; operators add the year \
-                 (calendar.extra_file)"
-                    .into(),
-            ));
+            return Err(Refusal::NotNow(msg("nn-visit-calendar")));
         };
         if day > by {
             return Err(Refusal::invalid(
@@ -368,7 +364,7 @@ impl Visit {
     ) -> Result<(), Refusal> {
         self.open()?;
         if self.scheduled_for.is_none() {
-            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+            return Err(Refusal::NotNow(msg("nn-visit-not-scheduled")));
         }
         if !self.team.iter().any(|m| m.department == department) {
             return Err(Refusal::invalid(
@@ -440,10 +436,7 @@ impl Visit {
     pub fn sign(&mut self, signature: Signature) -> Result<(), Refusal> {
         self.open()?;
         if !self.findings_complete() {
-            return Err(Refusal::NotNow(
-                "the record form is not complete: every department records its findings first"
-                    .into(),
-            ));
+            return Err(Refusal::NotNow(msg("nn-record-incomplete")));
         }
         match &signature {
             Signature::Signed(by) if by.trim().is_empty() => {
@@ -468,9 +461,7 @@ impl Visit {
     pub fn confirm(&mut self, department: &str, inspectors: &[String]) -> Result<(), Refusal> {
         self.open()?;
         if self.signature.is_none() {
-            return Err(Refusal::NotNow(
-                "the record form is confirmed after the target signs or refuses".into(),
-            ));
+            return Err(Refusal::NotNow(msg("nn-confirm-after-sign")));
         }
         if inspectors.is_empty() {
             return Err(Refusal::invalid(
@@ -504,16 +495,14 @@ impl Visit {
     pub fn conclude(&mut self, outcome: Outcome, today: NaiveDate) -> Result<(), Refusal> {
         self.open()?;
         if self.scheduled_for.is_none() {
-            return Err(Refusal::NotNow("the visit is not scheduled".into()));
+            return Err(Refusal::NotNow(msg("nn-visit-not-scheduled")));
         }
         if outcome == Outcome::Inspected {
             if !self.findings_complete() {
-                return Err(Refusal::NotNow("findings are missing".into()));
+                return Err(Refusal::NotNow(msg("nn-findings-missing")));
             }
             if self.signature.is_none() {
-                return Err(Refusal::NotNow(
-                    "the target has neither signed nor refused".into(),
-                ));
+                return Err(Refusal::NotNow(msg("nn-not-signed")));
             }
             let missing: Vec<&str> = self
                 .team
@@ -522,10 +511,9 @@ impl Visit {
                 .map(|m| m.inspector_id.as_str())
                 .collect();
             if !missing.is_empty() {
-                return Err(Refusal::NotNow(format!(
-                    "not confirmed by {}",
-                    missing.join(", ")
-                )));
+                return Err(Refusal::NotNow(
+                    msg("nn-not-confirmed").arg("inspectors", missing.join(", ")),
+                ));
             }
         }
         self.outcome = Some(outcome);

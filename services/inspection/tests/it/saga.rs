@@ -278,6 +278,20 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     respond(&mut sthj, true, "").await.unwrap();
     let twice = respond(&mut sthj, true, "").await.unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
+    // Why not, in English and, for the console's Chinese page, in Chinese with the department by name.
+    assert!(
+        twice.message().ends_with("has answered already"),
+        "{}",
+        twice.message()
+    );
+    let why =
+        tonic_types::StatusExt::get_details_localized_message(&twice).expect("in Chinese too");
+    assert_eq!(why.locale, "zh-CN");
+    assert!(
+        why.message.ends_with("已经答复") && !why.message.contains(STHJ),
+        "{}",
+        why.message
+    );
     respond(&mut wsjk, false, "本季度执法力量不足")
         .await
         .unwrap();

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use suiji_platform::auth::{Identity, ROLE_ADMIN};
+use suiji_platform::messages::Text;
 use suiji_platform::reference::Regions;
 use suiji_platform::validation::{Denied, NotNow, Violations, msg};
 pub use suiji_platform::vocabulary::TargetKind;
@@ -661,7 +662,7 @@ pub fn check_revision(current: i64, expected: i64) -> Result<(), String> {
     Ok(())
 }
 
-fn not_now(reason: impl Into<String>) -> NotNow {
+fn not_now(reason: impl Into<Text>) -> NotNow {
     NotNow(reason.into())
 }
 
@@ -708,11 +709,11 @@ impl From<Violations> for Refusal {
 pub fn check_update(who: &Identity, plan: &Plan, content: &PlanContent) -> Result<(), Refusal> {
     may_edit(who, &plan.department_code, "id")?;
     if plan.state != PlanState::Draft {
-        return Err(not_now(format!(
-            "plan {} is {}; only a draft is edited (a published plan changes by amendment)",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-edit")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     check_same_year(plan, content)?;
@@ -733,11 +734,11 @@ fn check_same_year(plan: &Plan, content: &PlanContent) -> Result<(), Violations>
 pub fn submit(who: &Identity, plan: &mut Plan, now_ms: i64) -> Result<(), Refusal> {
     may_edit(who, &plan.department_code, "id")?;
     if plan.state != PlanState::Draft {
-        return Err(not_now(format!(
-            "plan {} is {}; only a draft is submitted",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-submit")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     plan.state = PlanState::Submitted;
@@ -792,11 +793,11 @@ pub fn return_plan(who: &Identity, plan: &mut Plan, reason: &str) -> Result<(), 
     check_text(&mut v, "reason", reason, true);
     v.into_result()?;
     if plan.state != PlanState::Submitted {
-        return Err(not_now(format!(
-            "plan {} is {}; only a submitted plan is returned",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-return")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     plan.state = PlanState::Draft;
@@ -808,11 +809,11 @@ pub fn return_plan(who: &Identity, plan: &mut Plan, reason: &str) -> Result<(), 
 pub fn approve(who: &Identity, plan: &mut Plan, now_ms: i64) -> Result<(), Refusal> {
     joint_meeting(who, plan, "approves a plan")?;
     if plan.state != PlanState::Submitted {
-        return Err(not_now(format!(
-            "plan {} is {}; only a submitted plan is approved",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-approve")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     plan.state = PlanState::Approved;
@@ -828,11 +829,11 @@ pub fn publish(who: &Identity, plan: &mut Plan, now_ms: i64) -> Result<(), Refus
         may_edit(who, &plan.department_code, "id")?;
     }
     if plan.state != PlanState::Approved {
-        return Err(not_now(format!(
-            "plan {} is {}; only a plan the joint meeting approved is published",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-publish")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     plan.state = PlanState::Published;
@@ -854,18 +855,19 @@ pub fn propose_amendment(
     v.into_result()?;
     check_same_year(plan, content)?;
     if plan.state != PlanState::Published {
-        return Err(not_now(format!(
-            "plan {} is {}; a plan not yet published is edited, not amended",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-amend")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     if plan.latest_version > plan.effective_version {
-        return Err(not_now(format!(
-            "plan {} already has amendment version {} pending; publish it first",
-            plan.id, plan.latest_version
-        ))
+        return Err(not_now(
+            msg("nn-amendment-pending")
+                .arg("plan", &plan.id)
+                .arg("version", plan.latest_version),
+        )
         .into());
     }
     Ok(plan.latest_version + 1)
@@ -874,10 +876,11 @@ pub fn propose_amendment(
 /// Records the filings the caller's roles allow on a pending amendment.
 pub fn file_amendment(who: &Identity, plan: &Plan, version: &mut Version) -> Result<(), Refusal> {
     if version.amendment != Some(AmendmentState::Proposed) {
-        return Err(not_now(format!(
-            "version {} of plan {} is not a proposed amendment",
-            version.version, plan.id
-        ))
+        return Err(not_now(
+            msg("nn-not-proposed-amendment")
+                .arg("plan", &plan.id)
+                .arg("version", version.version),
+        )
         .into());
     }
     let mut filed = false;
@@ -916,31 +919,27 @@ pub fn publish_amendment(
     match version.amendment {
         Some(AmendmentState::Filed) => {}
         Some(AmendmentState::Proposed) => {
-            let missing: Vec<&str> = [
-                (
-                    version.joint_meeting_filed_by.is_empty(),
-                    "the joint meeting",
-                ),
-                (
-                    version.judicial_filed_by.is_empty(),
-                    "the judicial department",
-                ),
-            ]
-            .into_iter()
-            .filter_map(|(m, who)| m.then_some(who))
-            .collect();
-            return Err(not_now(format!(
-                "amendment version {} is not filed yet with {}",
-                version.version,
-                missing.join(" and ")
-            ))
+            let with = match (
+                version.joint_meeting_filed_by.is_empty(),
+                version.judicial_filed_by.is_empty(),
+            ) {
+                (true, true) => "both",
+                (true, false) => "joint_meeting",
+                _ => "judicial",
+            };
+            return Err(not_now(
+                msg("nn-amendment-not-filed")
+                    .arg("version", version.version)
+                    .arg("with", with),
+            )
             .into());
         }
         _ => {
-            return Err(not_now(format!(
-                "version {} of plan {} is not a pending amendment",
-                version.version, plan.id
-            ))
+            return Err(not_now(
+                msg("nn-not-pending-amendment")
+                    .arg("plan", &plan.id)
+                    .arg("version", version.version),
+            )
             .into());
         }
     }
@@ -1056,11 +1055,11 @@ pub fn plan_task(
     regions: &Regions,
 ) -> Result<TaskContent, Refusal> {
     if plan.state != PlanState::Published {
-        return Err(not_now(format!(
-            "plan {} is {}; tasks come only from a published plan",
-            plan.id,
-            plan.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-plan-tasks")
+                .arg("plan", &plan.id)
+                .arg("plan_state", plan.state.as_str()),
+        )
         .into());
     }
     let Some(entry) = version.content.entry(&request.entry_key) else {
@@ -1225,19 +1224,20 @@ pub fn plan_task(
 pub fn launch(who: &Identity, task: &mut Task, now_ms: i64) -> Result<(), Refusal> {
     may_edit(who, task.lead(), "id")?;
     if task.state != TaskState::Created {
-        return Err(not_now(format!(
-            "task {} is {}; only a created task is launched",
-            task.id,
-            task.state.as_str()
-        ))
+        return Err(not_now(
+            msg("nn-task-launch")
+                .arg("task", &task.id)
+                .arg("task_state", task.state.as_str()),
+        )
         .into());
     }
     let today = china_date(now_ms);
     if today > task.content.window_end {
-        return Err(not_now(format!(
-            "task {}'s window ended on {}; it can no longer be launched",
-            task.id, task.content.window_end
-        ))
+        return Err(not_now(
+            msg("nn-task-window-ended")
+                .arg("task", &task.id)
+                .arg("end_day", task.content.window_end),
+        )
         .into());
     }
     task.state = TaskState::Launched;
@@ -1252,7 +1252,7 @@ pub fn cancel(who: &Identity, task: &mut Task, reason: &str, now_ms: i64) -> Res
     check_text(&mut v, "reason", reason, true);
     v.into_result()?;
     if task.state == TaskState::Cancelled {
-        return Err(not_now(format!("task {} is already cancelled", task.id)).into());
+        return Err(not_now(msg("nn-task-cancelled").arg("task", &task.id)).into());
     }
     task.state = TaskState::Cancelled;
     task.cancel_reason = reason.trim().to_string();

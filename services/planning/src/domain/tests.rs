@@ -336,7 +336,7 @@ fn amendments_need_both_filings_before_publication() {
     let Err(Refusal::NotNow(n)) = publish_amendment(&editor, &mut p, &mut v.clone(), 5) else {
         panic!("published before the judicial filing");
     };
-    assert!(n.0.contains("judicial"), "{}", n.0);
+    assert!(n.0.text().contains("judicial"), "{}", n.0);
     file_amendment(&who("610400-SFJ", &[ROLE_JUDICIAL]), &p, &mut v).unwrap();
     assert_eq!(v.amendment, Some(AmendmentState::Filed));
     publish_amendment(&editor, &mut p, &mut v, 5).unwrap();

@@ -214,7 +214,7 @@ pub enum Decision {
     Reject,
 }
 
-fn not_now(why: impl Into<String>) -> Error {
+fn not_now(why: impl Into<Text>) -> Error {
     NotNow(why.into()).into()
 }
 
@@ -364,16 +364,12 @@ impl Result {
         match self.state {
             State::NotEntered | State::AwaitingReview | State::Returned | State::Rejected => {}
             State::Approved => {
-                return Err(not_now(
-                    "the result is approved: publish it, or have it withheld",
-                ));
+                return Err(not_now(msg("nn-result-approved-edit")));
             }
             State::Published => {
-                return Err(not_now(
-                    "the result is published: it is corrected with the head's sign-off, never edited",
-                ));
+                return Err(not_now(msg("nn-result-published-edit")));
             }
-            State::Withheld => return Err(not_now("the result is withheld and archived")),
+            State::Withheld => return Err(not_now(msg("nn-result-withheld"))),
         }
         self.check(&content, table, known_department, "content")?;
         let again = self.state != State::NotEntered;
@@ -404,10 +400,9 @@ impl Result {
         now: i64,
     ) -> std::result::Result<(), Error> {
         if self.state != State::AwaitingReview {
-            return Err(not_now(format!(
-                "the result is {}, not awaiting review",
-                self.state.as_str().replace('_', " ")
-            )));
+            return Err(not_now(
+                msg("nn-result-not-awaiting").arg("result_state", self.state.as_str()),
+            ));
         }
         if decision != Decision::Approve && reason.trim().is_empty() {
             return Err(Violations::one("reason", msg("result-review-reason")).into());
@@ -433,10 +428,9 @@ impl Result {
             State::Approved => {}
             State::Published => return Ok(false),
             other => {
-                return Err(not_now(format!(
-                    "only an approved result is published; this one is {}",
-                    other.as_str().replace('_', " ")
-                )));
+                return Err(not_now(
+                    msg("nn-result-publish").arg("result_state", other.as_str()),
+                ));
             }
         }
         self.state = State::Published;
@@ -458,15 +452,11 @@ impl Result {
         match self.state {
             State::AwaitingReview | State::Approved => {}
             State::Published => {
-                return Err(not_now(
-                    "the result is published: it can be corrected, not withdrawn from the public",
-                ));
+                return Err(not_now(msg("nn-result-published-withhold")));
             }
-            State::Withheld => return Err(not_now("the result is withheld already")),
+            State::Withheld => return Err(not_now(msg("nn-result-withheld-already"))),
             _ => {
-                return Err(not_now(
-                    "the result is not entered: enter it first, so the archive keeps what was found",
-                ));
+                return Err(not_now(msg("nn-result-not-entered")));
             }
         }
         self.state = State::Withheld;
@@ -486,9 +476,7 @@ impl Result {
         now: i64,
     ) -> std::result::Result<(), Error> {
         if self.state != State::Published {
-            return Err(not_now(
-                "only a published result is corrected; before publication it is returned and entered again",
-            ));
+            return Err(not_now(msg("nn-result-correct-unpublished")));
         }
         if reason.trim().is_empty() {
             return Err(Violations::one("reason", msg("result-correction-reason")).into());

@@ -3,7 +3,7 @@
 import { createClient, type Client, Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import type { DescService } from '@bufbuild/protobuf';
-import { BadRequestSchema } from '@gen/google/rpc/error_details_pb';
+import { BadRequestSchema, LocalizedMessageSchema } from '@gen/google/rpc/error_details_pb';
 import { ElMessage } from 'element-plus';
 import { useSession } from './session';
 import { i18n } from '../i18n';
@@ -60,10 +60,14 @@ export function messageOf(error: unknown): string {
   if (error instanceof ConnectError) {
     if (error.code === Code.Unauthenticated) return i18n.global.t('signIn.again');
     if (error.code === Code.Unavailable) return i18n.global.t('common.unavailable');
+    if (error.code === Code.Aborted) return i18n.global.t('common.changed');
     // A refusal not shown at a form's field (a step's reason asked in a box): its violations, in the page's language.
     const texts = Object.values(violations(error));
     if (error.code === Code.InvalidArgument && texts.length) return texts.join('；');
-    return error.rawMessage;
+    // Why a step is not possible now, in the page's language where the service wrote it so.
+    const locale = i18n.global.locale.value;
+    const localized = error.findDetails(LocalizedMessageSchema).find((m) => m.locale === locale);
+    return localized?.message ?? error.rawMessage;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -322,6 +322,7 @@ const en: typeof zh = {
   },
   common: {
     unavailable: 'The service cannot be reached just now; try again shortly',
+    changed: 'Someone changed this meanwhile; reload the page to see it as it is now, then try again',
     loading: 'Loading…',
     empty: 'Nothing here',
     refresh: 'Refresh',

@@ -320,6 +320,7 @@ export default {
   },
   common: {
     unavailable: '服务暂时无法访问，请稍后再试',
+    changed: '这条记录刚被他人修改，请刷新页面查看最新内容后再操作',
     loading: '加载中…',
     empty: '暂无数据',
     refresh: '刷新',

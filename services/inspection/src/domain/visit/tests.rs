@@ -181,7 +181,7 @@ fn the_record_form_is_signed_or_refused_then_confirmed_by_every_member() {
     assert!(
         matches!(
             v.conclude(Outcome::Inspected, day("2027-03-02")),
-            Err(Refusal::NotNow(why)) if why.contains("b1")
+            Err(Refusal::NotNow(why)) if why.text().contains("b1")
         ),
         "b1 has not confirmed"
     );
