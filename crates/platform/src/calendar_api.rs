@@ -2,6 +2,7 @@
 //! year's notice into it (calendar.extra_file) without a restart; the service then counts its provisional
 //! deadlines again through its [`Recount`].
 
+use crate::messages::msg;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -63,12 +64,20 @@ impl CalendarService for Api {
     ) -> Result<Response<pb::CountWorkingDaysResponse>, Status> {
         let dates = request.into_inner().dates;
         let mut v = crate::validation::Violations::default();
-        v.check(dates.len() > 1000, "dates", "at most 1000 dates");
+        v.check(
+            dates.len() > 1000,
+            "dates",
+            msg("dates-max").arg("max", 1000),
+        );
         let mut days = Vec::with_capacity(dates.len());
         for (i, date) in dates.iter().enumerate() {
             match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
                 Ok(day) => days.push(day),
-                Err(_) => v.check(true, format!("dates[{i}]"), "must be a date, YYYY-MM-DD"),
+                Err(_) => v.check(
+                    true,
+                    format!("dates[{i}]"),
+                    msg("not-a-date").arg("value", date),
+                ),
             }
         }
         v.into_result()

@@ -1,6 +1,7 @@
 //! AIP-158 pagination: `page_size` with a default and a ceiling, and opaque page tokens that carry the last
 //! key seen.
 
+use crate::messages::msg;
 use crate::validation::Violations;
 
 /// Page size when the caller gives none.
@@ -20,7 +21,7 @@ pub struct Page {
 /// Checks `page_size` and decodes `page_token`.
 pub fn page(page_size: i32, page_token: &str) -> Result<Page, Violations> {
     let mut v = Violations::new();
-    v.check(page_size < 0, "page_size", "must not be negative");
+    v.check(page_size < 0, "page_size", msg("not-negative"));
     let after = if page_token.is_empty() {
         String::new()
     } else {
@@ -30,7 +31,7 @@ pub fn page(page_size: i32, page_token: &str) -> Result<Page, Violations> {
         {
             Some(key) if key.starts_with("k:") => key[2..].to_string(),
             _ => {
-                v.add("page_token", "is not a token this service issued");
+                v.add("page_token", msg("page-token"));
                 String::new()
             }
         }

@@ -90,7 +90,7 @@ pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violation
             Some(k) => kinds.push(k),
             None => v.add(
                 format!("content.target_kinds[{i}]"),
-                format!("{k} is not a known target kind"),
+                msg("not-a-target-kind").arg("value", k),
             ),
         }
     }
@@ -100,12 +100,12 @@ pub fn content_from(c: Option<pb::ItemContent>) -> Result<ItemContent, Violation
             Some(m) => methods.push(m),
             None => v.add(
                 format!("content.methods[{i}]"),
-                format!("{m} is not a known inspection method"),
+                msg("not-a-method").arg("value", m),
             ),
         }
     }
     let cat = category(c.category);
-    v.check(cat.is_none(), "content.category", "must be KEY or GENERAL");
+    v.check(cat.is_none(), "content.category", msg("key-or-general"));
     v.into_result()?;
     Ok(ItemContent {
         name: c.name,

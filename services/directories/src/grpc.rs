@@ -1,6 +1,7 @@
 //! The gRPC face of the directories: the only file that sees requests and statuses.
 
 use std::pin::Pin;
+use suiji_platform::messages::msg;
 
 use futures::{Stream, StreamExt};
 use suiji_api::directories::v1 as pb;
@@ -140,7 +141,7 @@ fn query_from(
             Some(k) => q.kinds.push(k.as_str().into()),
             None => v.add(
                 format!("filter.kinds[{i}]"),
-                format!("{k} is not a target kind"),
+                msg("not-a-target-kind").arg("value", k),
             ),
         }
     }
@@ -152,7 +153,7 @@ fn query_from(
             Some(r) => q.risks.push(r.as_str().into()),
             None => v.add(
                 format!("filter.risk_levels[{i}]"),
-                format!("{r} is not a risk level"),
+                msg("not-a-known-value").arg("value", r),
             ),
         }
     }
@@ -170,7 +171,7 @@ fn query_from(
             Some(s) => q.statuses.push(s.as_str().into()),
             None => v.add(
                 format!("filter.statuses[{i}]"),
-                format!("{s} is not an operating status"),
+                msg("not-a-known-value").arg("value", s),
             ),
         }
     }
@@ -179,7 +180,7 @@ fn query_from(
             Some(prefix) => q.region_prefixes.push(prefix.to_string()),
             None => v.add(
                 format!("filter.region_codes[{i}]"),
-                format!("{code:?} is not a GB/T 2260 region code"),
+                msg("region-code").arg("value", code),
             ),
         }
     }
@@ -234,11 +235,7 @@ impl Api {
         let header = match incoming.message().await?.map(part) {
             Some(Part::Header(h)) => h,
             _ => {
-                return Err(Error::Invalid(Violations::one(
-                    "header",
-                    "the first message must be the header",
-                ))
-                .into());
+                return Err(Error::Invalid(Violations::one("header", msg("header-first"))).into());
             }
         };
         let format = match pb::FileFormat::try_from(header.format) {
@@ -312,7 +309,7 @@ fn parse_day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, Erro
         .map_err(|_| {
             Error::Invalid(Violations::one(
                 field,
-                format!("{value:?} is not a date (YYYY-MM-DD)"),
+                msg("not-a-date").arg("value", value),
             ))
         })
 }
@@ -381,28 +378,24 @@ impl DirectoriesService for Api {
         let d = request
             .into_inner()
             .department
-            .ok_or_else(|| Error::Invalid(Violations::one("department", "is required")))?;
+            .ok_or_else(|| Error::Invalid(Violations::one("department", msg("required"))))?;
         let mut v = Violations::new();
         v.check(
             d.code.trim().is_empty(),
             "department.code",
-            "must not be empty",
+            msg("not-empty"),
         );
         v.check(
             d.name.trim().is_empty(),
             "department.name",
-            "must not be empty",
+            msg("not-empty"),
         );
         let level = level_name(d.level);
-        v.check(
-            level.is_none(),
-            "department.level",
-            "must be PROVINCE, CITY or COUNTY",
-        );
+        v.check(level.is_none(), "department.level", msg("department-level"));
         v.check(
             self.directories.regions().get(&d.region_code).is_none(),
             "department.region_code",
-            format!("{:?} is not a GB/T 2260 region code", d.region_code),
+            msg("region-code").arg("value", &d.region_code),
         );
         v.into_result().map_err(Error::Invalid)?;
         let seed = DepartmentSeed {
@@ -565,16 +558,15 @@ impl DirectoriesService for Api {
         v.check(
             r.department_codes.len() > MAX_DEPARTMENT_CODES,
             "department_codes",
-            format!(
-                "{} departments; at most {MAX_DEPARTMENT_CODES}",
-                r.department_codes.len()
-            ),
+            msg("departments-max")
+                .arg("given", r.department_codes.len())
+                .arg("max", MAX_DEPARTMENT_CODES),
         );
         for (i, code) in r.department_codes.iter().enumerate() {
             v.check(
                 code.is_empty(),
                 format!("department_codes[{i}]"),
-                "must not be empty",
+                msg("not-empty"),
             );
         }
         v.into_result().map_err(Error::from)?;
@@ -723,22 +715,16 @@ impl DirectoriesService for Api {
         require(&request)?;
         let r = request.into_inner();
         let mut v = Violations::new();
-        v.check(r.id.is_empty(), "id", "is required");
+        v.check(r.id.is_empty(), "id", msg("required"));
         let mut seen = std::collections::BTreeSet::new();
         for (i, s) in r.strata.iter().enumerate() {
             match pb::RiskLevel::try_from(s.risk_level) {
                 Ok(level) if level != pb::RiskLevel::Unspecified => {
                     if !seen.insert(s.risk_level) {
-                        v.add(
-                            format!("strata[{i}].risk_level"),
-                            "names a level already asked for",
-                        );
+                        v.add(format!("strata[{i}].risk_level"), msg("level-twice"));
                     }
                 }
-                _ => v.add(
-                    format!("strata[{i}].risk_level"),
-                    "must be a risk level (low, medium, medium high or high)",
-                ),
+                _ => v.add(format!("strata[{i}].risk_level"), msg("risk-level")),
             }
         }
         v.into_result().map_err(Error::from)?;
@@ -754,10 +740,9 @@ impl DirectoriesService for Api {
             if let Some(j) = ids.iter().position(Option::is_none) {
                 v.add(
                     format!("strata[{i}].positions[{j}]"),
-                    format!(
-                        "is {}, past the end of the level's {count} ids",
-                        asked.positions[j]
-                    ),
+                    msg("position-past-end")
+                        .arg("given", asked.positions[j])
+                        .arg("count", count),
                 );
                 continue;
             }
@@ -839,7 +824,7 @@ fn rules_from(
     let as_of = match e.as_of.parse::<chrono::NaiveDate>() {
         Ok(d) => Some(d),
         Err(_) => {
-            v.add("exclusions.as_of", "must be a day, YYYY-MM-DD");
+            v.add("exclusions.as_of", msg("not-a-date").arg("value", &e.as_of));
             None
         }
     };
@@ -849,7 +834,10 @@ fn rules_from(
         Ok(pb::DepartmentLevel::City) => Some("city".to_string()),
         Ok(pb::DepartmentLevel::County) => Some("county".to_string()),
         Err(_) => {
-            v.add("exclusions.lead_level", "is not a department level");
+            v.add(
+                "exclusions.lead_level",
+                msg("not-a-known-value").arg("value", e.lead_level),
+            );
             None
         }
     };
@@ -858,12 +846,12 @@ fn rules_from(
         v.check(
             cap.department_code.trim().is_empty(),
             format!("exclusions.annual_caps[{i}].department_code"),
-            "is required",
+            msg("required"),
         );
         v.check(
             cap.max_per_target == 0,
             format!("exclusions.annual_caps[{i}].max_per_target"),
-            "must be at least 1",
+            msg("catalog-frequency-min"),
         );
         annual_caps.insert(cap.department_code.clone(), cap.max_per_target);
     }

@@ -5,6 +5,7 @@ use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, now_ms};
 use suiji_platform::error::Error;
+use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
 use suiji_platform::reference::{DepartmentSeed, Regions};
@@ -258,11 +259,7 @@ impl Directories {
     ) -> Result<crate::snapshot::SnapshotInfo, Error> {
         let holder = holder.trim();
         if holder.is_empty() || holder.len() > 200 {
-            return Err(Violations::one(
-                "holder",
-                "is required: who keeps the snapshot, e.g. draw:TASK-…; at most 200 characters",
-            )
-            .into());
+            return Err(Violations::one("holder", msg("snapshot-holder")).into());
         }
         let mut tx = self.db.begin().await?;
         let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE id = $1")
@@ -380,13 +377,13 @@ impl Directories {
         v.check(
             target.is_none(),
             "target_id",
-            format!("no target {target_id:?}"),
+            msg("no-target").arg("target", target_id),
         );
         let department = store::inspector_department(&mut tx, inspector_id).await?;
         v.check(
             department.is_none(),
             "inspector_id",
-            format!("no inspector {inspector_id:?}"),
+            msg("no-inspector").arg("inspector", inspector_id),
         );
         v.into_result()?;
         let row = store::RecusalRow {

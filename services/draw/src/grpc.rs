@@ -1,6 +1,7 @@
 //! The gRPC face of the draw: the only file that sees requests and statuses.
 
 use std::pin::Pin;
+use suiji_platform::messages::msg;
 
 use futures::{Stream, StreamExt};
 use suiji_api::draw::v1 as pb;
@@ -38,7 +39,7 @@ fn day(field: &str, text: &str) -> Result<Option<chrono::NaiveDate>, Error> {
     }
     text.parse()
         .map(Some)
-        .map_err(|_| Violations::one(field, "must be a day, YYYY-MM-DD").into())
+        .map_err(|_| Violations::one(field, msg("not-a-date").arg("value", text)).into())
 }
 
 /// The record as the caller may see it: whole with a token, the public view without.
@@ -201,8 +202,8 @@ impl DrawService for Api {
         let who = request.extensions().get::<Identity>().cloned();
         let r = request.into_inner();
         let mut v = Violations::new();
-        v.check(r.task_id.is_empty(), "task_id", "is required");
-        v.check(r.page_size < 0, "page_size", "must not be negative");
+        v.check(r.task_id.is_empty(), "task_id", msg("required"));
+        v.check(r.page_size < 0, "page_size", msg("not-negative"));
         v.into_result().map_err(Error::from)?;
         let after = paging::page(0, &r.page_token).map_err(Error::from)?.after;
         let teams = self
@@ -287,7 +288,7 @@ impl DrawService for Api {
             let file: RecordFile = serde_json::from_slice(&r.record).map_err(|e| {
                 Error::from(Violations::one(
                     "record",
-                    format!("is not a draw record file: {e}"),
+                    msg("not-a-record-file").arg("error", e),
                 ))
             })?;
             match &file.candidates {
@@ -305,11 +306,7 @@ impl DrawService for Api {
             let record = self.draws.get(&r.task_id).await?;
             self.draws.verify(&record).await?
         } else {
-            return Err(Error::from(Violations::one(
-                "task_id",
-                "name a task, or send a record file in `record`",
-            ))
-            .into());
+            return Err(Error::from(Violations::one("task_id", msg("task-or-record"))).into());
         };
         Ok(Response::new(checks_pb(checks)))
     }

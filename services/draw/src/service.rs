@@ -172,18 +172,18 @@ fn check_witnesses(entropy: &str, witnesses: &[Witness]) -> Result<(), Violation
     v.check(
         entropy.len() > MAX_ENTROPY,
         "witness_entropy",
-        format!("at most {MAX_ENTROPY} bytes"),
+        msg("entropy-max").arg("max", MAX_ENTROPY),
     );
     for (i, w) in witnesses.iter().enumerate() {
         v.check(
             w.name.trim().is_empty(),
             format!("witnesses[{i}].name"),
-            "is required",
+            msg("required"),
         );
         v.check(
             w.organisation.trim().is_empty(),
             format!("witnesses[{i}].organisation"),
-            "is required: whom the witness represents",
+            msg("witness-role"),
         );
     }
     v.into_result()
@@ -820,17 +820,14 @@ impl Draws {
             if !record.departments.contains(d) {
                 violations.add(
                     format!("departments[{i}]"),
-                    format!("{d} does not take part in task {task_id}"),
+                    msg("draw-not-in-task").arg("dept", d).arg("task", task_id),
                 );
             }
         }
         if !only.is_empty() && !only.contains(&record.lead_department) {
             violations.add(
                 "departments",
-                format!(
-                    "must include the lead department {}, whose inspector leads every team",
-                    record.lead_department
-                ),
+                msg("draw-lead-included").arg("dept", &record.lead_department),
             );
         }
         violations.into_result()?;
@@ -1006,11 +1003,7 @@ impl Draws {
         eligible_on: Option<NaiveDate>,
     ) -> Result<(Record, ReplacementRecord), Error> {
         let Some(reason) = reason else {
-            return Err(Violations::one(
-                "reason",
-                "is required: job change, conflict, health or recusal; nothing else allows a replacement",
-            )
-            .into());
+            return Err(Violations::one("reason", msg("replacement-reason")).into());
         };
         let (mut record, _) = self.load(task_id).await?;
         if record.state != State::TeamsDrawn {
@@ -1021,12 +1014,12 @@ impl Draws {
             .teams
             .iter()
             .find(|t| t.target_id == target_id)
-            .ok_or_else(|| Violations::one("target_id", "is not on the locked list"))?;
+            .ok_or_else(|| Violations::one("target_id", msg("not-on-locked-list")))?;
         let seat = team
             .current
             .iter()
             .find(|s| &*s.inspector_id == inspector_id)
-            .ok_or_else(|| Violations::one("inspector_id", "does not sit on this team"))?
+            .ok_or_else(|| Violations::one("inspector_id", msg("not-on-team")))?
             .clone();
         if who.department.as_str() != &*seat.department || !who.has_role(ROLE_HEAD) {
             return Err(Denied {

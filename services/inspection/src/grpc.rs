@@ -315,7 +315,7 @@ impl InspectionService for Api {
                 Some(p) => phases.push(p),
                 None => violations.add(
                     format!("phases[{i}]"),
-                    format!("{p} is not a phase sagas reach yet"),
+                    msg("not-a-known-value").arg("value", p),
                 ),
             }
         }
@@ -360,11 +360,7 @@ impl InspectionService for Api {
             Ok(pb::TransferKind::Department) => transfer::Kind::Department,
             Ok(pb::TransferKind::Judicial) => transfer::Kind::Judicial,
             _ => {
-                return Err(Error::from(Violations::one(
-                    "kind",
-                    "a department (谁管辖、谁负责) or the judicial organs",
-                ))
-                .into());
+                return Err(Error::from(Violations::one("kind", msg("transfer-kind"))).into());
             }
         };
         let t = self
@@ -413,9 +409,7 @@ impl InspectionService for Api {
             Ok(pb::TransferAnswer::Decline) => (transfer::Answer::Decline, "transfer.declined"),
             Ok(pb::TransferAnswer::Close) => (transfer::Answer::Close, "transfer.closed"),
             _ => {
-                return Err(
-                    Error::from(Violations::one("answer", "accept, decline or close")).into(),
-                );
+                return Err(Error::from(Violations::one("answer", msg("transfer-answer"))).into());
             }
         };
         let department = who.department.clone();
@@ -494,7 +488,7 @@ impl InspectionService for Api {
         let r = request.into_inner();
         let action = pb::Action::try_from(r.action).unwrap_or(pb::Action::Unspecified);
         if r.task_ids.is_empty() {
-            return Err(Error::from(Violations::one("task_ids", "name at least one task")).into());
+            return Err(Error::from(Violations::one("task_ids", msg("tasks-none"))).into());
         }
         let mut results = Vec::with_capacity(r.task_ids.len());
         for task_id in r.task_ids {
@@ -606,7 +600,7 @@ impl InspectionService for Api {
                         _ => {
                             return Err(Refusal::invalid(
                                 format!("findings[{i}].result"),
-                                "is required",
+                                msg("required"),
                             ));
                         }
                     };

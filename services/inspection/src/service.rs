@@ -212,7 +212,7 @@ impl Sagas {
     pub async fn verify_code(&self, code: &str) -> Result<Option<Verified>, Error> {
         let code = code.trim().to_uppercase();
         if code.is_empty() {
-            return Err(Violations::one("code", "is required").into());
+            return Err(Violations::one("code", msg("required")).into());
         }
         let mut tx = self.db.begin().await?;
         let Some(mut stored) = store::visit_by_code(&mut tx, &code).await? else {
@@ -628,22 +628,18 @@ impl Sagas {
         violations.check(
             problems.is_empty(),
             "item_code",
-            format!(
-                "{} found no problem on {item:?} at this visit",
-                who.department
-            ),
+            msg("transfer-no-problem")
+                .arg("dept", &who.department)
+                .arg("item", item),
         );
         if to.is_empty() || to == who.department {
-            violations.add(
-                "to_department_code",
-                "name the receiver, another department or the judicial organ",
-            );
+            violations.add("to_department_code", msg("transfer-receiver"));
         } else if kind == transfer::Kind::Department
             && !suiji_platform::departments::exists(&mut tx, to).await?
         {
             violations.add(
                 "to_department_code",
-                format!("{to:?} is not a known department"),
+                msg("result-unknown-department").arg("code", to),
             );
         }
         violations.into_result()?;
@@ -826,9 +822,7 @@ impl Sagas {
         page: &Page,
     ) -> Result<Vec<StoredTransfer>, Error> {
         if task_id.is_empty() && to_department.is_empty() {
-            return Err(
-                Violations::one("task_id", "give a task, or a receiving department").into(),
-            );
+            return Err(Violations::one("task_id", msg("transfers-filter")).into());
         }
         let mut conn = self.db.pool().acquire().await?;
         store::list_transfers(&mut conn, task_id, to_department, open_only, page).await
@@ -969,9 +963,7 @@ impl Sagas {
             pb::Action::Remind => Steer::Remind,
             pb::Action::Extend => {
                 if working_days == 0 {
-                    return Err(
-                        Violations::one("working_days", "must be at least 1 to extend").into(),
-                    );
+                    return Err(Violations::one("working_days", msg("extend-min")).into());
                 }
                 let from = stored
                     .saga
@@ -982,7 +974,7 @@ impl Sagas {
                     .calendar
                     .current()
                     .add_working_days(from, working_days)
-                    .map_err(|e| Violations::one("working_days", e.to_string()))?;
+                    .map_err(|e| Violations::one("working_days", e.text()))?;
                 Steer::Extend(Deadline {
                     step: "invite".into(),
                     date: due.date,
@@ -997,7 +989,7 @@ impl Sagas {
             pb::Action::Cancel => Steer::Cancel(reason.to_string()),
             pb::Action::Retry => Steer::Retry,
             pb::Action::Unspecified => {
-                return Err(Violations::one("action", "is required").into());
+                return Err(Violations::one("action", msg("required")).into());
             }
         };
         self.user_action(who, task_id, Input::Steer(steer)).await
@@ -1468,7 +1460,7 @@ impl Sagas {
         self.calendar
             .current()
             .is_working_day(day)
-            .map_err(|e| Violations::one("date", e.to_string()).into())
+            .map_err(|e| Violations::one("date", e.text()).into())
     }
 
     async fn user_action(

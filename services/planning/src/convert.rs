@@ -108,7 +108,10 @@ fn enums<T>(
         .filter_map(|(i, x)| {
             let out = f(*x);
             if out.is_none() {
-                v.add(format!("{field}[{i}]"), format!("{x} is not a known value"));
+                v.add(
+                    format!("{field}[{i}]"),
+                    msg("not-a-known-value").arg("value", x),
+                );
             }
             out
         })
@@ -171,11 +174,11 @@ fn participants_pb(ps: &[Participant]) -> Vec<pb::Participant> {
 
 fn entry_from(v: &mut Violations, f: &str, e: pb::PlanEntry) -> Entry {
     let task_type = task_type(e.r#type).unwrap_or_else(|| {
-        v.add(format!("{f}.type"), "is required: directed or undirected");
+        v.add(format!("{f}.type"), msg("task-type-required"));
         TaskType::Directed
     });
     let method = method(e.method).unwrap_or_else(|| {
-        v.add(format!("{f}.method"), "is required");
+        v.add(format!("{f}.method"), msg("required"));
         Method::OnSite
     });
     let risk_ratios = e
@@ -188,7 +191,7 @@ fn entry_from(v: &mut Violations, f: &str, e: pb::PlanEntry) -> Entry {
                 basis_points: r.basis_points,
             }),
             None => {
-                v.add(format!("{f}.risk_ratios[{i}].level"), "is required");
+                v.add(format!("{f}.risk_ratios[{i}].level"), msg("required"));
                 None
             }
         })

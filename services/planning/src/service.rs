@@ -473,15 +473,11 @@ impl Planning {
     pub async fn set_cap(&self, who: &Identity, year: u32, max: u32) -> Result<Cap, Error> {
         domain::may_edit(who, &who.department, "authorization")?;
         let mut v = Violations::new();
-        v.check(
-            !(2000..=2100).contains(&year),
-            "year",
-            "must be a year between 2000 and 2100",
-        );
+        v.check(!(2000..=2100).contains(&year), "year", msg("year-range"));
         v.check(
             !(1..=12).contains(&max),
             "max_per_target",
-            "must be between 1 and 12 inspections a year",
+            msg("frequency-range"),
         );
         v.into_result()?;
         let mut tx = self.db.begin().await?;
@@ -552,7 +548,7 @@ impl Planning {
             None => {
                 return Err(Violations::one(
                     "content.plan_id",
-                    format!("no plan with id {:?}", request.plan_id),
+                    msg("no-plan").arg("plan", &request.plan_id),
                 )
                 .into());
             }

@@ -77,7 +77,7 @@ fn content_from(c: Option<pb::Content>) -> Result<Content, Error> {
         Err(_) => {
             return Err(Violations::one(
                 "content.disposal",
-                format!("{} is not a disposal", c.disposal),
+                msg("not-a-known-value").arg("value", c.disposal),
             )
             .into());
         }
@@ -189,7 +189,7 @@ fn day(s: &str, field: &str) -> Result<Option<NaiveDate>, Error> {
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| Violations::one(field, format!("{s:?} is not a date YYYY-MM-DD")).into())
+        .map_err(|_| Violations::one(field, msg("not-a-date").arg("value", s)).into())
 }
 
 #[tonic::async_trait]
@@ -206,7 +206,10 @@ impl PublicationService for Api {
         for (i, s) in r.states.iter().enumerate() {
             match State::ALL.into_iter().find(|x| state_pb(*x) as i32 == *s) {
                 Some(x) => states.push(x),
-                None => v.add(format!("states[{i}]"), format!("{s} is not a result state")),
+                None => v.add(
+                    format!("states[{i}]"),
+                    msg("not-a-known-value").arg("value", s),
+                ),
             }
         }
         v.into_result().map_err(Error::from)?;
@@ -284,7 +287,7 @@ impl PublicationService for Api {
             Ok(pb::ReviewDecision::Reject) => Decision::Reject,
             _ => {
                 return Err(
-                    Error::from(Violations::one("decision", "approve, return or reject")).into(),
+                    Error::from(Violations::one("decision", msg("review-decision"))).into(),
                 );
             }
         };
@@ -304,10 +307,14 @@ impl PublicationService for Api {
         let who = require(&request)?;
         let r = request.into_inner();
         if r.ids.is_empty() {
-            return Err(Error::from(Violations::one("ids", "name at least one result")).into());
+            return Err(Error::from(Violations::one("ids", msg("results-none"))).into());
         }
         if r.ids.len() > 1000 {
-            return Err(Error::from(Violations::one("ids", "at most 1000 at once")).into());
+            return Err(Error::from(Violations::one(
+                "ids",
+                msg("at-most-at-once").arg("max", 1000),
+            ))
+            .into());
         }
         let outcomes = self.publications.publish(&who, &r.ids).await;
         Ok(Response::new(pb::PublishResultsResponse {
@@ -423,9 +430,11 @@ impl PublicationService for Api {
             Ok(pb::DeliveryState::Delivered) => Some("delivered"),
             Ok(pb::DeliveryState::Dead) => Some("dead"),
             Err(_) => {
-                return Err(
-                    Error::from(Violations::one("state", "is not a delivery state")).into(),
-                );
+                return Err(Error::from(Violations::one(
+                    "state",
+                    msg("not-a-known-value").arg("value", r.state),
+                ))
+                .into());
             }
         };
         let list = self.publications.deliveries(&who, state, &page).await?;
@@ -471,7 +480,7 @@ impl PublicationService for Api {
     ) -> Result<Response<Self::ExportPublishedStream>, Status> {
         require(&request)?;
         let d = day(&request.into_inner().day, "day")?
-            .ok_or_else(|| Error::from(Violations::one("day", "is required, YYYY-MM-DD")))?;
+            .ok_or_else(|| Error::from(Violations::one("day", msg("required"))))?;
         let (send, receive) = tokio::sync::mpsc::channel(4);
         let publications = self.publications.clone();
         tokio::spawn(async move {

@@ -744,11 +744,7 @@ impl Publications {
         let query = query.trim();
         let by_code = is_identifier(query);
         if !by_code && query.chars().count() < 2 {
-            return Err(Violations::one(
-                "query",
-                "give a full unified social credit code, or at least two characters of a name",
-            )
-            .into());
+            return Err(Violations::one("query", msg("search-query")).into());
         }
         let mut conn = self.db.pool().acquire().await?;
         let rows = store::search_public(&mut conn, query, by_code, page).await?;
@@ -764,12 +760,8 @@ impl Publications {
         as_of: Option<NaiveDate>,
     ) -> Result<pb::ReportResponse, Error> {
         let mut v = Violations::new();
-        v.check(
-            !(2000..=2100).contains(&year),
-            "year",
-            "give the year of the inspections, e.g. 2027",
-        );
-        v.check(quarter > 4, "quarter", "is 1 to 4, or 0 for the whole year");
+        v.check(!(2000..=2100).contains(&year), "year", msg("report-year"));
+        v.check(quarter > 4, "quarter", msg("report-quarter"));
         v.into_result()?;
         let y = year as i32;
         let (from, to, period) = if quarter == 0 {
@@ -792,7 +784,7 @@ impl Publications {
             )
         };
         let (Some(from), Some(to)) = (from, to) else {
-            return Err(Violations::one("year", "is out of range").into());
+            return Err(Violations::one("year", msg("out-of-range")).into());
         };
         let as_of = as_of.unwrap_or_else(today);
         let mut tx = self.db.begin().await?;

@@ -848,7 +848,9 @@ impl Saga {
         else {
             return Err(Refusal::invalid(
                 "task_id",
-                format!("{department} does not take part in task {}", self.task_id),
+                msg("draw-not-in-task")
+                    .arg("dept", department)
+                    .arg("task", &self.task_id),
             ));
         };
         if p.answer != Answer::Invited {
@@ -986,7 +988,7 @@ impl Saga {
         if department == self.lead {
             return Err(Refusal::invalid(
                 "task_id",
-                format!("{department} leads this task: the lead cancels it instead of withdrawing"),
+                msg("lead-cancels").arg("dept", department),
             ));
         }
         let Some(p) = self
@@ -996,7 +998,7 @@ impl Saga {
         else {
             return Err(Refusal::invalid(
                 "task_id",
-                format!("{department} is not invited to this task"),
+                msg("not-invited").arg("dept", department),
             ));
         };
         if self.participants[p].answer != Answer::Confirmed {

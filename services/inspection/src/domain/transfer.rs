@@ -167,7 +167,7 @@ impl Transfer {
         if department != self.to {
             return Err(Refusal::invalid(
                 "id",
-                format!("the transfer goes to {}; only it answers", self.to),
+                msg("transfer-only-receiver").arg("dept", &self.to),
             ));
         }
         let note = note.trim();
@@ -188,10 +188,10 @@ impl Transfer {
         if answer != Answer::Accept && note.is_empty() {
             return Err(Refusal::invalid(
                 "note",
-                match answer {
-                    Answer::Decline => "say why it is not yours to handle",
-                    _ => "record what was done (处理结果)",
-                },
+                msg(match answer {
+                    Answer::Decline => "transfer-decline-why",
+                    _ => "transfer-close-what",
+                }),
             ));
         }
         self.state = to;
@@ -213,7 +213,7 @@ impl Transfer {
         if department != self.from {
             return Err(Refusal::invalid(
                 "id",
-                format!("{} sent this transfer; only it routes it", self.from),
+                msg("transfer-only-sender").arg("dept", &self.from),
             ));
         }
         if self.state != State::Declined {
@@ -224,7 +224,7 @@ impl Transfer {
         if to.trim().is_empty() || to == self.to {
             return Err(Refusal::invalid(
                 "to_department_code",
-                format!("name a receiver other than {}", self.to),
+                msg("transfer-other-receiver").arg("dept", &self.to),
             ));
         }
         let before = std::mem::replace(&mut self.to, to.to_string());

@@ -226,15 +226,12 @@ impl Visit {
         if !self.team.iter().any(|m| m.department == e.department) {
             return Err(Refusal::invalid(
                 "visit_id",
-                format!("{} has nobody on this visit's team", e.department),
+                msg("nobody-on-team").arg("dept", &e.department),
             ));
         }
         let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
         if e.sha256.len() != 64 || !e.sha256.bytes().all(hex) {
-            return Err(Refusal::invalid(
-                "sha256",
-                "the file's SHA-256: 64 lower-case hexadecimal digits",
-            ));
+            return Err(Refusal::invalid("sha256", msg("sha256")));
         }
         let scheme = e.storage_ref.split_once("://").map(|(s, _)| s);
         let scheme_ok = scheme.is_some_and(|s| {
@@ -248,19 +245,14 @@ impl Visit {
         {
             return Err(Refusal::invalid(
                 "storage_ref",
-                format!(
-                    "where the file is kept: a URI with a scheme (e.g. s3://bucket/key), no spaces, at most {MAX_STORAGE_REF} bytes"
-                ),
+                msg("storage-ref").arg("max", MAX_STORAGE_REF),
             ));
         }
         let media = e.media_type.split_once('/');
         if !media.is_some_and(|(t, s)| {
             !t.is_empty() && !s.is_empty() && !e.media_type.contains(char::is_whitespace)
         }) {
-            return Err(Refusal::invalid(
-                "media_type",
-                "type/subtype, e.g. image/jpeg",
-            ));
+            return Err(Refusal::invalid("media_type", msg("media-type")));
         }
         if e.size_bytes == 0 {
             return Err(Refusal::invalid("size_bytes", msg("evidence-empty")));
@@ -275,18 +267,14 @@ impl Visit {
         match (e.item.is_empty(), e.code.is_empty()) {
             (true, true) => {}
             (true, false) => {
-                return Err(Refusal::invalid(
-                    "item_code",
-                    "name the item of the check point",
-                ));
+                return Err(Refusal::invalid("item_code", msg("check-item-needed")));
             }
             (false, _) if !self.checks.iter().filter(own).any(|c| c.item == e.item) => {
                 return Err(Refusal::invalid(
                     "item_code",
-                    format!(
-                        "{} is not an item of {} on this visit",
-                        e.item, e.department
-                    ),
+                    msg("not-an-item-of")
+                        .arg("item", &e.item)
+                        .arg("dept", &e.department),
                 ));
             }
             (false, false)
@@ -298,7 +286,9 @@ impl Visit {
             {
                 return Err(Refusal::invalid(
                     "check_code",
-                    format!("{} is not a check point of {}", e.code, e.item),
+                    msg("not-a-check-point")
+                        .arg("code", &e.code)
+                        .arg("item", &e.item),
                 ));
             }
             _ => {}
@@ -313,7 +303,7 @@ impl Visit {
         if self.evidence.len() >= MAX_EVIDENCE {
             return Err(Refusal::invalid(
                 "sha256",
-                format!("a visit keeps at most {MAX_EVIDENCE} pieces of evidence"),
+                msg("evidence-max").arg("max", MAX_EVIDENCE),
             ));
         }
         self.evidence.push(e);
@@ -369,7 +359,7 @@ impl Visit {
         if !self.team.iter().any(|m| m.department == department) {
             return Err(Refusal::invalid(
                 "id",
-                format!("{department} has nobody on this visit's team"),
+                msg("nobody-on-team").arg("dept", department),
             ));
         }
         let own: Vec<&Check> = self
@@ -382,22 +372,24 @@ impl Visit {
             if !own.iter().any(|c| c.item == f.item && c.code == f.code) {
                 return Err(Refusal::invalid(
                     format!("findings[{i}]"),
-                    format!(
-                        "{}/{} is not a check point of {department}'s items on this visit",
-                        f.item, f.code
-                    ),
+                    msg("not-a-department-check-point")
+                        .arg("item", &f.item)
+                        .arg("code", &f.code)
+                        .arg("dept", department),
                 ));
             }
             if !seen.insert((f.item.clone(), f.code.clone())) {
                 return Err(Refusal::invalid(
                     format!("findings[{i}]"),
-                    format!("{}/{} is answered twice", f.item, f.code),
+                    msg("answered-twice")
+                        .arg("item", &f.item)
+                        .arg("code", &f.code),
                 ));
             }
             if f.result == CheckResult::Problem && f.note.trim().is_empty() {
                 return Err(Refusal::invalid(
                     format!("findings[{i}].note"),
-                    "is required when a problem is found",
+                    msg("note-for-problem"),
                 ));
             }
         }
@@ -407,10 +399,9 @@ impl Visit {
         {
             return Err(Refusal::invalid(
                 "findings",
-                format!(
-                    "check point {}/{} is not answered",
-                    missing.item, missing.code
-                ),
+                msg("check-not-answered")
+                    .arg("item", &missing.item)
+                    .arg("code", &missing.code),
             ));
         }
         self.findings.retain(|f| f.department != department);
@@ -442,14 +433,11 @@ impl Visit {
             Signature::Signed(by) if by.trim().is_empty() => {
                 return Err(Refusal::invalid(
                     "signed_by",
-                    "name who signed, or note the refusal",
+                    msg("record-signed-or-refused"),
                 ));
             }
             Signature::Refused(note) if note.trim().is_empty() => {
-                return Err(Refusal::invalid(
-                    "refusal_note",
-                    "note how the target refused",
-                ));
+                return Err(Refusal::invalid("refusal_note", msg("refusal-note")));
             }
             _ => {}
         }
@@ -464,10 +452,7 @@ impl Visit {
             return Err(Refusal::NotNow(msg("nn-confirm-after-sign")));
         }
         if inspectors.is_empty() {
-            return Err(Refusal::invalid(
-                "inspector_ids",
-                "name at least one team member",
-            ));
+            return Err(Refusal::invalid("inspector_ids", msg("team-member-needed")));
         }
         for (i, id) in inspectors.iter().enumerate() {
             match self.team.iter().find(|m| &m.inspector_id == id) {
@@ -475,13 +460,15 @@ impl Visit {
                 Some(_) => {
                     return Err(Refusal::invalid(
                         format!("inspector_ids[{i}]"),
-                        format!("{id} is not of {department}; their own department confirms"),
+                        msg("confirm-own-department")
+                            .arg("inspector", id)
+                            .arg("dept", department),
                     ));
                 }
                 None => {
                     return Err(Refusal::invalid(
                         format!("inspector_ids[{i}]"),
-                        format!("{id} is not on this visit's team"),
+                        msg("not-on-visit-team").arg("inspector", id),
                     ));
                 }
             }

@@ -375,11 +375,7 @@ fn check_industry_prefix(v: &mut Violations, field: &str, prefix: &str) {
     let ok = matches!(chars.next(), Some('A'..='T'))
         && prefix.len() <= 5
         && chars.all(|c| c.is_ascii_digit());
-    v.check(
-        !ok,
-        field,
-        format!("{prefix:?} is not a GB/T 4754 section letter (A–T) followed by up to four digits"),
-    );
+    v.check(!ok, field, msg("industry-code").arg("value", prefix));
 }
 
 /// Checks a scope's values.
@@ -388,7 +384,7 @@ pub fn check_scope(v: &mut Violations, field: &str, scope: &Scope, known: &Known
         if known.regions.get(r).is_none() {
             v.add(
                 format!("{field}.region_codes[{i}]"),
-                format!("{r:?} is not a GB/T 2260 region code"),
+                msg("region-code").arg("value", r),
             );
         }
     }
@@ -399,7 +395,7 @@ pub fn check_scope(v: &mut Violations, field: &str, scope: &Scope, known: &Known
         if !known.departments.contains(d) {
             v.add(
                 format!("{field}.departments[{i}]"),
-                format!("no active department has code {d:?}"),
+                msg("plan-unknown-department").arg("code", d),
             );
         }
     }
@@ -470,7 +466,7 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         if !levels.insert(rr.level) {
             v.add(
                 format!("{rf}.level"),
-                format!("level {} appears twice", rr.level.as_str()),
+                msg("risk-level-twice").arg("level", rr.level.as_str()),
             );
         }
         v.check(
@@ -538,38 +534,32 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         for (j, code) in p.item_codes.iter().enumerate() {
             let itf = format!("{pf}.item_codes[{j}]");
             if !items_seen.insert(code.as_str()) {
-                v.add(&itf, format!("item {code} appears twice"));
+                v.add(&itf, msg("item-twice").arg("item", code));
                 continue;
             }
             let Some(item) = known.items.get(code) else {
-                v.add(&itf, format!("{code:?} is not in the catalog"));
+                v.add(&itf, msg("item-not-in-catalog").arg("item", code));
                 continue;
             };
             if !item.published {
-                v.add(
-                    &itf,
-                    format!(
-                        "item {code} is not published in the catalog (no inspection outside it)"
-                    ),
-                );
+                v.add(&itf, msg("item-not-published").arg("item", code));
                 continue;
             }
             if item.department_code != d {
                 v.add(
                     &itf,
-                    format!(
-                        "item {code} belongs to {}, not to {d}: a department inspects its own items",
-                        item.department_code
-                    ),
+                    msg("item-other-department")
+                        .arg("item", code)
+                        .arg("owner_dept", &item.department_code)
+                        .arg("dept", d),
                 );
             }
             if !item.methods.contains(&e.method) {
                 v.add(
                     format!("{f}.method"),
-                    format!(
-                        "item {code} does not allow the method {}",
-                        e.method.as_str()
-                    ),
+                    msg("item-method")
+                        .arg("item", code)
+                        .arg("method", e.method.as_str()),
                 );
             }
             if !e.scope.kinds.is_empty()
@@ -577,7 +567,7 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
             {
                 v.add(
                     format!("{f}.scope.kinds"),
-                    format!("item {code} applies to none of the scope's kinds"),
+                    msg("item-kinds").arg("item", code),
                 );
             }
             if min_cap.is_none_or(|(c, _)| item.cap_basis_points < c) {
@@ -590,10 +580,10 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
     {
         v.add(
             format!("{f}.ratio_basis_points"),
-            format!(
-                "{} basis points is over the cap of item {code} ({cap} basis points)",
-                e.ratio_basis_points
-            ),
+            msg("item-cap")
+                .arg("given", e.ratio_basis_points)
+                .arg("item", code)
+                .arg("cap", cap),
         );
     }
     // Window.
@@ -1065,10 +1055,10 @@ pub fn plan_task(
     let Some(entry) = version.content.entry(&request.entry_key) else {
         return Err(Violations::one(
             "content.entry_key",
-            format!(
-                "plan {} (version {} in force) has no entry {:?}; a task comes from a published entry",
-                plan.id, version.version, request.entry_key
-            ),
+            msg("no-entry")
+                .arg("plan", &plan.id)
+                .arg("version", version.version)
+                .arg("entry", &request.entry_key),
         )
         .into());
     };
@@ -1086,10 +1076,9 @@ pub fn plan_task(
     v.check(
         window_start < entry.window_start || window_end > entry.window_end,
         "content.window_start",
-        format!(
-            "the window must lie within the entry's, {} to {}",
-            entry.window_start, entry.window_end
-        ),
+        msg("task-window")
+            .arg("start_day", entry.window_start)
+            .arg("end_day", entry.window_end),
     );
     v.check(
         window_end < window_start,
@@ -1108,25 +1097,23 @@ pub fn plan_task(
             {
                 None => v.add(
                     format!("{f}.department_code"),
-                    format!(
-                        "department {:?} does not take part in entry {}",
-                        p.department_code, entry.key
-                    ),
+                    msg("task-department-not-in-entry")
+                        .arg("dept", &p.department_code)
+                        .arg("entry", &entry.key),
                 ),
                 Some(e) => {
                     v.check(
                         p.item_codes.is_empty(),
                         format!("{f}.item_codes"),
-                        "at least one item",
+                        msg("plan-items-none"),
                     );
                     for (j, code) in p.item_codes.iter().enumerate() {
                         v.check(
                             !e.item_codes.contains(code),
                             format!("{f}.item_codes[{j}]"),
-                            format!(
-                                "item {code} is not one of this department's items in entry {}",
-                                entry.key
-                            ),
+                            msg("task-item-not-in-entry")
+                                .arg("item", code)
+                                .arg("entry", &entry.key),
                         );
                     }
                 }
@@ -1138,10 +1125,7 @@ pub fn plan_task(
                 .iter()
                 .any(|p| p.department_code == entry.lead_department_code),
             "content.participants",
-            format!(
-                "the lead department {} must take part",
-                entry.lead_department_code
-            ),
+            msg("task-lead-takes-part").arg("dept", &entry.lead_department_code),
         );
         request.participants
     };
@@ -1171,10 +1155,7 @@ pub fn plan_task(
                 v.check(
                     !ok,
                     format!("content.scope.{field}"),
-                    format!(
-                        "a task narrows its entry's scope, never widens it (entry {})",
-                        entry.key
-                    ),
+                    msg("task-narrows").arg("entry", &entry.key),
                 );
             }
             s
@@ -1185,10 +1166,9 @@ pub fn plan_task(
         if left == 0 {
             v.add(
                 "content.quantity",
-                format!(
-                    "entry {} has no targets left: its {} are given to other tasks",
-                    entry.key, entry.quantity
-                ),
+                msg("entry-used-up")
+                    .arg("entry", &entry.key)
+                    .arg("quantity", entry.quantity),
             );
         }
         if request.quantity == 0 {
@@ -1197,10 +1177,10 @@ pub fn plan_task(
             v.check(
                 u64::from(request.quantity) > left,
                 "content.quantity",
-                format!(
-                    "at most {left} targets are left in entry {} ({} in all)",
-                    entry.key, entry.quantity
-                ),
+                msg("entry-left")
+                    .arg("left", left)
+                    .arg("entry", &entry.key)
+                    .arg("quantity", entry.quantity),
             );
             request.quantity
         }

@@ -487,7 +487,7 @@ impl Result {
             .clone()
             .expect("a published result has content");
         if previous == content {
-            return Err(Violations::one("content", "is the same as what is published").into());
+            return Err(Violations::one("content", msg("correction-same")).into());
         }
         self.corrections.push(Correction {
             at: now,
