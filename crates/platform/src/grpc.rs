@@ -206,6 +206,14 @@ impl Bearer {
         }
     }
 
+    /// Asks the services to word their texts in `lang`.
+    pub fn reading(self, lang: crate::messages::Lang) -> Self {
+        Self {
+            language: Some(lang.tag()),
+            ..self
+        }
+    }
+
     /// As [`Bearer::new`], for a person at a terminal: the services word their texts (timelines, reasons) in the
     /// language of the terminal's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; `zh_CN.UTF-8` reads Chinese).
     pub fn for_person(token: Option<&str>) -> Self {
@@ -215,10 +223,7 @@ impl Bearer {
             .find(|v| !v.is_empty())
             .unwrap_or_default();
         let tag = locale.split('.').next().unwrap_or("").replace('_', "-");
-        Self {
-            language: Some(crate::messages::Lang::from_accept(&tag).tag()),
-            ..Self::new(token)
-        }
+        Self::new(token).reading(crate::messages::Lang::from_accept(&tag))
     }
 }
 

@@ -89,9 +89,14 @@ pub fn render(lang: Lang, id: &str, args: &[(String, String)]) -> Option<String>
     let pattern = bundle.get_message(id)?.value()?;
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
-        // A whole number is a number to the catalogs, so that a plural can be chosen by it.
+        // A whole number is a number to the catalogs, so that a plural can be chosen by it; a longer string of
+        // digits (an 18-digit credit code) stays text, which a number (a double) would round.
         match value.parse::<i64>() {
-            Ok(n) if !value.starts_with('+') && (value == "0" || !value.starts_with('0')) => {
+            Ok(n)
+                if value.len() <= 15
+                    && !value.starts_with('+')
+                    && (value == "0" || !value.starts_with('0')) =>
+            {
                 fluent_args.set(name.as_str(), n)
             }
             _ => fluent_args.set(name.as_str(), value.as_str()),

@@ -812,6 +812,9 @@ async fn clerks_import_a_directory_in_the_console() {
     assert_eq!(rejections[0][0], "3", "{seen}");
     assert_eq!(rejections[0][1], "B", "{seen}");
     assert_eq!(rejections[0][2], "credit_code", "{seen}");
+    // Why, in the page's language: the service words the row report in Chinese for a Chinese page.
+    let reason = rejections[0][3].as_str().unwrap();
+    assert!(reason.starts_with("第 18 位：校验码应为"), "{seen}");
     assert_eq!(seen["downloadName"], "名录-被拒行.csv", "{seen}");
     let rejected = hex::decode(seen["rejected"].as_str().unwrap()).unwrap();
     let (back, _, malformed) = encoding_rs::GB18030.decode(&rejected);
@@ -824,6 +827,10 @@ async fn clerks_import_a_directory_in_the_console() {
             "类型,统一社会信用代码,名称,行政区划,错误原因\r\n企业,914403001922038217,"
         ),
         "{back}"
+    );
+    assert!(
+        back.contains(reason),
+        "the file gives the same reason: {back}"
     );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);

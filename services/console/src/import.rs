@@ -48,6 +48,7 @@ pub async fn import(
     Extension(caller): Extension<Caller>,
     Path(what): Path<String>,
     Query(upload): Query<Upload>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> ApiResult {
     let token = c.token_for(&caller.session()?)?;
@@ -82,9 +83,18 @@ pub async fn import(
     });
     let chunks =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    let mut client =
-        DirectoriesServiceClient::with_interceptor(directories, Bearer::new(Some(&token)))
-            .max_decoding_message_size(8 << 20);
+    let mut client = DirectoriesServiceClient::with_interceptor(
+        directories,
+        // The row report is worded in the page's language.
+        Bearer::new(Some(&token)).reading(
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(suiji_platform::messages::Lang::from_accept)
+                .unwrap_or(suiji_platform::messages::Lang::ZhCn),
+        ),
+    )
+    .max_decoding_message_size(8 << 20);
     let outcome = async {
         let mut replies =
             suiji_directories::client::import(&mut client, what, &upload.name, chunks).await?;

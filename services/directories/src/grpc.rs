@@ -231,6 +231,18 @@ impl Api {
             })
             .into());
         }
+        let words = {
+            let mut conn = self
+                .directories
+                .db()
+                .pool()
+                .acquire()
+                .await
+                .map_err(Error::from)?;
+            suiji_platform::departments::words(&request, &mut conn)
+                .await
+                .map_err(Error::from)?
+        };
         let mut incoming = request.into_inner();
         let header = match incoming.message().await?.map(part) {
             Some(Part::Header(h)) => h,
@@ -268,8 +280,9 @@ impl Api {
                         Report::Rejected(r) => Reply::Rejected(pb::RejectedRow {
                             line: r.line,
                             field: r.field,
-                            reason: r.reason,
+                            reason: words.of(&r.reason),
                             column: r.column,
+                            reason_text: Some(r.reason.to_pb()),
                         }),
                     };
                     if out.send(Ok(reply(message))).await.is_err() {

@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use suiji_platform::messages::{Text, msg};
 
 use encoding_rs::{Encoding, GB18030, UTF_8};
 use suiji_platform::db::{Db, now_ms};
@@ -71,8 +72,8 @@ pub struct Rejection {
     /// The column's letters as a spreadsheet shows them (`B`), empty for the whole row or a column the file
     /// lacks.
     pub column: String,
-    /// Why.
-    pub reason: String,
+    /// Why, worded when shown.
+    pub reason: Text,
 }
 
 /// What an import reports while it runs.
@@ -161,7 +162,7 @@ struct Counters {
 
 impl Counters {
     /// The rejection of `field` on the row at `line`, with its column's letters.
-    fn rejection(&self, line: u64, field: &str, reason: String) -> Rejection {
+    fn rejection(&self, line: u64, field: &str, reason: Text) -> Rejection {
         let column = self
             .layout
             .get()
@@ -177,7 +178,7 @@ impl Counters {
     }
 
     /// Lists one problem of a row, while under the listing cap.
-    fn list(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
+    fn list(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: Text) {
         if self.listed.fetch_add(1, Ordering::Relaxed) < MAX_LISTED {
             let _ = reports.blocking_send(Report::Rejected(self.rejection(line, field, reason)));
         }
@@ -193,7 +194,7 @@ impl Counters {
     }
 
     /// Counts a rejected row and lists why.
-    fn reject(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: String) {
+    fn reject(&self, reports: &mpsc::Sender<Report>, line: u64, field: &str, reason: Text) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
         self.list(reports, line, field, reason);
     }
@@ -212,7 +213,7 @@ enum Raw {
     /// The cells of a data row.
     Row { line: u64, cells: csv::StringRecord },
     /// A row that could not be read into cells, and why.
-    Bad { line: u64, reason: String },
+    Bad { line: u64, reason: Text },
 }
 
 /// A row after its checks.
@@ -243,7 +244,7 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    fn reject(&self, line: u64, field: &str, reason: String) {
+    fn reject(&self, line: u64, field: &str, reason: Text) {
         self.counters.reject(&self.reports, line, field, reason);
     }
 
@@ -257,7 +258,7 @@ impl<'a> Rows<'a> {
                 true
             }
             Err(reason) => {
-                self.reject(1, "", format!("header: {reason}"));
+                self.reject(1, "", msg("import-header").then(reason));
                 false
             }
         }
@@ -272,7 +273,7 @@ impl<'a> Rows<'a> {
     }
 
     /// Takes a row that could not be read, in its place among the others.
-    fn bad(&mut self, line: u64, reason: String) -> bool {
+    fn bad(&mut self, line: u64, reason: Text) -> bool {
         self.push(Raw::Bad { line, reason })
     }
 
@@ -509,11 +510,11 @@ fn parse_csv<R: Record>(source: impl Read, rows: &mut Rows<'_>) -> Result<(), Im
             }
         }
         Ok(false) => {
-            rows.reject(1, "", "the file is empty".into());
+            rows.reject(1, "", msg("import-empty"));
             return Ok(());
         }
         Err(e) => {
-            rows.reject(1, "", format!("header: {e}"));
+            rows.reject(1, "", msg("import-header").then(e.to_string().into()));
             return Ok(());
         }
     }
@@ -527,7 +528,7 @@ fn parse_csv<R: Record>(source: impl Read, rows: &mut Rows<'_>) -> Result<(), Im
                 return Err(ImportError::Io(e.to_string()));
             }
             Err(e) => {
-                if !rows.bad(line, format!("malformed CSV: {e}")) {
+                if !rows.bad(line, msg("import-malformed-csv").arg("error", &e)) {
                     return Ok(());
                 }
                 continue;
@@ -535,7 +536,7 @@ fn parse_csv<R: Record>(source: impl Read, rows: &mut Rows<'_>) -> Result<(), Im
         }
         let line = record.position().map(line_at).unwrap_or(line);
         let more = if record.iter().any(|f| f.contains('\u{FFFD}')) {
-            let reason = format!("holds bytes that are not valid {} text", encoding.name());
+            let reason = msg("import-encoding").arg("encoding", encoding.name());
             rows.bad(line, reason)
         } else {
             // The next row read into a record of a row's size, rather than one grown from nothing.
@@ -626,7 +627,7 @@ pub trait Record: Sized + Send + Sync + 'static {
     /// What is imported, as the import log names it.
     const WHAT: &'static str;
     /// Reads a file's header.
-    fn layout(header: &[&str]) -> Result<Layout, String>;
+    fn layout(header: &[&str]) -> Result<Layout, Text>;
     /// Checks one row.
     fn parse(layout: &Layout, row: &[&str], checks: &Checks<'_>) -> Result<Self, Vec<FieldError>>;
     /// The key rows are upserted by.
@@ -658,7 +659,7 @@ async fn write_batch<R: Record>(
 impl Record for Target {
     const WHAT: &'static str = "targets";
 
-    fn layout(header: &[&str]) -> Result<Layout, String> {
+    fn layout(header: &[&str]) -> Result<Layout, Text> {
         crate::domain::target::layout(header)
     }
 
@@ -680,7 +681,7 @@ impl Record for Target {
 impl Record for Inspector {
     const WHAT: &'static str = "inspectors";
 
-    fn layout(header: &[&str]) -> Result<Layout, String> {
+    fn layout(header: &[&str]) -> Result<Layout, Text> {
         crate::domain::inspector::layout(header)
     }
 
@@ -700,8 +701,8 @@ impl Record for Inspector {
 }
 
 /// Why a second row of an id is refused.
-fn duplicate(first: u64, id: &str) -> String {
-    format!("duplicate of line {first}: {id} appears twice in the file")
+fn duplicate(first: u64, id: &str) -> Text {
+    msg("import-duplicate").arg("first", first).arg("id", id)
 }
 
 /// What one writer did.

@@ -39,6 +39,11 @@ fn internal(e: ImportError) -> Error {
 }
 
 impl Directories {
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The use cases over `db`.
     pub fn new(db: Db, relay: Relay) -> Self {
         Self {

@@ -2,6 +2,8 @@
 //! then three- and four-digit groups and classes within the division.
 
 /// Sections with their division ranges and names.
+use suiji_platform::messages::{Text, msg};
+
 pub const SECTIONS: &[(char, u8, u8, &str)] = &[
     ('A', 1, 5, "农、林、牧、渔业"),
     ('B', 6, 12, "采矿业"),
@@ -35,35 +37,34 @@ pub fn section_of(division: u8) -> Option<char> {
 
 /// Normalises an industry code to section letter + digits (`1311` → `C1311`, `f52` → `F52`, `C` → `C`),
 /// or says why it is not one.
-pub fn normalise(input: &str) -> Result<String, String> {
+pub fn normalise(input: &str) -> Result<String, Text> {
     let code = input.trim().to_ascii_uppercase();
     let (letter, digits) = match code.chars().next() {
         Some(c) if c.is_ascii_alphabetic() => (Some(c), &code[1..]),
         Some(_) => (None, code.as_str()),
-        None => return Err("must not be empty".into()),
+        None => return Err(msg("not-empty")),
     };
     if digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() == 1 {
-        return Err(format!(
-            "{input:?} is not a GB/T 4754 code (a section letter A–T and/or 2–4 digits)"
-        ));
+        return Err(msg("industry-not-code").arg("value", input));
     }
     if digits.is_empty() {
         let letter = letter.expect("a letter");
         return if SECTIONS.iter().any(|(s, ..)| *s == letter) {
             Ok(letter.to_string())
         } else {
-            Err(format!("{letter:?} is not a section of GB/T 4754 (A–T)"))
+            Err(msg("industry-not-section").arg("value", letter))
         };
     }
     let division: u8 = digits[..2].parse().expect("two digits");
     let section = section_of(division)
-        .ok_or_else(|| format!("division {division:02} does not exist in GB/T 4754"))?;
+        .ok_or_else(|| msg("industry-no-division").arg("division", format!("{division:02}")))?;
     if let Some(letter) = letter
         && letter != section
     {
-        return Err(format!(
-            "division {division:02} belongs to section {section}, not {letter}"
-        ));
+        return Err(msg("industry-other-section")
+            .arg("division", format!("{division:02}"))
+            .arg("section", section)
+            .arg("letter", letter));
     }
     Ok(format!("{section}{digits}"))
 }
@@ -84,11 +85,17 @@ mod tests {
     #[test]
     fn bad_codes_say_why() {
         assert!(normalise("").is_err());
-        assert!(normalise("Z").unwrap_err().contains("not a section"));
-        assert!(normalise("99").unwrap_err().contains("does not exist"));
+        assert!(normalise("Z").unwrap_err().text().contains("not a section"));
+        assert!(
+            normalise("99")
+                .unwrap_err()
+                .text()
+                .contains("does not exist")
+        );
         assert!(
             normalise("A52")
                 .unwrap_err()
+                .text()
                 .contains("belongs to section F")
         );
         assert!(normalise("C13111").is_err());

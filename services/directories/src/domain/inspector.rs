@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suiji_platform::messages::{Text, msg};
 
 use super::layout::{Columns, Layout, yes_no};
 use super::target::{Checks, FieldError};
@@ -135,7 +136,7 @@ pub static INSPECTOR_COLUMNS: Columns = Columns {
 };
 
 /// Reads an inspector file's header.
-pub fn layout(header: &[&str]) -> Result<Layout, String> {
+pub fn layout(header: &[&str]) -> Result<Layout, Text> {
     Layout::from_header(&INSPECTOR_COLUMNS, header)
 }
 
@@ -167,48 +168,39 @@ pub fn parse_row(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        errors.push(("id", "must be 1–64 letters, digits, '-' or '_'".into()));
+        errors.push(("id", msg("import-inspector-id")));
     }
     let name = get(1).to_string();
     if name.is_empty() || name.chars().count() > 50 {
-        errors.push(("name", "must be 1–50 characters".into()));
+        errors.push(("name", msg("import-inspector-name")));
     }
     let department_code = get(2).to_string();
     if !departments.contains(&department_code) {
         errors.push((
             "department",
-            format!("unknown department {department_code:?}"),
+            msg("catalog-unknown-department").arg("code", &department_code),
         ));
     }
     let certificate_no = get(3).to_string();
     if certificate_no.is_empty() {
-        errors.push((
-            "certificate_no",
-            "is required: no one without an enforcement certificate inspects".into(),
-        ));
+        errors.push(("certificate_no", msg("import-certificate")));
     }
     let certificate_expires = NaiveDate::parse_from_str(get(4), "%Y-%m-%d").unwrap_or_else(|_| {
         errors.push((
             "certificate_expires",
-            format!("{:?} is not a date (YYYY-MM-DD)", get(4)),
+            msg("not-a-date").arg("value", get(4)),
         ));
         NaiveDate::MIN
     });
     let expert = yes_no(get(7), "expert", &mut errors);
     let region_code = get(8).to_string();
     if regions.get(&region_code).is_none() {
-        errors.push((
-            "region_code",
-            format!("{region_code:?} is not a GB/T 2260 region code"),
-        ));
+        errors.push(("region_code", msg("region-code").arg("value", &region_code)));
     }
     let status = InspectorStatus::parse(get(9)).unwrap_or_else(|| {
         errors.push((
             "status",
-            format!(
-                "{:?} is not active, on_leave, transferred or retired",
-                get(9)
-            ),
+            msg("import-inspector-status").arg("value", get(9)),
         ));
         InspectorStatus::Active
     });
@@ -347,7 +339,12 @@ mod tests {
                 "status"
             ]
         );
-        assert!(parse(&["a"]).unwrap_err()[0].1.contains("truncated"));
-        assert!(layout(&["name", "id"]).unwrap_err().contains("department"));
+        assert!(parse(&["a"]).unwrap_err()[0].1.text().contains("truncated"));
+        assert!(
+            layout(&["name", "id"])
+                .unwrap_err()
+                .text()
+                .contains("department")
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! where each sits in a given file.
 
 /// The columns of one record type, in export order.
+use suiji_platform::messages::{Text, msg};
+
 #[derive(Debug)]
 pub struct Columns {
     /// `(English, Chinese)` header of each column.
@@ -21,7 +23,7 @@ pub struct Layout {
 
 impl Layout {
     /// Reads a header row. Unknown or repeated headers are refused, and required ones must be there.
-    pub fn from_header(columns: &'static Columns, header: &[&str]) -> Result<Self, String> {
+    pub fn from_header(columns: &'static Columns, header: &[&str]) -> Result<Self, Text> {
         let mut positions = vec![None; columns.headers.len()];
         for (i, raw) in header.iter().enumerate() {
             let cell = raw.trim().trim_start_matches('\u{feff}').trim();
@@ -35,24 +37,17 @@ impl Layout {
                 .position(|(en, zh)| cell.eq_ignore_ascii_case(en) || cell == *zh)
             else {
                 let known: Vec<&str> = columns.headers.iter().map(|(en, _)| *en).collect();
-                return Err(format!(
-                    "unknown column {cell:?}; the columns are {}",
-                    known.join(", ")
-                ));
+                return Err(msg("import-unknown-column")
+                    .arg("cell", cell)
+                    .arg("known", known.join(", ")));
             };
             if positions[column].is_some() {
-                return Err(format!(
-                    "column {} appears twice",
-                    columns.headers[column].0
-                ));
+                return Err(msg("import-column-twice").arg("column", columns.headers[column].0));
             }
             positions[column] = Some(i);
         }
         if let Some(missing) = columns.required.iter().find(|c| positions[**c].is_none()) {
-            return Err(format!(
-                "required column {} is missing",
-                columns.headers[*missing].0
-            ));
+            return Err(msg("import-column-missing").arg("column", columns.headers[*missing].0));
         }
         Ok(Self {
             columns,
@@ -93,29 +88,24 @@ impl Layout {
     }
 
     /// A row whose field count differs from the header's, as a problem of the whole row.
-    pub fn check_width(&self, row: &[&str]) -> Result<(), String> {
+    pub fn check_width(&self, row: &[&str]) -> Result<(), Text> {
         if row.len() == self.width {
             Ok(())
         } else {
-            Err(format!(
-                "has {} fields where the header has {} (a truncated or malformed row)",
-                row.len(),
-                self.width
-            ))
+            Err(msg("import-width")
+                .arg("fields", row.len())
+                .arg("header", self.width))
         }
     }
 }
 
 /// Reads a yes/no cell, recording a problem under `column` when it is neither.
-pub fn yes_no(value: &str, column: &'static str, errors: &mut Vec<(&'static str, String)>) -> bool {
+pub fn yes_no(value: &str, column: &'static str, errors: &mut Vec<(&'static str, Text)>) -> bool {
     match value {
         "" | "0" | "false" | "否" | "N" | "n" | "no" => false,
         "1" | "true" | "是" | "Y" | "y" | "yes" => true,
         other => {
-            errors.push((
-                column,
-                format!("{other:?} is not a yes/no value (1/0, true/false, 是/否)"),
-            ));
+            errors.push((column, msg("import-yes-no").arg("value", other)));
             false
         }
     }

@@ -2,6 +2,7 @@
 //! refused.
 
 use std::collections::HashSet;
+use suiji_platform::messages::{Text, msg};
 
 use serde::{Deserialize, Serialize};
 use suiji_platform::reference::Regions;
@@ -195,7 +196,7 @@ pub static TARGET_COLUMNS: Columns = Columns {
 };
 
 /// Reads a target file's header.
-pub fn layout(header: &[&str]) -> Result<Layout, String> {
+pub fn layout(header: &[&str]) -> Result<Layout, Text> {
     Layout::from_header(&TARGET_COLUMNS, header)
 }
 
@@ -215,7 +216,7 @@ pub struct Checks<'a> {
 }
 
 /// One problem of a row: the column and why.
-pub type FieldError = (&'static str, String);
+pub type FieldError = (&'static str, Text);
 
 /// Turns one row into a target, or lists every problem of the row.
 pub fn parse_row(
@@ -233,37 +234,34 @@ pub fn parse_row(
         let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         errors.push((
             "kind",
-            format!("{:?} is not one of {}", get(Column::Kind), known.join(", ")),
+            msg("import-not-one-of")
+                .arg("value", get(Column::Kind))
+                .arg("known", known.join(", ")),
         ));
     }
     let name = get(Column::Name).to_string();
     if name.is_empty() {
-        errors.push(("name", "must not be empty".into()));
+        errors.push(("name", msg("not-empty")));
     } else if name.chars().count() > MAX_NAME {
         errors.push((
             "name",
-            format!(
-                "is {} characters long; at most {MAX_NAME}",
-                name.chars().count()
-            ),
+            msg("import-too-long")
+                .arg("length", name.chars().count())
+                .arg("max", MAX_NAME),
         ));
     }
     let address = get(Column::Address).to_string();
     if address.chars().count() > MAX_ADDRESS {
         errors.push((
             "address",
-            format!(
-                "is {} characters long; at most {MAX_ADDRESS}",
-                address.chars().count()
-            ),
+            msg("import-too-long")
+                .arg("length", address.chars().count())
+                .arg("max", MAX_ADDRESS),
         ));
     }
     let region_code = get(Column::Region).to_string();
     if checks.regions.get(&region_code).is_none() {
-        errors.push((
-            "region_code",
-            format!("{region_code:?} is not a GB/T 2260 region code"),
-        ));
+        errors.push(("region_code", msg("region-code").arg("value", &region_code)));
     }
     let industry_code = match get(Column::Industry) {
         "" => String::new(),
@@ -275,20 +273,14 @@ pub fn parse_row(
     let status = Status::parse(get(Column::Status)).unwrap_or_else(|| {
         errors.push((
             "status",
-            format!(
-                "{:?} is not operating, closed, liquidating or revoked",
-                get(Column::Status)
-            ),
+            msg("import-operating-status").arg("value", get(Column::Status)),
         ));
         Status::Operating
     });
     let risk = Risk::parse(get(Column::Risk)).unwrap_or_else(|| {
         errors.push((
             "risk_level",
-            format!(
-                "{:?} is not low, medium, medium_high or high",
-                get(Column::Risk)
-            ),
+            msg("import-risk").arg("value", get(Column::Risk)),
         ));
         Risk::Medium
     });
@@ -300,7 +292,10 @@ pub fn parse_row(
         .collect();
     for d in &departments {
         if !checks.departments.contains(d) {
-            errors.push(("departments", format!("unknown department {d:?}")));
+            errors.push((
+                "departments",
+                msg("catalog-unknown-department").arg("code", d),
+            ));
         }
     }
     let abnormal = yes_no(get(Column::Abnormal), "abnormal", &mut errors);
@@ -313,7 +308,7 @@ pub fn parse_row(
     let complaints_12m = match get(Column::Complaints) {
         "" => 0,
         n => n.parse::<u32>().unwrap_or_else(|_| {
-            errors.push(("complaints_12m", format!("{n:?} is not a whole number")));
+            errors.push(("complaints_12m", msg("import-whole-number").arg("value", n)));
             0
         }),
     };
@@ -326,7 +321,9 @@ pub fn parse_row(
                 if !given_id.is_empty() && given_id != code {
                     errors.push((
                         "id",
-                        format!("{given_id:?} differs from the credit code {code}; leave it empty"),
+                        msg("import-id-differs")
+                            .arg("value", given_id)
+                            .arg("code", &code),
                     ));
                 }
                 (code.clone(), Some(code))
@@ -334,21 +331,18 @@ pub fn parse_row(
             Err(e) if given_code.is_empty() => {
                 errors.push((
                     "credit_code",
-                    format!("is required for this kind of target ({e})"),
+                    msg("import-credit-code-required").then(e.text()),
                 ));
                 (String::new(), None)
             }
             Err(e) => {
-                errors.push(("credit_code", e.to_string()));
+                errors.push(("credit_code", e.text()));
                 (String::new(), None)
             }
         },
         Some(Some(prefix)) => {
             if !given_code.is_empty() {
-                errors.push((
-                    "credit_code",
-                    "must be empty for this kind of target; identify it by id".into(),
-                ));
+                errors.push(("credit_code", msg("import-credit-code-empty")));
             }
             let valid = given_id.starts_with(prefix)
                 && given_id.len() > prefix.len()
@@ -359,7 +353,9 @@ pub fn parse_row(
             if !valid {
                 errors.push((
                     "id",
-                    format!("must be {prefix} followed by letters, digits, '-' or '_', at most {MAX_ID} in all"),
+                    msg("import-id-prefix")
+                        .arg("prefix", prefix)
+                        .arg("max", MAX_ID),
                 ));
             }
             (given_id.to_string(), None)
@@ -502,7 +498,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(bad_check[0].0, "credit_code");
-        assert!(bad_check[0].1.contains("position 18"), "{}", bad_check[0].1);
+        assert!(
+            bad_check[0].1.text().contains("position 18"),
+            "{}",
+            bad_check[0].1
+        );
         let person = parse_row(
             &layout,
             &["P-610402-0001", "natural_person", "", "张三", "610402"],
@@ -526,7 +526,7 @@ mod tests {
         };
         let layout = layout(HEADER).unwrap();
         let errors = parse_row(&layout, &["enterprise", "91350100M000100Y43"], &c).unwrap_err();
-        assert!(errors[0].1.contains("truncated"));
+        assert!(errors[0].1.text().contains("truncated"));
         let long = "名".repeat(201);
         let row = [
             "enterprise",
@@ -545,16 +545,19 @@ mod tests {
         assert!(
             layout(&["kind", "name"])
                 .unwrap_err()
+                .text()
                 .contains("region_code")
         );
         assert!(
             layout(&["kind", "name", "region_code", "colour"])
                 .unwrap_err()
+                .text()
                 .contains("unknown column")
         );
         assert!(
             layout(&["kind", "name", "region_code", "名称"])
                 .unwrap_err()
+                .text()
                 .contains("twice")
         );
     }

@@ -6,6 +6,8 @@
 //! weights 3^(i-1) mod 31 over the first seventeen.
 
 /// The 31 symbols, in the order of their values.
+use suiji_platform::messages::{Text, msg};
+
 pub const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights of positions 1–17: 3^(i-1) mod 31.
@@ -29,6 +31,27 @@ pub enum UsccError {
     OrganisationCheck { expected: char, found: char },
     /// The check character (position 18) is wrong.
     Check { expected: char, found: char },
+}
+
+impl UsccError {
+    /// What is wrong, as a message of the catalogs.
+    pub fn text(&self) -> Text {
+        match self {
+            Self::Length(n) => msg("uscc-length").arg("found", n),
+            Self::Character { position, found } => msg("uscc-character")
+                .arg("position", position)
+                .arg("found", found),
+            Self::Region { position, found } => msg("uscc-region")
+                .arg("position", position)
+                .arg("found", found),
+            Self::OrganisationCheck { expected, found } => msg("uscc-organisation-check")
+                .arg("expected", expected)
+                .arg("found", found),
+            Self::Check { expected, found } => msg("uscc-check")
+                .arg("expected", expected)
+                .arg("found", found),
+        }
+    }
 }
 
 impl std::fmt::Display for UsccError {

@@ -5,6 +5,7 @@ use suiji_directories::domain::target::Target;
 use suiji_directories::generate::{self, Spec};
 use suiji_directories::import::{Rejection, Report, Sizes, Summary, import, import_targets};
 use suiji_platform::db::Db;
+use suiji_platform::messages::msg;
 use suiji_platform::testing::{self, Backend, Isolated};
 use tokio::sync::mpsc;
 
@@ -111,17 +112,17 @@ async fn good_rows_land_and_bad_rows_are_named(backend: Backend) {
         ]
     );
     assert!(
-        rejections[0].reason.contains("position 18"),
+        rejections[0].reason.text().contains("position 18"),
         "{}",
         rejections[0].reason
     );
     assert!(
-        rejections[2].reason.contains("duplicate of line 2"),
+        rejections[2].reason.text().contains("duplicate of line 2"),
         "{}",
         rejections[2].reason
     );
     assert!(
-        rejections[4].reason.contains("truncated"),
+        rejections[4].reason.text().contains("truncated"),
         "{}",
         rejections[4].reason
     );
@@ -174,7 +175,7 @@ async fn gbk_files_with_chinese_headers_import(backend: Backend) {
     assert_eq!((summary.accepted, summary.rejected), (1, 1));
     assert_eq!(rejections[0].line, 3);
     assert!(
-        rejections[0].reason.contains("not valid"),
+        rejections[0].reason.text().contains("not valid"),
         "{}",
         rejections[0].reason
     );
@@ -209,24 +210,26 @@ async fn reimport_updates_and_duplicates_across_batches_are_found(backend: Backe
         ),
         (20_501, 20_500, 20_500, 1)
     );
+    let reason = rejections[0].reason.text();
+    let id = reason
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     assert_eq!(
         rejections,
         vec![Rejection {
             line: 20_502,
             field: "id".into(),
             column: rejections[0].column.clone(),
-            reason: format!(
-                "duplicate of line 2: {} appears twice in the file",
-                rejections[0]
-                    .reason
-                    .split(": ")
-                    .nth(1)
-                    .unwrap()
-                    .split(' ')
-                    .next()
-                    .unwrap()
-            ),
+            reason: msg("import-duplicate").arg("first", 2).arg("id", id),
         }]
+    );
+    assert_eq!(
+        reason,
+        format!("duplicate of line 2: {id} appears twice in the file")
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 20_500);
 
@@ -257,12 +260,15 @@ async fn a_bad_header_rejects_the_file_at_line_1(backend: Backend) {
     assert_eq!((summary.accepted, rejections.len()), (0, 1));
     assert_eq!(rejections[0].line, 1);
     assert!(
-        rejections[0].reason.contains("unknown column \"colour\""),
+        rejections[0]
+            .reason
+            .text()
+            .contains("unknown column \"colour\""),
         "{}",
         rejections[0].reason
     );
     let (_, rejections) = run(&db, Vec::new()).await;
-    assert!(rejections[0].reason.contains("empty"));
+    assert!(rejections[0].reason.text().contains("empty"));
     db.close().await;
     isolated.cleanup().await;
 }
@@ -488,7 +494,10 @@ async fn imports_sorted_on_disk_and_written_in_chunks(backend: Backend) {
         (12_002, "id")
     );
     assert!(
-        rejections[0].reason.starts_with("duplicate of line 5: "),
+        rejections[0]
+            .reason
+            .text()
+            .starts_with("duplicate of line 5: "),
         "{}",
         rejections[0].reason
     );
