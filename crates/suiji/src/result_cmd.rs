@@ -145,11 +145,14 @@ enum ResultCommand {
     /// Entry and publication rates, overdue and problems per department and for the joint meeting.
     Report {
         /// Year of the inspections.
-        #[arg(long)]
-        year: u32,
+        #[arg(long, required_unless_present = "task")]
+        year: Option<u32>,
         /// Quarter 1–4 (default: the whole year).
         #[arg(long, default_value_t = 0)]
         quarter: u32,
+        /// One task's results instead of a period's.
+        #[arg(long, conflicts_with_all = ["year", "quarter"])]
+        task: Option<String>,
         /// Count overdue on this day (default: today).
         #[arg(long, default_value = "")]
         as_of: String,
@@ -465,15 +468,17 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
         ResultCommand::Report {
             year,
             quarter,
+            task,
             as_of,
             format,
             out,
         } => {
             let report = c
                 .report(pb::ReportRequest {
-                    year,
+                    year: year.unwrap_or_default(),
                     quarter,
                     as_of,
+                    task_id: task.unwrap_or_default(),
                 })
                 .await
                 .map_err(show_status)?

@@ -1127,6 +1127,26 @@ async fn the_demo_story_leaves_work_for_each_person() {
             .all(|r| r.state == pubs::ResultState::NotEntered as i32),
         "waiting on li.si: {sthj:?}"
     );
+    // The finished task's status matrix: every department's visits concluded, findings entered and confirmed.
+    let progress = lead
+        .clone()
+        .get_progress(insp::GetProgressRequest {
+            task_id: finished.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .departments;
+    assert_eq!(progress.len(), 2, "{progress:?}");
+    assert_eq!(progress[0].department_code, SCJG, "the lead first");
+    assert!(
+        progress.iter().all(|p| p.visits > 0
+            && p.concluded == p.visits
+            && p.signed == p.visits
+            && p.findings_recorded == p.findings_due
+            && p.confirmed == p.seats),
+        "{progress:?}"
+    );
     terminate(started.dev);
 
     // Told once: a second start finds the story told.

@@ -534,6 +534,29 @@ impl InspectionService for Api {
         }))
     }
 
+    async fn get_progress(
+        &self,
+        request: Request<pb::GetProgressRequest>,
+    ) -> Result<Response<pb::GetProgressResponse>, Status> {
+        require(&request)?;
+        let progress = self.sagas.progress(&request.into_inner().task_id).await?;
+        Ok(Response::new(pb::GetProgressResponse {
+            departments: progress
+                .into_iter()
+                .map(|(department_code, p)| pb::DepartmentProgress {
+                    department_code,
+                    visits: p.visits,
+                    seats: p.seats,
+                    findings_due: p.findings_due,
+                    findings_recorded: p.findings_recorded,
+                    signed: p.signed,
+                    confirmed: p.confirmed,
+                    concluded: p.concluded,
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_visit(
         &self,
         request: Request<pb::GetVisitRequest>,

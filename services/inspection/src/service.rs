@@ -1170,6 +1170,32 @@ impl Sagas {
         Ok(visits)
     }
 
+    /// Each department's progress on the visits of `task_id`, read a page at a time (a task's visits are not
+    /// held at once); the lead first, then by code.
+    pub async fn progress(&self, task_id: &str) -> Result<Vec<(String, visit::Progress)>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        let Some(saga) = store::get(&mut conn, task_id).await? else {
+            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
+        };
+        let mut progress = std::collections::BTreeMap::new();
+        let mut page = Page {
+            size: 500,
+            after: String::new(),
+        };
+        loop {
+            let visits = store::list_visits(&mut conn, task_id, &page).await?;
+            let Some(last) = visits.last() else { break };
+            page.after = last.visit.id.clone();
+            for v in &visits {
+                v.visit.add_progress(&mut progress);
+            }
+        }
+        let lead = saga.saga.lead;
+        let mut out: Vec<(String, visit::Progress)> = progress.into_iter().collect();
+        out.sort_by(|a, b| (a.0 != lead, &a.0).cmp(&(b.0 != lead, &b.0)));
+        Ok(out)
+    }
+
     /// Visit `id`, its saga and its task's counts as this process last saw them, if it saw all three.
     fn seen_counted(&self, id: &str) -> Option<(StoredVisit, Stored, store::Counts)> {
         let visit = self.visits_seen.get(id)?;

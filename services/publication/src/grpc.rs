@@ -413,7 +413,9 @@ impl PublicationService for Api {
         let r = request.into_inner();
         let as_of = day(&r.as_of, "as_of")?;
         Ok(Response::new(
-            self.publications.report(r.year, r.quarter, as_of).await?,
+            self.publications
+                .report(r.year, r.quarter, &r.task_id, as_of)
+                .await?,
         ))
     }
 

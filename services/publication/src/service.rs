@@ -757,8 +757,22 @@ impl Publications {
         &self,
         year: u32,
         quarter: u32,
+        task_id: &str,
         as_of: Option<NaiveDate>,
     ) -> Result<pb::ReportResponse, Error> {
+        let as_of = as_of.unwrap_or_else(today);
+        if !task_id.trim().is_empty() {
+            let mut tx = self.db.begin().await?;
+            let counts = store::counts(
+                &mut tx,
+                store::Scope::Task(task_id.trim()),
+                &as_of.to_string(),
+            )
+            .await?;
+            return self
+                .report_of(tx, &counts, task_id.trim().to_string(), as_of)
+                .await;
+        }
         let mut v = Violations::new();
         v.check(!(2000..=2100).contains(&year), "year", msg("report-year"));
         v.check(quarter > 4, "quarter", msg("report-quarter"));
@@ -786,18 +800,28 @@ impl Publications {
         let (Some(from), Some(to)) = (from, to) else {
             return Err(Violations::one("year", msg("out-of-range")).into());
         };
-        let as_of = as_of.unwrap_or_else(today);
         let mut tx = self.db.begin().await?;
+        let (from, to) = (from.to_string(), to.to_string());
         let counts = store::counts(
             &mut tx,
-            &from.to_string(),
-            &to.to_string(),
+            store::Scope::Period(&from, &to),
             &as_of.to_string(),
         )
         .await?;
+        self.report_of(tx, &counts, period, as_of).await
+    }
+
+    /// The report of `counts`: a row per department, with its name, and the joint meeting's total.
+    async fn report_of(
+        &self,
+        mut tx: Tx,
+        counts: &[Counts],
+        period: String,
+        as_of: NaiveDate,
+    ) -> Result<pb::ReportResponse, Error> {
         let mut rows = Vec::with_capacity(counts.len() + 1);
         let mut total = Counts::default();
-        for c in &counts {
+        for c in counts {
             let name = self.department_name(&mut tx, &c.department).await?;
             rows.push(report_row(c, name));
             total.results += c.results;

@@ -328,26 +328,53 @@ pub struct Counts {
 
 /// Counts per department of the results of inspections from `from` to `to` (inclusive, YYYY-MM-DD), overdue
 /// counted on `as_of`.
+/// Which results a report counts.
+pub enum Scope<'a> {
+    /// Those of the inspections from one day to another, inclusive (YYYY-MM-DD).
+    Period(&'a str, &'a str),
+    /// One task's.
+    Task(&'a str),
+}
+
+/// Each department's counts of the results in `scope`, overdue on `as_of`.
 pub async fn counts(
     conn: &mut AnyConnection,
-    from: &str,
-    to: &str,
+    scope: Scope<'_>,
     as_of: &str,
 ) -> Result<Vec<Counts>, Error> {
-    let rows = sqlx::query(
-        "SELECT department, COUNT(*) AS results, SUM(entered) AS entered, \
-         SUM(CASE WHEN state = 'published' THEN 1 ELSE 0 END) AS published, \
-         SUM(CASE WHEN state = 'withheld' THEN 1 ELSE 0 END) AS withheld, \
-         SUM(CASE WHEN state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < $3 THEN 1 ELSE 0 END) AS overdue, \
-         SUM(problem) AS problems, \
-         SUM(CASE WHEN due_date = '' THEN 1 ELSE 0 END) AS undated \
-         FROM results WHERE inspection_date >= $1 AND inspection_date <= $2 GROUP BY department ORDER BY department",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(as_of)
-    .fetch_all(conn)
-    .await?;
+    // One query per scope, each a literal; both count alike.
+    macro_rules! counts {
+        ($where:literal) => {
+            concat!(
+                "SELECT department, COUNT(*) AS results, SUM(entered) AS entered, \
+                 SUM(CASE WHEN state = 'published' THEN 1 ELSE 0 END) AS published, \
+                 SUM(CASE WHEN state = 'withheld' THEN 1 ELSE 0 END) AS withheld, \
+                 SUM(CASE WHEN state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < $1 THEN 1 ELSE 0 END) AS overdue, \
+                 SUM(problem) AS problems, \
+                 SUM(CASE WHEN due_date = '' THEN 1 ELSE 0 END) AS undated \
+                 FROM results WHERE ",
+                $where,
+                " GROUP BY department ORDER BY department"
+            )
+        };
+    }
+    let rows = match scope {
+        Scope::Period(from, to) => {
+            sqlx::query(counts!("inspection_date >= $2 AND inspection_date <= $3"))
+                .bind(as_of)
+                .bind(from)
+                .bind(to)
+                .fetch_all(conn)
+                .await?
+        }
+        Scope::Task(task_id) => {
+            sqlx::query(counts!("task_id = $2"))
+                .bind(as_of)
+                .bind(task_id)
+                .fetch_all(conn)
+                .await?
+        }
+    };
     let n = |r: &sqlx::any::AnyRow, c: &str| -> Result<u64, Error> {
         Ok(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0).max(0) as u64)
     };

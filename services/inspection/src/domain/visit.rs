@@ -3,7 +3,7 @@
 //! or its refusal noted, and confirmed by every team member. A target that cannot be found or has closed is an
 //! outcome, not an error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use suiji_platform::validation::msg;
 
 use chrono::NaiveDate;
@@ -140,6 +140,25 @@ pub const MAX_EVIDENCE: usize = 200;
 const MAX_EVIDENCE_DESCRIPTION: usize = 500;
 /// Longest storage reference, in bytes.
 const MAX_STORAGE_REF: usize = 1024;
+
+/// One department's part in a task's visits (see `Visit::add_progress`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Visits with a member of it on the team.
+    pub visits: u64,
+    /// Its seats on them.
+    pub seats: u64,
+    /// Visits on which it has check points.
+    pub findings_due: u64,
+    /// Of those, visits on which it recorded its findings.
+    pub findings_recorded: u64,
+    /// Its visits whose record form the target signed or refused.
+    pub signed: u64,
+    /// Its seats whose member confirmed the record form.
+    pub confirmed: u64,
+    /// Its visits concluded.
+    pub concluded: u64,
+}
 
 /// One visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -416,6 +435,28 @@ impl Visit {
     }
 
     /// Every department on the team has recorded its findings.
+    /// Adds this visit to each department's `progress`.
+    pub fn add_progress(&self, progress: &mut BTreeMap<String, Progress>) {
+        for d in self.departments() {
+            let p = progress.entry(d.clone()).or_default();
+            p.visits += 1;
+            let seats: Vec<&Member> = self.team.iter().filter(|m| m.department == d).collect();
+            p.seats += seats.len() as u64;
+            p.confirmed += seats
+                .iter()
+                .filter(|m| self.confirmed.contains(&m.inspector_id))
+                .count() as u64;
+            if self.checks.iter().any(|c| c.department == d) {
+                p.findings_due += 1;
+                if self.findings.iter().any(|f| f.department == d) {
+                    p.findings_recorded += 1;
+                }
+            }
+            p.signed += u64::from(self.signature.is_some());
+            p.concluded += u64::from(self.outcome.is_some());
+        }
+    }
+
     pub fn findings_complete(&self) -> bool {
         self.departments().iter().all(|d| {
             self.findings.iter().any(|f| &f.department == d)

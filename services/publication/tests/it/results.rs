@@ -735,6 +735,30 @@ async fn deadlines_reports_and_the_connector(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(field_of(&e), "quarter");
+    // One task's status, department by department, whatever its dates; a task without results has only the
+    // (empty) total.
+    let task = |task_id: &str| pb::ReportRequest {
+        task_id: task_id.into(),
+        ..Default::default()
+    };
+    let t2 = entry.report(task("T2")).await.unwrap().into_inner();
+    assert_eq!(t2.period, "T2");
+    let by_department: Vec<(&str, u64, u64, u64)> = t2
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.department_code.as_str(),
+                r.results,
+                r.entered,
+                r.published,
+            )
+        })
+        .collect();
+    assert_eq!(by_department, vec![(SCJG, 2, 1, 1), ("", 2, 1, 1)]);
+    let none = entry.report(task("T-none")).await.unwrap().into_inner();
+    assert_eq!(none.rows.len(), 1);
+    assert_eq!(none.rows[0].results, 0);
 
     // The daily export: BOM, header, the day's published record.
     let mut stream = entry

@@ -319,3 +319,45 @@ fn evidence_is_kept_by_hash_and_reference_for_the_departments_own_points() {
         "not on a concluded visit"
     );
 }
+
+#[test]
+fn each_department_s_progress_is_counted_over_the_visits() {
+    let mut first = visit();
+    first.findings = vec![Finding {
+        department: "A".into(),
+        ..finding("A-1", "1", CheckResult::Compliant, "")
+    }];
+    first.signature = Some(Signature::Signed("法定代表人".into()));
+    first.confirmed = ["a1".to_string(), "b1".to_string()].into();
+    let mut second = visit();
+    second.id = "T/92".into();
+    second.team.retain(|m| m.department == "A");
+    second.outcome = Some(Outcome::NotFound);
+    let mut progress = BTreeMap::new();
+    first.add_progress(&mut progress);
+    second.add_progress(&mut progress);
+    assert_eq!(
+        progress["A"],
+        Progress {
+            visits: 2,
+            seats: 4,
+            findings_due: 2,
+            findings_recorded: 1,
+            signed: 1,
+            confirmed: 1,
+            concluded: 1,
+        }
+    );
+    assert_eq!(
+        progress["B"],
+        Progress {
+            visits: 1,
+            seats: 1,
+            findings_due: 1,
+            findings_recorded: 0,
+            signed: 1,
+            confirmed: 1,
+            concluded: 0,
+        }
+    );
+}
