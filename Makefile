@@ -69,6 +69,7 @@ bench:
 	$(CARGO) build --release -p suiji -p suiji-e2e --bins
 	$(BENCH) --only draw
 	$(BENCH) --only console
+	$(BENCH) --only console-server
 	$(BENCH) --only catalog,outbox
 	$(BENCH) --only import --import-rows 1000000
 	$(BENCH) --only import,draw-service --import-rows 10000000

@@ -8,6 +8,8 @@
 //! - with `draw-service` beside `import`: the whole target draw through the draw and directories services over
 //!   the imported directory (snapshot, stratified draw, lock) for the province and for one district, and the
 //!   inspector teams for the province's drawn targets;
+//! - `console-server`: the console's server time for 工作台 and a list page over 10,000 tasks and 1,000,000
+//!   results (p50, p95);
 //! - `publication`: results created from concluded visits, entered, approved and published over gRPC, and the
 //!   public search's latency while publishing.
 
@@ -41,7 +43,8 @@ struct Args {
     /// Events relayed in the outbox benchmark.
     #[arg(long, default_value_t = 20_000)]
     events: usize,
-    /// Which benchmarks: draw, catalog, outbox, import, draw-service, saga, publication, console.
+    /// Which benchmarks: draw, catalog, outbox, import, draw-service, saga, publication, console (the first
+    /// load's size), console-server (the pages' server time).
     #[arg(long, value_delimiter = ',', default_value = "catalog,outbox,import")]
     only: Vec<String>,
     /// Rows of the target import benchmark.
@@ -59,6 +62,15 @@ struct Args {
     /// Results in the publication benchmark.
     #[arg(long, default_value_t = 100_000)]
     results: usize,
+    /// Tasks behind the console benchmark's pages.
+    #[arg(long, default_value_t = 10_000)]
+    console_tasks: usize,
+    /// Results behind the console benchmark's pages.
+    #[arg(long, default_value_t = 1_000_000)]
+    console_results: usize,
+    /// Measured rounds of each console page.
+    #[arg(long, default_value_t = 200)]
+    console_rounds: usize,
     /// Sagas driven at once in the saga benchmark.
     #[arg(long, default_value_t = 200)]
     saga_concurrency: usize,
@@ -91,6 +103,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants("publication") {
         suiji_e2e::publication_bench::run(args.results, args.clients).await?;
+    }
+    if wants("console-server") {
+        suiji_e2e::console_bench::run(
+            args.console_tasks,
+            args.console_results,
+            args.console_rounds,
+        )
+        .await?;
     }
     if wants("saga") {
         suiji_e2e::saga_bench::run(args.sagas, args.saga_concurrency).await?;

@@ -126,35 +126,53 @@ pub struct Filter {
 
 /// A page of results, in id order.
 pub async fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> Result<Vec<Stored>, Error> {
-    let mut sql =
-        String::from("SELECT doc, version FROM results WHERE department = $1 AND id > $2");
-    let mut n = 2;
+    // The department, the page's start, and the other filters, the same in every branch: `$1`, `$2`, `$3`...
     let mut binds: Vec<String> = vec![f.department.clone(), page.after.clone()];
+    let mut filters = String::new();
     if !f.task_id.is_empty() {
-        n += 1;
-        sql.push_str(&format!(" AND task_id = ${n}"));
         binds.push(f.task_id.clone());
-    }
-    if !f.states.is_empty() {
-        let list: Vec<String> = f
-            .states
-            .iter()
-            .map(|s| {
-                n += 1;
-                binds.push(s.as_str().to_string());
-                format!("${n}")
-            })
-            .collect();
-        sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
+        filters.push_str(&format!(" AND task_id = ${}", binds.len()));
     }
     if let Some(day) = &f.overdue_on {
-        n += 1;
-        sql.push_str(&format!(
-            " AND state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < ${n}"
-        ));
         binds.push(day.clone());
+        filters.push_str(&format!(
+            " AND state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < ${}",
+            binds.len()
+        ));
     }
-    sql.push_str(&format!(" ORDER BY id LIMIT {}", page.size));
+    // A state is written as a literal (one of `State::as_str`, never the caller's text): PostgreSQL plans a prepared
+    // statement once for any parameters, and only a literal state lets that plan read the state's index range.
+    let branch = |state: Option<&'static str>| {
+        let state = state
+            .map(|s| format!(" AND state = '{s}'"))
+            .unwrap_or_default();
+        format!(
+            "SELECT doc, version, id FROM results WHERE department = $1 AND id > $2{state}{filters} \
+             ORDER BY id LIMIT {}",
+            page.size
+        )
+    };
+    let sql = if f.states.is_empty() {
+        branch(None)
+    } else {
+        // One branch per state, each the first page of that state's rows in id order (the index on department,
+        // state and id reads exactly those), merged in id order: the same page as one query filtering on the
+        // states, without reading past the rows in other states (docs/adr/0002-results-by-state.md). Each state
+        // once: a state asked for twice must not give its rows twice.
+        let mut states: Vec<&'static str> = f.states.iter().map(|s| s.as_str()).collect();
+        states.sort_unstable();
+        states.dedup();
+        let branches: Vec<String> = states
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| format!("SELECT doc, version, id FROM ({}) AS s{i}", branch(Some(s))))
+            .collect();
+        format!(
+            "{} ORDER BY id LIMIT {}",
+            branches.join(" UNION ALL "),
+            page.size
+        )
+    };
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);

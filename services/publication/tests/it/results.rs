@@ -684,6 +684,56 @@ async fn deadlines_reports_and_the_connector(backend: Backend) {
         "a retried dead letter is sent again"
     );
 
+    // Lists by state: each state's results in id order, a state asked twice given once, paged by the last id,
+    // narrowed to a task (docs/adr/0002-results-by-state.md).
+    let by_state =
+        |states: &[pb::ResultState], task_id: &str, page_size: u32, page_token: String| {
+            let mut entry = entry.clone();
+            let request = pb::ListResultsRequest {
+                states: states.iter().map(|s| *s as i32).collect(),
+                task_id: task_id.into(),
+                page_size,
+                page_token,
+                ..Default::default()
+            };
+            async move { entry.list_results(request).await.unwrap().into_inner() }
+        };
+    let all = by_state(&[], "", 100, String::new()).await.results;
+    assert_eq!(all.len(), 2);
+    use pb::ResultState::{NotEntered, Published, Returned};
+    let waiting = by_state(&[NotEntered, Returned], "", 100, String::new())
+        .await
+        .results;
+    let expected: Vec<&str> = all
+        .iter()
+        .filter(|r| r.state == NotEntered as i32)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(expected.len(), 1, "one of the two is published: {all:?}");
+    assert_eq!(
+        waiting.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    let both = [Published, NotEntered, NotEntered, Returned];
+    let first = by_state(&both, "T2", 1, String::new()).await;
+    assert_eq!(first.results.len(), 1);
+    assert!(!first.next_page_token.is_empty());
+    let second = by_state(&both, "T2", 1, first.next_page_token).await;
+    let paged: Vec<&str> = first
+        .results
+        .iter()
+        .chain(&second.results)
+        .map(|r| r.id.as_str())
+        .collect();
+    let in_order: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(paged, in_order, "every result once, in id order");
+    assert!(
+        by_state(&both, "T-none", 10, String::new())
+            .await
+            .results
+            .is_empty()
+    );
+
     // Reports: the year and the first quarter, overdue counted on today.
     let report = entry
         .report(pb::ReportRequest {
