@@ -447,21 +447,6 @@ async fn work_part(app: &axum::Router, session: &Session, part: Part) -> anyhow:
             }
         }
     };
-    let results = |states: Vec<pb::ResultState>| async move {
-        let page: pb::ListResultsResponse = call(
-            app,
-            session,
-            RESULTS,
-            &pb::ListResultsRequest {
-                department_code: CLERK.into(),
-                states: states.into_iter().map(|s| s as i32).collect(),
-                page_size: 500,
-                ..Default::default()
-            },
-        )
-        .await?;
-        anyhow::Ok(page.results.len())
-    };
     let transfers = async {
         let page: insp::ListTransfersResponse = call(
             app,
@@ -480,29 +465,44 @@ async fn work_part(app: &axum::Router, session: &Session, part: Part) -> anyhow:
     match part {
         Part::Sagas => sagas.await,
         Part::ToEnter => {
-            results(vec![pb::ResultState::NotEntered, pb::ResultState::Returned]).await
+            results(
+                app,
+                session,
+                &[pb::ResultState::NotEntered, pb::ResultState::Returned],
+                500,
+            )
+            .await
         }
-        Part::ToReview => results(vec![pb::ResultState::AwaitingReview]).await,
+        Part::ToReview => results(app, session, &[pb::ResultState::AwaitingReview], 500).await,
         Part::Transfers => transfers.await,
     }
 }
 
+/// The first `page_size` of the clerk's department's results in `states` (any state: none given); how many came.
+async fn results(
+    app: &axum::Router,
+    session: &Session,
+    states: &[pb::ResultState],
+    page_size: u32,
+) -> anyhow::Result<usize> {
+    let page: pb::ListResultsResponse = call(
+        app,
+        session,
+        RESULTS,
+        &pb::ListResultsRequest {
+            department_code: CLERK.into(),
+            states: states.iter().map(|s| *s as i32).collect(),
+            page_size,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(page.results.len())
+}
+
 /// A list page's first page: the department's results and its sagas, 20 each.
 async fn list_page(app: &axum::Router, session: &Session) -> anyhow::Result<usize> {
-    let results = async {
-        let page: pb::ListResultsResponse = call(
-            app,
-            session,
-            RESULTS,
-            &pb::ListResultsRequest {
-                department_code: CLERK.into(),
-                page_size: 20,
-                ..Default::default()
-            },
-        )
-        .await?;
-        anyhow::Ok(page.results.len())
-    };
+    let results = results(app, session, &[], 20);
     let sagas = async {
         let page: insp::ListSagasResponse = call(
             app,

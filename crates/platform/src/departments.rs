@@ -105,6 +105,21 @@ pub async fn list(
         .collect()
 }
 
+/// [`words`] on a connection of `db`, as a status for the call.
+pub async fn words_in<T>(
+    request: &tonic::Request<T>,
+    db: &Db,
+) -> Result<crate::messages::Words, tonic::Status> {
+    let mut conn = db
+        .pool()
+        .acquire()
+        .await
+        .map_err(crate::error::Error::from)?;
+    Ok(words(request, &mut conn)
+        .await
+        .map_err(crate::error::Error::from)?)
+}
+
 /// How the texts the caller of `request` reads are worded: its language, and the departments by name (all of
 /// them, active or not: a text may name one since merged away).
 pub async fn words<T>(

@@ -231,18 +231,7 @@ impl Api {
             })
             .into());
         }
-        let words = {
-            let mut conn = self
-                .directories
-                .db()
-                .pool()
-                .acquire()
-                .await
-                .map_err(Error::from)?;
-            suiji_platform::departments::words(&request, &mut conn)
-                .await
-                .map_err(Error::from)?
-        };
+        let words = suiji_platform::departments::words_in(&request, self.directories.db()).await?;
         let mut incoming = request.into_inner();
         let header = match incoming.message().await?.map(part) {
             Some(Part::Header(h)) => h,

@@ -273,16 +273,7 @@ fn check_pb(c: &visit::Check) -> pb::VisitCheck {
 impl Api {
     /// How the texts the caller reads are worded.
     async fn words<T>(&self, request: &Request<T>) -> Result<Words, Status> {
-        let mut conn = self
-            .sagas
-            .db()
-            .pool()
-            .acquire()
-            .await
-            .map_err(Error::from)?;
-        Ok(suiji_platform::departments::words(request, &mut conn)
-            .await
-            .map_err(Error::from)?)
+        suiji_platform::departments::words_in(request, self.sagas.db()).await
     }
 }
 

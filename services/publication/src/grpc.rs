@@ -155,16 +155,7 @@ fn result_pb(
 impl Api {
     /// How the texts the caller reads are worded.
     async fn words<T>(&self, request: &Request<T>) -> Result<Words, Status> {
-        let mut conn = self
-            .publications
-            .db()
-            .pool()
-            .acquire()
-            .await
-            .map_err(Error::from)?;
-        Ok(suiji_platform::departments::words(request, &mut conn)
-            .await
-            .map_err(Error::from)?)
+        suiji_platform::departments::words_in(request, self.publications.db()).await
     }
 
     /// One result with its history, worded by `words`, and its department's name.
