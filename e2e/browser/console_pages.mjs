@@ -30,6 +30,7 @@ const pages = [
   ['results', '/results', '[data-test=results]'],
   ['reports', '/reports', '[data-test=report]'],
   ['accounts', '/accounts', '[data-test=accounts] [data-account]'],
+  ['deliveries', '/deliveries', '[data-test=deliveries]'],
   ['plans', '/plans', '[data-test=plans] a[data-plan]'],
   ['plan', '/plans/:plan', '[data-test=entries] tbody tr'],
   ['plan-editor', '/plans/new', '[data-test=plan-editor]'],

@@ -356,8 +356,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            19 * 2 * 2,
-            "nineteen pages, two languages, two widths: {seen}"
+            20 * 2 * 2,
+            "twenty pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(

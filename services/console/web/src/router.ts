@@ -15,6 +15,7 @@ export const router = createRouter({
     { path: '/results/:id', name: 'result', component: () => import('./views/results/ResultPage.vue'), props: true },
     { path: '/reports', name: 'reports', component: () => import('./views/reports/ReportsPage.vue') },
     { path: '/accounts', name: 'accounts', component: () => import('./views/admin/AccountsPage.vue') },
+    { path: '/deliveries', name: 'deliveries', component: () => import('./views/admin/DeliveriesPage.vue') },
     { path: '/plans', name: 'plans', component: () => import('./views/plans/PlansPage.vue') },
     { path: '/plans/new', name: 'plan-new', component: () => import('./views/plans/PlanEditor.vue') },
     { path: '/plans/:id', name: 'plan', component: () => import('./views/plans/PlanPage.vue'), props: true },

@@ -41,7 +41,7 @@ export function formatTime(date: Date | undefined): string {
 }
 
 /** The label of a stable code in a group of the catalog (`kind`, `step`); the code itself when none is written. */
-export function label(group: 'kind' | 'step' | 'actor' | 'check', code: string): string {
+export function label(group: 'kind' | 'step' | 'actor' | 'check' | 'delivery', code: string): string {
   // A service acting on its own is `system:<service>`.
   if (group === 'actor' && code.startsWith('system:')) code = code.slice('system:'.length);
   const key = `${group}.${code.replace(/[. ]/g, '_')}`;
