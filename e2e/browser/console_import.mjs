@@ -1,8 +1,11 @@
 // Imports a directory file in the console in headless Chromium, as a clerk would: signs in, opens the import page,
 // chooses the file (the bytes given as hex), imports it, reads the summary and each rejection's row, then downloads
-// the rejected rows and prints them as hex, with what it saw, as one JSON line for the Rust test to check.
+// the rejected rows and prints them as hex, with what it saw, as one JSON line for the Rust test to check. Then
+// imports the file again on the English page, to read the same rejection in English. Screenshots of the report in
+// both languages, at a desktop's and a phone's width, go under target/console-screenshots/ (import-rejected-…).
 //
 //   node e2e/browser/console_import.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD FILE_NAME HEX
+import fs from 'node:fs';
 import { drive } from './chromium.mjs';
 
 const [url, username, password, name, hex] = process.argv.slice(2);
@@ -13,15 +16,30 @@ await drive(async (page) => {
   await page.fill('#sign-in-password', password);
   await page.click('[data-test=sign-in]');
   await page.waitForSelector('[data-test=import-file]', { state: 'attached' });
-  await page.setInputFiles('[data-test=import-file]', { name, mimeType: 'text/csv', buffer: Buffer.from(hex, 'hex') });
-  await page.click('[data-test=import-submit]');
-  await page.waitForSelector('[data-test=import-summary]');
-  const summary = await page.textContent('[data-test=import-summary]');
-  const rejections = await page.$$eval('[data-test=rejections] tbody tr', (trs) =>
-    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText.trim())),
-  );
+  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+  fs.mkdirSync(shots, { recursive: true });
+  // Imports the file on the page as it is; the summary and the rejected rows as shown, screenshots taken.
+  const importFile = async (lang) => {
+    await page.setInputFiles('[data-test=import-file]', { name, mimeType: 'text/csv', buffer: Buffer.from(hex, 'hex') });
+    await page.click('[data-test=import-submit]');
+    await page.waitForSelector('[data-test=import-summary]');
+    const summary = await page.textContent('[data-test=import-summary]');
+    const rejections = await page.$$eval('[data-test=rejections] tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText.trim())),
+    );
+    for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `${shots}import-rejected-${lang}-${form}.png`, fullPage: true });
+    }
+    await page.setViewportSize({ width: 1366, height: 860 });
+    return { summary, rejections };
+  };
+  const { summary, rejections } = await importFile('zh-CN');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=rejected-file]')]);
-  const fs = await import('node:fs');
   const rejected = fs.readFileSync(await download.path()).toString('hex');
-  return { summary, rejections, downloadName: download.suggestedFilename(), rejected };
+  await page.evaluate(() => localStorage.setItem('suiji.lang', 'en'));
+  await page.goto(`${url}/import`);
+  await page.waitForSelector('[data-test=import-file]', { state: 'attached' });
+  const english = await importFile('en');
+  return { summary, rejections, downloadName: download.suggestedFilename(), rejected, english: english.rejections };
 });

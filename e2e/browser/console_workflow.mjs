@@ -212,6 +212,23 @@ await drive(async (page) => {
   await page.click('.el-message-box__btns .el-button--primary');
   await page.waitForSelector('.el-table:has-text("原结果漏写整改期限")', long);
   const corrected = await page.$$eval('.el-table:has-text("原结果漏写整改期限") tbody tr', (trs) => trs.length);
+  // The result page with its history and correction, in both languages at both widths (the history is worded by
+  // the service in the page's language).
+  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+  (await import('node:fs')).mkdirSync(shots, { recursive: true });
+  for (const lang of ['zh-CN', 'en']) {
+    if (lang === 'en') {
+      await page.evaluate(() => localStorage.setItem('suiji.lang', 'en'));
+      await page.reload();
+    }
+    await page.waitForSelector('[data-test=result-history] .el-timeline-item');
+    await page.waitForSelector('.el-message-box', { state: 'hidden' });
+    for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `${shots}result-${lang}-${form}.png`, fullPage: true });
+    }
+  }
+  await page.setViewportSize({ width: 1366, height: 860 });
   return {
     sthjResult,
     states,

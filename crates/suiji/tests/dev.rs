@@ -832,6 +832,15 @@ async fn clerks_import_a_directory_in_the_console() {
         back.contains(reason),
         "the file gives the same reason: {back}"
     );
+    // The same file again on the English page: the same row, its reason in English.
+    let english = seen["english"].as_array().unwrap();
+    assert_eq!(english.len(), 1, "{seen}");
+    assert_eq!(english[0][0], "3", "{seen}");
+    let reason = english[0][3].as_str().unwrap();
+    assert!(
+        reason.starts_with("position 18: the check character should be"),
+        "{seen}"
+    );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }

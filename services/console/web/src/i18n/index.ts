@@ -44,7 +44,7 @@ export function formatTime(date: Date | undefined): string {
 export function label(group: 'kind' | 'step' | 'actor' | 'check' | 'delivery', code: string): string {
   // A service acting on its own is `system:<service>`.
   if (group === 'actor' && code.startsWith('system:')) code = code.slice('system:'.length);
-  const key = `${group}.${code.replace(/[. ]/g, '_')}`;
+  const key = `${group}.${code.replace(/[. -]/g, '_')}`;
   return i18n.global.te(key) ? i18n.global.t(key) : code;
 }
 
