@@ -2,27 +2,45 @@
 //! file at start, kept current from `directories.department.upserted`, owned by the directories service.
 
 use std::sync::{Arc, LazyLock, RwLock};
+use std::time::{Duration, Instant};
 
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{Db, flag, now_ms};
 use crate::reference::DepartmentSeed;
 
-/// The department names this process has read, by code: for wording what is said without a database at hand
-/// (a refusal turned into a status). Filled when the departments are seeded and each time [`words`] reads the
-/// table, so a name changed by another replica's event is known here at the next page anyone opens.
-static KNOWN: LazyLock<RwLock<Arc<crate::messages::Names>>> = LazyLock::new(Default::default);
+/// The department names this process has read, by code, and when it last read the whole table: for wording what is
+/// said without reading the table on every call. Filled when the departments are seeded, and read again by
+/// [`words_in`] when older than [`READ_AGAIN`], so a name changed by another replica's event is known here within
+/// that time.
+static KNOWN: LazyLock<RwLock<Known>> = LazyLock::new(Default::default);
+
+/// How long the names read from the table serve before they are read again.
+const READ_AGAIN: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Known {
+    names: Arc<crate::messages::Names>,
+    read_at: Option<Instant>,
+}
 
 /// The department names this process knows (see [`KNOWN`]).
 pub fn known_names() -> Arc<crate::messages::Names> {
-    KNOWN.read().map(|n| Arc::clone(&n)).unwrap_or_default()
+    KNOWN
+        .read()
+        .map(|k| Arc::clone(&k.names))
+        .unwrap_or_default()
 }
 
-fn remember(names: impl IntoIterator<Item = (String, String)>) {
+/// Adds `names` to those known; `whole`: they are the whole table, just read.
+fn remember(names: impl IntoIterator<Item = (String, String)>, whole: bool) {
     if let Ok(mut known) = KNOWN.write() {
-        let mut next = (**known).clone();
+        let mut next = (*known.names).clone();
         next.extend(names);
-        *known = Arc::new(next);
+        known.names = Arc::new(next);
+        if whole {
+            known.read_at = Some(Instant::now());
+        }
     }
 }
 
@@ -58,7 +76,10 @@ pub async fn seed(db: &Db, path: &str) -> Result<usize, String> {
             .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    remember(seeds.iter().map(|d| (d.code.clone(), d.name.clone())));
+    remember(
+        seeds.iter().map(|d| (d.code.clone(), d.name.clone())),
+        false,
+    );
     Ok(seeds.len())
 }
 
@@ -105,33 +126,33 @@ pub async fn list(
         .collect()
 }
 
-/// [`words`] on a connection of `db`, as a status for the call.
+/// How the texts the caller of `request` reads are worded: its language, and the departments by name (all of
+/// them, active or not: a text may name one since merged away), from the names known here, read again from `db`
+/// when older than [`READ_AGAIN`].
 pub async fn words_in<T>(
     request: &tonic::Request<T>,
     db: &Db,
 ) -> Result<crate::messages::Words, tonic::Status> {
-    let mut conn = db
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::error::Error::from)?;
-    Ok(words(request, &mut conn)
-        .await
-        .map_err(crate::error::Error::from)?)
-}
-
-/// How the texts the caller of `request` reads are worded: its language, and the departments by name (all of
-/// them, active or not: a text may name one since merged away).
-pub async fn words<T>(
-    request: &tonic::Request<T>,
-    conn: &mut AnyConnection,
-) -> Result<crate::messages::Words, sqlx::Error> {
-    let names: crate::messages::Names = list(conn, true)
-        .await?
-        .into_iter()
-        .map(|(d, _)| (d.code, d.name))
-        .collect();
-    remember(names.clone());
+    let fresh = KNOWN.read().ok().and_then(|k| {
+        k.read_at
+            .filter(|at| at.elapsed() < READ_AGAIN)
+            .map(|_| Arc::clone(&k.names))
+    });
+    let names = match fresh {
+        Some(names) => names,
+        None => {
+            let mut conn = db
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::error::Error::from)?;
+            let all = list(&mut conn, true)
+                .await
+                .map_err(crate::error::Error::from)?;
+            remember(all.into_iter().map(|(d, _)| (d.code, d.name)), true);
+            known_names()
+        }
+    };
     Ok(crate::messages::Words {
         lang: crate::grpc::lang(request),
         names,

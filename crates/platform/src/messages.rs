@@ -135,7 +135,7 @@ pub struct Words {
     /// The reader's language.
     pub lang: Lang,
     /// Department names by code.
-    pub names: Names,
+    pub names: std::sync::Arc<Names>,
 }
 
 impl Words {
@@ -143,7 +143,7 @@ impl Words {
     pub fn english() -> Self {
         Self {
             lang: Lang::En,
-            names: Names::new(),
+            names: Default::default(),
         }
     }
 
