@@ -21,12 +21,17 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// The reason in `lang`, when it is a message of the catalogs.
+    /// The reason in `lang`, when it is a message of the catalogs: its arguments worded as every text's are
+    /// (departments by the names this process knows, days as the language writes them).
     pub fn localized(&self, lang: Lang) -> Option<String> {
         if self.code.is_empty() {
             return None;
         }
-        messages::render(lang, &self.code, &self.args)
+        let text = messages::Text::Message {
+            id: self.code.clone(),
+            args: self.args.clone(),
+        };
+        Some(text.render_with(lang, &crate::departments::known_names()))
     }
 }
 

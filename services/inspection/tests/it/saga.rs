@@ -547,6 +547,8 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .unwrap()
         .message;
     assert!(zh.contains("5 个工作日内"), "{zh}");
+    // The last day as Chinese writes a day, as in every text of the catalogs.
+    assert!(zh.contains("2027年9月"), "{zh}");
     let announced_before = announcements(&inspection).await;
     for v in &visits {
         lead.schedule_visit(schedule(v.id.clone(), day.to_string()))
