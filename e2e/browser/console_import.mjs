@@ -41,5 +41,18 @@ await drive(async (page) => {
   await page.goto(`${url}/import`);
   await page.waitForSelector('[data-test=import-file]', { state: 'attached' });
   const english = await importFile('en');
-  return { summary, rejections, downloadName: download.suggestedFilename(), rejected, english: english.rejections };
+  // The directory page exports every target its filters select, streamed through the console.
+  await page.goto(`${url}/directories?q=${encodeURIComponent('某商贸')}`);
+  await page.waitForSelector('[data-test=targets] a[data-target]', { timeout: 60000 });
+  const [exported] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-targets]')]);
+  const exportedText = fs.readFileSync(await exported.path(), 'utf8');
+  return {
+    summary,
+    rejections,
+    downloadName: download.suggestedFilename(),
+    rejected,
+    english: english.rejections,
+    exportName: exported.suggestedFilename(),
+    exportedText,
+  };
 });

@@ -1,6 +1,7 @@
 // Drives the console in headless Chromium as the lead's coordinator: a wrong password is refused at its field; the
 // sign-in with the printed password opens the list, with the calendar's notice of a missing holiday notice; the
-// task's row and its page (phase, participants, visits, timeline); pause and resume with the page's buttons;
+// task's row and its page (phase, participants, visits, timeline); pause and resume with the page's buttons, the pause
+// pushed to a second page on the task;
 // "needs attention" in the URL; a bulk retry that the saga's state refuses; signing out, after which a reload asks
 // to sign in again. Prints what it saw as one JSON line for the Rust test to check against the inspection service.
 //
@@ -39,8 +40,21 @@ await drive(async (page) => {
   const visits = await page.$$eval('[data-test=visits] [data-visit]', (v) => v.length);
   const participants = await page.$$eval('[data-test=participants] tbody tr', (trs) => trs.map((tr) => tr.innerText));
 
+  // A second page on the same task is told of the change: it shows the pause without being reloaded.
+  const watching = await page.context().browser().newContext();
+  const watcher = await watching.newPage();
+  await watcher.goto(`${url}/sign-in`);
+  await watcher.fill('#sign-in-username', username);
+  await watcher.fill('#sign-in-password', password);
+  await watcher.click('[data-test=sign-in]');
+  await watcher.waitForSelector('[data-test=sign-out]', long);
+  await watcher.goto(page.url());
+  await watcher.waitForSelector('[data-test=timeline] .el-timeline-item', long);
+  await watcher.waitForTimeout(1500);
   await page.click('[data-test=actions] [data-action=pause]');
   await page.waitForSelector('[data-test=paused]');
+  const pushed = await watcher.waitForSelector('[data-test=paused]', { timeout: 20000 }).then(() => true, () => false);
+  await watching.close();
   await page.waitForFunction((n) => document.querySelectorAll('[data-test=timeline] .el-timeline-item').length > n, timeline);
   const afterPause = await timelineItems();
   await page.click('[data-test=actions] [data-action=resume]');
@@ -97,7 +111,7 @@ await drive(async (page) => {
   await page.goto(`${url}/sagas`);
   await page.waitForSelector('#sign-in-username');
   return {
-    refused, work, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, afterPause, afterResume, lastEvent,
+    refused, work, signedInAs, calendarWarning, listed, phase, timeline, visits, participants, pushed, afterPause, afterResume, lastEvent,
     needingAttention, bulk, verifiedStored, verifiedFile, recordChanged: record !== tampered, verifiedTampered, signedOut: true,
   };
 });

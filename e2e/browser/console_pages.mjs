@@ -37,6 +37,9 @@ const pages = [
   ['catalog', '/catalog', '[data-test=items] a[data-item]'],
   ['item', '/catalog/:item', '[data-test=item-content]'],
   ['item-editor', '/catalog/new', '[data-test=item-editor]'],
+  ['coverage', '/coverage', '[data-test=caps]'],
+  ['recusals', '/directories?tab=recusals', '[data-test=recusals]'],
+  ['audit', '/audit', '[data-test=audit-entries] [data-seq]'],
 ];
 let item = '';
 let plan = '';
@@ -63,7 +66,14 @@ try {
         if (name === 'catalog') item = await page.getAttribute('[data-test=items] a[data-item]', 'data-item');
         if (name === 'plans') plan = await page.getAttribute('[data-test=plans] a[data-plan]', 'data-plan');
         if (name === 'directories') target = await page.getAttribute('[data-test=targets] a[data-target]', 'data-target');
-        await page.waitForLoadState('networkidle');
+        // Quiet network, except on the inspection's page, which keeps a stream open for its changes: there, no
+        // loading mask and a moment for the last reads.
+        if (name === 'saga') {
+          await page.waitForFunction(() => ![...document.querySelectorAll('.el-loading-mask')].some((m) => m.checkVisibility()), null, { timeout: 60000 });
+          await page.waitForTimeout(2000);
+        } else {
+          await page.waitForLoadState('networkidle');
+        }
         await page.screenshot({ path: `${out}${name}-${lang}-${form}.png`, fullPage: true });
         await page.addScriptTag({ content: axe });
         const violations = await page.evaluate(async () => {

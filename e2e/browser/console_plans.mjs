@@ -2,8 +2,11 @@
 // editor drafts a plan (saving it half filled shows the planning service's violations at their fields), completes
 // and submits it; the joint meeting (联席会议, an account of 610400-ZFB that the administrator creates first) finds it
 // on 工作台, returns it with a reason; the editor reads the reason and submits again; the joint meeting approves;
-// the editor publishes it, creates the entry's task and launches it. Two people, two browser contexts. Prints what
-// the pages showed as one JSON line; screenshots under target/console-screenshots/.
+// the editor publishes it, creates the entry's task and launches it. Then the plan changes (动态调整): the editor
+// proposes an amendment with its reason, the joint meeting and the judicial department (an account of 610400-SFJ)
+// each file it, the editor publishes it and version 2 is in force. Last, the administrator checks every service's
+// audit chain on 审计 and reads the plan's entries there. Three people, three browser contexts. Prints what the pages
+// showed as one JSON line; screenshots under target/console-screenshots/.
 //
 //   node e2e/browser/console_plans.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD MEETING_USER MEETING_PASSWORD
 import { drive } from './chromium.mjs';
@@ -42,18 +45,21 @@ await drive(async (editor) => {
 
   await signIn(editor, username, password, '/plans/new');
   // The administrator (the same person here) creates the joint meeting's account.
-  const accountCreated = await editor.evaluate(
-    async ([user, pw]) => {
-      const me = await (await fetch('/console/session')).json();
-      const answer = await fetch(`/console/api/accounts/${user}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', 'x-suiji-csrf': me.csrf },
-        body: JSON.stringify({ displayName: '赵六', department: '610400-ZFB', roles: ['planning.joint-meeting'], disabled: false, password: pw }),
-      });
-      return answer.status;
-    },
-    [meetingUser, meetingPassword],
-  );
+  const createAccount = (user, pw, displayName, department, roles) =>
+    editor.evaluate(
+      async ([user, pw, displayName, department, roles]) => {
+        const me = await (await fetch('/console/session')).json();
+        const answer = await fetch(`/console/api/accounts/${user}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', 'x-suiji-csrf': me.csrf },
+          body: JSON.stringify({ displayName, department, roles, disabled: false, password: pw }),
+        });
+        return answer.status;
+      },
+      [user, pw, displayName, department, roles],
+    );
+  const accountCreated = await createAccount(meetingUser, meetingPassword, '赵六', '610400-ZFB', ['planning.joint-meeting']);
+  const judicialCreated = await createAccount(`${meetingUser}.sfj`, meetingPassword, '孙七', '610400-SFJ', ['planning.judicial']);
 
   // Half filled: the service's violations show at the entry's fields.
   await editor.waitForSelector('[data-test=plan-editor]');
@@ -131,5 +137,67 @@ await drive(async (editor) => {
   await editor.waitForSelector(`[data-task="${task}"] a`, long);
   await editor.screenshot({ path: `${shots}plan-published-zh-CN-desktop.png`, fullPage: true });
   const planId = planUrl.split('/').pop();
-  return { accountCreated, errorsAt, errorsThen, errorTexts, drafted, waiting, editorButtonsForMeeting, returned, approveButtonsForEditor, task, planId };
+
+  // An amendment: proposed with its reason and a new ratio, filed by both bodies, published by the editor.
+  await editor.click('[data-test=amend-plan]', long);
+  await editor.waitForSelector('[data-test=amend-reason]', long);
+  await editor.click('[data-test=save-plan]');
+  await editor.waitForSelector('.el-form-item.is-error', long);
+  const amendErrors = await editor.$$eval('.el-form-item.is-error', (items) => items.map((e) => e.querySelector('.el-form-item__label')?.textContent?.trim()));
+  await editor.fill('#plan-reason', '上半年投诉集中，提高抽查比例');
+  await editor.fill('#entry-0-ratio', '1.5');
+  await editor.click('[data-test=save-plan]');
+  await editor.waitForSelector('[data-test=versions] [data-version="2"]', long);
+  const proposed = (await editor.textContent('[data-test=versions]')).replace(/\s+/g, ' ');
+  const amendButtonsForEditor = await editor.$$eval('[data-test=file-amendment]', (b) => b.length);
+  await meeting.goto(planUrl);
+  await meeting.click('[data-test=file-amendment]', long);
+  await meeting.waitForFunction(() => !document.querySelector('[data-test=file-amendment]'), null, long);
+  const judicial = await editor.context().browser().newContext().then((c) => c.newPage());
+  await signIn(judicial, `${meetingUser}.sfj`, meetingPassword, `${planUrl.slice(url.length)}`);
+  await judicial.click('[data-test=file-amendment]', long);
+  await judicial.waitForFunction(() => !document.querySelector('[data-test=file-amendment]'), null, long);
+  await editor.reload();
+  await editor.click('[data-test=publish-amendment]', long);
+  await editor.waitForFunction(() => document.querySelector('[data-test=versions] tr:has(.el-tag--success) [data-version]')?.getAttribute('data-version') === '2', null, long);
+  const versionInForce = await editor.getAttribute('[data-test=versions] tr:has(.el-tag--success) [data-version]', 'data-version');
+  const ratioInForce = await editor.textContent('[data-test=entries] tbody tr');
+  await editor.waitForFunction(() => ![...document.querySelectorAll('.el-loading-mask')].some((m) => m.checkVisibility()), null, long);
+  await editor.waitForTimeout(500);
+  await editor.screenshot({ path: `${shots}plan-amended-zh-CN-desktop.png`, fullPage: true });
+  await editor.click('[data-test=versions] [data-version="1"]');
+  await editor.waitForSelector('[data-test=other-version]', long);
+  const olderShown = (await editor.textContent('[data-test=other-version]')).trim();
+
+  // 审计: every chain holds; the planning service's entries about the plan name who did what.
+  await editor.goto(`${url}/audit?service=planning&entity=plan&entityId=${encodeURIComponent(planId)}`);
+  await editor.click('[data-test=verify-all]', long);
+  await editor.waitForFunction(() => document.querySelectorAll('[data-intact]').length + document.querySelectorAll('[data-broken]').length === 6, null, long);
+  const intact = await editor.$$eval('[data-intact]', (e) => e.map((x) => x.getAttribute('data-intact')));
+  await editor.waitForSelector('[data-test=audit-entries] [data-seq]', long);
+  const audited = await editor.$$eval('[data-test=audit-entries] .el-table__body tr', (rows) => rows.map((r) => r.textContent.replace(/\s+/g, ' ')));
+  await editor.waitForTimeout(500);
+  await editor.screenshot({ path: `${shots}audit-plan-zh-CN-desktop.png`, fullPage: true });
+  return {
+    accountCreated,
+    judicialCreated,
+    errorsAt,
+    errorsThen,
+    errorTexts,
+    drafted,
+    waiting,
+    editorButtonsForMeeting,
+    returned,
+    approveButtonsForEditor,
+    task,
+    planId,
+    amendErrors,
+    proposed,
+    amendButtonsForEditor,
+    versionInForce,
+    ratioInForce,
+    olderShown,
+    intact,
+    audited,
+  };
 });

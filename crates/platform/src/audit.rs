@@ -12,6 +12,14 @@ use sqlx::Row;
 
 use crate::auth::Identity;
 use crate::db::{Db, Tx, now_ms};
+use crate::messages::{Text, msg};
+
+/// The columns of an entry, in [`entry_of`]'s order.
+macro_rules! columns {
+    () => {
+        "seq, at_ms, actor, department, action, entity, entity_id, before_digest, after_digest, detail, prev_hash, hash"
+    };
+}
 
 /// Hash that precedes the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -242,54 +250,41 @@ pub enum Verification {
     Broken {
         /// Its position.
         seq: i64,
-        /// Why.
-        reason: String,
+        /// Why (`audit-missing`, `audit-prev`, `audit-content`, `audit-head`).
+        reason: Text,
     },
 }
 
 /// Walks the whole chain in order, streaming, and reports the first broken link.
 pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
-    let mut rows = sqlx::query(
-        "SELECT seq, at_ms, actor, department, action, entity, entity_id, before_digest, after_digest, detail, \
-         prev_hash, hash FROM audit_log ORDER BY seq",
-    )
+    let mut rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM audit_log ORDER BY seq"
+    ))
     .fetch(db.pool());
     let mut expected_prev = GENESIS.to_string();
     let mut expected_seq = 1;
     while let Some(row) = rows.try_next().await? {
-        let entry = AuditEntry {
-            seq: row.try_get("seq")?,
-            at_ms: row.try_get("at_ms")?,
-            actor: row.try_get("actor")?,
-            department: row.try_get("department")?,
-            action: row.try_get("action")?,
-            entity: row.try_get("entity")?,
-            entity_id: row.try_get("entity_id")?,
-            before_digest: row.try_get("before_digest")?,
-            after_digest: row.try_get("after_digest")?,
-            detail: row.try_get("detail")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
-        };
+        let entry = entry_of(&row)?;
         if entry.seq != expected_seq {
             return Ok(Verification::Broken {
                 seq: expected_seq,
-                reason: format!(
-                    "entry {expected_seq} is missing (next present is {})",
-                    entry.seq
-                ),
+                reason: msg("audit-missing")
+                    .arg("seq", expected_seq)
+                    .arg("next", entry.seq),
             });
         }
         if entry.prev_hash != expected_prev {
             return Ok(Verification::Broken {
                 seq: entry.seq,
-                reason: "prev_hash does not match the previous entry's hash".into(),
+                reason: msg("audit-prev"),
             });
         }
         if entry.compute_hash() != entry.hash {
             return Ok(Verification::Broken {
                 seq: entry.seq,
-                reason: "content does not match its hash".into(),
+                reason: msg("audit-content"),
             });
         }
         expected_prev = entry.hash;
@@ -302,12 +297,141 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
     if head != expected_prev {
         return Ok(Verification::Broken {
             seq: expected_seq,
-            reason: "the chain's head does not match its last entry (entries removed from the end)"
-                .into(),
+            reason: msg("audit-head"),
         });
     }
     Ok(Verification::Intact {
         entries: expected_seq - 1,
         head,
     })
+}
+
+fn entry_of(row: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        seq: row.try_get("seq")?,
+        at_ms: row.try_get("at_ms")?,
+        actor: row.try_get("actor")?,
+        department: row.try_get("department")?,
+        action: row.try_get("action")?,
+        entity: row.try_get("entity")?,
+        entity_id: row.try_get("entity_id")?,
+        before_digest: row.try_get("before_digest")?,
+        after_digest: row.try_get("after_digest")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Which entries [`list`] reads. Every field is exact; empty matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Kind of thing changed.
+    pub entity: String,
+    /// Its id; with `entity`, the read goes through the entity's index instead of a window of the chain.
+    pub entity_id: String,
+    /// Who.
+    pub actor: String,
+    /// The actor's department.
+    pub department: String,
+    /// What was done; ending in `.`, every action it begins.
+    pub action: String,
+    /// At or after, epoch ms (0: no bound).
+    pub since_ms: i64,
+    /// Before, epoch ms (0: no bound).
+    pub until_ms: i64,
+}
+
+/// The most entries of the chain one page reads when it is not filtered by an entity's id: a filter that matches
+/// little gives short pages instead of a read of the whole chain.
+pub const LIST_WINDOW: i64 = 10_000;
+
+/// A page of entries, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The entries that matched.
+    pub entries: Vec<AuditEntry>,
+    /// The read stopped below this number: the next page reads the entries before it; 1 or less when every entry
+    /// was read.
+    pub read_down_to: i64,
+    /// The chain's length.
+    pub total: i64,
+}
+
+/// Reads up to `limit` entries numbered below `before` (0: from the newest) that match `filter`, newest first,
+/// reading at most [`LIST_WINDOW`] entries of the chain unless the filter names an entity's id.
+pub async fn list(
+    db: &Db,
+    filter: &Filter,
+    before: i64,
+    limit: i64,
+) -> Result<Listed, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    let before = if before <= 0 {
+        total + 1
+    } else {
+        before.min(total + 1)
+    };
+    let by_id = !filter.entity.is_empty() && !filter.entity_id.is_empty();
+    let floor = if by_id {
+        1
+    } else {
+        (before - LIST_WINDOW).max(1)
+    };
+    let (exact, prefix) = match filter.action.strip_suffix('.') {
+        Some(_) => (String::new(), format!("{}%", like_escaped(&filter.action))),
+        None => (filter.action.clone(), String::new()),
+    };
+    let until = if filter.until_ms > 0 {
+        filter.until_ms
+    } else {
+        i64::MAX
+    };
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM audit_log WHERE seq < $1 AND seq >= $2 \
+         AND ($3 = '' OR entity = $3) AND ($4 = '' OR entity_id = $4) AND ($5 = '' OR actor = $5) \
+         AND ($6 = '' OR department = $6) AND ($7 = '' OR action = $7) \
+         AND ($8 = '' OR action LIKE $8 ESCAPE '\\') AND at_ms >= $9 AND at_ms < $10 \
+         ORDER BY seq DESC LIMIT $11"
+    ))
+    .bind(before)
+    .bind(floor)
+    .bind(&filter.entity)
+    .bind(&filter.entity_id)
+    .bind(&filter.actor)
+    .bind(&filter.department)
+    .bind(&exact)
+    .bind(&prefix)
+    .bind(filter.since_ms)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let entries = rows.iter().map(entry_of).collect::<Result<Vec<_>, _>>()?;
+    // A full page stops at its last entry; a short one read the whole window.
+    let read_down_to = match entries.last() {
+        Some(last) if entries.len() as i64 == limit => last.seq,
+        _ => floor,
+    };
+    Ok(Listed {
+        entries,
+        read_down_to,
+        total,
+    })
+}
+
+/// `text` with LIKE's wildcards and its escape character escaped by `\`.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

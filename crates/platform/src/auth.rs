@@ -25,6 +25,8 @@ pub const ROLE_CATALOG_PUBLISHER: &str = "catalog.publisher";
 pub const ROLE_DIRECTORIES_EDITOR: &str = "directories.editor";
 /// Role: operates the platform (migrations, audits, reference data).
 pub const ROLE_ADMIN: &str = "admin";
+/// Role: reads and checks the audit trails of every service (discipline inspection, the joint meeting's office).
+pub const ROLE_AUDIT_READER: &str = "audit.reader";
 
 /// How long a service keeps the keys of a JWKS URL before it fetches them again.
 const KEYS_REFRESH: Duration = Duration::from_secs(300);

@@ -108,8 +108,8 @@ impl CalendarService for Api {
         let who = crate::grpc::require(&request)?;
         if !who.has_role(ROLE_ADMIN) {
             return Err(crate::grpc::permission_denied(
-                "calendar",
-                &format!("needs role {ROLE_ADMIN}"),
+                "authorization",
+                &msg("denied-role").arg("role", ROLE_ADMIN),
             ));
         }
         let calendar = self.calendars.reload().map_err(|e| {

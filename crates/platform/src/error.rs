@@ -20,7 +20,7 @@ pub enum Error {
     Denied(Denied),
     /// No such thing.
     #[error("not found: {0}")]
-    NotFound(String),
+    NotFound(crate::messages::Text),
     /// The key is taken.
     #[error("already exists: {0}")]
     AlreadyExists(String),
@@ -77,7 +77,7 @@ impl From<Error> for Status {
             Error::Invalid(v) => crate::grpc::invalid_argument(&v),
             Error::Unauthenticated => Status::unauthenticated("this call needs a bearer token"),
             Error::Denied(d) => crate::grpc::permission_denied(&d.field, &d.reason),
-            Error::NotFound(m) => Status::not_found(m),
+            Error::NotFound(m) => crate::grpc::not_found(&m),
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::NotNow(n) => crate::grpc::failed_precondition(&n.0),
             Error::Conflict(m) => Status::aborted(m),

@@ -146,10 +146,21 @@ pub fn invalid_argument(violations: &Violations) -> Status {
     )
 }
 
+/// `NotFound` saying what is missing in English, and in Chinese (a `LocalizedMessage` detail), as
+/// [`failed_precondition`].
+pub fn not_found(what: &crate::messages::Text) -> Status {
+    localized(Code::NotFound, what)
+}
+
 /// `FailedPrecondition` saying why in English, and in Chinese (a `LocalizedMessage` detail) when the reason is a
 /// message of the catalogs (departments by the names this process knows): the console shows whichever is the page's
 /// language.
 pub fn failed_precondition(why: &crate::messages::Text) -> Status {
+    localized(Code::FailedPrecondition, why)
+}
+
+/// A status of `code` with `why` in English, and in Chinese as a `LocalizedMessage` when it is a catalog's message.
+fn localized(code: Code, why: &crate::messages::Text) -> Status {
     let english = why.text();
     let mut details = ErrorDetails::new();
     if !why.code().is_empty() || matches!(why, crate::messages::Text::Joined(_)) {
@@ -161,15 +172,32 @@ pub fn failed_precondition(why: &crate::messages::Text) -> Status {
             ),
         );
     }
-    Status::with_error_details(Code::FailedPrecondition, english, details)
+    Status::with_error_details(code, english, details)
 }
 
-/// `PermissionDenied` naming the field that decided it, with the same `BadRequest` detail.
-pub fn permission_denied(field: &str, reason: &str) -> Status {
+/// `PermissionDenied` naming the field that decided it, with the same `BadRequest` detail; the reason also in
+/// Chinese (the violation's and a `LocalizedMessage`), as for [`failed_precondition`].
+pub fn permission_denied(field: &str, reason: &crate::messages::Text) -> Status {
+    let english = reason.text();
+    let mut violation = FieldViolation::new(field, &english);
+    let mut details = ErrorDetails::new();
+    if !reason.code().is_empty() || matches!(reason, crate::messages::Text::Joined(_)) {
+        let zh = reason.render_with(
+            crate::messages::Lang::ZhCn,
+            &crate::departments::known_names(),
+        );
+        violation.reason = reason.code().to_uppercase().replace('-', "_");
+        violation.localized_message = Some(tonic_types::LocalizedMessage {
+            locale: crate::messages::Lang::ZhCn.tag().into(),
+            message: zh.clone(),
+        });
+        details.set_localized_message(crate::messages::Lang::ZhCn.tag(), zh);
+    }
+    details.set_bad_request(vec![violation]);
     Status::with_error_details(
         Code::PermissionDenied,
-        format!("{field}: {reason}"),
-        ErrorDetails::with_bad_request(vec![FieldViolation::new(field, reason)]),
+        format!("{field}: {english}"),
+        details,
     )
 }
 

@@ -3,6 +3,7 @@
 //! working-day calendar.
 
 pub mod audit;
+pub mod audit_api;
 pub mod auth;
 pub mod bus;
 pub mod calendar;

@@ -167,7 +167,8 @@ impl Text {
     /// `day` holds a date `YYYY-MM-DD` (in Chinese 2027年3月1日); one ending in `phase` a saga's phase and one ending
     /// in `deadline` a kind of deadline, one ending in `plan_state`, `task_state`, `result_state`, `transfer_state`,
     /// `recusal_state` or `draw_state` such a state (shown by the catalogs' messages `phase-…`, `deadline-…`,
-    /// `plan_state-…` and so on).
+    /// `plan_state-…` and so on); one ending in `role` a role (`role-department_head`); one ending in `bp` basis
+    /// points, shown as a percentage (150 is 1.5%).
     pub fn arg(mut self, name: &str, value: impl fmt::Display) -> Self {
         if let Text::Message { args, .. } = &mut self {
             args.push((name.to_string(), value.to_string()));
@@ -316,12 +317,21 @@ fn word_arg(lang: Lang, name: &str, value: &str, names: &Names) -> String {
         "transfer_state",
         "recusal_state",
         "draw_state",
+        "role",
     ] {
+        // Fluent names have no dots: `department.head` is `role-department_head`.
         if name.ends_with(kind)
-            && let Some(named) = render(lang, &format!("{kind}-{value}"), &[])
+            && let Some(named) = render(lang, &format!("{kind}-{}", value.replace('.', "_")), &[])
         {
             return named;
         }
+    }
+    // Basis points as a percentage: 150 is 1.5%.
+    if name.ends_with("bp")
+        && let Ok(bp) = value.parse::<i64>()
+    {
+        let percent = format!("{}.{:02}", bp / 100, (bp % 100).abs());
+        return format!("{}%", percent.trim_end_matches('0').trim_end_matches('.'));
     }
     if name.ends_with("day")
         && let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
@@ -360,6 +370,32 @@ mod tests {
             .collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn basis_points_read_as_percentages_and_roles_by_their_names() {
+        let cap = msg("item-cap")
+            .arg("given_bp", 150)
+            .arg("item", "SX-1")
+            .arg("cap_bp", 200);
+        assert_eq!(
+            cap.render(Lang::En),
+            "1.5% is over the cap of item SX-1 (2%)"
+        );
+        assert_eq!(cap.render(Lang::ZhCn), "1.5% 超过了事项 SX-1 的比例上限 2%");
+        let low = msg("item-cap")
+            .arg("given_bp", 5)
+            .arg("item", "SX-1")
+            .arg("cap_bp", 1000);
+        assert_eq!(
+            low.render(Lang::En),
+            "0.05% is over the cap of item SX-1 (10%)"
+        );
+        let role = msg("denied-role").arg("role", "department.head");
+        assert_eq!(role.render(Lang::En), "needs the role department.head");
+        assert_eq!(role.render(Lang::ZhCn), "需要“部门负责人”角色");
+        let unknown = msg("denied-role").arg("role", "no.such-role");
+        assert_eq!(unknown.render(Lang::ZhCn), "需要“no.such-role”角色");
     }
 
     #[test]

@@ -145,10 +145,13 @@ impl Context {
                 }
             });
         }
-        let routes = started.routes.add_service(crate::calendar_api::Api::server(
-            self.calendar.clone(),
-            started.recount.clone(),
-        ));
+        let routes = started
+            .routes
+            .add_service(crate::calendar_api::Api::server(
+                self.calendar.clone(),
+                started.recount.clone(),
+            ))
+            .add_service(crate::audit_api::Api::server(self.db.clone()));
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
         // Readiness drops as soon as shutdown begins, so load balancers stop sending new calls.
         let health = started.health.clone();

@@ -107,8 +107,23 @@ impl fmt::Display for Violations {
 pub struct Denied {
     /// The field (or `authorization` for roles) that decided.
     pub field: String,
-    /// Why.
-    pub reason: String,
+    /// Why, as a message of the catalogs.
+    pub reason: messages::Text,
+}
+
+impl Denied {
+    /// Refused at `field` because of `reason`.
+    pub fn new(field: impl Into<String>, reason: messages::Text) -> Self {
+        Self {
+            field: field.into(),
+            reason,
+        }
+    }
+
+    /// Refused for lack of `role`.
+    pub fn role(role: &str) -> Self {
+        Self::new("authorization", msg("denied-role").arg("role", role))
+    }
 }
 
 /// Why a step is not possible in the current state.

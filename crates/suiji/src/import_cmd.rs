@@ -253,6 +253,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut stream = client
         .export_targets(pb::ExportTargetsRequest {
             filter: Some(filter),
+            ..Default::default()
         })
         .await?
         .into_inner();

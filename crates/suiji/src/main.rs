@@ -373,7 +373,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 suiji_platform::audit::Verification::Broken { seq, reason } => {
-                    println!("{service}: BROKEN at entry {seq}: {reason}");
+                    println!("{service}: BROKEN at entry {seq}: {}", reason.text());
                     std::process::exit(1);
                 }
             }

@@ -299,6 +299,10 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         );
         assert_eq!(seen["phase"], "scheduling", "{seen}");
         assert_eq!(
+            seen["pushed"], true,
+            "a second page on the task is told of the pause: {seen}"
+        );
+        assert_eq!(
             seen["timeline"].as_u64().unwrap(),
             before.history.len() as u64,
             "every step of the timeline: {seen}"
@@ -356,8 +360,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
         let shown = seen["pages"].as_object().unwrap();
         assert_eq!(
             shown.len(),
-            20 * 2 * 2,
-            "twenty pages, two languages, two widths: {seen}"
+            23 * 2 * 2,
+            "twenty-three pages, two languages, two widths: {seen}"
         );
         for (page, found) in shown {
             assert_eq!(
@@ -841,6 +845,18 @@ async fn clerks_import_a_directory_in_the_console() {
         reason.starts_with("position 18: the check character should be"),
         "{seen}"
     );
+    // The directory's export of what the page's filter selects: the imported target, under a Chinese name.
+    let export_name = seen["exportName"].as_str().unwrap();
+    assert!(
+        export_name.starts_with("检查对象名录-") && export_name.ends_with(".csv"),
+        "{seen}"
+    );
+    let exported: Vec<&str> = seen["exportedText"].as_str().unwrap().lines().collect();
+    assert_eq!(exported.len(), 2, "the header and the one target: {seen}");
+    assert!(
+        exported[1].contains("91350100M000100Y43") && exported[1].contains("某商贸有限公司"),
+        "{seen}"
+    );
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }
@@ -968,7 +984,8 @@ async fn a_person_signs_in_through_the_departments_identity_provider() {
 /// planning service's violations at their fields; the joint meeting finds the submitted plan on 工作台, returns it
 /// with a reason the editor then reads, and approves it when submitted again; the editor publishes it, creates the
 /// entry's task and launches it. Neither sees the other's buttons; the planning service has the plan as approved by
-/// the joint meeting's person.
+/// the joint meeting's person. Then an amendment is proposed, filed by both bodies and published; and the audit page
+/// shows every chain intact and the plan's entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_joint_meeting_approves_a_plan_in_the_console() {
     use suiji_api::planning::v1 as plan;
@@ -1054,6 +1071,44 @@ async fn the_joint_meeting_approves_a_plan_in_the_console() {
         .task
         .unwrap();
     assert_eq!(launched.state, plan::TaskState::Launched as i32);
+
+    // The amendment: its reason is required at its field; the editor has no filing button; both bodies filed it and
+    // version 2 is in force, the first still readable.
+    assert_eq!(seen["judicialCreated"], 204, "{seen}");
+    assert_eq!(labels("amendErrors"), ["调整理由"], "{seen}");
+    let proposed = seen["proposed"].as_str().unwrap();
+    assert!(
+        proposed.contains("上半年投诉集中") && proposed.contains("待备案"),
+        "{seen}"
+    );
+    assert_eq!(seen["amendButtonsForEditor"], 0, "{seen}");
+    assert_eq!(seen["versionInForce"], "2", "{seen}");
+    assert!(
+        seen["ratioInForce"].as_str().unwrap().contains("1.5%"),
+        "the page shows the amended ratio: {seen}"
+    );
+    assert!(
+        seen["olderShown"].as_str().unwrap().contains("第 1 版"),
+        "{seen}"
+    );
+    // The plan read above is as the browser left it: amended.
+    assert_eq!(stored.effective_version, 2, "{stored:?}");
+    let version = stored.version.unwrap();
+    assert_eq!(
+        version.content.unwrap().entries[0].ratio_basis_points,
+        150,
+        "the new ratio is in force"
+    );
+    assert!(
+        !version.joint_meeting_filed_by.is_empty() && !version.judicial_filed_by.is_empty(),
+        "filed by both"
+    );
+    // 审计: the six chains hold, and the plan's entries name the people and their steps.
+    assert_eq!(labels("intact").len(), 6, "{seen}");
+    let audited = labels("audited").join("\n");
+    for expected in ["plan.amendment.file", "plan.amendment.propose", "zhao.liu"] {
+        assert!(audited.contains(expected), "{expected} in {audited}");
+    }
     terminate(started.dev);
     let _ = std::fs::remove_dir_all(&data);
 }

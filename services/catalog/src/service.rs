@@ -5,6 +5,7 @@ use suiji_api::catalog::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, Tx};
+use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
 use suiji_platform::validation::Violations;
@@ -48,7 +49,7 @@ impl Catalog {
     async fn load(tx: &mut Tx, code: &str) -> Result<Item, Error> {
         store::get_item(tx, code)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no item with code {code:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-item").arg("code", code)))
     }
 
     /// Loads an item the caller read at `expected_revision` (0: any).
@@ -64,9 +65,13 @@ impl Catalog {
         code: &str,
         version: u32,
     ) -> Result<Version, Error> {
-        store::get_version(tx, code, version)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("item {code:?} has no version {version}")))
+        store::get_version(tx, code, version).await?.ok_or_else(|| {
+            Error::NotFound(
+                msg("nf-item-version")
+                    .arg("code", code)
+                    .arg("version", version),
+            )
+        })
     }
 
     async fn finish(&self, tx: Tx) -> Result<(), Error> {
@@ -273,10 +278,12 @@ impl Catalog {
     pub async fn get(&self, code: &str, version: u32) -> Result<ItemView, Error> {
         let mut conn = self.db.pool().acquire().await?;
         match store::get_item_version(&mut conn, code, version).await? {
-            None => Err(Error::NotFound(format!("no item with code {code:?}"))),
-            Some((_, None)) => Err(Error::NotFound(format!(
-                "item {code:?} has no version {version}"
-            ))),
+            None => Err(Error::NotFound(msg("nf-item").arg("code", code))),
+            Some((_, None)) => Err(Error::NotFound(
+                msg("nf-item-version")
+                    .arg("code", code)
+                    .arg("version", version),
+            )),
             Some((item, Some(version))) => Ok((item, version)),
         }
     }
@@ -286,7 +293,7 @@ impl Catalog {
         let mut conn = self.db.pool().acquire().await?;
         let versions = store::list_versions(&mut conn, code).await?;
         if versions.is_empty() {
-            return Err(Error::NotFound(format!("no item with code {code:?}")));
+            return Err(Error::NotFound(msg("nf-item").arg("code", code)));
         }
         Ok(versions)
     }
@@ -318,14 +325,9 @@ impl Catalog {
     /// Announces every item in force again (`catalog.item.published`), a page per transaction; admin only.
     pub async fn announce(&self, who: &Identity) -> Result<u32, Error> {
         if !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
-            return Err(suiji_platform::validation::Denied {
-                field: "authorization".into(),
-                reason: format!(
-                    "announcing the catalog needs the role {}",
-                    suiji_platform::auth::ROLE_ADMIN
-                ),
-            }
-            .into());
+            return Err(
+                suiji_platform::validation::Denied::role(suiji_platform::auth::ROLE_ADMIN).into(),
+            );
         }
         let mut page = Page {
             size: paging::MAX_PAGE_SIZE,

@@ -206,7 +206,7 @@ pub async fn rejected(
 }
 
 /// `text` with every byte but unreserved ASCII percent-encoded (RFC 5987 `filename*`).
-fn percent_encoded(text: &str) -> String {
+pub fn percent_encoded(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 mod admin;
+mod export;
 mod import;
 mod oauth;
 mod oidc;
@@ -112,6 +113,7 @@ impl Console {
                     .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
             )
             .route(&at("/api/import/rejected/{id}"), get(import::rejected))
+            .route(&at("/api/export/targets"), get(export::targets))
             .route(&at("/api/accounts"), get(admin::list))
             .route(
                 &at("/api/accounts/{username}"),

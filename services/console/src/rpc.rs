@@ -44,26 +44,53 @@ pub struct Services {
 }
 
 impl Services {
-    /// The service owning `method` (`suiji.inspection.v1.InspectionService/ListSagas`): its name and channel.
-    pub fn route(&self, method: &str) -> Option<(&'static str, &Channel)> {
-        let (service, name) = method.split_once('/')?;
-        if name.is_empty() || name.contains('/') {
-            return None;
+    /// The service owning `method` (`suiji.inspection.v1.InspectionService/ListSagas`): its name, its channel and
+    /// the method's path there. The audit trail, which every service keeps, is called at the service named first
+    /// (`draw/suiji.admin.v1.AuditService/VerifyChain`).
+    pub fn route<'m>(&self, method: &'m str) -> Option<(&'static str, &Channel, &'m str)> {
+        if let Some((at, rest)) = method.split_once('/')
+            && rest.starts_with(AUDIT)
+        {
+            let (name, channel) = self.named(at)?;
+            return method_name(rest).map(|_| (name, channel, rest));
         }
+        let service = method_name(method)?;
         let package = service.rsplit_once('.')?.0;
-        Some(match package {
-            "suiji.catalog.v1" => ("catalog", &self.catalog),
-            "suiji.directories.v1" => ("directories", &self.directories),
-            "suiji.planning.v1" => ("planning", &self.planning),
-            "suiji.draw.v1" => ("draw", &self.draw),
-            "suiji.inspection.v1" => ("inspection", &self.inspection),
-            "suiji.publication.v1" => ("publication", &self.publication),
-            "suiji.admin.v1" if service == "suiji.admin.v1.CalendarService" => {
-                ("inspection", &self.inspection)
-            }
+        let name = match package {
+            "suiji.catalog.v1" => "catalog",
+            "suiji.directories.v1" => "directories",
+            "suiji.planning.v1" => "planning",
+            "suiji.draw.v1" => "draw",
+            "suiji.inspection.v1" => "inspection",
+            "suiji.publication.v1" => "publication",
+            "suiji.admin.v1" if service == "suiji.admin.v1.CalendarService" => "inspection",
+            _ => return None,
+        };
+        self.named(name)
+            .map(|(name, channel)| (name, channel, method))
+    }
+
+    /// The service called `name` and its channel.
+    fn named(&self, name: &str) -> Option<(&'static str, &Channel)> {
+        Some(match name {
+            "catalog" => ("catalog", &self.catalog),
+            "directories" => ("directories", &self.directories),
+            "planning" => ("planning", &self.planning),
+            "draw" => ("draw", &self.draw),
+            "inspection" => ("inspection", &self.inspection),
+            "publication" => ("publication", &self.publication),
             _ => return None,
         })
     }
+}
+
+/// The audit trail's gRPC service, which every service serves.
+const AUDIT: &str = "suiji.admin.v1.AuditService/";
+
+/// The service part of a `package.Service/Method` path with one non-empty method name.
+fn method_name(method: &str) -> Option<&str> {
+    let (service, name) = method.split_once('/')?;
+    (!name.is_empty() && !name.contains('/')).then_some(service)
 }
 
 /// A gRPC-Web answer with no message, only a status (a "trailers-only" response).
@@ -123,14 +150,14 @@ pub async fn forward(
             "the console forwards gRPC-Web requests only",
         );
     }
-    let Some((_, channel)) = c.services.route(&method) else {
+    let Some((_, channel, path)) = c.services.route(&method) else {
         return status_only(Code::Unimplemented, &format!("no service offers {method}"));
     };
     let token = match c.token_for(&session) {
         Ok(token) => token,
         Err(error) => return status_only(Code::Unavailable, &error.message),
     };
-    let mut request = Request::post(format!("/{method}"))
+    let mut request = Request::post(format!("/{path}"))
         .body(Limited::new(body, MAX_REQUEST))
         .expect("a path and a body make a request");
     let forwarded = request.headers_mut();
@@ -203,6 +230,13 @@ mod tests {
             s.route("suiji.admin.v1.CalendarService/GetCalendar")
                 .is_some()
         );
+        let (name, _, path) = s
+            .route("draw/suiji.admin.v1.AuditService/VerifyChain")
+            .unwrap();
+        assert_eq!(
+            (name, path),
+            ("draw", "suiji.admin.v1.AuditService/VerifyChain")
+        );
         for refused in [
             "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             "grpc.health.v1.Health/Check",
@@ -211,6 +245,11 @@ mod tests {
             "suiji.catalog.v1.CatalogService/",
             "suiji.catalog.v1.CatalogService/A/B",
             "suiji.unknown.v1.X/Y",
+            "suiji.admin.v1.AuditService/VerifyChain",
+            "nowhere/suiji.admin.v1.AuditService/VerifyChain",
+            "draw/suiji.admin.v1.AuditService/",
+            "draw/suiji.admin.v1.AuditService/A/B",
+            "draw/suiji.catalog.v1.CatalogService/ListItems",
         ] {
             assert!(s.route(refused).is_none(), "{refused}");
         }

@@ -225,11 +225,7 @@ impl Api {
     {
         let who = require(&request)?;
         if !who.has_role(ROLE_DIRECTORIES_EDITOR) {
-            return Err(Error::Denied(Denied {
-                field: "authorization".into(),
-                reason: format!("the {ROLE_DIRECTORIES_EDITOR} role is required"),
-            })
-            .into());
+            return Err(Error::Denied(Denied::role(ROLE_DIRECTORIES_EDITOR)).into());
         }
         let words = suiji_platform::departments::words_in(&request, self.directories.db()).await?;
         let mut incoming = request.into_inner();
@@ -371,11 +367,7 @@ impl DirectoriesService for Api {
     ) -> Result<Response<pb::UpsertDepartmentResponse>, Status> {
         let who = require(&request)?;
         if !who.has_role(ROLE_ADMIN) {
-            return Err(Error::Denied(Denied {
-                field: "authorization".into(),
-                reason: "the admin role is required".into(),
-            })
-            .into());
+            return Err(Error::Denied(Denied::role(ROLE_ADMIN)).into());
         }
         let d = request
             .into_inner()
@@ -433,9 +425,27 @@ impl DirectoriesService for Api {
         request: Request<pb::GetTargetRequest>,
     ) -> Result<Response<pb::GetTargetResponse>, Status> {
         require(&request)?;
-        let (target, updated) = self.directories.target(&request.into_inner().id).await?;
+        let r = request.into_inner();
+        if !r.with_history {
+            let (target, updated) = self.directories.target(&r.id).await?;
+            return Ok(Response::new(pb::GetTargetResponse {
+                target: Some(target_pb(&target, updated)),
+                inspections: Vec::new(),
+            }));
+        }
+        let (target, updated, history) = self.directories.target_with_history(&r.id).await?;
         Ok(Response::new(pb::GetTargetResponse {
             target: Some(target_pb(&target, updated)),
+            inspections: history
+                .into_iter()
+                .map(|i| pb::TargetInspection {
+                    task_id: i.task_id,
+                    department_code: i.department,
+                    level: i.level,
+                    visit_date: i.date.to_string(),
+                    problem_found: i.problem_found,
+                })
+                .collect(),
         }))
     }
 
@@ -593,12 +603,9 @@ impl DirectoriesService for Api {
         request: Request<pb::ExportTargetsRequest>,
     ) -> Result<Response<Self::ExportTargetsStream>, Status> {
         require(&request)?;
-        let query = query_from(
-            request.into_inner().filter,
-            String::new(),
-            self.directories.regions(),
-        )
-        .map_err(Error::Invalid)?;
+        let r = request.into_inner();
+        let query = query_from(r.filter, r.name_contains, self.directories.regions())
+            .map_err(Error::Invalid)?;
         let directories = self.directories.clone();
         // One page of targets per message, header first; memory holds one page whatever the directory's size.
         let pages = futures::stream::try_unfold(Some(String::new()), move |after| {

@@ -57,6 +57,33 @@ pub async fn record(tx: &mut Tx, rows: &[Inspection]) -> Result<(), sqlx::Error>
     Ok(())
 }
 
+/// A target's history, newest first: each department's part in each concluded visit.
+pub async fn of_target(
+    conn: &mut sqlx::AnyConnection,
+    target_id: &str,
+) -> Result<Vec<Inspection>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT task_id, department_code, level, visit_date, problem_found FROM target_inspections \
+         WHERE target_id = $1 ORDER BY visit_date DESC, task_id, department_code",
+    )
+    .bind(target_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let date: String = r.try_get("visit_date")?;
+            Ok(Inspection {
+                target_id: target_id.to_string(),
+                task_id: r.try_get("task_id")?,
+                department: r.try_get("department_code")?,
+                level: r.try_get("level")?,
+                date: date.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                problem_found: r.try_get::<i64, _>("problem_found")? != 0,
+            })
+        })
+        .collect()
+}
+
 /// Targets summed up again by one set of statements (one parameter each, within SQLite's 999).
 const RESUM_TARGETS: usize = 500;
 

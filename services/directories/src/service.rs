@@ -105,7 +105,18 @@ impl Directories {
         let id = id.trim().to_ascii_uppercase();
         store::get_target(&mut conn, &id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no target {id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-target").arg("target", id)))
+    }
+
+    /// A target with its inspection history, newest first.
+    pub async fn target_with_history(
+        &self,
+        id: &str,
+    ) -> Result<(Target, i64, Vec<crate::domain::history::Inspection>), Error> {
+        let (target, updated) = self.target(id).await?;
+        let mut conn = self.db.pool().acquire().await?;
+        let history = crate::history::of_target(&mut conn, &target.id).await?;
+        Ok((target, updated, history))
     }
 
     /// A page of targets.
@@ -251,7 +262,7 @@ impl Directories {
     pub async fn snapshot(&self, id: &str) -> Result<crate::snapshot::SnapshotInfo, Error> {
         crate::snapshot::get(&self.db, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no snapshot {id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-snapshot").arg("snapshot", id)))
     }
 
     /// Pins (`pin`) or releases a holder's pin on a snapshot; audited when it changes anything.
@@ -272,7 +283,7 @@ impl Directories {
             .fetch_one(&mut *tx)
             .await?;
         if found == 0 {
-            return Err(Error::NotFound(format!("no snapshot {id:?}")));
+            return Err(Error::NotFound(msg("nf-snapshot").arg("snapshot", id)));
         }
         let changed = if pin {
             crate::snapshot::pin(&mut tx, id, holder, &who.subject, now_ms()).await?
@@ -367,13 +378,9 @@ impl Directories {
         reason: &str,
     ) -> Result<store::RecusalRow, Error> {
         if !who.has_role(suiji_platform::auth::ROLE_DIRECTORIES_EDITOR) {
-            return Err(Error::Denied(Denied {
-                field: "authorization".into(),
-                reason: format!(
-                    "the {} role is required",
-                    suiji_platform::auth::ROLE_DIRECTORIES_EDITOR
-                ),
-            }));
+            return Err(Error::Denied(Denied::role(
+                suiji_platform::auth::ROLE_DIRECTORIES_EDITOR,
+            )));
         }
         crate::domain::recusal::check_request(reason)?;
         let mut tx = self.db.begin().await?;
@@ -432,7 +439,7 @@ impl Directories {
         let mut tx = self.db.begin().await?;
         let row = store::get_recusal(&mut tx, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no recusal request {id:?}")))?;
+            .ok_or_else(|| Error::NotFound(msg("nf-recusal").arg("recusal", id)))?;
         let department = store::inspector_department(&mut tx, &row.inspector_id)
             .await?
             .unwrap_or_default();

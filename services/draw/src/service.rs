@@ -191,13 +191,12 @@ fn check_witnesses(entropy: &str, witnesses: &[Witness]) -> Result<(), Violation
 
 fn require_lead(who: &Identity, record: &Record) -> Result<(), Error> {
     if who.department != record.lead_department || !who.has_role(ROLE_OPERATOR) {
-        return Err(Denied {
-            field: "task_id".into(),
-            reason: format!(
-                "only the lead department {} with role {ROLE_OPERATOR} draws and locks",
-                record.lead_department
-            ),
-        }
+        return Err(Denied::new(
+            "task_id",
+            msg("denied-draw-lead")
+                .arg("dept", &record.lead_department)
+                .arg("role", ROLE_OPERATOR),
+        )
         .into());
     }
     Ok(())
@@ -258,7 +257,7 @@ impl Draws {
         let mut conn = self.db.pool().acquire().await?;
         let (record, launched) = store::get(&mut conn, task_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+            .ok_or_else(|| Error::NotFound(msg("nf-draw").arg("task", task_id)))?;
         Ok((record, launch_of(&launched)?))
     }
 
@@ -282,7 +281,7 @@ impl Draws {
             let mut conn = self.db.pool().acquire().await?;
             let revision = store::revision(&mut conn, task_id)
                 .await?
-                .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+                .ok_or_else(|| Error::NotFound(msg("nf-draw").arg("task", task_id)))?;
             let cached = self
                 .teams
                 .lock()
@@ -295,7 +294,7 @@ impl Draws {
                 None => {
                     let (record, _) = store::get(&mut conn, task_id)
                         .await?
-                        .ok_or_else(|| Error::NotFound(format!("no draw for task {task_id:?}")))?;
+                        .ok_or_else(|| Error::NotFound(msg("nf-draw").arg("task", task_id)))?;
                     let record = Arc::new(record);
                     let mut cache = self.teams.lock().expect("teams cache");
                     cache.retain(|(t, _, _)| t != task_id);
@@ -1022,13 +1021,12 @@ impl Draws {
             .ok_or_else(|| Violations::one("inspector_id", msg("not-on-team")))?
             .clone();
         if who.department.as_str() != &*seat.department || !who.has_role(ROLE_HEAD) {
-            return Err(Denied {
-                field: "inspector_id".into(),
-                reason: format!(
-                    "a replacement needs the approval of the head ({ROLE_HEAD}) of {}",
-                    seat.department
-                ),
-            }
+            return Err(Denied::new(
+                "inspector_id",
+                msg("denied-replacement-head")
+                    .arg("role", ROLE_HEAD)
+                    .arg("dept", &*seat.department),
+            )
             .into());
         }
         let quals = d

@@ -1,5 +1,9 @@
 //! The gRPC face of the inspection service: the only file that sees requests and statuses.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
 use suiji_api::inspection::v1 as pb;
 use suiji_api::inspection::v1::inspection_service_server::InspectionService;
 use suiji_platform::db::now_ms;
@@ -8,6 +12,9 @@ use suiji_platform::grpc::{require, timestamp as ts};
 use suiji_platform::messages::Words;
 use suiji_platform::paging;
 use suiji_platform::validation::{Violations, msg};
+use tokio::sync::Semaphore;
+use tokio_stream::Stream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
@@ -19,14 +26,32 @@ use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
 /// The `suiji.inspection.v1.InspectionService` implementation.
 pub struct Api {
     sagas: Sagas,
+    /// Ends the open watches when the service stops.
+    shutdown: CancellationToken,
+    /// Watches open at once in this process.
+    watches: Arc<Semaphore>,
 }
 
 impl Api {
-    /// Serves `sagas`.
-    pub fn new(sagas: Sagas) -> Self {
-        Self { sagas }
+    /// Serves `sagas` until `shutdown`.
+    pub fn new(sagas: Sagas, shutdown: CancellationToken) -> Self {
+        Self {
+            sagas,
+            shutdown,
+            watches: Arc::new(Semaphore::new(WATCHES)),
+        }
     }
 }
+
+/// How many pages one process lets watch a task at once; one more is told to wait (`ResourceExhausted`).
+const WATCHES: usize = 2000;
+/// How often a watch looks for a change.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// How long a watch stays open; the page opens it again, with a token of its own.
+const WATCH_FOR: Duration = Duration::from_secs(30 * 60);
+
+/// The stream of a watch.
+type Watch = Pin<Box<dyn Stream<Item = Result<pb::WatchSagaResponse, Status>> + Send>>;
 
 fn phase_pb(p: Phase) -> pb::Phase {
     match p {
@@ -523,6 +548,69 @@ impl InspectionService for Api {
                 .collect(),
             next_page_token,
         }))
+    }
+
+    type WatchSagaStream = Watch;
+
+    async fn watch_saga(
+        &self,
+        request: Request<pb::WatchSagaRequest>,
+    ) -> Result<Response<Watch>, Status> {
+        require(&request)?;
+        let task_id = request.into_inner().task_id;
+        let mut v = Violations::new();
+        v.check(task_id.is_empty(), "task_id", msg("required"));
+        v.into_result().map_err(Error::from)?;
+        let Ok(permit) = self.watches.clone().try_acquire_owned() else {
+            return Err(Status::resource_exhausted(
+                "too many pages are watching tasks now; read the task again later",
+            ));
+        };
+        let mut seen = self
+            .sagas
+            .fingerprint(&task_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(msg("nf-saga").arg("task", &task_id)))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let sagas = self.sagas.clone();
+        let shutdown = self.shutdown.clone();
+        let notice = |task_id: &str, (version, phase, at): &(i64, String, i64)| {
+            Ok(pb::WatchSagaResponse {
+                task_id: task_id.to_string(),
+                version: *version,
+                phase: Phase::parse(phase).map_or(pb::Phase::Unspecified, phase_pb) as i32,
+                changed_at: Some(ts(*at)),
+            })
+        };
+        tokio::spawn(async move {
+            let _permit = permit;
+            let until = tokio::time::Instant::now() + WATCH_FOR;
+            if tx.send(notice(&task_id, &seen)).await.is_err() {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(WATCH_EVERY) => {}
+                    _ = tx.closed() => return,
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep_until(until) => return,
+                }
+                match sagas.fingerprint(&task_id).await {
+                    Ok(Some(now)) if now != seen => {
+                        seen = now;
+                        if tx.send(notice(&task_id, &seen)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    // The database is away for a moment: the page keeps what it shows and the watch looks again.
+                    Err(error) => tracing::warn!(%error, task_id, "watching a task"),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn get_progress(

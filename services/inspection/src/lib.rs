@@ -56,7 +56,10 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
     let mut parts = suiji_platform::grpc::base_routes();
     parts
         .routes
-        .add_service(InspectionServiceServer::new(grpc::Api::new(sagas.clone())));
+        .add_service(InspectionServiceServer::new(grpc::Api::new(
+            sagas.clone(),
+            ctx.shutdown.clone(),
+        )));
     let recounting = sagas.clone();
     let recount: suiji_platform::calendar_api::Recount = std::sync::Arc::new(move || {
         let sagas = recounting.clone();

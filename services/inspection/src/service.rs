@@ -351,7 +351,7 @@ impl Sagas {
         cause: &str,
     ) -> Result<Result<Stored, Refusal>, Error> {
         let Some(stored) = store::get(tx, task_id).await? else {
-            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
+            return Err(Error::NotFound(msg("nf-saga").arg("task", task_id)));
         };
         self.apply_to(tx, stored, input, actor, cause, Vec::new())
             .await
@@ -608,7 +608,7 @@ impl Sagas {
         let to = to.trim();
         let mut tx = self.db.begin().await?;
         let Some(stored) = store::get_visit(&mut tx, visit_id).await? else {
-            return Err(Error::NotFound(format!("no visit {visit_id:?}")));
+            return Err(Error::NotFound(msg("nf-visit").arg("visit", visit_id)));
         };
         let v = &stored.visit;
         if v.outcome != Some(visit::Outcome::Inspected) {
@@ -781,7 +781,7 @@ impl Sagas {
         loop {
             let mut tx = self.db.begin().await?;
             let Some(mut stored) = store::get_transfer(&mut tx, id).await? else {
-                return Err(Error::NotFound(format!("no transfer {id:?}")));
+                return Err(Error::NotFound(msg("nf-transfer").arg("transfer", id)));
             };
             let detail = change(&mut stored.transfer).map_err(refused)?;
             let now = now_ms();
@@ -869,12 +869,19 @@ impl Sagas {
         Ok((stored, history))
     }
 
+    /// What a page watching `task_id` compares to see a change: the saga's version and phase, and the time of the
+    /// last change to the saga, its visits or its transfers; `None` when there is no such saga.
+    pub async fn fingerprint(&self, task_id: &str) -> Result<Option<(i64, String, i64)>, Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        store::fingerprint(&mut conn, task_id).await
+    }
+
     /// A saga without its history.
     async fn load(&self, task_id: &str) -> Result<Stored, Error> {
         let mut conn = self.db.pool().acquire().await?;
         store::get(&mut conn, task_id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-saga").arg("task", task_id)))
     }
 
     /// A page of sagas.
@@ -1145,7 +1152,7 @@ impl Sagas {
         cause: &str,
     ) -> Result<Result<Stored, Refusal>, Error> {
         let Some((stored, counts)) = store::get_counted(tx, task_id).await? else {
-            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
+            return Err(Error::NotFound(msg("nf-saga").arg("task", task_id)));
         };
         let input = visit_input(kind, detail, counts);
         self.apply_to(tx, stored, input, actor, cause, Vec::new())
@@ -1157,7 +1164,7 @@ impl Sagas {
         let mut conn = self.db.pool().acquire().await?;
         store::get_visit(&mut conn, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no visit {id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-visit").arg("visit", id)))
     }
 
     /// A page of a task's visits.
@@ -1175,7 +1182,7 @@ impl Sagas {
     pub async fn progress(&self, task_id: &str) -> Result<Vec<(String, visit::Progress)>, Error> {
         let mut conn = self.db.pool().acquire().await?;
         let Some(saga) = store::get(&mut conn, task_id).await? else {
-            return Err(Error::NotFound(format!("no saga for task {task_id:?}")));
+            return Err(Error::NotFound(msg("nf-saga").arg("task", task_id)));
         };
         let mut progress = std::collections::BTreeMap::new();
         let mut page = Page {
@@ -1235,7 +1242,7 @@ impl Sagas {
                 None => store::get_visit_counted(&mut conn, id).await?,
             };
             let Some((stored, saga, counts)) = read else {
-                return Err(Error::NotFound(format!("no visit {id:?}")));
+                return Err(Error::NotFound(msg("nf-visit").arg("visit", id)));
             };
             let task_id = stored.visit.task_id.clone();
             let result = self
@@ -1291,10 +1298,10 @@ impl Sagas {
     ) -> Result<Changed, Error> {
         let before = store::counted(&stored.visit);
         if lead_only && who.department != stored.visit.lead {
-            return Err(Denied {
-                field: "id".into(),
-                reason: format!("only the lead department {} does this", stored.visit.lead),
-            }
+            return Err(Denied::new(
+                "id",
+                msg("denied-visit-lead").arg("dept", &stored.visit.lead),
+            )
             .into());
         }
         let Some(detail) = change(&mut stored.visit).map_err(refused)? else {
@@ -1506,25 +1513,14 @@ fn require_role(who: &Identity, field: &str) -> Result<(), Error> {
     if who.has_role(ROLE_COORDINATOR) {
         Ok(())
     } else {
-        Err(Denied {
-            field: field.into(),
-            reason: format!("needs role {ROLE_COORDINATOR}"),
-        }
-        .into())
+        Err(Denied::new(field, msg("denied-role").arg("role", ROLE_COORDINATOR)).into())
     }
 }
 
 fn require_lead(who: &Identity, saga: &Saga) -> Result<(), Error> {
     require_role(who, "task_id")?;
     if who.department != saga.lead {
-        return Err(Denied {
-            field: "task_id".into(),
-            reason: format!(
-                "only the lead department {} reviews and steers this task",
-                saga.lead
-            ),
-        }
-        .into());
+        return Err(Denied::new("task_id", msg("denied-saga-lead").arg("dept", &saga.lead)).into());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use suiji_platform::error::Error;
 use suiji_platform::messages::Text;
+use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Prepared};
 use suiji_platform::paging::Page;
 
@@ -265,6 +266,34 @@ pub async fn get(conn: &mut AnyConnection, task_id: &str) -> Result<Option<Store
     row.as_ref().map(stored).transpose()
 }
 
+/// What changes when a task's saga, one of its visits or one of its transfers changes: the saga's version and phase
+/// and the last change of each (epoch ms); `None` when there is no such saga. Three index lookups.
+pub async fn fingerprint(
+    conn: &mut AnyConnection,
+    task_id: &str,
+) -> Result<Option<(i64, String, i64)>, Error> {
+    let row = sqlx::query(
+        "SELECT s.version, s.phase, s.updated_at, \
+         (SELECT MAX(v.updated_at) FROM visits v WHERE v.task_id = s.task_id) AS visits_at, \
+         (SELECT MAX(t.updated_at) FROM transfers t WHERE t.task_id = s.task_id) AS transfers_at \
+         FROM sagas s WHERE s.task_id = $1",
+    )
+    .bind(task_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let changed = [
+        row.try_get::<i64, _>("updated_at")?,
+        row.try_get::<Option<i64>, _>("visits_at")?.unwrap_or(0),
+        row.try_get::<Option<i64>, _>("transfers_at")?.unwrap_or(0),
+    ];
+    Ok(Some((
+        row.try_get("version")?,
+        row.try_get("phase")?,
+        changed.into_iter().max().unwrap_or(0),
+    )))
+}
+
 /// A saga's history, in order.
 pub async fn history(conn: &mut AnyConnection, task_id: &str) -> Result<Vec<Entry>, Error> {
     let rows = sqlx::query(
@@ -393,7 +422,7 @@ pub async fn launched(conn: &mut AnyConnection, task_id: &str) -> Result<Vec<u8>
         .bind(task_id)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no saga for task {task_id:?}")))
+        .ok_or_else(|| Error::NotFound(msg("nf-saga").arg("task", task_id)))
 }
 
 /// A visit as stored.

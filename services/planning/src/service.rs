@@ -108,7 +108,7 @@ impl Planning {
     async fn load(tx: &mut sqlx::AnyConnection, id: &str) -> Result<Plan, Error> {
         store::get_plan(tx, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no plan with id {id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-plan").arg("plan", id)))
     }
 
     async fn load_current(tx: &mut Tx, id: &str, expected_revision: i64) -> Result<Plan, Error> {
@@ -122,9 +122,13 @@ impl Planning {
         id: &str,
         version: u32,
     ) -> Result<Version, Error> {
-        store::get_version(tx, id, version)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("plan {id:?} has no version {version}")))
+        store::get_version(tx, id, version).await?.ok_or_else(|| {
+            Error::NotFound(
+                msg("nf-plan-version")
+                    .arg("plan", id)
+                    .arg("version", version),
+            )
+        })
     }
 
     /// Writes the plan's new revision and its audit entry.
@@ -371,10 +375,11 @@ impl Planning {
 
     async fn amendment(tx: &mut Tx, plan: &Plan, version: u32) -> Result<Version, Error> {
         if version <= 1 || version > plan.latest_version {
-            return Err(Error::NotFound(format!(
-                "plan {} has no amendment version {version}",
-                plan.id
-            )));
+            return Err(Error::NotFound(
+                msg("nf-amendment")
+                    .arg("plan", &plan.id)
+                    .arg("version", version),
+            ));
         }
         Self::version(tx, &plan.id, version).await
     }
@@ -537,7 +542,7 @@ impl Planning {
     async fn load_task(tx: &mut sqlx::AnyConnection, id: &str) -> Result<Task, Error> {
         store::get_task(tx, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no task with id {id:?}")))
+            .ok_or_else(|| Error::NotFound(msg("nf-task").arg("task", id)))
     }
 
     /// Creates a task from a published entry.

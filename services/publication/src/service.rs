@@ -95,20 +95,10 @@ pub struct Publications {
 
 fn role(who: &Identity, department: &str, role: &str, field: &str) -> Result<(), Error> {
     if !who.has_role(role) {
-        return Err(Denied {
-            field: field.into(),
-            reason: format!("needs role {role}"),
-        }
-        .into());
+        return Err(Denied::new(field, msg("denied-role").arg("role", role)).into());
     }
     if who.department != department {
-        return Err(Denied {
-            field: field.into(),
-            reason: format!(
-                "the result belongs to {department}: each department enters, reviews and publishes its own (谁检查、谁录入)"
-            ),
-        }
-        .into());
+        return Err(Denied::new(field, msg("denied-result-owner").arg("dept", department)).into());
     }
     Ok(())
 }
@@ -169,7 +159,10 @@ impl Publications {
             Bearer::new(Some(&token)),
         );
         match client
-            .get_target(dir::GetTargetRequest { id: id.to_string() })
+            .get_target(dir::GetTargetRequest {
+                id: id.to_string(),
+                ..Default::default()
+            })
             .await
         {
             Ok(r) => Ok(r.into_inner().target),
@@ -283,7 +276,7 @@ impl Publications {
         let mut conn = self.db.pool().acquire().await?;
         let s = store::get(&mut conn, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no result {id:?}")))?;
+            .ok_or_else(|| Error::NotFound(msg("nf-result").arg("result", id)))?;
         self.may_read(who, &s.result.department, "id")?;
         Ok(s)
     }
@@ -292,12 +285,12 @@ impl Publications {
         if who.department == department || who.has_role(ROLE_JOINT_MEETING) {
             Ok(())
         } else {
-            Err(Denied {
-                field: field.into(),
-                reason: format!(
-                    "{department}'s results are read by {department} or the joint meeting ({ROLE_JOINT_MEETING})"
-                ),
-            }
+            Err(Denied::new(
+                field,
+                msg("denied-result-reader")
+                    .arg("dept", department)
+                    .arg("role", ROLE_JOINT_MEETING),
+            )
             .into())
         }
     }
@@ -433,7 +426,7 @@ impl Publications {
         change: impl Fn(&mut Res, i64) -> Result<Announce, Error>,
     ) -> Result<(Stored, Option<Audit>), Error> {
         let Some(mut s) = store::get(tx, id).await? else {
-            return Err(Error::NotFound(format!("no result {id:?}")));
+            return Err(Error::NotFound(msg("nf-result").arg("result", id)));
         };
         role(who, &s.result.department, need, "id")?;
         if expected != 0 && expected != s.version {
@@ -917,13 +910,10 @@ fn require_admin(who: &Identity) -> Result<(), Error> {
     if who.has_role(suiji_platform::auth::ROLE_ADMIN) || who.has_role(ROLE_JOINT_MEETING) {
         Ok(())
     } else {
-        Err(Denied {
-            field: "state".into(),
-            reason: format!(
-                "the connector's deliveries are for operators ({}) and the joint meeting",
-                suiji_platform::auth::ROLE_ADMIN
-            ),
-        }
+        Err(Denied::new(
+            "state",
+            msg("denied-deliveries").arg("role", suiji_platform::auth::ROLE_ADMIN),
+        )
         .into())
     }
 }

@@ -35,7 +35,7 @@ plan-not-both = give a ratio or a quantity, not both
 plan-ratio-max = must be at most 10000 (100%)
 plan-risk-range = must be between 1 and 10000
 plan-risk-with-quantity = ratios per risk level go with a ratio, not a quantity
-plan-risk-order = level { $level } gets { $points } basis points, less than the lower level { $lower } ({ $lower_points })
+plan-risk-order = level { $level } gets { $points_bp }, less than the lower level { $lower } ({ $lower_points_bp })
 plan-unknown-department = no active department has code { $code }
 plan-lead-takes-part = the lead department { $code } must take part with its items
 plan-department-twice = department { $code } appears twice
@@ -380,7 +380,7 @@ item-not-published = item { $item } is not published in the catalog (no inspecti
 item-other-department = item { $item } belongs to { $owner_dept }, not to { $dept }: a department inspects its own items
 item-method = item { $item } does not allow the method { $method }
 item-kinds = item { $item } applies to none of the scope's kinds
-item-cap = { $given } basis points is over the cap of item { $item } ({ $cap } basis points)
+item-cap = { $given_bp } is over the cap of item { $item } ({ $cap_bp })
 no-entry = plan { $plan } (version { $version } in force) has no entry { $entry }; a task comes from a published entry
 task-window = the window must lie within the entry's, { $start_day } to { $end_day }
 task-department-not-in-entry = { $dept } does not take part in entry { $entry }
@@ -445,3 +445,61 @@ uscc-character = position { $position }: "{ $found }" is not allowed (digits and
 uscc-region = position { $position }: "{ $found }" is not a digit (positions 3–8 are the region code)
 uscc-organisation-check = position 17: the organisation code's check character should be "{ $expected }", found "{ $found }"
 uscc-check = position 18: the check character should be "{ $expected }", found "{ $found }"
+
+# The audit trail's check and listing.
+audit-missing = entry { $seq } is missing (the next present is { $next })
+audit-prev = its link to the previous entry does not match that entry's hash
+audit-content = its content does not match its hash
+audit-head = the chain's head does not match its last entry: entries were removed from the end
+audit-entity-with-id = is required with entity_id
+audit-until-after-since = must be after since
+
+# Refusals for lack of a role or of the right department (PermissionDenied).
+denied-role = needs the role { $role }
+denied-item-owner = belongs to department { $dept }; a token of department { $by_dept } may not change it (only the owning department edits its items)
+denied-draw-lead = only the lead department { $dept } with the role { $role } draws and locks
+denied-replacement-head = a replacement needs the approval of the head ({ $role }) of { $dept }
+denied-department = only department { $dept } may do this; you act for { $by_dept }
+denied-meeting-role = only the joint meeting ({ $role }) decides on a plan
+denied-own-plan = plan { $plan } is your own department's ({ $dept }); a member of the joint meeting from another department decides on it
+denied-four-eyes-drafted = you ({ $who }) drafted plan { $plan }; under the four-eyes rule another person of the joint meeting decides on it
+denied-four-eyes-submitted = you ({ $who }) submitted plan { $plan }; under the four-eyes rule another person of the joint meeting decides on it
+denied-filing = an amendment is filed by the joint meeting ({ $meeting_role }) and the judicial department ({ $judicial_role }); you hold neither filing still missing
+denied-visit-lead = only the lead department { $dept } does this
+denied-saga-lead = only the lead department { $dept } reviews and steers this task
+denied-result-owner = the result belongs to { $dept }: each department enters, reviews and publishes its own (谁检查、谁录入)
+denied-result-reader = { $dept }'s results are read by that department or the joint meeting ({ $role })
+denied-deliveries = the connector's deliveries are for operators ({ $role }) and the joint meeting
+denied-recusal-head = only the head ({ $role }) of department { $dept } decides
+
+# Roles, as the refusals name them.
+role-catalog_editor = catalog.editor
+role-catalog_publisher = catalog.publisher
+role-directories_editor = directories.editor
+role-planning_editor = planning.editor
+role-planning_joint-meeting = planning.joint-meeting
+role-planning_judicial = planning.judicial
+role-draw_operator = draw.operator
+role-inspection_coordinator = inspection.coordinator
+role-publication_entry = publication.entry
+role-publication_reviewer = publication.reviewer
+role-publication_joint-meeting = publication.joint-meeting
+role-department_head = department.head
+role-audit_reader = audit.reader
+role-admin = admin
+
+# What is not there (NotFound).
+nf-item = no item with code { $code }
+nf-item-version = item { $code } has no version { $version }
+nf-draw = no draw for task { $task }
+nf-plan = no plan with id { $plan }
+nf-plan-version = plan { $plan } has no version { $version }
+nf-amendment = plan { $plan } has no amendment version { $version }
+nf-task = no task with id { $task }
+nf-saga = no saga for task { $task }
+nf-visit = no visit { $visit }
+nf-transfer = no transfer { $transfer }
+nf-result = no result { $result }
+nf-target = no target { $target }
+nf-snapshot = no snapshot { $snapshot }
+nf-recusal = no recusal request { $recusal }

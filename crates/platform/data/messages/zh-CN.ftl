@@ -358,7 +358,7 @@ item-not-published = 事项 { $item } 未在事项清单中发布（清单之外
 item-other-department = 事项 { $item } 属于{ $owner_dept }，不属于{ $dept }：各部门只检查本部门的事项
 item-method = 事项 { $item } 不允许采用检查方式 { $method }
 item-kinds = 事项 { $item } 不适用于检查范围内的任何对象类型
-item-cap = { $given } 个基点超过了事项 { $item } 的比例上限（{ $cap } 个基点）
+item-cap = { $given_bp } 超过了事项 { $item } 的比例上限 { $cap_bp }
 no-entry = 计划 { $plan }（现行第 { $version } 版）没有条目 { $entry }；任务须来自已发布的条目
 task-window = 实施期须在条目的实施期之内：{ $start_day }至{ $end_day }
 task-department-not-in-entry = { $dept }未参加条目 { $entry }
@@ -423,3 +423,61 @@ uscc-character = 第 { $position } 位：“{ $found }”不允许使用（只�
 uscc-region = 第 { $position } 位：“{ $found }”不是数字（第 3–8 位是行政区划代码）
 uscc-organisation-check = 第 17 位：组织机构代码的校验码应为“{ $expected }”，实际为“{ $found }”
 uscc-check = 第 18 位：校验码应为“{ $expected }”，实际为“{ $found }”
+
+# 审计链的核验与查阅。
+audit-missing = 第 { $seq } 条记录缺失（其后现存的是第 { $next } 条）
+audit-prev = 与前一条记录的链接不符：前一条的哈希值不同
+audit-content = 内容与其哈希值不符
+audit-head = 链头与最后一条记录不符：末尾的记录被删除
+audit-entity-with-id = 按编号查询时须同时给出对象类型
+audit-until-after-since = 须晚于起始时间
+
+# 因缺少角色或不属于本部门而拒绝（PermissionDenied）。
+denied-role = 需要“{ $role }”角色
+denied-item-owner = 属于{ $dept }；{ $by_dept }不能修改（事项只由所属部门编辑）
+denied-draw-lead = 只有牵头部门{ $dept }具有“{ $role }”角色的人员才能抽取和锁定
+denied-replacement-head = 更换检查人员须经{ $dept }负责人（{ $role }）批准
+denied-department = 只有{ $dept }可以办理；您代表的是{ $by_dept }
+denied-meeting-role = 只有联席会议（{ $role }）才能审议计划
+denied-own-plan = 计划 { $plan } 是本部门（{ $dept }）的，须由联席会议其他部门的成员审议
+denied-four-eyes-drafted = 您（{ $who }）起草了计划 { $plan }，按双人原则须由联席会议的另一人审议
+denied-four-eyes-submitted = 您（{ $who }）提交了计划 { $plan }，按双人原则须由联席会议的另一人审议
+denied-filing = 计划调整由联席会议（{ $meeting_role }）和司法部门（{ $judicial_role }）备案；您不具备尚缺的任何一项备案
+denied-visit-lead = 只有牵头部门{ $dept }可以办理
+denied-saga-lead = 只有牵头部门{ $dept }审核和调度本任务
+denied-result-owner = 该结果属于{ $dept }：谁检查、谁录入，各部门录入、审核和公示本部门的结果
+denied-result-reader = { $dept }的结果只由本部门或联席会议（{ $role }）查阅
+denied-deliveries = 推送记录只供系统管理员（{ $role }）和联席会议查阅
+denied-recusal-head = 只有{ $dept }的负责人（{ $role }）可以决定
+
+# 拒绝理由中的角色名称。
+role-catalog_editor = 事项编辑
+role-catalog_publisher = 事项公布
+role-directories_editor = 两库维护
+role-planning_editor = 计划编制
+role-planning_joint-meeting = 联席会议（计划审批）
+role-planning_judicial = 司法部门（计划备案）
+role-draw_operator = 抽取操作
+role-inspection_coordinator = 检查协调
+role-publication_entry = 结果录入
+role-publication_reviewer = 结果审核
+role-publication_joint-meeting = 联席会议（结果）
+role-department_head = 部门负责人
+role-audit_reader = 审计查阅
+role-admin = 系统管理员
+
+# 查无此项（NotFound）。
+nf-item = 没有代码为 { $code } 的检查事项
+nf-item-version = 检查事项 { $code } 没有第 { $version } 版
+nf-draw = 任务 { $task } 没有抽取记录
+nf-plan = 没有编号为 { $plan } 的计划
+nf-plan-version = 计划 { $plan } 没有第 { $version } 版
+nf-amendment = 计划 { $plan } 没有第 { $version } 版调整
+nf-task = 没有编号为 { $task } 的任务
+nf-saga = 任务 { $task } 没有联合检查记录
+nf-visit = 没有检查 { $visit }
+nf-transfer = 没有移送 { $transfer }
+nf-result = 没有检查结果 { $result }
+nf-target = 没有检查对象 { $target }
+nf-snapshot = 没有名单快照 { $snapshot }
+nf-recusal = 没有回避申请 { $recusal }

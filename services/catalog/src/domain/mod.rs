@@ -369,10 +369,7 @@ fn check_unique_codes<'a>(
 pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Denied> {
     owns(who, department, field)?;
     if !who.has_role(ROLE_CATALOG_EDITOR) {
-        return Err(Denied {
-            field: "authorization".into(),
-            reason: format!("the {ROLE_CATALOG_EDITOR} role is required"),
-        });
+        return Err(Denied::role(ROLE_CATALOG_EDITOR));
     }
     Ok(())
 }
@@ -381,23 +378,19 @@ pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Den
 pub fn may_publish(who: &Identity, department: &str) -> Result<(), Denied> {
     owns(who, department, "code")?;
     if !who.has_role(ROLE_CATALOG_PUBLISHER) {
-        return Err(Denied {
-            field: "authorization".into(),
-            reason: format!("the {ROLE_CATALOG_PUBLISHER} role is required"),
-        });
+        return Err(Denied::role(ROLE_CATALOG_PUBLISHER));
     }
     Ok(())
 }
 
 fn owns(who: &Identity, department: &str, field: &str) -> Result<(), Denied> {
     if who.department != department {
-        return Err(Denied {
-            field: field.into(),
-            reason: format!(
-                "belongs to department {department}; a token of department {} may not change it (only the owning department edits its items)",
-                who.department
-            ),
-        });
+        return Err(Denied::new(
+            field,
+            msg("denied-item-owner")
+                .arg("dept", department)
+                .arg("by_dept", &who.department),
+        ));
     }
     Ok(())
 }

@@ -71,12 +71,12 @@ pub fn decide(
     reason: &str,
 ) -> Result<RecusalState, Refusal> {
     if who.department != inspector_department || !who.has_role(ROLE_DEPARTMENT_HEAD) {
-        return Err(Refusal::Denied(Denied {
-            field: "authorization".into(),
-            reason: format!(
-                "only the head ({ROLE_DEPARTMENT_HEAD}) of department {inspector_department} decides"
-            ),
-        }));
+        return Err(Refusal::Denied(Denied::new(
+            "authorization",
+            msg("denied-recusal-head")
+                .arg("role", ROLE_DEPARTMENT_HEAD)
+                .arg("dept", inspector_department),
+        )));
     }
     if state != RecusalState::Pending {
         return Err(Refusal::NotNow(NotNow(

@@ -189,6 +189,7 @@ async fn directories_over_grpc(backend: Backend) {
     let one = reader
         .get_target(pb::GetTargetRequest {
             id: "914403001922038216".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -199,12 +200,62 @@ async fn directories_over_grpc(backend: Backend) {
     );
     assert_eq!(
         reader
-            .get_target(pb::GetTargetRequest { id: "nope".into() })
+            .get_target(pb::GetTargetRequest {
+                id: "nope".into(),
+                ..Default::default()
+            })
             .await
             .unwrap_err()
             .code(),
         Code::NotFound
     );
+    // A target's page reads its inspection history with it, newest first; other readers do not pay for it.
+    let mut tx = running.ctx.db.begin().await.unwrap();
+    let part = |task: &str, department: &str, date: &str, problem_found| {
+        suiji_directories::domain::history::Inspection {
+            target_id: "914403001922038216".into(),
+            task_id: task.into(),
+            department: department.into(),
+            level: "city".into(),
+            date: date.parse().unwrap(),
+            problem_found,
+        }
+    };
+    suiji_directories::history::record(
+        &mut tx,
+        &[
+            part("TASK-2026-000001", "610400-SCJG", "2026-03-02", false),
+            part("TASK-2026-000009", "610400-STHJ", "2026-09-14", true),
+            part("TASK-2026-000009", "610400-SCJG", "2026-09-14", true),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let get = |with_history| pb::GetTargetRequest {
+        id: "914403001922038216".into(),
+        with_history,
+    };
+    let history: Vec<(String, String, String, bool)> = reader
+        .get_target(get(true))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspections
+        .into_iter()
+        .map(|i| (i.task_id, i.department_code, i.visit_date, i.problem_found))
+        .collect();
+    let row = |t: &str, d: &str, day: &str, p| (t.to_string(), d.to_string(), day.to_string(), p);
+    assert_eq!(
+        history,
+        [
+            row("TASK-2026-000009", "610400-SCJG", "2026-09-14", true),
+            row("TASK-2026-000009", "610400-STHJ", "2026-09-14", true),
+            row("TASK-2026-000001", "610400-SCJG", "2026-03-02", false),
+        ]
+    );
+    let plain = reader.get_target(get(false)).await.unwrap().into_inner();
+    assert!(plain.inspections.is_empty() && plain.target.is_some());
 
     // Snapshots: sorted ids, their digest and strata; frozen; reproducible from the same data.
     let xianyang_filter = pb::TargetFilter {

@@ -167,7 +167,10 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     for s in &t.strata {
         for id in &s.drawn {
             let target = directories
-                .get_target(dir::GetTargetRequest { id: id.clone() })
+                .get_target(dir::GetTargetRequest {
+                    id: id.clone(),
+                    ..Default::default()
+                })
                 .await
                 .unwrap()
                 .into_inner()

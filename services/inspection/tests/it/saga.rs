@@ -31,6 +31,15 @@ on_both_backends!(
     a_department_withdraws_after_the_teams
 );
 
+/// The next message of a watch.
+async fn next_change(watch: &mut tonic::Streaming<pb::WatchSagaResponse>) -> pb::WatchSagaResponse {
+    tokio::time::timeout(std::time::Duration::from_secs(30), watch.message())
+        .await
+        .expect("a change is told within the watch's period")
+        .unwrap()
+        .expect("the watch stays open")
+}
+
 /// The operator's calendar file of the test's inspection service (calendar.extra_file): empty at start.
 fn calendar_file(w: &World) -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
@@ -253,6 +262,41 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         "three working days from Monday 13 September 2027, 中秋 (the 15th) not counted"
     );
 
+    // An open page watches the task: the state at once, then each change.
+    let mut watch = lead
+        .watch_saga(pb::WatchSagaRequest {
+            task_id: TASK.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let now = next_change(&mut watch).await;
+    assert_eq!(
+        (now.task_id.as_str(), now.phase),
+        (TASK, pb::Phase::Inviting as i32)
+    );
+    for (task, token, code) in [
+        (
+            "TASK-NONE",
+            Some(w.isolated.token(STHJ, &[])),
+            Code::NotFound,
+        ),
+        (TASK, None, Code::Unauthenticated),
+        ("", Some(w.isolated.token(STHJ, &[])), Code::InvalidArgument),
+    ] {
+        let mut c = InspectionServiceClient::with_interceptor(
+            channel(&inspection.addr).unwrap(),
+            Bearer::new(token.as_deref()),
+        );
+        let refused = c
+            .watch_saga(pb::WatchSagaRequest {
+                task_id: task.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), code, "{task}");
+    }
+
     // Answers: only the caller's own department, a reason to decline, once.
     let mut without_role = InspectionServiceClient::with_interceptor(
         channel(&inspection.addr).unwrap(),
@@ -276,6 +320,8 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         Some("不参加须说明理由")
     );
     respond(&mut sthj, true, "").await.unwrap();
+    let answered = next_change(&mut watch).await;
+    assert!(answered.version > now.version, "{answered:?} after {now:?}");
     let twice = respond(&mut sthj, true, "").await.unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
     // Why not, in English and, for the console's Chinese page, in Chinese with the department by name.

@@ -487,9 +487,9 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
                 format!("{f}.risk_ratios"),
                 msg("plan-risk-order")
                     .arg("level", pair[1].level.as_str())
-                    .arg("points", pair[1].basis_points)
+                    .arg("points_bp", pair[1].basis_points)
                     .arg("lower", pair[0].level.as_str())
-                    .arg("lower_points", pair[0].basis_points),
+                    .arg("lower_points_bp", pair[0].basis_points),
             );
         }
     }
@@ -581,9 +581,9 @@ fn validate_entry(v: &mut Violations, f: &str, e: &Entry, year: u32, known: &Kno
         v.add(
             format!("{f}.ratio_basis_points"),
             msg("item-cap")
-                .arg("given", e.ratio_basis_points)
+                .arg("given_bp", e.ratio_basis_points)
                 .arg("item", code)
-                .arg("cap", cap),
+                .arg("cap_bp", cap),
         );
     }
     // Window.
@@ -612,11 +612,8 @@ pub fn cap_breaches<'a>(
         .collect()
 }
 
-fn denied(field: &str, reason: impl Into<String>) -> Denied {
-    Denied {
-        field: field.into(),
-        reason: reason.into(),
-    }
+fn denied(field: &str, reason: Text) -> Denied {
+    Denied::new(field, reason)
 }
 
 /// A department's editor (or an admin) acting for `department`.
@@ -625,18 +622,14 @@ pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Den
         return Ok(());
     }
     if !who.has_role(ROLE_EDITOR) {
-        return Err(denied(
-            "authorization",
-            format!("the role {ROLE_EDITOR} is needed"),
-        ));
+        return Err(Denied::role(ROLE_EDITOR));
     }
     if who.department != department {
         return Err(denied(
             field,
-            format!(
-                "only department {department} may do this; you act for {:?}",
-                who.department
-            ),
+            msg("denied-department")
+                .arg("dept", department)
+                .arg("by_dept", &who.department),
         ));
     }
     Ok(())
@@ -739,38 +732,34 @@ pub fn submit(who: &Identity, plan: &mut Plan, now_ms: i64) -> Result<(), Refusa
     Ok(())
 }
 
-fn joint_meeting(who: &Identity, plan: &Plan, what: &str) -> Result<(), Denied> {
+fn joint_meeting(who: &Identity, plan: &Plan) -> Result<(), Denied> {
     if !who.has_role(ROLE_JOINT_MEETING) {
         return Err(denied(
             "authorization",
-            format!("only the joint meeting ({ROLE_JOINT_MEETING}) {what}"),
+            msg("denied-meeting-role").arg("role", ROLE_JOINT_MEETING),
         ));
     }
     if who.department == plan.department_code {
         return Err(denied(
             "id",
-            format!(
-                "plan {} is your own department's ({}); a member of the joint meeting from another department {what}",
-                plan.id, plan.department_code
-            ),
+            msg("denied-own-plan")
+                .arg("plan", &plan.id)
+                .arg("dept", &plan.department_code),
         ));
     }
     // Four eyes: whoever drafted or submitted the plan does not also decide on it, whichever department's token
     // they hold.
     let role = if who.subject == plan.created_by {
-        Some("drafted")
+        Some("denied-four-eyes-drafted")
     } else if who.subject == plan.submitted_by {
-        Some("submitted")
+        Some("denied-four-eyes-submitted")
     } else {
         None
     };
     if let Some(role) = role {
         return Err(denied(
             "id",
-            format!(
-                "you ({}) {role} plan {}; under the four-eyes rule another person of the joint meeting {what}",
-                who.subject, plan.id
-            ),
+            msg(role).arg("who", &who.subject).arg("plan", &plan.id),
         ));
     }
     Ok(())
@@ -778,7 +767,7 @@ fn joint_meeting(who: &Identity, plan: &Plan, what: &str) -> Result<(), Denied> 
 
 /// The joint meeting sends a submitted plan back as a draft.
 pub fn return_plan(who: &Identity, plan: &mut Plan, reason: &str) -> Result<(), Refusal> {
-    joint_meeting(who, plan, "returns a plan")?;
+    joint_meeting(who, plan)?;
     let mut v = Violations::new();
     check_text(&mut v, "reason", reason, true);
     v.into_result()?;
@@ -797,7 +786,7 @@ pub fn return_plan(who: &Identity, plan: &mut Plan, reason: &str) -> Result<(), 
 
 /// The joint meeting approves a submitted plan; late after the end of January of its year.
 pub fn approve(who: &Identity, plan: &mut Plan, now_ms: i64) -> Result<(), Refusal> {
-    joint_meeting(who, plan, "approves a plan")?;
+    joint_meeting(who, plan)?;
     if plan.state != PlanState::Submitted {
         return Err(not_now(
             msg("nn-plan-approve")
@@ -885,10 +874,9 @@ pub fn file_amendment(who: &Identity, plan: &Plan, version: &mut Version) -> Res
     if !filed {
         return Err(denied(
             "authorization",
-            format!(
-                "an amendment is filed by the joint meeting ({ROLE_JOINT_MEETING}) and the judicial department \
-                 ({ROLE_JUDICIAL}); you hold neither filing still missing"
-            ),
+            msg("denied-filing")
+                .arg("meeting_role", ROLE_JOINT_MEETING)
+                .arg("judicial_role", ROLE_JUDICIAL),
         )
         .into());
     }

@@ -499,9 +499,12 @@ async fn results_from_entry_to_the_public(backend: Backend) {
             let mut d = directories.clone();
             let id = target.clone();
             async move {
-                d.get_target(suiji_api::directories::v1::GetTargetRequest { id })
-                    .await
-                    .is_ok_and(|t| t.into_inner().target.is_some_and(|t| t.abnormal))
+                d.get_target(suiji_api::directories::v1::GetTargetRequest {
+                    id,
+                    ..Default::default()
+                })
+                .await
+                .is_ok_and(|t| t.into_inner().target.is_some_and(|t| t.abnormal))
             }
         })
         .await,

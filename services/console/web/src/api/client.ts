@@ -21,21 +21,27 @@ const csrf: Interceptor = (next) => async (request) => {
   }
 };
 
-const transport = createGrpcWebTransport({
-  baseUrl: '/console/rpc',
-  useBinaryFormat: true,
-  interceptors: [csrf],
-  fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: 'same-origin' }),
-});
+/** The transport to the services through the console; at `at`, the calls go to that one service (the audit trail,
+ *  which every service serves under the same name). */
+function transportTo(at?: string) {
+  return createGrpcWebTransport({
+    baseUrl: at ? `/console/rpc/${at}` : '/console/rpc',
+    useBinaryFormat: true,
+    interceptors: [csrf],
+    fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: 'same-origin' }),
+  });
+}
 
-const clients = new Map<DescService, Client<DescService>>();
+const clients = new Map<string, Client<DescService>>();
 
-/** The client of a service, e.g. `client(InspectionService)`. */
-export function client<T extends DescService>(service: T): Client<T> {
-  let c = clients.get(service);
+/** The client of a service, e.g. `client(InspectionService)`; with `at`, of that one service's copy of a service
+ *  every service serves, e.g. `client(AuditService, 'draw')`. */
+export function client<T extends DescService>(service: T, at?: string): Client<T> {
+  const key = `${at ?? ''}/${service.typeName}`;
+  let c = clients.get(key);
   if (!c) {
-    c = createClient(service, transport);
-    clients.set(service, c);
+    c = createClient(service, transportTo(at));
+    clients.set(key, c);
   }
   return c as Client<T>;
 }

@@ -7,15 +7,16 @@ import { showError } from '../api/client';
 export function useAction() {
   /** The key of the step under way, '' when none. */
   const busy = ref('');
-  /** Runs `work` as `key`; whether it went through. */
-  async function run(key: string, work: () => Promise<unknown>, done?: string): Promise<boolean> {
+  /** Runs `work` as `key`; whether it went through. A refusal `atField` shows at the form's fields (it says whether
+   *  it did) is not shown again in a box. */
+  async function run(key: string, work: () => Promise<unknown>, done?: string, atField?: (error: unknown) => boolean): Promise<boolean> {
     busy.value = key;
     try {
       await work();
       if (done) ElMessage.success(done);
       return true;
     } catch (e) {
-      showError(e);
+      if (!atField?.(e)) showError(e);
       return false;
     } finally {
       busy.value = '';

@@ -12,3 +12,11 @@ export function downloadCsv(name: string, header: string[], rows: (string | numb
   a.click();
   URL.revokeObjectURL(url);
 }
+
+/** A table as an Excel workbook of one sheet, header row in bold; numbers stay numbers. The writer is loaded only
+ *  when someone downloads. */
+export async function downloadXlsx(name: string, sheet: string, header: string[], rows: (string | number)[][]): Promise<void> {
+  const { default: writeXlsxFile } = await import('write-excel-file/browser');
+  const data = [header.map((value) => ({ value, fontWeight: 'bold' as const })), ...rows.map((r) => r.map((value) => ({ value })))];
+  await writeXlsxFile(data, { sheet: sheet.slice(0, 31) }).toFile(name);
+}
