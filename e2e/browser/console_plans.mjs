@@ -2,7 +2,8 @@
 // editor drafts a plan (saving it half filled shows the planning service's violations at their fields), completes
 // and submits it; the joint meeting (联席会议, an account of 610400-ZFB that the administrator creates first) finds it
 // on 工作台, returns it with a reason; the editor reads the reason and submits again; the joint meeting approves;
-// the editor publishes it, creates the entry's task and launches it. Then the plan changes (动态调整): the editor
+// the editor publishes it, creates the entry's task and launches it; the task's draw is witnessed, and the editor
+// makes it with a witness who adds a string of their own. Then the plan changes (动态调整): the editor
 // proposes an amendment with its reason, the joint meeting and the judicial department (an account of 610400-SFJ)
 // each file it, the editor publishes it and version 2 is in force. Last, the administrator checks every service's
 // audit chain on 审计 and reads the plan's entries there. Three people, three browser contexts. Prints what the pages
@@ -88,8 +89,9 @@ await drive(async (editor) => {
   await editor.screenshot({ path: `${shots}plan-editor-errors-zh-CN-desktop.png`, fullPage: true });
   const errorTexts = await editor.$$eval('.el-form-item.is-error .el-form-item__error, [data-test=participant-error]', (items) => items.map((e) => e.textContent.trim()));
 
-  // Completed: a ratio and the department's item.
+  // Completed: a ratio and the department's item; its draws are witnessed.
   await editor.fill('#entry-0-ratio', '2');
+  await editor.click('[data-test=entry-0-witnessed]');
   await editor.click('input[aria-label="检查事项 1"]', { force: true });
   await choose(editor, 'SX-SCJG-001');
   await editor.keyboard.press('Escape');
@@ -137,6 +139,34 @@ await drive(async (editor) => {
   await editor.waitForSelector(`[data-task="${task}"] a`, long);
   await editor.screenshot({ path: `${shots}plan-published-zh-CN-desktop.png`, fullPage: true });
   const planId = planUrl.split('/').pop();
+
+  // The witnessed draw: once the saga asks for it, the lead's draw operator records the witnesses present, each
+  // types a string of their own, and the targets are drawn.
+  // 工作台 tells the operator once every department has answered; its row leads to the draw page.
+  const witnessRow = '[data-test=work-table] tbody tr:has-text("见证抽取")';
+  await editor.goto(`${url}/work`);
+  for (let i = 0; i < 30 && !(await editor.$(witnessRow)); i += 1) {
+    await editor.waitForTimeout(1000);
+    await editor.reload();
+    await editor.waitForSelector('[data-test=work-table]', long);
+  }
+  const witnessWork = (await editor.textContent(witnessRow)).replace(/\s+/g, ' ');
+  await editor.click(`${witnessRow} a.subject`);
+  await editor.waitForSelector('[data-test=witness-step]', long);
+  await editor.fill('#witness-0-organisation', '市纪委监委派驻纪检监察组');
+  await editor.fill('#witness-0-entropy', '37-12-5-44');
+  await editor.click('[data-test=witnessed-draw]');
+  await editor.waitForSelector('[data-test=witness-step] .el-form-item.is-error .el-form-item__error', long);
+  const witnessError = (await editor.textContent('[data-test=witness-step] .el-form-item.is-error')).replace(/\s+/g, ' ');
+  await editor.fill('#witness-0-name', '王五');
+  await editor.screenshot({ path: `${shots}draw-witnesses-zh-CN-desktop.png`, fullPage: true });
+  await editor.click('[data-test=witnessed-draw]');
+  await editor.waitForSelector('[data-test=draw-state][data-state=TARGETS_DRAWN]', long);
+  await editor.waitForSelector('[data-test=target-seed]', long);
+  const witnessed = (await editor.textContent('[data-test=target-seed]')).replace(/\s+/g, ' ');
+  await editor.screenshot({ path: `${shots}draw-witnessed-zh-CN-desktop.png`, fullPage: true });
+  await editor.goto(planUrl);
+  await editor.waitForSelector('[data-test=amend-plan]', long);
 
   // An amendment: proposed with its reason and a new ratio, filed by both bodies, published by the editor.
   await editor.click('[data-test=amend-plan]', long);
@@ -191,6 +221,9 @@ await drive(async (editor) => {
     approveButtonsForEditor,
     task,
     planId,
+    witnessWork,
+    witnessError,
+    witnessed,
     amendErrors,
     proposed,
     amendButtonsForEditor,

@@ -1072,6 +1072,54 @@ async fn the_joint_meeting_approves_a_plan_in_the_console() {
         .unwrap();
     assert_eq!(launched.state, plan::TaskState::Launched as i32);
 
+    // The witnessed draw: the witness's name is asked for at its field, then the draw is made with the witness and
+    // the string typed, both in the record.
+    assert!(
+        seen["witnessWork"]
+            .as_str()
+            .unwrap()
+            .contains("各部门已答复，请在见证人在场时进行抽取"),
+        "工作台 lists the witnessed draw: {seen}"
+    );
+    assert!(
+        seen["witnessError"]
+            .as_str()
+            .unwrap()
+            .contains("见证人姓名"),
+        "{seen}"
+    );
+    let draw = suiji_api::draw::v1::draw_service_client::DrawServiceClient::with_interceptor(
+        suiji_platform::grpc::channel(&address(&started.addresses, "draw")).unwrap(),
+        suiji_platform::grpc::Bearer::new(Some(&token)),
+    )
+    .get_draw(suiji_api::draw::v1::GetDrawRequest {
+        task_id: task.into(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .draw
+    .unwrap();
+    assert!(draw.witnessed, "{draw:?}");
+    assert_eq!(
+        draw.state,
+        suiji_api::draw::v1::DrawState::TargetsDrawn as i32,
+        "{draw:?}"
+    );
+    let seed = draw.targets.unwrap().seed.unwrap();
+    assert_eq!(seed.witness_entropy, "37-12-5-44");
+    assert_eq!(
+        seed.witnesses
+            .iter()
+            .map(|w| (w.name.as_str(), w.organisation.as_str()))
+            .collect::<Vec<_>>(),
+        [("王五", "市纪委监委派驻纪检监察组")]
+    );
+    assert!(
+        seen["witnessed"].as_str().unwrap().contains("王五"),
+        "the record on the page names the witness: {seen}"
+    );
+
     // The amendment: its reason is required at its field; the editor has no filing button; both bodies filed it and
     // version 2 is in force, the first still readable.
     assert_eq!(seen["judicialCreated"], 204, "{seen}");

@@ -214,6 +214,12 @@ async fn run(draws: &Draws, kind: &str, task_id: &str, payload: &[u8]) -> Outcom
                 return Outcome::Done;
             }
             let r = c.request.unwrap_or_default();
+            if record.witnessed && r.witnesses.is_empty() {
+                // The saga asks on its own; a witnessed draw waits for the lead's draw operator to make it with the
+                // witnesses present (DrawTargets), which answers the saga as this would.
+                tracing::info!(task_id, "a witnessed draw waits for its witnesses");
+                return Outcome::Done;
+            }
             outcome(
                 draws
                     .draw_targets(

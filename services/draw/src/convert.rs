@@ -174,6 +174,7 @@ pub fn draw_pb(r: &Record) -> pb::Draw {
         algorithm: r.algorithm.clone(),
         state: state_pb(r.state) as i32,
         list_public: r.list_public,
+        witnessed: r.witnessed,
         targets: Some(pb::TargetDraw {
             seed: Some(seed_pb(&t.seed)),
             snapshot_id: t.snapshot_id.clone(),

@@ -444,6 +444,9 @@ pub struct Record {
     pub items: BTreeMap<String, Vec<String>>,
     /// The drawn list is public.
     pub list_public: bool,
+    /// The targets are drawn only with witnesses present, who add entropy (the plan entry's `witnessed_draw`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub witnessed: bool,
     /// State.
     pub state: State,
     /// Why cancelled.
@@ -472,6 +475,7 @@ impl Record {
             departments: Vec::new(),
             items: BTreeMap::new(),
             list_public: false,
+            witnessed: false,
             state: State::Committed,
             cancel_reason: String::new(),
             targets: TargetRecord {

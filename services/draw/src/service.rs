@@ -409,6 +409,7 @@ impl Draws {
             .map(|p| (p.department_code.clone(), p.item_codes.clone()))
             .collect();
         record.list_public = entry.publish_drawn_list;
+        record.witnessed = entry.witnessed_draw;
         if !store::insert(
             &mut *tx,
             &record,
@@ -537,6 +538,21 @@ impl Draws {
         check_witnesses(entropy, &witnesses)?;
         let (mut record, launch) = self.load(task_id).await?;
         require_lead(who, &record)?;
+        if record.witnessed {
+            // A witnessed draw is made with its witnesses, who each add entropy.
+            let mut v = Violations::new();
+            v.check(
+                witnesses.is_empty(),
+                "witnesses",
+                msg("draw-witnesses-required"),
+            );
+            v.check(
+                entropy.trim().is_empty(),
+                "witness_entropy",
+                msg("draw-witness-entropy-required"),
+            );
+            v.into_result()?;
+        }
         if record.state != State::Committed {
             return Err(wrong_state(&record, "draw_targets"));
         }

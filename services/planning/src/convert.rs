@@ -210,6 +210,7 @@ fn entry_from(v: &mut Violations, f: &str, e: pb::PlanEntry) -> Entry {
         window_start: date(v, &format!("{f}.window_start"), &e.window_start),
         window_end: date(v, &format!("{f}.window_end"), &e.window_end),
         publish_drawn_list: e.publish_drawn_list,
+        witnessed_draw: e.witnessed_draw,
     }
 }
 
@@ -236,6 +237,7 @@ pub fn entry_pb(e: &Entry) -> pb::PlanEntry {
         window_start: e.window_start.to_string(),
         window_end: e.window_end.to_string(),
         publish_drawn_list: e.publish_drawn_list,
+        witnessed_draw: e.witnessed_draw,
     }
 }
 

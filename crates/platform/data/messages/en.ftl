@@ -503,3 +503,5 @@ nf-result = no result { $result }
 nf-target = no target { $target }
 nf-snapshot = no snapshot { $snapshot }
 nf-recusal = no recusal request { $recusal }
+draw-witnesses-required = this draw is witnessed: record at least one witness present
+draw-witness-entropy-required = this draw is witnessed: the witnesses type their entropy before the draw

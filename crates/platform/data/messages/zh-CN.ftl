@@ -481,3 +481,5 @@ nf-result = 没有检查结果 { $result }
 nf-target = 没有检查对象 { $target }
 nf-snapshot = 没有名单快照 { $snapshot }
 nf-recusal = 没有回避申请 { $recusal }
+draw-witnesses-required = 本次为见证抽取：请登记至少一名在场见证人
+draw-witness-entropy-required = 本次为见证抽取：须由见证人在抽取前录入随机数

@@ -23,7 +23,8 @@ const EXPIRED: &str = "2020-01-01";
 on_both_backends!(
     a_draw_from_launch_to_replacement,
     history_excludes_targets,
-    saga_commands
+    saga_commands,
+    witnessed_draws_wait_for_their_witnesses
 );
 
 fn draw_of(d: Option<pb::Draw>) -> pb::Draw {
@@ -744,4 +745,103 @@ impl DrawnBy for pb::Draw {
             .map(|s| s.drawn_by.clone())
             .unwrap_or_default()
     }
+}
+
+/// A plan entry that asks for a witnessed draw: the saga's own request leaves the draw waiting; the lead's draw
+/// operator makes it with the witnesses present and their entropy, which no one else may do and which may not be left
+/// out; the saga then hears of the targets as usual.
+async fn witnessed_draws_wait_for_their_witnesses(backend: Backend) {
+    let Some(w) = World::start(backend).await else {
+        return;
+    };
+    targets(&w, 100).await;
+    pool(&w).await;
+    let mut witnessed = entry(true);
+    witnessed.witnessed_draw = true;
+    w.launch(TASK, witnessed, 10).await;
+    let asked = pb::DrawTargetsCommand {
+        request: Some(pb::DrawTargetsRequest {
+            task_id: TASK.into(),
+            ..Default::default()
+        }),
+        actor: "coordinator-1".into(),
+    };
+    w.emit(
+        "inspection",
+        Event::new("draw.command.draw_targets", TASK, &asked),
+    )
+    .await;
+    let db = w.draw.ctx.db.clone();
+    let handled = eventually(Duration::from_secs(15), || {
+        let db = db.clone();
+        async move {
+            let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM draw_jobs")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            jobs == 0 && inbox > 0
+        }
+    })
+    .await;
+    assert!(handled, "the saga's request was taken");
+    let mut lead = w.operator(SCJG);
+    let record = draw_of(
+        lead.get_draw(pb::GetDrawRequest {
+            task_id: TASK.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .draw,
+    );
+    assert!(record.witnessed);
+    assert_eq!(record.state, pb::DrawState::Committed as i32, "it waits");
+    assert!(w.probe.of_type("draw.targets.drawn").is_empty());
+
+    let with = |entropy: &str, witnesses: Vec<pb::Witness>| pb::DrawTargetsRequest {
+        task_id: TASK.into(),
+        witness_entropy: entropy.into(),
+        witnesses,
+    };
+    let witness = || pb::Witness {
+        name: "王五".into(),
+        organisation: "纪检监察组".into(),
+    };
+    // Without the witnesses, or without what they typed: refused at those fields.
+    let refused = lead.draw_targets(with("", vec![])).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let fields: Vec<String> = violations_of(&refused)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(fields, ["witnesses", "witness_entropy"]);
+    // Another department's operator may not make it.
+    let other = w
+        .operator(STHJ)
+        .draw_targets(with("31-7", vec![witness()]))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Code::PermissionDenied);
+    // The lead's operator, with the witness and the string typed: drawn, and the saga told once.
+    let drawn = draw_of(
+        lead.draw_targets(with("31-7", vec![witness()]))
+            .await
+            .unwrap()
+            .into_inner()
+            .draw,
+    );
+    assert_eq!(drawn.state, pb::DrawState::TargetsDrawn as i32);
+    let seed = drawn.targets.unwrap().seed.unwrap();
+    assert_eq!(seed.witness_entropy, "31-7");
+    assert_eq!(seed.witnesses, vec![witness()]);
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            w.probe.of_type("draw.targets.drawn").len() == 1
+        })
+        .await
+    );
 }

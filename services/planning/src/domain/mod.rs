@@ -222,6 +222,9 @@ pub struct Entry {
     /// Whether the drawn list is public.
     #[serde(default)]
     pub publish_drawn_list: bool,
+    /// Whether its tasks' target draws wait for witnesses.
+    #[serde(default)]
+    pub witnessed_draw: bool,
 }
 
 impl Entry {

@@ -55,6 +55,7 @@ fn entry() -> Entry {
         window_start: date("2027-03-01"),
         window_end: date("2027-06-30"),
         publish_drawn_list: true,
+        witnessed_draw: false,
     }
 }
 
