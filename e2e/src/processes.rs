@@ -130,7 +130,7 @@ impl Cluster {
     async fn start_one(&mut self, i: usize) {
         let (name, port) = (self.services[i].name.clone(), self.services[i].port);
         let child = Command::new(&self.binary)
-            .args(["serve", &name, "--port", &port.to_string()])
+            .args(["serve", &name, "--port", &port.to_string(), "--development"])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "error")
             .env_remove("SUIJI_CONFIG_FILE")

@@ -17,9 +17,11 @@ pub mod grpc;
 pub mod inbox;
 pub mod messages;
 pub mod outbox;
+pub mod page;
 pub mod paging;
 pub mod reference;
 pub mod runtime;
+pub mod spreadsheet;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

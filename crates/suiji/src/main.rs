@@ -52,6 +52,10 @@ enum Command {
         /// Port to listen on (default: grpc.port).
         #[arg(long)]
         port: Option<u16>,
+        /// A local run or a test: development tokens (auth.dev_tokens) and a service's own signing key are allowed.
+        /// Without it, `serve` refuses them.
+        #[arg(long)]
+        development: bool,
     },
     /// Run every service in one process on the embedded default (SQLite under --data, in-process bus).
     Dev {
@@ -189,6 +193,33 @@ enum AuditCommand {
     },
 }
 
+/// What a production process must not start with, each refusal naming its setting: development tokens (anyone
+/// with the development key could act as anyone), no audience (a token minted for another system would pass), and a
+/// signing key in a service (only the console, signing people in, holds one).
+fn production_auth(
+    auth: &suiji_platform::config::AuthSettings,
+    service: &str,
+) -> anyhow::Result<()> {
+    if auth.dev_tokens {
+        bail!(
+            "auth.dev_tokens is on: development tokens are for local runs; set SUIJI_AUTH__DEV_TOKENS=false and \
+             give auth.jwks and auth.token_url (or pass --development for a local run)"
+        );
+    }
+    if auth.audience.trim().is_empty() {
+        bail!(
+            "auth.audience is empty: name the audience every token must carry (SUIJI_AUTH__AUDIENCE)"
+        );
+    }
+    if service != suiji_console::NAME && !auth.signing_key.expose().is_empty() {
+        bail!(
+            "auth.signing_key is set for {service}: only the console signs tokens; a service gets its own from \
+             auth.token_url"
+        );
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -208,8 +239,15 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { service, port } => {
+        Command::Serve {
+            service,
+            port,
+            development,
+        } => {
             let settings = load(cli.config.as_deref(), &[])?;
+            if !development {
+                production_auth(&settings.auth, &service)?;
+            }
             let _guard = telemetry(&settings, &format!("suiji-{service}"))?;
             if service == suiji_console::NAME {
                 return serve_console(&settings, port.unwrap_or(settings.grpc.port)).await;

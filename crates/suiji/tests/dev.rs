@@ -222,6 +222,29 @@ fn a_bad_setting_stops_start_up_naming_the_key() {
     );
 }
 
+/// `suiji serve` without `--development` refuses what only a local run may use, naming the setting: development
+/// tokens (the default), an empty audience, and a signing key in a service.
+#[test]
+fn serve_refuses_development_settings_naming_them() {
+    let refused = |env: &[(&str, &str)], service: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .args(["serve", service])
+            .envs(env.iter().copied())
+            .env("SUIJI_DATABASE__URL", "sqlite::memory:")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{service} with {env:?} started");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(refused(&[], "catalog").contains("auth.dev_tokens"));
+    assert!(refused(&[], "console").contains("auth.dev_tokens"));
+    let off = ("SUIJI_AUTH__DEV_TOKENS", "false");
+    assert!(refused(&[off, ("SUIJI_AUTH__AUDIENCE", " ")], "draw").contains("auth.audience"));
+    let key = common::signing_key();
+    let err = refused(&[off, ("SUIJI_AUTH__SIGNING_KEY", key)], "planning");
+    assert!(err.contains("auth.signing_key"), "{err}");
+}
+
 fn uuid_like() -> String {
     format!(
         "{}-{}",

@@ -335,7 +335,11 @@ fn check_rows<R: Record, T: Keyed>(
                     problems: vec![("", reason)],
                 },
                 Raw::Row { line, cells } => {
-                    let cells: Vec<&str> = cells.iter().collect();
+                    // Cells an export neutralised (`'=…`) are read as they were.
+                    let cells: Vec<&str> = cells
+                        .iter()
+                        .map(suiji_platform::spreadsheet::restored)
+                        .collect();
                     match R::parse(&batch.layout, &cells, checks) {
                         Ok(record) => Checked::Good(encode(Staged { line, record })),
                         Err(problems) => Checked::Bad { line, problems },

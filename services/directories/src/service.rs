@@ -9,7 +9,7 @@ use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Event, Relay};
 use suiji_platform::paging::{self, Page};
 use suiji_platform::reference::{DepartmentSeed, Regions};
-use suiji_platform::validation::{Denied, Violations};
+use suiji_platform::validation::{Denied, NotNow, Violations};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
@@ -288,6 +288,17 @@ impl Directories {
         let changed = if pin {
             crate::snapshot::pin(&mut tx, id, holder, &who.subject, now_ms()).await?
         } else {
+            if let Some(by) = crate::snapshot::pinned_by(&mut tx, id, holder).await? {
+                if holder.starts_with(crate::snapshot::PERMANENT_HOLDER) {
+                    return Err(Error::NotNow(NotNow(
+                        msg("nn-unpin-draw").arg("holder", holder),
+                    )));
+                }
+                // Whoever pinned it releases it; an administrator may, on the audit trail.
+                if by != who.subject && !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+                    return Err(Denied::new("holder", msg("denied-unpin").arg("who", &by)).into());
+                }
+            }
             crate::snapshot::unpin(&mut tx, id, holder).await?
         };
         if changed {

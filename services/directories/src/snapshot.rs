@@ -462,6 +462,18 @@ pub async fn pin(
     Ok(done.rows_affected() == 1)
 }
 
+/// Who pinned `id` for `holder`, when it is pinned for them.
+pub async fn pinned_by(tx: &mut Tx, id: &str, holder: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT pinned_by FROM snapshot_pins WHERE snapshot_id = $1 AND holder = $2")
+        .bind(id)
+        .bind(holder)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Holders whose pins are never released: a draw's record refers to its snapshot, which must stay to verify it.
+pub const PERMANENT_HOLDER: &str = "draw:";
+
 /// Releases `holder`'s pin; true when there was one.
 pub async fn unpin(tx: &mut Tx, id: &str, holder: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM snapshot_pins WHERE snapshot_id = $1 AND holder = $2")

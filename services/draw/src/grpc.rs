@@ -43,8 +43,13 @@ fn day(field: &str, text: &str) -> Result<Option<chrono::NaiveDate>, Error> {
 }
 
 /// The record as the caller may see it: whole with a token, the public view without.
+fn reads_lists(who: Option<&Identity>, record: &Record) -> bool {
+    record.lists_readable_by(who)
+}
+
+/// The record as `who` may read it.
 fn view(record: Record, who: Option<&Identity>) -> Record {
-    if who.is_some() {
+    if reads_lists(who, &record) {
         record
     } else {
         record.public_view()
@@ -61,9 +66,10 @@ fn chunks_of(bytes: Vec<u8>) -> impl Stream<Item = Result<pb::ExportDrawResponse
     )
 }
 
-fn checks_pb(checks: Vec<Check>) -> pb::VerifyDrawResponse {
+fn checks_pb(checks: Vec<Check>, lists_checked: bool) -> pb::VerifyDrawResponse {
     pb::VerifyDrawResponse {
         r#match: checks.iter().all(|c| c.ok),
+        lists_checked,
         checks: checks
             .into_iter()
             .map(|c| pb::Check {
@@ -237,7 +243,7 @@ impl DrawService for Api {
         let who = request.extensions().get::<Identity>().cloned();
         let record = self.draws.get(&request.into_inner().task_id).await?;
         let with_candidates =
-            !record.targets.snapshot_id.is_empty() && (who.is_some() || record.list_public);
+            !record.targets.snapshot_id.is_empty() && reads_lists(who.as_ref(), &record);
         let record = view(record, who.as_ref());
         let mut head = b"{\"record\":".to_vec();
         serde_json::to_writer(&mut head, &record).map_err(|e| Status::internal(e.to_string()))?;
@@ -283,31 +289,42 @@ impl DrawService for Api {
         &self,
         request: Request<pb::VerifyDrawRequest>,
     ) -> Result<Response<pb::VerifyDrawResponse>, Status> {
+        let who = request.extensions().get::<Identity>().cloned();
         let r = request.into_inner();
-        let checks = if !r.record.is_empty() {
+        // The record to check, and the stored one it claims to be (whose lists decide what may be read).
+        let (record, stored) = if !r.record.is_empty() {
             let file: RecordFile = serde_json::from_slice(&r.record).map_err(|e| {
                 Error::from(Violations::one(
                     "record",
                     msg("not-a-record-file").arg("error", e),
                 ))
             })?;
-            match &file.candidates {
-                Some(c) => {
-                    let mut checks = crate::record::verify_targets(
-                        &file.record,
-                        c.iter().map(|(id, s)| (id.as_bytes(), s.as_str())),
-                    );
-                    checks.extend(crate::record::verify_teams(&file.record));
-                    checks
-                }
-                None => self.draws.verify(&file.record).await?,
+            if let Some(c) = &file.candidates {
+                // Self-contained: checked from the file alone, which tells nothing its sender lacks.
+                let mut checks = crate::record::verify_targets(
+                    &file.record,
+                    c.iter().map(|(id, s)| (id.as_bytes(), s.as_str())),
+                );
+                checks.extend(crate::record::verify_teams(&file.record));
+                return Ok(Response::new(checks_pb(checks, true)));
             }
+            let stored = self.draws.get(&file.record.task_id).await?;
+            (file.record, stored)
         } else if !r.task_id.is_empty() {
             let record = self.draws.get(&r.task_id).await?;
-            self.draws.verify(&record).await?
+            (record.clone(), record)
         } else {
             return Err(Error::from(Violations::one("task_id", msg("task-or-record"))).into());
         };
-        Ok(Response::new(checks_pb(checks)))
+        if reads_lists(who.as_ref(), &stored) {
+            let checks = self.draws.verify(&record).await?;
+            Ok(Response::new(checks_pb(checks, true)))
+        } else {
+            // The stored candidates are not the caller's to read, nor anything a check would say of them.
+            Ok(Response::new(checks_pb(
+                crate::record::verify_public(&record),
+                false,
+            )))
+        }
     }
 }

@@ -491,7 +491,19 @@ impl Record {
         }
     }
 
-    /// The view for someone without credentials: everything but the drawn lists, unless they are public.
+    /// Whether `who` reads this draw's lists (candidates, drawn ids, pools, teams): anyone when the plan entry makes
+    /// them public; otherwise the departments taking part, auditors (`audit.reader`) and operators (`admin`).
+    pub fn lists_readable_by(&self, who: Option<&suiji_platform::auth::Identity>) -> bool {
+        self.list_public
+            || who.is_some_and(|w| {
+                self.departments.contains(&w.department)
+                    || w.has_role(suiji_platform::auth::ROLE_ADMIN)
+                    || w.has_role(suiji_platform::auth::ROLE_AUDIT_READER)
+            })
+    }
+
+    /// The view for someone who may not read the lists ([`Record::lists_readable_by`]): everything but the drawn
+    /// lists, teams and pools, unless they are public.
     pub fn public_view(&self) -> Self {
         let mut r = self.clone();
         if !r.list_public {
@@ -502,6 +514,10 @@ impl Record {
                 t.teams.clear();
                 t.exclusions.clear();
                 t.replacements.clear();
+                // Who could have been drawn tells whom to look for: the pools go with the teams.
+                for p in &mut t.pools {
+                    p.pool.clear();
+                }
             }
         }
         r
@@ -792,15 +808,7 @@ impl<'r> TargetVerifier<'r> {
             }),
             commitment_check("target commitment", &t.seed),
         ];
-        let recorded = recorded_counts(record);
-        let amount = t.amount.clone().unwrap_or(Amount::Quantity(0));
-        let planned = plan_strata(&recorded, &amount, t.cap_basis_points);
-        let takes: Vec<(String, u64)> = planned.iter().map(|(n, _, k)| (n.clone(), *k)).collect();
-        let recorded_takes: Vec<(String, u64)> =
-            t.strata.iter().map(|s| (s.name.clone(), s.take)).collect();
-        checks.push(check("quantities", takes == recorded_takes, || {
-            format!("the rules give {takes:?}, the record took {recorded_takes:?}")
-        }));
+        checks.push(quantities_check(record));
         let seed = match seed_of(
             &t.seed.server_secret,
             &t.seed.witness_entropy,
@@ -925,6 +933,66 @@ pub fn verify_targets<'a>(
         v.push(id, stratum);
     }
     v.finish()
+}
+
+/// What anyone can check of a record whose lists they may not read: the algorithm, each half's commitment against
+/// its revealed secret, the target quantities from the public counts, and each seed from its parts. No detail names a
+/// candidate, a drawn id or an inspector.
+pub fn verify_public(record: &Record) -> Vec<Check> {
+    let t = &record.targets;
+    let mut checks = vec![check("algorithm", record.algorithm == NAME, || {
+        format!(
+            "record says {:?}; this verifier runs {NAME}",
+            record.algorithm
+        )
+    })];
+    if t.seed.server_secret.is_empty() {
+        checks.push(check("targets", false, || {
+            "the targets are not drawn yet".to_string()
+        }));
+        return checks;
+    }
+    checks.push(commitment_check("target commitment", &t.seed));
+    checks.push(quantities_check(record));
+    checks.push(seed_check("seed", record, &t.seed));
+    if let Some(d) = record
+        .teams
+        .as_ref()
+        .filter(|d| !d.seed.server_secret.is_empty())
+    {
+        checks.push(commitment_check("team commitment", &d.seed));
+        checks.push(seed_check("team seed", record, &d.seed));
+    }
+    checks
+}
+
+/// The takes of each stratum recomputed from the public counts, the amount and the cap.
+fn quantities_check(record: &Record) -> Check {
+    let t = &record.targets;
+    let recorded = recorded_counts(record);
+    let amount = t.amount.clone().unwrap_or(Amount::Quantity(0));
+    let planned = plan_strata(&recorded, &amount, t.cap_basis_points);
+    let takes: Vec<(String, u64)> = planned.iter().map(|(n, _, k)| (n.clone(), *k)).collect();
+    let recorded_takes: Vec<(String, u64)> =
+        t.strata.iter().map(|s| (s.name.clone(), s.take)).collect();
+    check("quantities", takes == recorded_takes, || {
+        format!("the rules give {takes:?}, the record took {recorded_takes:?}")
+    })
+}
+
+/// The seed of `seed` recomputed from its parts.
+fn seed_check(name: &str, record: &Record, seed: &SeedRecord) -> Check {
+    match seed_of(
+        &seed.server_secret,
+        &seed.witness_entropy,
+        &record.task_id,
+        &seed.snapshot_digest,
+    ) {
+        Ok(s) => check(name, hex::encode(s) == seed.seed, || {
+            format!("recomputed {}, recorded {}", hex::encode(s), seed.seed)
+        }),
+        Err(e) => check(name, false, || e),
+    }
 }
 
 /// Verifies the inspector half of `record`, if there is one: commitment, pool digest, seed, every seat, and that

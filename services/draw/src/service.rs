@@ -306,8 +306,15 @@ impl Draws {
                 }
             }
         };
-        if who.is_none() && !record.list_public {
-            return Err(Error::Unauthenticated);
+        if !record.lists_readable_by(who) {
+            return Err(match who {
+                None => Error::Unauthenticated,
+                Some(_) => Denied::new(
+                    "task_id",
+                    msg("denied-draw-lists").arg("depts", record.departments.join(",")),
+                )
+                .into(),
+            });
         }
         let size = Self::teams_page_size(page_size);
         let Some(d) = &record.teams else {

@@ -266,7 +266,7 @@ fn visit_pb(stored: &StoredVisit, public_url: &str) -> pb::Visit {
         version: stored.version,
         verification_code: v.code.clone(),
         verification_url: crate::public::verification_url(public_url, &v.code),
-        verifications: v.verifications.len() as u32,
+        verifications: u32::try_from(v.times_verified()).unwrap_or(u32::MAX),
         evidence: v
             .evidence
             .iter()

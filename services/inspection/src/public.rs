@@ -13,6 +13,9 @@ use crate::grpc::verified_pb;
 use crate::service::Sagas;
 
 const PAGE: &str = include_str!("verify.html");
+/// The page's security headers: only its own inline script and style run, no framing.
+static PAGE_HEADERS: std::sync::LazyLock<[(axum::http::HeaderName, axum::http::HeaderValue); 4]> =
+    std::sync::LazyLock::new(|| suiji_platform::page::headers(PAGE));
 
 /// The page a visit's code opens: `<public_url>/verify?code=…`.
 pub fn verification_url(public_url: &str, code: &str) -> String {
@@ -32,7 +35,10 @@ pub fn qr_svg(url: &str) -> Result<String, qrcode::types::QrError> {
 /// The routes, to merge into the service's router.
 pub fn router(sagas: Sagas) -> axum::Router {
     axum::Router::new()
-        .route("/verify", get(|| async { Html(PAGE) }))
+        .route(
+            "/verify",
+            get(|| async { (PAGE_HEADERS.clone(), Html(PAGE)) }),
+        )
         .route("/verify/check", get(check))
         .route("/verify/qr.svg", get(qr))
         .with_state(sagas)

@@ -222,7 +222,7 @@ impl Sagas {
             return Ok(None);
         }
         let now = now_ms();
-        stored.visit.verifications.push(now);
+        stored.visit.record_verification(now);
         store::update_visit(&mut tx, &stored.visit, stored.version, now).await?;
         let saga = store::get(&mut tx, &stored.visit.task_id).await?;
         tx.commit().await?;
@@ -1081,9 +1081,9 @@ impl Sagas {
                 confirmed: Default::default(),
                 outcome: None,
                 concluded_on: None,
-                // 64 random bits, shown as 16 hex digits: not guessable, short enough to type.
-                code: uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase(),
+                code: visit_code()?,
                 verifications: Vec::new(),
+                verified_count: 0,
                 evidence: Vec::new(),
             };
             visits.push(v);
@@ -1674,5 +1674,40 @@ fn command_event(saga: &Saga, command: &Command) -> Event {
                 actor,
             },
         ),
+    }
+}
+
+/// A visit's code (扫码入企): 64 bits from the operating system's generator, as 16 upper-case hex digits — not
+/// guessable, short enough to type.
+fn visit_code() -> Result<String, Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02X}")).collect())
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::visit_code;
+
+    /// Every one of the 16 digits is random: none is fixed (a UUID's version digit was, leaving 60 bits).
+    #[test]
+    fn visit_codes_carry_64_random_bits() {
+        let codes: Vec<String> = (0..4000).map(|_| visit_code().unwrap()).collect();
+        assert!(codes.iter().all(|c| {
+            c.len() == 16
+                && c.chars()
+                    .all(|d| d.is_ascii_hexdigit() && !d.is_ascii_lowercase())
+        }));
+        for position in 0..16 {
+            let digits: std::collections::BTreeSet<u8> =
+                codes.iter().map(|c| c.as_bytes()[position]).collect();
+            assert_eq!(
+                digits.len(),
+                16,
+                "every digit appears at position {position}"
+            );
+        }
+        let distinct: std::collections::BTreeSet<&String> = codes.iter().collect();
+        assert_eq!(distinct.len(), codes.len());
     }
 }

@@ -282,7 +282,11 @@ fn export_row(r: &PublicRecord) -> Vec<String> {
 fn csv_rows(rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.write_record(r).expect("writing to memory cannot fail");
+        w.write_record(
+            r.iter()
+                .map(|c| suiji_platform::spreadsheet::neutralised(c).into_owned()),
+        )
+        .expect("writing to memory cannot fail");
     }
     w.into_inner().expect("writing to memory cannot fail")
 }

@@ -15,6 +15,9 @@ use crate::service::Publications;
 
 /// The search page.
 const PAGE: &str = include_str!("public.html");
+/// The page's security headers: only its own inline script and style run, no framing.
+static PAGE_HEADERS: std::sync::LazyLock<[(axum::http::HeaderName, axum::http::HeaderValue); 4]> =
+    std::sync::LazyLock::new(|| suiji_platform::page::headers(PAGE));
 
 /// Largest page of the feed.
 const MAX_FEED_PAGE: i32 = 200;
@@ -22,7 +25,10 @@ const MAX_FEED_PAGE: i32 = 200;
 /// The routes, to merge into the service's router.
 pub fn router(publications: Publications) -> axum::Router {
     axum::Router::new()
-        .route("/public", get(|| async { Html(PAGE) }))
+        .route(
+            "/public",
+            get(|| async { (PAGE_HEADERS.clone(), Html(PAGE)) }),
+        )
         .route("/public/results", get(results))
         .route("/public/codes", get(codes))
         .with_state(publications)

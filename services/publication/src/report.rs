@@ -38,7 +38,7 @@ pub fn csv(report: &pb::ReportResponse) -> Vec<u8> {
     for r in &report.rows {
         w.write_record([
             r.department_code.clone(),
-            r.department_name.clone(),
+            suiji_platform::spreadsheet::neutralised(&r.department_name).into_owned(),
             r.results.to_string(),
             r.entered.to_string(),
             r.published.to_string(),

@@ -505,3 +505,6 @@ nf-snapshot = no snapshot { $snapshot }
 nf-recusal = no recusal request { $recusal }
 draw-witnesses-required = this draw is witnessed: record at least one witness present
 draw-witness-entropy-required = this draw is witnessed: the witnesses type their entropy before the draw
+denied-draw-lists = the drawn list is not public: it is read by the departments taking part ({ $depts }), auditors and operators
+nn-unpin-draw = { $holder } is a draw's pin: its record refers to the snapshot, which stays to verify it
+denied-unpin = pinned by { $who }: only they (or an administrator) release the pin

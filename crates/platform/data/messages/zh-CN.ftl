@@ -483,3 +483,6 @@ nf-snapshot = 没有名单快照 { $snapshot }
 nf-recusal = 没有回避申请 { $recusal }
 draw-witnesses-required = 本次为见证抽取：请登记至少一名在场见证人
 draw-witness-entropy-required = 本次为见证抽取：须由见证人在抽取前录入随机数
+denied-draw-lists = 抽取名单未公示：只由参加部门（{ $depts }）、审计人员和系统管理员查阅
+nn-unpin-draw = { $holder } 是抽取记录的固定：抽取记录引用该名单快照，须保留以供核验
+denied-unpin = 由 { $who } 固定：只有固定者本人（或系统管理员）可以解除

@@ -410,14 +410,14 @@ async fn directories_over_grpc(backend: Backend) {
     let pinned = reader
         .pin_snapshot(pb::PinSnapshotRequest {
             id: first.id.clone(),
-            holder: "draw:TASK-1".into(),
+            holder: "review:TASK-1".into(),
         })
         .await
         .unwrap()
         .into_inner()
         .snapshot
         .unwrap();
-    assert_eq!(pinned.pinned_by, vec!["draw:TASK-1".to_string()]);
+    assert_eq!(pinned.pinned_by, vec!["review:TASK-1".to_string()]);
     let status = reader
         .pin_snapshot(pb::PinSnapshotRequest {
             id: first.id.clone(),
@@ -451,26 +451,74 @@ async fn directories_over_grpc(backend: Backend) {
             .await
             .is_ok()
     );
+    // Only whoever pinned it releases a pin (or an administrator); a draw's pin is never released: its record refers
+    // to the snapshot, which must stay to verify it.
+    let unpin = |holder: &str| pb::UnpinSnapshotRequest {
+        id: first.id.clone(),
+        holder: holder.into(),
+    };
+    let mut stranger = DirectoriesServiceClient::with_interceptor(
+        channel(&running.addr).unwrap(),
+        Bearer::new(Some(
+            &isolated.token("610400-STHJ", &["directories.editor"]),
+        )),
+    );
+    let refused = stranger
+        .unpin_snapshot(unpin("review:TASK-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
     reader
-        .unpin_snapshot(pb::UnpinSnapshotRequest {
+        .clone()
+        .pin_snapshot(pb::PinSnapshotRequest {
             id: first.id.clone(),
             holder: "draw:TASK-1".into(),
         })
         .await
         .unwrap();
+    let kept = reader
+        .unpin_snapshot(pb::UnpinSnapshotRequest {
+            id: first.id.clone(),
+            holder: "draw:TASK-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(kept.code(), Code::FailedPrecondition);
+    let admin = DirectoriesServiceClient::with_interceptor(
+        channel(&running.addr).unwrap(),
+        Bearer::new(Some(&isolated.token("610400-SCJG", &["admin"]))),
+    );
+    let kept = admin
+        .clone()
+        .unpin_snapshot(pb::UnpinSnapshotRequest {
+            id: first.id.clone(),
+            holder: "draw:TASK-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kept.code(),
+        Code::FailedPrecondition,
+        "not even an administrator"
+    );
+    reader.unpin_snapshot(unpin("review:TASK-1")).await.unwrap();
     assert_eq!(
         suiji_directories::snapshot::purge_unpinned(db, future)
             .await
             .unwrap(),
-        1
+        0,
+        "the draw's pin keeps it"
     );
-    let gone = reader
+    let held = reader
         .get_snapshot(pb::GetSnapshotRequest {
             id: first.id.clone(),
         })
         .await
-        .unwrap_err();
-    assert_eq!(gone.code(), Code::NotFound);
+        .unwrap()
+        .into_inner()
+        .snapshot
+        .unwrap();
+    assert_eq!(held.pinned_by, vec!["draw:TASK-1".to_string()]);
 
     // Export writes the import format: importing an export changes nothing.
     let everything = |c: &mut Client| {

@@ -490,6 +490,24 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
     let mut forged = file.record.clone();
     forged.targets.strata[0].drawn[0] = candidates.last().unwrap().0.clone();
     assert!(check(&forged).iter().any(|c| !c.ok));
+    // What an outsider must not learn: the drawn targets and the inspectors who could have been drawn.
+    let secret_ids: Vec<String> = file
+        .record
+        .targets
+        .strata
+        .iter()
+        .flat_map(|s| s.drawn.clone())
+        .chain(
+            file.record
+                .teams
+                .as_ref()
+                .unwrap()
+                .pools
+                .iter()
+                .flat_map(|p| p.pool.iter().map(|c| c.id.clone())),
+        )
+        .collect();
+    assert!(secret_ids.len() > 10);
     // The public export of a list that is not public carries no candidates.
     let mut public_export = w
         .client(None)
@@ -512,6 +530,102 @@ async fn a_draw_from_launch_to_replacement(backend: Backend) {
             .iter()
             .all(|s| s.drawn.is_empty())
     );
+    assert!(
+        file.record
+            .teams
+            .as_ref()
+            .unwrap()
+            .pools
+            .iter()
+            .all(|p| p.pool.is_empty()),
+        "nor the pools"
+    );
+
+    // The recovery once possible: hand the public record (or the task) to VerifyDraw and have the checks' details
+    // name the drawn ids one by one. Without a token, or with a token of a department outside the task, only the
+    // public checks are made and nothing secret is named; GetDraw and ListTeams show no more.
+    let outsider = w.client(Some(&w.isolated.token("610400-WSJK", &["draw.operator"])));
+    for (who, mut c) in [
+        ("no token", w.client(None)),
+        ("another department", outsider),
+    ] {
+        for request in [
+            pb::VerifyDrawRequest {
+                record: bytes.clone(),
+                ..Default::default()
+            },
+            pb::VerifyDrawRequest {
+                task_id: TASK.into(),
+                ..Default::default()
+            },
+        ] {
+            let verdict = c.verify_draw(request).await.unwrap().into_inner();
+            assert!(!verdict.lists_checked, "{who}");
+            assert!(verdict.r#match, "{who}: {:?}", verdict.checks);
+            let said = format!("{:?}", verdict.checks);
+            assert!(
+                secret_ids.iter().all(|id| !said.contains(id.as_str())),
+                "{who}: {said}"
+            );
+        }
+        let seen = draw_of(
+            c.get_draw(pb::GetDrawRequest {
+                task_id: TASK.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .draw,
+        );
+        let said = format!("{seen:?}");
+        assert!(
+            secret_ids.iter().all(|id| !said.contains(id.as_str())),
+            "{who}: {said}"
+        );
+        let teams = c
+            .list_teams(pb::ListTeamsRequest {
+                task_id: TASK.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(teams.code(), Code::Unauthenticated | Code::PermissionDenied),
+            "{who}: {teams:?}"
+        );
+    }
+    // What the public can check still catches a changed seed part.
+    let mut tampered = file.clone();
+    tampered.record.targets.seed.witness_entropy.push('x');
+    let verdict = w
+        .client(None)
+        .verify_draw(pb::VerifyDrawRequest {
+            record: serde_json::to_vec(&tampered).unwrap(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!verdict.r#match);
+    assert_eq!(
+        verdict
+            .checks
+            .iter()
+            .find(|c| !c.ok)
+            .map(|c| c.name.as_str()),
+        Some("seed")
+    );
+    // Auditors, from a department outside the task, reproduce the lists.
+    let verdict = w
+        .client(Some(&w.isolated.token("610400-JJJC", &["audit.reader"])))
+        .verify_draw(pb::VerifyDrawRequest {
+            task_id: TASK.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verdict.lists_checked && verdict.r#match, "{verdict:?}");
     w.stop().await;
 }
 

@@ -136,6 +136,9 @@ pub struct Evidence {
 
 /// Pieces of evidence a visit keeps at most (its document stays small).
 pub const MAX_EVIDENCE: usize = 200;
+
+/// The target's checks of a visit's code kept with it: the first ones and the latest.
+pub const KEPT_VERIFICATIONS: usize = 16;
 /// Longest description of a piece of evidence, in characters.
 const MAX_EVIDENCE_DESCRIPTION: usize = 500;
 /// Longest storage reference, in bytes.
@@ -203,15 +206,35 @@ pub struct Visit {
     /// The code the team shows the target (扫码入企).
     #[serde(default)]
     pub code: String,
-    /// When the target checked the code (epoch ms).
+    /// When the target checked the code (epoch ms): the first checks and the latest, at most
+    /// [`KEPT_VERIFICATIONS`] of them, whatever the number of calls.
     #[serde(default)]
     pub verifications: Vec<i64>,
+    /// How many times the target checked the code (older visits: 0, their `verifications` count them).
+    #[serde(default)]
+    pub verified_count: u64,
     /// Evidence collected, in the order attached.
     #[serde(default)]
     pub evidence: Vec<Evidence>,
 }
 
 impl Visit {
+    /// Records that the target checked the code at `now`: counted, and kept among the first checks or as the latest,
+    /// so the record stays small however often the public page is called.
+    pub fn record_verification(&mut self, now: i64) {
+        self.verified_count = self.times_verified() + 1;
+        if self.verifications.len() < KEPT_VERIFICATIONS {
+            self.verifications.push(now);
+        } else if let Some(latest) = self.verifications.last_mut() {
+            *latest = now;
+        }
+    }
+
+    /// How many times the target checked the code.
+    pub fn times_verified(&self) -> u64 {
+        self.verified_count.max(self.verifications.len() as u64)
+    }
+
     /// The departments on the team, the lead first.
     pub fn departments(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -37,6 +37,7 @@ fn visit() -> Visit {
         concluded_on: None,
         code: "0123456789ABCDEF".into(),
         verifications: Vec::new(),
+        verified_count: 0,
         evidence: Vec::new(),
     }
 }

@@ -229,6 +229,7 @@ const en: typeof zh = {
     teams: 'Team draw',
     commitment: 'Commitment (published before the draw)',
     serverSecret: 'Server secret',
+    publicChecks: 'The drawn list is not public and your department does not take part: only the commitments, seeds and quantities were checked; the departments taking part and auditors check the lists.',
     witnesses: 'Witnesses',
     noWitnesses: 'No witnesses',
     witnessEntropy: "Witnesses' entropy",

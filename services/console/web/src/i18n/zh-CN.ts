@@ -227,6 +227,7 @@ export default {
     teams: '检查人员抽取',
     commitment: '承诺值（抽取前公布）',
     serverSecret: '系统随机数',
+    publicChecks: '抽取名单未公示，您所在部门未参加本任务：只核验了承诺值、随机种子和抽取数量，名单由参加部门和审计人员核验。',
     witnesses: '见证人',
     noWitnesses: '无见证人',
     witnessEntropy: '见证人输入的随机数',

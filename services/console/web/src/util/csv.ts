@@ -1,7 +1,8 @@
 // A list as the person sees it, downloaded as CSV (UTF-8 with a byte-order mark, so Excel opens Chinese text).
 export function downloadCsv(name: string, header: string[], rows: (string | number)[][]): void {
   const cell = (v: string | number) => {
-    const s = String(v);
+    // Text a spreadsheet would run as a formula (a name beginning `=`) is written with an apostrophe before it.
+    const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n');

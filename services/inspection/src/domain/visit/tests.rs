@@ -44,6 +44,7 @@ fn visit() -> Visit {
         concluded_on: None,
         code: "C0DE".into(),
         verifications: Vec::new(),
+        verified_count: 0,
         evidence: Vec::new(),
     }
 }
@@ -360,4 +361,22 @@ fn each_department_s_progress_is_counted_over_the_visits() {
             concluded: 0,
         }
     );
+}
+
+#[test]
+fn a_flood_of_code_checks_keeps_a_small_record() {
+    let mut v = visit();
+    for at in 1..=1000 {
+        v.record_verification(at);
+    }
+    assert_eq!(v.times_verified(), 1000);
+    assert_eq!(v.verifications.len(), super::KEPT_VERIFICATIONS);
+    assert_eq!(v.verifications[..3], [1, 2, 3], "the first checks");
+    assert_eq!(v.verifications.last(), Some(&1000), "and the latest");
+    // A visit stored before the count was kept: its list counts.
+    let mut old = visit();
+    old.verifications = vec![5, 6];
+    assert_eq!(old.times_verified(), 2);
+    old.record_verification(7);
+    assert_eq!((old.times_verified(), old.verifications.len()), (3, 3));
 }
