@@ -43,13 +43,9 @@ fn day(field: &str, text: &str) -> Result<Option<chrono::NaiveDate>, Error> {
 }
 
 /// The record as the caller may see it: whole with a token, the public view without.
-fn reads_lists(who: Option<&Identity>, record: &Record) -> bool {
-    record.lists_readable_by(who)
-}
-
 /// The record as `who` may read it.
 fn view(record: Record, who: Option<&Identity>) -> Record {
-    if reads_lists(who, &record) {
+    if record.lists_readable_by(who) {
         record
     } else {
         record.public_view()
@@ -243,7 +239,7 @@ impl DrawService for Api {
         let who = request.extensions().get::<Identity>().cloned();
         let record = self.draws.get(&request.into_inner().task_id).await?;
         let with_candidates =
-            !record.targets.snapshot_id.is_empty() && reads_lists(who.as_ref(), &record);
+            !record.targets.snapshot_id.is_empty() && record.lists_readable_by(who.as_ref());
         let record = view(record, who.as_ref());
         let mut head = b"{\"record\":".to_vec();
         serde_json::to_writer(&mut head, &record).map_err(|e| Status::internal(e.to_string()))?;
@@ -316,7 +312,7 @@ impl DrawService for Api {
         } else {
             return Err(Error::from(Violations::one("task_id", msg("task-or-record"))).into());
         };
-        if reads_lists(who.as_ref(), &stored) {
+        if stored.lists_readable_by(who.as_ref()) {
             let checks = self.draws.verify(&record).await?;
             Ok(Response::new(checks_pb(checks, true)))
         } else {
