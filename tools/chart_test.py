@@ -121,6 +121,7 @@ def main():
                 check(ref["key"] in secret.get("stringData", {}), f"{name}: {key} from a key the Secret has: {ref}")
         check(env.get("SUIJI_GRPC__HOST", {}).get("value") == "0.0.0.0", f"{name}: listens on every interface")
         check(env.get("SUIJI_AUTH__DEV_TOKENS", {}).get("value") == "false", f"{name}: no development tokens")
+        check(env.get("SUIJI_GRPC__REFLECTION", {}).get("value") == "false", f"{name}: no gRPC reflection")
         check(env.get("SUIJI_JURISDICTION__CODE", {}).get("value") == "330000", f"{name}: `settings` become env")
         check("SUIJI_AUTH__JWT_SECRET" not in env, f"{name}: no shared token secret")
         if component == "console":

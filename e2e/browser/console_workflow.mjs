@@ -6,10 +6,10 @@
 // which accepts and closes it. Prints what the pages showed as one JSON line for the Rust test to check against the
 // inspection service.
 //
-//   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT PASSWORD LEAD PASSWORD TASK
+//   node e2e/browser/console_workflow.mjs http://127.0.0.1:PORT/console PARTICIPANT PASSWORD LEAD PASSWORD TASK REVIEWER PASSWORD
 import { drive } from './chromium.mjs';
 
-const [url, participant, participantPassword, lead, leadPassword, task] = process.argv.slice(2);
+const [url, participant, participantPassword, lead, leadPassword, task, reviewer, reviewerPassword] = process.argv.slice(2);
 // The evidence file's bytes (the test checks the SHA-256 the page computed from them).
 const photo = 'suiji evidence photo 1';
 const long = { timeout: 60000 };
@@ -169,8 +169,9 @@ await drive(async (page) => {
   await page.waitForSelector('[data-test=transfers] [data-state=closed]', long);
   const transfers = await page.$$eval('[data-test=transfers] tbody tr', (trs) => trs.map((tr) => tr.innerText));
 
-  // Results: STHJ's clerk enters STHJ's (the code the visit suggests); SCJG's coordinator, who also holds the
-  // reviewer's and the head's roles, enters, approves and publishes SCJG's, then corrects it with a reason.
+  // Results: STHJ's clerk enters STHJ's (the code the visit suggests); SCJG's coordinator enters SCJG's, and under
+  // the four-eyes rule SCJG's reviewer and head (another person) approves and publishes it, then corrects it with
+  // a reason. The coordinator, who holds the reviewer's role too, sees he may not approve what he entered himself.
   const resultState = () => page.getAttribute('[data-test=result-state]', 'data-state');
   const openResult = async () => {
     await page.goto(`${url}/results`);
@@ -200,6 +201,13 @@ await drive(async (page) => {
   await saved('[data-test=result-submit]');
   await page.waitForSelector('[data-test=result-state][data-state=awaiting_review]', long);
   states.push(await resultState());
+  const selfReview = {
+    note: (await page.textContent('[data-test=result-four-eyes]')).trim(),
+    disabled: await page.isDisabled('[data-test=result-approve]'),
+  };
+  await signOut();
+  await signIn(reviewer, reviewerPassword);
+  await openResult();
   await saved('[data-test=result-approve]');
   await page.waitForSelector('[data-test=result-state][data-state=approved]', long);
   states.push(await resultState());
@@ -232,5 +240,6 @@ await drive(async (page) => {
   return {
     sthjResult,
     states,
+    selfReview,
     corrected, invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

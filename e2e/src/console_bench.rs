@@ -240,6 +240,7 @@ async fn fill_results(db: &Db, tasks: usize, results: usize) -> anyhow::Result<(
         reason: String::new(),
         published_at: (state == State::Published).then_some(1_800_000_000_000),
         corrections: Vec::new(),
+        withholding: None,
         history: vec![Step {
             at: 1_799_000_000_000,
             actor: "system:publication".into(),

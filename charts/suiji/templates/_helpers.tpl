@@ -57,6 +57,8 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
   value: {{ .Values.auth.maxTokenLifetimeSecs | quote }}
 - name: SUIJI_GRPC__HOST
   value: "0.0.0.0"
+- name: SUIJI_GRPC__REFLECTION
+  value: {{ .Values.grpcReflection | quote }}
 {{- range $service := list "catalog" "directories" "planning" "draw" "inspection" "publication" }}
 - name: {{ printf "SUIJI_SERVICES__%s" ($service | upper) }}
   value: {{ include "suiji.address" (dict "root" $ "name" $service) | quote }}

@@ -27,6 +27,8 @@ pub const ROLE_DIRECTORIES_EDITOR: &str = "directories.editor";
 pub const ROLE_ADMIN: &str = "admin";
 /// Role: reads and checks the audit trails of every service (discipline inspection, the joint meeting's office).
 pub const ROLE_AUDIT_READER: &str = "audit.reader";
+/// Role: the joint meeting (联席会议): approves plans, files amendments, oversees every department's inspections.
+pub const ROLE_JOINT_MEETING: &str = "planning.joint-meeting";
 
 /// How long a service keeps the keys of a JWKS URL before it fetches them again.
 const KEYS_REFRESH: Duration = Duration::from_secs(300);
@@ -50,6 +52,14 @@ impl Identity {
     /// Whether the caller holds `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the caller oversees every department's work and so reads what is each department's own: an
+    /// administrator, an audit reader (discipline inspection) or the joint meeting. Reading is all it grants.
+    pub fn oversees(&self) -> bool {
+        self.has_role(ROLE_ADMIN)
+            || self.has_role(ROLE_AUDIT_READER)
+            || self.has_role(ROLE_JOINT_MEETING)
     }
 
     /// The identity of a service acting on its own (consumers, timers).

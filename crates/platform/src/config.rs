@@ -157,6 +157,9 @@ pub struct DrawSettings {
 pub struct DirectoriesSettings {
     /// Unpinned snapshots older than this many hours are deleted; a snapshot a draw refers to is pinned and kept.
     pub snapshot_retention_hours: u64,
+    /// The departments that keep the directory of targets (the registry of market entities, with its risk levels,
+    /// flags and status): only their editors, and administrators, import targets. Every department reads it.
+    pub target_sources: Vec<String>,
 }
 
 /// How logs are written.
@@ -246,6 +249,24 @@ pub struct GrpcSettings {
     pub host: String,
     /// Port of `suiji serve <service>`; `suiji dev` gives service n the port `port + n`.
     pub port: u16,
+    /// Whether a server answers gRPC reflection (what grpcurl lists): on for development, off in the chart.
+    pub reflection: bool,
+    /// What one caller may ask of a server.
+    pub limits: LimitSettings,
+}
+
+/// What one caller may ask of a server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// A call (up to its reply's headers; a stream's messages after them are not timed) ends after this long.
+    pub request_timeout_secs: u64,
+    /// Calls a server takes at once; more wait their turn (within their time limit).
+    pub max_concurrent_calls: usize,
+    /// Calls a second from one client address without a token (public pages and calls, sign-in).
+    pub public_per_second: u32,
+    /// How many such calls one address may make at once before the rate applies.
+    pub public_burst: u32,
 }
 
 /// Identity settings: how tokens are verified, who may sign them, and how this process gets its own.

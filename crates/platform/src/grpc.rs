@@ -1,4 +1,5 @@
-//! The gRPC server every service runs: health (`grpc.health.v1`), reflection, bearer-token identity,
+//! The gRPC server every service runs: health (`grpc.health.v1`), reflection (when switched on), bearer-token
+//! identity, per-address limits on calls without a token, a time limit per call, a limit on calls at once,
 //! request spans joined to the caller's trace, and graceful shutdown; plus the client side used by the CLI,
 //! other services and tests.
 
@@ -14,6 +15,7 @@ use tonic_health::server::HealthReporter;
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use crate::auth::{Identity, Tokens};
+use crate::config::LimitSettings;
 use crate::validation::Violations;
 
 /// Routes with health and reflection already added; a service adds its own and then calls [`serve`].
@@ -24,17 +26,22 @@ pub struct ServerParts {
     pub health: HealthReporter,
 }
 
-/// Health and reflection routes.
+/// Health routes (reflection is added where the server is served, when the settings switch it on).
 pub fn base_routes() -> ServerParts {
     let (health, health_service) = tonic_health::server::health_reporter();
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(health_service);
+    ServerParts { routes, health }
+}
+
+/// `routes` with gRPC reflection (what grpcurl lists) added.
+pub fn with_reflection(routes: Routes) -> Routes {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(suiji_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .expect("the descriptor sets are valid");
-    let mut routes = RoutesBuilder::default();
-    routes.add_service(health_service).add_service(reflection);
-    ServerParts { routes, health }
+    routes.add_service(reflection)
 }
 
 /// Marks `service_name` (e.g. `suiji.catalog.v1.CatalogService`) and the whole server SERVING.
@@ -50,17 +57,27 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     tokens: Tokens,
+    limits: LimitSettings,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     Server::builder()
         // Plain HTTP/1.1 as well, for the public pages a service serves beside its API (the publication search).
         .accept_http1(true)
+        .timeout(Duration::from_secs(limits.request_timeout_secs.max(1)))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            limits.max_concurrent_calls.max(1),
+        ))
         .trace_fn(|request| {
             let span = tracing::info_span!("grpc", method = %request.uri().path());
             crate::telemetry::set_parent_from_http(&span, request.headers());
             span
         })
         .layer(InterceptorLayer::new(Authenticate { tokens }))
+        .layer(crate::limits::PublicRateLimit::new(
+            &limits,
+            crate::limits::tonic_address,
+            crate::limits::has_bearer,
+        ))
         .add_routes(routes)
         .serve_with_incoming_shutdown(
             // Without TCP_NODELAY a reply written in more than one piece waits for the client's delayed

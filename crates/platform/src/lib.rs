@@ -15,6 +15,7 @@ pub mod departments;
 pub mod error;
 pub mod grpc;
 pub mod inbox;
+pub mod limits;
 pub mod messages;
 pub mod outbox;
 pub mod page;

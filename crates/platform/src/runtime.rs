@@ -152,6 +152,11 @@ impl Context {
                 started.recount.clone(),
             ))
             .add_service(crate::audit_api::Api::server(self.db.clone()));
+        let routes = if self.settings.grpc.reflection {
+            crate::grpc::with_reflection(routes)
+        } else {
+            routes
+        };
         crate::grpc::set_serving(&started.health, started.grpc_name).await;
         // Readiness drops as soon as shutdown begins, so load balancers stop sending new calls.
         let health = started.health.clone();
@@ -166,6 +171,7 @@ impl Context {
             listener,
             routes,
             self.tokens.clone(),
+            self.settings.grpc.limits.clone(),
             self.shutdown.clone(),
         ));
         // In-flight calls get a grace period after shutdown; clients that keep idle connections open do not

@@ -258,10 +258,11 @@ impl Isolated {
         Tokens::new(&self.settings.auth).expect("the test's signing key")
     }
 
-    /// A token for `department` with `roles`.
+    /// A token for `department` with `roles`, of a person named by both: tokens with other roles are other
+    /// people, as the four-eyes rules need.
     pub fn token(&self, department: &str, roles: &[&str]) -> String {
         let who = Identity {
-            subject: format!("tester@{department}"),
+            subject: format!("tester@{department}/{}", roles.join("+")),
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
         };

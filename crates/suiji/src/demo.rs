@@ -194,20 +194,46 @@ pub async fn load_directory(
         ],
     };
     suiji_directories::generate::inspectors(&spec, std::fs::File::create(&file)?)?;
-    let inspectors = crate::import_cmd::import_file(
-        directories_addr,
-        Some(&token),
-        crate::import_cmd::What::Inspectors,
-        &file,
-        true,
-    )
-    .await?
-    .0;
+    // Each department imports its own inspectors: the file is split by its department column.
+    let all = std::fs::read_to_string(&file)?;
+    let mut lines = all.lines();
+    let header = lines.next().unwrap_or_default();
+    let column = header
+        .split(',')
+        .position(|c| c == "department")
+        .ok_or_else(|| anyhow::anyhow!("the generated inspectors name their department"))?;
+    let (mut accepted, mut rejected) = (0, targets.rejected);
+    for department in &spec.departments {
+        let own: Vec<&str> = std::iter::once(header)
+            .chain(
+                lines
+                    .clone()
+                    .filter(|l| l.split(',').nth(column) == Some(department.as_str())),
+            )
+            .collect();
+        let part = std::path::Path::new(data_dir).join(format!("demo-inspectors-{department}.csv"));
+        std::fs::write(&part, own.join("\n") + "\n")?;
+        let editor = Identity {
+            subject: format!("demo@{department}"),
+            department: department.clone(),
+            roles: vec!["directories.editor".into()],
+        };
+        let token = tokens.issue(&editor, Duration::from_secs(600))?;
+        let summary = crate::import_cmd::import_file(
+            directories_addr,
+            Some(&token),
+            crate::import_cmd::What::Inspectors,
+            &part,
+            true,
+        )
+        .await?
+        .0;
+        accepted += summary.accepted;
+        rejected += summary.rejected;
+    }
     Ok(format!(
-        "{} targets and {} inspectors imported into the directories ({} rejected)",
+        "{} targets and {accepted} inspectors imported into the directories ({rejected} rejected)",
         targets.accepted,
-        inspectors.accepted,
-        targets.rejected + inspectors.rejected
     ))
 }
 

@@ -649,7 +649,10 @@ async fn dev(
     if !settings.console.oidc.issuer_url.is_empty() {
         // The identity provider issues every token: no accounts, no demo data (loading it needs tokens of
         // several departments), no token to print.
-        tasks.push(tokio::spawn(console(console_, listener, shutdown.clone())));
+        tasks.push(tokio::spawn({
+            let (limits, shutdown) = (settings.grpc.limits.clone(), shutdown.clone());
+            async move { console(console_, &limits, listener, shutdown).await }
+        }));
         println!(
             "sign in with the identity provider at {} (Ctrl-C stops everything)",
             settings.console.oidc.issuer_url
@@ -660,7 +663,10 @@ async fn dev(
         return Ok(());
     }
     let accounts = demo_accounts(console_.accounts()).await?;
-    tasks.push(tokio::spawn(console(console_, listener, shutdown.clone())));
+    tasks.push(tokio::spawn({
+        let (limits, shutdown) = (settings.grpc.limits.clone(), shutdown.clone());
+        async move { console(console_, &limits, listener, shutdown).await }
+    }));
     let tokens = Tokens::new(&settings.auth)?;
     let admin = Identity {
         subject: "dev-admin".into(),
@@ -735,7 +741,8 @@ async fn dev(
     Ok(())
 }
 
-/// The development platform's two people: SCJG's lead coordinator and STHJ's clerk, each with a new password.
+/// The development platform's people: SCJG's lead coordinator, STHJ's clerk and SCJG's reviewer and head, each with
+/// a new password.
 async fn demo_accounts(
     accounts: &suiji_console::Accounts,
 ) -> anyhow::Result<Vec<(suiji_console::Account, String, &'static str)>> {
@@ -777,6 +784,16 @@ async fn demo_accounts(
                 disabled: false,
             },
             "a participating department's clerk",
+        ),
+        (
+            suiji_console::Account {
+                username: "wang.wu".into(),
+                display_name: "王五".into(),
+                department: "610400-SCJG".into(),
+                roles: roles(&["publication.reviewer", "department.head"]),
+                disabled: false,
+            },
+            "the lead department's reviewer and head (four eyes: he reviews what 张三 enters)",
         ),
     ];
     let mut out = Vec::new();
@@ -824,12 +841,25 @@ async fn console_of(settings: &Settings) -> anyhow::Result<suiji_console::Consol
 /// Serves `console` until `shutdown`.
 async fn console(
     console: suiji_console::Console,
+    limits: &suiji_platform::config::LimitSettings,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) {
-    let served = axum::serve(listener, console.router())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
+    // What comes without a session or a token (sign-in, the token endpoint, the pages before sign-in) is limited
+    // per client address, as the services limit their public calls.
+    let router = console
+        .router()
+        .layer(suiji_platform::limits::PublicRateLimit::new(
+            limits,
+            suiji_console::client_address,
+            suiji_console::credentialed,
+        ));
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await;
     if let Err(error) = served {
         tracing::error!(%error, "the console stopped");
     }
@@ -845,6 +875,6 @@ async fn serve_console(settings: &Settings, port: u16) -> anyhow::Result<()> {
         listener.local_addr()?,
         suiji_console::PATH
     );
-    console(console_, listener, shutdown_signal()).await;
+    console(console_, &settings.grpc.limits, listener, shutdown_signal()).await;
     Ok(())
 }

@@ -110,11 +110,27 @@ enum ResultCommand {
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// Keep a result from the public (the department head).
-    Withhold {
+    /// Ask the department head to keep a result from the public (the person entering it), with the reason.
+    RequestWithholding {
         /// Result id.
         id: String,
         /// Why it may not be made public.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Keep a result from the public as another person asked (the department head).
+    Withhold {
+        /// Result id.
+        id: String,
+        /// The head's note (optional; the reason is the request's).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Decline a request to withhold a result (the department head): it goes on to publication.
+    DeclineWithholding {
+        /// Result id.
+        id: String,
+        /// Why it is published after all.
         #[arg(long)]
         reason: String,
     },
@@ -377,9 +393,31 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
                 anyhow::bail!("{failed} of {} not published", ids.len());
             }
         }
-        ResultCommand::Withhold { id, reason } => {
+        ResultCommand::RequestWithholding { id, reason } => {
+            let r = c
+                .request_withholding(pb::RequestWithholdingRequest {
+                    id,
+                    reason,
+                    expected_revision: 0,
+                })
+                .await
+                .map_err(show_status)?;
+            one(r.into_inner().result);
+        }
+        ResultCommand::Withhold { id, note } => {
             let r = c
                 .withhold_result(pb::WithholdResultRequest {
+                    id,
+                    reason: note,
+                    expected_revision: 0,
+                })
+                .await
+                .map_err(show_status)?;
+            one(r.into_inner().result);
+        }
+        ResultCommand::DeclineWithholding { id, reason } => {
+            let r = c
+                .decline_withholding(pb::DeclineWithholdingRequest {
                     id,
                     reason,
                     expected_revision: 0,

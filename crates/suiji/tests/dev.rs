@@ -451,11 +451,13 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
     reach(&watcher, &task, insp::Phase::Results).await;
 
     // Each department publishes its results; then the saga closes.
-    for t in [&scjg, &sthj] {
+    for (t, department) in [(&scjg, SCJG), (&sthj, STHJ)] {
         let c = suiji_publication::testkit::client(&addr("publication"), Some(t));
+        let reviewer = token_of(department, "publication.reviewer", "dev-reviewer");
+        let r = suiji_publication::testkit::client(&addr("publication"), Some(&reviewer));
         let results = suiji_publication::testkit::results(&c, visits.len()).await;
         let problem = ("B", publ::Disposal::OrderedToCorrect, "");
-        suiji_publication::testkit::publish_all(&c, &results, |r| {
+        suiji_publication::testkit::publish_all(&c, &r, &results, |r| {
             suiji_publication::testkit::suggested(r, problem)
         })
         .await;
@@ -535,9 +537,19 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     until("the saga starts", || async { saga().await.is_some() }).await;
 
     let (li_si, zhang_san) = (started.password("li.si"), started.password("zhang.san"));
+    let wang_wu = started.password("wang.wu");
     let seen = suiji_platform::testing::run_browser_driver(
         &script,
-        &[&console, "li.si", &li_si, "zhang.san", &zhang_san, &task],
+        &[
+            &console,
+            "li.si",
+            &li_si,
+            "zhang.san",
+            &zhang_san,
+            &task,
+            "wang.wu",
+            &wang_wu,
+        ],
     );
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
     assert_eq!(seen["invited"], "inviting", "{seen}");
@@ -701,6 +713,15 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
         "{seen}"
     );
     assert_eq!(seen["corrected"], 1, "{seen}");
+    // Four eyes: the coordinator who entered SCJG's result saw he may not approve it himself; his reviewer did.
+    assert_eq!(seen["selfReview"]["disabled"], true, "{seen}");
+    assert!(
+        seen["selfReview"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("双人审核"),
+        "{seen}"
+    );
     use suiji_api::publication::v1 as publ;
     let reader = token_of(
         "610400-SCJG",
@@ -812,7 +833,9 @@ async fn clerks_import_a_directory_in_the_console() {
     };
     let data = std::env::temp_dir().join(format!("suiji-dev-{}", uuid_like()));
     let started = start(&data, free_port(), false);
-    let (console, password) = (started.console.clone(), started.password("li.si"));
+    // The market regulator's clerk: the directory of targets is kept by the departments directories.target_sources
+    // names.
+    let (console, password) = (started.console.clone(), started.password("zhang.san"));
     let text = "类型,统一社会信用代码,名称,行政区划\r\n企业,91350100M000100Y43,某商贸有限公司,610402\r\n\
                 企业,914403001922038217,校验码错的店,610404\r\n";
     let (bytes, _, _) = encoding_rs::GB18030.encode(text);
@@ -820,7 +843,7 @@ async fn clerks_import_a_directory_in_the_console() {
         &script,
         &[
             &console,
-            "li.si",
+            "zhang.san",
             &password,
             "名录.csv",
             &hex::encode(&bytes),

@@ -226,6 +226,19 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a request carries a person's session or a bearer token: the rest (sign-in, the token endpoint, the
+/// pages before sign-in) is limited per client address.
+pub fn credentialed(headers: &HeaderMap) -> bool {
+    suiji_platform::limits::has_bearer(headers) || session_id(headers).is_some()
+}
+
+/// The client address axum recorded for a request (served with its connect info).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
 /// The session id the request's cookie carries.
 fn session_id(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE)

@@ -292,6 +292,7 @@ mod tests {
         let checks = Checks {
             regions,
             departments: &departments,
+            scope: None,
         };
         let mut ids = HashSet::new();
         let mut kinds = HashSet::new();
@@ -334,6 +335,7 @@ mod tests {
         let checks = Checks {
             regions,
             departments: &departments,
+            scope: None,
         };
         let mut ids = HashSet::new();
         for record in reader.records() {

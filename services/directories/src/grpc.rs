@@ -541,8 +541,12 @@ impl DirectoriesService for Api {
         &self,
         request: Request<pb::ListRecusalsRequest>,
     ) -> Result<Response<pb::ListRecusalsResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let r = request.into_inner();
+        let department = self
+            .directories
+            .recusal_scope(&who, &r.department_code)
+            .map_err(Error::Denied)?;
         let state = match pb::RecusalState::try_from(r.state) {
             Ok(pb::RecusalState::Pending) => "pending",
             Ok(pb::RecusalState::Accepted) => "accepted",
@@ -551,7 +555,7 @@ impl DirectoriesService for Api {
         };
         let rows = self
             .directories
-            .recusals(&r.inspector_id, &r.target_id, state, &r.department_code)
+            .recusals(&r.inspector_id, &r.target_id, state, department)
             .await?;
         Ok(Response::new(pb::ListRecusalsResponse {
             recusals: rows.iter().map(recusal_pb).collect(),
@@ -602,10 +606,13 @@ impl DirectoriesService for Api {
         &self,
         request: Request<pb::ExportTargetsRequest>,
     ) -> Result<Response<Self::ExportTargetsStream>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let r = request.into_inner();
-        let query = query_from(r.filter, r.name_contains, self.directories.regions())
+        let mut query = query_from(r.filter, r.name_contains, self.directories.regions())
             .map_err(Error::Invalid)?;
+        self.directories
+            .export_scope(&who, &mut query)
+            .map_err(Error::Denied)?;
         let directories = self.directories.clone();
         // One page of targets per message, header first; memory holds one page whatever the directory's size.
         let pages = futures::stream::try_unfold(Some(String::new()), move |after| {

@@ -29,7 +29,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use crate::domain::inspector::Inspector;
-use crate::domain::target::{Checks, FieldError, Layout, Target, parse_row};
+use crate::domain::target::{Checks, FieldError, Layout, Scope, Target, parse_row};
 use crate::store::{self, BatchOutcome, Staged};
 
 /// Rows checked and handed on together (on SQLite, written per transaction).
@@ -200,6 +200,10 @@ impl Counters {
     }
 }
 
+/// The most data rows one file may bring: twice a province's directory of ten million targets. A larger file is
+/// read up to here, and its rows after are refused (split it).
+pub const MAX_ROWS: u64 = 20_000_000;
+
 /// Raw rows read but not yet checked, dealt to the checkers this many at a time.
 const RAW_BATCH: usize = 2_000;
 /// The bytes and fields a record is made with, enough for a typical row.
@@ -278,7 +282,14 @@ impl<'a> Rows<'a> {
     }
 
     fn push(&mut self, raw: Raw) -> bool {
-        self.counters.rows_read.fetch_add(1, Ordering::Relaxed);
+        if self.counters.rows_read.fetch_add(1, Ordering::Relaxed) >= MAX_ROWS {
+            self.counters.rows_read.fetch_sub(1, Ordering::Relaxed);
+            let line = match &raw {
+                Raw::Row { line, .. } | Raw::Bad { line, .. } => *line,
+            };
+            self.reject(line, "", msg("import-too-many-rows").arg("max", MAX_ROWS));
+            return false;
+        }
         self.open.push(raw);
         self.open.len() < RAW_BATCH || self.deal()
     }
@@ -527,6 +538,12 @@ fn parse_csv<R: Record>(source: impl Read, rows: &mut Rows<'_>) -> Result<(), Im
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
+            // A record that runs on past any row's length: the rest of the file is not read.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if crate::lines::too_long(io)) => {
+                let kib = crate::lines::MAX_RECORD_BYTES >> 10;
+                rows.bad(line, msg("import-record-too-long").arg("kib", kib));
+                return Ok(());
+            }
             // The upload itself failed (the client went away): stop; committed batches stay.
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
                 return Err(ImportError::Io(e.to_string()));
@@ -571,9 +588,125 @@ pub(crate) fn cell_text(value: &calamine::DataRef<'_>) -> String {
     }
 }
 
+/// The most any part of a workbook may unpack to: a sheet of a million rows of the import's columns is about
+/// 400 MB of XML.
+pub const MAX_PART_BYTES: u64 = 1 << 30;
+/// The most its shared strings may unpack to: calamine holds them all in memory while the sheet is read.
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 256 << 20;
+/// The most a part may unpack to per byte packed, once past [`RATIO_FROM`]: spreadsheet XML packs 5 to 20 times,
+/// a column of one repeated value perhaps 200; a zip bomb a thousand.
+pub const MAX_PART_RATIO: u64 = 250;
+const RATIO_FROM: u64 = 16 << 20;
+/// The most parts a workbook may have.
+const MAX_PARTS: usize = 10_000;
+/// The fewest bytes one shared string takes (`<si/>`).
+const SHARED_STRING_MIN_BYTES: u64 = 5;
+
+/// Why a workbook is refused before it is parsed, if it is: every part is unpacked once as a stream (its declared
+/// size may lie) and held to [`MAX_PART_BYTES`] and [`MAX_PART_RATIO`]; the shared strings' `uniqueCount`, which
+/// calamine reserves memory for, to the room their unpacked size holds. Leaves `file` at its start.
+pub fn check_workbook(file: &mut std::fs::File) -> Result<Option<Text>, ImportError> {
+    use std::io::{Seek, SeekFrom};
+    let io = |e: std::io::Error| ImportError::Io(e.to_string());
+    let unreadable =
+        |e: &dyn std::fmt::Display| msg("import-workbook-unreadable").arg("error", e.to_string());
+    let refused = {
+        let mut zip = match zip::ZipArchive::new(&mut *file) {
+            Ok(zip) => zip,
+            Err(e) => return Ok(Some(unreadable(&e))),
+        };
+        check_parts(&mut zip, &unreadable)
+    };
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(refused)
+}
+
+fn check_parts<F: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<F>,
+    unreadable: &dyn Fn(&dyn std::fmt::Display) -> Text,
+) -> Option<Text> {
+    if zip.len() > MAX_PARTS {
+        return Some(msg("import-workbook-parts").arg("max", MAX_PARTS));
+    }
+    let mut buf = vec![0u8; 64 << 10];
+    for i in 0..zip.len() {
+        let mut part = match zip.by_index(i) {
+            Ok(part) => part,
+            Err(e) => return Some(unreadable(&e)),
+        };
+        let name = match part.name() {
+            Ok(name) => name.to_string(),
+            Err(e) => return Some(unreadable(&e)),
+        };
+        let strings = name.ends_with("sharedStrings.xml");
+        let limit = if strings {
+            MAX_SHARED_STRINGS_BYTES
+        } else {
+            MAX_PART_BYTES
+        };
+        let packed = part.compressed_size().max(1);
+        let mut head: Vec<u8> = Vec::new();
+        let mut unpacked = 0u64;
+        loop {
+            let n = match part.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => return Some(unreadable(&e)),
+            };
+            if strings && head.len() < 4096 {
+                head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
+            }
+            unpacked += n as u64;
+            if unpacked > limit {
+                return Some(
+                    msg("import-workbook-entry")
+                        .arg("entry", &name)
+                        .arg("mib", limit >> 20),
+                );
+            }
+            if unpacked > RATIO_FROM && unpacked > packed.saturating_mul(MAX_PART_RATIO) {
+                return Some(
+                    msg("import-workbook-ratio")
+                        .arg("entry", &name)
+                        .arg("ratio", MAX_PART_RATIO),
+                );
+            }
+        }
+        if strings {
+            let room = unpacked / SHARED_STRING_MIN_BYTES;
+            if let Some(claimed) = unique_count(&head)
+                && claimed > room
+            {
+                return Some(
+                    msg("import-workbook-strings")
+                        .arg("claimed", claimed)
+                        .arg("room", room),
+                );
+            }
+        }
+    }
+    None
+}
+
+/// The `uniqueCount` the shared strings' `<sst>` element claims, from the part's first bytes.
+fn unique_count(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let sst = text.find("<sst")?;
+    let element = &text[sst..text[sst..].find('>').map_or(text.len(), |end| sst + end)];
+    let at = element.find("uniqueCount=")? + "uniqueCount=".len();
+    let value = element[at..].trim_start_matches(['"', '\'']);
+    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+    // More digits than a u64 holds claims more than any file could.
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
 /// Reads the first sheet of an XLSX workbook into `rows`, cell by cell (the sheet is never held whole).
-fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportError> {
+fn parse_xlsx<R: Record>(mut file: std::fs::File, rows: &mut Rows<'_>) -> Result<(), ImportError> {
     use calamine::Reader;
+    if let Some(reason) = check_workbook(&mut file)? {
+        rows.reject(1, "", reason);
+        return Ok(());
+    }
     let bad =
         |e: calamine::XlsxError| ImportError::Io(format!("not a readable XLSX workbook: {e}"));
     let mut workbook = calamine::Xlsx::new(std::io::BufReader::new(file)).map_err(bad)?;
@@ -630,6 +763,9 @@ fn parse_xlsx<R: Record>(file: std::fs::File, rows: &mut Rows<'_>) -> Result<(),
 pub trait Record: Sized + Send + Sync + 'static {
     /// What is imported, as the import log names it.
     const WHAT: &'static str;
+    /// Whether each department imports its own records (inspectors), rather than the departments that keep the
+    /// directory importing everyone's (targets).
+    const OWN_RECORDS: bool;
     /// Reads a file's header.
     fn layout(header: &[&str]) -> Result<Layout, Text>;
     /// Checks one row.
@@ -662,6 +798,7 @@ async fn write_batch<R: Record>(
 
 impl Record for Target {
     const WHAT: &'static str = "targets";
+    const OWN_RECORDS: bool = false;
 
     fn layout(header: &[&str]) -> Result<Layout, Text> {
         crate::domain::target::layout(header)
@@ -684,6 +821,7 @@ impl Record for Target {
 
 impl Record for Inspector {
     const WHAT: &'static str = "inspectors";
+    const OWN_RECORDS: bool = true;
 
     fn layout(header: &[&str]) -> Result<Layout, Text> {
         crate::domain::inspector::layout(header)
@@ -976,7 +1114,10 @@ pub async fn import_targets(
 ) -> Result<Summary, ImportError> {
     import::<Target>(
         db,
-        actor,
+        Actor {
+            subject: actor,
+            scope: None,
+        },
         file_name,
         format,
         source,
@@ -997,7 +1138,10 @@ pub async fn import_inspectors(
 ) -> Result<Summary, ImportError> {
     import::<Inspector>(
         db,
-        actor,
+        Actor {
+            subject: actor,
+            scope: None,
+        },
         file_name,
         format,
         source,
@@ -1011,6 +1155,7 @@ pub async fn import_inspectors(
 struct Reader {
     format: Format,
     departments: HashSet<String>,
+    scope: Option<Scope>,
     counters: Arc<Counters>,
     reports: mpsc::Sender<Report>,
 }
@@ -1027,6 +1172,7 @@ impl Reader {
             let checks = Checks {
                 regions: Regions::shipped(),
                 departments: &self.departments,
+                scope: self.scope.as_ref(),
             };
             read_rows::<R, T>(
                 self.format,
@@ -1041,10 +1187,19 @@ impl Reader {
     }
 }
 
+/// Who imports: the person, and what their department's import may write (`None`: anything, for an
+/// administrator).
+pub struct Actor<'a> {
+    /// The person (`sub`), as the import log names them.
+    pub subject: &'a str,
+    /// What the rows may write.
+    pub scope: Option<Scope>,
+}
+
 /// Imports records of kind `R` from `source` into `db`, cutting the work by `sizes` on PostgreSQL.
 pub async fn import<R: Record>(
     db: &Db,
-    actor: &str,
+    actor: Actor<'_>,
     file_name: &str,
     format: Format,
     source: impl AsyncRead + Send + Unpin + 'static,
@@ -1055,7 +1210,15 @@ pub async fn import<R: Record>(
     let departments: HashSet<String> = {
         let mut conn = db.pool().acquire().await?;
         let codes = suiji_platform::departments::codes(&mut conn).await?;
-        store::begin_import(&mut conn, &import_id, R::WHAT, file_name, actor, now_ms()).await?;
+        store::begin_import(
+            &mut conn,
+            &import_id,
+            R::WHAT,
+            file_name,
+            actor.subject,
+            now_ms(),
+        )
+        .await?;
         codes.into_iter().collect()
     };
     let counters = Arc::new(Counters::default());
@@ -1063,6 +1226,7 @@ pub async fn import<R: Record>(
     let reader = Reader {
         format,
         departments,
+        scope: actor.scope,
         counters: counters.clone(),
         reports: reports.clone(),
     };

@@ -48,7 +48,11 @@ pub async fn start(
     let consumer = ctx
         .subscribe(consumers::BINDINGS, consumers::History)
         .await?;
-    let directories = service::Directories::new(ctx.db.clone(), ctx.relay.clone());
+    let directories = service::Directories::new(
+        ctx.db.clone(),
+        ctx.relay.clone(),
+        ctx.settings.directories.target_sources.clone(),
+    );
     let mut parts = suiji_platform::grpc::base_routes();
     parts.routes.add_service(
         suiji_api::directories::v1::directories_service_server::DirectoriesServiceServer::new(

@@ -21,7 +21,28 @@ pub struct LineIndex {
     passed: u64,
     /// The last byte read.
     last: u8,
+    /// The furthest byte the parser asked about: where the record being read starts.
+    asked: u64,
 }
+
+/// The most bytes one record (a row, with its quoted line breaks) may take: a row of the import's columns is a
+/// few hundred bytes, and a record is held whole in memory while it is parsed, so a file whose one field runs on
+/// for gigabytes is refused when it passes this, not when the memory is gone.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+/// What the parser reads ahead of the record it is on (its buffer), besides the record.
+const READ_AHEAD: u64 = 64 << 10;
+
+/// A record longer than [`MAX_RECORD_BYTES`].
+#[derive(Debug)]
+pub struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a record longer than {} bytes", MAX_RECORD_BYTES)
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
 
 impl LineIndex {
     fn scan(&mut self, bytes: &[u8]) {
@@ -54,6 +75,7 @@ impl LineIndex {
     /// record from the end of the one before, so the line breaks at `offset` — the rest of a CRLF, blank lines —
     /// come before it. Offsets asked about never go back.
     pub fn line_at(&mut self, offset: u64) -> u64 {
+        self.asked = self.asked.max(offset);
         let mut at = offset;
         while let Some(&(start, end)) = self.breaks.front() {
             if end <= at || start <= at {
@@ -91,9 +113,23 @@ impl<R: Read> Lines<R> {
 impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.index.borrow_mut().scan(&buf[..n]);
+        let mut index = self.index.borrow_mut();
+        index.scan(&buf[..n]);
+        if index.read.saturating_sub(index.asked) > MAX_RECORD_BYTES + READ_AHEAD {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                RecordTooLong,
+            ));
+        }
         Ok(n)
     }
+}
+
+/// Whether `error` is a record refused for its length.
+pub fn too_long(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<RecordTooLong>().is_some())
 }
 
 /// The letters a spreadsheet names the column at `index` (from 0) with: A … Z, AA, AB, ….

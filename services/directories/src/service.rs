@@ -1,5 +1,7 @@
 //! The directories' use cases.
 
+use std::sync::Arc;
+
 use suiji_api::directories::v1 as pb;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
@@ -13,7 +15,7 @@ use suiji_platform::validation::{Denied, NotNow, Violations};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
-use crate::domain::target::Target;
+use crate::domain::target::{Scope, Target};
 use crate::import::{self, ImportError, Report, Summary};
 use crate::store::{self, TargetQuery};
 
@@ -32,6 +34,8 @@ pub struct Directories {
     db: Db,
     relay: Relay,
     regions: &'static Regions,
+    /// The departments that keep the directory of targets.
+    target_sources: Arc<Vec<String>>,
 }
 
 fn internal(e: ImportError) -> Error {
@@ -45,12 +49,73 @@ impl Directories {
     }
 
     /// The use cases over `db`.
-    pub fn new(db: Db, relay: Relay) -> Self {
+    pub fn new(db: Db, relay: Relay, target_sources: Vec<String>) -> Self {
         Self {
             db,
             relay,
             regions: Regions::shipped(),
+            target_sources: Arc::new(target_sources),
         }
+    }
+
+    /// Narrows an export of the directory to what `who` may copy whole: everything for the departments that keep
+    /// it and those who oversee every department's work; the targets their own department regulates for anyone else.
+    pub fn export_scope(&self, who: &Identity, query: &mut TargetQuery) -> Result<(), Denied> {
+        if who.oversees() || self.target_sources.contains(&who.department) {
+            return Ok(());
+        }
+        if query.departments.iter().any(|d| d != &who.department) {
+            return Err(Denied::new(
+                "filter.departments",
+                msg("denied-export-scope").arg("dept", &who.department),
+            ));
+        }
+        query.departments = vec![who.department.clone()];
+        Ok(())
+    }
+
+    /// The recusal requests `who` reads: their own department's, unless they oversee every department's work.
+    pub fn recusal_scope<'a>(
+        &self,
+        who: &'a Identity,
+        department: &'a str,
+    ) -> Result<&'a str, Denied> {
+        if who.oversees() {
+            return Ok(department);
+        }
+        if !department.is_empty() && department != who.department {
+            return Err(Denied::new(
+                "department_code",
+                msg("denied-own-recusals").arg("dept", &who.department),
+            ));
+        }
+        Ok(&who.department)
+    }
+
+    /// What `who`'s import of `R` may write: refused outright when their department does not keep the
+    /// directory of targets; for inspectors, their own department's only; anything for an administrator.
+    async fn scope<R: import::Record>(&self, who: &Identity) -> Result<Option<Scope>, Error> {
+        if who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+            return Ok(None);
+        }
+        if !R::OWN_RECORDS {
+            if self.target_sources.contains(&who.department) {
+                return Ok(None);
+            }
+            return Err(Denied::new(
+                "authorization",
+                msg("denied-target-source")
+                    .arg("depts", self.target_sources.join(","))
+                    .arg("by_dept", &who.department),
+            )
+            .into());
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        let held_by_others = store::inspectors_of_others(&mut conn, &who.department).await?;
+        Ok(Some(Scope {
+            department: who.department.clone(),
+            held_by_others,
+        }))
     }
 
     /// The region table.
@@ -140,9 +205,13 @@ impl Directories {
         source: impl AsyncRead + Send + Unpin + 'static,
         reports: mpsc::Sender<Report>,
     ) -> Result<Summary, Error> {
+        let scope = self.scope::<R>(who).await?;
         let summary = import::import::<R>(
             &self.db,
-            &who.subject,
+            import::Actor {
+                subject: &who.subject,
+                scope,
+            },
             file_name,
             format,
             source,

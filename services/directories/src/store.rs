@@ -1011,3 +1011,19 @@ pub async fn inspector_department(
         .fetch_optional(conn)
         .await
 }
+
+/// Inspector ids held by departments other than `department`, with their department: what that department's
+/// import may not take over. A directory of inspectors is the staff of a province's departments, thousands of rows.
+pub async fn inspectors_of_others(
+    conn: &mut AnyConnection,
+    department: &str,
+) -> Result<HashMap<String, String>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT id, department_code FROM inspectors WHERE department_code <> $1")
+            .bind(department)
+            .fetch_all(conn)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("department_code")?)))
+        .collect()
+}

@@ -308,9 +308,11 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::GetSagaRequest>,
     ) -> Result<Response<pb::GetSagaResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let words = self.words(&request).await?;
-        let (stored, history) = self.sagas.get(&request.into_inner().task_id).await?;
+        let task_id = request.into_inner().task_id;
+        self.sagas.readable(&who, &task_id).await?;
+        let (stored, history) = self.sagas.get(&task_id).await?;
         Ok(Response::new(pb::GetSagaResponse {
             saga: Some(saga_pb(&stored, &history, &words)),
         }))
@@ -320,7 +322,7 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::ListSagasRequest>,
     ) -> Result<Response<pb::ListSagasResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let words = self.words(&request).await?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
@@ -341,7 +343,7 @@ impl InspectionService for Api {
             department: r.department_code,
             needs_attention: r.needs_attention,
         };
-        let sagas = self.sagas.list(&filter, &page).await?;
+        let sagas = self.sagas.list(&who, &filter, &page).await?;
         let next_page_token = paging::next_token(&sagas, &page, |s| s.saga.task_id.as_str());
         Ok(Response::new(pb::ListSagasResponse {
             sagas: sagas.iter().map(|s| saga_pb(s, &[], &words)).collect(),
@@ -399,13 +401,13 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::ListTransfersRequest>,
     ) -> Result<Response<pb::ListTransfersResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let words = self.words(&request).await?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
         let list = self
             .sagas
-            .transfers(&r.task_id, &r.to_department_code, r.open_only, &page)
+            .transfers(&who, &r.task_id, &r.to_department_code, r.open_only, &page)
             .await?;
         Ok(Response::new(pb::ListTransfersResponse {
             next_page_token: paging::next_token(&list, &page, |t| t.transfer.id.as_str()),
@@ -536,10 +538,10 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::ListVisitsRequest>,
     ) -> Result<Response<pb::ListVisitsResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let r = request.into_inner();
         let page = paging::page(r.page_size, &r.page_token).map_err(Error::from)?;
-        let visits = self.sagas.visits(&r.task_id, &page).await?;
+        let visits = self.sagas.visits(&who, &r.task_id, &page).await?;
         let next_page_token = paging::next_token(&visits, &page, |v| v.visit.id.as_str());
         Ok(Response::new(pb::ListVisitsResponse {
             visits: visits
@@ -556,11 +558,12 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::WatchSagaRequest>,
     ) -> Result<Response<Watch>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
         let task_id = request.into_inner().task_id;
         let mut v = Violations::new();
         v.check(task_id.is_empty(), "task_id", msg("required"));
         v.into_result().map_err(Error::from)?;
+        self.sagas.readable(&who, &task_id).await?;
         let Ok(permit) = self.watches.clone().try_acquire_owned() else {
             return Err(Status::resource_exhausted(
                 "too many pages are watching tasks now; read the task again later",
@@ -617,8 +620,11 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::GetProgressRequest>,
     ) -> Result<Response<pb::GetProgressResponse>, Status> {
-        require(&request)?;
-        let progress = self.sagas.progress(&request.into_inner().task_id).await?;
+        let who = require(&request)?;
+        let progress = self
+            .sagas
+            .progress(&who, &request.into_inner().task_id)
+            .await?;
         Ok(Response::new(pb::GetProgressResponse {
             departments: progress
                 .into_iter()
@@ -640,8 +646,8 @@ impl InspectionService for Api {
         &self,
         request: Request<pb::GetVisitRequest>,
     ) -> Result<Response<pb::GetVisitResponse>, Status> {
-        require(&request)?;
-        let stored = self.sagas.visit(&request.into_inner().id).await?;
+        let who = require(&request)?;
+        let stored = self.sagas.visit(&who, &request.into_inner().id).await?;
         Ok(Response::new(pb::GetVisitResponse {
             visit: Some(visit_pb(&stored, self.sagas.public_url())),
         }))

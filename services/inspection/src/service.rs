@@ -813,9 +813,11 @@ impl Sagas {
         }
     }
 
-    /// A page of transfers of a task or sent to a department.
+    /// A page of transfers of a task or sent to a department. Those who oversee read every one, a task's lead
+    /// the task's; anyone else the transfers their department sent or received.
     pub async fn transfers(
         &self,
+        who: &Identity,
         task_id: &str,
         to_department: &str,
         open_only: bool,
@@ -824,8 +826,23 @@ impl Sagas {
         if task_id.is_empty() && to_department.is_empty() {
             return Err(Violations::one("task_id", msg("transfers-filter")).into());
         }
+        let leads = !task_id.is_empty()
+            && !who.oversees()
+            && self.load(task_id).await?.saga.lead == who.department;
+        let party = if who.oversees() || leads {
+            ""
+        } else {
+            who.department.as_str()
+        };
+        if !party.is_empty() && !to_department.is_empty() && to_department != party {
+            return Err(Denied::new(
+                "to_department_code",
+                msg("denied-own-transfers").arg("dept", party),
+            )
+            .into());
+        }
         let mut conn = self.db.pool().acquire().await?;
-        store::list_transfers(&mut conn, task_id, to_department, open_only, page).await
+        store::list_transfers(&mut conn, task_id, to_department, party, open_only, page).await
     }
 
     /// Runs the timers due now; true when it ran any.
@@ -876,6 +893,13 @@ impl Sagas {
         store::fingerprint(&mut conn, task_id).await
     }
 
+    /// The saga of `task_id` without its history, when `who` reads its records; `Denied` otherwise.
+    pub async fn readable(&self, who: &Identity, task_id: &str) -> Result<Stored, Error> {
+        let stored = self.load(task_id).await?;
+        may_read(who, &stored.saga)?;
+        Ok(stored)
+    }
+
     /// A saga without its history.
     async fn load(&self, task_id: &str) -> Result<Stored, Error> {
         let mut conn = self.db.pool().acquire().await?;
@@ -884,8 +908,25 @@ impl Sagas {
             .ok_or_else(|| Error::NotFound(msg("nf-saga").arg("task", task_id)))
     }
 
-    /// A page of sagas.
-    pub async fn list(&self, filter: &Filter, page: &Page) -> Result<Vec<Stored>, Error> {
+    /// A page of sagas: of the caller's own department unless they oversee every department's.
+    pub async fn list(
+        &self,
+        who: &Identity,
+        filter: &Filter,
+        page: &Page,
+    ) -> Result<Vec<Stored>, Error> {
+        let mut filter = filter.clone();
+        if !who.oversees() {
+            if !filter.department.is_empty() && filter.department != who.department {
+                return Err(Denied::new(
+                    "department_code",
+                    msg("denied-own-sagas").arg("dept", &who.department),
+                )
+                .into());
+            }
+            filter.department = who.department.clone();
+        }
+        let filter = &filter;
         let mut conn = self.db.pool().acquire().await?;
         store::list(&mut conn, filter, page).await
     }
@@ -1159,16 +1200,34 @@ impl Sagas {
             .await
     }
 
-    /// A visit.
-    pub async fn visit(&self, id: &str) -> Result<StoredVisit, Error> {
+    /// A visit, read by the departments on its team and those who oversee every department's work.
+    pub async fn visit(&self, who: &Identity, id: &str) -> Result<StoredVisit, Error> {
         let mut conn = self.db.pool().acquire().await?;
-        store::get_visit(&mut conn, id)
+        let stored = store::get_visit(&mut conn, id)
             .await?
-            .ok_or_else(|| Error::NotFound(msg("nf-visit").arg("visit", id)))
+            .ok_or_else(|| Error::NotFound(msg("nf-visit").arg("visit", id)))?;
+        let departments = stored.visit.departments();
+        if !who.oversees() && !departments.contains(&who.department) {
+            return Err(Denied::new(
+                "id",
+                msg("denied-visit-reader")
+                    .arg("visit", id)
+                    .arg("depts", departments.join(","))
+                    .arg("by_dept", &who.department),
+            )
+            .into());
+        }
+        Ok(stored)
     }
 
-    /// A page of a task's visits.
-    pub async fn visits(&self, task_id: &str, page: &Page) -> Result<Vec<StoredVisit>, Error> {
+    /// A page of a task's visits, read by its departments and those who oversee every department's work.
+    pub async fn visits(
+        &self,
+        who: &Identity,
+        task_id: &str,
+        page: &Page,
+    ) -> Result<Vec<StoredVisit>, Error> {
+        self.readable(who, task_id).await?;
         let mut conn = self.db.pool().acquire().await?;
         let visits = store::list_visits(&mut conn, task_id, page).await?;
         for v in &visits {
@@ -1179,11 +1238,16 @@ impl Sagas {
 
     /// Each department's progress on the visits of `task_id`, read a page at a time (a task's visits are not
     /// held at once); the lead first, then by code.
-    pub async fn progress(&self, task_id: &str) -> Result<Vec<(String, visit::Progress)>, Error> {
+    pub async fn progress(
+        &self,
+        who: &Identity,
+        task_id: &str,
+    ) -> Result<Vec<(String, visit::Progress)>, Error> {
         let mut conn = self.db.pool().acquire().await?;
         let Some(saga) = store::get(&mut conn, task_id).await? else {
             return Err(Error::NotFound(msg("nf-saga").arg("task", task_id)));
         };
+        may_read(who, &saga.saga)?;
         let mut progress = std::collections::BTreeMap::new();
         let mut page = Page {
             size: 500,
@@ -1683,6 +1747,25 @@ fn visit_code() -> Result<String, Error> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02X}")).collect())
+}
+
+/// Refuses `who` unless they read `saga`'s own records (its timeline, visits and progress).
+fn may_read(who: &Identity, saga: &Saga) -> Result<(), Denied> {
+    if saga.readable_by(who) {
+        return Ok(());
+    }
+    let departments: Vec<&str> = saga
+        .participants
+        .iter()
+        .map(|p| p.department.as_str())
+        .collect();
+    Err(Denied::new(
+        "task_id",
+        msg("denied-task-reader")
+            .arg("task", &saga.task_id)
+            .arg("depts", departments.join(","))
+            .arg("by_dept", &who.department),
+    ))
 }
 
 #[cfg(test)]

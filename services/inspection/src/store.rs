@@ -651,8 +651,8 @@ pub async fn insert_transfer(
     now: i64,
 ) -> Result<bool, Error> {
     let done = sqlx::query(
-        "INSERT INTO transfers (id, task_id, to_department, state, version, doc, updated_at) \
-         VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO transfers (id, task_id, to_department, state, version, doc, updated_at, from_department) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&t.id)
     .bind(&t.task_id)
@@ -660,6 +660,7 @@ pub async fn insert_transfer(
     .bind(t.state.as_str())
     .bind(doc(t)?)
     .bind(now)
+    .bind(&t.from)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -711,18 +712,21 @@ pub async fn list_transfers(
     conn: &mut AnyConnection,
     task_id: &str,
     to_department: &str,
+    party: &str,
     open_only: bool,
     page: &Page,
 ) -> Result<Vec<StoredTransfer>, Error> {
     let rows = sqlx::query(
         "SELECT doc, version FROM transfers WHERE ($1 = '' OR task_id = $1) AND ($2 = '' OR to_department = $2) \
-         AND ($3 = 0 OR state <> 'closed') AND id > $4 ORDER BY id LIMIT $5",
+         AND ($3 = 0 OR state <> 'closed') AND id > $4 \
+         AND ($6 = '' OR to_department = $6 OR from_department = $6) ORDER BY id LIMIT $5",
     )
     .bind(task_id)
     .bind(to_department)
     .bind(i64::from(open_only))
     .bind(&page.after)
     .bind(page.size)
+    .bind(party)
     .fetch_all(conn)
     .await?;
     rows.iter().map(stored_transfer).collect()

@@ -123,6 +123,11 @@ fn result_pb(
         due_date_provisional: r.due_provisional,
         overdue: r.overdue(today),
         reason: r.reason.clone(),
+        withholding_request: r.withholding.as_ref().map(|w| pb::WithholdingRequest {
+            requested_by: w.by.clone(),
+            reason: w.reason.clone(),
+            requested_time: Some(ts(w.at)),
+        }),
         published_time: r.published_at.map(ts),
         corrections: r
             .corrections
@@ -326,6 +331,38 @@ impl PublicationService for Api {
                     },
                 })
                 .collect(),
+        }))
+    }
+
+    async fn request_withholding(
+        &self,
+        request: Request<pb::RequestWithholdingRequest>,
+    ) -> Result<Response<pb::RequestWithholdingResponse>, Status> {
+        let who = require(&request)?;
+        let words = self.words(&request).await?;
+        let r = request.into_inner();
+        let s = self
+            .publications
+            .request_withholding(&who, &r.id, &r.reason, r.expected_revision)
+            .await?;
+        Ok(Response::new(pb::RequestWithholdingResponse {
+            result: self.one(&s, &words).await?,
+        }))
+    }
+
+    async fn decline_withholding(
+        &self,
+        request: Request<pb::DeclineWithholdingRequest>,
+    ) -> Result<Response<pb::DeclineWithholdingResponse>, Status> {
+        let who = require(&request)?;
+        let words = self.words(&request).await?;
+        let r = request.into_inner();
+        let s = self
+            .publications
+            .decline_withholding(&who, &r.id, &r.reason, r.expected_revision)
+            .await?;
+        Ok(Response::new(pb::DeclineWithholdingResponse {
+            result: self.one(&s, &words).await?,
         }))
     }
 

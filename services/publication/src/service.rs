@@ -243,6 +243,7 @@ impl Publications {
                     reason: String::new(),
                     published_at: None,
                     corrections: Vec::new(),
+                    withholding: None,
                     history: vec![crate::domain::result::Step {
                         at: now,
                         actor: "system:publication".into(),
@@ -688,18 +689,62 @@ impl Publications {
         Ok(outcomes)
     }
 
-    /// Withholds a result (the head).
-    pub async fn withhold(
+    /// Asks the head to withhold a result (the person entering it, with the reason).
+    pub async fn request_withholding(
         &self,
         who: &Identity,
         id: &str,
         reason: &str,
         expected: i64,
     ) -> Result<Stored, Error> {
+        self.change(
+            who,
+            id,
+            expected,
+            ROLE_ENTRY,
+            "withhold.request",
+            |r, now| {
+                r.request_withholding(reason, &who.subject, now)?;
+                Ok(Announce::Nothing)
+            },
+        )
+        .await
+    }
+
+    /// Withholds a result as another person asked (the head), with an optional note.
+    pub async fn withhold(
+        &self,
+        who: &Identity,
+        id: &str,
+        note: &str,
+        expected: i64,
+    ) -> Result<Stored, Error> {
         self.change(who, id, expected, ROLE_HEAD, "withhold", |r, now| {
-            r.withhold(reason, &who.subject, now)?;
+            r.withhold(note, &who.subject, now)?;
             Ok(Announce::Nothing)
         })
+        .await
+    }
+
+    /// Declines a request to withhold a result (the head), with the reason.
+    pub async fn decline_withholding(
+        &self,
+        who: &Identity,
+        id: &str,
+        reason: &str,
+        expected: i64,
+    ) -> Result<Stored, Error> {
+        self.change(
+            who,
+            id,
+            expected,
+            ROLE_HEAD,
+            "withhold.decline",
+            |r, now| {
+                r.decline_withholding(reason, &who.subject, now)?;
+                Ok(Announce::Nothing)
+            },
+        )
         .await
     }
 

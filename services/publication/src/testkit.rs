@@ -65,15 +65,17 @@ pub fn suggested(r: &pb::Result, problem: (&str, pb::Disposal, &str)) -> pb::Con
     }
 }
 
-/// Enters each of `results` with `content`, approves and publishes them; every one must be published.
+/// Enters each of `results` with `content` as `entry`, approves and publishes them as `reviewer` (another
+/// person: four eyes); every one must be published.
 pub async fn publish_all(
-    client: &Client,
+    entry: &Client,
+    reviewer: &Client,
     results: &[pb::Result],
     content: impl Fn(&pb::Result) -> pb::Content,
 ) {
-    let mut c = client.clone();
+    let (mut e, mut c) = (entry.clone(), reviewer.clone());
     for r in results {
-        c.enter_result(pb::EnterResultRequest {
+        e.enter_result(pb::EnterResultRequest {
             id: r.id.clone(),
             content: Some(content(r)),
             expected_revision: 0,

@@ -3,5 +3,6 @@
 
 mod events;
 mod harness;
+mod limits;
 mod rejections;
 mod scenario;

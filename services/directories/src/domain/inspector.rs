@@ -181,6 +181,24 @@ pub fn parse_row(
             msg("catalog-unknown-department").arg("code", &department_code),
         ));
     }
+    if let Some(scope) = checks.scope {
+        if department_code != scope.department {
+            errors.push((
+                "department",
+                msg("denied-inspector-department")
+                    .arg("dept", &department_code)
+                    .arg("by_dept", &scope.department),
+            ));
+        }
+        if let Some(holder) = scope.held_by_others.get(&id) {
+            errors.push((
+                "id",
+                msg("denied-inspector-other")
+                    .arg("id", &id)
+                    .arg("dept", holder),
+            ));
+        }
+    }
     let certificate_no = get(3).to_string();
     if certificate_no.is_empty() {
         errors.push(("certificate_no", msg("import-certificate")));
@@ -260,6 +278,7 @@ mod tests {
             &Checks {
                 regions,
                 departments: &departments,
+                scope: None,
             },
         )
     }

@@ -213,6 +213,18 @@ pub struct Checks<'a> {
     pub regions: &'a Regions,
     /// Department codes that exist.
     pub departments: &'a HashSet<String>,
+    /// Whose records the importing department may write; `None` for an administrator (or a file read for a test).
+    pub scope: Option<&'a Scope>,
+}
+
+/// What a department's import may write: inspectors of its own department only, and none another department
+/// holds under the same id.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The importing department.
+    pub department: String,
+    /// Inspector ids another department holds, with that department.
+    pub held_by_others: std::collections::HashMap<String, String>,
 }
 
 /// One problem of a row: the column and why.
@@ -422,6 +434,7 @@ mod tests {
             &Checks {
                 regions,
                 departments: &departments,
+                scope: None,
             },
         )
         .unwrap();
@@ -441,6 +454,7 @@ mod tests {
             &Checks {
                 regions,
                 departments: &departments,
+                scope: None,
             },
         )
         .unwrap();
@@ -466,6 +480,7 @@ mod tests {
             &Checks {
                 regions,
                 departments: &departments,
+                scope: None,
             },
         )
         .unwrap_err();
@@ -489,6 +504,7 @@ mod tests {
         let c = Checks {
             regions,
             departments: &departments,
+            scope: None,
         };
         let layout = layout(&["id", "kind", "credit_code", "name", "region_code"]).unwrap();
         let bad_check = parse_row(
@@ -523,6 +539,7 @@ mod tests {
         let c = Checks {
             regions,
             departments: &departments,
+            scope: None,
         };
         let layout = layout(HEADER).unwrap();
         let errors = parse_row(&layout, &["enterprise", "91350100M000100Y43"], &c).unwrap_err();

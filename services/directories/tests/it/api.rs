@@ -558,6 +558,78 @@ async fn directories_over_grpc(backend: Backend) {
     );
     assert_eq!(everything(&mut reader).await, before);
 
+    // Writes are each department's own. The directory of targets is kept by the departments the setting names
+    // (the market regulator): another department's editor may not import it.
+    let mut sthj_editor = DirectoriesServiceClient::with_interceptor(
+        channel(&running.addr).unwrap(),
+        Bearer::new(Some(
+            &isolated.token("610400-STHJ", &["directories.editor"]),
+        )),
+    );
+    let header = pb::ImportTargetsRequest {
+        part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
+            file_name: "t.csv".into(),
+            format: pb::FileFormat::Csv as i32,
+        })),
+    };
+    let refused = match sthj_editor
+        .import_targets(futures::stream::iter(vec![
+            header,
+            pb::ImportTargetsRequest {
+                part: Some(pb::import_targets_request::Part::Chunk(
+                    exported.clone().into_bytes(),
+                )),
+            },
+        ]))
+        .await
+    {
+        Err(status) => status,
+        Ok(replies) => {
+            let mut replies = replies.into_inner();
+            loop {
+                match replies.message().await {
+                    Err(status) => break status,
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("another department's import of targets went through"),
+                }
+            }
+        }
+    };
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(
+        refused.message().contains("directories.target_sources"),
+        "{refused:?}"
+    );
+    assert_eq!(everything(&mut reader).await, before, "nothing written");
+    // Its export is of the targets it regulates; the whole directory is not its to copy.
+    let mut sthj_export = Vec::new();
+    let mut stream = sthj_editor
+        .export_targets(pb::ExportTargetsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(part) = stream.message().await.unwrap() {
+        sthj_export.extend(part.chunk);
+    }
+    let sthj_export = String::from_utf8(sthj_export).unwrap();
+    let regulated = before
+        .iter()
+        .filter(|t| t.departments.iter().any(|d| d == "610400-STHJ"))
+        .count();
+    assert!(regulated > 0 && regulated < before.len(), "{before:?}");
+    assert_eq!(sthj_export.lines().count(), regulated + 1, "{sthj_export}");
+    let status = sthj_editor
+        .export_targets(pb::ExportTargetsRequest {
+            filter: Some(pb::TargetFilter {
+                departments: vec!["610400-SCJG".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
     // Inspectors: imported the same way; listed by who may inspect on a day.
     let inspectors = "id,name,department,certificate_no,certificate_expires,qualifications,region_code,status\n\
                       XY-1,李四,610400-SCJG,C-1,2027-06-30,food-safety,610400,active\n\
@@ -570,6 +642,32 @@ async fn directories_over_grpc(backend: Backend) {
     assert_eq!(
         (rejected[0].line, rejected[0].field.as_str()),
         (6, "certificate_expires")
+    );
+    // Each department imports its own inspectors only, and does not take over another's by its id.
+    let theirs =
+        "id,name,department,certificate_no,certificate_expires,qualifications,region_code,status
+                  HB-1,钱九,610400-STHJ,H-1,2027-06-30,environment,610400,active
+                  XY-5,吴十,610400-SCJG,C-9,2027-06-30,food-safety,610400,retired
+                  XY-1,李四,610400-STHJ,C-1,2027-06-30,environment,610400,active
+";
+    let (summary, rejected) = import_inspectors(&mut sthj_editor, theirs).await;
+    assert_eq!((summary.accepted, summary.rejected), (1, 2), "{rejected:?}");
+    let why: Vec<(u32, &str, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r.line as u32,
+                r.field.as_str(),
+                r.reason_text.as_ref().unwrap().code.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        vec![
+            (3, "department", "denied-inspector-department"),
+            (4, "id", "denied-inspector-other"),
+        ]
     );
     let eligible = reader
         .list_inspectors(pb::ListInspectorsRequest {
@@ -639,8 +737,8 @@ async fn directories_over_grpc(backend: Backend) {
         .unwrap();
     assert_eq!(
         everyone.digest,
-        suiji_directories::snapshot::digest_of(b"XY-1\nXY-2\nXY-3\nXY-4\n").unwrap(),
-        "ids in byte order"
+        suiji_directories::snapshot::digest_of(b"HB-1\nXY-1\nXY-2\nXY-3\nXY-4\n").unwrap(),
+        "ids in byte order (STHJ's HB-1 among them)"
     );
     let status = reader
         .list_inspectors(pb::ListInspectorsRequest {
@@ -728,9 +826,19 @@ async fn directories_over_grpc(backend: Backend) {
         .into_inner()
         .recusals;
     assert_eq!(listed.len(), 1);
-    // A head's queue: the requests about inspectors of their department only.
-    for (department, expected) in [("610400-SCJG", 1), ("610400-HBJ", 0)] {
-        let of_department = reader
+    // A head's queue: the requests about inspectors of their department only. Another department's reasons are
+    // not read by a department (the auditors read every department's).
+    let auditor = DirectoriesServiceClient::with_interceptor(
+        channel(&running.addr).unwrap(),
+        Bearer::new(Some(&isolated.token("610400-JW", &["audit.reader"]))),
+    );
+    for (mut who, department, expected) in [
+        (reader.clone(), "610400-SCJG", 1),
+        (reader.clone(), "", 1),
+        (auditor.clone(), "610400-HBJ", 0),
+        (auditor.clone(), "610400-SCJG", 1),
+    ] {
+        let of_department = who
             .list_recusals(pb::ListRecusalsRequest {
                 department_code: department.into(),
                 ..Default::default()
@@ -741,6 +849,22 @@ async fn directories_over_grpc(backend: Backend) {
             .recusals;
         assert_eq!(of_department.len(), expected, "{department}");
     }
+    let mut stranger = other_head.clone();
+    let status = stranger
+        .list_recusals(pb::ListRecusalsRequest {
+            department_code: "610400-SCJG".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let own = stranger
+        .list_recusals(pb::ListRecusalsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .recusals;
+    assert!(own.is_empty(), "STHJ's own: none, not SCJG's: {own:?}");
     assert!(
         eventually(Duration::from_secs(10), || async {
             probe

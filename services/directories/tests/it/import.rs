@@ -56,7 +56,10 @@ async fn run_sized(
     });
     let summary = import::<Target>(
         db,
-        "tester",
+        suiji_directories::import::Actor {
+            subject: "tester",
+            scope: None,
+        },
         "test.csv",
         format,
         std::io::Cursor::new(bytes),
@@ -346,15 +349,24 @@ async fn xlsx_workbooks_import(backend: Backend) {
         ("610402", "high", 1)
     );
 
-    // Something that is not a workbook is refused as a whole, and nothing is written.
-    let error = run_as(
+    // Something that is not a workbook is refused as a whole at line 1, and nothing is written.
+    let (summary, rejections) = run_as(
         &db,
         b"PK not really a zip".to_vec(),
         suiji_directories::import::Format::Xlsx,
     )
     .await
-    .unwrap_err();
-    assert!(error.to_string().contains("XLSX"), "{error}");
+    .unwrap();
+    assert_eq!((summary.rows_read, summary.accepted), (0, 0));
+    assert_eq!(
+        (rejections[0].line, rejections[0].reason.code()),
+        (1, "import-workbook-unreadable"),
+        "{rejections:?}"
+    );
+    assert!(
+        rejections[0].reason.text().contains("XLSX"),
+        "{rejections:?}"
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM targets").await, 2);
     db.close().await;
     isolated.cleanup().await;
@@ -748,6 +760,125 @@ async fn an_upload_that_breaks_off_stops_the_import() {
         count(
             &db,
             "SELECT COUNT(*) FROM imports WHERE finished_at IS NULL"
+        )
+        .await,
+        1
+    );
+    db.close().await;
+    isolated.cleanup().await;
+}
+
+/// A workbook rebuilt from `bytes` with each part `change` returns changed and `extra` parts added.
+fn rebuilt(
+    bytes: &[u8],
+    change: impl Fn(&str, Vec<u8>) -> Vec<u8>,
+    extra: &[(&str, Vec<u8>)],
+) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut from = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut to = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..from.len() {
+        let mut part = from.by_index(i).unwrap();
+        let name = part.name().unwrap().to_string();
+        let mut content = Vec::new();
+        part.read_to_end(&mut content).unwrap();
+        to.start_file(name.as_str(), options).unwrap();
+        to.write_all(&change(&name, content)).unwrap();
+    }
+    for (name, content) in extra {
+        to.start_file(*name, options).unwrap();
+        to.write_all(content).unwrap();
+    }
+    to.finish().unwrap().into_inner()
+}
+
+/// Files made to take the service down — a zip bomb, a workbook whose shared strings claim more entries than any
+/// memory holds, a CSV field of 100 MB — each end in a clear rejection at line 1 or at the row, nothing of theirs
+/// written; and the next import goes through in the same process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_files_end_in_a_clear_error_and_the_service_stays_up() {
+    use suiji_directories::import::Format;
+    let Some((isolated, db)) = directory(Backend::Embedded).await else {
+        return;
+    };
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, h) in ["类型", "统一社会信用代码", "名称", "行政区划"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (c, v) in ["企业", "91350100M000100Y43", "表格里的公司", "610402"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(1, c as u16, *v).unwrap();
+    }
+    let good = workbook.save_to_buffer().unwrap();
+
+    // A part of 64 MiB of zeros, packed about a thousand times.
+    let bomb = rebuilt(
+        &good,
+        |_, c| c,
+        &[("xl/media/image1.bin", vec![0u8; 64 << 20])],
+    );
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let (summary, rejections) = run_as(&db, bomb, Format::Xlsx).await.unwrap();
+    assert_eq!(summary.accepted, 0);
+    assert_eq!(rejections.len(), 1, "{rejections:?}");
+    assert_eq!(rejections[0].line, 1);
+    assert_eq!(rejections[0].reason.code(), "import-workbook-ratio");
+
+    // Shared strings that claim a trillion entries: calamine would reserve memory for every one.
+    let lying = rebuilt(
+        &good,
+        |name, content| {
+            if !name.ends_with("sharedStrings.xml") {
+                return content;
+            }
+            let text = String::from_utf8(content).unwrap();
+            let at = text.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+            let end = at + text[at..].find('"').unwrap();
+            format!("{}1000000000000{}", &text[..at], &text[end..]).into_bytes()
+        },
+        &[],
+    );
+    let (summary, rejections) = run_as(&db, lying, Format::Xlsx).await.unwrap();
+    assert_eq!(summary.accepted, 0);
+    assert_eq!(
+        rejections[0].reason.code(),
+        "import-workbook-strings",
+        "{rejections:?}"
+    );
+
+    // One quoted field of 100 MB: refused at its row once it passes the longest a row may be, not read whole.
+    let mut csv =
+        b"kind,credit_code,name,region_code\nenterprise,91110000802100433B,ok,610402\n".to_vec();
+    csv.extend_from_slice(b"enterprise,9144030071526726XA,\"");
+    csv.resize(csv.len() + (100 << 20), b'a');
+    csv.extend_from_slice(b"\",610402\n");
+    let (summary, rejections) = run(&db, csv).await;
+    assert_eq!(
+        (summary.rows_read, summary.accepted),
+        (2, 1),
+        "{rejections:?}"
+    );
+    assert_eq!(rejections.len(), 1, "{rejections:?}");
+    assert_eq!(
+        (rejections[0].line, rejections[0].reason.code()),
+        (3, "import-record-too-long")
+    );
+
+    // The process is still here, and the good workbook imports.
+    let (summary, rejections) = run_as(&db, good, Format::Xlsx).await.unwrap();
+    assert_eq!(summary.accepted, 1, "{rejections:?}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM targets WHERE id = '91350100M000100Y43'"
         )
         .await,
         1

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suiji_platform::auth::Identity;
 use suiji_platform::messages::Text;
 use suiji_platform::validation::{Reason, msg};
 
@@ -428,6 +429,17 @@ pub struct Headline {
 }
 
 impl Saga {
+    /// Whether `department` takes part: the lead or a participating department.
+    pub fn takes_part(&self, department: &str) -> bool {
+        self.lead == department || self.participants.iter().any(|p| p.department == department)
+    }
+
+    /// Whether `who` reads the task's own records (its timeline, visits, progress): its departments, and those who
+    /// oversee every department's work.
+    pub fn readable_by(&self, who: &Identity) -> bool {
+        who.oversees() || self.takes_part(&who.department)
+    }
+
     /// What its announcement says.
     pub fn headline(&self) -> Headline {
         Headline {

@@ -119,6 +119,93 @@ fn three_departments() -> (plan::PlanEntry, Vec<cat::Item>) {
     (entry, items)
 }
 
+/// A department that takes no part in the task reads nothing of it — not its timeline, its progress, its visits
+/// (their codes, unannounced days and findings), nor its transfers — and lists its own tasks only; an auditor reads
+/// them.
+async fn a_department_outside_reads_none_of_it(w: &World, inspection: &Running, visit: &str) {
+    let mut stranger = coordinator(w, inspection, "610400-YJGL");
+    let task = || TASK.to_string();
+    let refused = [
+        stranger
+            .get_saga(pb::GetSagaRequest { task_id: task() })
+            .await
+            .map(|_| ()),
+        stranger
+            .get_progress(pb::GetProgressRequest { task_id: task() })
+            .await
+            .map(|_| ()),
+        stranger
+            .list_visits(pb::ListVisitsRequest {
+                task_id: task(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        stranger
+            .get_visit(pb::GetVisitRequest { id: visit.into() })
+            .await
+            .map(|_| ()),
+        stranger
+            .watch_saga(pb::WatchSagaRequest { task_id: task() })
+            .await
+            .map(|_| ()),
+        stranger
+            .list_sagas(pb::ListSagasRequest {
+                department_code: SCJG.into(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        stranger
+            .list_transfers(pb::ListTransfersRequest {
+                to_department_code: STHJ.into(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+    ];
+    for (i, outcome) in refused.into_iter().enumerate() {
+        let status = outcome.expect_err("refused");
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "call {i}: {status:?}"
+        );
+    }
+    let own = stranger
+        .list_sagas(pb::ListSagasRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert!(own.is_empty(), "{own:?}");
+    let transfers = stranger
+        .list_transfers(pb::ListTransfersRequest {
+            task_id: task(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .transfers;
+    assert!(transfers.is_empty(), "{transfers:?}");
+    let mut auditor = InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(Some(&w.isolated.token("610400-JW", &["audit.reader"]))),
+    );
+    auditor
+        .get_visit(pb::GetVisitRequest { id: visit.into() })
+        .await
+        .unwrap();
+    let all = auditor
+        .list_sagas(pb::ListSagasRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert!(all.iter().any(|s| s.task_id == TASK), "{all:?}");
+}
+
 async fn saga(client: &mut Client, task: &str) -> pb::Saga {
     client
         .get_saga(pb::GetSagaRequest {
@@ -499,6 +586,7 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .into_inner()
         .visits;
     assert_eq!(visits.len() as u64, review.targets);
+    a_department_outside_reads_none_of_it(&w, &inspection, &visits[0].id).await;
     let first = visits[0].clone();
     assert_eq!(
         first.checks.len(),
@@ -1028,13 +1116,14 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
 
     // Every result is published; SCJG's problem goes to WSJK with its published result, which makes a second
     // transfer. Then the saga follows up.
-    let roles = ["publication.entry", "publication.reviewer"];
     for department in [SCJG, STHJ] {
-        let token = w.isolated.token(department, &roles);
-        let c = publ_kit::client(&publication.addr, Some(&token));
+        let entry = w.isolated.token(department, &["publication.entry"]);
+        let reviewer = w.isolated.token(department, &["publication.reviewer"]);
+        let c = publ_kit::client(&publication.addr, Some(&entry));
+        let r = publ_kit::client(&publication.addr, Some(&reviewer));
         let results = publ_kit::results(&c, visits.len()).await;
         let transferred = ("B", publ::Disposal::Transferred, WSJK);
-        publ_kit::publish_all(&c, &results, |r| publ_kit::suggested(r, transferred)).await;
+        publ_kit::publish_all(&c, &r, &results, |r| publ_kit::suggested(r, transferred)).await;
     }
     let follow_up = reaches(&lead, TASK, pb::Phase::FollowUp).await;
     assert!(
@@ -1057,6 +1146,18 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .transfers;
     assert_eq!(open.len(), 2, "{open:#?}");
     let automatic = open.iter().find(|t| t.to_department_code == WSJK).unwrap();
+    // A participating department reads the transfers it sent or received, not the others' (the one to STHJ).
+    let of_wsjk = wsjk
+        .list_transfers(pb::ListTransfersRequest {
+            task_id: TASK.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .transfers;
+    let ids: Vec<&str> = of_wsjk.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, vec![automatic.id.as_str()]);
 
     // STHJ takes up and closes the first; WSJK declines the second, SCJG routes it to STHJ, who closes it.
     let answer = |id: &str, answer: pb::TransferAnswer, note: &str| pb::AnswerTransferRequest {
@@ -1143,8 +1244,24 @@ async fn steering_in_bulk(backend: Backend) {
     for task in ["TASK-2027-000201", "TASK-2027-000202"] {
         reaches(&lead, task, pb::Phase::Inviting).await;
     }
-    // Listing by participant and phase.
-    let listed = lead
+    // Listing by participant and phase: the joint meeting lists any department's; a department its own.
+    let mut meeting = InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(Some(
+            &w.isolated.token("610400-ZFB", &["planning.joint-meeting"]),
+        )),
+    );
+    let own = lead
+        .list_sagas(pb::ListSagasRequest {
+            phases: vec![pb::Phase::Inviting as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sagas;
+    assert_eq!(own.len(), 2);
+    let listed = meeting
         .list_sagas(pb::ListSagasRequest {
             department_code: WSJK.into(),
             phases: vec![pb::Phase::Inviting as i32],
@@ -1155,7 +1272,7 @@ async fn steering_in_bulk(backend: Backend) {
         .into_inner()
         .sagas;
     assert_eq!(listed.len(), 2);
-    let none = lead
+    let none = meeting
         .list_sagas(pb::ListSagasRequest {
             department_code: "610400-JTYS".into(),
             ..Default::default()

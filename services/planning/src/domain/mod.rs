@@ -17,7 +17,7 @@ mod tests;
 /// Drafts and edits plans, sets caps, creates and launches tasks for its department.
 pub const ROLE_EDITOR: &str = "planning.editor";
 /// The joint meeting (联席会议): approves or returns plans, files amendments.
-pub const ROLE_JOINT_MEETING: &str = "planning.joint-meeting";
+pub use suiji_platform::auth::ROLE_JOINT_MEETING;
 /// The judicial department's filing (司法部门备案) of amendments.
 pub const ROLE_JUDICIAL: &str = "planning.judicial";
 

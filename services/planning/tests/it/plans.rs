@@ -1,6 +1,7 @@
 //! Plans: lifecycle with its refusals, public listing, amendments with both filings, coverage.
 
 use suiji_api::planning::v1 as pb;
+use suiji_planning::domain::ROLE_JOINT_MEETING;
 use suiji_platform::audit::{Verification, verify};
 use suiji_platform::grpc::violations_of;
 use suiji_platform::on_both_backends;
@@ -156,7 +157,10 @@ async fn lifecycle_and_its_refusals(backend: Backend) {
         .into_inner()
         .plan
         .unwrap();
-    assert_eq!(approved.approved_by, format!("tester@{MEETING}"));
+    assert_eq!(
+        approved.approved_by,
+        format!("tester@{MEETING}/{ROLE_JOINT_MEETING}")
+    );
 
     // Not public until published.
     let public = w

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suiji_platform::error::Error;
 use suiji_platform::messages::Text;
-use suiji_platform::validation::{NotNow, Violations, msg};
+use suiji_platform::validation::{Denied, NotNow, Violations, msg};
 
 use super::codes::CodeTable;
 
@@ -201,6 +201,21 @@ pub struct Result {
     pub corrections: Vec<Correction>,
     /// Every step.
     pub history: Vec<Step>,
+    /// A request to withhold it, waiting on the head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withholding: Option<WithholdingRequest>,
+}
+
+/// A request to withhold a result (不予公示): the person handling it gives the reason, the head decides (seed 001:
+/// 经办人说明理由、主要负责人同意).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithholdingRequest {
+    /// Who asked.
+    pub by: String,
+    /// Why it may not be made public.
+    pub reason: String,
+    /// When (epoch ms).
+    pub at: i64,
 }
 
 /// How a reviewer decides.
@@ -391,7 +406,16 @@ impl Result {
         Ok(())
     }
 
-    /// Approves, returns or rejects an entry awaiting review.
+    /// Who entered the content now in the result (its last entry).
+    pub fn entered_by(&self) -> Option<&str> {
+        self.history
+            .iter()
+            .rev()
+            .find(|s| s.kind == "entered" || s.kind == "re-entered")
+            .map(|s| s.actor.as_str())
+    }
+
+    /// Approves, returns or rejects an entry awaiting review; not by whoever entered it.
     pub fn review(
         &mut self,
         decision: Decision,
@@ -403,6 +427,16 @@ impl Result {
             return Err(not_now(
                 msg("nn-result-not-awaiting").arg("result_state", self.state.as_str()),
             ));
+        }
+        // Four eyes: whoever entered what is under review does not decide on it.
+        if let Some(entered) = self.entered_by()
+            && entered == actor
+        {
+            return Err(Denied::new(
+                "authorization",
+                msg("denied-four-eyes-result").arg("who", actor),
+            )
+            .into());
         }
         if decision != Decision::Approve && reason.trim().is_empty() {
             return Err(Violations::one("reason", msg("result-review-reason")).into());
@@ -424,6 +458,9 @@ impl Result {
 
     /// Publishes an approved result; `Ok(false)` when it was published already.
     pub fn publish(&mut self, actor: &str, now: i64) -> std::result::Result<bool, Error> {
+        if self.state == State::Approved && self.withholding.is_some() {
+            return Err(not_now(msg("nn-withholding-pending")));
+        }
         match self.state {
             State::Approved => {}
             State::Published => return Ok(false),
@@ -439,29 +476,85 @@ impl Result {
         Ok(true)
     }
 
-    /// Withholds an entered result with `reason`, on the head's authority (the caller checks the role).
-    pub fn withhold(
+    /// Whether it may be withheld now: entered, not published, not withheld.
+    fn withholdable(&self) -> std::result::Result<(), Error> {
+        match self.state {
+            State::AwaitingReview | State::Approved => Ok(()),
+            State::Published => Err(not_now(msg("nn-result-published-withhold"))),
+            State::Withheld => Err(not_now(msg("nn-result-withheld-already"))),
+            _ => Err(not_now(msg("nn-result-not-entered"))),
+        }
+    }
+
+    /// Asks the head to withhold the result, giving `reason` (the person handling it; the caller checks the role).
+    /// Until the head decides, the result is not published.
+    pub fn request_withholding(
+        &mut self,
+        reason: &str,
+        actor: &str,
+        now: i64,
+    ) -> std::result::Result<(), Error> {
+        if reason.trim().is_empty() {
+            return Err(Violations::one("reason", msg("result-withhold-reason")).into());
+        }
+        self.withholdable()?;
+        if self.withholding.is_some() {
+            return Err(not_now(msg("nn-withholding-pending")));
+        }
+        self.withholding = Some(WithholdingRequest {
+            by: actor.to_string(),
+            reason: reason.trim().to_string(),
+            at: now,
+        });
+        self.step(now, actor, "withholding-requested", reason.trim());
+        Ok(())
+    }
+
+    /// The request waiting on the head, checked against four eyes: who asked does not decide.
+    fn withholding_for(&self, head: &str) -> std::result::Result<WithholdingRequest, Error> {
+        let Some(request) = self.withholding.clone() else {
+            return Err(not_now(msg("nn-withholding-none")));
+        };
+        if request.by == head {
+            return Err(Denied::new(
+                "authorization",
+                msg("denied-four-eyes-withholding").arg("who", head),
+            )
+            .into());
+        }
+        Ok(request)
+    }
+
+    /// Withholds the result as requested, on the head's authority (the caller checks the role); `note` is the
+    /// head's, optional.
+    pub fn withhold(&mut self, note: &str, head: &str, now: i64) -> std::result::Result<(), Error> {
+        self.withholdable()?;
+        let request = self.withholding_for(head)?;
+        self.state = State::Withheld;
+        self.reason = request.reason.clone();
+        self.withholding = None;
+        let detail = if note.trim().is_empty() {
+            request.reason
+        } else {
+            format!("{} ({})", request.reason, note.trim())
+        };
+        self.step(now, head, "withheld", detail);
+        Ok(())
+    }
+
+    /// Declines a request to withhold, with `reason`: the result goes on to review and publication.
+    pub fn decline_withholding(
         &mut self,
         reason: &str,
         head: &str,
         now: i64,
     ) -> std::result::Result<(), Error> {
         if reason.trim().is_empty() {
-            return Err(Violations::one("reason", msg("result-withhold-reason")).into());
+            return Err(Violations::one("reason", msg("result-withhold-decline-reason")).into());
         }
-        match self.state {
-            State::AwaitingReview | State::Approved => {}
-            State::Published => {
-                return Err(not_now(msg("nn-result-published-withhold")));
-            }
-            State::Withheld => return Err(not_now(msg("nn-result-withheld-already"))),
-            _ => {
-                return Err(not_now(msg("nn-result-not-entered")));
-            }
-        }
-        self.state = State::Withheld;
-        self.reason = reason.trim().to_string();
-        self.step(now, head, "withheld", reason.trim());
+        self.withholding_for(head)?;
+        self.withholding = None;
+        self.step(now, head, "withholding-declined", reason.trim());
         Ok(())
     }
 

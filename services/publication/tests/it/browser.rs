@@ -53,10 +53,18 @@ async fn the_public_page_shows_published_results_and_corrections_only() {
         })
         .await
         .unwrap();
+    s.entry(SCJG)
+        .request_withholding(pb::RequestWithholdingRequest {
+            id: id(1),
+            reason: "涉及国家秘密".into(),
+            expected_revision: 0,
+        })
+        .await
+        .unwrap();
     s.head(SCJG)
         .withhold_result(pb::WithholdResultRequest {
             id: id(1),
-            reason: "涉及国家秘密".into(),
+            reason: String::new(),
             expected_revision: 0,
         })
         .await

@@ -9,6 +9,7 @@ use suiji_platform::grpc::violations_of;
 use suiji_platform::on_both_backends;
 use suiji_platform::testing::{Backend, eventually};
 use suiji_publication::connector::signature;
+use suiji_publication::service::{ROLE_ENTRY, ROLE_HEAD};
 use tonic::Code;
 
 use crate::{SCJG, STHJ, Setup, content, http_get, publish, results};
@@ -334,7 +335,13 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         })
         .await
         .unwrap();
-    let withhold = |reason: &str| pb::WithholdResultRequest {
+    // Withholding: the person entering it asks with the reason, the head agrees (经办人说明理由、主要负责人同意).
+    let withhold = |note: &str| pb::WithholdResultRequest {
+        id: id(2),
+        reason: note.into(),
+        expected_revision: 0,
+    };
+    let ask = |reason: &str| pb::RequestWithholdingRequest {
         id: id(2),
         reason: reason.into(),
         expected_revision: 0,
@@ -347,19 +354,67 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     assert_eq!(e.code(), Code::PermissionDenied);
     let e = s
         .head(SCJG)
-        .withhold_result(withhold(" "))
+        .withhold_result(withhold(""))
         .await
         .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::FailedPrecondition,
+        "the head withholds what someone asked for: {e:?}"
+    );
+    let e = s
+        .entry(STHJ)
+        .request_withholding(ask("案件调查中"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::PermissionDenied,
+        "another department's clerk"
+    );
+    let e = entry.request_withholding(ask(" ")).await.unwrap_err();
     assert_eq!(field_of(&e), "reason");
+    let asked = entry
+        .request_withholding(ask("案件调查中，公示将影响调查"))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    let request = asked.withholding_request.unwrap();
+    assert_eq!(request.reason, "案件调查中，公示将影响调查");
+    // The head's own request is not the head's to grant.
+    let both = s.client(SCJG, &[ROLE_ENTRY, ROLE_HEAD]);
+    let e = both
+        .clone()
+        .decline_withholding(pb::DeclineWithholdingRequest {
+            id: id(2),
+            reason: "可以公示".into(),
+            expected_revision: 0,
+        })
+        .await;
+    assert!(e.is_ok(), "another person's request is declined: {e:?}");
+    both.clone()
+        .request_withholding(ask("涉及国家秘密"))
+        .await
+        .unwrap();
+    let e = both
+        .clone()
+        .withhold_result(withhold(""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "four eyes: {e:?}");
     let withheld = s
         .head(SCJG)
-        .withhold_result(withhold("案件调查中，公示将影响调查"))
+        .withhold_result(withhold("同意"))
         .await
         .unwrap()
         .into_inner()
         .result
         .unwrap();
     assert_eq!(withheld.state, pb::ResultState::Withheld as i32);
+    assert_eq!(withheld.reason, "涉及国家秘密");
+    assert!(withheld.withholding_request.is_none());
     assert!(withheld.content.is_some(), "archived with what was found");
 
     // Corrections: the head's sign-off with a reason; the original is kept.
@@ -514,8 +569,9 @@ async fn results_from_entry_to_the_public(backend: Backend) {
     // Every change is on the hash-chained audit trail.
     match verify(&s.publication.ctx.db).await.unwrap() {
         // Target 0: entered, returned, entered, approved, published, corrected; target 1: entered, approved,
-        // published; target 2: entered, withheld. Refused calls leave nothing.
-        Verification::Intact { entries, .. } => assert_eq!(entries, 11),
+        // published; target 2: entered, asked to withhold, declined, asked again, withheld. Refused calls leave
+        // nothing.
+        Verification::Intact { entries, .. } => assert_eq!(entries, 14),
         other => panic!("audit trail broken: {other:?}"),
     }
     s.stop().await;

@@ -36,6 +36,7 @@ fn result(outcome: &str, problem: bool) -> Result {
         published_at: None,
         corrections: Vec::new(),
         history: Vec::new(),
+        withholding: None,
     }
 }
 
@@ -236,21 +237,88 @@ fn codes_are_checked_against_the_table_and_the_visit() {
 fn withholding_needs_a_reason_and_an_entry_and_is_final() {
     let mut r = result("inspected", false);
     assert!(matches!(
-        r.withhold("secret", "head", 1),
+        r.request_withholding("secret", "clerk", 1),
         Err(Error::NotNow(_))
     ));
     r.enter(content(&["1"], Disposal::None), &table(), known, "clerk", 1)
         .unwrap();
-    assert!(fields(r.withhold("  ", "head", 2).unwrap_err())[0].starts_with("reason"));
-    r.withhold("an ongoing case", "head", 2).unwrap();
-    assert_eq!(r.state, State::Withheld);
-    assert!(r.content.is_some(), "archived with what was found");
-    assert!(matches!(r.publish("x", 3), Err(Error::NotNow(_))));
+    assert!(
+        matches!(r.withhold("", "head", 2), Err(Error::NotNow(_))),
+        "the head withholds what was asked for, not on his own"
+    );
+    assert!(fields(r.request_withholding("  ", "clerk", 2).unwrap_err())[0].starts_with("reason"));
+    r.request_withholding("an ongoing case", "clerk", 2)
+        .unwrap();
     assert!(matches!(
-        r.enter(content(&["1"], Disposal::None), &table(), known, "c", 3),
+        r.request_withholding("again", "clerk", 2),
+        Err(Error::NotNow(_))
+    ));
+    r.review(Decision::Approve, "", "rev", 3).unwrap();
+    assert!(
+        matches!(r.publish("rev", 3), Err(Error::NotNow(_))),
+        "not published while the head decides"
+    );
+    r.withhold("", "head", 4).unwrap();
+    assert_eq!(r.state, State::Withheld);
+    assert_eq!(r.reason, "an ongoing case", "the clerk's reason");
+    assert!(r.withholding.is_none());
+    assert!(r.content.is_some(), "archived with what was found");
+    assert!(matches!(r.publish("x", 5), Err(Error::NotNow(_))));
+    assert!(matches!(
+        r.enter(content(&["1"], Disposal::None), &table(), known, "c", 5),
         Err(Error::NotNow(_))
     ));
     assert!(!r.overdue(NaiveDate::from_ymd_opt(2028, 1, 1).unwrap()));
+}
+
+#[test]
+fn who_asks_to_withhold_does_not_decide_and_a_decline_lets_it_go_on() {
+    let mut r = result("inspected", false);
+    r.enter(content(&["1"], Disposal::None), &table(), known, "clerk", 1)
+        .unwrap();
+    r.request_withholding("a secret", "head", 2).unwrap();
+    assert!(
+        matches!(r.withhold("", "head", 3), Err(Error::Denied(_))),
+        "four eyes: the head asked, another decides"
+    );
+    assert!(matches!(
+        r.decline_withholding("no", "head", 3),
+        Err(Error::Denied(_))
+    ));
+    let mut r = result("inspected", false);
+    r.enter(content(&["1"], Disposal::None), &table(), known, "clerk", 1)
+        .unwrap();
+    r.request_withholding("a secret", "clerk", 2).unwrap();
+    assert!(fields(r.decline_withholding(" ", "head", 3).unwrap_err())[0].starts_with("reason"));
+    r.decline_withholding("nothing secret in it", "head", 3)
+        .unwrap();
+    assert!(r.withholding.is_none());
+    r.review(Decision::Approve, "", "rev", 4).unwrap();
+    assert!(r.publish("rev", 5).unwrap());
+}
+
+#[test]
+fn who_entered_a_result_does_not_review_it() {
+    let mut r = result("inspected", false);
+    r.enter(content(&["1"], Disposal::None), &table(), known, "clerk", 1)
+        .unwrap();
+    for decision in [Decision::Approve, Decision::Return, Decision::Reject] {
+        assert!(
+            matches!(r.review(decision, "why", "clerk", 2), Err(Error::Denied(_))),
+            "{decision:?}"
+        );
+    }
+    r.review(Decision::Return, "fix it", "rev", 2).unwrap();
+    r.enter(content(&["1"], Disposal::None), &table(), known, "rev", 3)
+        .unwrap();
+    assert!(
+        matches!(
+            r.review(Decision::Approve, "", "rev", 4),
+            Err(Error::Denied(_))
+        ),
+        "the last entry decides who may not review"
+    );
+    r.review(Decision::Approve, "", "clerk", 4).unwrap();
 }
 
 #[test]
@@ -265,7 +333,7 @@ fn a_published_result_is_corrected_never_edited() {
         Err(Error::NotNow(_))
     ));
     assert!(matches!(
-        r.withhold("late", "head", 4),
+        r.request_withholding("late", "clerk", 4),
         Err(Error::NotNow(_))
     ));
     assert!(
