@@ -205,6 +205,22 @@ await drive(async (page) => {
     note: (await page.textContent('[data-test=result-four-eyes]')).trim(),
     disabled: await page.isDisabled('[data-test=result-approve]'),
   };
+  // What the coordinator sees of the four-eyes rule, in both languages at both widths.
+  {
+    const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+    (await import('node:fs')).mkdirSync(shots, { recursive: true });
+    for (const lang of ['zh-CN', 'en']) {
+      await page.evaluate((l) => localStorage.setItem('suiji.lang', l), lang);
+      await page.reload();
+      await page.waitForSelector('[data-test=result-four-eyes]');
+      for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+        await page.setViewportSize({ width, height });
+        await page.screenshot({ path: `${shots}result-four-eyes-${lang}-${form}.png`, fullPage: true });
+      }
+    }
+    await page.evaluate(() => localStorage.setItem('suiji.lang', 'zh-CN'));
+    await page.setViewportSize({ width: 1366, height: 860 });
+  }
   await signOut();
   await signIn(reviewer, reviewerPassword);
   await openResult();

@@ -451,6 +451,9 @@ impl Settings {
                 .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true)
+                // The settings that are lists, given as `A,B` in the environment (as the chart's `settings` do).
+                .list_separator(",")
+                .with_list_parse_key("directories.target_sources")
                 .source(Some(env)),
         );
         for (key, value) in overrides {
@@ -566,6 +569,20 @@ mod tests {
         .unwrap();
         assert_eq!(s.bus.kind, BusKind::Amqp);
         assert_eq!(s.jurisdiction.general_ratio_cap_basis_points, 500);
+        let s = Settings::load_with(
+            None,
+            env(&[(
+                "SUIJI_DIRECTORIES__TARGET_SOURCES",
+                "610000-SCJG,610400-SCJG",
+            )]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.directories.target_sources,
+            ["610000-SCJG", "610400-SCJG"],
+            "a list setting from the environment"
+        );
     }
 
     #[test]

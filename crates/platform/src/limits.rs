@@ -3,7 +3,7 @@
 //! every call has a time limit and the server a limit on calls at once (set where the server is built).
 //!
 //! A limited gRPC call gets `RESOURCE_EXHAUSTED`; a limited page or form gets `429 Too Many Requests`. Both say
-//! when to try again (`Retry-After`, in seconds).
+//! when to try again (`Retry-After`, in seconds). Health checks are not limited.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -127,7 +127,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if !(self.limit.credentialed)(request.headers())
+        // Health checks (load balancers, Kubernetes' probes, an operator's loop) are cheap and never limited.
+        let health = request.uri().path().starts_with("/grpc.health.");
+        if !health
+            && !(self.limit.credentialed)(request.headers())
             && let Some(address) = (self.limit.address_of)(request.extensions())
             && let Some(wait) = self.limit.wait(address)
         {

@@ -176,8 +176,8 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     let verify = suiji(&["audit", "verify", "directories"], &url);
     let out = String::from_utf8_lossy(&verify.stdout);
     assert!(
-        out.starts_with("directories: intact, 2 entries"),
-        "the two demo imports: {out}"
+        out.starts_with("directories: intact, 4 entries"),
+        "the demo imports: the targets, and each department's inspectors: {out}"
     );
     let verify = suiji(&["audit", "verify", "planning"], &url);
     let out = String::from_utf8_lossy(&verify.stdout);

@@ -297,6 +297,16 @@ impl Api {
     }
 }
 
+/// Refuses `who` unless they make and pin snapshots: the draw service (acting as itself), a draw operator, an
+/// administrator. Everyone else reads the directory page by page.
+fn snapshot_maker(who: &suiji_platform::auth::Identity) -> Result<(), Status> {
+    const ROLE_DRAW_OPERATOR: &str = "draw.operator";
+    if who.has_role(ROLE_ADMIN) || who.has_role(ROLE_DRAW_OPERATOR) {
+        return Ok(());
+    }
+    Err(Error::Denied(Denied::role(ROLE_DRAW_OPERATOR)).into())
+}
+
 /// An optional `YYYY-MM-DD` day from a request field.
 fn parse_day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, Error> {
     if value.is_empty() {
@@ -648,6 +658,7 @@ impl DirectoriesService for Api {
         request: Request<pb::CreateTargetSnapshotRequest>,
     ) -> Result<Response<pb::CreateTargetSnapshotResponse>, Status> {
         let who = require(&request)?;
+        snapshot_maker(&who)?;
         let r = request.into_inner();
         let filter = r.filter;
         let query = query_from(filter.clone(), String::new(), self.directories.regions())
@@ -667,6 +678,7 @@ impl DirectoriesService for Api {
         request: Request<pb::CreateInspectorSnapshotRequest>,
     ) -> Result<Response<pb::CreateInspectorSnapshotResponse>, Status> {
         let who = require(&request)?;
+        snapshot_maker(&who)?;
         let r = request.into_inner();
         let query = crate::store::InspectorQuery {
             department_code: r.department_code,
@@ -699,6 +711,7 @@ impl DirectoriesService for Api {
         request: Request<pb::PinSnapshotRequest>,
     ) -> Result<Response<pb::PinSnapshotResponse>, Status> {
         let who = require(&request)?;
+        snapshot_maker(&who)?;
         let r = request.into_inner();
         let info = self
             .directories
@@ -728,7 +741,8 @@ impl DirectoriesService for Api {
         &self,
         request: Request<pb::PickFromSnapshotRequest>,
     ) -> Result<Response<pb::PickFromSnapshotResponse>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
+        snapshot_maker(&who)?;
         let r = request.into_inner();
         let mut v = Violations::new();
         v.check(r.id.is_empty(), "id", msg("required"));
@@ -778,7 +792,8 @@ impl DirectoriesService for Api {
         &self,
         request: Request<pb::ReadSnapshotIdsRequest>,
     ) -> Result<Response<Self::ReadSnapshotIdsStream>, Status> {
-        require(&request)?;
+        let who = require(&request)?;
+        snapshot_maker(&who)?;
         let r = request.into_inner();
         let (id, with_risks) = (r.id, r.with_risk_levels);
         self.directories.snapshot(&id).await?;

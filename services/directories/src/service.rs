@@ -358,14 +358,14 @@ impl Directories {
             crate::snapshot::pin(&mut tx, id, holder, &who.subject, now_ms()).await?
         } else {
             if let Some(by) = crate::snapshot::pinned_by(&mut tx, id, holder).await? {
+                // Whoever pinned it releases it; an administrator may, on the audit trail.
+                if by != who.subject && !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+                    return Err(Denied::new("holder", msg("denied-unpin").arg("who", &by)).into());
+                }
                 if holder.starts_with(crate::snapshot::PERMANENT_HOLDER) {
                     return Err(Error::NotNow(NotNow(
                         msg("nn-unpin-draw").arg("holder", holder),
                     )));
-                }
-                // Whoever pinned it releases it; an administrator may, on the audit trail.
-                if by != who.subject && !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
-                    return Err(Denied::new("holder", msg("denied-unpin").arg("who", &by)).into());
                 }
             }
             crate::snapshot::unpin(&mut tx, id, holder).await?
@@ -478,6 +478,18 @@ impl Directories {
             msg("no-inspector").arg("inspector", inspector_id),
         );
         v.into_result()?;
+        // A recusal is recorded by the inspector's own department (or an administrator).
+        if let Some(department) = department.as_deref()
+            && department != who.department
+            && !who.has_role(suiji_platform::auth::ROLE_ADMIN)
+        {
+            return Err(Error::Denied(Denied::new(
+                "inspector_id",
+                msg("denied-department")
+                    .arg("dept", department)
+                    .arg("by_dept", &who.department),
+            )));
+        }
         let row = store::RecusalRow {
             id: uuid::Uuid::now_v7().to_string(),
             target_id: target.map(|(t, _)| t.id).unwrap_or_default(),

@@ -509,20 +509,31 @@ impl InspectionService for Api {
             return Err(Error::from(Violations::one("task_ids", msg("tasks-none"))).into());
         }
         let mut results = Vec::with_capacity(r.task_ids.len());
+        // A caller who may steer none of the tasks is refused as a whole.
+        let mut refused: Option<Status> = None;
+        let mut allowed_any = false;
         for task_id in r.task_ids {
             let result = self
                 .sagas
                 .steer(&who, &task_id, action, &r.reason, r.working_days)
                 .await;
             results.push(match result {
-                Ok(stored) => pb::SteerResult {
-                    task_id,
-                    ok: true,
-                    error: String::new(),
-                    saga: Some(saga_pb(&stored, &[], &words)),
-                },
+                Ok(stored) => {
+                    allowed_any = true;
+                    pb::SteerResult {
+                        task_id,
+                        ok: true,
+                        error: String::new(),
+                        saga: Some(saga_pb(&stored, &[], &words)),
+                    }
+                }
                 Err(e) => {
                     let status = Status::from(e);
+                    if status.code() == tonic::Code::PermissionDenied {
+                        refused.get_or_insert_with(|| status.clone());
+                    } else {
+                        allowed_any = true;
+                    }
                     pb::SteerResult {
                         task_id,
                         ok: false,
@@ -531,6 +542,9 @@ impl InspectionService for Api {
                     }
                 }
             });
+        }
+        if let (false, Some(status)) = (allowed_any, refused) {
+            return Err(status);
         }
         Ok(Response::new(pb::SteerResponse { results }))
     }

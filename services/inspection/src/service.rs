@@ -117,6 +117,7 @@ fn refused(r: Refusal) -> Error {
     match r {
         Refusal::Late(why) | Refusal::NotNow(why) => NotNow(why).into(),
         Refusal::Invalid { field, reason } => Violations::one(field, reason).into(),
+        Refusal::Denied { field, reason } => Denied::new(field, reason).into(),
     }
 }
 
@@ -611,6 +612,7 @@ impl Sagas {
             return Err(Error::NotFound(msg("nf-visit").arg("visit", visit_id)));
         };
         let v = &stored.visit;
+        on_team(who, v)?;
         if v.outcome != Some(visit::Outcome::Inspected) {
             return Err(NotNow(msg("nn-transfer-not-inspected").arg("visit", visit_id)).into());
         }
@@ -1368,6 +1370,7 @@ impl Sagas {
             )
             .into());
         }
+        on_team(who, &stored.visit)?;
         let Some(detail) = change(&mut stored.visit).map_err(refused)? else {
             return Ok(Changed::Unchanged(stored));
         };
@@ -1495,8 +1498,12 @@ impl Sagas {
 
     /// The provisional last days of the visits not yet scheduled, changed as a coordinator's visit change is.
     async fn recount_visits(&self, calendar: &Calendar) -> Result<u64, Error> {
+        // The service itself: a coordinator of no department, as an operator may change any department's visit.
         let system = Identity {
-            roles: vec![ROLE_COORDINATOR.into()],
+            roles: vec![
+                ROLE_COORDINATOR.into(),
+                suiji_platform::auth::ROLE_ADMIN.into(),
+            ],
             ..Identity::system(crate::NAME)
         };
         let mut after = String::new();
@@ -1747,6 +1754,22 @@ fn visit_code() -> Result<String, Error> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02X}")).collect())
+}
+
+/// Refuses `who` unless their department is on `visit`'s team: only its departments (and the operators) change a
+/// visit.
+fn on_team(who: &Identity, visit: &Visit) -> Result<(), Denied> {
+    let departments = visit.departments();
+    // The service itself (recounting deadlines, acting on timers) acts as an administrator.
+    if departments.contains(&who.department) || who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+        return Ok(());
+    }
+    Err(Denied::new(
+        "id",
+        msg("denied-visit-team")
+            .arg("depts", departments.join(","))
+            .arg("by_dept", &who.department),
+    ))
 }
 
 /// Refuses `who` unless they read `saga`'s own records (its timeline, visits and progress).

@@ -391,6 +391,7 @@ impl Planning {
         id: &str,
         number: u32,
     ) -> Result<PlanView, Error> {
+        domain::may_file(who)?;
         let mut tx = self.db.begin().await?;
         let mut plan = Self::load(&mut tx, id).await?;
         let mut version = Self::amendment(&mut tx, &plan, number).await?;
@@ -416,6 +417,7 @@ impl Planning {
     ) -> Result<PlanView, Error> {
         let mut tx = self.db.begin().await?;
         let mut plan = Self::load_current(&mut tx, id, expected_revision).await?;
+        domain::may_edit(who, &plan.department_code, "id")?;
         let mut version = Self::amendment(&mut tx, &plan, number).await?;
         domain::publish_amendment(who, &mut plan, &mut version, now_ms())?;
         store::update_version(&mut tx, id, &version).await?;

@@ -313,6 +313,14 @@ impl PublicationService for Api {
             .into());
         }
         let outcomes = self.publications.publish(&who, &r.ids).await;
+        // A caller who may publish none of them is refused as a whole.
+        let denied = |o: &Result<(), Error>| matches!(o, Err(Error::Denied(_)));
+        if !outcomes.is_empty() && outcomes.iter().all(denied) {
+            return Err(match outcomes.into_iter().next() {
+                Some(Err(e)) => e.into(),
+                _ => Status::permission_denied("publication.reviewer"),
+            });
+        }
         Ok(Response::new(pb::PublishResultsResponse {
             outcomes: r
                 .ids

@@ -530,3 +530,4 @@ import-workbook-ratio = the workbook's part { $entry } unpacks to more than { $r
 import-workbook-strings = the workbook's shared strings claim { $claimed } entries but hold room for { $room } at most
 import-workbook-parts = the workbook has more than { $max } parts
 import-workbook-unreadable = not a readable XLSX workbook: { $error }
+denied-visit-team = only the departments on the visit's team ({ $depts }) change it; you act for { $by_dept }

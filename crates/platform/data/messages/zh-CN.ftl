@@ -508,3 +508,4 @@ import-workbook-ratio = 工作簿的组成部分 { $entry } 解压后超过压�
 import-workbook-strings = 工作簿的共享字符串声称有 { $claimed } 项，但最多只能容纳 { $room } 项
 import-workbook-parts = 工作簿的组成部分超过 { $max } 个
 import-workbook-unreadable = 不是可读取的 XLSX 工作簿：{ $error }
+denied-visit-team = 只有检查组所在部门（{ $depts }）可以办理此检查；您代表的是{ $by_dept }

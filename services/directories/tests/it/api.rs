@@ -257,7 +257,15 @@ async fn directories_over_grpc(backend: Backend) {
     let plain = reader.get_target(get(false)).await.unwrap().into_inner();
     assert!(plain.inspections.is_empty() && plain.target.is_some());
 
-    // Snapshots: sorted ids, their digest and strata; frozen; reproducible from the same data.
+    // Snapshots: sorted ids, their digest and strata; frozen; reproducible from the same data. They are made and
+    // pinned by the draw (its operators, the draw service itself); a department's people read the directory page by
+    // page instead.
+    let status = reader
+        .create_target_snapshot(pb::CreateTargetSnapshotRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let mut reader = client(&["draw.operator"]);
     let xianyang_filter = pb::TargetFilter {
         region_codes: vec!["610400".into()],
         ..Default::default()

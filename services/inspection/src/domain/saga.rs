@@ -386,6 +386,8 @@ pub enum Refusal {
     NotNow(Text),
     /// A field is wrong.
     Invalid { field: String, reason: Reason },
+    /// The caller's department has no part in what it asks to change.
+    Denied { field: String, reason: Text },
 }
 
 impl Refusal {
@@ -394,6 +396,14 @@ impl Refusal {
         Self::Invalid {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// The caller's department has no part in it: refused at `field`, because `reason`.
+    pub fn denied(field: impl Into<String>, reason: Text) -> Self {
+        Self::Denied {
+            field: field.into(),
+            reason,
         }
     }
 }
@@ -858,7 +868,7 @@ impl Saga {
             .iter_mut()
             .find(|p| p.department == department)
         else {
-            return Err(Refusal::invalid(
+            return Err(Refusal::denied(
                 "task_id",
                 msg("draw-not-in-task")
                     .arg("dept", department)
@@ -1008,7 +1018,7 @@ impl Saga {
             .iter()
             .position(|p| p.department == department)
         else {
-            return Err(Refusal::invalid(
+            return Err(Refusal::denied(
                 "task_id",
                 msg("not-invited").arg("dept", department),
             ));

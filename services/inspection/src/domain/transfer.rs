@@ -165,7 +165,7 @@ impl Transfer {
         now: i64,
     ) -> Result<(), Refusal> {
         if department != self.to {
-            return Err(Refusal::invalid(
+            return Err(Refusal::denied(
                 "id",
                 msg("transfer-only-receiver").arg("dept", &self.to),
             ));
@@ -211,7 +211,7 @@ impl Transfer {
         now: i64,
     ) -> Result<(), Refusal> {
         if department != self.from {
-            return Err(Refusal::invalid(
+            return Err(Refusal::denied(
                 "id",
                 msg("transfer-only-sender").arg("dept", &self.from),
             ));
@@ -268,7 +268,7 @@ mod tests {
         let mut t = transfer();
         assert!(matches!(
             t.answer("A", Answer::Accept, "", "a", 1),
-            Err(Refusal::Invalid { .. })
+            Err(Refusal::Denied { .. })
         ));
         t.answer("B", Answer::Accept, "", "b", 1).unwrap();
         assert!(matches!(
@@ -301,7 +301,7 @@ mod tests {
         assert!(t.is_open(), "declined still needs the sender");
         assert!(matches!(
             t.reroute("B", "C", "b", 2),
-            Err(Refusal::Invalid { .. })
+            Err(Refusal::Denied { .. })
         ));
         assert!(matches!(
             t.reroute("A", "B", "a", 2),

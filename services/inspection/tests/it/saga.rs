@@ -1169,7 +1169,11 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .answer_transfer(answer(&by_hand.id, pb::TransferAnswer::Accept, ""))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::InvalidArgument, "only the receiver answers");
+    assert_eq!(
+        e.code(),
+        Code::PermissionDenied,
+        "only the receiver answers"
+    );
     sthj.answer_transfer(answer(&by_hand.id, pb::TransferAnswer::Accept, ""))
         .await
         .unwrap();
@@ -1378,16 +1382,18 @@ async fn steering_in_bulk(backend: Backend) {
         .unwrap();
     assert_eq!(timers, 0, "closing the invitations voids their timers");
 
-    // A participant may not steer; the lead cancels both with a reason.
-    let denied = steer(
-        &mut coordinator(&w, &inspection, STHJ),
-        &["TASK-2027-000201"],
-        pb::Action::Cancel,
-        "x",
-        0,
-    )
-    .await;
-    assert!(!denied[0].ok && denied[0].error.starts_with("PermissionDenied"));
+    // A participant may not steer: refused as a whole when it may steer none of the tasks. The lead cancels both
+    // with a reason.
+    let denied = coordinator(&w, &inspection, STHJ)
+        .steer(pb::SteerRequest {
+            task_ids: vec!["TASK-2027-000201".into()],
+            action: pb::Action::Cancel as i32,
+            reason: "x".into(),
+            working_days: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
     let cancelled = steer(
         &mut lead,
         &["TASK-2027-000201", "TASK-2027-000202"],

@@ -856,6 +856,19 @@ pub fn propose_amendment(
 }
 
 /// Records the filings the caller's roles allow on a pending amendment.
+/// Refuses `who` unless they file amendments: the joint meeting or the judicial department.
+pub fn may_file(who: &Identity) -> Result<(), Denied> {
+    if who.has_role(ROLE_JOINT_MEETING) || who.has_role(ROLE_JUDICIAL) {
+        return Ok(());
+    }
+    Err(Denied::new(
+        "authorization",
+        msg("denied-filing")
+            .arg("meeting_role", ROLE_JOINT_MEETING)
+            .arg("judicial_role", ROLE_JUDICIAL),
+    ))
+}
+
 pub fn file_amendment(who: &Identity, plan: &Plan, version: &mut Version) -> Result<(), Refusal> {
     if version.amendment != Some(AmendmentState::Proposed) {
         return Err(not_now(

@@ -101,7 +101,7 @@ fn answers_are_checked_and_given_once() {
     assert!(matches!(no_reason, Err(Refusal::Invalid { field, .. }) if field == "reason"));
     assert!(matches!(
         confirm(&mut saga, "610400-OTHER"),
-        Err(Refusal::Invalid { .. })
+        Err(Refusal::Denied { .. })
     ));
     confirm(&mut saga, STHJ).unwrap();
     assert!(matches!(confirm(&mut saga, STHJ), Err(Refusal::NotNow(_))));
