@@ -9,7 +9,7 @@ CARGO ?= cargo
 BENCH = $(or $(CARGO_TARGET_DIR),target)/release/bench
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run test lint bench build tools fmt unit draw-spec chart broker-restart
+.PHONY: run test lint bench build tools fmt unit draw-spec chart broker-restart fuzz
 
 run:
 	$(CARGO) run -p suiji -- dev --demo --story
@@ -63,6 +63,11 @@ else
 	$(CARGO) test -p suiji-platform --test broker_restart
 	$(CARGO) test -p suiji --test saga_faults -- broker_restarted
 endif
+
+# The property tests over what arrives from outside (tokens, calendar files, credit codes, CSV and XLSX uploads,
+# draw records), from the seeds of fuzz/corpus, run longer than make test runs them.
+fuzz:
+	PROPTEST_CASES=20000 $(CARGO) test --workspace -- fuzz
 
 # Each figure in its own process, so peak memory is the benchmark's own.
 bench:

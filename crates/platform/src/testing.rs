@@ -539,3 +539,57 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// Fuzzing by property tests: inputs made from the seeds kept in `fuzz/corpus/<name>/` by changing, inserting and
+/// removing bytes and cutting them short. `make test` runs each property a few hundred times
+/// (`PROPTEST_CASES=100000` runs it longer); an input that fails is kept by proptest beside the test.
+pub mod fuzz {
+    use proptest::prelude::*;
+
+    /// The seeds of corpus `name`: every file of `fuzz/corpus/<name>/`, in name order.
+    pub fn corpus(name: &str) -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(name);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("the corpus {}: {e}", dir.display()))
+            .map(|entry| entry.expect("a corpus entry").path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|file| std::fs::read(file).expect("a corpus file"))
+            .collect()
+    }
+
+    /// Inputs made from `seeds`: a seed as it is or with up to eight bytes changed, inserted or removed, and
+    /// perhaps cut short.
+    pub fn mutated(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+        assert!(!seeds.is_empty(), "a corpus needs a seed");
+        let edits = prop::collection::vec((0u8..3, any::<usize>(), any::<u8>()), 0..8);
+        (0..seeds.len(), edits, prop::option::of(any::<usize>())).prop_map(
+            move |(seed, edits, cut)| {
+                let mut input = seeds[seed].clone();
+                for (op, at, byte) in edits {
+                    let at = if input.is_empty() {
+                        0
+                    } else {
+                        at % input.len()
+                    };
+                    match op {
+                        0 if !input.is_empty() => input[at] = byte,
+                        1 => input.insert(at, byte),
+                        _ if !input.is_empty() => {
+                            input.remove(at);
+                        }
+                        _ => input.push(byte),
+                    }
+                }
+                if let Some(cut) = cut {
+                    input.truncate(cut % (input.len() + 1));
+                }
+                input
+            },
+        )
+    }
+}

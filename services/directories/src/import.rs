@@ -707,14 +707,26 @@ fn parse_xlsx<R: Record>(mut file: std::fs::File, rows: &mut Rows<'_>) -> Result
         rows.reject(1, "", reason);
         return Ok(());
     }
-    let bad =
-        |e: calamine::XlsxError| ImportError::Io(format!("not a readable XLSX workbook: {e}"));
-    let mut workbook = calamine::Xlsx::new(std::io::BufReader::new(file)).map_err(bad)?;
+    // A workbook calamine cannot read is refused at its first row, as one the checks above refuse.
+    let bad = |e: calamine::XlsxError| msg("import-workbook-unreadable").arg("error", e);
+    let mut workbook = match calamine::Xlsx::new(std::io::BufReader::new(file)) {
+        Ok(workbook) => workbook,
+        Err(e) => {
+            rows.reject(1, "", bad(e));
+            return Ok(());
+        }
+    };
     let Some(sheet) = workbook.sheet_names().first().cloned() else {
         rows.reject(1, "", "the workbook has no sheet".into());
         return Ok(());
     };
-    let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(bad)?;
+    let mut cells = match workbook.worksheet_cells_reader(&sheet) {
+        Ok(cells) => cells,
+        Err(e) => {
+            rows.reject(1, "", bad(e));
+            return Ok(());
+        }
+    };
     let mut current: Option<u32> = None;
     let mut row: Vec<String> = Vec::new();
     let mut header_seen = false;
@@ -738,7 +750,21 @@ fn parse_xlsx<R: Record>(mut file: std::fs::File, rows: &mut Rows<'_>) -> Result
         row.clear();
         more
     };
-    while let Some(cell) = cells.next_cell().map_err(bad)? {
+    loop {
+        let cell = match cells.next_cell() {
+            Ok(Some(cell)) => cell,
+            Ok(None) => break,
+            Err(e) => {
+                // Where the sheet stops being readable: the rows before it stand.
+                let line = current.map_or(1, |r| u64::from(r) + 1);
+                if rows.layout.is_none() {
+                    rows.reject(line, "", bad(e));
+                } else {
+                    rows.bad(line, bad(e));
+                }
+                return Ok(());
+            }
+        };
         let (r, c) = cell.get_position();
         if current.is_some_and(|cur| cur != r) && !emit(current.unwrap_or_default(), &mut row, rows)
         {

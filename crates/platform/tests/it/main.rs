@@ -2,5 +2,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod fuzz;
 mod isolation;
 mod outbox_inbox;

@@ -1,6 +1,7 @@
 //! Integration tests of the directories service on the embedded default and on PostgreSQL.
 
 mod api;
+mod fuzz;
 mod history;
 mod import;
 mod row_numbers;

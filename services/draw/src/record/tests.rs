@@ -358,3 +358,42 @@ fn teams_are_stored_as_one_row_of_ids_each_and_the_list_form_still_reads() {
     let e = serde_json::from_value::<Record>(broken).unwrap_err();
     assert!(e.to_string().contains("team row"), "{e}");
 }
+
+/// Fuzzing the verifier with records as anyone may send them (`VerifyDraw` takes a record file without a token):
+/// an honest record with its candidates and teams, and the seeds of `fuzz/corpus/record/`, their bytes changed.
+/// Whatever parses is checked without a panic, and a record changed from the honest one still names the checks it
+/// runs.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use suiji_platform::testing::fuzz::{corpus, mutated};
+
+    fn seeds() -> Vec<Vec<u8>> {
+        let honest = RecordFile {
+            record: with_teams(drawn_record()),
+            candidates: Some(candidates()),
+        };
+        let mut seeds = corpus("record");
+        seeds.push(serde_json::to_vec(&honest).unwrap());
+        seeds
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_record_file_is_checked_without_a_panic(input in mutated(seeds())) {
+            let Ok(file) = serde_json::from_slice::<RecordFile>(&input) else {
+                return Ok(());
+            };
+            let candidates = file.candidates.clone().unwrap_or_default();
+            let mut checks = verify_targets(
+                &file.record,
+                candidates.iter().map(|(id, s)| (id.as_bytes(), s.as_str())),
+            );
+            checks.extend(verify_teams(&file.record));
+            checks.extend(verify_public(&file.record));
+            prop_assert!(checks.iter().all(|c| !c.name.is_empty()));
+        }
+    }
+}
