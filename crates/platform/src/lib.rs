@@ -2,6 +2,7 @@
 //! configuration, telemetry, database, bus, outbox and inbox, gRPC server, identity, audit trail and the
 //! working-day calendar.
 
+pub mod anchors;
 pub mod audit;
 pub mod audit_api;
 pub mod auth;

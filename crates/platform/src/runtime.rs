@@ -104,6 +104,17 @@ impl Context {
         bindings: &[&str],
         handler: H,
     ) -> Result<JoinHandle<()>, StartError> {
+        self.subscribe_as(self.service, bindings, handler).await
+    }
+
+    /// Subscribes a queue of the service's own, `queue`, to `bindings` (the platform's consumers, beside the
+    /// service's), handling each message through its inbox.
+    async fn subscribe_as<H: TxHandler>(
+        &self,
+        queue: &str,
+        bindings: &[&str],
+        handler: H,
+    ) -> Result<JoinHandle<()>, StartError> {
         let inbox = Inbox::new(self.db.clone(), handler)
             .waking(self.relay.waker())
             .batching(
@@ -111,7 +122,7 @@ impl Context {
                 self.settings.bus.inbox_transactions as usize,
             );
         let subscription = Subscription {
-            service: self.service.to_string(),
+            service: queue.to_string(),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
         };
         Ok(self
@@ -123,6 +134,22 @@ impl Context {
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
+        // The audit chain anchored outside this database: this service's head announced, the others' kept.
+        let keeper = self
+            .subscribe_as(
+                &format!("{}-anchors", self.service),
+                &[crate::anchors::ANCHORED],
+                crate::anchors::Keeper {
+                    service: self.service,
+                },
+            )
+            .await?;
+        let announcer = tokio::spawn(crate::anchors::announce_daily(
+            self.db.clone(),
+            self.service,
+            self.relay.clone(),
+            self.shutdown.clone(),
+        ));
         // Once a process: `suiji dev` runs every service in one, with one calendar file.
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {
@@ -193,7 +220,7 @@ impl Context {
         };
         self.shutdown.cancel();
         let _ = relay.await;
-        for task in started.tasks {
+        for task in started.tasks.into_iter().chain([keeper, announcer]) {
             let _ = task.await;
         }
         self.db.close().await;

@@ -405,9 +405,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = load(cli.config.as_deref(), &[])?;
             let spec = services::find(&service)?;
             let db = suiji_platform::db::Db::connect(&settings.database, spec.name).await?;
-            match suiji_platform::audit::verify(&db).await? {
+            // The heads the other services keep of this one's chain (a database not there keeps none).
+            let mut anchors = Vec::new();
+            for other in services::ALL.iter().filter(|s| s.name != spec.name) {
+                let Ok(kept) =
+                    suiji_platform::db::Db::connect(&settings.database, other.name).await
+                else {
+                    continue;
+                };
+                if let Ok(heads) = suiji_platform::anchors::anchors_of(&kept, spec.name).await {
+                    anchors.extend(heads);
+                }
+            }
+            anchors.sort_by_key(|a| a.seq);
+            anchors.dedup();
+            match suiji_platform::anchors::verify_against(&db, &anchors).await? {
                 suiji_platform::audit::Verification::Intact { entries, head } => {
-                    println!("{service}: intact, {entries} entries, head {head}");
+                    println!(
+                        "{service}: intact, {entries} entries, head {head}, {} heads kept by the other services match",
+                        anchors.len()
+                    );
                     Ok(())
                 }
                 suiji_platform::audit::Verification::Broken { seq, reason } => {

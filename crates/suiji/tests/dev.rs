@@ -162,6 +162,19 @@ async fn dev_serves_every_service_and_keeps_its_data() {
         first,
         "the second start finds the first one's data, unchanged"
     );
+    // Each service announces its audit chain's head at its start; the others keep it, and the public page lists
+    // what publication keeps.
+    let anchors = format!("{}/public/anchors", addresses[5].1);
+    until("the catalog's head is kept and listed", || async {
+        let Ok(reply) = reqwest::get(&anchors).await else {
+            return false;
+        };
+        let listed: serde_json::Value = reply.json().await.unwrap_or_default();
+        listed["anchors"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|h| h["service"] == "catalog" && h["seq"] == 8))
+    })
+    .await;
     terminate(child);
 
     // The operator commands work on the same data: the audit trail holds, migrations are already applied.
@@ -172,6 +185,10 @@ async fn dev_serves_every_service_and_keeps_its_data() {
     assert!(
         out.starts_with("catalog: intact, 8 entries"),
         "4 demo items created and published: {out}"
+    );
+    assert!(
+        !out.contains(", 0 heads kept"),
+        "checked against the heads the other services kept: {out}"
     );
     let verify = suiji(&["audit", "verify", "directories"], &url);
     let out = String::from_utf8_lossy(&verify.stdout);

@@ -1,6 +1,7 @@
 //! The public face of publication over plain HTTP, served beside the gRPC API on the same port: the search page
-//! (`/public`), its JSON feed (`/public/results?q=…`) and the code table (`/public/codes`). No token is needed,
-//! and nothing but published records can be reached: the feed reads the public records only.
+//! (`/public`), its JSON feed (`/public/results?q=…`), the code table (`/public/codes`) and the audit chain heads
+//! of the other services this one keeps (`/public/anchors`). No token is needed, and nothing but published records
+//! and those heads can be reached: the feed reads the public records only.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -31,6 +32,7 @@ pub fn router(publications: Publications) -> axum::Router {
         )
         .route("/public/results", get(results))
         .route("/public/codes", get(codes))
+        .route("/public/anchors", get(anchors))
         .with_state(publications)
 }
 
@@ -97,4 +99,27 @@ async fn codes(State(p): State<Publications>) -> Response {
         .map(|c| serde_json::json!({ "code": c.code, "text": c.text, "problem": c.problem }))
         .collect();
     Json(serde_json::json!({ "version": t.version, "codes": codes })).into_response()
+}
+
+/// The audit chain heads of the other services this one keeps, newest first (the page's 审计链锚定).
+async fn anchors(State(p): State<Publications>) -> Response {
+    match suiji_platform::anchors::latest(p.db(), 60).await {
+        Ok(heads) => {
+            let heads: Vec<_> = heads
+                .into_iter()
+                .map(|(service, a)| {
+                    // In China's time, as the page's other times.
+                    let time = chrono::DateTime::from_timestamp_millis(a.at_ms + 8 * 3_600_000)
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default();
+                    serde_json::json!({ "service": service, "seq": a.seq, "hash": a.hash, "time": time })
+                })
+                .collect();
+            Json(serde_json::json!({ "anchors": heads })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the anchors failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "", "try again")
+        }
+    }
 }
