@@ -153,5 +153,5 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 id = {{ .Values.auth.servicesClientId | quote }}
 secret_sha256 = {{ $sha | quote }}
 department = "system"
-roles = ["admin"]
+roles = ["service"]
 {{- end -}}

@@ -151,15 +151,15 @@ pub async fn anchors_of(db: &Db, service: &str) -> Result<Vec<Anchor>, sqlx::Err
             .bind(service)
             .fetch_all(db.pool())
             .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Anchor {
-                seq: r.try_get("seq")?,
-                hash: r.try_get("hash")?,
-                at_ms: r.try_get("at_ms")?,
-            })
-        })
-        .collect()
+    rows.iter().map(anchor_of).collect()
+}
+
+fn anchor_of(r: &sqlx::any::AnyRow) -> Result<Anchor, sqlx::Error> {
+    Ok(Anchor {
+        seq: r.try_get("seq")?,
+        hash: r.try_get("hash")?,
+        at_ms: r.try_get("at_ms")?,
+    })
 }
 
 /// Every head `db` keeps, of every other service, newest first, at most `limit`: `(service, anchor)`.
@@ -171,16 +171,7 @@ pub async fn latest(db: &Db, limit: i64) -> Result<Vec<(String, Anchor)>, sqlx::
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("service")?,
-                Anchor {
-                    seq: r.try_get("seq")?,
-                    hash: r.try_get("hash")?,
-                    at_ms: r.try_get("at_ms")?,
-                },
-            ))
-        })
+        .map(|r| Ok((r.try_get("service")?, anchor_of(r)?)))
         .collect()
 }
 

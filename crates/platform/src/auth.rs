@@ -27,6 +27,9 @@ pub const ROLE_DIRECTORIES_EDITOR: &str = "directories.editor";
 pub const ROLE_ADMIN: &str = "admin";
 /// Role: reads and checks the audit trails of every service (discipline inspection, the joint meeting's office).
 pub const ROLE_AUDIT_READER: &str = "audit.reader";
+/// Role: a service acting on its own or calling another (`system:<service>`): it reads what it needs of the others
+/// (a draw's lists and teams, the directory's snapshots) and makes the draw's snapshots; it administers nothing.
+pub const ROLE_SERVICE: &str = "service";
 /// Role: the joint meeting (联席会议): approves plans, files amendments, oversees every department's inspections.
 pub const ROLE_JOINT_MEETING: &str = "planning.joint-meeting";
 
@@ -68,7 +71,7 @@ impl Identity {
             subject: format!("system:{service}"),
             // Tokens must name a department; a service acting on its own names none of the government's.
             department: "system".into(),
-            roles: vec![ROLE_ADMIN.into()],
+            roles: vec![ROLE_SERVICE.into()],
         }
     }
 }

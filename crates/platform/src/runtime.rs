@@ -104,17 +104,6 @@ impl Context {
         bindings: &[&str],
         handler: H,
     ) -> Result<JoinHandle<()>, StartError> {
-        self.subscribe_as(self.service, bindings, handler).await
-    }
-
-    /// Subscribes a queue of the service's own, `queue`, to `bindings` (the platform's consumers, beside the
-    /// service's), handling each message through its inbox.
-    async fn subscribe_as<H: TxHandler>(
-        &self,
-        queue: &str,
-        bindings: &[&str],
-        handler: H,
-    ) -> Result<JoinHandle<()>, StartError> {
         let inbox = Inbox::new(self.db.clone(), handler)
             .waking(self.relay.waker())
             .batching(
@@ -122,7 +111,7 @@ impl Context {
                 self.settings.bus.inbox_transactions as usize,
             );
         let subscription = Subscription {
-            service: queue.to_string(),
+            service: self.service.to_string(),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
         };
         Ok(self
@@ -134,16 +123,44 @@ impl Context {
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
-        // The audit chain anchored outside this database: this service's head announced, the others' kept.
-        let keeper = self
-            .subscribe_as(
-                &format!("{}-anchors", self.service),
-                &[crate::anchors::ANCHORED],
-                crate::anchors::Keeper {
-                    service: self.service,
-                },
-            )
-            .await?;
+        // The audit chain anchored outside this database: this service's head announced, the others' kept. The
+        // keeper's queue is declared beside the service's start, not before it: a broker slow to answer delays the
+        // keeping of heads (announced again daily), never the service.
+        let keeper = {
+            let (db, bus, shutdown) = (self.db.clone(), self.bus.clone(), self.shutdown.clone());
+            let (waker, settings, service) =
+                (self.relay.waker(), self.settings.clone(), self.service);
+            tokio::spawn(async move {
+                loop {
+                    let inbox = Inbox::new(db.clone(), crate::anchors::Keeper { service })
+                        .waking(waker.clone())
+                        .batching(
+                            settings.bus.inbox_batch as usize,
+                            settings.bus.inbox_transactions as usize,
+                        );
+                    let subscription = Subscription {
+                        service: format!("{service}-anchors"),
+                        bindings: vec![crate::anchors::ANCHORED.to_string()],
+                    };
+                    match bus
+                        .subscribe(subscription, Arc::new(inbox), shutdown.clone())
+                        .await
+                    {
+                        Ok(consuming) => {
+                            let _ = consuming.await;
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "keeping the other services' audit heads: trying again");
+                            tokio::select! {
+                                _ = shutdown.cancelled() => return,
+                                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                            }
+                        }
+                    }
+                }
+            })
+        };
         let announcer = tokio::spawn(crate::anchors::announce_daily(
             self.db.clone(),
             self.service,

@@ -371,7 +371,14 @@ async fn delete_namespace_now(namespace: &str) {
         "test",
         "slow",
     ] {
-        for queue in [names.queue(service), names.dead(service)] {
+        // Each service's own queue, and its platform queue that keeps the other services' audit heads.
+        let anchors = format!("{service}-anchors");
+        for queue in [
+            names.queue(service),
+            names.dead(service),
+            names.queue(&anchors),
+            names.dead(&anchors),
+        ] {
             let _ = ch
                 .queue_delete(queue.into(), QueueDeleteOptions::default())
                 .await;

@@ -499,6 +499,7 @@ impl Record {
                 self.departments.contains(&w.department)
                     || w.has_role(suiji_platform::auth::ROLE_ADMIN)
                     || w.has_role(suiji_platform::auth::ROLE_AUDIT_READER)
+                    || w.has_role(suiji_platform::auth::ROLE_SERVICE)
             })
     }
 

@@ -1498,11 +1498,11 @@ impl Sagas {
 
     /// The provisional last days of the visits not yet scheduled, changed as a coordinator's visit change is.
     async fn recount_visits(&self, calendar: &Calendar) -> Result<u64, Error> {
-        // The service itself: a coordinator of no department, as an operator may change any department's visit.
+        // The service itself: a coordinator of no department, who may change any department's visit.
         let system = Identity {
             roles: vec![
                 ROLE_COORDINATOR.into(),
-                suiji_platform::auth::ROLE_ADMIN.into(),
+                suiji_platform::auth::ROLE_SERVICE.into(),
             ],
             ..Identity::system(crate::NAME)
         };
@@ -1756,12 +1756,12 @@ fn visit_code() -> Result<String, Error> {
     Ok(bytes.iter().map(|b| format!("{b:02X}")).collect())
 }
 
-/// Refuses `who` unless their department is on `visit`'s team: only its departments (and the operators) change a
-/// visit.
+/// Refuses `who` unless their department is on `visit`'s team: only its departments (and the service itself) change
+/// a visit.
 fn on_team(who: &Identity, visit: &Visit) -> Result<(), Denied> {
     let departments = visit.departments();
-    // The service itself (recounting deadlines, acting on timers) acts as an administrator.
-    if departments.contains(&who.department) || who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+    // The service itself (recounting deadlines) changes any department's visit; people, their own department's.
+    if departments.contains(&who.department) || who.has_role(suiji_platform::auth::ROLE_SERVICE) {
         return Ok(());
     }
     Err(Denied::new(

@@ -50,6 +50,7 @@ const en: typeof zh = {
     left: '{n} working days left',
     overdue: 'Overdue by {n} working days',
     kinds: {
+      withhold: 'Decide on withholding',
       witness: 'Witnessed draw',
       answer: 'Answer invitation',
       review: 'Review drawn targets',
@@ -72,6 +73,7 @@ const en: typeof zh = {
       plan: 'Plan for {year} · {id}',
     },
     source: {
+      withhold: 'Requests to withhold',
       inspection: 'Joint inspections',
       enter: 'Results to enter',
       approve: 'Results to review',

@@ -48,6 +48,7 @@ export default {
     left: '剩 {n} 个工作日',
     overdue: '逾期 {n} 个工作日',
     kinds: {
+      withhold: '决定不予公示申请',
       witness: '见证抽取',
       answer: '答复邀请',
       review: '审核抽取结果',
@@ -70,6 +71,7 @@ export default {
       plan: '{year} 年度计划 · {id}',
     },
     source: {
+      withhold: '不予公示申请',
       inspection: '联合检查',
       enter: '待录入结果',
       approve: '待审核结果',
