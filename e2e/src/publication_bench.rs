@@ -65,6 +65,10 @@ pub async fn run(results: usize, clients: usize) -> anyhow::Result<()> {
     }
     let mut settings = (*w.isolated.settings).clone();
     settings.services.directories = w.directories.addr.clone();
+    // The searchers stand for the public at many addresses: from this one address they are not held to the limit of
+    // one address's calls without a token.
+    settings.grpc.limits.public_per_second = 1_000_000;
+    settings.grpc.limits.public_burst = 1_000_000;
     let publication = testing::start_with(
         Arc::new(settings),
         w.isolated.bus().await,
@@ -152,18 +156,23 @@ pub async fn run(results: usize, clients: usize) -> anyhow::Result<()> {
         .collect();
     let ids = Arc::new(ids);
 
-    // Entry and approval, each result by its own department.
+    // Entry and approval, each result by its own department: entered by one person, approved by another (four
+    // eyes).
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..clients {
         let ids = ids.clone();
-        let entries: Vec<Client> = DEPARTMENTS
-            .iter()
-            .map(|d| client(d, &["publication.entry", "publication.reviewer"]))
-            .collect::<anyhow::Result<_>>()?;
+        let people = |role: &str| -> anyhow::Result<Vec<Client>> {
+            DEPARTMENTS.iter().map(|d| client(d, &[role])).collect()
+        };
+        let (entries, reviewers) = (
+            people("publication.entry")?,
+            people("publication.reviewer")?,
+        );
         tasks.push(tokio::spawn(async move {
             for (id, d) in ids.iter().skip(worker).step_by(clients) {
-                let mut c = entries[DEPARTMENTS.iter().position(|x| x == d).unwrap()].clone();
+                let at = DEPARTMENTS.iter().position(|x| x == d).unwrap();
+                let (mut c, mut r) = (entries[at].clone(), reviewers[at].clone());
                 c.enter_result(pb::EnterResultRequest {
                     id: id.clone(),
                     content: Some(pb::Content {
@@ -174,7 +183,7 @@ pub async fn run(results: usize, clients: usize) -> anyhow::Result<()> {
                     expected_revision: 0,
                 })
                 .await?;
-                c.review_result(pb::ReviewResultRequest {
+                r.review_result(pb::ReviewResultRequest {
                     id: id.clone(),
                     decision: pb::ReviewDecision::Approve as i32,
                     ..Default::default()
