@@ -63,7 +63,13 @@ export const useSession = defineStore('session', () => {
     return roles.value.has(role);
   }
 
-  return { me, expired, load, signIn, signOut, has };
+  /** Whether the person oversees every department's work (reads what is each department's own), as the services
+   * decide it: an administrator, an auditor, the joint meeting. Others read their own department's. */
+  function oversees(): boolean {
+    return has('admin') || has('audit.reader') || has('planning.joint-meeting');
+  }
+
+  return { me, expired, load, signIn, signOut, has, oversees };
 });
 
 /** How the console signs people in: local accounts, the identity provider (its button's label), or both. */
