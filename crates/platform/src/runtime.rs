@@ -104,12 +104,7 @@ impl Context {
         bindings: &[&str],
         handler: H,
     ) -> Result<JoinHandle<()>, StartError> {
-        let inbox = Inbox::new(self.db.clone(), handler)
-            .waking(self.relay.waker())
-            .batching(
-                self.settings.bus.inbox_batch as usize,
-                self.settings.bus.inbox_transactions as usize,
-            );
+        let inbox = self.inbox(handler);
         let subscription = Subscription {
             service: self.service.to_string(),
             bindings: bindings.iter().map(|b| b.to_string()).collect(),
@@ -120,6 +115,16 @@ impl Context {
             .await?)
     }
 
+    /// An inbox of the service's database for `handler`, batching as the settings say.
+    fn inbox<H: TxHandler>(&self, handler: H) -> Inbox<H> {
+        Inbox::new(self.db.clone(), handler)
+            .waking(self.relay.waker())
+            .batching(
+                self.settings.bus.inbox_batch as usize,
+                self.settings.bus.inbox_transactions as usize,
+            )
+    }
+
     /// Runs the relay and serves `started` on `listener` until shutdown; then waits for the background tasks.
     pub async fn serve(self, started: Started, listener: TcpListener) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.clone().run(self.shutdown.clone()));
@@ -127,23 +132,18 @@ impl Context {
         // keeper's queue is declared beside the service's start, not before it: a broker slow to answer delays the
         // keeping of heads (announced again daily), never the service.
         let keeper = {
-            let (db, bus, shutdown) = (self.db.clone(), self.bus.clone(), self.shutdown.clone());
-            let (waker, settings, service) =
-                (self.relay.waker(), self.settings.clone(), self.service);
+            let inbox = Arc::new(self.inbox(crate::anchors::Keeper {
+                service: self.service,
+            }));
+            let subscription = Subscription {
+                service: format!("{}-anchors", self.service),
+                bindings: vec![crate::anchors::ANCHORED.to_string()],
+            };
+            let (bus, shutdown) = (self.bus.clone(), self.shutdown.clone());
             tokio::spawn(async move {
                 loop {
-                    let inbox = Inbox::new(db.clone(), crate::anchors::Keeper { service })
-                        .waking(waker.clone())
-                        .batching(
-                            settings.bus.inbox_batch as usize,
-                            settings.bus.inbox_transactions as usize,
-                        );
-                    let subscription = Subscription {
-                        service: format!("{service}-anchors"),
-                        bindings: vec![crate::anchors::ANCHORED.to_string()],
-                    };
                     match bus
-                        .subscribe(subscription, Arc::new(inbox), shutdown.clone())
+                        .subscribe(subscription.clone(), inbox.clone(), shutdown.clone())
                         .await
                     {
                         Ok(consuming) => {
