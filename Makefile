@@ -81,3 +81,4 @@ bench:
 	$(BENCH) --only saga --sagas 1000
 	$(BENCH) --only saga --sagas 1000 --saga-concurrency 25
 	$(BENCH) --only publication --results 100000
+	$(BENCH) --only public-search --public-records 1000000

@@ -5,3 +5,4 @@ pub mod console_bench;
 pub mod processes;
 pub mod publication_bench;
 pub mod saga_bench;
+pub mod search_bench;

@@ -11,7 +11,8 @@
 //! - `console-server`: the console's server time for 工作台 and a list page over 10,000 tasks and 1,000,000
 //!   results (p50, p95);
 //! - `publication`: results created from concluded visits, entered, approved and published over gRPC, and the
-//!   public search's latency while publishing.
+//!   public search's latency while publishing;
+//! - `public-search`: the public search by name at 1,000,000 public records (p50, p99 per kind of query).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,7 +44,7 @@ struct Args {
     /// Events relayed in the outbox benchmark.
     #[arg(long, default_value_t = 20_000)]
     events: usize,
-    /// Which benchmarks: draw, catalog, outbox, import, draw-service, saga, publication, console (the first
+    /// Which benchmarks: draw, catalog, outbox, import, draw-service, saga, publication, public-search, console (the first
     /// load's size), console-server (the pages' server time).
     #[arg(long, value_delimiter = ',', default_value = "catalog,outbox,import")]
     only: Vec<String>,
@@ -62,6 +63,9 @@ struct Args {
     /// Results in the publication benchmark.
     #[arg(long, default_value_t = 100_000)]
     results: usize,
+    /// Public records behind the public search benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    public_records: i64,
     /// Tasks behind the console benchmark's pages.
     #[arg(long, default_value_t = 10_000)]
     console_tasks: usize,
@@ -103,6 +107,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants("publication") {
         suiji_e2e::publication_bench::run(args.results, args.clients).await?;
+    }
+    if wants("public-search") {
+        suiji_e2e::search_bench::run(args.public_records, args.clients.min(8), 10).await?;
     }
     if wants("console-server") {
         suiji_e2e::console_bench::run(

@@ -6,7 +6,7 @@ use suiji_platform::error::Error;
 use suiji_platform::paging::Page;
 
 use crate::domain::codes::{Code, CodeTable};
-use crate::domain::public::PublicRecord;
+use crate::domain::public::{PublicRecord, bigrams, name_key};
 use crate::domain::result::{Result as Res, State};
 
 /// A result with its version.
@@ -189,18 +189,39 @@ pub async fn put_public(
     correction: Option<(i64, &str)>,
 ) -> Result<(), Error> {
     let sort_key = format!("{}|{}", record.inspection_date, record.id);
+    let key = name_key(&record.target_name);
     sqlx::query(
-        "INSERT INTO public_records (result_id, credit_code, target_name, sort_key, published_day, doc) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (result_id) DO UPDATE SET doc = excluded.doc",
+        "INSERT INTO public_records (result_id, credit_code, target_name, sort_key, published_day, doc, name_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (result_id) DO UPDATE SET doc = excluded.doc",
     )
     .bind(&record.id)
     .bind(&record.credit_code)
     .bind(&record.target_name)
-    .bind(sort_key)
+    .bind(&sort_key)
     .bind(published_day)
     .bind(encode(record)?)
+    .bind(&key)
     .execute(&mut **tx)
     .await?;
+    // A correction keeps the record's name and sort key, so its pairs are written once, with the record.
+    if correction.is_none() {
+        let grams = bigrams(&key);
+        if !grams.is_empty() {
+            let values: Vec<String> = (0..grams.len())
+                .map(|i| format!("(${}, $1)", i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO public_name_grams (gram, sort_key) VALUES {} ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            // Only numbered placeholders are written into the text; the pairs are bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&sort_key);
+            for g in &grams {
+                q = q.bind(g);
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
     if let Some((seq, day)) = correction {
         sqlx::query("INSERT INTO corrections (result_id, seq, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(&record.id)
@@ -212,8 +233,18 @@ pub async fn put_public(
     Ok(())
 }
 
-/// Public records of a full credit code, or whose name contains `query`, newest inspection first; the page key
-/// is the sort key.
+/// How many rows of a pair the search counts before it calls the pair common.
+const PAIR_PROBE: i64 = 2_000;
+
+/// How many of a query's pairs the search weighs, at most.
+const PAIRS_WEIGHED: usize = 8;
+
+/// Public records of a full credit code, or whose name contains `query` (ASCII letters in either case), newest
+/// inspection first; the page key is the sort key.
+///
+/// A name is found through `public_name_grams`: the search walks, newest first, the records kept under the rarest
+/// pair of characters of the query and keeps those whose name contains the whole query (see
+/// docs/adr/0003-public-name-search.md).
 pub async fn search_public(
     conn: &mut AnyConnection,
     query: &str,
@@ -225,32 +256,65 @@ pub async fn search_public(
     } else {
         page.after.clone()
     };
-    let sql = if by_code {
-        "SELECT sort_key, doc FROM public_records WHERE credit_code = $1 AND sort_key < $2 ORDER BY sort_key DESC LIMIT $3"
-    } else {
-        "SELECT sort_key, doc FROM public_records WHERE target_name LIKE $1 AND sort_key < $2 ORDER BY sort_key DESC LIMIT $3"
-    };
-    let pattern = if by_code {
-        query.to_string()
-    } else {
-        let escaped = query
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    };
-    let rows = sqlx::query(sql)
-        .bind(pattern)
+    let rows = if by_code {
+        sqlx::query(
+            "SELECT sort_key, doc FROM public_records WHERE credit_code = $1 AND sort_key < $2 \
+             ORDER BY sort_key DESC LIMIT $3",
+        )
+        .bind(query)
         .bind(after)
         .bind(page.size)
         .fetch_all(conn)
-        .await?;
+        .await?
+    } else {
+        let key = name_key(query);
+        let Some(gram) = rarest_pair(&mut *conn, &bigrams(&key)).await? else {
+            return Ok(Vec::new());
+        };
+        let escaped = key
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sqlx::query(
+            "SELECT p.sort_key, p.doc FROM public_name_grams g JOIN public_records p ON p.sort_key = g.sort_key \
+             WHERE g.gram = $1 AND g.sort_key < $2 AND p.name_key LIKE $3 ESCAPE '\\' \
+             ORDER BY g.sort_key DESC LIMIT $4",
+        )
+        .bind(gram)
+        .bind(after)
+        .bind(format!("%{escaped}%"))
+        .bind(page.size)
+        .fetch_all(conn)
+        .await?
+    };
     rows.iter()
         .map(|r| {
             let doc: String = r.try_get("doc")?;
             Ok((r.try_get("sort_key")?, decode(&doc)?))
         })
         .collect()
+}
+
+/// The pair of `grams` kept under the fewest records (counting each up to [`PAIR_PROBE`]), or none when one of
+/// them is under no record at all, so nothing can match.
+async fn rarest_pair(conn: &mut AnyConnection, grams: &[String]) -> Result<Option<String>, Error> {
+    let mut rarest: Option<(&String, i64)> = None;
+    for gram in grams.iter().take(PAIRS_WEIGHED) {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM public_name_grams WHERE gram = $1 LIMIT $2) AS kept",
+        )
+        .bind(gram)
+        .bind(PAIR_PROBE)
+        .fetch_one(&mut *conn)
+        .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if rarest.is_none_or(|(_, least)| n < least) {
+            rarest = Some((gram, n));
+        }
+    }
+    Ok(rarest.map(|(g, _)| g.clone()))
 }
 
 /// The public records published on `day` and those corrected on it, in id order, `after` the id given.

@@ -89,3 +89,44 @@ impl PublicRecord {
         }
     }
 }
+
+/// A name as the public search compares it: ASCII letters in lower case, everything else as it is (the same fold
+/// as the migration that filled `name_key` for earlier records, on both databases).
+pub fn name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// The distinct pairs of adjacent characters of a name key, in order of first appearance: the public search
+/// indexes a record under each, and every name containing a query contains all of the query's pairs.
+pub fn bigrams(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    for pair in chars.windows(2) {
+        let gram: String = pair.iter().collect();
+        if !out.contains(&gram) {
+            out.push(gram);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_indexed_under_each_distinct_pair_of_characters() {
+        assert_eq!(
+            bigrams(&name_key("AB商贸商贸")),
+            ["ab", "b商", "商贸", "贸商"]
+        );
+        assert!(bigrams("某").is_empty());
+        // Every pair of a substring is a pair of the name.
+        let name = name_key("西安市雁塔区ABC科技有限公司");
+        for q in ["雁塔", "abc科技", "有限公司", "c科"] {
+            let all = bigrams(&name);
+            assert!(bigrams(q).iter().all(|g| all.contains(g)), "{q}");
+        }
+        assert_eq!(name_key("ÄBc（北京）"), "Äbc（北京）");
+    }
+}

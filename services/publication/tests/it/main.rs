@@ -5,6 +5,7 @@
 
 mod browser;
 mod results;
+mod search;
 
 use std::sync::{Arc, Mutex};
 
