@@ -194,6 +194,21 @@ def main():
     }
     check(refs == {"ops-suiji"}, f"references name the existing Secret: {refs}")
 
+    # Least privilege: each component's URLs from a Secret of its own, the rest from the shared one.
+    own = {c: f"ops-{c}-connections" for c in SERVICES + ["console"]}
+    _, docs = render("-f", TEST_VALUES, *[a for c, s in own.items() for a in ("--set", f"secrets.components.{c}={s}")])
+    for d in docs:
+        if d["kind"] != "Deployment":
+            continue
+        component = d["metadata"]["labels"]["app.kubernetes.io/name"]
+        for e in d["spec"]["template"]["spec"]["containers"][0]["env"]:
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if not ref:
+                continue
+            mine = ref["key"] in ("database-url", "amqp-url")
+            want = own[component] if mine else "t-suiji-connections"
+            check(ref["name"] == want, f"{component}: {e['name']} from {ref['name']}, not {want}")
+
     if failures:
         print("chart test FAILED:", *failures, sep="\n  ")
         sys.exit(1)

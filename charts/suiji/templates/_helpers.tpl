@@ -36,6 +36,17 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding one component's own connections (database-url, amqp-url): the one named for it in
+secrets.components, else the shared one. */}}
+{{- define "suiji.connectionsSecret" -}}
+{{- $own := index (.root.Values.secrets.components | default dict) .name -}}
+{{- if $own -}}
+{{- $own -}}
+{{- else -}}
+{{- include "suiji.secretName" .root -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The address of a service inside the cluster, as the others call it. */}}
 {{- define "suiji.address" -}}
 {{- printf "http://%s:%v" (include "suiji.component" (dict "root" .root "name" .name)) .root.Values.grpcPort -}}

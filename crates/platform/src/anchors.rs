@@ -1,5 +1,5 @@
 //! Each service's audit chain anchored outside its own database. Soon after its start and then daily a service
-//! announces its chain's head (`platform.audit.anchored`: the position and hash of its last entry); every other service keeps
+//! announces its chain's head (`<service>.audit.anchored`: the position and hash of its last entry); every other service keeps
 //! the heads it hears in its own `audit_anchors`, and the public results page lists them. Whoever holds one
 //! service's database can rewrite an entry and hash the chain again, head included, and [`crate::audit::verify`]
 //! then finds it whole; [`verify_against`] compares the chain with the heads the others keep, and names the entries
@@ -19,8 +19,14 @@ use crate::inbox::{HandleError, TxHandler, payload};
 use crate::messages::msg;
 use crate::outbox::{self, Event, Relay};
 
-/// The routing key of an announced head.
-pub const ANCHORED: &str = "platform.audit.anchored";
+/// The binding that hears every service's announced head.
+pub const ANCHORED: &str = "*.audit.anchored";
+
+/// The routing key of `service`'s announced head: under the service's own name, so the broker lets only the
+/// service's own user publish it (docs/security.md).
+pub fn anchored(service: &str) -> String {
+    format!("{service}.audit.anchored")
+}
 /// How often a service announces its head (and once at its start).
 pub const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long after its start a service first announces its head.
@@ -60,7 +66,12 @@ pub async fn announce(db: &Db, service: &str) -> Result<Option<Anchor>, sqlx::Er
             nanos: (at_ms.rem_euclid(1000) * 1_000_000) as i32,
         }),
     };
-    outbox::enqueue(&mut tx, service, Event::new(ANCHORED, service, &event)).await?;
+    outbox::enqueue(
+        &mut tx,
+        service,
+        Event::new(&anchored(service), service, &event),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(Anchor { seq, hash, at_ms }))
 }
@@ -124,6 +135,11 @@ impl TxHandler for Keeper {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
         let head: AuditAnchored = payload(envelope)?;
         if head.service == self.service || head.service.is_empty() {
+            return Ok(());
+        }
+        // A head counts only under its own service's routing key, which only that service may publish.
+        if envelope.r#type != anchored(&head.service) {
+            tracing::warn!(service = %head.service, key = %envelope.r#type, "a head under another service's key, not kept");
             return Ok(());
         }
         let at_ms = head

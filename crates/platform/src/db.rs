@@ -107,11 +107,21 @@ impl Db {
                 .max_connections(1)
                 .connect(url)
                 .await?;
-            bootstrap
-                .execute(AssertSqlSafe(format!(
-                    "CREATE SCHEMA IF NOT EXISTS {schema}"
-                )))
-                .await?;
+            // A service's own role (docs/security.md) owns its schema, made beforehand by `suiji grants`, and may
+            // not create schemas: it is made here only when missing (PostgreSQL checks the right to create before it
+            // looks whether the schema exists).
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM pg_namespace WHERE nspname = $1")
+                    .bind(service)
+                    .fetch_optional(&bootstrap)
+                    .await?;
+            if exists.is_none() {
+                bootstrap
+                    .execute(AssertSqlSafe(format!(
+                        "CREATE SCHEMA IF NOT EXISTS {schema}"
+                    )))
+                    .await?;
+            }
             bootstrap.close().await;
             // The application name tells an operator's `pg_stat_activity` which service a connection serves.
             let set_path = format!(
@@ -203,12 +213,12 @@ impl Db {
 }
 
 /// Quotes an SQL identifier.
-fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Quotes an SQL string literal.
-fn quote_literal(text: &str) -> String {
+pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 

@@ -286,6 +286,14 @@ impl<H: TxHandler> Handler for Inbox<H> {
             Ok(_) => return Outcome::Reject("envelope without id".into()),
             Err(error) => return Outcome::Reject(format!("undecodable envelope: {error}")),
         };
+        // The broker checks who may publish a routing key (docs/security.md), not what the body says: an envelope
+        // naming another type than the key it came under is dead-lettered unread.
+        if envelope.r#type != message.routing_key {
+            return Outcome::Reject(format!(
+                "envelope of type {:?} under routing key {:?}",
+                envelope.r#type, message.routing_key
+            ));
+        }
         let span =
             tracing::info_span!("consume", routing_key = %message.routing_key, id = %envelope.id);
         crate::telemetry::set_parent_from(&span, &message.headers);

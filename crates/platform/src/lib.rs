@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod departments;
 pub mod error;
+pub mod grants;
 pub mod grpc;
 pub mod inbox;
 pub mod limits;

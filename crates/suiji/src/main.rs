@@ -105,6 +105,23 @@ enum Command {
         #[command(subcommand)]
         what: KeysCommand,
     },
+    /// What to run once so each service and the console reach only their own: the PostgreSQL statements that
+    /// make each a role owning its schema, and the rabbitmqctl commands that make each service a user allowed its
+    /// own queues and routing keys (docs/security.md). Prints them; runs nothing.
+    Grants {
+        /// The PostgreSQL database holding the schemas.
+        #[arg(long, default_value = "suiji")]
+        database: String,
+        /// The bus namespace (bus.namespace).
+        #[arg(long, default_value = "suiji")]
+        namespace: String,
+        /// The RabbitMQ virtual host.
+        #[arg(long, default_value = "/")]
+        vhost: String,
+        /// The roles' and users' names: this, then the service's name.
+        #[arg(long, default_value = "suiji_")]
+        prefix: String,
+    },
     /// Check a service's health (grpc.health.v1); exits non-zero unless SERVING.
     Health {
         /// Address, e.g. http://127.0.0.1:50051.
@@ -191,6 +208,50 @@ enum AuditCommand {
         /// The service.
         service: String,
     },
+}
+
+/// `suiji grants`: for each service and the console, its PostgreSQL statements (psql), then for each service its
+/// RabbitMQ user (rabbitmqctl, a shell script).
+fn grants_script(database: &str, namespace: &str, vhost: &str, prefix: &str) -> String {
+    use suiji_platform::grants;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut out = format!(
+        "-- PostgreSQL: run as a superuser connected to database {database} (psql -v ON_ERROR_STOP=1 -d {database}).\n\
+         -- Then give each role its password (\\password <role>) and each component its own database-url.\n"
+    );
+    let components = services::ALL
+        .iter()
+        .map(|s| s.name)
+        .chain([suiji_console::NAME]);
+    for name in components {
+        out.push_str(&format!("\n-- {name}\n"));
+        for statement in grants::postgres(database, name, &format!("{prefix}{name}")) {
+            out.push_str(&format!("{statement};\n"));
+        }
+    }
+    out.push_str(&format!(
+        "\n# RabbitMQ: run where rabbitmqctl reaches the broker; replace each <password>, and give each service its own\n\
+         # amqp-url. The services may declare the shared exchanges ({namespace}.events, .unrouted, .dlx) but publish only\n\
+         # their own routing keys.\n"
+    ));
+    for spec in services::ALL {
+        let user = format!("{prefix}{}", spec.name);
+        let g = grants::rabbitmq(namespace, spec.name, spec.publishes);
+        out.push_str(&format!(
+            "\n# {name}\nrabbitmqctl add_user {u} '<password>'\n\
+             rabbitmqctl set_permissions -p {v} {u} {c} {w} {r}\n\
+             rabbitmqctl set_topic_permissions -p {v} {u} {e} {p} '.*'\n",
+            name = spec.name,
+            u = quote(&user),
+            v = quote(vhost),
+            c = quote(&g.configure),
+            w = quote(&g.write),
+            r = quote(&g.read),
+            e = quote(&g.exchange),
+            p = quote(&g.publish),
+        ));
+    }
+    out
 }
 
 /// What a production process must not start with, each refusal naming its setting: development tokens (anyone
@@ -359,6 +420,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
+            Ok(())
+        }
+        Command::Grants {
+            database,
+            namespace,
+            vhost,
+            prefix,
+        } => {
+            print!("{}", grants_script(&database, &namespace, &vhost, &prefix));
             Ok(())
         }
         Command::Health { addr } => {

@@ -17,6 +17,8 @@ pub struct Spec {
     pub grpc_name: &'static str,
     /// Its migrations.
     pub migrations: fn() -> Migrations,
+    /// The first parts of the routing keys it publishes (its broker user may publish no other).
+    pub publishes: &'static [&'static str],
     /// Starts it.
     pub start: StartFn,
 }
@@ -27,36 +29,43 @@ pub const ALL: &[Spec] = &[
         name: suiji_catalog::NAME,
         grpc_name: suiji_catalog::GRPC_NAME,
         migrations: suiji_catalog::migrations,
+        publishes: &[suiji_catalog::NAME],
         start: |ctx| Box::pin(async move { suiji_catalog::start(&ctx).await }),
     },
     Spec {
         name: suiji_directories::NAME,
         grpc_name: suiji_directories::GRPC_NAME,
         migrations: suiji_directories::migrations,
+        publishes: &[suiji_directories::NAME],
         start: |ctx| Box::pin(async move { suiji_directories::start(&ctx).await }),
     },
     Spec {
         name: suiji_planning::NAME,
         grpc_name: suiji_planning::GRPC_NAME,
         migrations: suiji_planning::migrations,
+        publishes: &[suiji_planning::NAME],
         start: |ctx| Box::pin(async move { suiji_planning::start(&ctx).await }),
     },
     Spec {
         name: suiji_draw::NAME,
         grpc_name: suiji_draw::GRPC_NAME,
         migrations: suiji_draw::migrations,
+        publishes: &[suiji_draw::NAME],
         start: |ctx| Box::pin(async move { suiji_draw::start(&ctx).await }),
     },
     Spec {
         name: suiji_inspection::NAME,
         grpc_name: suiji_inspection::GRPC_NAME,
         migrations: suiji_inspection::migrations,
+        // The inspection service commands the draw (draw.command.*).
+        publishes: &[suiji_inspection::NAME, "draw.command"],
         start: |ctx| Box::pin(async move { suiji_inspection::start(&ctx).await }),
     },
     Spec {
         name: suiji_publication::NAME,
         grpc_name: suiji_publication::GRPC_NAME,
         migrations: suiji_publication::migrations,
+        publishes: &[suiji_publication::NAME],
         start: |ctx| Box::pin(async move { suiji_publication::start(&ctx).await }),
     },
 ];

@@ -5,4 +5,5 @@ mod anchors;
 mod common;
 mod fuzz;
 mod isolation;
+mod least_privilege;
 mod outbox_inbox;

@@ -402,6 +402,15 @@ async fn batches_commit_together_and_fail_alone(backend: Backend) {
     let inbox = std::sync::Arc::new(
         suiji_platform::inbox::Inbox::new(consumer.clone(), picky).batching(8, 1),
     );
+    // An envelope naming another type than the routing key it came under (a user allowed to publish one key,
+    // writing another's event in the body) is rejected unread.
+    let mut forged = delivery("forged", "test.good");
+    forged.routing_key = "test.allowed".into();
+    assert!(
+        matches!(inbox.handle(forged).await, Outcome::Reject(r) if r.contains("test.allowed")),
+        "a type not its routing key is rejected"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "and never handled");
     // Handled before: its repeat below must change nothing.
     assert_eq!(
         inbox.handle(delivery("early", "test.good")).await,
