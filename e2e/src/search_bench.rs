@@ -19,8 +19,13 @@ const TRADES: [&str; 12] = [
     "商贸", "科技", "食品", "餐饮", "建材", "医药", "物流", "电子", "机械", "化工", "服装", "农业",
 ];
 const FORMS: [&str; 4] = ["有限公司", "有限责任公司", "个体工商户", "农民专业合作社"];
-/// The two characters after the city are taken from here.
-const POOL: &str = "秦川长安丝路大唐华夏新城金鼎恒信宏达永盛鑫源泰和瑞丰嘉禾德润同仁百顺万通天成博远润泽明珠兴业聚福祥云东方海纳宇航晨光绿康宁世鸿运富民汇佳美乐众创智联优品尚高远景辉煌中正诚实";
+/// The two characters after the city (the 字号) are taken from 2,000 CJK characters: real names draw on the
+/// three thousand or so in common use, so most pairs of them are rare.
+fn pool() -> String {
+    (0..2000u32)
+        .filter_map(|i| char::from_u32(0x4E00 + i * 10))
+        .collect()
+}
 const RESULTS_PER_TARGET: i64 = 5;
 
 /// A kind of query: the text typed, from a number.
@@ -28,7 +33,7 @@ type Query = Box<dyn Fn(i64) -> String + Send + Sync>;
 
 /// The name of target `t`, as the SQL below makes it.
 fn name(t: i64) -> String {
-    let pool: Vec<char> = POOL.chars().collect();
+    let pool: Vec<char> = pool().chars().collect();
     let n = pool.len() as i64;
     format!(
         "{}{}{}{}{}",
@@ -48,11 +53,20 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Runs the benchmark.
-pub async fn run(records: i64, callers: usize, seconds: u64) -> anyhow::Result<()> {
+pub async fn run(
+    records: i64,
+    callers: usize,
+    seconds: u64,
+    keep: bool,
+    reuse: Option<&str>,
+) -> anyhow::Result<()> {
     if !testing::require(Backend::Servers).await {
         return Ok(());
     }
-    let isolated = testing::isolated(Backend::Servers).await;
+    let mut isolated = match reuse {
+        Some(name) => testing::reuse(name).await,
+        None => testing::isolated(Backend::Servers).await,
+    };
     let mut settings = (*isolated.settings).clone();
     // The callers stand for the public at many addresses.
     settings.grpc.limits.public_per_second = 1_000_000;
@@ -66,69 +80,72 @@ pub async fn run(records: i64, callers: usize, seconds: u64) -> anyhow::Result<(
     )
     .await;
     let db = publication.ctx.db.clone();
-    let started = Instant::now();
-    let template = serde_json::to_string(&PublicRecord {
-        id: "@ID@".into(),
-        credit_code: "@CODE@".into(),
-        target_name: "@NAME@".into(),
-        task_name: "基准联合抽查".into(),
-        authority: "咸阳市市场监督管理局".into(),
-        inspection_type: "双随机抽查".into(),
-        inspection_date: "@DATE@".into(),
-        item: "基准事项".into(),
-        result: "未发现问题".into(),
-        published_at: 1_800_000_000_000,
-        corrections: Vec::new(),
-    })?;
-    let array = |parts: &[&str]| format!("ARRAY['{}']", parts.join("','"));
-    // The database makes the rows: target t = g / 5, its name as `name(t)` makes it.
-    let sql = format!(
-        "INSERT INTO public_records (result_id, credit_code, target_name, sort_key, published_day, doc, name_key) \
-         SELECT id, code, nm, dt || '|' || id, '2026-12-01', \
-         replace(replace(replace(replace($1, '@ID@', id), '@CODE@', code), '@NAME@', nm), '@DATE@', dt), nm \
-         FROM (SELECT 'TASK-2026-' || lpad((g / 1000)::text, 6, '0') || '/T' || lpad(t::text, 8, '0') || '/SCJG/' \
-         || (g % {RESULTS_PER_TARGET}) AS id, '91610400' || lpad(t::text, 10, '0') AS code, \
-         {places}[1 + t % 10] || substr($2, 1 + ((t * 7919) % length($2))::int, 1) \
-         || substr($2, 1 + ((t * 104729 / 7) % length($2))::int, 1) || {trades}[1 + (t / 10) % 12] \
-         || {forms}[1 + (t / 120) % 4] AS nm, \
-         '2026-' || lpad((1 + g % 12)::text, 2, '0') || '-' || lpad((1 + g % 28)::text, 2, '0') AS dt \
-         FROM (SELECT g, g / {RESULTS_PER_TARGET} AS t FROM generate_series(0, $3 - 1) AS g) AS s) AS r",
-        places = array(&PLACES),
-        trades = array(&TRADES),
-        forms = array(&FORMS),
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&template)
-        .bind(POOL)
-        .bind(records)
+    if reuse.is_none() {
+        let started = Instant::now();
+        let template = serde_json::to_string(&PublicRecord {
+            id: "@ID@".into(),
+            credit_code: "@CODE@".into(),
+            target_name: "@NAME@".into(),
+            task_name: "基准联合抽查".into(),
+            authority: "咸阳市市场监督管理局".into(),
+            inspection_type: "双随机抽查".into(),
+            inspection_date: "@DATE@".into(),
+            item: "基准事项".into(),
+            result: "未发现问题".into(),
+            published_at: 1_800_000_000_000,
+            corrections: Vec::new(),
+        })?;
+        let array = |parts: &[&str]| format!("(ARRAY['{}'])", parts.join("','"));
+        // The database makes the rows: target t = g / 5, its name as `name(t)` makes it.
+        let sql = format!(
+            "INSERT INTO public_records (result_id, credit_code, target_name, sort_key, published_day, doc, name_key) \
+             SELECT id, code, nm, dt || '|' || id, '2026-12-01', \
+             replace(replace(replace(replace($1, '@ID@', id), '@CODE@', code), '@NAME@', nm), '@DATE@', dt), nm \
+             FROM (SELECT 'TASK-2026-' || lpad((g / 1000)::text, 6, '0') || '/T' || lpad(t::text, 8, '0') || '/SCJG/' \
+             || (g % {RESULTS_PER_TARGET}) AS id, '91610400' || lpad(t::text, 10, '0') AS code, \
+             {places}[1 + t % 10] || substr($2, 1 + ((t * 7919) % length($2))::int, 1) \
+             || substr($2, 1 + ((t * 104729 / 7) % length($2))::int, 1) || {trades}[1 + (t / 10) % 12] \
+             || {forms}[1 + (t / 120) % 4] AS nm, \
+             '2026-' || lpad((1 + g % 12)::text, 2, '0') || '-' || lpad((1 + g % 28)::text, 2, '0') AS dt \
+             FROM (SELECT g, g / {RESULTS_PER_TARGET} AS t FROM generate_series(0, $3 - 1) AS g) AS s) AS r",
+            places = array(&PLACES),
+            trades = array(&TRADES),
+            forms = array(&FORMS),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&template)
+            .bind(pool())
+            .bind(records)
+            .execute(db.pool())
+            .await?;
+        // The pairs as migration 1005 fills them for records published before it.
+        sqlx::query(
+            "INSERT INTO public_name_grams (gram, sort_key, name_key) SELECT DISTINCT substr(name_key, i, 2), \
+             sort_key, name_key FROM public_records, generate_series(1, length(name_key) - 1) AS i",
+        )
         .execute(db.pool())
         .await?;
-    // The pairs as migration 1005 fills them for records published before it.
-    sqlx::query(
-        "INSERT INTO public_name_grams (gram, sort_key) SELECT DISTINCT substr(name_key, i, 2), sort_key \
-         FROM public_records, generate_series(1, length(name_key) - 1) AS i",
-    )
-    .execute(db.pool())
-    .await?;
-    sqlx::query("ANALYZE public_records")
-        .execute(db.pool())
-        .await?;
-    sqlx::query("ANALYZE public_name_grams")
-        .execute(db.pool())
-        .await?;
-    let pairs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM public_name_grams")
-        .fetch_one(db.pool())
-        .await?;
-    println!(
-        "public search: {records} public records of {} targets and {pairs} name pairs made in {:.1} s",
-        records / RESULTS_PER_TARGET,
-        started.elapsed().as_secs_f64()
-    );
-
+        // As autovacuum leaves them in steady state: statistics, and the visibility map that lets the pairs' index
+        // be read without the table.
+        sqlx::query("VACUUM ANALYZE public_records")
+            .execute(db.pool())
+            .await?;
+        sqlx::query("VACUUM ANALYZE public_name_grams")
+            .execute(db.pool())
+            .await?;
+        let pairs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM public_name_grams")
+            .fetch_one(db.pool())
+            .await?;
+        println!(
+            "public search: {records} public records of {} targets and {pairs} name pairs made in {:.1} s",
+            records / RESULTS_PER_TARGET,
+            started.elapsed().as_secs_f64()
+        );
+    }
     // What the public types: a whole name, a city and the two characters after it, two characters alone, a
     // trade (one record in twelve), a trade and a form together, and a name no record has.
     let targets = records / RESULTS_PER_TARGET;
-    let pool: Vec<char> = POOL.chars().collect();
+    let pool: Vec<char> = pool().chars().collect();
     let kinds: [(&str, Query); 6] = [
         ("a whole name", Box::new(move |t| name(t % targets))),
         (
@@ -218,6 +235,9 @@ pub async fn run(records: i64, callers: usize, seconds: u64) -> anyhow::Result<(
         );
     }
     publication.stop().await;
+    if keep && let Some(name) = isolated.keep_database() {
+        println!("public search: database {name} kept");
+    }
     isolated.cleanup().await;
     Ok(())
 }

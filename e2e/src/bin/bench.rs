@@ -109,7 +109,14 @@ async fn main() -> anyhow::Result<()> {
         suiji_e2e::publication_bench::run(args.results, args.clients).await?;
     }
     if wants("public-search") {
-        suiji_e2e::search_bench::run(args.public_records, args.clients.min(8), 10).await?;
+        suiji_e2e::search_bench::run(
+            args.public_records,
+            args.clients.min(8),
+            10,
+            args.keep_database,
+            args.reuse_database.as_deref(),
+        )
+        .await?;
     }
     if wants("console-server") {
         suiji_e2e::console_bench::run(

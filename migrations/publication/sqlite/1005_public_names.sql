@@ -4,9 +4,11 @@
 ALTER TABLE public_records ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
 UPDATE public_records SET name_key = lower(target_name);
 
+-- The name rides in the index (a table without rowid is its primary key), so a search checks it there.
 CREATE TABLE public_name_grams (
     gram             TEXT NOT NULL,
     sort_key         TEXT NOT NULL,
+    name_key         TEXT NOT NULL,
     PRIMARY KEY (gram, sort_key)
 ) WITHOUT ROWID;
 WITH RECURSIVE pairs(sort_key, name_key, i) AS (
@@ -14,4 +16,5 @@ WITH RECURSIVE pairs(sort_key, name_key, i) AS (
     UNION ALL
     SELECT sort_key, name_key, i + 1 FROM pairs WHERE i + 2 <= length(name_key)
 )
-INSERT OR IGNORE INTO public_name_grams (gram, sort_key) SELECT substr(name_key, i, 2), sort_key FROM pairs;
+INSERT OR IGNORE INTO public_name_grams (gram, sort_key, name_key)
+SELECT substr(name_key, i, 2), sort_key, name_key FROM pairs;

@@ -208,14 +208,16 @@ pub async fn put_public(
         let grams = bigrams(&key);
         if !grams.is_empty() {
             let values: Vec<String> = (0..grams.len())
-                .map(|i| format!("(${}, $1)", i + 2))
+                .map(|i| format!("(${}, $1, $2)", i + 3))
                 .collect();
             let sql = format!(
-                "INSERT INTO public_name_grams (gram, sort_key) VALUES {} ON CONFLICT DO NOTHING",
+                "INSERT INTO public_name_grams (gram, sort_key, name_key) VALUES {} ON CONFLICT DO NOTHING",
                 values.join(", ")
             );
             // Only numbered placeholders are written into the text; the pairs are bound.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&sort_key);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&sort_key)
+                .bind(&key);
             for g in &grams {
                 q = q.bind(g);
             }
@@ -233,8 +235,9 @@ pub async fn put_public(
     Ok(())
 }
 
-/// How many rows of a pair the search counts before it calls the pair common.
-const PAIR_PROBE: i64 = 2_000;
+/// How many rows of a pair the search counts, first, and again when every pair reached that: most queries have a
+/// pair under a few hundred records and pay only the first count.
+const PAIR_PROBES: [i64; 2] = [256, 1_024];
 
 /// How many of a query's pairs the search weighs, at most.
 const PAIRS_WEIGHED: usize = 8;
@@ -275,10 +278,12 @@ pub async fn search_public(
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
+        // The names are checked in the index; only the page's records are read.
         sqlx::query(
-            "SELECT p.sort_key, p.doc FROM public_name_grams g JOIN public_records p ON p.sort_key = g.sort_key \
-             WHERE g.gram = $1 AND g.sort_key < $2 AND p.name_key LIKE $3 ESCAPE '\\' \
-             ORDER BY g.sort_key DESC LIMIT $4",
+            "SELECT p.sort_key, p.doc FROM (SELECT sort_key FROM public_name_grams \
+             WHERE gram = $1 AND sort_key < $2 AND name_key LIKE $3 ESCAPE '\\' \
+             ORDER BY sort_key DESC LIMIT $4) AS g JOIN public_records p ON p.sort_key = g.sort_key \
+             ORDER BY p.sort_key DESC",
         )
         .bind(gram)
         .bind(after)
@@ -295,23 +300,43 @@ pub async fn search_public(
         .collect()
 }
 
-/// The pair of `grams` kept under the fewest records (counting each up to [`PAIR_PROBE`]), or none when one of
-/// them is under no record at all, so nothing can match.
+/// The pair of `grams` kept under the fewest records, or none when one of them is under no record at all, so nothing
+/// can match. Each is counted up to the first of [`PAIR_PROBES`], all in one statement; when none is under it, again
+/// up to the next.
 async fn rarest_pair(conn: &mut AnyConnection, grams: &[String]) -> Result<Option<String>, Error> {
+    let weighed = &grams[..grams.len().min(PAIRS_WEIGHED)];
+    if weighed.is_empty() {
+        return Ok(None);
+    }
+    // Only numbered placeholders are written into the text; the pairs are bound.
+    let counts: Vec<String> = (0..weighed.len())
+        .map(|i| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM public_name_grams WHERE gram = ${} LIMIT $1) AS k{i}) AS n{i}",
+                i + 2
+            )
+        })
+        .collect();
+    let sql = format!("SELECT {}", counts.join(", "));
     let mut rarest: Option<(&String, i64)> = None;
-    for gram in grams.iter().take(PAIRS_WEIGHED) {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM public_name_grams WHERE gram = $1 LIMIT $2) AS kept",
-        )
-        .bind(gram)
-        .bind(PAIR_PROBE)
-        .fetch_one(&mut *conn)
-        .await?;
-        if n == 0 {
-            return Ok(None);
+    for limit in PAIR_PROBES {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(limit);
+        for g in weighed {
+            q = q.bind(g);
         }
-        if rarest.is_none_or(|(_, least)| n < least) {
-            rarest = Some((gram, n));
+        let row = q.fetch_one(&mut *conn).await?;
+        rarest = None;
+        for (i, gram) in weighed.iter().enumerate() {
+            let n: i64 = row.try_get(i)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if rarest.is_none_or(|(_, least)| n < least) {
+                rarest = Some((gram, n));
+            }
+        }
+        if rarest.is_some_and(|(_, least)| least < limit) {
+            break;
         }
     }
     Ok(rarest.map(|(g, _)| g.clone()))
