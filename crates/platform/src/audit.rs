@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::auth::Identity;
-use crate::db::{Db, Tx, now_ms};
+use crate::db::{Db, now_ms};
 use crate::messages::{Text, msg};
 
 /// The columns of an entry, in [`entry_of`]'s order.
@@ -137,7 +137,7 @@ pub fn digest_of<T: Serialize>(value: &T) -> String {
 /// transactions append one after the other: append last, just before committing, to hold it briefly.
 #[tracing::instrument(skip_all, fields(action = event.action, entity_id = event.entity_id))]
 pub async fn append(
-    tx: &mut Tx,
+    tx: &mut sqlx::AnyConnection,
     who: &Identity,
     event: AuditEvent<'_>,
 ) -> Result<AuditEntry, sqlx::Error> {
@@ -152,7 +152,7 @@ const INSERT_ROWS: usize = 80;
 /// head is moved on by all of them at once (which locks it until the transaction ends, so call this last), the
 /// entries are chained in memory and inserted together.
 pub async fn append_many(
-    tx: &mut Tx,
+    tx: &mut sqlx::AnyConnection,
     who: &Identity,
     events: Vec<AuditEvent<'_>>,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
@@ -161,7 +161,7 @@ pub async fn append_many(
     }
     let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(events.len() as i64)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
     let last: i64 = row.try_get("seq")?;
     let mut prev: String = row.try_get("hash")?;
@@ -225,12 +225,12 @@ pub async fn append_many(
         if with_head {
             q = q.bind(&prev);
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *tx).await?;
     }
     if !postgres {
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(entries)

@@ -12,6 +12,7 @@ use suiji_api::directories::v1::directories_service_client::DirectoriesServiceCl
 use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
+use suiji_platform::audit::{AuditEvent, digest_of};
 use suiji_platform::auth::{Identity, Tokens};
 use suiji_platform::calendar::{Calendar, CalendarError, Calendars};
 use suiji_platform::config::InspectionSettings;
@@ -1371,6 +1372,7 @@ impl Sagas {
             .into());
         }
         on_team(who, &stored.visit)?;
+        let before_digest = digest_of(&stored.visit);
         let Some(detail) = change(&mut stored.visit).map_err(refused)? else {
             return Ok(Changed::Unchanged(stored));
         };
@@ -1382,7 +1384,14 @@ impl Sagas {
             counts.2,
         );
         let saga = self
-            .record_visit(conn, who, &stored, (saga, counts), kind, detail)
+            .record_visit(
+                conn,
+                who,
+                (&stored, before_digest),
+                (saga, counts),
+                kind,
+                detail,
+            )
             .await?;
         stored.version += 1;
         Ok(Changed::Written(stored, Box::new((saga, counts))))
@@ -1394,7 +1403,7 @@ impl Sagas {
         &self,
         conn: &mut AnyConnection,
         who: &Identity,
-        stored: &StoredVisit,
+        (stored, before_digest): (&StoredVisit, String),
         (saga, counts): (Stored, store::Counts),
         kind: &'static str,
         detail: Text,
@@ -1402,6 +1411,15 @@ impl Sagas {
         let v = &stored.visit;
         let cause = format!("grpc:{}", uuid::Uuid::now_v7());
         let detail = detail.arg("visit", &v.id);
+        // The step on the service's hash chain too: who, what, the visit before and after (全程留痕).
+        let audited = AuditEvent {
+            action: kind,
+            entity: "visit",
+            entity_id: &v.id,
+            before_digest,
+            after_digest: digest_of(v),
+            detail: detail.to_stored(),
+        };
         let input = visit_input(kind, detail, counts);
         // A conclusion is announced with the saga's change (a visit's change never alters the participants, the
         // task's name or its lead, which the announcement names).
@@ -1430,6 +1448,7 @@ impl Sagas {
             (&step.stored.saga, step.read),
             &step.entry,
             &events,
+            (who, audited),
         )
         .await?;
         Ok(step.stored)

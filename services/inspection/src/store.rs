@@ -1,6 +1,8 @@
 //! Sagas as versioned rows with their ordered history and durable timers.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use suiji_platform::audit::{self, AuditEvent};
+use suiji_platform::auth::Identity;
 use suiji_platform::error::Error;
 use suiji_platform::messages::Text;
 use suiji_platform::messages::msg;
@@ -191,11 +193,13 @@ pub async fn write_visit_step(
     (saga, read): (&Saga, i64),
     entry: &Entry,
     events: &Prepared,
+    (who, audited): (&Identity, AuditEvent<'_>),
 ) -> Result<(), Error> {
     if !suiji_platform::db::is_postgres(conn) {
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         update_visit(&mut tx, visit, visit_read, entry.at).await?;
         update(&mut tx, saga, read, entry, events).await?;
+        audit::append(&mut tx, who, audited).await?;
         tx.commit().await?;
         return Ok(());
     }
@@ -218,13 +222,18 @@ pub async fn write_visit_step(
         .bind(concluded as i64)
         .bind(doc(visit)?)
         .bind(i64::from(visit.schedule_by_provisional));
-    let written: i64 = events.bind(query).fetch_one(&mut *conn).await?.try_get(0)?;
+    // The step, then its entry on the service's hash chain, in one transaction: the chain's head is locked from the
+    // entry to the commit only.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let written: i64 = events.bind(query).fetch_one(&mut *tx).await?.try_get(0)?;
     if written == 0 {
         return Err(Error::Conflict(format!(
             "visit {} or the saga of task {} changed since they were read",
             visit.id, saga.task_id
         )));
     }
+    audit::append(&mut tx, who, audited).await?;
+    tx.commit().await?;
     Ok(())
 }
 

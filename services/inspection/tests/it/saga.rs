@@ -984,6 +984,64 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     assert_eq!(concluded.outcome, pb::VisitOutcome::Inspected as i32);
     assert!(concluded.signed_by.is_empty() && !concluded.refusal_note.is_empty());
     assert!(concluded.team.iter().all(|m| m.confirmed));
+    // Every step of the visit is on the service's hash chain, by whom, with the visit's digest before and after
+    // (全程留痕), and the chain holds.
+    let steps: Vec<(String, String, String, String)> = sqlx::query(
+        "SELECT action, department, before_digest, after_digest FROM audit_log \
+         WHERE entity = 'visit' AND entity_id = $1 ORDER BY seq",
+    )
+    .bind(&first.id)
+    .fetch_all(inspection.ctx.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        use sqlx::Row;
+        (
+            r.get("action"),
+            r.get("department"),
+            r.get("before_digest"),
+            r.get("after_digest"),
+        )
+    })
+    .collect();
+    let actions: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(a, d, _, _)| (a.as_str(), d.as_str()))
+        .filter(|(a, _)| ["visit.signed", "visit.confirmed", "visit.concluded"].contains(a))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("visit.signed", SCJG),
+            ("visit.confirmed", SCJG),
+            ("visit.confirmed", STHJ),
+            ("visit.concluded", SCJG)
+        ],
+        "{steps:#?}"
+    );
+    assert!(steps.iter().any(|(a, _, _, _)| a == "visit.findings"));
+    assert!(
+        steps.iter().all(|s| s.2 != s.3),
+        "each step changed the visit: {steps:#?}"
+    );
+    let mut conn = inspection.ctx.db.pool().acquire().await.unwrap();
+    let (stored, _, _) = suiji_inspection::store::get_visit_counted(&mut conn, &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        steps.last().unwrap().3,
+        suiji_platform::audit::digest_of(&stored.visit),
+        "the last entry names the visit as stored"
+    );
+    assert!(matches!(
+        suiji_platform::audit::verify(&inspection.ctx.db)
+            .await
+            .unwrap(),
+        suiji_platform::audit::Verification::Intact { .. }
+    ));
     let after = public
         .verify_visit_code(pb::VerifyVisitCodeRequest {
             code: first.verification_code.clone(),

@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use suiji_inspection::domain::saga::{Phase, Saga};
 use suiji_inspection::domain::visit::Visit;
 use suiji_inspection::store::{self, Entry};
+use suiji_platform::audit::AuditEvent;
+use suiji_platform::auth::Identity;
 use suiji_platform::db::Db;
 use suiji_platform::error::Error;
 use suiji_platform::on_both_backends;
@@ -131,6 +133,26 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
     scheduled.scheduled_for = Some(day);
     saga.task_name = "联合抽查（改）".into();
 
+    // Each step goes on the service's hash chain with its write, or not at all.
+    let who = Identity {
+        subject: "tester@610400-SCJG/inspection.coordinator".into(),
+        department: "610400-SCJG".into(),
+        roles: vec!["inspection.coordinator".into()],
+    };
+    let step = || AuditEvent {
+        action: "visit.scheduled",
+        entity: "visit",
+        entity_id: "V-1",
+        before_digest: "b".into(),
+        after_digest: "a".into(),
+        detail: String::new(),
+    };
+    let audited = |db: Db| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    };
     // The visit was changed by someone else since it was read (version 0 is not its version 1): nothing at all.
     let mut conn = db.pool().acquire().await.expect("a connection");
     let stale_visit = store::write_visit_step(
@@ -139,6 +161,7 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
         (&saga, 1),
         &entry(2, "stale visit"),
         &events(2),
+        (&who, step()),
     )
     .await;
     assert!(
@@ -154,6 +177,7 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
         (&saga, 0),
         &entry(1, "stale saga"),
         &events(2),
+        (&who, step()),
     )
     .await;
     assert!(
@@ -162,6 +186,11 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
     );
     assert_eq!(state(&db).await, (1, 1, 1, None, outbox_before));
 
+    assert_eq!(
+        audited(db.clone()).await,
+        0,
+        "a refused step leaves no entry"
+    );
     // Both as read: the visit, the saga with its history line, and both events.
     store::write_visit_step(
         &mut conn,
@@ -169,10 +198,12 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
         (&saga, 1),
         &entry(2, "scheduled"),
         &events(2),
+        (&who, step()),
     )
     .await
     .expect("written");
     assert_eq!(state(&db).await, (2, 2, 2, Some(day), outbox_before + 2));
+    assert_eq!(audited(db.clone()).await, 1, "the step, once, on the chain");
     let stored = store::get(&mut conn, TASK)
         .await
         .expect("read")
