@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use sqlx::Row;
 use suiji_api::events::v1::{AuditAnchored, Envelope};
 use tokio_util::sync::CancellationToken;
@@ -197,30 +196,27 @@ pub async fn latest(db: &Db, limit: i64) -> Result<Vec<(String, Anchor)>, sqlx::
 pub async fn verify_against(db: &Db, anchors: &[Anchor]) -> Result<Verification, sqlx::Error> {
     // A link broken within the chain is named exactly; only a chain whole in itself is held to the heads.
     let own = crate::audit::verify(db).await?;
-    if matches!(own, Verification::Broken { .. }) {
-        return Ok(own);
-    }
+    let last = match &own {
+        Verification::Broken { .. } => return Ok(own),
+        Verification::Intact { entries, .. } => *entries,
+    };
+    // The chain is whole and numbered from 1 to `last`: each head is one lookup of the entry at its position.
     let mut anchors = anchors.to_vec();
     anchors.sort_by_key(|a| a.seq);
-    let mut pending = anchors.iter().peekable();
     let mut matched = 0i64;
-    let mut rows = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq").fetch(db.pool());
-    let mut last = 0i64;
-    while let Some(row) = rows.try_next().await? {
-        let (seq, hash): (i64, String) = (row.try_get("seq")?, row.try_get("hash")?);
-        last = seq;
-        while let Some(anchor) = pending.next_if(|a| a.seq <= seq) {
-            if anchor.seq == seq && anchor.hash == hash {
-                matched = seq;
-                continue;
-            }
+    for anchor in &anchors {
+        if anchor.seq > last {
+            // A head beyond the chain's end: the entries after it were removed.
+            return Ok(broken(matched.max(last), anchor));
+        }
+        let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(anchor.seq)
+            .fetch_optional(db.pool())
+            .await?;
+        if hash.as_deref() != Some(anchor.hash.as_str()) {
             return Ok(broken(matched, anchor));
         }
-    }
-    drop(rows);
-    // A head beyond the chain's end: the entries after it were removed.
-    if let Some(anchor) = pending.next() {
-        return Ok(broken(matched.max(last), anchor));
+        matched = anchor.seq;
     }
     Ok(own)
 }
