@@ -4,11 +4,15 @@
 // imports the file again on the English page, to read the same rejection in English. Screenshots of the report in
 // both languages, at a desktop's and a phone's width, go under target/console-screenshots/ (import-rejected-…).
 //
-//   node e2e/browser/console_import.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD FILE_NAME HEX
+// Last, a clerk of a department that does not keep the directory of targets (OTHER_USERNAME) signs in: the page
+// offers only the inspectors, and says who imports the targets (import-other-…).
+//
+//   node e2e/browser/console_import.mjs http://127.0.0.1:PORT/console USERNAME PASSWORD FILE_NAME HEX \
+//        OTHER_USERNAME OTHER_PASSWORD
 import fs from 'node:fs';
 import { drive } from './chromium.mjs';
 
-const [url, username, password, name, hex] = process.argv.slice(2);
+const [url, username, password, name, hex, otherUsername, otherPassword] = process.argv.slice(2);
 await drive(async (page) => {
   await page.goto(`${url}/import`);
   await page.waitForSelector('#sign-in-username');
@@ -46,7 +50,32 @@ await drive(async (page) => {
   await page.waitForSelector('[data-test=targets] a[data-target]', { timeout: 60000 });
   const [exported] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-targets]')]);
   const exportedText = fs.readFileSync(await exported.path(), 'utf8');
+  // Another department's clerk: no target import offered.
+  await page.context().clearCookies();
+  const other = {};
+  for (const lang of ['zh-CN', 'en']) {
+    await page.evaluate((l) => localStorage.setItem('suiji.lang', l), lang);
+    await page.goto(`${url}/import`);
+    if (lang === 'zh-CN') {
+      await page.waitForSelector('#sign-in-username');
+      await page.fill('#sign-in-username', otherUsername);
+      await page.fill('#sign-in-password', otherPassword);
+      await page.click('[data-test=sign-in]');
+    }
+    await page.waitForSelector('[data-test=targets-elsewhere]');
+    other[lang] = {
+      hint: (await page.textContent('[data-test=targets-elsewhere]')).trim(),
+      targetsOffered: (await page.$('[data-test=import-targets]')) !== null,
+      chosen: await page.$eval('.el-radio.is-checked', (r) => r.innerText.trim()),
+    };
+    for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `${shots}import-other-${lang}-${form}.png`, fullPage: true });
+    }
+    await page.setViewportSize({ width: 1366, height: 860 });
+  }
   return {
+    other,
     summary,
     rejections,
     downloadName: download.suggestedFilename(),

@@ -922,7 +922,8 @@ async fn console_of(settings: &Settings) -> anyhow::Result<suiji_console::Consol
         db,
         services,
         settings.console.clone(),
-    ))
+    )
+    .with_target_sources(settings.directories.target_sources.clone()))
 }
 
 /// Serves `console` until `shutdown`.

@@ -853,6 +853,7 @@ async fn clerks_import_a_directory_in_the_console() {
     // The market regulator's clerk: the directory of targets is kept by the departments directories.target_sources
     // names.
     let (console, password) = (started.console.clone(), started.password("zhang.san"));
+    let other = started.password("li.si");
     let text = "类型,统一社会信用代码,名称,行政区划\r\n企业,91350100M000100Y43,某商贸有限公司,610402\r\n\
                 企业,914403001922038217,校验码错的店,610404\r\n";
     let (bytes, _, _) = encoding_rs::GB18030.encode(text);
@@ -864,9 +865,29 @@ async fn clerks_import_a_directory_in_the_console() {
             &password,
             "名录.csv",
             &hex::encode(&bytes),
+            "li.si",
+            &other,
         ],
     );
     assert_eq!(seen["errors"].as_array().unwrap().len(), 0, "{seen}");
+    // The environmental bureau's clerk keeps no directory of targets: the page offers its inspectors only.
+    for (lang, chosen, hint) in [
+        (
+            "zh-CN",
+            "执法检查人员名录库",
+            "检查对象名录库由部署指定的部门",
+        ),
+        (
+            "en",
+            "Inspectors directory",
+            "The targets directory is imported by",
+        ),
+    ] {
+        let o = &seen["other"][lang];
+        assert_eq!(o["targetsOffered"], false, "{seen}");
+        assert_eq!(o["chosen"], chosen, "{seen}");
+        assert!(o["hint"].as_str().unwrap().starts_with(hint), "{seen}");
+    }
     assert!(
         seen["summary"]
             .as_str()

@@ -68,6 +68,8 @@ pub struct Console {
     oidc: Option<oidc::Provider>,
     /// Rejected-rows files of the imports made here, by a random id, kept an hour.
     rejected: moka::sync::Cache<String, import::RejectedFile>,
+    /// The departments that keep the directory of targets (`directories.target_sources`): only theirs import it.
+    target_sources: Arc<Vec<String>>,
 }
 
 impl Console {
@@ -84,7 +86,15 @@ impl Console {
                 .max_capacity(200)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
+            target_sources: Arc::new(Vec::new()),
         }
+    }
+
+    /// The departments that keep the directory of targets (`directories.target_sources`), so the app offers the
+    /// target import only to their people (the directories service refuses the others anyway).
+    pub fn with_target_sources(mut self, departments: Vec<String>) -> Self {
+        self.target_sources = Arc::new(departments);
+        self
     }
 
     /// The local accounts.
@@ -347,8 +357,8 @@ struct SignIn {
     password: String,
 }
 
-/// What the app knows of the signed-in person.
-fn me_json(session: &Session) -> serde_json::Value {
+/// What the app knows of the signed-in person, and whether their department keeps the directory of targets.
+fn me_json(c: &Console, session: &Session) -> serde_json::Value {
     serde_json::json!({
         "subject": session.identity.subject,
         "displayName": session.display_name,
@@ -356,6 +366,7 @@ fn me_json(session: &Session) -> serde_json::Value {
         "roles": session.identity.roles,
         "csrf": session.csrf,
         "expiresAt": session.expires_at,
+        "importsTargets": c.target_sources.contains(&session.identity.department),
     })
 }
 
@@ -427,7 +438,7 @@ async fn sign_in(State(c): State<Console>, Json(form): Json<SignIn>) -> Response
                 "{COOKIE}={id}; Path={PATH}; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
                 sessions::LIFETIME.as_secs()
             );
-            ([(header::SET_COOKIE, cookie)], Json(me_json(&session))).into_response()
+            ([(header::SET_COOKIE, cookie)], Json(me_json(&c, &session))).into_response()
         }
         Err(error) => {
             tracing::error!(%error, "starting a session");
@@ -460,9 +471,12 @@ async fn sign_out(State(c): State<Console>, headers: HeaderMap) -> Response {
 }
 
 /// Who is signed in.
-async fn me(axum::Extension(caller): axum::Extension<Caller>) -> Response {
+async fn me(
+    State(c): State<Console>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Response {
     match caller.session() {
-        Ok(session) => Json(me_json(&session)).into_response(),
+        Ok(session) => Json(me_json(&c, &session)).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -10,6 +10,8 @@ export interface Me {
   department: string;
   roles: string[];
   csrf: string;
+  // Whether the person's department keeps the directory of targets (directories.target_sources).
+  importsTargets: boolean;
 }
 
 export class SignInFailed extends Error {

@@ -1020,6 +1020,8 @@ const en: typeof zh = {
     download: 'Download the rejected rows (fix them and import again)',
     noFile: 'Choose a file to import',
     forbidden: 'Your account may not maintain the directories',
+    targetsElsewhere:
+      'The targets directory is imported by the departments the deployment names (such as market regulation); here your department imports its own inspectors.',
   },
 };
 
