@@ -60,6 +60,9 @@ enum ResultCommand {
         /// Only those past their due date.
         #[arg(long)]
         overdue: bool,
+        /// Only those whose withholding a clerk asked for and the head has not yet decided.
+        #[arg(long)]
+        withholding_asked: bool,
     },
     /// Show one result with its history.
     Show {
@@ -303,6 +306,7 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
             task,
             state,
             overdue,
+            withholding_asked,
         } => {
             let mut page_token = String::new();
             loop {
@@ -314,6 +318,7 @@ pub async fn run(args: ResultArgs) -> anyhow::Result<()> {
                         overdue_only: overdue,
                         page_size: 500,
                         page_token,
+                        withholding_requested: withholding_asked,
                     })
                     .await
                     .map_err(show_status)?

@@ -214,6 +214,7 @@ impl PublicationService for Api {
             task_id: r.task_id,
             states,
             overdue_on: None,
+            withholding_asked: r.withholding_requested,
         };
         let results = self
             .publications

@@ -42,7 +42,7 @@ fn due(r: &Res) -> String {
 pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
     let done = sqlx::query(
         "INSERT INTO results (id, task_id, department, state, entered, problem, inspection_date, due_date, version, doc, updated_at, \
-         due_provisional) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+         due_provisional, asked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&r.id)
     .bind(&r.task_id)
@@ -55,6 +55,7 @@ pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
     .bind(encode(r)?)
     .bind(now)
     .bind(flag(r.due_provisional))
+    .bind(flag(r.withholding.is_some()))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -64,7 +65,7 @@ pub async fn insert(tx: &mut Tx, r: &Res, now: i64) -> Result<bool, Error> {
 pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), Error> {
     let done = sqlx::query(
         "UPDATE results SET state = $1, entered = $2, problem = $3, due_date = $4, version = version + 1, doc = $5, \
-         updated_at = $6, due_provisional = $9 WHERE id = $7 AND version = $8",
+         updated_at = $6, due_provisional = $9, asked = $10 WHERE id = $7 AND version = $8",
     )
     .bind(r.state.as_str())
     .bind(flag(r.state.is_entered()))
@@ -75,6 +76,7 @@ pub async fn update(tx: &mut Tx, r: &Res, version: i64, now: i64) -> Result<(), 
     .bind(&r.id)
     .bind(version)
     .bind(flag(r.due_provisional))
+    .bind(flag(r.withholding.is_some()))
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 1 {
@@ -122,6 +124,8 @@ pub struct Filter {
     pub states: Vec<State>,
     /// Only those past their due date on this day (YYYY-MM-DD).
     pub overdue_on: Option<String>,
+    /// Only those whose withholding waits on the head.
+    pub withholding_asked: bool,
 }
 
 /// A page of results, in id order.
@@ -139,6 +143,10 @@ pub async fn list(conn: &mut AnyConnection, f: &Filter, page: &Page) -> Result<V
             " AND state NOT IN ('published', 'withheld') AND due_date <> '' AND due_date < ${}",
             binds.len()
         ));
+    }
+    if f.withholding_asked {
+        // A literal, so the plan reads the partial index of the few rows asked (migration 1006).
+        filters.push_str(" AND asked = 1");
     }
     // A state is written as a literal (one of `State::as_str`, never the caller's text): PostgreSQL plans a prepared
     // statement once for any parameters, and only a literal state lets that plan read the state's index range.

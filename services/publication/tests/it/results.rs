@@ -12,7 +12,7 @@ use suiji_publication::connector::signature;
 use suiji_publication::service::{ROLE_ENTRY, ROLE_HEAD};
 use tonic::Code;
 
-use crate::{SCJG, STHJ, Setup, content, http_get, publish, results};
+use crate::{Client, SCJG, STHJ, Setup, content, http_get, publish, results};
 
 on_both_backends!(
     results_from_entry_to_the_public,
@@ -383,6 +383,33 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         .unwrap();
     let request = asked.withholding_request.unwrap();
     assert_eq!(request.reason, "案件调查中，公示将影响调查");
+    // What waits on the head, as 工作台 asks for it: this one request, and nothing once it is decided.
+    let waiting = |c: Client| async move {
+        c.clone()
+            .list_results(pb::ListResultsRequest {
+                withholding_requested: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(waiting(s.head(SCJG)).await, vec![id(2)]);
+    // Migration 1006 finds the requests made before it by this pattern in the stored document.
+    let by_pattern: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM results WHERE doc LIKE '%\"withholding\":{%'")
+            .fetch_all(s.publication.ctx.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(by_pattern, vec![id(2)]);
+    assert!(
+        waiting(s.head(STHJ)).await.is_empty(),
+        "another department's"
+    );
     // The head's own request is not the head's to grant.
     let both = s.client(SCJG, &[ROLE_ENTRY, ROLE_HEAD]);
     let e = both
@@ -394,6 +421,10 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         })
         .await;
     assert!(e.is_ok(), "another person's request is declined: {e:?}");
+    assert!(
+        waiting(s.head(SCJG)).await.is_empty(),
+        "declined: no longer waiting"
+    );
     both.clone()
         .request_withholding(ask("涉及国家秘密"))
         .await
@@ -413,6 +444,10 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         .result
         .unwrap();
     assert_eq!(withheld.state, pb::ResultState::Withheld as i32);
+    assert!(
+        waiting(s.head(SCJG)).await.is_empty(),
+        "granted: no longer waiting"
+    );
     assert_eq!(withheld.reason, "涉及国家秘密");
     assert!(withheld.withholding_request.is_none());
     assert!(withheld.content.is_some(), "archived with what was found");
