@@ -396,6 +396,55 @@ async fn delete_namespace_now(namespace: &str) {
     let _ = conn.close(200, "bye".into()).await;
 }
 
+/// The PostgreSQL roles and RabbitMQ users a test made (least privilege), removed when it ends, passed or not.
+/// Declare it before the test's [`Isolated`], so it is dropped after the database: a role that owns objects
+/// cannot be dropped.
+#[derive(Default)]
+pub struct Grantees {
+    /// PostgreSQL roles.
+    pub roles: Vec<String>,
+    /// RabbitMQ users.
+    pub users: Vec<String>,
+}
+
+impl Drop for Grantees {
+    fn drop(&mut self) {
+        for user in &self.users {
+            let _ = std::process::Command::new("rabbitmqctl")
+                .args(["-q", "delete_user", user])
+                .output();
+        }
+        let roles = std::mem::take(&mut self.roles);
+        // A runtime of its own: a test's runtime may be gone, or panicking, here.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let Ok(admin) = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&postgres_url())
+                    .await
+                else {
+                    return;
+                };
+                for role in roles {
+                    let drop = format!("DROP ROLE IF EXISTS \"{role}\"");
+                    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                        .execute(&admin)
+                        .await
+                    {
+                        eprintln!("cleanup: role {role} left: {e}");
+                    }
+                }
+                admin.close().await;
+            })
+        })
+        .join();
+    }
+}
+
 /// A service running for a test.
 pub struct Running {
     /// `http://127.0.0.1:port`.

@@ -1358,3 +1358,86 @@ async fn the_demo_story_leaves_work_for_each_person() {
     terminate(again.dev);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `suiji grants` printed as an operator runs it: its SQL through the superuser into a fresh database, its
+/// `rabbitmqctl` lines in a shell with a password put in. Every service and the console then has a role owning its
+/// schema, and every service a broker user limited to its own routing keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_grants_run_as_printed() {
+    use suiji_platform::testing::{self, Backend};
+    if !testing::require(Backend::Servers).await {
+        return;
+    }
+    let mut grantees = testing::Grantees::default();
+    let isolated = testing::isolated(Backend::Servers).await;
+    let url = isolated.settings.database.url.expose().to_string();
+    let database = url.rsplit('/').next().unwrap().to_string();
+    let namespace = isolated.settings.bus.namespace.clone();
+    let prefix = format!("{namespace}_");
+    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["grants", "--database", &database, "--namespace", &namespace])
+        .args(["--prefix", &prefix])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let components = [
+        "catalog",
+        "directories",
+        "planning",
+        "draw",
+        "inspection",
+        "publication",
+        "console",
+    ];
+    grantees.roles = components.iter().map(|c| format!("{prefix}{c}")).collect();
+    grantees.users = components[..6]
+        .iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect();
+    let (sql, shell): (Vec<&str>, Vec<&str>) = printed
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .partition(|l| !l.starts_with("rabbitmqctl"));
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.join("\n")))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("the printed SQL: {e}\n{printed}"));
+    for c in components {
+        let owner: String = sqlx::query_scalar(
+            "SELECT r.rolname::text FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = $1",
+        )
+        .bind(c)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        assert_eq!(owner, format!("{prefix}{c}"), "{c}'s schema");
+    }
+    admin.close().await;
+    for line in shell {
+        let line = line.replace("<password>", "secret");
+        let status = Command::new("sh").args(["-c", &line]).output().unwrap();
+        assert!(status.status.success(), "{line}: {status:?}");
+    }
+    let topics = Command::new("rabbitmqctl")
+        .args([
+            "-q",
+            "list_user_topic_permissions",
+            &format!("{prefix}inspection"),
+        ])
+        .output()
+        .unwrap();
+    let topics = String::from_utf8_lossy(&topics.stdout);
+    assert!(
+        topics.contains(&format!("{namespace}.events"))
+            && topics.contains("^(inspection|draw\\.command)\\."),
+        "{topics}"
+    );
+    isolated.cleanup().await;
+    drop(grantees);
+}

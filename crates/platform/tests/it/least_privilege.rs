@@ -38,52 +38,6 @@ fn rabbitmqctl(args: &[&str]) {
     );
 }
 
-/// The roles and users a test made, removed when it ends, passed or not (after its database, which `Isolated`
-/// drops: a role that owns objects cannot be dropped).
-#[derive(Default)]
-struct Made {
-    roles: Vec<String>,
-    users: Vec<String>,
-}
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        for user in &self.users {
-            let _ = std::process::Command::new("rabbitmqctl")
-                .args(["-q", "delete_user", user])
-                .output();
-        }
-        let roles = std::mem::take(&mut self.roles);
-        // A runtime of its own: a test's runtime may be gone, or panicking, here.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let Ok(admin) = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&testing::postgres_url())
-                    .await
-                else {
-                    return;
-                };
-                for role in roles {
-                    let drop = format!("DROP ROLE IF EXISTS \"{role}\"");
-                    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-                        .execute(&admin)
-                        .await
-                    {
-                        eprintln!("cleanup: role {role} left: {e}");
-                    }
-                }
-                admin.close().await;
-            })
-        })
-        .join();
-    }
-}
-
 struct Count(Arc<AtomicUsize>);
 
 #[async_trait::async_trait]
@@ -109,7 +63,7 @@ async fn each_service_reaches_only_its_own() {
         return;
     }
     // Declared before the isolation, so dropped after it (its database gone first) should the test fail.
-    let mut made = Made::default();
+    let mut made = testing::Grantees::default();
     let isolated = testing::isolated(Backend::Servers).await;
     let url = isolated.settings.database.url.expose().to_string();
     let (server, database) = url.rsplit_once('/').unwrap();
