@@ -215,12 +215,12 @@ pub async fn put_public(
     if correction.is_none() {
         let grams = bigrams(&key);
         if !grams.is_empty() {
-            let values: Vec<String> = (0..grams.len())
-                .map(|i| format!("(${}, $1, $2)", i + 3))
-                .collect();
+            // Each row its pair, after the sort key ($1) and the name ($2) they share.
+            let values = suiji_platform::db::values_rows_from(3, grams.len(), 1, |p| {
+                format!("({}, $1, $2)", p[0])
+            });
             let sql = format!(
-                "INSERT INTO public_name_grams (gram, sort_key, name_key) VALUES {} ON CONFLICT DO NOTHING",
-                values.join(", ")
+                "INSERT INTO public_name_grams (gram, sort_key, name_key) VALUES {values} ON CONFLICT DO NOTHING"
             );
             // Only numbered placeholders are written into the text; the pairs are bound.
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
