@@ -495,6 +495,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "{service}: intact, {entries} entries, head {head}, {} heads kept by the other services match",
                         anchors.len()
                     );
+                    if spec.name == suiji_directories::NAME {
+                        verify_directory_rows(&db).await?;
+                    }
                     Ok(())
                 }
                 suiji_platform::audit::Verification::Broken { seq, reason } => {
@@ -532,6 +535,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Task(args) => plan_cmd::run_task(*args).await,
         Command::Draw(args) => draw_cmd::run(*args).await,
         Command::Result(args) => result_cmd::run(*args).await,
+    }
+}
+
+/// The directories' rows against their digests and the imports' audit entries ([`suiji_directories::changes`]).
+async fn verify_directory_rows(db: &suiji_platform::db::Db) -> anyhow::Result<()> {
+    use suiji_directories::changes::Finding;
+    match suiji_directories::changes::verify(db).await? {
+        Finding::Intact {
+            rows,
+            undigested,
+            writers,
+        } => {
+            println!(
+                "directories: {rows} rows match their digests and {writers} imports and credit changes their audit entries \
+                 ({undigested} rows written before digests were kept)"
+            );
+            Ok(())
+        }
+        Finding::RowAltered { table, id } => {
+            println!(
+                "directories: BROKEN: {table} row {id} no longer matches the digest its writer recorded"
+            );
+            std::process::exit(1);
+        }
+        Finding::WriterAltered { writer, list } => {
+            let what = if list == "before" {
+                "replaced"
+            } else {
+                "wrote"
+            };
+            println!(
+                "directories: BROKEN: the rows {writer} {what} no longer match its audit entry"
+            );
+            std::process::exit(1);
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
 use suiji_api::inspection::v1 as inspection;
-use suiji_platform::db::{Tx, now_ms};
+use suiji_platform::db::Tx;
 use suiji_platform::inbox::{self, Delivery, HandleError, TxHandler, payload};
 use tracing::Instrument;
 
@@ -130,17 +130,18 @@ impl History {
                     tracing::warn!(kind = %e.kind, "credit record of an unknown kind; no flag raised");
                     return Ok(());
                 };
-                // Flags are raised, never lowered here: leaving the list is a decision of its own. Neither flag
-                // is a snapshot filter column, so the target segments stay as they are.
-                sqlx::query(
-                    "UPDATE targets SET abnormal = CASE WHEN $1 = 1 THEN 1 ELSE abnormal END, \
-                     key_focus = CASE WHEN $2 = 1 THEN 1 ELSE key_focus END, updated_at = $3 WHERE id = $4",
+                // Flags are raised, never lowered here: leaving the list is a decision of its own. The change
+                // is recorded and audited as its own writer, named after the event.
+                crate::changes::raise_flags(
+                    tx,
+                    &format!("credit:{}", envelope.id),
+                    &e.target_id,
+                    (abnormal, key_focus),
+                    format!(
+                        "{}: {} from result {} of {}",
+                        e.target_id, e.kind, e.result_id, e.department_code
+                    ),
                 )
-                .bind(i64::from(abnormal))
-                .bind(i64::from(key_focus))
-                .bind(now_ms())
-                .bind(&e.target_id)
-                .execute(&mut **tx)
                 .await?;
             }
             other => tracing::debug!(routing_key = other, "ignored"),

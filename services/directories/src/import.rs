@@ -107,6 +107,11 @@ pub struct Summary {
     /// Time the busiest writer spent writing, in milliseconds (on SQLite reading and checking rows overlap
     /// with it; on PostgreSQL the writing begins once every row is read and sorted).
     pub write_ms: u64,
+    /// The digest of the rows it replaced, with who had written them and their digests
+    /// ([`crate::changes`]).
+    pub before_digest: String,
+    /// The digest of the rows it wrote.
+    pub after_digest: String,
 }
 
 /// Why an import could not run at all.
@@ -934,11 +939,13 @@ struct SortRow {
     prefix: u128,
     line: u64,
     id_len: u32,
+    /// The row's digest ([`store::row_digest`]), also in its COPY line.
+    digest: [u8; 32],
     bytes: Vec<u8>,
 }
 
 impl SortRow {
-    fn new(line: u64, id_len: u32, bytes: Vec<u8>) -> Self {
+    fn new(line: u64, id_len: u32, digest: [u8; 32], bytes: Vec<u8>) -> Self {
         let mut head = [0u8; 16];
         let id = &bytes[..id_len as usize];
         let n = id.len().min(16);
@@ -947,6 +954,7 @@ impl SortRow {
             prefix: u128::from_be_bytes(head),
             line,
             id_len,
+            digest,
             bytes,
         }
     }
@@ -973,8 +981,9 @@ impl SortRow {
         let mut bytes = Vec::with_capacity(320);
         bytes.extend_from_slice(id.as_bytes());
         let values = staged.record.values();
-        store::copy_line(&mut bytes, staged.line, values, import_id, now);
-        Self::new(staged.line, id.len() as u32, bytes)
+        let digest = store::row_digest(&values);
+        store::copy_line(&mut bytes, staged.line, values, &digest, import_id, now);
+        Self::new(staged.line, id.len() as u32, digest, bytes)
     }
 }
 
@@ -993,6 +1002,7 @@ impl extsort::Sortable for SortRow {
         writer.write_all(&self.line.to_le_bytes())?;
         writer.write_all(&self.id_len.to_le_bytes())?;
         writer.write_all(&(self.bytes.len() as u32).to_le_bytes())?;
+        writer.write_all(&self.digest)?;
         writer.write_all(&self.bytes)
     }
 
@@ -1001,21 +1011,24 @@ impl extsort::Sortable for SortRow {
         reader.read_exact(&mut head)?;
         let word = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap_or_default());
         let line = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+        let mut digest = [0u8; 32];
+        reader.read_exact(&mut digest)?;
         let mut bytes = vec![0; word(12) as usize];
         reader.read_exact(&mut bytes)?;
-        Ok(Self::new(line, word(8), bytes))
+        Ok(Self::new(line, word(8), digest, bytes))
     }
 }
 
 /// Sorts the checked rows by id on disk and hands them out in chunks of consecutive ids to whichever writer is free.
 /// A second row with an id is rejected here, naming the first; the rows that reach the writers have distinct ids.
+/// Returns the digest of the rows handed out ([`crate::changes::ListDigest`]).
 fn sort_rows(
     mut batches: mpsc::Receiver<Vec<SortRow>>,
     writers: mpsc::Sender<store::Chunk>,
     sizes: Sizes,
     counters: &Counters,
     reports: &mpsc::Sender<Report>,
-) -> Result<(), ImportError> {
+) -> Result<String, ImportError> {
     let io = |e: std::io::Error| ImportError::Io(format!("sorting the rows: {e}"));
     let mut sorter = extsort::ExternalSorter::new()
         .with_segment_size(sizes.sort_run)
@@ -1024,6 +1037,7 @@ fn sort_rows(
         sorter.push_iter(batch).map_err(io)?;
     }
     let mut chunk = store::Chunk::default();
+    let mut written = crate::changes::ListDigest::default();
     let mut last: Option<SortRow> = None;
     let deal = |chunk: &mut store::Chunk, last: &SortRow| {
         chunk.hi = String::from_utf8_lossy(last.id()).into_owned();
@@ -1039,7 +1053,7 @@ fn sort_rows(
             }
             if chunk.rows == sizes.chunk && !deal(&mut chunk, previous) {
                 // A writer stopped; its error is the import's.
-                return Ok(());
+                return Ok(written.finish());
             }
         }
         if chunk.rows == 0 {
@@ -1047,6 +1061,7 @@ fn sort_rows(
         }
         chunk.lines.extend_from_slice(row.copy_line());
         chunk.rows += 1;
+        written.written(&String::from_utf8_lossy(row.id()), Some(&row.digest));
         last = Some(row);
     }
     if let Some(previous) = &last
@@ -1054,7 +1069,7 @@ fn sort_rows(
     {
         deal(&mut chunk, previous);
     }
-    Ok(())
+    Ok(written.finish())
 }
 
 /// Writes chunks of rows in key order on one PostgreSQL connection, each in its own transaction.
@@ -1309,8 +1324,9 @@ pub async fn import<R: Record>(
         created += written.created;
         write_time = write_time.max(written.time);
     }
+    let mut after_digest = None;
     if let Some(sorter) = sorter {
-        sorter.await.map_err(|e| ImportError::Io(e.to_string()))??;
+        after_digest = Some(sorter.await.map_err(|e| ImportError::Io(e.to_string()))??);
     }
     parser.await.map_err(|e| ImportError::Io(e.to_string()))??;
     // A first load's copy is vacuumed before its indexes are built, and analysed once in place.
@@ -1341,7 +1357,14 @@ pub async fn import<R: Record>(
             pg.execute("ANALYZE inspectors").await?;
         }
     }
+    // What it wrote: on PostgreSQL as the sorted rows were handed out; on SQLite read back.
+    let after_digest = match after_digest {
+        Some(digest) => digest,
+        None => crate::changes::written_digest(db, R::TABLE.name, &import_id).await?,
+    };
     let summary = Summary {
+        before_digest: crate::changes::replaced_digest(db, &import_id).await?,
+        after_digest,
         rows_read: counters.rows_read.load(Ordering::Relaxed),
         accepted,
         rejected: counters.rejected.load(Ordering::Relaxed),

@@ -1,6 +1,7 @@
 //! The directories service: the two directories (两库) — inspection targets and inspectors — and the
 //! departments every other service refers to.
 
+pub mod changes;
 pub mod client;
 pub mod consumers;
 pub mod domain;

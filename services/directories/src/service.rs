@@ -196,7 +196,8 @@ impl Directories {
         Ok((targets, token))
     }
 
-    /// Imports records of kind `R`; the import is audited with its counts.
+    /// Imports records of kind `R`; the import is audited with its counts and the digests of what it replaced and
+    /// wrote ([`crate::changes`]).
     pub async fn import<R: import::Record>(
         &self,
         who: &Identity,
@@ -241,8 +242,8 @@ impl Directories {
             action: &action,
             entity: "import",
             entity_id: &summary.import_id,
-            before_digest: String::new(),
-            after_digest: String::new(),
+            before_digest: summary.before_digest.clone(),
+            after_digest: summary.after_digest.clone(),
             detail: format!(
                 "{file_name}: {} rows read, {} accepted ({} new), {} rejected",
                 summary.rows_read, summary.accepted, summary.created, summary.rejected

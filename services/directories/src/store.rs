@@ -45,7 +45,8 @@ pub enum Value<'a> {
 }
 
 /// A table that imports write to: its name and its data columns (the first is the key `id`); every such table
-/// also has `import_id`, `import_line`, `created_at` and `updated_at`.
+/// also has `digest` (of the data columns, [`row_digest`]), `import_id`, `import_line`, `created_at` and
+/// `updated_at`.
 pub struct Table {
     /// Table name.
     pub name: &'static str,
@@ -59,10 +60,10 @@ pub struct Table {
 }
 
 impl Table {
-    /// Every column an import writes: the data columns, then the import stamp and times.
+    /// Every column an import writes: the data columns, then the row's digest, the import stamp and times.
     pub fn import_columns(&self) -> String {
         format!(
-            "{}, import_id, import_line, created_at, updated_at",
+            "{}, digest, import_id, import_line, created_at, updated_at",
             self.columns.join(", ")
         )
     }
@@ -75,7 +76,7 @@ impl Table {
             .map(|c| format!("{c} = excluded.{c}"))
             .collect();
         format!(
-            "ON CONFLICT (id) DO UPDATE SET {}, import_id = excluded.import_id, import_line = excluded.import_line, \
+            "ON CONFLICT (id) DO UPDATE SET {}, digest = excluded.digest, import_id = excluded.import_id, import_line = excluded.import_line, \
              updated_at = excluded.updated_at WHERE {}.import_id <> excluded.import_id",
             updates.join(", "),
             self.name
@@ -125,6 +126,29 @@ pub const INSPECTORS: Table = Table {
     segmented: false,
     first_load: false,
 };
+
+/// A row's digest: SHA-256 over its data columns in the table's order, each as 0x00 when NULL, else 0x01, its
+/// text's length in bytes (four bytes, big-endian) and its UTF-8 text (integers in decimal). The same on both
+/// databases, as it is computed here, not in SQL.
+pub fn row_digest(values: &[Value<'_>]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut digits = itoa::Buffer::new();
+    for value in values {
+        let text = match value {
+            Value::Null => {
+                hash.update([0u8]);
+                continue;
+            }
+            Value::Text(t) => t.as_ref(),
+            Value::Int(n) => digits.format(*n),
+        };
+        hash.update([1u8]);
+        hash.update((text.len() as u32).to_be_bytes());
+        hash.update(text.as_bytes());
+    }
+    hash.finalize().into()
+}
 
 /// `value` as a quoted SQL literal (quotes doubled), for statements that take no bound values (`COPY`).
 pub fn literal(value: &str) -> String {
@@ -224,7 +248,8 @@ pub fn inspector_values(i: &Inspector) -> Vec<Value<'_>> {
 
 /// Inserts or updates rows of `table` for import `import_id`, at time `now`; each row is its file line and its
 /// values in the table's column order. The batch must not repeat an id. A row that this same import already
-/// wrote (from an earlier line) is left alone and reported as a duplicate.
+/// wrote (from an earlier line) is left alone and reported as a duplicate. Every row replaced is recorded in
+/// `import_changes` with the writer and digest it had.
 pub async fn upsert_rows(
     conn: &mut AnyConnection,
     table: &Table,
@@ -234,16 +259,46 @@ pub async fn upsert_rows(
 ) -> Result<BatchOutcome, sqlx::Error> {
     let name = table.name;
     let columns = table.import_columns();
-    let width = table.columns.len() + 4;
+    let width = table.columns.len() + 5;
     let on_conflict = table.on_conflict();
     let mut outcome = BatchOutcome::default();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let id_of = |values: &Vec<Value>| match &values[0] {
+            Value::Text(id) => id.to_string(),
+            _ => String::new(),
+        };
+        let ids: Vec<String> = chunk.iter().map(|(_, values)| id_of(values)).collect();
+        // What each existing row was, before this import writes it.
         let sql = format!(
-            "INSERT INTO {name} ({columns}) VALUES {} {on_conflict} RETURNING id, created_at",
+            "SELECT id, import_id, import_line, digest FROM {name} WHERE id IN ({})",
+            placeholder_list(1, ids.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(id.clone());
+        }
+        let existing: HashMap<String, (String, i64, Option<Vec<u8>>)> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("id")?,
+                    (
+                        row.try_get("import_id")?,
+                        row.try_get("import_line")?,
+                        row.try_get("digest")?,
+                    ),
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let digests: Vec<[u8; 32]> = chunk.iter().map(|(_, v)| row_digest(v)).collect();
+        let sql = format!(
+            "INSERT INTO {name} ({columns}) VALUES {} {on_conflict} RETURNING id",
             values_list(chunk.len(), width),
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (line, values) in chunk {
+        for ((line, values), digest) in chunk.iter().zip(&digests) {
             for value in values {
                 query = match value {
                     Value::Text(t) => query.bind(t.as_ref()),
@@ -252,65 +307,79 @@ pub async fn upsert_rows(
                 };
             }
             query = query
+                .bind(digest.to_vec())
                 .bind(import_id.to_string())
                 .bind(*line as i64)
                 .bind(now)
                 .bind(now);
         }
-        let written: HashMap<String, i64> = query
+        let written: std::collections::HashSet<String> = query
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<String, _>("id")?,
-                    row.try_get::<i64, _>("created_at")?,
-                ))
-            })
+            .map(|row| row.try_get::<String, _>("id"))
             .collect::<Result<_, sqlx::Error>>()?;
-        for created_at in written.values() {
-            if *created_at == now {
-                outcome.created += 1;
-            } else {
-                outcome.updated += 1;
+        let mut changes = Vec::new();
+        for ((line, id), digest) in chunk.iter().map(|(l, _)| *l).zip(ids).zip(&digests) {
+            match (written.contains(&id), existing.get(&id)) {
+                (true, None) => outcome.created += 1,
+                (true, Some((before_import, _, before_digest))) => {
+                    outcome.updated += 1;
+                    changes.push(Change {
+                        id,
+                        before_import: before_import.clone(),
+                        before_digest: before_digest.clone(),
+                        after_digest: digest.to_vec(),
+                    });
+                }
+                // This import wrote the id from an earlier line.
+                (false, first) => {
+                    let first_line = first.map_or(0, |(_, line, _)| *line) as u64;
+                    outcome.duplicates.push((line, id, first_line));
+                }
             }
         }
-        let id_of = |values: &Vec<Value>| match &values[0] {
-            Value::Text(id) => id.to_string(),
-            _ => String::new(),
-        };
-        let skipped: Vec<(u64, String)> = chunk
-            .iter()
-            .map(|(line, values)| (*line, id_of(values)))
-            .filter(|(_, id)| !written.contains_key(id))
-            .collect();
-        if !skipped.is_empty() {
-            let sql = format!(
-                "SELECT id, import_line FROM {name} WHERE id IN ({})",
-                placeholder_list(1, skipped.len())
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (_, id) in &skipped {
-                query = query.bind(id.clone());
-            }
-            let first: HashMap<String, i64> = query
-                .fetch_all(&mut *conn)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    Ok((
-                        row.try_get::<String, _>("id")?,
-                        row.try_get::<i64, _>("import_line")?,
-                    ))
-                })
-                .collect::<Result<_, sqlx::Error>>()?;
-            for (line, id) in skipped {
-                let first_line = first.get(&id).copied().unwrap_or(0) as u64;
-                outcome.duplicates.push((line, id, first_line));
-            }
-        }
+        record_changes(conn, import_id, &changes).await?;
     }
     Ok(outcome)
+}
+
+/// One row a writer replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The row's id.
+    pub id: String,
+    /// Who had written it.
+    pub before_import: String,
+    /// With what digest (`None`: before digests were kept).
+    pub before_digest: Option<Vec<u8>>,
+    /// The digest written now.
+    pub after_digest: Vec<u8>,
+}
+
+/// Records the rows `writer` replaced.
+pub async fn record_changes(
+    conn: &mut AnyConnection,
+    writer: &str,
+    changes: &[Change],
+) -> Result<(), sqlx::Error> {
+    for part in changes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO import_changes (import_id, id, before_import, before_digest, after_digest) VALUES {}",
+            values_list(part.len(), 5)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for c in part {
+            query = query
+                .bind(writer.to_string())
+                .bind(c.id.clone())
+                .bind(c.before_import.clone())
+                .bind(c.before_digest.clone())
+                .bind(c.after_digest.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Records the start of an import.
@@ -380,8 +449,15 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&bytes[plain..]);
 }
 
-/// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, then the import stamp.
-pub fn copy_line(buf: &mut Vec<u8>, line: u64, values: Vec<Value<'_>>, import_id: &str, now: i64) {
+/// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, its digest, then the import stamp.
+pub fn copy_line(
+    buf: &mut Vec<u8>,
+    line: u64,
+    values: Vec<Value<'_>>,
+    digest: &[u8; 32],
+    import_id: &str,
+    now: i64,
+) {
     let mut digits = itoa::Buffer::new();
     for value in values {
         match value {
@@ -391,6 +467,12 @@ pub fn copy_line(buf: &mut Vec<u8>, line: u64, values: Vec<Value<'_>>, import_id
         }
         buf.push(b'\t');
     }
+    // bytea in text COPY: `\x` and hex, its backslash escaped.
+    buf.extend_from_slice(b"\\\\x");
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(digest, &mut hex).expect("64 hex digits for 32 bytes");
+    buf.extend_from_slice(&hex);
+    buf.push(b'\t');
     copy_text(buf, import_id);
     for stamp in [line as i64, now, now] {
         buf.push(b'\t');
@@ -526,6 +608,15 @@ pub async fn merge_from(
     let (name, columns) = (table.name, table.import_columns());
     let first_lines =
         format!("SELECT DISTINCT ON (id) {columns} FROM {stage} ORDER BY id, import_line");
+    // The rows about to be replaced, with who wrote them and their digests (run again, adding what is missing,
+    // should another import insert some of the ids meanwhile).
+    let record_changes = format!(
+        "INSERT INTO import_changes (import_id, id, before_import, before_digest, after_digest) \
+         SELECT s.import_id, s.id, t.import_id, t.digest, s.digest FROM ({first_lines}) s \
+         JOIN {name} t ON t.id = s.id WHERE t.import_id <> s.import_id \
+         ON CONFLICT (import_id, id) DO NOTHING"
+    );
+    tx.execute(AssertSqlSafe(record_changes.clone())).await?;
     // New ids by plain INSERT: a third cheaper than INSERT … ON CONFLICT, whose speculative insertion a first
     // load does not need. Should another import insert one of them meanwhile, the upsert below takes over.
     tx.execute("SAVEPOINT new_ids").await?;
@@ -540,7 +631,7 @@ pub async fn merge_from(
             tx.execute("RELEASE SAVEPOINT new_ids").await?;
             let updates: Vec<String> = table.columns[1..]
                 .iter()
-                .chain(["import_id", "import_line", "updated_at"].iter())
+                .chain(["digest", "import_id", "import_line", "updated_at"].iter())
                 .map(|c| format!("{c} = s.{c}"))
                 .collect();
             // A first load inserts every staged row; only otherwise are there known ids to update.
@@ -562,6 +653,7 @@ pub async fn merge_from(
         }
         Err(e) if suiji_platform::db::is_unique_violation(&e) => {
             tx.execute("ROLLBACK TO SAVEPOINT new_ids").await?;
+            tx.execute(AssertSqlSafe(record_changes)).await?;
             let on_conflict = table.on_conflict();
             let row = sqlx::query(AssertSqlSafe(format!(
                 "WITH up AS (INSERT INTO {name} ({columns}) {first_lines} {on_conflict} RETURNING created_at) \
@@ -601,6 +693,19 @@ pub async fn merge_from(
         .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// The digest of a stored row's data columns, as they read now; `None` if they no longer read as a record.
+pub fn stored_digest(table: &Table, row: &sqlx::any::AnyRow) -> Option<[u8; 32]> {
+    if table.name == TARGETS.name {
+        target_from(row)
+            .ok()
+            .map(|t| row_digest(&target_values(&t)))
+    } else {
+        inspector_from(row)
+            .ok()
+            .map(|(i, _)| row_digest(&inspector_values(&i)))
+    }
 }
 
 fn target_from(row: &sqlx::any::AnyRow) -> Result<Target, sqlx::Error> {
@@ -725,6 +830,29 @@ pub async fn list_inspectors(
     }
     let rows = select.fetch_all(conn).await?;
     rows.iter().map(inspector_from).collect()
+}
+
+/// A target about to be changed by id, with its last writer and digest.
+pub async fn target_for_change(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(Target, String, Option<Vec<u8>>)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM targets WHERE id = $1",
+        TARGETS.import_columns()
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        Ok((
+            target_from(&r)?,
+            r.try_get("import_id")?,
+            r.try_get("digest")?,
+        ))
+    })
+    .transpose()
 }
 
 /// A target by id or credit code, with its last change time.

@@ -14,7 +14,10 @@ use tonic::transport::Channel;
 
 type Client = DirectoriesServiceClient<InterceptedService<Channel, Bearer>>;
 
-async fn import(client: &mut Client, csv: &str) -> (pb::ImportSummary, Vec<pb::RejectedRow>) {
+pub(crate) async fn import(
+    client: &mut Client,
+    csv: &str,
+) -> (pb::ImportSummary, Vec<pb::RejectedRow>) {
     let header = pb::ImportTargetsRequest {
         part: Some(pb::import_targets_request::Part::Header(pb::ImportHeader {
             file_name: "t.csv".into(),
