@@ -290,6 +290,9 @@ pub struct AuthSettings {
     pub department_claim: String,
     /// The claim that carries the caller's roles (an array, or one space-separated string).
     pub roles_claim: String,
+    /// The claim that carries the inspector id of a caller who is an inspector in the directories (a team member
+    /// confirming the record form); absent for everyone else.
+    pub inspector_claim: String,
     /// Whether development shortcuts are allowed: `suiji token`, and a process signing its own service
     /// tokens with `signing_key` when no `token_url` is set.
     pub dev_tokens: bool,

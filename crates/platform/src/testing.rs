@@ -265,6 +265,20 @@ impl Isolated {
             subject: format!("tester@{department}/{}", roles.join("+")),
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            inspector: None,
+        };
+        self.tokens()
+            .issue(&who, Duration::from_secs(3600))
+            .expect("the test's signing key")
+    }
+
+    /// A token of the inspector `inspector` of `department`, a team member (`inspection.member`) named by it.
+    pub fn member_token(&self, department: &str, inspector: &str) -> String {
+        let who = Identity {
+            subject: format!("member:{inspector}"),
+            department: department.into(),
+            roles: vec![crate::auth::ROLE_MEMBER.into()],
+            inspector: Some(inspector.into()),
         };
         self.tokens()
             .issue(&who, Duration::from_secs(3600))

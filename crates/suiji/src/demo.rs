@@ -78,6 +78,7 @@ pub async fn load(catalog_addr: &str, tokens: &Tokens) -> anyhow::Result<String>
             subject: "demo".into(),
             department: item.department.into(),
             roles: vec!["catalog.editor".into(), "catalog.publisher".into()],
+            inspector: None,
         };
         let token = tokens.issue(&who, Duration::from_secs(600))?;
         let mut client = crate::catalog_cmd::client(catalog_addr, Some(&token))?;
@@ -145,6 +146,7 @@ pub async fn load_directory(
         subject: "demo".into(),
         department: "610400-SCJG".into(),
         roles: vec!["directories.editor".into()],
+        inspector: None,
     };
     let token = tokens.issue(&who, Duration::from_secs(600))?;
     let channel = suiji_platform::grpc::channel(directories_addr)?;
@@ -217,6 +219,7 @@ pub async fn load_directory(
             subject: format!("demo@{department}"),
             department: department.clone(),
             roles: vec!["directories.editor".into()],
+            inspector: None,
         };
         let token = tokens.issue(&editor, Duration::from_secs(600))?;
         let summary = crate::import_cmd::import_file(
@@ -248,6 +251,7 @@ pub async fn load_plan(planning_addr: &str, tokens: &Tokens) -> anyhow::Result<S
             subject: format!("demo@{department}"),
             department: department.into(),
             roles: vec![role.into()],
+            inspector: None,
         };
         tokens.issue(&who, Duration::from_secs(600))
     };

@@ -398,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 subject: subject.unwrap_or_else(|| format!("dev:{department}:{}", role.join("+"))),
                 department,
                 roles: role,
+                inspector: None,
             };
             let mut auth = settings.auth.clone();
             auth.signing_key = Secret::new(dev_signing_key(&settings)?);
@@ -808,6 +809,7 @@ async fn dev(
             "department.head".into(),
             "admin".into(),
         ],
+        inspector: None,
     };
     let token = tokens.issue(&admin, Duration::from_secs(12 * 3600))?;
     if demo {

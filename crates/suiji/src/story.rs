@@ -50,6 +50,7 @@ fn token(
             subject: subject.into(),
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            inspector: None,
         },
         Duration::from_secs(1800),
     )?)

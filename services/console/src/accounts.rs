@@ -62,6 +62,7 @@ impl Account {
             subject: self.username.clone(),
             department: self.department.clone(),
             roles: self.roles.clone(),
+            inspector: None,
         }
     }
 }

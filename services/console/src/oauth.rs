@@ -131,6 +131,7 @@ pub async fn token(
         subject: format!("client:{}", client.id),
         department: client.department.clone(),
         roles: client.roles.clone(),
+        inspector: None,
     };
     match c.tokens.issue(&identity, CLIENT_TOKEN_TTL) {
         Ok(token) => (

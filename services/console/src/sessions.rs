@@ -153,6 +153,7 @@ impl Sessions {
                 subject: row.subject,
                 department: row.department,
                 roles: serde_json::from_str(&row.roles).unwrap_or_default(),
+                inspector: None,
             },
             display_name: row.display_name,
             source: row.source,

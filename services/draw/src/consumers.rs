@@ -202,6 +202,7 @@ async fn run(draws: &Draws, kind: &str, task_id: &str, payload: &[u8]) -> Outcom
         },
         department: record.lead_department.clone(),
         roles: vec![ROLE_OPERATOR.into()],
+        inspector: None,
     };
     let bad = |e: prost::DecodeError| Outcome::Failed("InvalidArgument".into(), e.to_string());
     match kind {
@@ -295,6 +296,7 @@ async fn run(draws: &Draws, kind: &str, task_id: &str, payload: &[u8]) -> Outcom
                 subject: c.approved_by,
                 department: c.approver_department,
                 roles: vec![ROLE_HEAD.into()],
+                inspector: None,
             };
             let day = r.eligible_on.parse().ok();
             outcome(

@@ -20,8 +20,10 @@ use tonic::{Request, Response, Status};
 use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
 use crate::domain::transfer;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
-use crate::service::Sagas;
+use crate::service::{Acting, ROLE_COORDINATOR, Sagas};
 use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
+use suiji_platform::auth::ROLE_MEMBER;
+use suiji_platform::validation::Denied;
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
 pub struct Api {
@@ -689,7 +691,7 @@ impl InspectionService for Api {
         let working = self.sagas.working_day(day)?;
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.scheduled", true, |v| {
+            .change_visit(&who, &r.id, "visit.scheduled", Acting::Lead, |v| {
                 v.schedule(day, method, r.announced, working)?;
                 Ok(Some(
                     msg("tl-visit-scheduled")
@@ -712,7 +714,7 @@ impl InspectionService for Api {
         let department = who.department.clone();
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.findings", false, |v| {
+            .change_visit(&who, &r.id, "visit.findings", Acting::Team, |v| {
                 let mut findings = Vec::with_capacity(r.findings.len());
                 for (i, f) in r.findings.iter().enumerate() {
                     let result = match pb::CheckResult::try_from(f.result) {
@@ -773,7 +775,7 @@ impl InspectionService for Api {
         };
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.signed", true, |v| {
+            .change_visit(&who, &r.id, "visit.signed", Acting::Lead, |v| {
                 v.sign(signature.clone())?;
                 Ok(Some(match &signature {
                     Signature::Signed(by) => msg("tl-visit-signed").arg("by", by),
@@ -793,12 +795,37 @@ impl InspectionService for Api {
         let who = require(&request)?;
         let r = request.into_inner();
         let department = who.department.clone();
+        // A member of the team confirms under their own id, which their token names. Until every member signs in
+        // for themselves, a coordinator may still note the confirmation of their department's members.
+        let (acting, inspectors) = match who.inspector.clone() {
+            Some(own) if who.has_role(ROLE_MEMBER) => {
+                if let Some((i, other)) = r
+                    .inspector_ids
+                    .iter()
+                    .enumerate()
+                    .find(|(_, id)| **id != own)
+                {
+                    return Err(Error::from(Denied::new(
+                        format!("inspector_ids[{i}]"),
+                        msg("denied-confirm-others")
+                            .arg("inspector", other)
+                            .arg("own", &own),
+                    ))
+                    .into());
+                }
+                (Acting::Member, vec![own])
+            }
+            _ if who.has_role(ROLE_MEMBER) && !who.has_role(ROLE_COORDINATOR) => {
+                (Acting::Member, Vec::new())
+            }
+            _ => (Acting::Team, r.inspector_ids.clone()),
+        };
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.confirmed", false, |v| {
-                v.confirm(&department, &r.inspector_ids)?;
+            .change_visit(&who, &r.id, "visit.confirmed", acting, |v| {
+                v.confirm(&department, &inspectors)?;
                 Ok(Some(
-                    msg("tl-visit-confirmed").arg("inspectors", r.inspector_ids.join(", ")),
+                    msg("tl-visit-confirmed").arg("inspectors", inspectors.join(", ")),
                 ))
             })
             .await?;
@@ -828,7 +855,7 @@ impl InspectionService for Api {
         // The same file from the same department again changes nothing and writes nothing.
         let stored = self
             .sagas
-            .change_visit(&who, &r.visit_id, "visit.evidence", false, |v| {
+            .change_visit(&who, &r.visit_id, "visit.evidence", Acting::Team, |v| {
                 let added = v.attach_evidence(evidence.clone())?;
                 let e = &evidence;
                 let on = match (e.item.as_str(), e.code.as_str()) {
@@ -868,7 +895,7 @@ impl InspectionService for Api {
         let today = crate::service::today();
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.concluded", true, |v| {
+            .change_visit(&who, &r.id, "visit.concluded", Acting::Lead, |v| {
                 v.conclude(outcome, today)?;
                 Ok(Some(
                     msg("tl-visit-concluded").arg("outcome", outcome.as_str()),

@@ -13,7 +13,7 @@ use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
 use suiji_platform::audit::{AuditEvent, digest_of};
-use suiji_platform::auth::{Identity, Tokens};
+use suiji_platform::auth::{Identity, ROLE_MEMBER, Tokens};
 use suiji_platform::calendar::{Calendar, CalendarError, Calendars};
 use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
@@ -1286,10 +1286,13 @@ impl Sagas {
         who: &Identity,
         id: &str,
         kind: &'static str,
-        lead_only: bool,
+        acting: Acting,
         change: impl Fn(&mut Visit) -> Result<Option<Text>, Refusal>,
     ) -> Result<StoredVisit, Error> {
-        require_role(who, "id")?;
+        match acting {
+            Acting::Member => require_member(who)?,
+            Acting::Team | Acting::Lead => require_role(who, "id")?,
+        }
         // One connection for the reads and the write (each connection given back costs a round trip: the pool
         // pings it); the read is outside a transaction, and the versions read are checked by the write. What this
         // process last wrote stands in for the read: a stale visit or saga is refused by the write, and whatever
@@ -1318,7 +1321,7 @@ impl Sagas {
                     who,
                     (stored, saga, counts),
                     kind,
-                    lead_only,
+                    acting,
                     &change,
                 )
                 .await;
@@ -1360,11 +1363,11 @@ impl Sagas {
         who: &Identity,
         (mut stored, saga, counts): (StoredVisit, Stored, store::Counts),
         kind: &'static str,
-        lead_only: bool,
+        acting: Acting,
         change: &impl Fn(&mut Visit) -> Result<Option<Text>, Refusal>,
     ) -> Result<Changed, Error> {
         let before = store::counted(&stored.visit);
-        if lead_only && who.department != stored.visit.lead {
+        if acting == Acting::Lead && who.department != stored.visit.lead {
             return Err(Denied::new(
                 "id",
                 msg("denied-visit-lead").arg("dept", &stored.visit.lead),
@@ -1545,7 +1548,7 @@ impl Sagas {
                     continue;
                 }
                 let changed = self
-                    .change_visit(&system, &v.id, "visit.recounted", false, |visit| {
+                    .change_visit(&system, &v.id, "visit.recounted", Acting::Team, |visit| {
                         if !visit.schedule_by_provisional || visit.scheduled_for.is_some() {
                             return Ok(None);
                         }
@@ -1597,6 +1600,29 @@ impl Sagas {
             .await?
             .map_err(refused)
     }
+}
+
+/// Who may make a change to a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acting {
+    /// A coordinator of a department on the team.
+    Team,
+    /// A coordinator of the lead department.
+    Lead,
+    /// A member of the team, for themselves: the token names their inspector id.
+    Member,
+}
+
+/// Refuses `who` unless they are an inspector acting for themselves: the member's role, and a token naming
+/// their inspector id.
+fn require_member(who: &Identity) -> Result<(), Error> {
+    if !who.has_role(ROLE_MEMBER) {
+        return Err(Denied::new("id", msg("denied-role").arg("role", ROLE_MEMBER)).into());
+    }
+    if who.inspector.is_none() {
+        return Err(Denied::new("inspector_ids", msg("denied-member-unnamed")).into());
+    }
+    Ok(())
 }
 
 fn require_role(who: &Identity, field: &str) -> Result<(), Error> {

@@ -531,4 +531,6 @@ import-workbook-strings = the workbook's shared strings claim { $claimed } entri
 import-workbook-parts = the workbook has more than { $max } parts
 import-workbook-unreadable = not a readable XLSX workbook: { $error }
 denied-visit-team = only the departments on the visit's team ({ $depts }) change it; you act for { $by_dept }
+denied-member-unnamed = your sign-in names no inspector of the directories: an administrator links your account to your inspector id
+denied-confirm-others = a member confirms only for themselves: you are { $own }, not { $inspector }
 audit-anchor = entries { $from } to { $to } were rewritten: the chain's entry { $to } no longer matches the head the other services kept on { $day }

@@ -509,4 +509,6 @@ import-workbook-strings = 工作簿的共享字符串声称有 { $claimed } 项�
 import-workbook-parts = 工作簿的组成部分超过 { $max } 个
 import-workbook-unreadable = 不是可读取的 XLSX 工作簿：{ $error }
 denied-visit-team = 只有检查组所在部门（{ $depts }）可以办理此检查；您代表的是{ $by_dept }
+denied-member-unnamed = 您的登录未关联执法人员名录中的人员：请管理员为账户填写您的执法人员编号
+denied-confirm-others = 检查人员只能本人确认：您是{ $own }，不是{ $inspector }
 audit-anchor = 第 { $from } 至 { $to } 条记录被改写：第 { $to } 条与其他服务于{ $day }留存的链头不符

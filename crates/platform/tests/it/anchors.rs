@@ -17,6 +17,7 @@ async fn change(db: &Db, n: usize) {
         subject: "clerk".into(),
         department: "610400-SCJG".into(),
         roles: vec![],
+        inspector: None,
     };
     for i in 0..n {
         let mut tx = db.begin().await.unwrap();

@@ -44,6 +44,7 @@ fn identity(department: &str, roles: &[&str]) -> Identity {
         subject: "u".into(),
         department: department.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        inspector: None,
     }
 }
 

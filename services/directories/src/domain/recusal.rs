@@ -105,6 +105,7 @@ mod tests {
             subject: "h".into(),
             department: department.into(),
             roles: vec![ROLE_DEPARTMENT_HEAD.into()],
+            inspector: None,
         }
     }
 

@@ -10,6 +10,7 @@ use suiji_api::planning::v1 as plan;
 use suiji_api::publication::v1 as publ;
 use suiji_draw::testkit::{self, SCJG, STHJ, World};
 use suiji_inspection::service::ROLE_COORDINATOR;
+use suiji_platform::auth::ROLE_MEMBER;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
 use suiji_platform::on_both_backends;
 use suiji_platform::outbox::Event;
@@ -962,15 +963,85 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         Code::FailedPrecondition,
         "nobody confirmed yet"
     );
-    for (client, d) in [(&mut lead, SCJG), (&mut sthj, STHJ)] {
-        client
+    // The market regulator's members confirm each for themselves, under their own identity; none for another.
+    let member = |inspector: &str, department: &str| {
+        InspectionServiceClient::with_interceptor(
+            channel(&inspection.addr).unwrap(),
+            Bearer::new(Some(&w.isolated.member_token(department, inspector))),
+        )
+    };
+    let own = members(SCJG);
+    assert!(!own.is_empty());
+    let sthj_member = members(STHJ)[0].clone();
+    let refused = member(&own[0], SCJG)
+        .confirm_record(pb::ConfirmRecordRequest {
+            id: first.id.clone(),
+            inspector_ids: vec![sthj_member.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    // Someone not on the team, naming an inspector id in their token, is not let in by it.
+    let outsider = member("NOT-ON-TEAM", SCJG)
+        .confirm_record(pb::ConfirmRecordRequest {
+            id: first.id.clone(),
+            inspector_ids: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(outsider.code(), Code::InvalidArgument, "{outsider:?}");
+    // The member's role without an inspector id in the token confirms nothing.
+    let unnamed = InspectionServiceClient::with_interceptor(
+        channel(&inspection.addr).unwrap(),
+        Bearer::new(Some(&w.isolated.token(SCJG, &[ROLE_MEMBER]))),
+    )
+    .confirm_record(pb::ConfirmRecordRequest {
+        id: first.id.clone(),
+        inspector_ids: vec![own[0].clone()],
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(unnamed.code(), Code::PermissionDenied, "{unnamed:?}");
+    for inspector in &own {
+        let visit = member(inspector, SCJG)
             .confirm_record(pb::ConfirmRecordRequest {
                 id: first.id.clone(),
-                inspector_ids: members(d),
+                inspector_ids: Vec::new(),
             })
             .await
+            .unwrap()
+            .into_inner()
+            .visit
             .unwrap();
+        let confirmed: Vec<&str> = visit
+            .team
+            .iter()
+            .filter(|m| m.confirmed)
+            .map(|m| m.inspector_id.as_str())
+            .collect();
+        assert!(confirmed.contains(&inspector.as_str()), "{confirmed:?}");
+        assert!(!confirmed.contains(&sthj_member.as_str()), "{confirmed:?}");
     }
+    // Each confirmation is on the chain under the member who gave it.
+    let confirmers: Vec<String> = sqlx::query_scalar(
+        "SELECT actor FROM audit_log WHERE entity = 'visit' AND entity_id = $1 AND action = 'visit.confirmed' ORDER BY seq",
+    )
+    .bind(&first.id)
+    .fetch_all(inspection.ctx.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        confirmers,
+        own.iter()
+            .map(|i| format!("member:{i}"))
+            .collect::<Vec<_>>()
+    );
+    sthj.confirm_record(pb::ConfirmRecordRequest {
+        id: first.id.clone(),
+        inspector_ids: members(STHJ),
+    })
+    .await
+    .unwrap();
     let concluded = lead
         .conclude_visit(pb::ConcludeVisitRequest {
             id: first.id.clone(),
@@ -1010,16 +1081,12 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
         .map(|(a, d, _, _)| (a.as_str(), d.as_str()))
         .filter(|(a, _)| ["visit.signed", "visit.confirmed", "visit.concluded"].contains(a))
         .collect();
-    assert_eq!(
-        actions,
-        [
-            ("visit.signed", SCJG),
-            ("visit.confirmed", SCJG),
-            ("visit.confirmed", STHJ),
-            ("visit.concluded", SCJG)
-        ],
-        "{steps:#?}"
-    );
+    // Each of the market regulator's members confirmed for themselves; the environment bureau's coordinator
+    // for its members at once.
+    let mut expected = vec![("visit.signed", SCJG)];
+    expected.extend(own.iter().map(|_| ("visit.confirmed", SCJG)));
+    expected.extend([("visit.confirmed", STHJ), ("visit.concluded", SCJG)]);
+    assert_eq!(actions, expected, "{steps:#?}");
     assert!(steps.iter().any(|(a, _, _, _)| a == "visit.findings"));
     assert!(
         steps.iter().all(|s| s.2 != s.3),

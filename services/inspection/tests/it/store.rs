@@ -138,6 +138,7 @@ async fn a_visit_step_is_written_whole_or_not_at_all(backend: Backend) {
         subject: "tester@610400-SCJG/inspection.coordinator".into(),
         department: "610400-SCJG".into(),
         roles: vec!["inspection.coordinator".into()],
+        inspector: None,
     };
     let step = || AuditEvent {
         action: "visit.scheduled",

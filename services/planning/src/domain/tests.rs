@@ -8,6 +8,7 @@ fn who(department: &str, roles: &[&str]) -> Identity {
         subject: format!("user-of-{department}-{}", roles.join("+")),
         department: department.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        inspector: None,
     }
 }
 
