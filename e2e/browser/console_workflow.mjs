@@ -1,7 +1,8 @@
 // Drives a joint inspection through the console in headless Chromium, as two departments' coordinators would: the
 // participant takes part; the lead reviews the drawn targets, approves them and schedules every visit; on the first
 // visit each department records its findings on its own check points and the lead registers a photo as evidence,
-// the lead notes the target's refusal to sign, each department confirms its members and the lead concludes it as
+// the lead notes the target's refusal to sign, gives each member an account with their inspector id, each member
+// signs in and confirms the record for themselves, and the lead concludes it as
 // inspected; the other visits end with the target not found; the lead transfers its problem to the participant,
 // which accepts and closes it. Prints what the pages showed as one JSON line for the Rust test to check against the
 // inspection service.
@@ -129,15 +130,62 @@ await drive(async (page) => {
   await page.waitForSelector('#refusal-note');
   await page.fill('#refusal-note', '负责人拒绝签字，执法人员二人在场记录');
   await saved('[data-test=refuse]');
-  await page.waitForSelector('[data-test=confirm]');
-  await saved('[data-test=confirm]');
+  // The coordinator confirms for no one: the page names the members who have still to confirm, each as themselves.
+  await page.waitForSelector('[data-test=awaiting-confirmation]');
+  const coordinatorConfirms = (await page.$('[data-test=confirm]')) !== null;
+  const members = await page.$$eval('.visit-record [data-test=team] [data-inspector]', (ms) =>
+    ms.map((m) => ({ inspector: m.dataset.inspector, department: m.dataset.department })),
+  );
+  // The lead, an administrator, gives each member an account carrying their inspector id.
+  const memberPassword = 'member-password-1';
+  await page.evaluate(
+    async ([ms, password]) => {
+      const csrf = (await (await fetch('/console/session', { credentials: 'same-origin' })).json()).csrf;
+      for (const m of ms) {
+        const answer = await fetch(`/console/api/accounts/m-${encodeURIComponent(m.inspector)}`, {
+          method: 'PUT',
+          credentials: 'same-origin',
+          headers: { 'content-type': 'application/json', 'x-suiji-csrf': csrf },
+          body: JSON.stringify({ displayName: m.inspector, department: m.department, roles: ['inspection.member'], inspectorId: m.inspector, password }),
+        });
+        if (!answer.ok) throw new Error(`account of ${m.inspector}: ${answer.status} ${await answer.text()}`);
+      }
+    },
+    [members, memberPassword],
+  );
   await signOut();
 
-  await signIn(participant, participantPassword);
-  await openFirstVisit();
-  await page.waitForSelector('[data-test=confirm]', long);
-  await saved('[data-test=confirm]');
-  await signOut();
+  // Each member signs in and confirms the record for themselves.
+  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+  (await import('node:fs')).mkdirSync(shots, { recursive: true });
+  for (const [n, m] of members.entries()) {
+    await signIn(`m-${m.inspector}`, memberPassword);
+    await openFirstVisit();
+    await page.waitForSelector('[data-test=confirm]', long);
+    if (n === 0) {
+      // What a member sees, in both languages at both widths.
+      for (const lang of ['zh-CN', 'en']) {
+        await page.evaluate((l) => localStorage.setItem('suiji.lang', l), lang);
+        await page.reload();
+        await openFirstVisit();
+        await page.waitForSelector('[data-test=confirm]', long);
+        for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+          await page.setViewportSize({ width, height });
+          // The record form is a drawer that scrolls on its own: the view as the member reaches the button.
+          await page.locator('[data-test=confirm]').scrollIntoViewIfNeeded();
+          await page.screenshot({ path: `${shots}member-confirm-${lang}-${form}.png` });
+        }
+      }
+      await page.evaluate(() => localStorage.setItem('suiji.lang', 'zh-CN'));
+      await page.setViewportSize({ width: 1366, height: 860 });
+      await page.reload();
+      await openFirstVisit();
+      await page.waitForSelector('[data-test=confirm]', long);
+    }
+    await saved('[data-test=confirm]');
+    await page.waitForSelector(`.visit-record [data-inspector="${m.inspector}"][data-confirmed=true]`, long);
+    await signOut();
+  }
 
   await signIn(lead, leadPassword);
   await openFirstVisit();
@@ -207,8 +255,6 @@ await drive(async (page) => {
   };
   // What the coordinator sees of the four-eyes rule, in both languages at both widths.
   {
-    const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
-    (await import('node:fs')).mkdirSync(shots, { recursive: true });
     for (const lang of ['zh-CN', 'en']) {
       await page.evaluate((l) => localStorage.setItem('suiji.lang', l), lang);
       await page.reload();
@@ -238,8 +284,6 @@ await drive(async (page) => {
   const corrected = await page.$$eval('.el-table:has-text("原结果漏写整改期限") tbody tr', (trs) => trs.length);
   // The result page with its history and correction, in both languages at both widths (the history is worded by
   // the service in the page's language).
-  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
-  (await import('node:fs')).mkdirSync(shots, { recursive: true });
   for (const lang of ['zh-CN', 'en']) {
     if (lang === 'en') {
       await page.evaluate(() => localStorage.setItem('suiji.lang', 'en'));
@@ -257,5 +301,7 @@ await drive(async (page) => {
     sthjResult,
     states,
     selfReview,
+    coordinatorConfirms,
+    members: members.length,
     corrected, invited, participants, reviewed, drawn, digest, evidence, toSchedule, checks, team, signature, phase: reached, timeline, transfers };
 });

@@ -102,6 +102,7 @@ pub async fn run(tasks: usize, results: usize, rounds: usize) -> anyhow::Result<
                 ]
                 .map(String::from)
                 .to_vec(),
+                inspector_id: None,
                 disabled: false,
             },
             PASSWORD,

@@ -96,6 +96,9 @@ enum Command {
         /// (`dev:610400-ZFB:planning.joint-meeting`), so the four-eyes rules see different people.
         #[arg(long)]
         subject: Option<String>,
+        /// The inspector id the holder is in the directories (a team member, with the role inspection.member).
+        #[arg(long)]
+        inspector: Option<String>,
         /// Hours the token stays valid.
         #[arg(long, default_value_t = 12)]
         hours: u64,
@@ -388,6 +391,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             department,
             role,
             subject,
+            inspector,
             hours,
         } => {
             let settings = load(cli.config.as_deref(), &[])?;
@@ -398,7 +402,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 subject: subject.unwrap_or_else(|| format!("dev:{department}:{}", role.join("+"))),
                 department,
                 roles: role,
-                inspector: None,
+                inspector,
             };
             let mut auth = settings.auth.clone();
             auth.signing_key = Secret::new(dev_signing_key(&settings)?);
@@ -892,6 +896,7 @@ async fn demo_accounts(
                     "department.head",
                     "admin",
                 ]),
+                inspector_id: None,
                 disabled: false,
             },
             "the lead department's coordinator (and its reviewer, head and administrator)",
@@ -908,6 +913,7 @@ async fn demo_accounts(
                     "inspection.coordinator",
                     "publication.entry",
                 ]),
+                inspector_id: None,
                 disabled: false,
             },
             "a participating department's clerk",
@@ -918,6 +924,7 @@ async fn demo_accounts(
                 display_name: "王五".into(),
                 department: "610400-SCJG".into(),
                 roles: roles(&["publication.reviewer", "department.head"]),
+                inspector_id: None,
                 disabled: false,
             },
             "the lead department's reviewer and head (four eyes: he reviews what 张三 enters)",

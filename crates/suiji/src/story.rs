@@ -39,6 +39,19 @@ pub struct Addresses<'a> {
     pub publication: &'a str,
 }
 
+/// A token of the inspector `inspector` of `department`, a team member confirming for themselves.
+pub fn member_token(tokens: &Tokens, department: &str, inspector: &str) -> anyhow::Result<String> {
+    Ok(tokens.issue(
+        &Identity {
+            subject: format!("member:{inspector}"),
+            department: department.into(),
+            roles: vec![suiji_platform::auth::ROLE_MEMBER.into()],
+            inspector: Some(inspector.into()),
+        },
+        Duration::from_secs(1800),
+    )?)
+}
+
 fn token(
     tokens: &Tokens,
     subject: &str,
@@ -170,7 +183,10 @@ pub async fn tell(at: &Addresses<'_>, tokens: &Tokens) -> anyhow::Result<String>
         .await?;
     reach(&lead, &finished, insp::Phase::Scheduling).await?;
     let visits = schedule_all(&lead, &finished).await?;
-    hold_the_visits(&lead, &sthj, &visits).await?;
+    let member = |department: &str, inspector: &str| {
+        inspection(at.inspection, &member_token(tokens, department, inspector)?)
+    };
+    hold_the_visits(&lead, &sthj, &member, &visits).await?;
     let visits = visits.len();
     reach(&lead, &finished, insp::Phase::Results).await?;
     let published = publish_lead_results(at, tokens, &finished).await?;
@@ -211,11 +227,12 @@ pub async fn schedule_all(lead: &Inspection, task: &str) -> anyhow::Result<Vec<i
 }
 
 /// Holds the first of `visits` — the market regulator (`lead`) finds a problem on each of its check points, the
-/// environment bureau (`other`) none, the target refuses to sign, every member confirms — and concludes it
-/// inspected; the others' targets are not found.
+/// environment bureau (`other`) none, the target refuses to sign, every member confirms as themselves (`member`
+/// gives the client of a department's inspector) — and concludes it inspected; the others' targets are not found.
 pub async fn hold_the_visits(
     lead: &Inspection,
     other: &Inspection,
+    member: &dyn Fn(&str, &str) -> anyhow::Result<Inspection>,
     visits: &[insp::Visit],
 ) -> anyhow::Result<()> {
     let mut lead = lead.clone();
@@ -256,16 +273,12 @@ pub async fn hold_the_visits(
         refusal_note: "负责人拒绝签字，执法人员二人在场记录".into(),
     })
     .await?;
-    for (client, department) in [(&mut lead, SCJG), (&mut other, STHJ)] {
-        client
+    // Each member confirms the record for themselves, signed in as themselves.
+    for m in &first.team {
+        member(&m.department_code, &m.inspector_id)?
             .confirm_record(insp::ConfirmRecordRequest {
                 id: first.id.clone(),
-                inspector_ids: first
-                    .team
-                    .iter()
-                    .filter(|m| m.department_code == department)
-                    .map(|m| m.inspector_id.clone())
-                    .collect(),
+                inspector_ids: Vec::new(),
             })
             .await?;
     }

@@ -464,7 +464,7 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
             "{seen}"
         );
     }
-    hold_the_visits(&mut lead, &mut other, &visits).await;
+    hold_the_visits(&mut lead, &mut other, &addr("inspection"), &visits).await;
     reach(&watcher, &task, insp::Phase::Results).await;
 
     // Each department publishes its results; then the saga closes.
@@ -518,7 +518,8 @@ async fn a_joint_inspection_runs_end_to_end_in_dev() {
 
 /// The demo's joint task driven through the workflow console in headless Chromium, as two coordinators would: STHJ
 /// confirms the invitation, SCJG approves the drawn targets and schedules every visit; on the first both record
-/// their findings, SCJG notes the target's refusal to sign, both confirm and SCJG concludes it; the others are not
+/// their findings, SCJG notes the target's refusal to sign, each member signs in and confirms for themselves (the lead
+/// gives them accounts with their inspector ids) and SCJG concludes it; the others are not
 /// found. The saga reaches the results phase, and its timeline names each coordinator for their steps. SCJG
 /// transfers its problem to STHJ, which takes it up and closes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -621,16 +622,17 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
             .map(|h| h.kind.as_str())
             .collect::<Vec<_>>()
     };
-    // The answer, the findings, the confirmation.
-    assert_eq!(by("li.si").len(), 3, "STHJ's steps: {:?}", after.history);
-    // The approval, one schedule and one conclusion per visit, and on the first the findings, the evidence, the
-    // refusal and the confirmation.
+    // The answer and the findings.
+    assert_eq!(by("li.si").len(), 2, "STHJ's steps: {:?}", after.history);
+    // The approval, one schedule and one conclusion per visit, and on the first the findings, the evidence and the
+    // refusal.
     assert_eq!(
         by("zhang.san").len() as u64,
-        1 + 2 * after.targets + 4,
+        1 + 2 * after.targets + 3,
         "SCJG's steps: {:?}",
         after.history
     );
+
     let mut visits = common::visits(&inspection, &task).await;
     // The review showed the drawn targets: one visit each.
     let drawn = seen["drawn"]
@@ -656,6 +658,21 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
     );
     assert!(first.refusal_note.contains("拒绝签字"), "{first:?}");
     assert!(first.team.iter().all(|m| m.confirmed), "{first:?}");
+    // Each member's confirmation is on the timeline under the member's own account.
+    let mut confirmed: Vec<String> = after
+        .history
+        .iter()
+        .filter(|h| h.kind == "visit.confirmed")
+        .map(|h| h.actor.clone())
+        .collect();
+    confirmed.sort();
+    let mut members: Vec<String> = first
+        .team
+        .iter()
+        .map(|m| format!("m-{}", m.inspector_id))
+        .collect();
+    members.sort();
+    assert_eq!(confirmed, members, "{:?}", after.history);
     // The evidence: the hash the page computed of the file, and the reference given.
     use sha2::Digest;
     let photo = hex::encode(sha2::Sha256::digest(b"suiji evidence photo 1"));
@@ -697,6 +714,14 @@ async fn coordinators_run_a_joint_inspection_in_the_console() {
             .all(|m| m.as_str().unwrap().contains("已确认")),
         "{seen}"
     );
+    // No coordinator confirmed for the members: each signed in and confirmed as themselves.
+    assert_eq!(seen["coordinatorConfirms"], false, "{seen}");
+    assert_eq!(
+        seen["members"].as_u64(),
+        Some(first.team.len() as u64),
+        "{seen}"
+    );
+    assert!(first.team.iter().all(|m| m.confirmed), "{first:?}");
     let transfers = inspection
         .clone()
         .list_transfers(insp::ListTransfersRequest {

@@ -64,7 +64,7 @@ async fn demo_task_to_results(addresses: &[(String, String)]) -> (String, String
     let (task, _) = demo_task_to_scheduling(&mut lead, &mut other, &addr("planning"), &scjg).await;
     let visits = schedule_all(&mut lead, &task).await;
     assert!(visits.len() >= 2, "two visits at least: {visits:?}");
-    hold_the_visits(&mut lead, &mut other, &visits).await;
+    hold_the_visits(&mut lead, &mut other, &addr("inspection"), &visits).await;
     reach(&lead, &task, suiji_api::inspection::v1::Phase::Results).await;
     let publication = suiji_publication::testkit::client(&addr("publication"), Some(&scjg));
     suiji_publication::testkit::results(&publication, visits.len()).await;

@@ -51,6 +51,9 @@ pub struct Account {
     pub department: String,
     /// Roles held there.
     pub roles: Vec<String>,
+    /// The person's inspector id in the directories, when they are an inspector: their tokens carry it, and with
+    /// the role `inspection.member` they confirm visits' record forms under their own name.
+    pub inspector_id: Option<String>,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
 }
@@ -62,7 +65,7 @@ impl Account {
             subject: self.username.clone(),
             department: self.department.clone(),
             roles: self.roles.clone(),
-            inspector: None,
+            inspector: self.inspector_id.clone(),
         }
     }
 }
@@ -194,9 +197,10 @@ impl Accounts {
         let now = wall_ms();
         sqlx::query(
             "INSERT INTO accounts (username, display_name, department, roles, password_hash, failed_attempts, \
-             locked_until, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7) \
+             locked_until, disabled, created_at, updated_at, inspector_id) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $7, $8) \
              ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, \
              department = excluded.department, roles = excluded.roles, password_hash = excluded.password_hash, \
+             inspector_id = excluded.inspector_id, \
              failed_attempts = 0, locked_until = 0, disabled = excluded.disabled, updated_at = excluded.updated_at",
         )
         .bind(&account.username)
@@ -206,6 +210,7 @@ impl Accounts {
         .bind(hashed)
         .bind(i64::from(account.disabled))
         .bind(now)
+        .bind(&account.inspector_id)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -217,8 +222,8 @@ impl Accounts {
         validate(account)?;
         let roles = serde_json::to_string(&account.roles).expect("strings serialize");
         let changed = sqlx::query(
-            "UPDATE accounts SET display_name = $2, department = $3, roles = $4, disabled = $5, updated_at = $6 \
-             WHERE username = $1",
+            "UPDATE accounts SET display_name = $2, department = $3, roles = $4, disabled = $5, updated_at = $6, \
+             inspector_id = $7 WHERE username = $1",
         )
         .bind(&account.username)
         .bind(&account.display_name)
@@ -226,6 +231,7 @@ impl Accounts {
         .bind(roles)
         .bind(i64::from(account.disabled))
         .bind(wall_ms())
+        .bind(&account.inspector_id)
         .execute(self.db.pool())
         .await?
         .rows_affected();
@@ -236,7 +242,7 @@ impl Accounts {
     pub async fn list(&self) -> Result<Vec<(Account, bool)>, sqlx::Error> {
         let rows: Vec<AccountRow> = sqlx::query_as(
             "SELECT username, display_name, department, roles, password_hash, failed_attempts, locked_until, \
-             disabled FROM accounts ORDER BY username",
+             disabled, inspector_id FROM accounts ORDER BY username",
         )
         .fetch_all(self.db.pool())
         .await?;
@@ -258,7 +264,7 @@ impl Accounts {
     async fn row(&self, username: &str) -> Result<Option<(Account, Stored)>, sqlx::Error> {
         let row: Option<AccountRow> = sqlx::query_as(
             "SELECT username, display_name, department, roles, password_hash, failed_attempts, locked_until, \
-             disabled FROM accounts WHERE username = $1",
+             disabled, inspector_id FROM accounts WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(self.db.pool())
@@ -327,6 +333,7 @@ struct AccountRow {
     failed_attempts: i64,
     locked_until: i64,
     disabled: i64,
+    inspector_id: Option<String>,
 }
 
 impl AccountRow {
@@ -336,6 +343,7 @@ impl AccountRow {
             display_name: self.display_name,
             department: self.department,
             roles: serde_json::from_str(&self.roles).unwrap_or_default(),
+            inspector_id: self.inspector_id,
             disabled: self.disabled != 0,
         }
     }

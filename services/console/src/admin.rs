@@ -22,6 +22,9 @@ pub struct AccountForm {
     department: String,
     #[serde(default)]
     roles: Vec<String>,
+    /// The person's inspector id in the directories; empty for none.
+    #[serde(default)]
+    inspector_id: String,
     #[serde(default)]
     disabled: bool,
     /// Required for a new account; empty keeps an existing account's password.
@@ -66,7 +69,7 @@ pub async fn list(
             .map(|(a, locked)| {
                 serde_json::json!({
                     "username": a.username, "displayName": a.display_name, "department": a.department,
-                    "roles": a.roles, "disabled": a.disabled, "locked": locked,
+                    "roles": a.roles, "inspectorId": a.inspector_id, "disabled": a.disabled, "locked": locked,
                 })
             })
             .collect::<Vec<_>>(),
@@ -90,6 +93,7 @@ pub async fn put(
         display_name: form.display_name.trim().to_string(),
         department: form.department.trim().to_string(),
         roles: form.roles,
+        inspector_id: Some(form.inspector_id.trim().to_string()).filter(|id| !id.is_empty()),
         disabled: form.disabled,
     };
     let exists = c

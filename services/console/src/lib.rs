@@ -364,6 +364,7 @@ fn me_json(c: &Console, session: &Session) -> serde_json::Value {
         "displayName": session.display_name,
         "department": session.identity.department,
         "roles": session.identity.roles,
+        "inspector": session.identity.inspector,
         "csrf": session.csrf,
         "expiresAt": session.expires_at,
         "importsTargets": c.target_sources.contains(&session.identity.department),

@@ -57,6 +57,7 @@ struct SessionRow {
     last_seen: i64,
     expires_at: i64,
     access_token: Option<String>,
+    inspector: Option<String>,
 }
 
 /// The sessions table.
@@ -107,7 +108,7 @@ impl Sessions {
         };
         sqlx::query(
             "INSERT INTO sessions (id_hash, subject, display_name, department, roles, source, csrf, created_at, \
-             last_seen, expires_at, access_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+             last_seen, expires_at, access_token, inspector) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
         )
         .bind(id_hash(&id))
         .bind(&identity.subject)
@@ -119,6 +120,7 @@ impl Sessions {
         .bind(now)
         .bind(session.expires_at)
         .bind(&session.access_token)
+        .bind(&identity.inspector)
         .execute(self.db.pool())
         .await?;
         Ok((id, session))
@@ -129,8 +131,8 @@ impl Sessions {
         let now = wall_ms();
         let hash = id_hash(id);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT subject, display_name, department, roles, source, csrf, last_seen, expires_at, access_token \
-             FROM sessions \
+            "SELECT subject, display_name, department, roles, source, csrf, last_seen, expires_at, access_token, \
+             inspector FROM sessions \
              WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen > $3",
         )
         .bind(&hash)
@@ -153,7 +155,7 @@ impl Sessions {
                 subject: row.subject,
                 department: row.department,
                 roles: serde_json::from_str(&row.roles).unwrap_or_default(),
-                inspector: None,
+                inspector: row.inspector,
             },
             display_name: row.display_name,
             source: row.source,

@@ -55,6 +55,7 @@ async fn console_with(
                     display_name: username.into(),
                     department: department.into(),
                     roles: roles.into_iter().map(String::from).collect(),
+                    inspector_id: None,
                     disabled: false,
                 },
                 PASSWORD,
@@ -63,6 +64,14 @@ async fn console_with(
             .unwrap();
     }
     console.router()
+}
+
+/// The console's accounts, read from its database.
+async fn console_accounts(isolated: &Isolated) -> suiji_console::Accounts {
+    let db = suiji_platform::db::Db::connect(&isolated.settings.database, suiji_console::NAME)
+        .await
+        .unwrap();
+    suiji_console::Accounts::new(db)
 }
 
 struct Answer {
@@ -661,6 +670,52 @@ async fn an_administrator_manages_accounts_and_a_change_ends_the_persons_session
             .map(|a| a["username"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["li.si", "wang.wu", "zhang.san"]);
+
+        // A team member's account carries their inspector id: their session and the tokens issued for it name it.
+        let member = put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "zhao.liu",
+            serde_json::json!({
+                "displayName": "赵六", "department": "610400-SCJG", "roles": ["inspection.member"],
+                "inspectorId": " 610400-SCJG-00007 ", "password": PASSWORD,
+            }),
+        )
+        .await;
+        assert_eq!(member.status, StatusCode::NO_CONTENT, "{}", member.json());
+        let (person, _) = signed_in(&app, "zhao.liu").await;
+        assert_eq!(
+            me(&app, &person).await.json()["inspector"],
+            "610400-SCJG-00007"
+        );
+        let account = console_accounts(&isolated)
+            .await
+            .get("zhao.liu")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            account.identity().inspector.as_deref(),
+            Some("610400-SCJG-00007")
+        );
+        // Cleared, the next session names none.
+        put_account(
+            &app,
+            &admin,
+            &admin_csrf,
+            "zhao.liu",
+            serde_json::json!({
+                "displayName": "赵六", "department": "610400-SCJG", "roles": ["inspection.member"],
+                "inspectorId": "",
+            }),
+        )
+        .await;
+        let (person, _) = signed_in(&app, "zhao.liu").await;
+        assert_eq!(
+            me(&app, &person).await.json()["inspector"],
+            serde_json::Value::Null
+        );
         isolated.cleanup().await;
     })
     .await;

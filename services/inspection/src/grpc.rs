@@ -20,9 +20,8 @@ use tonic::{Request, Response, Status};
 use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
 use crate::domain::transfer;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
-use crate::service::{Acting, ROLE_COORDINATOR, Sagas};
+use crate::service::{Acting, Sagas};
 use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
-use suiji_platform::auth::ROLE_MEMBER;
 use suiji_platform::validation::Denied;
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
@@ -795,34 +794,28 @@ impl InspectionService for Api {
         let who = require(&request)?;
         let r = request.into_inner();
         let department = who.department.clone();
-        // A member of the team confirms under their own id, which their token names. Until every member signs in
-        // for themselves, a coordinator may still note the confirmation of their department's members.
-        let (acting, inspectors) = match who.inspector.clone() {
-            Some(own) if who.has_role(ROLE_MEMBER) => {
-                if let Some((i, other)) = r
-                    .inspector_ids
-                    .iter()
-                    .enumerate()
-                    .find(|(_, id)| **id != own)
-                {
-                    return Err(Error::from(Denied::new(
-                        format!("inspector_ids[{i}]"),
-                        msg("denied-confirm-others")
-                            .arg("inspector", other)
-                            .arg("own", &own),
-                    ))
-                    .into());
-                }
-                (Acting::Member, vec![own])
-            }
-            _ if who.has_role(ROLE_MEMBER) && !who.has_role(ROLE_COORDINATOR) => {
-                (Acting::Member, Vec::new())
-            }
-            _ => (Acting::Team, r.inspector_ids.clone()),
-        };
+        // A member of the team confirms for themselves, under the inspector id their token names; nobody for
+        // another (four eyes: the record says who confirmed, not who clicked).
+        crate::service::require_member(&who)?;
+        let own = who.inspector.clone().unwrap_or_default();
+        if let Some((i, other)) = r
+            .inspector_ids
+            .iter()
+            .enumerate()
+            .find(|(_, id)| **id != own)
+        {
+            return Err(Error::from(Denied::new(
+                format!("inspector_ids[{i}]"),
+                msg("denied-confirm-others")
+                    .arg("inspector", other)
+                    .arg("own", &own),
+            ))
+            .into());
+        }
+        let inspectors = vec![own];
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.confirmed", acting, |v| {
+            .change_visit(&who, &r.id, "visit.confirmed", Acting::Member, |v| {
                 v.confirm(&department, &inspectors)?;
                 Ok(Some(
                     msg("tl-visit-confirmed").arg("inspectors", inspectors.join(", ")),

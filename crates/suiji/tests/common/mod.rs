@@ -363,13 +363,41 @@ pub async fn schedule_all(lead: &mut Inspection, task: &str) -> Vec<insp::Visit>
 }
 
 /// Holds the first of `visits` — SCJG (`lead`) finds a problem on each of its check points, STHJ (`other`) none,
-/// the target refuses to sign, every member confirms — and concludes it inspected; the others are not found.
+/// the target refuses to sign, every member confirms as themselves — and concludes it inspected; the others are not
+/// found.
 pub async fn hold_the_visits(
     lead: &mut Inspection,
     other: &mut Inspection,
+    inspection_addr: &str,
     visits: &[insp::Visit],
 ) {
-    suiji::story::hold_the_visits(lead, other, visits)
+    let member = |department: &str, inspector: &str| {
+        Ok(inspection(
+            inspection_addr,
+            &member_token(department, inspector),
+        ))
+    };
+    suiji::story::hold_the_visits(lead, other, &member, visits)
         .await
         .unwrap()
+}
+
+/// A development token of the inspector `inspector` of `department`, a team member, from `suiji token`.
+pub fn member_token(department: &str, inspector: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args([
+            "token",
+            "--department",
+            department,
+            "--role",
+            suiji_platform::auth::ROLE_MEMBER,
+            "--subject",
+            &format!("member:{inspector}"),
+            "--inspector",
+            inspector,
+        ])
+        .env("SUIJI_AUTH__SIGNING_KEY", signing_key())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

@@ -9,6 +9,8 @@ export interface Me {
   displayName: string;
   department: string;
   roles: string[];
+  // The person's id in the directory of inspectors, when they are one (a team member).
+  inspector?: string | null;
   csrf: string;
   // Whether the person's department keeps the directory of targets (directories.target_sources).
   importsTargets: boolean;
