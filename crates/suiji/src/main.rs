@@ -547,22 +547,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn verify_directory_rows(db: &suiji_platform::db::Db) -> anyhow::Result<()> {
     use suiji_directories::changes::Finding;
     match suiji_directories::changes::verify(db).await? {
-        Finding::Intact {
-            rows,
-            undigested,
-            writers,
-        } => {
+        Finding::Intact { rows, writers } => {
             println!(
-                "directories: {rows} rows match their digests and {writers} imports and credit changes their audit entries \
-                 ({undigested} rows written before digests were kept)"
+                "directories: {rows} rows read; {writers} imports and credit changes match their audit entries"
             );
             Ok(())
-        }
-        Finding::RowAltered { table, id } => {
-            println!(
-                "directories: BROKEN: {table} row {id} no longer matches the digest its writer recorded"
-            );
-            std::process::exit(1);
         }
         Finding::WriterAltered { writer, list } => {
             let what = if list == "before" {

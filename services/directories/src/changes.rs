@@ -1,16 +1,18 @@
 //! What each writer of the directories (an import, or a credit record raising a target's flags) changed, and the
 //! check that the rows and the audit trail still agree.
 //!
-//! Every target and inspector row carries the digest of its data columns ([`store::row_digest`]) and names its
-//! last writer (`import_id`). A writer replacing an existing row records it in `import_changes`: which writer had
-//! written it and with what digest, and the new digest. So the rows a writer `W` wrote are the rows naming `W` and
+//! Every target and inspector row names its last writer (`import_id`); its digest is that of its data columns
+//! ([`store::row_digest`]). A writer replacing an existing row records it in `import_changes`: which writer had
+//! written it and the digest it had, and the new digest. So the rows a writer `W` wrote are the rows naming `W` and
 //! the `import_changes` entries whose `before_import` is `W`; and the rows it replaced are its own `import_changes`
 //! entries. The writer's audit entry commits to both lists ([`ListDigest`]): its `after_digest` to the rows it
-//! wrote, its `before_digest` to what it replaced. [`verify`] recomputes all of it from the tables.
+//! wrote, its `before_digest` to what it replaced. [`verify`] recomputes all of it from the tables: a row changed
+//! behind the service's back no longer gives the list of the writer it names.
 
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use suiji_platform::db::Db;
@@ -64,79 +66,162 @@ impl ListDigest {
     }
 }
 
-/// `select` ordered by `columns`, text compared bytewise on both databases.
-fn ordered(db: &Db, select: &str, columns: &str) -> String {
-    let order = if db.postgres().is_some() {
-        columns
-            .split(", ")
-            .map(|c| format!("{c} COLLATE \"C\""))
-            .collect::<Vec<_>>()
-            .join(", ")
+/// One row of a writer's list: the writer, the row's id, and a digest (or, in a list of replaced rows, the writer
+/// replaced and its digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    writer: String,
+    id: String,
+    before_import: String,
+    digest: Option<Vec<u8>>,
+    /// A row of a table (not a recorded change).
+    stored: bool,
+}
+
+type Listing<'a> = BoxStream<'a, Result<Listed, sqlx::Error>>;
+
+/// `ORDER BY` these columns, text compared bytewise on both databases.
+fn bytewise(db: &Db, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            if db.postgres().is_some() {
+                format!("{c} COLLATE \"C\"")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rows of `table` (those naming `writer`, or all), by writer and id, each with its digest as it reads now.
+fn rows_of<'a>(db: &'a Db, table: &'static store::Table, writer: Option<&'a str>) -> Listing<'a> {
+    let filter = if writer.is_some() {
+        "WHERE import_id = $1"
     } else {
-        columns.to_string()
+        ""
     };
-    format!("SELECT * FROM ({select}) u ORDER BY {order}")
+    let sql = format!(
+        "SELECT * FROM {} {filter} ORDER BY {}",
+        table.name,
+        bytewise(db, &["import_id", "id"])
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(writer) = writer {
+        query = query.bind(writer);
+    }
+    Box::pin(query.fetch(db.pool()).map_ok(move |row| Listed {
+        writer: row.try_get("import_id").unwrap_or_default(),
+        id: row.try_get("id").unwrap_or_default(),
+        before_import: String::new(),
+        digest: store::stored_digest(table, &row).map(|d| d.to_vec()),
+        stored: true,
+    }))
+}
+
+/// The `import_changes` entries as `(writer, id, before_import, digest)`: by the writer they replaced, with the
+/// digest it had written (`replaced: false`, part of that writer's written list), or by the writer that replaced,
+/// with what it replaced (`replaced: true`); those of one writer, or all.
+fn changes_of<'a>(db: &'a Db, replaced: bool, writer: Option<&'a str>) -> Listing<'a> {
+    let (by, other, digest) = if replaced {
+        ("import_id", "before_import", "before_digest")
+    } else {
+        ("before_import", "''", "before_digest")
+    };
+    let filter = if writer.is_some() {
+        format!("WHERE {by} = $1")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT {by} AS writer, id, {other} AS before_import, {digest} AS digest FROM import_changes {filter} \
+         ORDER BY {}",
+        bytewise(db, &[by, "id"])
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(writer) = writer {
+        query = query.bind(writer);
+    }
+    Box::pin(query.fetch(db.pool()).map_ok(|row| Listed {
+        writer: row.try_get("writer").unwrap_or_default(),
+        id: row.try_get("id").unwrap_or_default(),
+        before_import: row.try_get("before_import").unwrap_or_default(),
+        digest: row.try_get("digest").unwrap_or_default(),
+        stored: false,
+    }))
+}
+
+/// Calls `each` with the rows of every listing in (writer, id) order, bytewise; each listing is in that order.
+async fn merged(
+    mut listings: Vec<Listing<'_>>,
+    mut each: impl FnMut(Listed) -> Option<Finding>,
+) -> Result<Option<Finding>, sqlx::Error> {
+    let mut heads = Vec::with_capacity(listings.len());
+    for listing in &mut listings {
+        heads.push(listing.try_next().await?);
+    }
+    loop {
+        let next = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_ref().map(|h| (i, h)))
+            .min_by(|(_, a), (_, b)| {
+                (a.writer.as_bytes(), a.id.as_bytes()).cmp(&(b.writer.as_bytes(), b.id.as_bytes()))
+            })
+            .map(|(i, _)| i);
+        let Some(i) = next else {
+            return Ok(None);
+        };
+        let row = std::mem::replace(&mut heads[i], listings[i].try_next().await?)
+            .expect("the smallest head is there");
+        if let Some(finding) = each(row) {
+            return Ok(Some(finding));
+        }
+    }
 }
 
 /// The digest of the rows `writer` wrote into `table`: those still naming it, and those replaced since.
-pub async fn written_digest(db: &Db, table: &str, writer: &str) -> Result<String, sqlx::Error> {
-    let sql = ordered(
-        db,
-        &format!(
-            "SELECT id, digest FROM {table} WHERE import_id = $1 \
-             UNION ALL SELECT id, before_digest FROM import_changes WHERE before_import = $1"
-        ),
-        "id",
-    );
-    let mut rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(writer)
-        .fetch(db.pool());
+pub async fn written_digest(
+    db: &Db,
+    table: &'static store::Table,
+    writer: &str,
+) -> Result<String, sqlx::Error> {
     let mut list = ListDigest::default();
-    while let Some(row) = rows.try_next().await? {
-        let id: String = row.try_get("id")?;
-        let digest: Option<Vec<u8>> = row.try_get("digest")?;
-        list.written(&id, digest.as_deref());
-    }
+    let listings = vec![
+        rows_of(db, table, Some(writer)),
+        changes_of(db, false, Some(writer)),
+    ];
+    merged(listings, |row| {
+        list.written(&row.id, row.digest.as_deref());
+        None
+    })
+    .await?;
     Ok(list.finish())
 }
 
 /// The digest of the rows `writer` replaced.
 pub async fn replaced_digest(db: &Db, writer: &str) -> Result<String, sqlx::Error> {
-    let mut rows = sqlx::query(
-        "SELECT id, before_import, before_digest FROM import_changes WHERE import_id = $1 ORDER BY id",
-    )
-    .bind(writer)
-    .fetch(db.pool());
     let mut list = ListDigest::default();
-    while let Some(row) = rows.try_next().await? {
-        let id: String = row.try_get("id")?;
-        let before_import: String = row.try_get("before_import")?;
-        let digest: Option<Vec<u8>> = row.try_get("before_digest")?;
-        list.replaced(&id, &before_import, digest.as_deref());
-    }
+    merged(vec![changes_of(db, true, Some(writer))], |row| {
+        list.replaced(&row.id, &row.before_import, row.digest.as_deref());
+        None
+    })
+    .await?;
     Ok(list.finish())
 }
 
 /// What [`verify`] finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
-    /// Every row matches its digest and every writer's audit entry its lists.
+    /// Every writer's audit entry matches its lists.
     Intact {
-        /// Rows whose digests were checked.
+        /// Target and inspector rows read.
         rows: u64,
-        /// Rows written before digests were kept, which nothing vouches for.
-        undigested: u64,
         /// Writers whose lists were checked.
         writers: u64,
     },
-    /// A row's content no longer matches its digest.
-    RowAltered {
-        /// `targets` or `inspectors`.
-        table: &'static str,
-        /// The row.
-        id: String,
-    },
-    /// A writer's lists no longer match its audit entry.
+    /// A writer's lists no longer match its audit entry: rows it wrote or replaced were changed since.
     WriterAltered {
         /// The import (or credit change) named in the audit entry.
         writer: String,
@@ -145,31 +230,9 @@ pub enum Finding {
     },
 }
 
-/// Recomputes every row's digest and every writer's lists, streaming, and names the first that differs.
+/// Recomputes both lists of every writer whose audit entry commits to them, streaming (one pass over each table
+/// and the changes, merged by writer), and names the first writer whose lists no longer give its entry's digests.
 pub async fn verify(db: &Db) -> Result<Finding, sqlx::Error> {
-    let (mut rows, mut undigested) = (0u64, 0u64);
-    for table in [&store::TARGETS, &store::INSPECTORS] {
-        let sql = format!("SELECT * FROM {} ORDER BY id", table.name);
-        let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(db.pool());
-        while let Some(row) = stream.try_next().await? {
-            let digest: Option<Vec<u8>> = row.try_get("digest")?;
-            let Some(digest) = digest else {
-                undigested += 1;
-                continue;
-            };
-            rows += 1;
-            if store::stored_digest(table, &row)
-                .as_ref()
-                .map(<[u8; 32]>::as_slice)
-                != Some(&digest)
-            {
-                return Ok(Finding::RowAltered {
-                    table: table.name,
-                    id: row.try_get("id")?,
-                });
-            }
-        }
-    }
     // The writers as their audit entries name them (entries from before digests were kept name none).
     let mut expected: HashMap<String, (String, String)> = HashMap::new();
     for action in WRITER_ACTIONS {
@@ -183,50 +246,50 @@ pub async fn verify(db: &Db) -> Result<Finding, sqlx::Error> {
             expected.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
         }
     }
-    // Every writer's two lists, each in one pass over all writers grouped.
-    let lists = [
-        (
-            "after",
-            "SELECT import_id AS writer, id, '' AS before_import, digest FROM targets \
-             UNION ALL SELECT import_id, id, '', digest FROM inspectors \
-             UNION ALL SELECT before_import, id, '', before_digest FROM import_changes",
-        ),
-        (
-            "before",
-            "SELECT import_id AS writer, id, before_import, before_digest AS digest FROM import_changes",
-        ),
-    ];
-    for (list, select) in lists {
-        let sql = ordered(db, select, "writer, id");
-        let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(db.pool());
-        let mut seen = std::collections::HashSet::new();
-        let mut current: Option<(String, ListDigest)> = None;
+    let mut rows = 0u64;
+    for list in ["after", "before"] {
+        let listings = if list == "after" {
+            vec![
+                rows_of(db, &store::TARGETS, None),
+                rows_of(db, &store::INSPECTORS, None),
+                changes_of(db, false, None),
+            ]
+        } else {
+            vec![changes_of(db, true, None)]
+        };
         let check = |writer: String, digest: ListDigest| -> Option<Finding> {
             let (before, after) = expected.get(&writer)?;
             let want = if list == "after" { after } else { before };
             (digest.finish() != *want).then_some(Finding::WriterAltered { writer, list })
         };
-        loop {
-            let row = stream.try_next().await?;
-            let writer: Option<String> = row.as_ref().map(|r| r.try_get("writer")).transpose()?;
-            if current.as_ref().map(|(w, _)| Some(w) != writer.as_ref()) == Some(true) {
+        let mut seen = std::collections::HashSet::new();
+        let mut current: Option<(String, ListDigest)> = None;
+        let found = merged(listings, |row| {
+            rows += u64::from(row.stored);
+            if current.as_ref().is_some_and(|(w, _)| *w != row.writer) {
                 let (done, digest) = current.take().expect("a writer in progress");
                 seen.insert(done.clone());
                 if let Some(finding) = check(done, digest) {
-                    return Ok(finding);
+                    return Some(finding);
                 }
             }
-            let (Some(row), Some(writer)) = (row, writer) else {
-                break;
-            };
-            let digest = current.get_or_insert_with(|| (writer, ListDigest::default()));
-            let id: String = row.try_get("id")?;
-            let hash: Option<Vec<u8>> = row.try_get("digest")?;
+            let (_, digest) =
+                current.get_or_insert_with(|| (row.writer.clone(), ListDigest::default()));
             if list == "after" {
-                digest.1.written(&id, hash.as_deref());
+                digest.written(&row.id, row.digest.as_deref());
             } else {
-                let before_import: String = row.try_get("before_import")?;
-                digest.1.replaced(&id, &before_import, hash.as_deref());
+                digest.replaced(&row.id, &row.before_import, row.digest.as_deref());
+            }
+            None
+        })
+        .await?;
+        if let Some(finding) = found {
+            return Ok(finding);
+        }
+        if let Some((done, digest)) = current.take() {
+            seen.insert(done.clone());
+            if let Some(finding) = check(done, digest) {
+                return Ok(finding);
             }
         }
         // A writer with nothing in the list committed to the empty one.
@@ -238,11 +301,9 @@ pub async fn verify(db: &Db) -> Result<Finding, sqlx::Error> {
             }
         }
     }
-    let writers = expected.len() as u64;
     Ok(Finding::Intact {
         rows,
-        undigested,
-        writers,
+        writers: expected.len() as u64,
     })
 }
 
@@ -256,11 +317,10 @@ pub async fn raise_flags(
     (abnormal, key_focus): (bool, bool),
     detail: String,
 ) -> Result<bool, sqlx::Error> {
-    let Some((mut target, before_import, before_digest)) =
-        store::target_for_change(conn, target_id).await?
-    else {
+    let Some((mut target, before_import)) = store::target_for_change(conn, target_id).await? else {
         return Ok(false);
     };
+    let before_digest = Some(store::row_digest(&store::target_values(&target)).to_vec());
     if (target.abnormal || !abnormal) && (target.key_focus || !key_focus) {
         return Ok(false);
     }
@@ -269,12 +329,11 @@ pub async fn raise_flags(
     let digest = store::row_digest(&store::target_values(&target));
     // Neither flag is a snapshot filter column, so the target segments stay as they are.
     sqlx::query(
-        "UPDATE targets SET abnormal = $1, key_focus = $2, digest = $3, import_id = $4, import_line = 0, \
-         updated_at = $5 WHERE id = $6",
+        "UPDATE targets SET abnormal = $1, key_focus = $2, import_id = $3, import_line = 0, updated_at = $4 \
+         WHERE id = $5",
     )
     .bind(suiji_platform::db::flag(target.abnormal))
     .bind(suiji_platform::db::flag(target.key_focus))
-    .bind(digest.to_vec())
     .bind(writer)
     .bind(suiji_platform::db::now_ms())
     .bind(&target.id)

@@ -982,7 +982,7 @@ impl SortRow {
         bytes.extend_from_slice(id.as_bytes());
         let values = staged.record.values();
         let digest = store::row_digest(&values);
-        store::copy_line(&mut bytes, staged.line, values, &digest, import_id, now);
+        store::copy_line(&mut bytes, staged.line, values, import_id, now);
         Self::new(staged.line, id.len() as u32, digest, bytes)
     }
 }
@@ -1360,7 +1360,7 @@ pub async fn import<R: Record>(
     // What it wrote: on PostgreSQL as the sorted rows were handed out; on SQLite read back.
     let after_digest = match after_digest {
         Some(digest) => digest,
-        None => crate::changes::written_digest(db, R::TABLE.name, &import_id).await?,
+        None => crate::changes::written_digest(db, R::TABLE, &import_id).await?,
     };
     let summary = Summary {
         before_digest: crate::changes::replaced_digest(db, &import_id).await?,

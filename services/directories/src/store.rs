@@ -45,8 +45,7 @@ pub enum Value<'a> {
 }
 
 /// A table that imports write to: its name and its data columns (the first is the key `id`); every such table
-/// also has `digest` (of the data columns, [`row_digest`]), `import_id`, `import_line`, `created_at` and
-/// `updated_at`.
+/// also has `import_id` (its last writer), `import_line`, `created_at` and `updated_at`.
 pub struct Table {
     /// Table name.
     pub name: &'static str,
@@ -60,10 +59,10 @@ pub struct Table {
 }
 
 impl Table {
-    /// Every column an import writes: the data columns, then the row's digest, the import stamp and times.
+    /// Every column an import writes: the data columns, then the import stamp and times.
     pub fn import_columns(&self) -> String {
         format!(
-            "{}, digest, import_id, import_line, created_at, updated_at",
+            "{}, import_id, import_line, created_at, updated_at",
             self.columns.join(", ")
         )
     }
@@ -76,7 +75,7 @@ impl Table {
             .map(|c| format!("{c} = excluded.{c}"))
             .collect();
         format!(
-            "ON CONFLICT (id) DO UPDATE SET {}, digest = excluded.digest, import_id = excluded.import_id, import_line = excluded.import_line, \
+            "ON CONFLICT (id) DO UPDATE SET {}, import_id = excluded.import_id, import_line = excluded.import_line, \
              updated_at = excluded.updated_at WHERE {}.import_id <> excluded.import_id",
             updates.join(", "),
             self.name
@@ -148,6 +147,22 @@ pub fn row_digest(values: &[Value<'_>]) -> [u8; 32] {
         hash.update(text.as_bytes());
     }
     hash.finalize().into()
+}
+
+/// [`row_digest`] in SQL, of the row `alias` of `table` (PostgreSQL: SQLite has no SHA-256).
+pub fn sql_digest(table: &Table, alias: &str) -> String {
+    let parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let text = format!("convert_to({alias}.{c}::text, 'UTF8')");
+            format!(
+                "CASE WHEN {alias}.{c} IS NULL THEN '\\x00'::bytea \
+                 ELSE '\\x01'::bytea || int4send(octet_length({text})) || {text} END"
+            )
+        })
+        .collect();
+    format!("sha256({})", parts.join(" || "))
 }
 
 /// `value` as a quoted SQL literal (quotes doubled), for statements that take no bound values (`COPY`).
@@ -259,7 +274,7 @@ pub async fn upsert_rows(
 ) -> Result<BatchOutcome, sqlx::Error> {
     let name = table.name;
     let columns = table.import_columns();
-    let width = table.columns.len() + 5;
+    let width = table.columns.len() + 4;
     let on_conflict = table.on_conflict();
     let mut outcome = BatchOutcome::default();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
@@ -270,7 +285,7 @@ pub async fn upsert_rows(
         let ids: Vec<String> = chunk.iter().map(|(_, values)| id_of(values)).collect();
         // What each existing row was, before this import writes it.
         let sql = format!(
-            "SELECT id, import_id, import_line, digest FROM {name} WHERE id IN ({})",
+            "SELECT * FROM {name} WHERE id IN ({})",
             placeholder_list(1, ids.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -287,7 +302,7 @@ pub async fn upsert_rows(
                     (
                         row.try_get("import_id")?,
                         row.try_get("import_line")?,
-                        row.try_get("digest")?,
+                        stored_digest(table, &row).map(|d| d.to_vec()),
                     ),
                 ))
             })
@@ -298,7 +313,7 @@ pub async fn upsert_rows(
             values_list(chunk.len(), width),
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for ((line, values), digest) in chunk.iter().zip(&digests) {
+        for (line, values) in chunk {
             for value in values {
                 query = match value {
                     Value::Text(t) => query.bind(t.as_ref()),
@@ -307,7 +322,6 @@ pub async fn upsert_rows(
                 };
             }
             query = query
-                .bind(digest.to_vec())
                 .bind(import_id.to_string())
                 .bind(*line as i64)
                 .bind(now)
@@ -449,15 +463,8 @@ fn copy_text(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&bytes[plain..]);
 }
 
-/// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, its digest, then the import stamp.
-pub fn copy_line(
-    buf: &mut Vec<u8>,
-    line: u64,
-    values: Vec<Value<'_>>,
-    digest: &[u8; 32],
-    import_id: &str,
-    now: i64,
-) {
+/// Appends one row's `COPY … (FORMAT text)` line to `buf`: its values, then the import stamp.
+pub fn copy_line(buf: &mut Vec<u8>, line: u64, values: Vec<Value<'_>>, import_id: &str, now: i64) {
     let mut digits = itoa::Buffer::new();
     for value in values {
         match value {
@@ -467,12 +474,6 @@ pub fn copy_line(
         }
         buf.push(b'\t');
     }
-    // bytea in text COPY: `\x` and hex, its backslash escaped.
-    buf.extend_from_slice(b"\\\\x");
-    let mut hex = [0u8; 64];
-    hex::encode_to_slice(digest, &mut hex).expect("64 hex digits for 32 bytes");
-    buf.extend_from_slice(&hex);
-    buf.push(b'\t');
     copy_text(buf, import_id);
     for stamp in [line as i64, now, now] {
         buf.push(b'\t');
@@ -612,9 +613,11 @@ pub async fn merge_from(
     // should another import insert some of the ids meanwhile).
     let record_changes = format!(
         "INSERT INTO import_changes (import_id, id, before_import, before_digest, after_digest) \
-         SELECT s.import_id, s.id, t.import_id, t.digest, s.digest FROM ({first_lines}) s \
+         SELECT s.import_id, s.id, t.import_id, {}, {} FROM ({first_lines}) s \
          JOIN {name} t ON t.id = s.id WHERE t.import_id <> s.import_id \
-         ON CONFLICT (import_id, id) DO NOTHING"
+         ON CONFLICT (import_id, id) DO NOTHING",
+        sql_digest(table, "t"),
+        sql_digest(table, "s"),
     );
     tx.execute(AssertSqlSafe(record_changes.clone())).await?;
     // New ids by plain INSERT: a third cheaper than INSERT … ON CONFLICT, whose speculative insertion a first
@@ -631,7 +634,7 @@ pub async fn merge_from(
             tx.execute("RELEASE SAVEPOINT new_ids").await?;
             let updates: Vec<String> = table.columns[1..]
                 .iter()
-                .chain(["digest", "import_id", "import_line", "updated_at"].iter())
+                .chain(["import_id", "import_line", "updated_at"].iter())
                 .map(|c| format!("{c} = s.{c}"))
                 .collect();
             // A first load inserts every staged row; only otherwise are there known ids to update.
@@ -832,11 +835,11 @@ pub async fn list_inspectors(
     rows.iter().map(inspector_from).collect()
 }
 
-/// A target about to be changed by id, with its last writer and digest.
+/// A target about to be changed by id, with its last writer.
 pub async fn target_for_change(
     conn: &mut AnyConnection,
     id: &str,
-) -> Result<Option<(Target, String, Option<Vec<u8>>)>, sqlx::Error> {
+) -> Result<Option<(Target, String)>, sqlx::Error> {
     let sql = format!(
         "SELECT {} FROM targets WHERE id = $1",
         TARGETS.import_columns()
@@ -845,14 +848,8 @@ pub async fn target_for_change(
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    row.map(|r| {
-        Ok((
-            target_from(&r)?,
-            r.try_get("import_id")?,
-            r.try_get("digest")?,
-        ))
-    })
-    .transpose()
+    row.map(|r| Ok((target_from(&r)?, r.try_get("import_id")?)))
+        .transpose()
 }
 
 /// A target by id or credit code, with its last change time.

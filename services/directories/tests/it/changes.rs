@@ -24,12 +24,22 @@ async fn import_entries(db: &Db) -> Vec<(String, String, String)> {
     .unwrap()
 }
 
-/// `(id, writer, digest)` of every target, by id.
+/// `(id, writer, digest)` of every target, by id, its digest as it reads now.
 async fn rows(db: &Db) -> Vec<(String, String, Vec<u8>)> {
-    sqlx::query_as("SELECT id, import_id, digest FROM targets ORDER BY id")
+    use sqlx::Row;
+    sqlx::query("SELECT * FROM targets ORDER BY id")
         .fetch_all(db.pool())
         .await
         .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get("id"),
+                r.get("import_id"),
+                store::stored_digest(&store::TARGETS, r).unwrap().to_vec(),
+            )
+        })
+        .collect()
 }
 
 /// `(id, before_import, before_digest, after_digest)` of what `writer` replaced, by id.
@@ -83,7 +93,7 @@ async fn imports_record_what_they_replace(backend: Backend) {
     assert_eq!((summary.accepted, summary.created), (3, 3));
     let entries = import_entries(&db).await;
     let (first_import, before, after) = entries[0].clone();
-    // A first import replaced nothing and wrote three rows, each carrying its digest.
+    // A first import replaced nothing and wrote three rows.
     assert_eq!(before, changes::ListDigest::default().finish());
     let written = rows(&db).await;
     let mut list = changes::ListDigest::default();
@@ -144,7 +154,7 @@ async fn imports_record_what_they_replace(backend: Backend) {
     assert_eq!(after, list.finish());
     // The first import's rows are still accounted for: C on the table, A and B in what the second replaced.
     assert_eq!(
-        changes::written_digest(&db, "targets", &first_import)
+        changes::written_digest(&db, &store::TARGETS, &first_import)
             .await
             .unwrap(),
         import_entries(&db).await[0].2
@@ -199,31 +209,13 @@ async fn imports_record_what_they_replace(backend: Backend) {
         changes::verify(&db).await.unwrap(),
         Finding::Intact {
             rows: 4,
-            undigested: 0,
             writers: 3
         }
     );
 
-    // Whoever holds the database lowers A's risk behind the service's back: the row no longer matches its digest.
+    // Whoever holds the database raises A's risk back behind the service's back: the second import's audit
+    // entry, which committed to what it wrote of A, gives it away.
     sqlx::query("UPDATE targets SET risk = 'high' WHERE id = $1")
-        .bind(A)
-        .execute(db.pool())
-        .await
-        .unwrap();
-    assert_eq!(
-        changes::verify(&db).await.unwrap(),
-        Finding::RowAltered {
-            table: "targets",
-            id: A.into()
-        }
-    );
-    // Knowing how digests are made, they rewrite A's digest too: the second import's audit entry gives it away.
-    let (target, _, _) = store::target_for_change(&mut db.pool().acquire().await.unwrap(), A)
-        .await
-        .unwrap()
-        .unwrap();
-    sqlx::query("UPDATE targets SET digest = $1 WHERE id = $2")
-        .bind(store::row_digest(&store::target_values(&target)).to_vec())
         .bind(A)
         .execute(db.pool())
         .await
@@ -235,10 +227,8 @@ async fn imports_record_what_they_replace(backend: Backend) {
             list: "after"
         }
     );
-    // Put back, the record holds again; then what the first import had written of A is rewritten in the
-    // second's record of it, which the first import's entry gives away.
-    sqlx::query("UPDATE targets SET digest = $1, risk = 'low' WHERE id = $2")
-        .bind(digest_of(&now, A))
+    // So does a row moved to another writer, to hide it among that one's.
+    sqlx::query("UPDATE targets SET risk = 'low' WHERE id = $1")
         .bind(A)
         .execute(db.pool())
         .await
@@ -247,6 +237,24 @@ async fn imports_record_what_they_replace(backend: Backend) {
         changes::verify(&db).await.unwrap(),
         Finding::Intact { .. }
     ));
+    sqlx::query("UPDATE targets SET import_id = $1 WHERE id = $2")
+        .bind(&first_import)
+        .bind(D)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        changes::verify(&db).await.unwrap(),
+        Finding::WriterAltered { .. }
+    ));
+    sqlx::query("UPDATE targets SET import_id = $1 WHERE id = $2")
+        .bind(&second_import)
+        .bind(D)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    // What the first import had written of A is rewritten in the second's record of it: the first import's entry
+    // gives it away.
     sqlx::query("UPDATE import_changes SET before_digest = after_digest WHERE id = $1")
         .bind(A)
         .execute(db.pool())
