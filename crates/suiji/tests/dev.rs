@@ -196,6 +196,14 @@ async fn dev_serves_every_service_and_keeps_its_data() {
         out.starts_with("directories: intact, 4 entries"),
         "the demo imports: the targets, and each department's inspectors: {out}"
     );
+    // Every imported row still gives the lists its import's entry committed to.
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(
+        out.contains(
+            "directories: 2300 rows read; 4 imports and credit changes match their audit entries"
+        ),
+        "the demo's 2000 targets and 300 inspectors, checked against the 4 imports: {out}"
+    );
     let verify = suiji(&["audit", "verify", "planning"], &url);
     let out = String::from_utf8_lossy(&verify.stdout);
     assert!(
