@@ -76,7 +76,7 @@ bench:
 	$(BENCH) --only console
 	$(BENCH) --only console-server
 	$(BENCH) --only catalog,outbox
-	$(BENCH) --only import --import-rows 1000000
+	$(BENCH) --only import --import-rows 1000000 --reimport
 	$(BENCH) --only import,draw-service --import-rows 10000000
 	$(BENCH) --only saga --sagas 1000
 	$(BENCH) --only saga --sagas 1000 --saga-concurrency 25

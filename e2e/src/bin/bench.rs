@@ -51,6 +51,9 @@ struct Args {
     /// Rows of the target import benchmark.
     #[arg(long, default_value_t = 1_000_000)]
     import_rows: u64,
+    /// After the target import, import the same file again: every row replaced, each recorded with its digests.
+    #[arg(long)]
+    reimport: bool,
     /// Keep the imported directory's database and print its name (to rerun the later figures on it).
     #[arg(long)]
     keep_database: bool,
@@ -362,21 +365,7 @@ async fn import_generated(args: &Args, db: &Db) -> anyhow::Result<()> {
         .await
         .map_err(anyhow::Error::msg)?;
     let before = peak_rss_mib();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let started = Instant::now();
-    let source = tokio::fs::File::open(&file).await?;
-    let summary = suiji_directories::import::import_targets(
-        db,
-        "bench",
-        "bench.csv",
-        suiji_directories::import::Format::Csv,
-        source,
-        tx,
-    )
-    .await?;
-    let elapsed = started.elapsed();
-    drain.await?;
+    let (summary, elapsed) = import_file(db, &file).await?;
     println!(
         "target import into PostgreSQL (CSV, parse + validate + COPY upsert): {:.0} rows/s ({} rows, {:.0} MiB file, {:.1} s), \
          peak memory {:.0} MiB (before the import {:.0} MiB); database writes {:.1} s of it",
@@ -392,7 +381,51 @@ async fn import_generated(args: &Args, db: &Db) -> anyhow::Result<()> {
         summary.rejected == 0,
         "generated rows were rejected: {summary:?}"
     );
+    if args.reimport {
+        let (again, elapsed) = import_file(db, &file).await?;
+        let changes: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM import_changes WHERE import_id = $1")
+                .bind(&again.import_id)
+                .fetch_one(db.pool())
+                .await?;
+        println!(
+            "target re-import of the same file (every row replaced, each recorded with its digests before and after): \
+             {:.0} rows/s ({} rows, {:.1} s, {changes} change rows), peak memory {:.0} MiB; database writes {:.1} s of it",
+            again.accepted as f64 / elapsed.as_secs_f64(),
+            again.accepted,
+            elapsed.as_secs_f64(),
+            peak_rss_mib(),
+            again.write_ms as f64 / 1000.0
+        );
+        anyhow::ensure!(
+            again.created == 0 && changes as u64 == again.accepted,
+            "a re-import replaces every row: {again:?}, {changes} change rows"
+        );
+    }
     Ok(())
+}
+
+/// Imports the targets of `file` into `db`; the summary and the time it took.
+async fn import_file(
+    db: &Db,
+    file: &std::path::Path,
+) -> anyhow::Result<(suiji_directories::import::Summary, std::time::Duration)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let started = Instant::now();
+    let source = tokio::fs::File::open(file).await?;
+    let summary = suiji_directories::import::import_targets(
+        db,
+        "bench",
+        "bench.csv",
+        suiji_directories::import::Format::Csv,
+        source,
+        tx,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    drain.await?;
+    Ok((summary, elapsed))
 }
 
 use suiji_draw::testkit::{SCJG, STHJ};

@@ -102,10 +102,16 @@ fn rows_of<'a>(db: &'a Db, table: &'static store::Table, writer: Option<&'a str>
     } else {
         ""
     };
+    // One writer's rows by id alone, which the key gives in order; all of them by writer too.
+    let order = if writer.is_some() {
+        &["id"][..]
+    } else {
+        &["import_id", "id"][..]
+    };
     let sql = format!(
         "SELECT * FROM {} {filter} ORDER BY {}",
         table.name,
-        bytewise(db, &["import_id", "id"])
+        bytewise(db, order)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(writer) = writer {
@@ -134,10 +140,15 @@ fn changes_of<'a>(db: &'a Db, replaced: bool, writer: Option<&'a str>) -> Listin
     } else {
         String::new()
     };
+    let order = if writer.is_some() {
+        &["id"][..]
+    } else {
+        &[by, "id"][..]
+    };
     let sql = format!(
         "SELECT {by} AS writer, id, {other} AS before_import, {digest} AS digest FROM import_changes {filter} \
          ORDER BY {}",
-        bytewise(db, &[by, "id"])
+        bytewise(db, order)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(writer) = writer {
