@@ -261,12 +261,16 @@ impl Isolated {
     /// A token for `department` with `roles`, of a person named by both: tokens with other roles are other
     /// people, as the four-eyes rules need.
     pub fn token(&self, department: &str, roles: &[&str]) -> String {
-        let who = Identity {
+        self.issue(Identity {
             subject: format!("tester@{department}/{}", roles.join("+")),
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             inspector: None,
-        };
+        })
+    }
+
+    /// A token for `who`, valid for an hour.
+    fn issue(&self, who: Identity) -> String {
         self.tokens()
             .issue(&who, Duration::from_secs(3600))
             .expect("the test's signing key")
@@ -274,15 +278,12 @@ impl Isolated {
 
     /// A token of the inspector `inspector` of `department`, a team member (`inspection.member`) named by it.
     pub fn member_token(&self, department: &str, inspector: &str) -> String {
-        let who = Identity {
+        self.issue(Identity {
             subject: format!("member:{inspector}"),
             department: department.into(),
             roles: vec![crate::auth::ROLE_MEMBER.into()],
             inspector: Some(inspector.into()),
-        };
-        self.tokens()
-            .issue(&who, Duration::from_secs(3600))
-            .expect("the test's signing key")
+        })
     }
 
     /// Keeps the PostgreSQL database when cleaning up; returns its name.

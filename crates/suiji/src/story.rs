@@ -41,15 +41,15 @@ pub struct Addresses<'a> {
 
 /// A token of the inspector `inspector` of `department`, a team member confirming for themselves.
 pub fn member_token(tokens: &Tokens, department: &str, inspector: &str) -> anyhow::Result<String> {
-    Ok(tokens.issue(
-        &Identity {
+    issue(
+        tokens,
+        Identity {
             subject: format!("member:{inspector}"),
             department: department.into(),
             roles: vec![suiji_platform::auth::ROLE_MEMBER.into()],
             inspector: Some(inspector.into()),
         },
-        Duration::from_secs(1800),
-    )?)
+    )
 }
 
 fn token(
@@ -58,15 +58,20 @@ fn token(
     department: &str,
     roles: &[&str],
 ) -> anyhow::Result<String> {
-    Ok(tokens.issue(
-        &Identity {
+    issue(
+        tokens,
+        Identity {
             subject: subject.into(),
             department: department.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             inspector: None,
         },
-        Duration::from_secs(1800),
-    )?)
+    )
+}
+
+/// A token for `who`, valid for the story's half hour.
+fn issue(tokens: &Tokens, who: Identity) -> anyhow::Result<String> {
+    Ok(tokens.issue(&who, Duration::from_secs(1800))?)
 }
 
 /// The inspection service at `addr`, called as `token`.

@@ -22,7 +22,6 @@ use crate::domain::transfer;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
 use crate::service::{Acting, Sagas};
 use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
-use suiji_platform::validation::Denied;
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
 pub struct Api {
@@ -794,32 +793,27 @@ impl InspectionService for Api {
         let who = require(&request)?;
         let r = request.into_inner();
         let department = who.department.clone();
-        // A member of the team confirms for themselves, under the inspector id their token names; nobody for
-        // another (four eyes: the record says who confirmed, not who clicked).
-        crate::service::require_member(&who)?;
+        // A member of the team confirms for themselves, under the inspector id their token names (which
+        // `Acting::Member` requires); nobody for another (four eyes: the record says who confirmed, not who clicked).
         let own = who.inspector.clone().unwrap_or_default();
-        if let Some((i, other)) = r
-            .inspector_ids
-            .iter()
-            .enumerate()
-            .find(|(_, id)| **id != own)
-        {
-            return Err(Error::from(Denied::new(
-                format!("inspector_ids[{i}]"),
-                msg("denied-confirm-others")
-                    .arg("inspector", other)
-                    .arg("own", &own),
-            ))
-            .into());
-        }
-        let inspectors = vec![own];
         let stored = self
             .sagas
             .change_visit(&who, &r.id, "visit.confirmed", Acting::Member, |v| {
-                v.confirm(&department, &inspectors)?;
-                Ok(Some(
-                    msg("tl-visit-confirmed").arg("inspectors", inspectors.join(", ")),
-                ))
+                if let Some((i, other)) = r
+                    .inspector_ids
+                    .iter()
+                    .enumerate()
+                    .find(|(_, id)| **id != own)
+                {
+                    return Err(Refusal::denied(
+                        format!("inspector_ids[{i}]"),
+                        msg("denied-confirm-others")
+                            .arg("inspector", other)
+                            .arg("own", &own),
+                    ));
+                }
+                v.confirm(&department, std::slice::from_ref(&own))?;
+                Ok(Some(msg("tl-visit-confirmed").arg("inspectors", &own)))
             })
             .await?;
         Ok(Response::new(pb::ConfirmRecordResponse {

@@ -1615,7 +1615,7 @@ pub enum Acting {
 
 /// Refuses `who` unless they are an inspector acting for themselves: the member's role, and a token naming
 /// their inspector id.
-pub fn require_member(who: &Identity) -> Result<(), Error> {
+fn require_member(who: &Identity) -> Result<(), Error> {
     if !who.has_role(ROLE_MEMBER) {
         return Err(Denied::new("id", msg("denied-role").arg("role", ROLE_MEMBER)).into());
     }

@@ -206,16 +206,21 @@ pub fn token(department: &str, roles: &str) -> String {
 
 /// A development token of `subject` in `department` with `roles`, from `suiji token`.
 pub fn token_of(department: &str, roles: &str, subject: &str) -> String {
+    suiji_token(&[
+        "--department",
+        department,
+        "--role",
+        roles,
+        "--subject",
+        subject,
+    ])
+}
+
+/// What `suiji token` prints with `args`.
+fn suiji_token(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
-        .args([
-            "token",
-            "--department",
-            department,
-            "--role",
-            roles,
-            "--subject",
-            subject,
-        ])
+        .arg("token")
+        .args(args)
         .env("SUIJI_AUTH__SIGNING_KEY", signing_key())
         .output()
         .unwrap();
@@ -384,20 +389,14 @@ pub async fn hold_the_visits(
 
 /// A development token of the inspector `inspector` of `department`, a team member, from `suiji token`.
 pub fn member_token(department: &str, inspector: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_suiji"))
-        .args([
-            "token",
-            "--department",
-            department,
-            "--role",
-            suiji_platform::auth::ROLE_MEMBER,
-            "--subject",
-            &format!("member:{inspector}"),
-            "--inspector",
-            inspector,
-        ])
-        .env("SUIJI_AUTH__SIGNING_KEY", signing_key())
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    suiji_token(&[
+        "--department",
+        department,
+        "--role",
+        suiji_platform::auth::ROLE_MEMBER,
+        "--subject",
+        &format!("member:{inspector}"),
+        "--inspector",
+        inspector,
+    ])
 }
