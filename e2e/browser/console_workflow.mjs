@@ -133,6 +133,24 @@ await drive(async (page) => {
   // The coordinator confirms for no one: the page names the members who have still to confirm, each as themselves.
   await page.waitForSelector('[data-test=awaiting-confirmation]');
   const coordinatorConfirms = (await page.$('[data-test=confirm]')) !== null;
+  // What the coordinator sees: who has still to confirm, in both languages at both widths.
+  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
+  (await import('node:fs')).mkdirSync(shots, { recursive: true });
+  for (const lang of ['zh-CN', 'en']) {
+    await page.evaluate((l) => localStorage.setItem('suiji.lang', l), lang);
+    await page.reload();
+    await openFirstVisit();
+    await page.waitForSelector('[data-test=awaiting-confirmation]', long);
+    for (const [width, height, form] of [[1366, 860, 'desktop'], [390, 844, 'phone']]) {
+      await page.setViewportSize({ width, height });
+      await page.locator('[data-test=awaiting-confirmation]').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${shots}coordinator-awaiting-${lang}-${form}.png` });
+    }
+  }
+  await page.evaluate(() => localStorage.setItem('suiji.lang', 'zh-CN'));
+  await page.setViewportSize({ width: 1366, height: 860 });
+  await page.reload();
+  await openFirstVisit();
   const members = await page.$$eval('.visit-record [data-test=team] [data-inspector]', (ms) =>
     ms.map((m) => ({ inspector: m.dataset.inspector, department: m.dataset.department })),
   );
@@ -156,8 +174,6 @@ await drive(async (page) => {
   await signOut();
 
   // Each member signs in and confirms the record for themselves.
-  const shots = new URL('../../target/console-screenshots/', import.meta.url).pathname;
-  (await import('node:fs')).mkdirSync(shots, { recursive: true });
   for (const [n, m] of members.entries()) {
     await signIn(`m-${m.inspector}`, memberPassword);
     await openFirstVisit();
