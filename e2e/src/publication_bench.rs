@@ -112,7 +112,7 @@ pub async fn run(results: usize, clients: usize) -> anyhow::Result<()> {
             outbox::enqueue(
                 &mut tx,
                 "inspection",
-                Event::new("inspection.visit.concluded", "TASK-BENCH", &event),
+                Event::new::<suiji_api::topics::VisitConcluded>("TASK-BENCH", &event),
             )
             .await?;
         }

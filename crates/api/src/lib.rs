@@ -19,6 +19,14 @@ pub mod events {
 }
 
 pub mod named;
+pub mod topics;
+
+/// What [`heard!`] expands to needs, so a consumer's crate need not name these crates itself.
+#[doc(hidden)]
+pub mod __private {
+    pub use prost;
+    pub use prost_types;
+}
 
 /// `suiji.admin.v1`: what operators call on every service (the working-day calendar).
 pub mod admin {

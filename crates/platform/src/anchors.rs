@@ -12,6 +12,8 @@ use sqlx::Row;
 use suiji_api::events::v1::{AuditAnchored, Envelope};
 use tokio_util::sync::CancellationToken;
 
+use suiji_api::topics::AuditAnchored as Topic;
+
 use crate::audit::Verification;
 use crate::db::{Db, Tx, now_ms};
 use crate::inbox::{HandleError, TxHandler, payload};
@@ -19,12 +21,12 @@ use crate::messages::msg;
 use crate::outbox::{self, Event, Relay};
 
 /// The binding that hears every service's announced head.
-pub const ANCHORED: &str = "*.audit.anchored";
+pub const ANCHORED: &str = Topic::BINDING;
 
 /// The routing key of `service`'s announced head: under the service's own name, so the broker lets only the
 /// service's own user publish it (docs/security.md).
 pub fn anchored(service: &str) -> String {
-    format!("{service}.audit.anchored")
+    Topic::key(service)
 }
 /// How often a service announces its head (and once at its start).
 pub const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -68,7 +70,7 @@ pub async fn announce(db: &Db, service: &str) -> Result<Option<Anchor>, sqlx::Er
     outbox::enqueue(
         &mut tx,
         service,
-        Event::new(&anchored(service), service, &event),
+        Event::under(&anchored(service), service, &event),
     )
     .await?;
     tx.commit().await?;

@@ -35,6 +35,41 @@ pub const ROLE_SERVICE: &str = "service";
 pub const ROLE_MEMBER: &str = "inspection.member";
 /// Role: the joint meeting (联席会议): approves plans, files amendments, oversees every department's inspections.
 pub const ROLE_JOINT_MEETING: &str = "planning.joint-meeting";
+/// Role: drafts and submits the caller's department's plans, creates and launches its tasks.
+pub const ROLE_PLANNING_EDITOR: &str = "planning.editor";
+/// Role: the judicial department (司法部门), with whom plan amendments are filed.
+pub const ROLE_PLANNING_JUDICIAL: &str = "planning.judicial";
+/// Role: draws and locks for the lead department, with witnesses when there are.
+pub const ROLE_DRAW_OPERATOR: &str = "draw.operator";
+/// Role: a department's coordinator of joint inspections: answers invitations, reviews, schedules, records.
+pub const ROLE_INSPECTION_COORDINATOR: &str = "inspection.coordinator";
+/// Role: enters the department's results (结果录入).
+pub const ROLE_RESULT_ENTRY: &str = "publication.entry";
+/// Role: reviews and publishes what another person of the department entered (four eyes).
+pub const ROLE_RESULT_REVIEWER: &str = "publication.reviewer";
+/// Role: reads every department's results and reports for the joint meeting.
+pub const ROLE_RESULT_JOINT_MEETING: &str = "publication.joint-meeting";
+/// Role: the head of a department (负责人): approves replacements, recusals, withholding and corrections.
+pub const ROLE_DEPARTMENT_HEAD: &str = "department.head";
+
+/// Every role a person's token may carry, in the order the console and `suiji token` list them.
+pub const PEOPLE_ROLES: &[&str] = &[
+    ROLE_CATALOG_EDITOR,
+    ROLE_CATALOG_PUBLISHER,
+    ROLE_DIRECTORIES_EDITOR,
+    ROLE_PLANNING_EDITOR,
+    ROLE_JOINT_MEETING,
+    ROLE_PLANNING_JUDICIAL,
+    ROLE_DRAW_OPERATOR,
+    ROLE_INSPECTION_COORDINATOR,
+    ROLE_MEMBER,
+    ROLE_RESULT_ENTRY,
+    ROLE_RESULT_REVIEWER,
+    ROLE_RESULT_JOINT_MEETING,
+    ROLE_DEPARTMENT_HEAD,
+    ROLE_AUDIT_READER,
+    ROLE_ADMIN,
+];
 
 /// How long a service keeps the keys of a JWKS URL before it fetches them again.
 const KEYS_REFRESH: Duration = Duration::from_secs(300);

@@ -159,48 +159,32 @@ pub async fn words_in<T>(
     })
 }
 
-/// Routing keys of the department events every service's copy follows.
-pub const BINDING: &str = "directories.department.*";
-
-/// Applies a `directories.department.*` event to the local copy; other events are not its business and
-/// return `None`.
-pub async fn apply_event(
+/// Applies a department's change (`suiji_api::topics::DepartmentUpserted`) to the local copy.
+pub async fn apply(
     conn: &mut AnyConnection,
-    envelope: &suiji_api::events::v1::Envelope,
-) -> Option<Result<(), crate::inbox::HandleError>> {
+    event: suiji_api::directories::v1::DepartmentUpsertedEvent,
+) -> Result<(), crate::inbox::HandleError> {
     use crate::inbox::HandleError;
-    use suiji_api::directories::v1 as dir;
-    if envelope.r#type != "directories.department.upserted" {
-        return None;
+    use suiji_api::directories::v1::DepartmentLevel;
+    let d = event
+        .department
+        .ok_or_else(|| HandleError::Permanent("no department".into()))?;
+    if !matches!(
+        DepartmentLevel::try_from(d.level),
+        Ok(DepartmentLevel::Province | DepartmentLevel::City | DepartmentLevel::County)
+    ) {
+        return Err(HandleError::Permanent(format!(
+            "department {}: unknown level {}",
+            d.code, d.level
+        )));
     }
-    let event: dir::DepartmentUpsertedEvent = match envelope.payload.as_ref().map(|p| p.to_msg()) {
-        Some(Ok(event)) => event,
-        Some(Err(e)) => return Some(Err(HandleError::Permanent(format!("payload: {e}")))),
-        None => return Some(Err(HandleError::Permanent("no payload".into()))),
-    };
-    let Some(d) = event.department else {
-        return Some(Err(HandleError::Permanent("no department".into())));
-    };
-    let level = match dir::DepartmentLevel::try_from(d.level) {
-        Ok(dir::DepartmentLevel::Province) => "province",
-        Ok(dir::DepartmentLevel::City) => "city",
-        Ok(dir::DepartmentLevel::County) => "county",
-        _ => {
-            return Some(Err(HandleError::Permanent(format!(
-                "department {}: unknown level {}",
-                d.code, d.level
-            ))));
-        }
-    };
     let seed = DepartmentSeed {
+        level: suiji_api::named::name::<DepartmentLevel>(d.level),
         code: d.code,
         name: d.name,
-        level: level.into(),
         region_code: d.region_code,
     };
-    Some(
-        upsert(conn, &seed, d.active)
-            .await
-            .map_err(|e| HandleError::Transient(e.to_string())),
-    )
+    upsert(conn, &seed, d.active)
+        .await
+        .map_err(|e| HandleError::Transient(e.to_string()))
 }

@@ -8,6 +8,7 @@ use prost::Message;
 use tracing::Instrument;
 
 use suiji_api::events::v1::Envelope;
+use suiji_api::topics::Heard;
 
 use crate::bus::{Handler, IncomingMessage, Outcome};
 use crate::db::{Db, Tx, now_ms};
@@ -39,6 +40,40 @@ pub fn payload<M: prost::Message + prost::Name + Default>(
         .ok_or_else(|| HandleError::Permanent("no payload".into()))?
         .to_msg::<M>()
         .map_err(|e| HandleError::Permanent(format!("payload: {e}")))
+}
+
+/// Deliveries this process received under a routing key their consumer does not hear (it only grows).
+static UNHEARD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many deliveries this process received under a key their consumer does not hear: a queue bound to more
+/// than its consumer handles, or a sender's mistake.
+pub fn unheard_so_far() -> u64 {
+    UNHEARD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What `envelope` carries, as one of the topics `H` hears (`suiji_api::heard!`). A key `H` does not hear is
+/// counted ([`unheard_so_far`]), logged at warn and `None`; a missing or undecodable payload will never pass, so
+/// it is permanent.
+pub fn heard<H: Heard>(envelope: &Envelope) -> Result<Option<H>, HandleError> {
+    let any = envelope
+        .payload
+        .as_ref()
+        .ok_or_else(|| HandleError::Permanent("no payload".into()))?;
+    match H::decode(&envelope.r#type, any) {
+        Some(decoded) => decoded
+            .map(Some)
+            .map_err(|e| HandleError::Permanent(format!("payload: {e}"))),
+        None => {
+            UNHEARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                routing_key = %envelope.r#type,
+                source = %envelope.source,
+                id = %envelope.id,
+                "a message this consumer does not hear; its queue should not be bound to it"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// A delivery handed to [`TxHandler::handle_all`]: its envelope and the span it is traced under.
@@ -87,6 +122,22 @@ pub async fn handle_one<H: TxHandler + ?Sized>(
         .await
 }
 
+/// What a transaction may have written is told by two counters read before it began.
+#[derive(Clone, Copy)]
+struct Before {
+    prepared: u64,
+    added: u64,
+}
+
+impl Before {
+    fn now() -> Self {
+        Self {
+            prepared: crate::outbox::prepared_so_far(),
+            added: crate::jobs::added_so_far(),
+        }
+    }
+}
+
 /// Deliveries handled in one transaction at most, unless [`Inbox::batching`] says otherwise.
 pub const DEFAULT_BATCH: usize = 32;
 /// Transactions one inbox runs at once, unless [`Inbox::batching`] says otherwise.
@@ -110,6 +161,8 @@ struct Shared<H> {
     db: Db,
     handler: H,
     after_commit: Option<Arc<crate::outbox::Wake>>,
+    /// Woken after a commit that added jobs: the service's job worker.
+    jobs: Option<Arc<crate::jobs::Wake>>,
     batch: usize,
     transactions: usize,
     state: std::sync::Mutex<Waiting>,
@@ -137,6 +190,7 @@ impl<H: TxHandler> Inbox<H> {
                 db,
                 handler,
                 after_commit: None,
+                jobs: None,
                 batch: DEFAULT_BATCH,
                 transactions: DEFAULT_TRANSACTIONS,
                 state: std::sync::Mutex::new(Waiting::default()),
@@ -155,6 +209,11 @@ impl<H: TxHandler> Inbox<H> {
     /// Wakes `notify` after each commit (the service's outbox relay, when handlers emit events).
     pub fn waking(self, notify: Arc<crate::outbox::Wake>) -> Self {
         self.configure(|s| s.after_commit = Some(notify))
+    }
+
+    /// Wakes `jobs` after each commit that added jobs (the service's job worker).
+    pub fn waking_jobs(self, jobs: Arc<crate::jobs::Wake>) -> Self {
+        self.configure(|s| s.jobs = Some(jobs))
     }
 
     /// Handles up to `batch` deliveries per transaction, in up to `transactions` transactions at once.
@@ -188,7 +247,7 @@ impl<H: TxHandler> Shared<H> {
     async fn run(&self, batch: Vec<Pending>) {
         if batch.len() > 1 {
             let span = tracing::debug_span!("inbox_batch", size = batch.len());
-            let before = crate::outbox::prepared_so_far();
+            let before = Before::now();
             match self.together(&batch).instrument(span).await {
                 Ok(handled) => {
                     if handled.iter().any(|h| *h) {
@@ -205,7 +264,7 @@ impl<H: TxHandler> Shared<H> {
             }
         }
         for p in batch {
-            let before = crate::outbox::prepared_so_far();
+            let before = Before::now();
             let result = self
                 .together(std::slice::from_ref(&p))
                 .await
@@ -218,12 +277,18 @@ impl<H: TxHandler> Shared<H> {
     }
 
     /// A transaction committed: the relay is woken if events may have been written since `before` (what
-    /// [`crate::outbox::prepared_so_far`] said when it began; a handler that wrote none wakes nothing).
-    fn committed(&self, before: u64) {
+    /// [`crate::outbox::prepared_so_far`] said when it began; a handler that wrote none wakes nothing), and the job
+    /// worker if jobs may have been added.
+    fn committed(&self, before: Before) {
         if let Some(wake) = &self.after_commit
-            && crate::outbox::prepared_so_far() != before
+            && crate::outbox::prepared_so_far() != before.prepared
         {
             wake.wake();
+        }
+        if let Some(jobs) = &self.jobs
+            && crate::jobs::added_so_far() != before.added
+        {
+            jobs.wake();
         }
     }
 

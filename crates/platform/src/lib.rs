@@ -17,6 +17,7 @@ pub mod error;
 pub mod grants;
 pub mod grpc;
 pub mod inbox;
+pub mod jobs;
 pub mod limits;
 pub mod messages;
 pub mod outbox;

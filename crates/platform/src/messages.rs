@@ -362,6 +362,16 @@ impl From<String> for Text {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_role_has_a_name_in_each_language() {
+        for role in crate::auth::PEOPLE_ROLES {
+            for lang in [Lang::En, Lang::ZhCn] {
+                let id = format!("role-{}", role.replace('.', "_"));
+                assert!(render(lang, &id, &[]).is_some(), "{id} in {lang:?}");
+            }
+        }
+    }
+
     fn ids(source: &str) -> Vec<String> {
         let mut ids: Vec<String> = source
             .lines()

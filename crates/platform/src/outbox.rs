@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use suiji_api::events::v1::Envelope;
+use suiji_api::topics::Topic;
 
 use crate::bus::{Bus, OutgoingMessage};
 use crate::db::{Db, Dialect, Tx, now_ms};
@@ -35,8 +36,15 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event with `payload` under `routing_key`.
-    pub fn new<M: Message + Name>(routing_key: &str, correlation_id: &str, payload: &M) -> Self {
+    /// An event of topic `T` (its routing key and payload type declared in `suiji_api::topics`).
+    pub fn new<T: Topic>(correlation_id: &str, payload: &T::Payload) -> Self {
+        Self::under(T::KEY, correlation_id, payload)
+    }
+
+    /// An event with `payload` under `routing_key`, for a key that is no topic of `suiji_api::topics`: a family
+    /// of keys declared with a function (the audit anchors), or the platform's own tests and benchmark. A service's
+    /// events go through [`Event::new`].
+    pub fn under<M: Message + Name>(routing_key: &str, correlation_id: &str, payload: &M) -> Self {
         Self {
             routing_key: routing_key.to_string(),
             correlation_id: correlation_id.to_string(),

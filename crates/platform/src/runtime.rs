@@ -63,6 +63,8 @@ pub struct Context {
     pub calendar: Calendars,
     /// Fires when the process shuts down.
     pub shutdown: CancellationToken,
+    /// Wakes the service's job worker, if it runs one (`suiji_platform::jobs`).
+    pub jobs: Arc<crate::jobs::Wake>,
 }
 
 impl Context {
@@ -95,6 +97,7 @@ impl Context {
             relay,
             calendar,
             shutdown,
+            jobs: Arc::default(),
         })
     }
 
@@ -115,10 +118,22 @@ impl Context {
             .await?)
     }
 
+    /// Runs `worker` over the service's durable jobs until shutdown (`suiji_platform::jobs`).
+    pub fn run_jobs<W: crate::jobs::Worker>(&self, worker: W) -> JoinHandle<()> {
+        tokio::spawn(crate::jobs::run(
+            self.db.clone(),
+            Arc::new(worker),
+            self.relay.clone(),
+            self.jobs.clone(),
+            self.shutdown.clone(),
+        ))
+    }
+
     /// An inbox of the service's database for `handler`, batching as the settings say.
     fn inbox<H: TxHandler>(&self, handler: H) -> Inbox<H> {
         Inbox::new(self.db.clone(), handler)
             .waking(self.relay.waker())
+            .waking_jobs(self.jobs.clone())
             .batching(
                 self.settings.bus.inbox_batch as usize,
                 self.settings.bus.inbox_transactions as usize,

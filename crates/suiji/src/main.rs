@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use sha2::Digest as _;
-use suiji_platform::auth::{Identity, Signer, Tokens};
+use suiji_platform::auth::{self, Identity, Signer, Tokens};
 use suiji_platform::bus;
 use suiji_platform::config::{BusKind, Secret, Settings};
 use tokio_util::sync::CancellationToken;
@@ -215,6 +215,20 @@ enum AuditCommand {
 
 /// `suiji grants`: for each service and the console, its PostgreSQL statements (psql), then for each service its
 /// RabbitMQ user (rabbitmqctl, a shell script).
+/// The roles of the demo's lead coordinator and of `suiji dev`'s token: everything a lead department does.
+const LEAD_ROLES: &[&str] = &[
+    auth::ROLE_CATALOG_EDITOR,
+    auth::ROLE_CATALOG_PUBLISHER,
+    auth::ROLE_DIRECTORIES_EDITOR,
+    auth::ROLE_PLANNING_EDITOR,
+    auth::ROLE_DRAW_OPERATOR,
+    auth::ROLE_INSPECTION_COORDINATOR,
+    auth::ROLE_RESULT_ENTRY,
+    auth::ROLE_RESULT_REVIEWER,
+    auth::ROLE_DEPARTMENT_HEAD,
+    auth::ROLE_ADMIN,
+];
+
 fn grants_script(database: &str, namespace: &str, vhost: &str, prefix: &str) -> String {
     use suiji_platform::grants;
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
@@ -790,18 +804,7 @@ async fn dev(
     let admin = Identity {
         subject: "dev-admin".into(),
         department: "610400-SCJG".into(),
-        roles: vec![
-            "catalog.editor".into(),
-            "catalog.publisher".into(),
-            "directories.editor".into(),
-            "planning.editor".into(),
-            "draw.operator".into(),
-            "inspection.coordinator".into(),
-            "publication.entry".into(),
-            "publication.reviewer".into(),
-            "department.head".into(),
-            "admin".into(),
-        ],
+        roles: LEAD_ROLES.iter().map(|r| r.to_string()).collect(),
         inspector: None,
     };
     let token = tokens.issue(&admin, Duration::from_secs(12 * 3600))?;
@@ -873,18 +876,7 @@ async fn demo_accounts(
                 username: "zhang.san".into(),
                 display_name: "张三".into(),
                 department: "610400-SCJG".into(),
-                roles: roles(&[
-                    "catalog.editor",
-                    "catalog.publisher",
-                    "directories.editor",
-                    "planning.editor",
-                    "draw.operator",
-                    "inspection.coordinator",
-                    "publication.entry",
-                    "publication.reviewer",
-                    "department.head",
-                    "admin",
-                ]),
+                roles: roles(LEAD_ROLES),
                 inspector_id: None,
                 disabled: false,
             },
@@ -896,11 +888,11 @@ async fn demo_accounts(
                 display_name: "李四".into(),
                 department: "610400-STHJ".into(),
                 roles: roles(&[
-                    "catalog.editor",
-                    "directories.editor",
-                    "planning.editor",
-                    "inspection.coordinator",
-                    "publication.entry",
+                    auth::ROLE_CATALOG_EDITOR,
+                    auth::ROLE_DIRECTORIES_EDITOR,
+                    auth::ROLE_PLANNING_EDITOR,
+                    auth::ROLE_INSPECTION_COORDINATOR,
+                    auth::ROLE_RESULT_ENTRY,
                 ]),
                 inspector_id: None,
                 disabled: false,
@@ -912,7 +904,7 @@ async fn demo_accounts(
                 username: "wang.wu".into(),
                 display_name: "王五".into(),
                 department: "610400-SCJG".into(),
-                roles: roles(&["publication.reviewer", "department.head"]),
+                roles: roles(&[auth::ROLE_RESULT_REVIEWER, auth::ROLE_DEPARTMENT_HEAD]),
                 inspector_id: None,
                 disabled: false,
             },

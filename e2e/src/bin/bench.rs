@@ -248,7 +248,7 @@ async fn outbox_relay(args: &Args) -> anyhow::Result<()> {
             outbox::enqueue(
                 &mut tx,
                 "bench",
-                Event::new("bench.thing.changed", &format!("{chunk}-{i}"), &payload),
+                Event::under("bench.thing.changed", &format!("{chunk}-{i}"), &payload),
             )
             .await?;
         }

@@ -4,10 +4,12 @@
 use suiji_api::events::v1::Envelope;
 use suiji_platform::db::Tx;
 use suiji_platform::departments;
-use suiji_platform::inbox::{HandleError, TxHandler};
+use suiji_platform::inbox::{self, HandleError, TxHandler};
 
-/// Routing keys the catalog consumes.
-pub const BINDINGS: &[&str] = &[departments::BINDING];
+suiji_api::heard! {
+    /// What the catalog hears.
+    pub enum Heard { DepartmentUpserted }
+}
 
 /// Applies department events.
 pub struct Departments;
@@ -15,11 +17,9 @@ pub struct Departments;
 #[async_trait::async_trait]
 impl TxHandler for Departments {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        departments::apply_event(tx, envelope)
-            .await
-            .unwrap_or_else(|| {
-                tracing::debug!(routing_key = %envelope.r#type, "ignored");
-                Ok(())
-            })
+        match inbox::heard::<Heard>(envelope)? {
+            Some(Heard::DepartmentUpserted(e)) => departments::apply(tx, e).await,
+            None => Ok(()),
+        }
     }
 }

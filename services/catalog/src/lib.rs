@@ -38,7 +38,7 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         .await
         .map_err(StartError::Io)?;
     let consumer = ctx
-        .subscribe(consumers::BINDINGS, consumers::Departments)
+        .subscribe(consumers::Heard::KEYS, consumers::Departments)
         .await?;
     let policy = domain::Policy {
         general_cap_basis_points: ctx.settings.jurisdiction.general_ratio_cap_basis_points,

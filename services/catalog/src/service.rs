@@ -2,8 +2,10 @@
 //! one transaction, then wakes the outbox relay.
 
 use suiji_api::catalog::v1 as pb;
+use suiji_api::topics;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
+use suiji_platform::auth::ROLE_ADMIN;
 use suiji_platform::db::{Db, Tx};
 use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Event, Relay};
@@ -14,11 +16,6 @@ use crate::convert::item_pb;
 use crate::domain::{self, Edit, Item, ItemContent, ItemState, Policy, Version, VersionState};
 use crate::error::Error;
 use crate::store::{self, ListFilter};
-
-/// Routing key of a publication.
-pub const ITEM_PUBLISHED: &str = "catalog.item.published";
-/// Routing key of a retirement.
-pub const ITEM_RETIRED: &str = "catalog.item.retired";
 
 /// The catalog's use cases.
 #[derive(Clone)]
@@ -194,8 +191,7 @@ impl Catalog {
         outbox::enqueue(
             &mut tx,
             "catalog",
-            Event::new(
-                ITEM_PUBLISHED,
+            Event::new::<topics::ItemPublished>(
                 code,
                 &pb::ItemPublishedEvent {
                     item: Some(item_pb(&item, &version)),
@@ -251,8 +247,7 @@ impl Catalog {
         outbox::enqueue(
             &mut tx,
             "catalog",
-            Event::new(
-                ITEM_RETIRED,
+            Event::new::<topics::ItemRetired>(
                 code,
                 &pb::ItemRetiredEvent {
                     item: Some(item_pb(&item, &version)),
@@ -324,10 +319,8 @@ impl Catalog {
 impl Catalog {
     /// Announces every item in force again (`catalog.item.published`), a page per transaction; admin only.
     pub async fn announce(&self, who: &Identity) -> Result<u32, Error> {
-        if !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
-            return Err(
-                suiji_platform::validation::Denied::role(suiji_platform::auth::ROLE_ADMIN).into(),
-            );
+        if !who.has_role(ROLE_ADMIN) {
+            return Err(suiji_platform::validation::Denied::role(ROLE_ADMIN).into());
         }
         let mut page = Page {
             size: paging::MAX_PAGE_SIZE,
@@ -341,8 +334,7 @@ impl Catalog {
                 outbox::enqueue(
                     &mut tx,
                     "catalog",
-                    Event::new(
-                        ITEM_PUBLISHED,
+                    Event::new::<topics::ItemPublished>(
                         &item.code,
                         &pb::ItemPublishedEvent {
                             item: Some(item_pb(item, version)),

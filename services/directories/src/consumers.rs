@@ -3,36 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
-use suiji_api::inspection::v1 as inspection;
 use suiji_platform::db::Tx;
-use suiji_platform::inbox::{self, Delivery, HandleError, TxHandler, payload};
+use suiji_platform::inbox::{self, Delivery, HandleError, TxHandler};
 use tracing::Instrument;
 
 use crate::domain::history::Inspection;
 
-/// Routing keys the directories consume.
-pub const BINDINGS: &[&str] = &[
-    VISIT_CONCLUDED,
-    TEAMS_DRAWN,
-    INSPECTOR_REPLACED,
-    ASSIGNMENT_RELEASED,
-    CREDIT_RECORDED,
-];
-
-/// Inspectors left visits that had not taken place (their department withdrew).
-pub const ASSIGNMENT_RELEASED: &str = "inspection.assignment.released";
-
-/// A visit's record form is confirmed.
-pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
-/// Teams are drawn.
-pub const TEAMS_DRAWN: &str = "draw.teams.drawn";
-/// A drawn inspector was replaced.
-pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
-
-/// A published result made a credit record.
-pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
+suiji_api::heard! {
+    /// What the directories hear.
+    pub enum Heard { VisitConcluded, TeamsDrawn, InspectorReplaced, AssignmentReleased, CreditRecorded }
+}
 
 /// The risk flags a credit record raises: a target that cannot be reached at its address, did not publish what
 /// it must or published false information goes on the abnormal-operations list (企业信息公示暂行条例 第十七条);
@@ -82,9 +63,11 @@ impl History {
         envelope: &Envelope,
         changes: &mut Changes,
     ) -> Result<(), HandleError> {
-        match envelope.r#type.as_str() {
-            VISIT_CONCLUDED => {
-                let e: inspection::VisitConcludedEvent = payload(envelope)?;
+        let Some(heard) = inbox::heard::<Heard>(envelope)? else {
+            return Ok(());
+        };
+        match heard {
+            Heard::VisitConcluded(e) => {
                 let Ok(date) = e.visit_date.parse::<chrono::NaiveDate>() else {
                     return Err(HandleError::Permanent(format!(
                         "visit {}: visit_date {:?} is not YYYY-MM-DD",
@@ -104,28 +87,24 @@ impl History {
                     changes.add(inspector, -1);
                 }
             }
-            TEAMS_DRAWN => {
-                let e: draw::TeamsDrawnEvent = payload(envelope)?;
+            Heard::TeamsDrawn(e) => {
                 for seat in e.seats {
                     changes.add(seat.inspector_id, i64::from(seat.seats));
                 }
             }
-            INSPECTOR_REPLACED => {
-                let e: draw::InspectorReplacedEvent = payload(envelope)?;
+            Heard::InspectorReplaced(e) => {
                 let r = e
                     .replacement
                     .ok_or_else(|| HandleError::Permanent("no replacement".into()))?;
                 changes.add(r.replaced_inspector_id, -1);
                 changes.add(r.replacement_inspector_id, 1);
             }
-            ASSIGNMENT_RELEASED => {
-                let e: inspection::AssignmentReleasedEvent = payload(envelope)?;
+            Heard::AssignmentReleased(e) => {
                 for inspector in e.inspector_ids {
                     changes.add(inspector, -1);
                 }
             }
-            CREDIT_RECORDED => {
-                let e: suiji_api::publication::v1::CreditRecordedEvent = payload(envelope)?;
+            Heard::CreditRecorded(e) => {
                 let Some((abnormal, key_focus)) = credit_flags(&e.kind) else {
                     tracing::warn!(kind = %e.kind, "credit record of an unknown kind; no flag raised");
                     return Ok(());
@@ -144,7 +123,6 @@ impl History {
                 )
                 .await?;
             }
-            other => tracing::debug!(routing_key = other, "ignored"),
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The gRPC face of the directories: the only file that sees requests and statuses.
 
 use std::pin::Pin;
+use suiji_platform::auth::{ROLE_DRAW_OPERATOR, ROLE_SERVICE};
 use suiji_platform::messages::msg;
 
 use futures::{Stream, StreamExt};
@@ -300,11 +301,7 @@ impl Api {
 /// Refuses `who` unless they make and pin snapshots: the draw service (acting as itself), a draw operator, an
 /// administrator. Everyone else reads the directory page by page.
 fn snapshot_maker(who: &suiji_platform::auth::Identity) -> Result<(), Status> {
-    const ROLE_DRAW_OPERATOR: &str = "draw.operator";
-    if who.has_role(ROLE_ADMIN)
-        || who.has_role(ROLE_DRAW_OPERATOR)
-        || who.has_role(suiji_platform::auth::ROLE_SERVICE)
-    {
+    if who.has_role(ROLE_ADMIN) || who.has_role(ROLE_DRAW_OPERATOR) || who.has_role(ROLE_SERVICE) {
         return Ok(());
     }
     Err(Error::Denied(Denied::role(ROLE_DRAW_OPERATOR)).into())

@@ -794,6 +794,8 @@ fn parse_xlsx<R: Record>(mut file: std::fs::File, rows: &mut Rows<'_>) -> Result
 pub trait Record: Sized + Send + Sync + 'static {
     /// What is imported, as the import log names it.
     const WHAT: &'static str;
+    /// The event that announces an import of these.
+    type Imported: suiji_api::topics::Topic<Payload = suiji_api::directories::v1::ImportedEvent>;
     /// Whether each department imports its own records (inspectors), rather than the departments that keep the
     /// directory importing everyone's (targets).
     const OWN_RECORDS: bool;
@@ -829,6 +831,7 @@ async fn write_batch<R: Record>(
 
 impl Record for Target {
     const WHAT: &'static str = "targets";
+    type Imported = suiji_api::topics::TargetsImported;
     const OWN_RECORDS: bool = false;
 
     fn layout(header: &[&str]) -> Result<Layout, Text> {
@@ -852,6 +855,7 @@ impl Record for Target {
 
 impl Record for Inspector {
     const WHAT: &'static str = "inspectors";
+    type Imported = suiji_api::topics::InspectorsImported;
     const OWN_RECORDS: bool = true;
 
     fn layout(header: &[&str]) -> Result<Layout, Text> {

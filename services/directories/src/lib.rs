@@ -47,7 +47,7 @@ pub async fn start(
         .await
         .map_err(StartError::Io)?;
     let consumer = ctx
-        .subscribe(consumers::BINDINGS, consumers::History)
+        .subscribe(consumers::Heard::KEYS, consumers::History)
         .await?;
     let directories = service::Directories::new(
         ctx.db.clone(),

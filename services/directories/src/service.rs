@@ -1,8 +1,10 @@
 //! The directories' use cases.
 
 use std::sync::Arc;
+use suiji_platform::auth::{ROLE_ADMIN, ROLE_DIRECTORIES_EDITOR};
 
 use suiji_api::directories::v1 as pb;
+use suiji_api::topics;
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, now_ms};
@@ -18,12 +20,6 @@ use tokio::sync::mpsc;
 use crate::domain::target::{Scope, Target};
 use crate::import::{self, ImportError, Report, Summary};
 use crate::store::{self, TargetQuery};
-
-/// Routing key of a recusal decision.
-pub const RECUSAL_DECIDED: &str = "directories.recusal.decided";
-
-/// Routing key of a department change.
-pub const DEPARTMENT_UPSERTED: &str = "directories.department.upserted";
 
 /// Snapshot chunks read ahead of the one being sent or picked from.
 pub(crate) const SNAPSHOT_READ_AHEAD: usize = 3;
@@ -95,7 +91,7 @@ impl Directories {
     /// What `who`'s import of `R` may write: refused outright when their department does not keep the
     /// directory of targets; for inspectors, their own department's only; anything for an administrator.
     async fn scope<R: import::Record>(&self, who: &Identity) -> Result<Option<Scope>, Error> {
-        if who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+        if who.has_role(ROLE_ADMIN) {
             return Ok(None);
         }
         if !R::OWN_RECORDS {
@@ -138,7 +134,7 @@ impl Directories {
         outbox::enqueue(
             &mut tx,
             crate::NAME,
-            Event::new(DEPARTMENT_UPSERTED, &d.code, &event),
+            Event::new::<topics::DepartmentUpserted>(&d.code, &event),
         )
         .await?;
         let change = AuditEvent {
@@ -230,11 +226,10 @@ impl Directories {
             created: summary.created,
             rejected: summary.rejected,
         };
-        let routing_key = format!("directories.{}.imported", R::WHAT.trim_end_matches('s'));
         outbox::enqueue(
             &mut tx,
             crate::NAME,
-            Event::new(&routing_key, &summary.import_id, &event),
+            Event::new::<R::Imported>(&summary.import_id, &event),
         )
         .await?;
         let action = format!("{}.import", R::WHAT);
@@ -360,7 +355,7 @@ impl Directories {
         } else {
             if let Some(by) = crate::snapshot::pinned_by(&mut tx, id, holder).await? {
                 // Whoever pinned it releases it; an administrator may, on the audit trail.
-                if by != who.subject && !who.has_role(suiji_platform::auth::ROLE_ADMIN) {
+                if by != who.subject && !who.has_role(ROLE_ADMIN) {
                     return Err(Denied::new("holder", msg("denied-unpin").arg("who", &by)).into());
                 }
                 if holder.starts_with(crate::snapshot::PERMANENT_HOLDER) {
@@ -458,10 +453,8 @@ impl Directories {
         inspector_id: &str,
         reason: &str,
     ) -> Result<store::RecusalRow, Error> {
-        if !who.has_role(suiji_platform::auth::ROLE_DIRECTORIES_EDITOR) {
-            return Err(Error::Denied(Denied::role(
-                suiji_platform::auth::ROLE_DIRECTORIES_EDITOR,
-            )));
+        if !who.has_role(ROLE_DIRECTORIES_EDITOR) {
+            return Err(Error::Denied(Denied::role(ROLE_DIRECTORIES_EDITOR)));
         }
         crate::domain::recusal::check_request(reason)?;
         let mut tx = self.db.begin().await?;
@@ -482,7 +475,7 @@ impl Directories {
         // A recusal is recorded by the inspector's own department (or an administrator).
         if let Some(department) = department.as_deref()
             && department != who.department
-            && !who.has_role(suiji_platform::auth::ROLE_ADMIN)
+            && !who.has_role(ROLE_ADMIN)
         {
             return Err(Error::Denied(Denied::new(
                 "inspector_id",
@@ -566,7 +559,7 @@ impl Directories {
         outbox::enqueue(
             &mut tx,
             crate::NAME,
-            Event::new(RECUSAL_DECIDED, &row.inspector_id, &event),
+            Event::new::<topics::RecusalDecided>(&row.inspector_id, &event),
         )
         .await?;
         let change = AuditEvent {

@@ -16,8 +16,6 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-use std::sync::Arc;
-
 use suiji_api::draw::v1::draw_service_server::DrawServiceServer;
 use suiji_platform::db::Migrations;
 use suiji_platform::runtime::{Context, StartError, Started};
@@ -53,20 +51,13 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         directories,
         ctx.settings.draw.clone(),
     );
-    let wake = Arc::new(tokio::sync::Notify::new());
     let consumer = ctx
         .subscribe(
-            consumers::BINDINGS,
-            consumers::Consumer::new(draws.clone(), wake.clone()),
+            consumers::Heard::KEYS,
+            consumers::Consumer::new(draws.clone()),
         )
         .await?;
-    let worker = tokio::spawn(consumers::work(
-        ctx.db.clone(),
-        draws.clone(),
-        ctx.relay.clone(),
-        wake,
-        ctx.shutdown.clone(),
-    ));
+    let worker = ctx.run_jobs(consumers::Commands::new(draws.clone()));
     let mut parts = suiji_platform::grpc::base_routes();
     parts.routes.add_service(
         DrawServiceServer::new(grpc::Api::new(draws)).max_decoding_message_size(64 << 20),

@@ -5,6 +5,7 @@
 //! snapshot is kept).
 
 use std::collections::BTreeMap;
+use suiji_platform::auth::{ROLE_ADMIN, ROLE_AUDIT_READER, ROLE_SERVICE};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -497,9 +498,9 @@ impl Record {
         self.list_public
             || who.is_some_and(|w| {
                 self.departments.contains(&w.department)
-                    || w.has_role(suiji_platform::auth::ROLE_ADMIN)
-                    || w.has_role(suiji_platform::auth::ROLE_AUDIT_READER)
-                    || w.has_role(suiji_platform::auth::ROLE_SERVICE)
+                    || w.has_role(ROLE_ADMIN)
+                    || w.has_role(ROLE_AUDIT_READER)
+                    || w.has_role(ROLE_SERVICE)
             })
     }
 

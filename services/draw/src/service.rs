@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
+use suiji_platform::auth::{ROLE_DEPARTMENT_HEAD, ROLE_DRAW_OPERATOR};
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -13,6 +14,7 @@ use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::draw::v1 as pb;
 use suiji_api::planning::v1 as plan;
+use suiji_api::topics;
 use suiji_platform::audit::{self, AuditEvent, OwnedAuditEvent, digest_of};
 use suiji_platform::auth::{Identity, Tokens};
 use suiji_platform::config::DrawSettings;
@@ -33,23 +35,8 @@ use crate::record::{
 };
 use crate::store;
 
-/// Routing key of a commitment.
-pub const COMMITTED: &str = "draw.commitment.published";
-/// Routing key of drawn targets awaiting review.
-pub const TARGETS_DRAWN: &str = "draw.targets.drawn";
-/// Routing key of a locked target list.
-pub const TARGETS_LOCKED: &str = "draw.targets.locked";
-/// Routing key of drawn teams.
-pub const TEAMS_DRAWN: &str = "draw.teams.drawn";
-/// Routing key of a replacement.
-pub const INSPECTOR_REPLACED: &str = "draw.inspector.replaced";
 /// Routing key of a command that failed.
 pub const COMMAND_FAILED: &str = "draw.command.failed";
-
-/// Who may draw and lock for the lead department.
-pub const ROLE_OPERATOR: &str = "draw.operator";
-/// Who approves a replacement: the head of the inspector's department.
-pub const ROLE_HEAD: &str = "department.head";
 
 /// The national rule: at most twice a year unless high risk.
 const MAX_PER_YEAR: u32 = 2;
@@ -190,12 +177,12 @@ fn check_witnesses(entropy: &str, witnesses: &[Witness]) -> Result<(), Violation
 }
 
 fn require_lead(who: &Identity, record: &Record) -> Result<(), Error> {
-    if who.department != record.lead_department || !who.has_role(ROLE_OPERATOR) {
+    if who.department != record.lead_department || !who.has_role(ROLE_DRAW_OPERATOR) {
         return Err(Denied::new(
             "task_id",
             msg("denied-draw-lead")
                 .arg("dept", &record.lead_department)
-                .arg("role", ROLE_OPERATOR),
+                .arg("role", ROLE_DRAW_OPERATOR),
         )
         .into());
     }
@@ -442,7 +429,7 @@ impl Draws {
         outbox::enqueue(
             tx,
             crate::NAME,
-            Event::new(COMMITTED, &record.task_id, &published).caused_by(causation),
+            Event::new::<topics::DrawCommitted>(&record.task_id, &published).caused_by(causation),
         )
         .await?;
         Ok(Some(change))
@@ -689,8 +676,7 @@ impl Draws {
             snapshot.count, snapshot.id, record.targets.result_digest
         );
         let tx = self.db.begin().await?;
-        let event = Event::new(
-            TARGETS_DRAWN,
+        let event = Event::new::<topics::TargetsDrawn>(
             task_id,
             &pb::TargetsDrawnEvent {
                 draw: Some(draw_pb(&record)),
@@ -732,8 +718,7 @@ impl Draws {
         record.state = State::TargetsLocked;
         let mut tx = self.db.begin().await?;
         store::put_secret(&mut tx, task_id, "teams", &hex::encode(secret)).await?;
-        let event = Event::new(
-            TARGETS_LOCKED,
+        let event = Event::new::<topics::TargetsLocked>(
             task_id,
             &pb::TargetsLockedEvent {
                 draw: Some(draw_pb(&record)),
@@ -994,8 +979,7 @@ impl Draws {
         // The locked list went out with `draw.targets.locked`; this event names the teams' count and seats.
         let mut draw = draw_pb(&record);
         without_target_lists(&mut draw);
-        let event = Event::new(
-            TEAMS_DRAWN,
+        let event = Event::new::<topics::TeamsDrawn>(
             task_id,
             &pb::TeamsDrawnEvent {
                 draw: Some(draw),
@@ -1043,11 +1027,11 @@ impl Draws {
             .find(|s| &*s.inspector_id == inspector_id)
             .ok_or_else(|| Violations::one("inspector_id", msg("not-on-team")))?
             .clone();
-        if who.department.as_str() != &*seat.department || !who.has_role(ROLE_HEAD) {
+        if who.department.as_str() != &*seat.department || !who.has_role(ROLE_DEPARTMENT_HEAD) {
             return Err(Denied::new(
                 "inspector_id",
                 msg("denied-replacement-head")
-                    .arg("role", ROLE_HEAD)
+                    .arg("role", ROLE_DEPARTMENT_HEAD)
                     .arg("dept", &*seat.department),
             )
             .into());
@@ -1110,8 +1094,7 @@ impl Draws {
                 s.inspector_id = chosen.as_str().into();
             }
         }
-        let event = Event::new(
-            INSPECTOR_REPLACED,
+        let event = Event::new::<topics::InspectorReplaced>(
             task_id,
             &pb::InspectorReplacedEvent {
                 task_id: task_id.to_string(),

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use suiji_platform::auth::{ROLE_DEPARTMENT_HEAD, ROLE_DRAW_OPERATOR};
 
-use crate::service::{ROLE_HEAD, ROLE_OPERATOR};
 use suiji_api::catalog::v1 as cat;
 use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
@@ -111,12 +111,16 @@ impl World {
 
     /// The draw operator of `department`.
     pub fn operator(&self, department: &str) -> Client {
-        self.client(Some(&self.isolated.token(department, &[ROLE_OPERATOR])))
+        self.client(Some(
+            &self.isolated.token(department, &[ROLE_DRAW_OPERATOR]),
+        ))
     }
 
     /// The head of `department`.
     pub fn head(&self, department: &str) -> Client {
-        self.client(Some(&self.isolated.token(department, &[ROLE_HEAD])))
+        self.client(Some(
+            &self.isolated.token(department, &[ROLE_DEPARTMENT_HEAD]),
+        ))
     }
 
     pub fn directories_client(&self) -> Directories {
@@ -174,7 +178,7 @@ impl World {
         };
         self.emit(
             "planning",
-            Event::new("planning.task.launched", task_id, &launched),
+            Event::new::<suiji_api::topics::TaskLaunched>(task_id, &launched),
         )
         .await;
         let db = self.draw.ctx.db.clone();

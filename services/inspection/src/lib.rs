@@ -50,9 +50,13 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         ctx.tokens.clone(),
     );
     let consumer = ctx
-        .subscribe(consumers::BINDINGS, consumers::Consumer::new(sagas.clone()))
+        .subscribe(
+            consumers::Heard::KEYS,
+            consumers::Consumer::new(sagas.clone()),
+        )
         .await?;
     let timers = tokio::spawn(consumers::timers(sagas.clone(), ctx.shutdown.clone()));
+    let teams = ctx.run_jobs(consumers::Teams::new(sagas.clone()));
     let mut parts = suiji_platform::grpc::base_routes();
     parts
         .routes
@@ -71,7 +75,7 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         routes: tonic::service::Routes::from(router),
         health: parts.health,
         grpc_name: GRPC_NAME,
-        tasks: vec![consumer, timers],
+        tasks: vec![consumer, timers, teams],
         recount: Some(recount),
     })
 }

@@ -4,6 +4,7 @@
 //! loses nothing and a redelivery repeats nothing.
 
 use std::sync::Arc;
+use suiji_platform::auth::{ROLE_INSPECTION_COORDINATOR, ROLE_SERVICE};
 
 use chrono::NaiveDate;
 use prost::Message;
@@ -12,6 +13,7 @@ use suiji_api::directories::v1::directories_service_client::DirectoriesServiceCl
 use suiji_api::draw::v1 as draw;
 use suiji_api::inspection::v1 as pb;
 use suiji_api::planning::v1 as plan;
+use suiji_api::topics;
 use suiji_platform::audit::{AuditEvent, digest_of};
 use suiji_platform::auth::{Identity, ROLE_MEMBER, Tokens};
 use suiji_platform::calendar::{Calendar, CalendarError, Calendars};
@@ -19,6 +21,7 @@ use suiji_platform::config::InspectionSettings;
 use suiji_platform::db::{Db, Tx, now_ms};
 use suiji_platform::error::Error;
 use suiji_platform::grpc::Bearer;
+use suiji_platform::jobs;
 use suiji_platform::messages::{Text, msg};
 use suiji_platform::outbox::{self, Event, Prepared, Relay};
 use suiji_platform::paging::Page;
@@ -31,20 +34,9 @@ use crate::domain::transfer::{self, Transfer};
 use crate::domain::visit::{self, Visit};
 use crate::store::{self, Entry, Filter, Stored, StoredTransfer, StoredVisit};
 
-/// Emitted when a withdrawn department's inspectors leave the pending visits.
-pub const ASSIGNMENT_RELEASED: &str = "inspection.assignment.released";
-
-/// Emitted when a visit is concluded: the directories keep the target's inspection history from it.
-pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
 /// Working days within which a visit is held after the assignment (seed 001: 5个工作日内).
 pub const VISIT_WORKING_DAYS: u32 = 5;
 
-/// Role: a department's joint-inspection coordinator: answers invitations; for the lead, reviews the targets
-/// and steers the saga.
-pub const ROLE_COORDINATOR: &str = "inspection.coordinator";
-/// Emitted whenever a saga's phase, attention, departments, pause or current deadline change, and with every
-/// reminder.
-pub const SAGA_CHANGED: &str = "inspection.saga.changed";
 /// How often a user action is retried when another writer changed the saga meanwhile.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -571,7 +563,7 @@ impl Sagas {
         outbox::enqueue(
             tx,
             crate::NAME,
-            Event::new(ASSIGNMENT_RELEASED, &saga.task_id, &event).caused_by(cause),
+            Event::new::<topics::AssignmentReleased>(&saga.task_id, &event).caused_by(cause),
         )
         .await?;
         Ok(())
@@ -1046,12 +1038,33 @@ impl Sagas {
         self.user_action(who, task_id, Input::Steer(steer)).await
     }
 
-    /// Applies the teams: the saga moves on and, the first time, one visit per team is created with the check
-    /// points of every department's items, to be held within 5 working days.
+    /// Applies drawn teams, as the job of `draw.teams.drawn` (`consumers::Teams`): the teams are read from the
+    /// draw, then in one transaction the saga moves on and, the first time, one visit per team is created with the
+    /// check points of every department's items, to be held within 5 working days; the job ends in it.
     pub async fn on_teams(
+        &self,
+        job: &jobs::Job,
+        d: &draw::Draw,
+        source: &str,
+        cause: &str,
+    ) -> Result<(), Error> {
+        // Read before the transaction begins: no call to another service while the saga's row is locked.
+        let teams = self.drawn_teams(&d.task_id).await?;
+        let mut tx = self.db.begin().await?;
+        self.teams_into_visits(&mut tx, d, teams, source, cause)
+            .await?;
+        jobs::remove(&mut tx, &job.id).await?;
+        tx.commit().await?;
+        self.relay.notify();
+        Ok(())
+    }
+
+    /// The saga's step for drawn `teams`, and their visits.
+    async fn teams_into_visits(
         &self,
         tx: &mut Tx,
         d: &draw::Draw,
+        teams: Vec<draw::Team>,
         source: &str,
         cause: &str,
     ) -> Result<(), Error> {
@@ -1069,7 +1082,6 @@ impl Sagas {
             Err(_) => return Ok(()),
         };
         let schedule_by = schedule_by.ok();
-        let teams = self.drawn_teams(&d.task_id).await?;
         let launch = self.launch(tx, &d.task_id).await?;
         let now = now_ms();
         let saga = &stored.saga;
@@ -1147,6 +1159,13 @@ impl Sagas {
         cause: &str,
     ) -> Result<(), Error> {
         let r = e.replacement.clone().unwrap_or_default();
+        // Looked at before the visit: the job that makes the visits deletes itself in their transaction.
+        if jobs::pending(tx, crate::consumers::TEAMS_JOB, &e.task_id).await? {
+            return Err(Error::Internal(format!(
+                "the teams of {} are not visits yet; the replacement waits for them",
+                e.task_id
+            )));
+        }
         let id = format!("{}/{}", e.task_id, r.target_id);
         let Some(mut stored) = store::get_visit(tx, &id).await? else {
             return Ok(());
@@ -1430,7 +1449,7 @@ impl Sagas {
         if kind == "visit.concluded" {
             let launch = self.launch(conn, &v.task_id).await?;
             let event = concluded_event(v, &saga.saga, &launch);
-            also.push(Event::new(VISIT_CONCLUDED, &v.task_id, &event).caused_by(&cause));
+            also.push(Event::new::<topics::VisitConcluded>(&v.task_id, &event).caused_by(&cause));
         }
         let step = Self::step(saga, input, &who.subject, &cause, also).map_err(refused)?;
         if let Some(late) = step.late {
@@ -1522,10 +1541,7 @@ impl Sagas {
     async fn recount_visits(&self, calendar: &Calendar) -> Result<u64, Error> {
         // The service itself: a coordinator of no department, who may change any department's visit.
         let system = Identity {
-            roles: vec![
-                ROLE_COORDINATOR.into(),
-                suiji_platform::auth::ROLE_SERVICE.into(),
-            ],
+            roles: vec![ROLE_INSPECTION_COORDINATOR.into(), ROLE_SERVICE.into()],
             ..Identity::system(crate::NAME)
         };
         let mut after = String::new();
@@ -1626,10 +1642,14 @@ fn require_member(who: &Identity) -> Result<(), Error> {
 }
 
 fn require_role(who: &Identity, field: &str) -> Result<(), Error> {
-    if who.has_role(ROLE_COORDINATOR) {
+    if who.has_role(ROLE_INSPECTION_COORDINATOR) {
         Ok(())
     } else {
-        Err(Denied::new(field, msg("denied-role").arg("role", ROLE_COORDINATOR)).into())
+        Err(Denied::new(
+            field,
+            msg("denied-role").arg("role", ROLE_INSPECTION_COORDINATOR),
+        )
+        .into())
     }
 }
 
@@ -1754,16 +1774,14 @@ fn announcement(saga: &Saga, outcome: &Outcome) -> Event {
         detail: outcome.detail.text(),
         detail_text: Some(outcome.detail.to_pb()),
     };
-    Event::new(SAGA_CHANGED, &saga.task_id, &changed)
+    Event::new::<topics::SagaChanged>(&saga.task_id, &changed)
 }
 
 fn command_event(saga: &Saga, command: &Command) -> Event {
     let task_id = saga.task_id.clone();
     let actor = format!("saga:{task_id}");
-    let key = command.routing_key();
     match command {
-        Command::DrawTargets => Event::new(
-            key,
+        Command::DrawTargets => Event::new::<topics::DrawTargets>(
             &saga.task_id,
             &draw::DrawTargetsCommand {
                 request: Some(draw::DrawTargetsRequest {
@@ -1773,13 +1791,10 @@ fn command_event(saga: &Saga, command: &Command) -> Event {
                 actor,
             },
         ),
-        Command::LockTargets => Event::new(
-            key,
-            &saga.task_id,
-            &draw::LockDrawCommand { task_id, actor },
-        ),
-        Command::DrawInspectors { departments } => Event::new(
-            key,
+        Command::LockTargets => {
+            Event::new::<topics::LockDraw>(&saga.task_id, &draw::LockDrawCommand { task_id, actor })
+        }
+        Command::DrawInspectors { departments } => Event::new::<topics::DrawInspectors>(
             &saga.task_id,
             &draw::DrawInspectorsCommand {
                 request: Some(draw::DrawInspectorsRequest {
@@ -1806,7 +1821,7 @@ fn visit_code() -> Result<String, Error> {
 fn on_team(who: &Identity, visit: &Visit) -> Result<(), Denied> {
     let departments = visit.departments();
     // The service itself (recounting deadlines) changes any department's visit; people, their own department's.
-    if departments.contains(&who.department) || who.has_role(suiji_platform::auth::ROLE_SERVICE) {
+    if departments.contains(&who.department) || who.has_role(ROLE_SERVICE) {
         return Ok(());
     }
     Err(Denied::new(

@@ -40,7 +40,7 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
         .await
         .map_err(StartError::Io)?;
     let consumer = ctx
-        .subscribe(consumers::BINDINGS, consumers::Copies)
+        .subscribe(consumers::Heard::KEYS, consumers::Copies)
         .await?;
     let planning = service::Planning::new(
         ctx.db.clone(),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use suiji_api::planning::v1 as pb;
+use suiji_api::topics::{self, Topic};
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::Identity;
 use suiji_platform::db::{Db, Tx, now_ms};
@@ -19,17 +20,6 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::store::{self, Cap, PlanFilter, TaskFilter};
-
-/// Routing key of a plan's publication.
-pub const PLAN_PUBLISHED: &str = "planning.plan.published";
-/// Routing key of an amendment coming into force.
-pub const PLAN_AMENDED: &str = "planning.plan.amended";
-/// Routing key of a department's annual cap.
-pub const CAP_SET: &str = "planning.cap.set";
-/// Routing key of a launch: it starts the joint-inspection saga.
-pub const TASK_LAUNCHED: &str = "planning.task.launched";
-/// Routing key of a cancellation.
-pub const TASK_CANCELLED: &str = "planning.task.cancelled";
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
@@ -331,7 +321,7 @@ impl Planning {
             .await?;
         version.effective_at = plan.published_at;
         store::update_version(&mut tx, id, &version).await?;
-        enqueue_plan(&mut tx, PLAN_PUBLISHED, &plan, &version).await?;
+        enqueue_plan::<topics::PlanPublished>(&mut tx, &plan, &version).await?;
         self.finish(tx).await?;
         Ok((plan, version))
     }
@@ -429,7 +419,7 @@ impl Planning {
             format!("version {number} in force"),
         )
         .await?;
-        enqueue_plan(&mut tx, PLAN_AMENDED, &plan, &version).await?;
+        enqueue_plan::<topics::PlanAmended>(&mut tx, &plan, &version).await?;
         self.finish(tx).await?;
         Ok((plan, version))
     }
@@ -493,8 +483,7 @@ impl Planning {
         outbox::enqueue(
             &mut tx,
             crate::NAME,
-            Event::new(
-                CAP_SET,
+            Event::new::<topics::CapSet>(
                 &format!("{}-{year}", who.department),
                 &pb::AnnualCapSetEvent {
                     cap: Some(cap_pb(&cap)),
@@ -656,7 +645,7 @@ impl Planning {
         outbox::enqueue(
             &mut tx,
             crate::NAME,
-            Event::new(TASK_LAUNCHED, &task.id, &event),
+            Event::new::<topics::TaskLaunched>(&task.id, &event),
         )
         .await?;
         audit_entry(
@@ -694,8 +683,7 @@ impl Planning {
             outbox::enqueue(
                 &mut tx,
                 crate::NAME,
-                Event::new(
-                    TASK_CANCELLED,
+                Event::new::<topics::TaskCancelled>(
                     &task.id,
                     &pb::TaskCancelledEvent {
                         task: Some(task_pb(&task)),
@@ -748,12 +736,16 @@ pub fn cap_pb(c: &Cap) -> pb::AnnualCap {
     }
 }
 
-async fn enqueue_plan(tx: &mut Tx, key: &str, plan: &Plan, version: &Version) -> Result<(), Error> {
+/// Announces `plan` at `version` as topic `T` (published, or amended).
+async fn enqueue_plan<T: Topic<Payload = pb::PlanPublishedEvent>>(
+    tx: &mut Tx,
+    plan: &Plan,
+    version: &Version,
+) -> Result<(), Error> {
     outbox::enqueue(
         tx,
         crate::NAME,
-        Event::new(
-            key,
+        Event::new::<T>(
             &plan.id,
             &pb::PlanPublishedEvent {
                 plan: Some(plan_pb(plan, version)),

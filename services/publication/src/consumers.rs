@@ -3,18 +3,16 @@
 //! its message handled, so a redelivery finds it done.
 
 use suiji_api::events::v1::Envelope;
-use suiji_api::inspection::v1 as insp;
 use suiji_platform::db::Tx;
 use suiji_platform::departments;
-use suiji_platform::inbox::{HandleError, TxHandler, payload};
+use suiji_platform::inbox::{self, HandleError, TxHandler};
 
 use crate::service::Publications;
 
-/// A visit's record form is confirmed, or the target was found closed or missing.
-pub const VISIT_CONCLUDED: &str = "inspection.visit.concluded";
-
-/// Routing keys the publication service consumes.
-pub const BINDINGS: &[&str] = &[VISIT_CONCLUDED, "directories.department.upserted"];
+suiji_api::heard! {
+    /// What the publication service hears.
+    pub enum Heard { VisitConcluded, DepartmentUpserted }
+}
 
 /// Handles the publication service's messages.
 pub struct Consumer {
@@ -31,18 +29,14 @@ impl Consumer {
 #[async_trait::async_trait]
 impl TxHandler for Consumer {
     async fn handle(&self, tx: &mut Tx, envelope: &Envelope) -> Result<(), HandleError> {
-        if let Some(done) = departments::apply_event(tx, envelope).await {
-            return done;
-        }
-        if envelope.r#type == VISIT_CONCLUDED {
-            let e: insp::VisitConcludedEvent = payload(envelope)?;
-            return self
+        match inbox::heard::<Heard>(envelope)? {
+            Some(Heard::DepartmentUpserted(e)) => departments::apply(tx, e).await,
+            Some(Heard::VisitConcluded(e)) => self
                 .publications
                 .on_visit_concluded(tx, &e)
                 .await
-                .map_err(|e| HandleError::Transient(e.to_string()));
+                .map_err(|e| HandleError::Transient(e.to_string())),
+            None => Ok(()),
         }
-        tracing::debug!(routing_key = %envelope.r#type, "ignored");
-        Ok(())
     }
 }

@@ -59,7 +59,7 @@ pub async fn start(ctx: &Context) -> Result<Started, StartError> {
     .map_err(StartError::Io)?;
     let consumer = ctx
         .subscribe(
-            consumers::BINDINGS,
+            consumers::Heard::KEYS,
             consumers::Consumer::new(publications.clone()),
         )
         .await?;

@@ -3,6 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use suiji_platform::auth::{
+    ROLE_ADMIN, ROLE_DEPARTMENT_HEAD, ROLE_RESULT_ENTRY, ROLE_RESULT_JOINT_MEETING,
+    ROLE_RESULT_REVIEWER,
+};
 
 use sqlx::AnyConnection;
 
@@ -11,6 +15,7 @@ use suiji_api::directories::v1 as dir;
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::inspection::v1 as insp;
 use suiji_api::publication::v1 as pb;
+use suiji_api::topics::{self, Topic};
 use suiji_platform::audit::{self, AuditEvent, digest_of};
 use suiji_platform::auth::{Identity, Tokens};
 use suiji_platform::calendar::{Calendars, china_date, today};
@@ -27,24 +32,6 @@ use crate::domain::codes::CodeTable;
 use crate::domain::public::PublicRecord;
 use crate::domain::result::{Content, Decision, Result as Res, State};
 use crate::store::{self, Counts, Filter, Stored};
-
-/// Enters results (录入).
-pub const ROLE_ENTRY: &str = "publication.entry";
-/// Reviews and publishes them (审核).
-pub const ROLE_REVIEWER: &str = "publication.reviewer";
-/// The department head: withholds and corrects.
-pub const ROLE_HEAD: &str = "department.head";
-/// The joint meeting's office: reads every department's results.
-pub const ROLE_JOINT_MEETING: &str = "publication.joint-meeting";
-
-/// Routing keys emitted.
-pub const RESULT_PUBLISHED: &str = "publication.result.published";
-/// A published result was corrected.
-pub const RESULT_CORRECTED: &str = "publication.result.corrected";
-/// Every result of a task is published or withheld.
-pub const TASK_COMPLETED: &str = "publication.task.completed";
-/// A published result made a credit record.
-pub const CREDIT_RECORDED: &str = "publication.credit.recorded";
 
 const CONFLICT_RETRIES: usize = 3;
 
@@ -283,14 +270,14 @@ impl Publications {
     }
 
     fn may_read(&self, who: &Identity, department: &str, field: &str) -> Result<(), Error> {
-        if who.department == department || who.has_role(ROLE_JOINT_MEETING) {
+        if who.department == department || who.has_role(ROLE_RESULT_JOINT_MEETING) {
             Ok(())
         } else {
             Err(Denied::new(
                 field,
                 msg("denied-result-reader")
                     .arg("dept", department)
-                    .arg("role", ROLE_JOINT_MEETING),
+                    .arg("role", ROLE_RESULT_JOINT_MEETING),
             )
             .into())
         }
@@ -450,11 +437,11 @@ impl Publications {
         match announce {
             Announce::Nothing => {}
             Announce::Published => {
-                self.announce(tx, r, RESULT_PUBLISHED, now, authority)
+                self.announce::<topics::ResultPublished>(tx, r, now, authority)
                     .await?
             }
             Announce::Corrected => {
-                self.announce(tx, r, RESULT_CORRECTED, now, authority)
+                self.announce::<topics::ResultCorrected>(tx, r, now, authority)
                     .await?
             }
         }
@@ -490,7 +477,12 @@ impl Publications {
                 task_id: r.task_id.clone(),
                 results: results.max(0) as u64,
             };
-            outbox::enqueue(tx, crate::NAME, Event::new(TASK_COMPLETED, &r.task_id, &e)).await?;
+            outbox::enqueue(
+                tx,
+                crate::NAME,
+                Event::new::<topics::TaskCompleted>(&r.task_id, &e),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -513,11 +505,10 @@ impl Publications {
     /// The public record, the event, the credit records and the deliveries of a published or corrected result.
     /// `authority` is the caller's department's name, looked up once per transaction (every result a caller
     /// changes is of its own department).
-    async fn announce(
+    async fn announce<T: Topic<Payload = pb::ResultPublishedEvent>>(
         &self,
         tx: &mut Tx,
         r: &Res,
-        key: &str,
         now: i64,
         authority: &mut Option<String>,
     ) -> Result<(), Error> {
@@ -528,8 +519,8 @@ impl Publications {
         let record = PublicRecord::of(r, authority, |v| self.tables.version(v));
         let today = china_date(now).to_string();
         let published_day = china_date(r.published_at.unwrap_or(now)).to_string();
-        let correction =
-            (key == RESULT_CORRECTED).then_some((r.corrections.len() as i64, today.as_str()));
+        let correction = (T::KEY == topics::ResultCorrected::KEY)
+            .then_some((r.corrections.len() as i64, today.as_str()));
         store::put_public(tx, &record, &published_day, correction).await?;
         let content = r.content.clone().expect("a published result has content");
         let event = pb::ResultPublishedEvent {
@@ -543,12 +534,12 @@ impl Publications {
             disposal_department_code: content.disposal_department.clone(),
             problems: r.problems.clone(),
         };
-        outbox::enqueue(tx, crate::NAME, Event::new(key, &r.task_id, &event)).await?;
-        let kind = key.trim_start_matches("publication.");
+        outbox::enqueue(tx, crate::NAME, Event::new::<T>(&r.task_id, &event)).await?;
+        let kind = T::KEY.trim_start_matches("publication.");
         let body = serde_json::json!({ "kind": kind, "target_id": r.target_id, "record": record })
             .to_string();
         self.deliver(tx, kind, &r.id, &body, now).await?;
-        if key == RESULT_PUBLISHED {
+        if T::KEY == topics::ResultPublished::KEY {
             for credit in r.credit_kinds(self.tables.version(&r.table)) {
                 let e = pb::CreditRecordedEvent {
                     target_id: r.target_id.clone(),
@@ -558,8 +549,12 @@ impl Publications {
                     department_code: r.department.clone(),
                     inspection_date: r.inspection_date.to_string(),
                 };
-                outbox::enqueue(tx, crate::NAME, Event::new(CREDIT_RECORDED, &r.task_id, &e))
-                    .await?;
+                outbox::enqueue(
+                    tx,
+                    crate::NAME,
+                    Event::new::<topics::CreditRecorded>(&r.task_id, &e),
+                )
+                .await?;
                 let body = serde_json::json!({
                     "kind": "credit.recorded",
                     "target_id": e.target_id,
@@ -604,7 +599,7 @@ impl Publications {
     ) -> Result<Stored, Error> {
         let table = self.tables.current();
         let receives = self.may_receive(&content.disposal_department).await?;
-        self.change(who, id, expected, ROLE_ENTRY, "enter", |r, now| {
+        self.change(who, id, expected, ROLE_RESULT_ENTRY, "enter", |r, now| {
             r.enter(content.clone(), table, |_| receives, &who.subject, now)?;
             Ok(Announce::Nothing)
         })
@@ -620,10 +615,17 @@ impl Publications {
         reason: &str,
         expected: i64,
     ) -> Result<Stored, Error> {
-        self.change(who, id, expected, ROLE_REVIEWER, "review", |r, now| {
-            r.review(decision, reason, &who.subject, now)?;
-            Ok(Announce::Nothing)
-        })
+        self.change(
+            who,
+            id,
+            expected,
+            ROLE_RESULT_REVIEWER,
+            "review",
+            |r, now| {
+                r.review(decision, reason, &who.subject, now)?;
+                Ok(Announce::Nothing)
+            },
+        )
         .await
     }
 
@@ -638,9 +640,16 @@ impl Publications {
                     tracing::info!(%error, "a publication batch is tried one result at a time");
                     for id in chunk {
                         out.push(
-                            self.change(who, id, 0, ROLE_REVIEWER, "publish", publish_one(who))
-                                .await
-                                .map(|_| ()),
+                            self.change(
+                                who,
+                                id,
+                                0,
+                                ROLE_RESULT_REVIEWER,
+                                "publish",
+                                publish_one(who),
+                            )
+                            .await
+                            .map(|_| ()),
                         );
                     }
                 }
@@ -665,7 +674,7 @@ impl Publications {
                     who,
                     id,
                     0,
-                    ROLE_REVIEWER,
+                    ROLE_RESULT_REVIEWER,
                     "publish",
                     &mut authority,
                     publish_one(who),
@@ -701,7 +710,7 @@ impl Publications {
             who,
             id,
             expected,
-            ROLE_ENTRY,
+            ROLE_RESULT_ENTRY,
             "withhold.request",
             |r, now| {
                 r.request_withholding(reason, &who.subject, now)?;
@@ -719,10 +728,17 @@ impl Publications {
         note: &str,
         expected: i64,
     ) -> Result<Stored, Error> {
-        self.change(who, id, expected, ROLE_HEAD, "withhold", |r, now| {
-            r.withhold(note, &who.subject, now)?;
-            Ok(Announce::Nothing)
-        })
+        self.change(
+            who,
+            id,
+            expected,
+            ROLE_DEPARTMENT_HEAD,
+            "withhold",
+            |r, now| {
+                r.withhold(note, &who.subject, now)?;
+                Ok(Announce::Nothing)
+            },
+        )
         .await
     }
 
@@ -738,7 +754,7 @@ impl Publications {
             who,
             id,
             expected,
-            ROLE_HEAD,
+            ROLE_DEPARTMENT_HEAD,
             "withhold.decline",
             |r, now| {
                 r.decline_withholding(reason, &who.subject, now)?;
@@ -759,17 +775,24 @@ impl Publications {
     ) -> Result<Stored, Error> {
         let table = self.tables.current();
         let receives = self.may_receive(&content.disposal_department).await?;
-        self.change(who, id, expected, ROLE_HEAD, "correct", |r, now| {
-            r.correct(
-                content.clone(),
-                reason,
-                table,
-                |_| receives,
-                &who.subject,
-                now,
-            )?;
-            Ok(Announce::Corrected)
-        })
+        self.change(
+            who,
+            id,
+            expected,
+            ROLE_DEPARTMENT_HEAD,
+            "correct",
+            |r, now| {
+                r.correct(
+                    content.clone(),
+                    reason,
+                    table,
+                    |_| receives,
+                    &who.subject,
+                    now,
+                )?;
+                Ok(Announce::Corrected)
+            },
+        )
         .await
     }
 
@@ -952,14 +975,10 @@ async fn append_audit(tx: &mut Tx, who: &Identity, audits: Vec<Audit>) -> Result
 }
 
 fn require_admin(who: &Identity) -> Result<(), Error> {
-    if who.has_role(suiji_platform::auth::ROLE_ADMIN) || who.has_role(ROLE_JOINT_MEETING) {
+    if who.has_role(ROLE_ADMIN) || who.has_role(ROLE_RESULT_JOINT_MEETING) {
         Ok(())
     } else {
-        Err(Denied::new(
-            "state",
-            msg("denied-deliveries").arg("role", suiji_platform::auth::ROLE_ADMIN),
-        )
-        .into())
+        Err(Denied::new("state", msg("denied-deliveries").arg("role", ROLE_ADMIN)).into())
     }
 }
 

@@ -481,6 +481,7 @@ role-planning_joint-meeting = planning.joint-meeting
 role-planning_judicial = planning.judicial
 role-draw_operator = draw.operator
 role-inspection_coordinator = inspection.coordinator
+role-inspection_member = inspection.member
 role-publication_entry = publication.entry
 role-publication_reviewer = publication.reviewer
 role-publication_joint-meeting = publication.joint-meeting

@@ -459,6 +459,7 @@ role-planning_joint-meeting = 联席会议（计划审批）
 role-planning_judicial = 司法部门（计划备案）
 role-draw_operator = 抽取操作
 role-inspection_coordinator = 检查协调
+role-inspection_member = 检查组成员
 role-publication_entry = 结果录入
 role-publication_reviewer = 结果审核
 role-publication_joint-meeting = 联席会议（结果）

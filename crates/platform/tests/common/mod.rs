@@ -113,7 +113,7 @@ pub async fn commit_changes(producer: &Db, n: usize) -> Vec<String> {
             outbox::enqueue(
                 &mut tx,
                 "test",
-                Event::new("test.thing.changed", &i.to_string(), &payload),
+                Event::under("test.thing.changed", &i.to_string(), &payload),
             )
             .await
             .unwrap(),

@@ -5,5 +5,6 @@ mod anchors;
 mod common;
 mod fuzz;
 mod isolation;
+mod jobs;
 mod least_privilege;
 mod outbox_inbox;

@@ -48,7 +48,7 @@ async fn exactly_once(backend: Backend) {
     let ghost = outbox::enqueue(
         &mut tx,
         "test",
-        Event::new(
+        Event::under(
             "test.thing.changed",
             "ghost",
             &prost_types::Timestamp::default(),
@@ -116,7 +116,7 @@ async fn woken_relay_misses_no_commit(backend: Backend) {
                         outbox::enqueue(
                             &mut tx,
                             "test",
-                            Event::new(
+                            Event::under(
                                 "test.thing.changed",
                                 &format!("{w}-{i}"),
                                 &prost_types::Timestamp::default(),

@@ -2,10 +2,8 @@
 //! inspector's department decides, once.
 
 use suiji_platform::auth::Identity;
+use suiji_platform::auth::ROLE_DEPARTMENT_HEAD;
 use suiji_platform::validation::{Denied, NotNow, Violations, msg};
-
-/// Role: heads a department; decides recusal requests and approves replacements.
-pub const ROLE_DEPARTMENT_HEAD: &str = "department.head";
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 
 use suiji_api::directories::v1::directories_service_client::DirectoriesServiceClient;
 use suiji_api::events::v1::Envelope;
+use suiji_api::topics::{CreditRecorded, Topic};
 use suiji_directories::changes::{self, Finding};
-use suiji_directories::consumers::{CREDIT_RECORDED, History};
+use suiji_directories::consumers::History;
 use suiji_directories::store;
 use suiji_platform::db::Db;
 use suiji_platform::grpc::{Bearer, channel};
@@ -172,7 +173,7 @@ async fn imports_record_what_they_replace(backend: Backend) {
         };
         let envelope = Envelope {
             id: id.into(),
-            r#type: CREDIT_RECORDED.into(),
+            r#type: CreditRecorded::KEY.into(),
             payload: Some(prost_types::Any::from_msg(&record).unwrap()),
             ..Default::default()
         };

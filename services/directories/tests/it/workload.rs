@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use suiji_api::draw::v1 as draw;
 use suiji_api::events::v1::Envelope;
 use suiji_api::inspection::v1 as inspection;
-use suiji_directories::consumers::{History, TEAMS_DRAWN, VISIT_CONCLUDED};
+use suiji_api::topics::{TeamsDrawn, Topic, VisitConcluded};
+use suiji_directories::consumers::History;
 use suiji_directories::store::{InspectorQuery, list_inspectors};
 use suiji_directories::workload;
 use suiji_platform::db::Db;
@@ -210,15 +211,19 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
         ..Default::default()
     };
     let messages = [
-        envelope("m1", TEAMS_DRAWN, &teams),
+        envelope("m1", TeamsDrawn::KEY, &teams),
         envelope(
             "m2",
-            VISIT_CONCLUDED,
+            VisitConcluded::KEY,
             &concluded("T-1", false, &["W-1", "W-2"]),
         ),
-        envelope("m3", VISIT_CONCLUDED, &concluded("T-2", false, &["W-2"])),
+        envelope(
+            "m3",
+            VisitConcluded::KEY,
+            &concluded("T-2", false, &["W-2"]),
+        ),
         // The same part reported again: the later report counts.
-        envelope("m4", VISIT_CONCLUDED, &concluded("T-1", true, &["W-1"])),
+        envelope("m4", VisitConcluded::KEY, &concluded("T-1", true, &["W-1"])),
     ];
     let spans: Vec<tracing::Span> = messages.iter().map(|_| tracing::Span::none()).collect();
     let batch: Vec<Delivery<'_>> = messages
@@ -255,13 +260,17 @@ async fn a_batch_of_messages_is_kept_as_one_by_one(backend: Backend) {
     // A bad message fails the whole batch, so the inbox can handle each alone: nothing of it is written.
     let bad = envelope(
         "m5",
-        VISIT_CONCLUDED,
+        VisitConcluded::KEY,
         &inspection::VisitConcludedEvent {
             visit_date: "soon".into(),
             ..concluded("T-3", false, &["W-3"])
         },
     );
-    let good = envelope("m6", VISIT_CONCLUDED, &concluded("T-4", false, &["W-1"]));
+    let good = envelope(
+        "m6",
+        VisitConcluded::KEY,
+        &concluded("T-4", false, &["W-1"]),
+    );
     let none = tracing::Span::none();
     let mut tx = db.begin().await.unwrap();
     let failed = History

@@ -676,7 +676,7 @@ async fn history_excludes_targets(backend: Backend) {
         };
         w.emit(
             "inspection",
-            Event::new("inspection.visit.concluded", task, &event),
+            Event::new::<suiji_api::topics::VisitConcluded>(task, &event),
         )
         .await;
     }
@@ -749,7 +749,7 @@ async fn saga_commands(backend: Backend) {
     for _ in 0..2 {
         w.emit(
             "inspection",
-            Event::new("draw.command.draw_targets", TASK, &command),
+            Event::new::<suiji_api::topics::DrawTargets>(TASK, &command),
         )
         .await;
     }
@@ -766,10 +766,7 @@ async fn saga_commands(backend: Backend) {
                             .fetch_one(db.pool())
                             .await
                             .unwrap();
-                    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM draw_jobs")
-                        .fetch_one(db.pool())
-                        .await
-                        .unwrap();
+                    let jobs = suiji_platform::jobs::waiting(&db).await.unwrap();
                     s == want && jobs == 0
                 }
             })
@@ -781,13 +778,15 @@ async fn saga_commands(backend: Backend) {
         task_id: TASK.into(),
         actor: "coordinator-1".into(),
     };
-    w.emit("inspection", Event::new("draw.command.lock", TASK, &lock))
-        .await;
+    w.emit(
+        "inspection",
+        Event::new::<suiji_api::topics::LockDraw>(TASK, &lock),
+    )
+    .await;
     assert!(state("targets_locked").await);
     w.emit(
         "inspection",
-        Event::new(
-            "draw.command.draw_inspectors",
+        Event::new::<suiji_api::topics::DrawInspectors>(
             TASK,
             &pb::DrawInspectorsCommand {
                 request: Some(pb::DrawInspectorsRequest {
@@ -827,7 +826,7 @@ async fn saga_commands(backend: Backend) {
     };
     w.emit(
         "inspection",
-        Event::new("draw.command.lock", "TASK-2027-nothing", &unknown),
+        Event::new::<suiji_api::topics::LockDraw>("TASK-2027-nothing", &unknown),
     )
     .await;
     assert!(
@@ -882,17 +881,14 @@ async fn witnessed_draws_wait_for_their_witnesses(backend: Backend) {
     };
     w.emit(
         "inspection",
-        Event::new("draw.command.draw_targets", TASK, &asked),
+        Event::new::<suiji_api::topics::DrawTargets>(TASK, &asked),
     )
     .await;
     let db = w.draw.ctx.db.clone();
     let handled = eventually(Duration::from_secs(15), || {
         let db = db.clone();
         async move {
-            let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM draw_jobs")
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
+            let jobs = suiji_platform::jobs::waiting(&db).await.unwrap();
             let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
                 .fetch_one(db.pool())
                 .await

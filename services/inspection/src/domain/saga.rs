@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suiji_api::topics::{self, Topic};
 use suiji_platform::auth::Identity;
 use suiji_platform::messages::Text;
 use suiji_platform::validation::{Reason, msg};
@@ -242,9 +243,9 @@ impl Command {
     /// Its routing key.
     pub fn routing_key(&self) -> &'static str {
         match self {
-            Self::DrawTargets => "draw.command.draw_targets",
-            Self::LockTargets => "draw.command.lock",
-            Self::DrawInspectors { .. } => "draw.command.draw_inspectors",
+            Self::DrawTargets => topics::DrawTargets::KEY,
+            Self::LockTargets => topics::LockDraw::KEY,
+            Self::DrawInspectors { .. } => topics::DrawInspectors::KEY,
         }
     }
 }

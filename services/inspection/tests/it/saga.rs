@@ -2,6 +2,7 @@
 //! driven by the saga through the real draw service; late and repeated messages are recorded, not applied.
 
 use std::time::Duration;
+use suiji_platform::auth::{ROLE_INSPECTION_COORDINATOR, ROLE_MEMBER};
 
 use suiji_api::catalog::v1 as cat;
 use suiji_api::inspection::v1 as pb;
@@ -9,8 +10,6 @@ use suiji_api::inspection::v1::inspection_service_client::InspectionServiceClien
 use suiji_api::planning::v1 as plan;
 use suiji_api::publication::v1 as publ;
 use suiji_draw::testkit::{self, SCJG, STHJ, World};
-use suiji_inspection::service::ROLE_COORDINATOR;
-use suiji_platform::auth::ROLE_MEMBER;
 use suiji_platform::grpc::{Bearer, channel, violations_of};
 use suiji_platform::on_both_backends;
 use suiji_platform::outbox::Event;
@@ -82,7 +81,7 @@ async fn start_publication(w: &World) -> Running {
 }
 
 fn coordinator(w: &World, inspection: &Running, department: &str) -> Client {
-    let token = w.isolated.token(department, &[ROLE_COORDINATOR]);
+    let token = w.isolated.token(department, &[ROLE_INSPECTION_COORDINATOR]);
     InspectionServiceClient::with_interceptor(
         channel(&inspection.addr).unwrap(),
         Bearer::new(Some(&token)),
@@ -552,8 +551,7 @@ async fn a_joint_task_runs_from_launch_to_teams(backend: Backend) {
     // A reply repeated after its step (a new message, as a retried command would give) is recorded, not applied.
     w.emit(
         "draw",
-        Event::new(
-            "draw.targets.locked",
+        Event::new::<suiji_api::topics::TargetsLocked>(
             TASK,
             &suiji_api::draw::v1::TargetsLockedEvent {
                 draw: Some(suiji_api::draw::v1::Draw {

@@ -65,7 +65,7 @@ fn events(n: usize) -> Prepared {
     Prepared::new(
         "inspection",
         (0..n)
-            .map(|_| Event::new("inspection.saga.changed", TASK, &changed))
+            .map(|_| Event::new::<suiji_api::topics::SagaChanged>(TASK, &changed))
             .collect(),
     )
 }

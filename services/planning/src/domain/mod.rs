@@ -2,6 +2,7 @@
 //! carved out of entries, and the coverage report.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use suiji_platform::auth::{ROLE_JOINT_MEETING, ROLE_PLANNING_EDITOR, ROLE_PLANNING_JUDICIAL};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -13,13 +14,6 @@ pub use suiji_platform::vocabulary::TargetKind;
 
 #[cfg(test)]
 mod tests;
-
-/// Drafts and edits plans, sets caps, creates and launches tasks for its department.
-pub const ROLE_EDITOR: &str = "planning.editor";
-/// The joint meeting (联席会议): approves or returns plans, files amendments.
-pub use suiji_platform::auth::ROLE_JOINT_MEETING;
-/// The judicial department's filing (司法部门备案) of amendments.
-pub const ROLE_JUDICIAL: &str = "planning.judicial";
 
 /// Most entries in one plan.
 pub const MAX_ENTRIES: usize = 500;
@@ -624,8 +618,8 @@ pub fn may_edit(who: &Identity, department: &str, field: &str) -> Result<(), Den
     if who.has_role(ROLE_ADMIN) {
         return Ok(());
     }
-    if !who.has_role(ROLE_EDITOR) {
-        return Err(Denied::role(ROLE_EDITOR));
+    if !who.has_role(ROLE_PLANNING_EDITOR) {
+        return Err(Denied::role(ROLE_PLANNING_EDITOR));
     }
     if who.department != department {
         return Err(denied(
@@ -858,14 +852,14 @@ pub fn propose_amendment(
 /// Records the filings the caller's roles allow on a pending amendment.
 /// Refuses `who` unless they file amendments: the joint meeting or the judicial department.
 pub fn may_file(who: &Identity) -> Result<(), Denied> {
-    if who.has_role(ROLE_JOINT_MEETING) || who.has_role(ROLE_JUDICIAL) {
+    if who.has_role(ROLE_JOINT_MEETING) || who.has_role(ROLE_PLANNING_JUDICIAL) {
         return Ok(());
     }
     Err(Denied::new(
         "authorization",
         msg("denied-filing")
             .arg("meeting_role", ROLE_JOINT_MEETING)
-            .arg("judicial_role", ROLE_JUDICIAL),
+            .arg("judicial_role", ROLE_PLANNING_JUDICIAL),
     ))
 }
 
@@ -883,7 +877,7 @@ pub fn file_amendment(who: &Identity, plan: &Plan, version: &mut Version) -> Res
         version.joint_meeting_filed_by = who.subject.clone();
         filed = true;
     }
-    if who.has_role(ROLE_JUDICIAL) && version.judicial_filed_by.is_empty() {
+    if who.has_role(ROLE_PLANNING_JUDICIAL) && version.judicial_filed_by.is_empty() {
         version.judicial_filed_by = who.subject.clone();
         filed = true;
     }
@@ -892,7 +886,7 @@ pub fn file_amendment(who: &Identity, plan: &Plan, version: &mut Version) -> Res
             "authorization",
             msg("denied-filing")
                 .arg("meeting_role", ROLE_JOINT_MEETING)
-                .arg("judicial_role", ROLE_JUDICIAL),
+                .arg("judicial_role", ROLE_PLANNING_JUDICIAL),
         )
         .into());
     }

@@ -1,4 +1,5 @@
 use super::*;
+use suiji_platform::auth::{ROLE_PLANNING_EDITOR, ROLE_PLANNING_JUDICIAL};
 
 const SCJG: &str = "610400-SCJG";
 const STHJ: &str = "610400-STHJ";
@@ -249,7 +250,7 @@ fn ms(day: &str) -> i64 {
 
 #[test]
 fn lifecycle_with_deadlines_flagged_not_refused() {
-    let editor = who(SCJG, &[ROLE_EDITOR]);
+    let editor = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     let meeting = who("610400-FGW", &[ROLE_JOINT_MEETING]);
     let mut p = plan(PlanState::Draft);
     submit(&editor, &mut p, ms("2026-12-31")).unwrap();
@@ -267,9 +268,9 @@ fn lifecycle_with_deadlines_flagged_not_refused() {
 #[test]
 fn approving_your_own_plan_or_without_the_role_is_denied() {
     let mut p = plan(PlanState::Submitted);
-    let own = who(SCJG, &[ROLE_JOINT_MEETING, ROLE_EDITOR]);
+    let own = who(SCJG, &[ROLE_JOINT_MEETING, ROLE_PLANNING_EDITOR]);
     assert!(matches!(approve(&own, &mut p, 0), Err(Refusal::Denied(d)) if d.field == "id"));
-    let editor = who("610400-FGW", &[ROLE_EDITOR]);
+    let editor = who("610400-FGW", &[ROLE_PLANNING_EDITOR]);
     assert!(
         matches!(approve(&editor, &mut p, 0), Err(Refusal::Denied(d)) if d.field == "authorization")
     );
@@ -296,7 +297,7 @@ fn approving_your_own_plan_or_without_the_role_is_denied() {
 
 #[test]
 fn publishing_an_unapproved_plan_is_not_now() {
-    let editor = who(SCJG, &[ROLE_EDITOR]);
+    let editor = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     for state in [PlanState::Draft, PlanState::Submitted] {
         let mut p = plan(state);
         assert!(
@@ -308,7 +309,7 @@ fn publishing_an_unapproved_plan_is_not_now() {
 
 #[test]
 fn amendments_need_both_filings_before_publication() {
-    let editor = who(SCJG, &[ROLE_EDITOR]);
+    let editor = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     let mut p = plan(PlanState::Published);
     let n = propose_amendment(&editor, &p, &content(), "新增一项抽查任务").unwrap();
     assert_eq!(n, 2);
@@ -340,7 +341,7 @@ fn amendments_need_both_filings_before_publication() {
         panic!("published before the judicial filing");
     };
     assert!(n.0.text().contains("judicial"), "{}", n.0);
-    file_amendment(&who("610400-SFJ", &[ROLE_JUDICIAL]), &p, &mut v).unwrap();
+    file_amendment(&who("610400-SFJ", &[ROLE_PLANNING_JUDICIAL]), &p, &mut v).unwrap();
     assert_eq!(v.amendment, Some(AmendmentState::Filed));
     publish_amendment(&editor, &mut p, &mut v, 5).unwrap();
     assert_eq!((p.effective_version, v.effective_at), (2, Some(5)));
@@ -361,7 +362,7 @@ fn published_version() -> Version {
 
 #[test]
 fn a_task_comes_only_from_a_published_entry_and_only_narrows() {
-    let lead = who(SCJG, &[ROLE_EDITOR]);
+    let lead = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     let p = plan(PlanState::Published);
     let v = published_version();
     let regions = Regions::shipped();
@@ -387,7 +388,7 @@ fn a_task_comes_only_from_a_published_entry_and_only_narrows() {
         plan_task(&lead, &draft, &v, request.clone(), 0, regions),
         Err(Refusal::NotNow(_))
     ));
-    let other = who(STHJ, &[ROLE_EDITOR]);
+    let other = who(STHJ, &[ROLE_PLANNING_EDITOR]);
     assert!(matches!(
         plan_task(&other, &p, &v, request.clone(), 0, regions),
         Err(Refusal::Denied(_))
@@ -419,7 +420,7 @@ fn a_task_comes_only_from_a_published_entry_and_only_narrows() {
 
 #[test]
 fn task_quantities_never_exceed_the_entry() {
-    let lead = who(SCJG, &[ROLE_EDITOR]);
+    let lead = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     let p = plan(PlanState::Published);
     let mut v = published_version();
     v.content.entries[0].ratio_basis_points = 0;
@@ -452,7 +453,7 @@ fn task_quantities_never_exceed_the_entry() {
 
 #[test]
 fn launch_once_within_the_window_and_cancel_with_a_reason() {
-    let lead = who(SCJG, &[ROLE_EDITOR]);
+    let lead = who(SCJG, &[ROLE_PLANNING_EDITOR]);
     let mut task = Task {
         id: "TASK-1".into(),
         content: plan_task(

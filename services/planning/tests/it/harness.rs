@@ -1,13 +1,14 @@
 //! Starts the catalog and planning for a test on one bus, with a probe on `planning.#`.
 
 use std::time::Duration;
+use suiji_platform::auth::{ROLE_PLANNING_EDITOR, ROLE_PLANNING_JUDICIAL};
 
 use std::sync::Arc;
 use suiji_api::catalog::v1 as cat;
 use suiji_api::catalog::v1::catalog_service_client::CatalogServiceClient;
 use suiji_api::planning::v1 as pb;
 use suiji_api::planning::v1::planning_service_client::PlanningServiceClient;
-use suiji_planning::domain::{ROLE_EDITOR, ROLE_JOINT_MEETING, ROLE_JUDICIAL};
+use suiji_platform::auth::ROLE_JOINT_MEETING;
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::testing::{self, Backend, Isolated, Probe, Running, eventually};
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,9 @@ impl World {
 
     /// A planning editor of `department`.
     pub fn editor(&self, department: &str) -> Client {
-        self.client(Some(&self.isolated.token(department, &[ROLE_EDITOR])))
+        self.client(Some(
+            &self.isolated.token(department, &[ROLE_PLANNING_EDITOR]),
+        ))
     }
 
     /// A member of the joint meeting.
@@ -85,7 +88,9 @@ impl World {
 
     /// The judicial department's filing role.
     pub fn judicial(&self) -> Client {
-        self.client(Some(&self.isolated.token("610400-SFJ", &[ROLE_JUDICIAL])))
+        self.client(Some(
+            &self.isolated.token("610400-SFJ", &[ROLE_PLANNING_JUDICIAL]),
+        ))
     }
 
     /// Publishes a key item of `department` with `cap` basis points in the catalog and waits until planning

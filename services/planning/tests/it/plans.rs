@@ -1,8 +1,8 @@
 //! Plans: lifecycle with its refusals, public listing, amendments with both filings, coverage.
 
 use suiji_api::planning::v1 as pb;
-use suiji_planning::domain::ROLE_JOINT_MEETING;
 use suiji_platform::audit::{Verification, verify};
+use suiji_platform::auth::ROLE_JOINT_MEETING;
 use suiji_platform::grpc::violations_of;
 use suiji_platform::on_both_backends;
 use suiji_platform::testing::Backend;

@@ -8,6 +8,7 @@ mod results;
 mod search;
 
 use std::sync::{Arc, Mutex};
+use suiji_platform::auth::{ROLE_DEPARTMENT_HEAD, ROLE_RESULT_ENTRY, ROLE_RESULT_REVIEWER};
 
 use suiji_api::admin::v1::calendar_service_client::CalendarServiceClient;
 use suiji_api::directories::v1 as dir;
@@ -19,7 +20,6 @@ use suiji_platform::config::{ConnectorSettings, Secret};
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::outbox::Event;
 use suiji_platform::testing::{self, Backend, Probe, Running};
-use suiji_publication::service::{ROLE_ENTRY, ROLE_HEAD, ROLE_REVIEWER};
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
@@ -185,15 +185,15 @@ impl Setup {
     }
 
     pub fn entry(&self, department: &str) -> Client {
-        self.client(department, &[ROLE_ENTRY])
+        self.client(department, &[ROLE_RESULT_ENTRY])
     }
 
     pub fn reviewer(&self, department: &str) -> Client {
-        self.client(department, &[ROLE_REVIEWER])
+        self.client(department, &[ROLE_RESULT_REVIEWER])
     }
 
     pub fn head(&self, department: &str) -> Client {
-        self.client(department, &[ROLE_HEAD])
+        self.client(department, &[ROLE_DEPARTMENT_HEAD])
     }
 
     /// Puts a concluded visit of target `target` on the bus as the inspection service would.
@@ -248,7 +248,7 @@ impl Setup {
         self.world
             .emit(
                 "inspection",
-                Event::new("inspection.visit.concluded", task, &event),
+                Event::new::<suiji_api::topics::VisitConcluded>(task, &event),
             )
             .await;
     }

@@ -2,6 +2,7 @@
 //! daily export and the connector's signed deliveries and dead letters.
 
 use std::time::Duration;
+use suiji_platform::auth::{ROLE_DEPARTMENT_HEAD, ROLE_RESULT_ENTRY};
 
 use suiji_api::publication::v1 as pb;
 use suiji_platform::audit::{Verification, verify};
@@ -9,7 +10,6 @@ use suiji_platform::grpc::violations_of;
 use suiji_platform::on_both_backends;
 use suiji_platform::testing::{Backend, eventually};
 use suiji_publication::connector::signature;
-use suiji_publication::service::{ROLE_ENTRY, ROLE_HEAD};
 use tonic::Code;
 
 use crate::{Client, SCJG, STHJ, Setup, content, http_get, publish, results};
@@ -411,7 +411,7 @@ async fn results_from_entry_to_the_public(backend: Backend) {
         "another department's"
     );
     // The head's own request is not the head's to grant.
-    let both = s.client(SCJG, &[ROLE_ENTRY, ROLE_HEAD]);
+    let both = s.client(SCJG, &[ROLE_RESULT_ENTRY, ROLE_DEPARTMENT_HEAD]);
     let e = both
         .clone()
         .decline_withholding(pb::DeclineWithholdingRequest {
