@@ -254,7 +254,7 @@ pub async fn launch_demo_task(planning: &str, token: &str) -> String {
     use suiji_api::planning::v1 as plan;
     let (c, b) = authed(planning, token);
     let mut planning = plan::planning_service_client::PlanningServiceClient::with_interceptor(c, b);
-    // The one not launched yet (a README walk creates and launches a task of its own first).
+    // The one not launched yet (the walk through docs/using.md creates and launches a task of its own first).
     let task = planning
         .list_tasks(plan::ListTasksRequest::default())
         .await

@@ -1,9 +1,9 @@
-//! The README's "Using it" section, walked as a newcomer would: every command of its shell blocks, as written, in
-//! order, against `suiji dev --demo`, with the ids the commands print put where the README writes `PLAN-…` and
-//! `TASK-…`, the token `suiji dev` printed where it writes `SUIJI_TOKEN=…`, and its ports for the default ones.
-//! A command that fails fails the test. Where the README has the reader take the demo task to its results in the
+//! `docs/using.md`, walked as a newcomer would: every command of its shell blocks, as written, in order, against
+//! `suiji dev --demo`, with the ids the commands print put where the page writes `PLAN-…` and `TASK-…`, the token
+//! `suiji dev` printed where it writes `SUIJI_TOKEN=…`, and its ports for the default ones.
+//! A command that fails fails the test. Where the page has the reader take the demo task to its results in the
 //! console (the block that names `FOUND=`), the test does the same coordinators' steps over gRPC first, and puts
-//! the held visit's and another visit's result ids where the README writes them.
+//! the held visit's and another visit's result ids where the page writes them.
 
 mod common;
 
@@ -15,14 +15,10 @@ use common::{
     reach, schedule_all, start, terminate, token,
 };
 
-/// The shell blocks of the README's "Using it" section, each as its commands: continuation lines joined, comment
-/// lines dropped.
-fn blocks(readme: &str) -> Vec<Vec<String>> {
-    let start = readme.find("\n## Using it").expect("a Using it section");
-    let section = &readme[start + 1..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+/// The shell blocks of `page`, each as its commands: continuation lines joined, comment lines dropped.
+fn blocks(page: &str) -> Vec<Vec<String>> {
     let mut blocks = Vec::new();
-    let mut lines = section.lines();
+    let mut lines = page.lines();
     while let Some(line) = lines.next() {
         if line.trim() != "```sh" {
             continue;
@@ -92,14 +88,14 @@ fn id_in(output: &str, prefix: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_walks_as_written() {
+async fn the_walkthrough_runs_as_written() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let blocks = blocks(&readme);
+    let page = std::fs::read_to_string(root.join("docs/using.md")).unwrap();
+    let blocks = blocks(&page);
     let walk: Vec<String> = blocks.iter().flatten().cloned().collect();
     assert!(walk.len() > 30, "{walk:#?}");
 
-    let work = std::env::temp_dir().join(format!("suiji-readme-{}", std::process::id()));
+    let work = std::env::temp_dir().join(format!("suiji-walk-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     std::os::unix::fs::symlink(root.join("examples"), work.join("examples")).unwrap();
@@ -181,7 +177,7 @@ async fn the_readme_walks_as_written() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
-            "README command {n} failed:\n  {written}\nran as:\n  {line}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            "docs/using.md command {n} failed:\n  {written}\nran as:\n  {line}\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
         if let Some(name) = assigned {
             env.insert(name, stdout.clone());
