@@ -19,8 +19,9 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::saga::{Answer, Phase, Refusal, Saga, Waiting};
 use crate::domain::transfer;
+use crate::domain::visit::Step;
 use crate::domain::visit::{self, CheckResult, Method, Outcome, Signature};
-use crate::service::{Acting, Sagas};
+use crate::service::Sagas;
 use crate::store::{Entry, Filter, Stored, StoredTransfer, StoredVisit};
 
 /// The `suiji.inspection.v1.InspectionService` implementation.
@@ -689,7 +690,7 @@ impl InspectionService for Api {
         let working = self.sagas.working_day(day)?;
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.scheduled", Acting::Lead, |v| {
+            .change_visit(&who, &r.id, Step::Scheduled, |v| {
                 v.schedule(day, method, r.announced, working)?;
                 Ok(Some(
                     msg("tl-visit-scheduled")
@@ -712,7 +713,7 @@ impl InspectionService for Api {
         let department = who.department.clone();
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.findings", Acting::Team, |v| {
+            .change_visit(&who, &r.id, Step::Findings, |v| {
                 let mut findings = Vec::with_capacity(r.findings.len());
                 for (i, f) in r.findings.iter().enumerate() {
                     let result = match pb::CheckResult::try_from(f.result) {
@@ -773,7 +774,7 @@ impl InspectionService for Api {
         };
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.signed", Acting::Lead, |v| {
+            .change_visit(&who, &r.id, Step::Signed, |v| {
                 v.sign(signature.clone())?;
                 Ok(Some(match &signature {
                     Signature::Signed(by) => msg("tl-visit-signed").arg("by", by),
@@ -794,11 +795,11 @@ impl InspectionService for Api {
         let r = request.into_inner();
         let department = who.department.clone();
         // A member of the team confirms for themselves, under the inspector id their token names (which
-        // `Acting::Member` requires); nobody for another (four eyes: the record says who confirmed, not who clicked).
+        // `Step::Confirmed` requires); nobody for another (four eyes: the record says who confirmed, not who clicked).
         let own = who.inspector.clone().unwrap_or_default();
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.confirmed", Acting::Member, |v| {
+            .change_visit(&who, &r.id, Step::Confirmed, |v| {
                 if let Some((i, other)) = r
                     .inspector_ids
                     .iter()
@@ -842,7 +843,7 @@ impl InspectionService for Api {
         // The same file from the same department again changes nothing and writes nothing.
         let stored = self
             .sagas
-            .change_visit(&who, &r.visit_id, "visit.evidence", Acting::Team, |v| {
+            .change_visit(&who, &r.visit_id, Step::Evidence, |v| {
                 let added = v.attach_evidence(evidence.clone())?;
                 let e = &evidence;
                 let on = match (e.item.as_str(), e.code.as_str()) {
@@ -882,7 +883,7 @@ impl InspectionService for Api {
         let today = crate::service::today();
         let stored = self
             .sagas
-            .change_visit(&who, &r.id, "visit.concluded", Acting::Lead, |v| {
+            .change_visit(&who, &r.id, Step::Concluded, |v| {
                 v.conclude(outcome, today)?;
                 Ok(Some(
                     msg("tl-visit-concluded").arg("outcome", outcome.as_str()),

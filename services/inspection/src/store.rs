@@ -9,6 +9,8 @@ use suiji_platform::messages::msg;
 use suiji_platform::outbox::{self, Prepared};
 use suiji_platform::paging::Page;
 
+pub use crate::domain::visit::Counts;
+
 use crate::domain::saga::{Phase, Saga, Timer};
 use crate::domain::transfer::Transfer;
 use crate::domain::visit::Visit;
@@ -218,8 +220,8 @@ pub async fn write_visit_step(
     let query = bind_step(sqlx::query(AssertSqlSafe(sql)), saga, read, entry, true)?
         .bind(&visit.id)
         .bind(visit_read)
-        .bind(scheduled as i64)
-        .bind(concluded as i64)
+        .bind(scheduled)
+        .bind(concluded)
         .bind(doc(visit)?)
         .bind(i64::from(visit.schedule_by_provisional));
     // The step, then its entry on the service's hash chain, in one transaction: the chain's head is locked from the
@@ -532,8 +534,8 @@ pub async fn update_visit(
         "UPDATE visits SET scheduled = $1, concluded = $2, version = $3, doc = $4, updated_at = $5, \
          schedule_by_provisional = $8 WHERE id = $6 AND version = $7",
     )
-    .bind(counted(v).0 as i64)
-    .bind(counted(v).1 as i64)
+    .bind(counted(v).0)
+    .bind(counted(v).1)
     .bind(read + 1)
     .bind(doc(v)?)
     .bind(now)
@@ -588,9 +590,6 @@ pub async fn get_counted(
     Ok(Some((stored(&row)?, counts(&row)?)))
 }
 
-/// Visit counts of a task: scheduled, concluded, all.
-pub type Counts = (u64, u64, u64);
-
 /// The columns `s`, `c` and `n` of the visit counts of the task `task` (an SQL expression).
 fn counts_of(task: &str) -> String {
     format!(
@@ -600,17 +599,19 @@ fn counts_of(task: &str) -> String {
     )
 }
 
-/// Whether a visit counts as scheduled and as concluded: its `scheduled` and `concluded` columns.
-pub fn counted(v: &Visit) -> (u64, u64) {
-    (
-        u64::from(v.scheduled_for.is_some()),
-        u64::from(v.outcome.is_some()),
-    )
+/// A visit's `scheduled` and `concluded` columns: 1 where it counts as such.
+fn counted(v: &Visit) -> (i64, i64) {
+    let c = v.counted();
+    (i64::from(c.scheduled), i64::from(c.concluded))
 }
 
 fn counts(row: &sqlx::any::AnyRow) -> Result<Counts, Error> {
     let n = |c: &str| -> Result<u64, Error> { Ok(row.try_get::<i64, _>(c)? as u64) };
-    Ok((n("s")?, n("c")?, n("n")?))
+    Ok(Counts {
+        scheduled: n("s")?,
+        concluded: n("c")?,
+        total: n("n")?,
+    })
 }
 
 /// Visit `id`, its task's saga and the task's visit counts, read in one snapshot (see [`get_counted`]).

@@ -62,6 +62,63 @@ pub struct Finding {
     pub note: String,
 }
 
+/// A step of a visit: what its timeline line and audit entry are called, and who may take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The lead schedules it (date, method, notice).
+    Scheduled,
+    /// A department on the team records its findings on its own check points.
+    Findings,
+    /// The target signs the record form, or its refusal is noted.
+    Signed,
+    /// A member of the team confirms the record form for themselves.
+    Confirmed,
+    /// A department keeps a file of evidence (its digest and where it is stored).
+    Evidence,
+    /// The lead concludes it.
+    Concluded,
+    /// Its last day counted again on a newly loaded calendar (the service itself).
+    Recounted,
+    /// Its team changed by a replacement in the draw (the service itself).
+    TeamChanged,
+}
+
+impl Step {
+    /// The step's kind on the timeline and in the audit trail.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Step::Scheduled => "visit.scheduled",
+            Step::Findings => "visit.findings",
+            Step::Signed => "visit.signed",
+            Step::Confirmed => "visit.confirmed",
+            Step::Evidence => "visit.evidence",
+            Step::Concluded => "visit.concluded",
+            Step::Recounted => "visit.recounted",
+            Step::TeamChanged => "visit.team_changed",
+        }
+    }
+
+    /// Who may take it.
+    pub fn acting(self) -> Acting {
+        match self {
+            Step::Scheduled | Step::Signed | Step::Concluded => Acting::Lead,
+            Step::Confirmed => Acting::Member,
+            Step::Findings | Step::Evidence | Step::Recounted | Step::TeamChanged => Acting::Team,
+        }
+    }
+}
+
+/// Who may take a step of a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acting {
+    /// A coordinator of a department on the team.
+    Team,
+    /// A coordinator of the lead department.
+    Lead,
+    /// A member of the team, for themselves: the token names their inspector id.
+    Member,
+}
+
 /// How the visit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,7 +275,47 @@ pub struct Visit {
     pub evidence: Vec<Evidence>,
 }
 
+/// The visit counts of a task, which move its saga from scheduling to visiting to results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Visits scheduled.
+    pub scheduled: u64,
+    /// Visits concluded.
+    pub concluded: u64,
+    /// Visits in all.
+    pub total: u64,
+}
+
+impl Counts {
+    /// The counts after one visit's change, from what that visit counted as before and after it.
+    pub fn moved(self, before: Counted, after: Counted) -> Self {
+        let step = |count: u64, was: bool, is: bool| count + u64::from(is) - u64::from(was);
+        Self {
+            scheduled: step(self.scheduled, before.scheduled, after.scheduled),
+            concluded: step(self.concluded, before.concluded, after.concluded),
+            total: self.total,
+        }
+    }
+}
+
+/// What one visit counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// It is scheduled.
+    pub scheduled: bool,
+    /// It is concluded.
+    pub concluded: bool,
+}
+
 impl Visit {
+    /// What it counts as in its task's [`Counts`].
+    pub fn counted(&self) -> Counted {
+        Counted {
+            scheduled: self.scheduled_for.is_some(),
+            concluded: self.outcome.is_some(),
+        }
+    }
+
     /// Records that the target checked the code at `now`: counted, and kept among the first checks or as the latest,
     /// so the record stays small however often the public page is called.
     pub fn record_verification(&mut self, now: i64) {
