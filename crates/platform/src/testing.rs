@@ -534,14 +534,49 @@ where
     }
 }
 
+/// A test's place on `backend`: its isolated servers and their bus, with telemetry for tests set up; `None` when
+/// the servers are unreachable outside CI. Every service harness starts from it.
+pub async fn open(backend: Backend) -> Option<(Isolated, Arc<dyn Bus>)> {
+    crate::telemetry::init_for_tests();
+    if !require(backend).await {
+        return None;
+    }
+    let isolated = isolated(backend).await;
+    let bus = isolated.bus().await;
+    Some((isolated, bus))
+}
+
 /// Records every envelope delivered to its own queue (service `probe`), for tests that check what a service
 /// emitted on the bus.
 #[derive(Default)]
 pub struct Probe {
     seen: std::sync::Mutex<Vec<suiji_api::events::v1::Envelope>>,
+    /// Ends the probe's subscription ([`Probe::listen`]).
+    stop: CancellationToken,
 }
 
 impl Probe {
+    /// Subscribes a probe to `bindings` until [`Probe::stop`].
+    pub async fn listen(bus: &Arc<dyn Bus>, bindings: &[&str]) -> Arc<Self> {
+        let probe = Arc::new(Self::default());
+        bus.subscribe(
+            bus::Subscription {
+                service: "probe".into(),
+                bindings: bindings.iter().map(|b| b.to_string()).collect(),
+            },
+            probe.clone(),
+            probe.stop.clone(),
+        )
+        .await
+        .expect("probe subscription");
+        probe
+    }
+
+    /// Ends the subscription of a probe made by [`Probe::listen`].
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
     /// Subscribes a probe to `bindings` until `stop` is cancelled.
     pub async fn bind(bus: &Arc<dyn Bus>, bindings: &[&str], stop: CancellationToken) -> Arc<Self> {
         Self::bind_as(bus, "probe", bindings, stop).await

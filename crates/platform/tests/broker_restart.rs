@@ -41,12 +41,9 @@ impl Drop for BrokerDown {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_restart_mid_stream_loses_nothing() {
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(Backend::Servers).await {
+    let Some((isolated, bus)) = testing::open(Backend::Servers).await else {
         return;
-    }
-    let isolated = testing::isolated(Backend::Servers).await;
-    let bus = isolated.bus().await;
+    };
     let producer = database(&isolated, "producer").await;
     let consumer = database(&isolated, "consumer").await;
     let stop = CancellationToken::new();

@@ -14,7 +14,6 @@ use suiji_api::planning::v1 as plan;
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::outbox::{self, Event};
 use suiji_platform::testing::{self, Backend, Isolated, Probe, Running, eventually};
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
@@ -29,24 +28,19 @@ pub struct World {
     pub directories: Running,
     pub draw: Running,
     pub probe: Arc<Probe>,
-    stop_probe: CancellationToken,
 }
 
 impl World {
     /// Starts both services; `None` when the servers are unreachable outside CI.
     pub async fn start(backend: Backend) -> Option<Self> {
-        suiji_platform::telemetry::init_for_tests();
-        if !testing::require(backend).await {
-            return None;
-        }
-        Some(Self::start_in(testing::isolated(backend).await).await)
+        let (isolated, _) = testing::open(backend).await?;
+        Some(Self::start_in(isolated).await)
     }
 
     /// Starts both services in `isolated` (a fresh place, or a database a benchmark kept).
     pub async fn start_in(isolated: Isolated) -> Self {
         let bus = isolated.bus().await;
-        let stop_probe = CancellationToken::new();
-        let probe = Probe::bind(&bus, &["draw.#"], stop_probe.clone()).await;
+        let probe = Probe::listen(&bus, &["draw.#"]).await;
         let directories = testing::start(
             &isolated,
             bus.clone(),
@@ -70,7 +64,6 @@ impl World {
             directories,
             draw,
             probe,
-            stop_probe,
         }
     }
 
@@ -206,7 +199,7 @@ impl World {
 
     /// Stops both services and hands back the place they ran in, for the caller to keep or clean up.
     pub async fn stop_services(self) -> Isolated {
-        self.stop_probe.cancel();
+        self.probe.stop();
         self.draw.stop().await;
         self.directories.stop().await;
         self.isolated

@@ -24,12 +24,7 @@ type Pair = (
 /// A producer and a consumer on `backend`, the consumer subscribed to the bus; `None` where the backend is not
 /// there (outside CI).
 async fn pair(backend: Backend) -> Option<Pair> {
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(backend).await {
-        return None;
-    }
-    let isolated = testing::isolated(backend).await;
-    let bus = isolated.bus().await;
+    let (isolated, bus) = testing::open(backend).await?;
     let producer = database(&isolated, "producer").await;
     let consumer = database(&isolated, "consumer").await;
     let stop = CancellationToken::new();
@@ -216,12 +211,9 @@ mod relay_killed_between_publish_and_mark {
 async fn poison_messages_are_dead_lettered_on_rabbitmq() {
     use lapin::options::{BasicGetOptions, QueueDeclareOptions};
     use suiji_platform::bus::OutgoingMessage;
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(Backend::Servers).await {
+    let Some((isolated, bus)) = testing::open(Backend::Servers).await else {
         return;
-    }
-    let isolated = testing::isolated(Backend::Servers).await;
-    let bus = isolated.bus().await;
+    };
     let consumer = database(&isolated, "consumer").await;
     let stop = CancellationToken::new();
     let deliveries = consume(&bus, &consumer, &stop).await;
@@ -294,12 +286,9 @@ async fn poison_messages_are_dead_lettered_on_rabbitmq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unroutable_events_are_kept_on_rabbitmq() {
     use lapin::options::QueueDeclareOptions;
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(Backend::Servers).await {
+    let Some((isolated, bus)) = testing::open(Backend::Servers).await else {
         return;
-    }
-    let isolated = testing::isolated(Backend::Servers).await;
-    let bus = isolated.bus().await;
+    };
     let producer = database(&isolated, "producer").await;
     commit_changes(&producer, 3).await;
     let stats = relay(&isolated, &producer, &bus)

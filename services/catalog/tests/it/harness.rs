@@ -7,7 +7,6 @@ use suiji_api::events::v1::Envelope;
 use suiji_platform::bus::Bus;
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::testing::{self, Backend, Isolated, Probe, Running};
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
@@ -22,21 +21,14 @@ pub struct Catalog {
     pub running: Running,
     pub bus: Arc<dyn Bus>,
     pub probe: Arc<Probe>,
-    stop_probe: CancellationToken,
 }
 
 impl Catalog {
     /// Starts the catalog, with a probe bound to `catalog.#`; `None` when the servers are unreachable
     /// outside CI.
     pub async fn start(backend: Backend) -> Option<Self> {
-        suiji_platform::telemetry::init_for_tests();
-        if !testing::require(backend).await {
-            return None;
-        }
-        let isolated = testing::isolated(backend).await;
-        let bus = isolated.bus().await;
-        let stop_probe = CancellationToken::new();
-        let probe = Probe::bind(&bus, &["catalog.#"], stop_probe.clone()).await;
+        let (isolated, bus) = testing::open(backend).await?;
+        let probe = Probe::listen(&bus, &["catalog.#"]).await;
         let running = testing::start(
             &isolated,
             bus.clone(),
@@ -50,7 +42,6 @@ impl Catalog {
             running,
             bus,
             probe,
-            stop_probe,
         })
     }
 
@@ -77,7 +68,7 @@ impl Catalog {
     }
 
     pub async fn stop(self) {
-        self.stop_probe.cancel();
+        self.probe.stop();
         self.running.stop().await;
         self.isolated.cleanup().await;
     }

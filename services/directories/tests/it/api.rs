@@ -76,12 +76,9 @@ async fn import_inspectors(
 }
 
 async fn directories_over_grpc(backend: Backend) {
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(backend).await {
+    let Some((isolated, bus)) = testing::open(backend).await else {
         return;
-    }
-    let isolated = testing::isolated(backend).await;
-    let bus = isolated.bus().await;
+    };
     let stop = CancellationToken::new();
     let probe = Probe::bind(&bus, &["directories.#"], stop.clone()).await;
     let running = testing::start(

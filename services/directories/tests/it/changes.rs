@@ -60,12 +60,9 @@ const C: &str = "914403001922038216";
 const D: &str = "9144030071526726XG";
 
 async fn imports_record_what_they_replace(backend: Backend) {
-    suiji_platform::telemetry::init_for_tests();
-    if !testing::require(backend).await {
+    let Some((isolated, bus)) = testing::open(backend).await else {
         return;
-    }
-    let isolated = testing::isolated(backend).await;
-    let bus = isolated.bus().await;
+    };
     let running = testing::start(
         &isolated,
         bus,

@@ -11,7 +11,6 @@ use suiji_api::planning::v1::planning_service_client::PlanningServiceClient;
 use suiji_platform::auth::ROLE_JOINT_MEETING;
 use suiji_platform::grpc::{Bearer, channel};
 use suiji_platform::testing::{self, Backend, Isolated, Probe, Running, eventually};
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
@@ -28,20 +27,13 @@ pub struct World {
     pub catalog: Running,
     pub planning: Running,
     pub probe: Arc<Probe>,
-    stop_probe: CancellationToken,
 }
 
 impl World {
     /// Starts both services; `None` when the servers are unreachable outside CI.
     pub async fn start(backend: Backend) -> Option<Self> {
-        suiji_platform::telemetry::init_for_tests();
-        if !testing::require(backend).await {
-            return None;
-        }
-        let isolated = testing::isolated(backend).await;
-        let bus = isolated.bus().await;
-        let stop_probe = CancellationToken::new();
-        let probe = Probe::bind(&bus, &["planning.#"], stop_probe.clone()).await;
+        let (isolated, bus) = testing::open(backend).await?;
+        let probe = Probe::listen(&bus, &["planning.#"]).await;
         let catalog = testing::start(
             &isolated,
             bus.clone(),
@@ -63,7 +55,6 @@ impl World {
             catalog,
             planning,
             probe,
-            stop_probe,
         })
     }
 
@@ -183,7 +174,7 @@ impl World {
     }
 
     pub async fn stop(self) {
-        self.stop_probe.cancel();
+        self.probe.stop();
         self.planning.stop().await;
         self.catalog.stop().await;
         self.isolated.cleanup().await;
