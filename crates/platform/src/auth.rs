@@ -5,6 +5,9 @@
 //! none. A service that calls another gets its own token by OAuth 2.0 client credentials from `auth.token_url`.
 //! The gRPC layer checks the token and puts the [`Identity`] in the request; each service decides what that
 //! identity may do.
+//!
+//! One piece, though long: tokens are verified, issued and carried in one place, beside the roles they name, so
+//! there is one reading of who a caller is.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

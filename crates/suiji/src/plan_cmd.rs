@@ -1,5 +1,7 @@
 //! `suiji plan …` and `suiji task …`: planning for people. Plan content is written as a TOML file (see
 //! `examples/plans/`), read into the planning domain's own types and sent over gRPC.
+//!
+//! One piece: the plan file's format and the commands that send it belong together.
 
 use std::path::Path;
 

@@ -414,15 +414,16 @@ async fn import_file(
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let started = Instant::now();
     let source = tokio::fs::File::open(file).await?;
-    let summary = suiji_directories::import::import_targets(
-        db,
-        "bench",
-        "bench.csv",
-        suiji_directories::import::Format::Csv,
-        source,
-        tx,
-    )
-    .await?;
+    let summary =
+        suiji_directories::import::import_all::<suiji_directories::domain::target::Target>(
+            db,
+            "bench",
+            "bench.csv",
+            suiji_directories::import::Format::Csv,
+            source,
+            tx,
+        )
+        .await?;
     let elapsed = started.elapsed();
     drain.await?;
     Ok((summary, elapsed))
@@ -451,7 +452,7 @@ async fn draw_service(isolated: testing::Isolated, db: &Db) -> anyhow::Result<te
     )?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    suiji_directories::import::import_inspectors(
+    suiji_directories::import::import_all::<suiji_directories::domain::inspector::Inspector>(
         db,
         "bench",
         "inspectors.csv",

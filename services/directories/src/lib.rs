@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod client;
 pub mod consumers;
+pub mod convert;
 pub mod domain;
 pub mod export;
 pub mod first_load;

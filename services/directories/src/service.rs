@@ -129,7 +129,7 @@ impl Directories {
         let mut tx = self.db.begin().await?;
         suiji_platform::departments::upsert(&mut tx, d, active).await?;
         let event = pb::DepartmentUpsertedEvent {
-            department: Some(crate::grpc::department_pb(d, active)),
+            department: Some(crate::convert::department_pb(d, active)),
         };
         outbox::enqueue(
             &mut tx,
@@ -554,7 +554,7 @@ impl Directories {
             .await?
             .ok_or_else(|| Error::Internal("decided request vanished".into()))?;
         let event = pb::RecusalDecidedEvent {
-            recusal: Some(crate::grpc::recusal_pb(&row)),
+            recusal: Some(crate::convert::recusal_pb(&row)),
         };
         outbox::enqueue(
             &mut tx,

@@ -3,6 +3,9 @@
 //! the draw picked, so memory stays in proportion to the drawn list, not to the directory; [`Picker`] does the
 //! same reading for a draw made outside the service (the directories pick the service's draws where the
 //! snapshot is kept).
+//!
+//! One piece, though long: the record is the published format of `suiji-draw-v1` and its verification; the two
+//! change together, and splitting them would let one drift from the other.
 
 use std::collections::BTreeMap;
 use suiji_platform::auth::{ROLE_ADMIN, ROLE_AUDIT_READER, ROLE_SERVICE};

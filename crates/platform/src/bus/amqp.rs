@@ -14,6 +14,9 @@
 //! its channels are dropped and rebuilt with back-off, so prefetch (`basic.qos`), confirm mode and the
 //! topology are always applied afresh. A publish that fails or is returned unroutable is reported as an error
 //! so the outbox keeps the row and publishes it again (inboxes absorb the duplicates).
+//!
+//! One piece, though long: one adapter to one broker, its topology, publishing with confirms and consuming
+//! with dead letters; nothing outside it speaks AMQP.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use suiji_directories::domain::target::Target;
 use suiji_directories::generate::{self, Spec};
-use suiji_directories::import::{Rejection, Report, Sizes, Summary, import, import_targets};
+use suiji_directories::import::{Rejection, Report, Sizes, Summary, import, import_all};
 use suiji_platform::db::Db;
 use suiji_platform::messages::msg;
 use suiji_platform::testing::{self, Backend, Isolated};
@@ -392,16 +392,17 @@ async fn inspectors_import_with_their_own_rules(backend: Backend) {
         }
         rejections
     });
-    let summary = suiji_directories::import::import_inspectors(
-        &db,
-        "tester",
-        "inspectors.csv",
-        suiji_directories::import::Format::Csv,
-        std::io::Cursor::new(file.as_bytes().to_vec()),
-        tx,
-    )
-    .await
-    .unwrap();
+    let summary =
+        suiji_directories::import::import_all::<suiji_directories::domain::inspector::Inspector>(
+            &db,
+            "tester",
+            "inspectors.csv",
+            suiji_directories::import::Format::Csv,
+            std::io::Cursor::new(file.as_bytes().to_vec()),
+            tx,
+        )
+        .await
+        .unwrap();
     let rejections = collector.await.unwrap();
     assert_eq!(
         (summary.rows_read, summary.accepted, summary.rejected),
@@ -745,7 +746,7 @@ async fn an_upload_that_breaks_off_stops_the_import() {
     ]));
     let (tx, mut rx) = mpsc::channel(16);
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let result = import_targets(
+    let result = import_all::<suiji_directories::domain::target::Target>(
         &db,
         "tester",
         "t.csv",

@@ -50,16 +50,17 @@ async fn with_inspectors(backend: Backend) -> Option<(suiji_platform::testing::I
     let (isolated, db) = crate::import::directory(backend).await?;
     let (reports, mut drain) = mpsc::channel(64);
     tokio::spawn(async move { while drain.recv().await.is_some() {} });
-    let summary = suiji_directories::import::import_inspectors(
-        &db,
-        "tester",
-        "inspectors.csv",
-        suiji_directories::import::Format::Csv,
-        std::io::Cursor::new(INSPECTORS.as_bytes().to_vec()),
-        reports,
-    )
-    .await
-    .unwrap();
+    let summary =
+        suiji_directories::import::import_all::<suiji_directories::domain::inspector::Inspector>(
+            &db,
+            "tester",
+            "inspectors.csv",
+            suiji_directories::import::Format::Csv,
+            std::io::Cursor::new(INSPECTORS.as_bytes().to_vec()),
+            reports,
+        )
+        .await
+        .unwrap();
     assert_eq!(summary.accepted, 3);
     Some((isolated, db))
 }

@@ -6,6 +6,9 @@
 //! follow-up → closed, in later steps). A department that does not answer by the deadline is reminded once, then
 //! the lead's coordinator is asked to extend, proceed without it, or cancel. A command that fails for good
 //! stops the saga in "needs attention" until a coordinator retries or cancels.
+//!
+//! One piece, though long: every transition of the one state machine is here, so the whole of what a saga may
+//! do is read in one place and its tests (`saga/tests.rs`) cover it together.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

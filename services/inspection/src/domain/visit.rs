@@ -2,6 +2,8 @@
 //! department's check points answered by that department, the record form (抽查情况记录表) signed by the target
 //! or its refusal noted, and confirmed by every team member. A target that cannot be found or has closed is an
 //! outcome, not an error.
+//!
+//! One piece: the rules of a visit, its steps and its counts, which change together.
 
 use std::collections::{BTreeMap, BTreeSet};
 use suiji_platform::validation::msg;
@@ -218,6 +220,11 @@ pub struct Progress {
     pub confirmed: u64,
     /// Its visits concluded.
     pub concluded: u64,
+}
+
+/// The id of the visit of `task_id` to `target_id`: `TASK/TARGET` (one visit per target and task).
+pub fn id_of(task_id: &str, target_id: &str) -> String {
+    format!("{task_id}/{target_id}")
 }
 
 /// One visit.

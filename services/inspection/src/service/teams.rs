@@ -120,7 +120,7 @@ impl Sagas {
                 }
             }
             let v = Visit {
-                id: format!("{}/{}", saga.task_id, team.target_id),
+                id: visit::id_of(&saga.task_id, &team.target_id),
                 task_id: saga.task_id.clone(),
                 target_id: team.target_id,
                 lead: saga.lead.clone(),
@@ -167,7 +167,7 @@ impl Sagas {
                 e.task_id
             )));
         }
-        let id = format!("{}/{}", e.task_id, r.target_id);
+        let id = visit::id_of(&e.task_id, &r.target_id);
         let Some(mut stored) = store::get_visit(tx, &id).await? else {
             return Ok(());
         };

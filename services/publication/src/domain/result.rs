@@ -144,6 +144,11 @@ pub struct Correction {
     pub signed_off_by: String,
 }
 
+/// The id of the result of `department` on `item` at visit `visit_id`: `TASK/TARGET/DEPARTMENT/ITEM`.
+pub fn id_of(visit_id: &str, department: &str, item: &str) -> String {
+    format!("{visit_id}/{department}/{item}")
+}
+
 /// A result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Result {

@@ -70,7 +70,11 @@ impl Publications {
         for o in &e.outcomes {
             for item in &o.items {
                 let mut r = Res {
-                    id: format!("{}/{}/{}", e.visit_id, o.department_code, item.item_code),
+                    id: crate::domain::result::id_of(
+                        &e.visit_id,
+                        &o.department_code,
+                        &item.item_code,
+                    ),
                     task_id: e.task_id.clone(),
                     task_name: e.task_name.clone(),
                     visit_id: e.visit_id.clone(),
