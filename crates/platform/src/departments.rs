@@ -93,6 +93,19 @@ pub async fn exists(conn: &mut AnyConnection, code: &str) -> Result<bool, sqlx::
     Ok(n > 0)
 }
 
+/// The name and level (`province`, `city`, `county`) of department `code`, active or not, if it is known here.
+pub async fn find(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT name, level FROM departments WHERE code = $1")
+        .bind(code)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok((r.try_get("name")?, r.try_get("level")?)))
+        .transpose()
+}
+
 /// Codes of the active departments.
 pub async fn codes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT code FROM departments WHERE active = 1")

@@ -46,17 +46,11 @@ impl Draws {
     }
 
     pub(super) async fn lead_level(&self, lead: &str) -> Result<i32, Error> {
-        let level: Option<String> =
-            sqlx::query_scalar("SELECT level FROM departments WHERE code = $1")
-                .bind(lead)
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(match level.as_deref() {
-            Some("province") => dir::DepartmentLevel::Province as i32,
-            Some("city") => dir::DepartmentLevel::City as i32,
-            Some("county") => dir::DepartmentLevel::County as i32,
-            _ => dir::DepartmentLevel::Unspecified as i32,
-        })
+        let mut conn = self.db.pool().acquire().await?;
+        let found = suiji_platform::departments::find(&mut conn, lead).await?;
+        Ok(found
+            .and_then(|(_, level)| suiji_api::named::of::<dir::DepartmentLevel>(&level))
+            .unwrap_or(dir::DepartmentLevel::Unspecified) as i32)
     }
 
     /// Draws the targets of `task_id` (once): a snapshot of the scope minus the exclusions, strata by risk,

@@ -366,12 +366,8 @@ impl Publications {
     }
 
     async fn department_name(&self, conn: &mut AnyConnection, code: &str) -> Result<String, Error> {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM departments WHERE code = $1")
-                .bind(code)
-                .fetch_optional(conn)
-                .await?;
-        Ok(name.unwrap_or_else(|| code.to_string()))
+        let found = suiji_platform::departments::find(conn, code).await?;
+        Ok(found.map_or_else(|| code.to_string(), |(name, _)| name))
     }
 
     /// The public record, the event, the credit records and the deliveries of a published or corrected result.
